@@ -1,0 +1,65 @@
+"""
+geo_renewal: urban-renewal spatial planning for district renewal offices.
+
+Load parcel, building and district layers, classify parcels into demolition, retention and
+resettlement zones with explainable rules, count land, floor area, households and persons
+per zone, street and project, plan resettlement, track projects, and draw meeting maps.
+
+The public API is imported lazily: ``import geo_renewal`` is fast, and a name is loaded
+from its module on first use (see `_API` for which module owns which name).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from geo_renewal import settings
+from geo_renewal._errors import CRSError, GeoRenewalError, InputError, RuleError, SchemaError
+
+__version__ = "0.1.0"
+
+#: Public name -> module that owns it. Each module adds its names here.
+_API: dict[str, str] = {
+    # crs.py
+    "area": "crs",
+    "working_crs": "crs",
+    "to_working": "crs",
+    # schema.py
+    "CATEGORIES": "schema",
+    "label": "schema",
+    # io.py
+    "read_layer": "io",
+    "write_layer": "io",
+    # validate.py
+    "validate_layer": "validate",
+    "ValidationReport": "validate",
+    # datasets
+    "datasets": "datasets",
+}
+
+__all__ = [
+    "CRSError",
+    "GeoRenewalError",
+    "InputError",
+    "RuleError",
+    "SchemaError",
+    "__version__",
+    "settings",
+    *_API,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        msg = f"module 'geo_renewal' has no attribute {name!r}"
+        raise AttributeError(msg)
+    mod = importlib.import_module(f"geo_renewal.{module}")
+    value = mod if name == module else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,393 @@
+"""
+Canonical columns, layer kinds, renewal categories and their zh/en labels.
+
+This module is data: the one place that says what a column is called, which Chinese and
+English headers mean it, what values a coded column takes, and how every code is labelled
+in meeting outputs. Readers (`read_layer(kind=...)`) rename headers with `column_aliases`;
+maps and tables label codes with `label`. Users extend the mappings by adding entries to
+`COLUMN_ALIASES` / `VALUE_ALIASES` or by passing ``columns={...}`` to the readers.
+
+Canonical columns (English snake_case, units in brackets):
+
+=================  ===========================================================
+parcel_id          parcel identifier (地块编号)
+building_id        building identifier (建筑编号)
+land_use           current land use code, see `LAND_USES` (用地性质)
+planned_use        planned land use code (规划用地性质)
+build_year         year built (建成年代)
+floors             number of storeys above ground (层数)
+structure          structure code, see `STRUCTURES` (结构)
+danger_grade       JGJ 125-2016 grade A/B/C/D (危房等级)
+households         households living there (户数)
+population         persons living there (人口)
+floor_area         gross floor area [m²] (建筑面积)
+footprint_area     building footprint area [m²] (基底面积)
+street             street / sub-district name (街道)
+community          residential community name (社区 / 小区)
+listed             True if a listed heritage building stands on it (文保单位)
+illegal            True for illegal structures (违法建筑)
+project_id         renewal project identifier (项目编号)
+zone_id            renewal zone identifier (片区编号)
+site_id            resettlement site identifier (安置地块编号)
+district_id        district / street polygon identifier (街道编号)
+name               display name (名称)
+=================  ===========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CATEGORIES",
+    "COLUMN_ALIASES",
+    "COLUMN_LABELS",
+    "KINDS",
+    "LAND_USES",
+    "STRUCTURES",
+    "VALUE_ALIASES",
+    "Category",
+    "category_codes",
+    "column_aliases",
+    "label",
+]
+
+
+@dataclass(frozen=True)
+class Category:
+    """
+    A renewal category: a code with Chinese and English labels and a map colour.
+
+    Parameters
+    ----------
+    code
+        Machine code used in data and rule files, e.g. ``"demolish"``.
+    zh, en
+        Labels shown in meeting outputs.
+    color
+        Fill colour on maps (hex).
+
+    Examples
+    --------
+    >>> CATEGORIES["demolish"].zh
+    '征收拆迁'
+    """
+
+    code: str
+    zh: str
+    en: str
+    color: str
+
+    def label(self, lang: str = "zh") -> str:
+        """Return the label in `lang` (``"zh"`` or ``"en"``)."""
+        return self.zh if lang == "zh" else self.en
+
+
+#: The five renewal classes of DOMAIN.md §1, in display order.
+CATEGORIES: dict[str, Category] = {
+    c.code: c
+    for c in (
+        Category("demolish", "征收拆迁", "Expropriate & demolish", "#d7301f"),
+        Category("retain_upgrade", "保留提升", "Retain & upgrade", "#fdae61"),
+        Category("retain_protect", "保护保留", "Retain & protect", "#7b3294"),
+        Category("resettlement_site", "安置用地", "Resettlement site", "#1a9641"),
+        Category("unchanged", "不涉及", "Unchanged", "#bdbdbd"),
+    )
+}
+
+
+def category_codes() -> list[str]:
+    """
+    Return the built-in category codes in display order.
+
+    Returns
+    -------
+    codes
+        ``["demolish", "retain_upgrade", "retain_protect", "resettlement_site", "unchanged"]``.
+
+    Examples
+    --------
+    >>> category_codes()[0]
+    'demolish'
+    """
+    return list(CATEGORIES)
+
+
+#: Current / planned land-use codes and their labels.
+LAND_USES: dict[str, tuple[str, str]] = {
+    "residential": ("居住用地", "Residential"),
+    "commercial": ("商业服务业用地", "Commercial"),
+    "industrial": ("工业用地", "Industrial"),
+    "public": ("公共管理与公共服务用地", "Public services"),
+    "green": ("绿地与广场用地", "Green space"),
+    "vacant": ("空闲地", "Vacant"),
+    "road": ("道路用地", "Road"),
+    "water": ("水域", "Water"),
+    "other": ("其他用地", "Other"),
+}
+
+#: Building structure codes and their labels.
+STRUCTURES: dict[str, tuple[str, str]] = {
+    "simple": ("简易结构", "Simple / temporary"),
+    "brick_wood": ("砖木结构", "Brick-wood"),
+    "brick_concrete": ("砖混结构", "Brick-concrete"),
+    "frame": ("框架结构", "Reinforced-concrete frame"),
+    "shear_wall": ("剪力墙结构", "Shear wall"),
+    "steel": ("钢结构", "Steel"),
+    "other": ("其他结构", "Other"),
+}
+
+#: Layer kinds understood by `read_layer(kind=...)` and `validate_layer(kind=...)`:
+#: required columns, optional columns, and the allowed geometry families.
+KINDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "parcels": {
+        "required": ("parcel_id",),
+        "optional": (
+            "land_use",
+            "planned_use",
+            "build_year",
+            "floors",
+            "structure",
+            "danger_grade",
+            "households",
+            "population",
+            "floor_area",
+            "footprint_area",
+            "street",
+            "community",
+            "listed",
+            "illegal",
+            "project_id",
+            "name",
+        ),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
+    "buildings": {
+        "required": ("building_id",),
+        "optional": (
+            "parcel_id",
+            "build_year",
+            "floors",
+            "structure",
+            "danger_grade",
+            "households",
+            "population",
+            "floor_area",
+            "footprint_area",
+            "listed",
+            "illegal",
+            "name",
+        ),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
+    "districts": {
+        "required": ("district_id", "name"),
+        "optional": ("street",),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
+    "projects": {
+        "required": ("project_id",),
+        "optional": ("name", "project_type", "street", "households"),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
+    "sites": {
+        "required": ("site_id",),
+        "optional": ("name", "far", "street"),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
+    "constraints": {
+        "required": (),
+        "optional": ("name", "constraint_type"),
+        "geometry": (
+            "Polygon",
+            "MultiPolygon",
+            "LineString",
+            "MultiLineString",
+            "Point",
+            "MultiPoint",
+        ),
+    },
+}
+
+#: Header spellings (lower-cased, stripped) that mean a canonical column.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "parcel_id": (
+        "地块编号",
+        "地块代码",
+        "宗地编号",
+        "宗地代码",
+        "parcel",
+        "parcelid",
+        "parcel_no",
+    ),
+    "building_id": ("建筑编号", "楼栋编号", "幢号", "bldg_id", "building", "buildingid"),
+    "land_use": ("用地性质", "现状用地性质", "用地类型", "现状用途", "landuse", "use"),
+    "planned_use": ("规划用地性质", "规划用途", "planned_landuse", "plan_use"),
+    "build_year": (
+        "建成年代",
+        "建成年份",
+        "建造年代",
+        "竣工年份",
+        "year_built",
+        "built_year",
+        "year",
+    ),
+    "floors": ("层数", "建筑层数", "地上层数", "storeys", "stories", "n_floors"),
+    "structure": ("结构", "建筑结构", "结构类型", "structure_type"),
+    "danger_grade": ("危房等级", "危险等级", "安全等级", "鉴定等级", "danger", "safety_grade"),
+    "households": ("户数", "居民户数", "总户数", "hh", "n_households"),
+    "population": ("人口", "人数", "常住人口", "persons", "pop"),
+    "floor_area": ("建筑面积", "总建筑面积", "gfa", "floorarea", "building_area"),
+    "footprint_area": ("基底面积", "占地面积", "footprint"),
+    "street": ("街道", "所属街道", "街道办事处", "subdistrict"),
+    "community": ("社区", "小区", "小区名称", "所属社区"),
+    "listed": ("文保单位", "是否文保", "文物保护", "heritage", "is_listed"),
+    "illegal": ("违建", "违法建筑", "是否违建", "is_illegal"),
+    "project_id": ("项目编号", "项目代码", "project", "projectid"),
+    "project_type": ("项目类型", "类型", "type"),
+    "zone_id": ("片区编号", "更新单元编号", "zone"),
+    "site_id": ("安置地块编号", "安置区编号", "site"),
+    "district_id": ("街道编号", "行政区编号", "district", "districtid"),
+    "name": ("名称", "项目名称", "地块名称", "街道名称", "小区名称_", "title"),
+    "far": ("容积率", "plot_ratio"),
+    "constraint_type": ("约束类型", "管控类型", "kind"),
+}
+
+#: Cell values (as written in surveys) that mean a canonical code, per column.
+VALUE_ALIASES: dict[str, dict[str, str]] = {
+    "land_use": {
+        **{v[0]: k for k, v in LAND_USES.items()},
+        "居住": "residential",
+        "住宅": "residential",
+        "住宅用地": "residential",
+        "二类居住用地": "residential",
+        "一类居住用地": "residential",
+        "城镇住宅用地": "residential",
+        "商业": "commercial",
+        "商业用地": "commercial",
+        "商服用地": "commercial",
+        "工业": "industrial",
+        "工矿用地": "industrial",
+        "公共服务": "public",
+        "公共管理与公共服务": "public",
+        "公园绿地": "green",
+        "绿地": "green",
+        "空地": "vacant",
+        "空闲地": "vacant",
+        "闲置地": "vacant",
+        "道路": "road",
+        "水域": "water",
+    },
+    "structure": {
+        **{v[0]: k for k, v in STRUCTURES.items()},
+        "简易": "simple",
+        "砖木": "brick_wood",
+        "砖混": "brick_concrete",
+        "框架": "frame",
+        "钢混": "frame",
+        "钢筋混凝土": "frame",
+        "剪力墙": "shear_wall",
+        "框剪": "shear_wall",
+        "钢": "steel",
+    },
+    "danger_grade": {
+        "a": "A",
+        "b": "B",
+        "c": "C",
+        "d": "D",
+        "A级": "A",
+        "B级": "B",
+        "C级": "C",
+        "D级": "D",
+    },
+}
+
+#: Labels of output columns in meeting tables, maps and workbooks: code -> (zh, en).
+#: Units are part of the label. Statistics, maps and reports add their own entries here.
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "parcel_id": ("地块编号", "Parcel ID"),
+    "building_id": ("建筑编号", "Building ID"),
+    "land_use": ("用地性质", "Land use"),
+    "planned_use": ("规划用地性质", "Planned use"),
+    "build_year": ("建成年代", "Year built"),
+    "floors": ("层数", "Floors"),
+    "structure": ("结构", "Structure"),
+    "danger_grade": ("危房等级", "Danger grade"),
+    "households": ("户数（户）", "Households"),
+    "population": ("人口（人）", "Persons"),
+    "floor_area": ("建筑面积（㎡）", "Floor area (m²)"),
+    "footprint_area": ("基底面积（㎡）", "Footprint (m²)"),
+    "street": ("街道", "Street"),
+    "community": ("社区", "Community"),
+    "listed": ("文保单位", "Listed heritage"),
+    "illegal": ("违法建筑", "Illegal structure"),
+    "project_id": ("项目编号", "Project ID"),
+    "project_type": ("项目类型", "Project type"),
+    "zone_id": ("片区编号", "Zone ID"),
+    "site_id": ("安置地块编号", "Site ID"),
+    "district_id": ("街道编号", "District ID"),
+    "name": ("名称", "Name"),
+    "category": ("更新类别", "Renewal class"),
+    "rule_id": ("规则编号", "Rule"),
+    "reason": ("判定理由", "Reason"),
+    "area": ("用地面积（㎡）", "Land area (m²)"),
+    "far": ("容积率", "FAR"),
+}
+
+
+def column_aliases() -> dict[str, str]:
+    """
+    Return the lookup from a normalised header spelling to its canonical column name.
+
+    Canonical names map onto themselves. Keys are lower-cased and stripped; readers
+    normalise a header the same way before looking it up.
+
+    Returns
+    -------
+    lookup
+        ``{"地块编号": "parcel_id", "parcel_id": "parcel_id", ...}``.
+
+    Examples
+    --------
+    >>> column_aliases()["户数"]
+    'households'
+    """
+    lookup: dict[str, str] = {}
+    for canonical, spellings in COLUMN_ALIASES.items():
+        lookup[canonical] = canonical
+        for s in spellings:
+            lookup.setdefault(s.strip().lower(), canonical)
+    return lookup
+
+
+def label(code: str, lang: str = "zh") -> str:
+    """
+    Return the meeting label of a column or category code in `lang`.
+
+    Unknown codes are returned unchanged, so user-defined columns pass through.
+
+    Parameters
+    ----------
+    code
+        A column name (``"households"``), category code (``"demolish"``), land-use or
+        structure code.
+    lang
+        ``"zh"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    text
+        The label, e.g. ``"户数（户）"``.
+
+    Examples
+    --------
+    >>> label("demolish"), label("demolish", "en")
+    ('征收拆迁', 'Expropriate & demolish')
+    """
+    i = 0 if lang == "zh" else 1
+    if code in CATEGORIES:
+        return CATEGORIES[code].label(lang)
+    for table in (COLUMN_LABELS, LAND_USES, STRUCTURES):
+        if code in table:
+            return table[code][i]
+    return code

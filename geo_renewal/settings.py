@@ -1,0 +1,44 @@
+"""
+Global settings of geo_renewal, read at call time.
+
+Change a setting by assigning to the module attribute, e.g.
+``geo_renewal.settings.working_crs = "EPSG:4548"``. Every function that uses a setting
+reads it when called, so a change applies to the next call.
+
+Attributes
+----------
+working_crs : str | int | None
+    Projected CRS for metric work (areas, buffers, distances). None picks the
+    CGCS2000 3-degree Gauss–Krüger zone (EPSG:4534–4554) by longitude inside China and
+    UTM elsewhere. See `geo_renewal.crs.working_crs`.
+lang : str
+    Language of meeting outputs (map legends, tooltips, table headers): ``"zh"`` or ``"en"``.
+floor_area_per_household : float
+    m² of floor area per household, used only where a layer has no household counts
+    (DOMAIN.md §3: 100 m²). Estimated values are flagged.
+persons_per_household : float
+    Persons per household where a layer has no population (DOMAIN.md §3: 3.2).
+nearby_dist : float
+    Metres within which a resettlement site counts as "nearby" for the
+    就地就近安置率 (DOMAIN.md §2; no national figure exists).
+use_arrow : bool
+    Read and write vector files through Arrow where pyogrio supports it (faster).
+map_simplify_tolerance : float
+    Metres, topology-preserving simplification of polygons drawn on maps.
+map_coordinate_precision : int
+    Decimal places of longitude/latitude written into map HTML (6 ≈ 0.1 m).
+map_feature_warning : int
+    Number of map features above which `renewal_map` warns and suggests lighter output.
+"""
+
+from __future__ import annotations
+
+working_crs: str | int | None = None
+lang: str = "zh"
+floor_area_per_household: float = 100.0
+persons_per_household: float = 3.2
+nearby_dist: float = 1500.0
+use_arrow: bool = True
+map_simplify_tolerance: float = 0.5
+map_coordinate_precision: int = 6
+map_feature_warning: int = 50_000
