@@ -85,7 +85,7 @@ def gk_zone_crs(lon: float) -> CRS:
     >>> gk_zone_crs(117.02).to_epsg()
     4548
     """
-    cm = int(round(lon / 3.0)) * 3
+    cm = round(lon / 3.0) * 3
     cm = min(max(cm, 75), 135)
     return CRS.from_epsg(4534 + (cm - 75) // 3)
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import shapely
 import geopandas as gpd
+import shapely
 
 import geo_renewal
 
