@@ -44,6 +44,8 @@ __all__ = [
     "COLUMN_LABELS",
     "KINDS",
     "LAND_USES",
+    "PIPELINES",
+    "STAGES",
     "STRUCTURES",
     "VALUE_ALIASES",
     "Category",
@@ -135,6 +137,26 @@ STRUCTURES: dict[str, tuple[str, str]] = {
     "shear_wall": ("剪力墙结构", "Shear wall"),
     "steel": ("钢结构", "Steel"),
     "other": ("其他结构", "Other"),
+}
+
+#: Project stages (DOMAIN.md §4): code -> (zh, en, map colour). Ledgers may define more.
+STAGES: dict[str, tuple[str, str, str]] = {
+    "not_started": ("未启动", "Not started", "#f0f0f0"),
+    "signing": ("签约", "Signing", "#fee08b"),
+    "demolition": ("拆除", "Demolition", "#fdae61"),
+    "approval": ("组卷报批", "Land approval", "#f46d43"),
+    "land_supply": ("供地", "Land supply", "#d53e4f"),
+    "construction": ("开工", "Construction", "#3288bd"),
+    "design": ("方案", "Design", "#e6f598"),
+    "works": ("施工", "Works", "#abdda4"),
+    "acceptance": ("竣工验收", "Completion acceptance", "#66c2a5"),
+    "done": ("已完成", "Done", "#1a9850"),
+}
+
+#: Default stage pipeline per project type (a category code), in order.
+PIPELINES: dict[str, tuple[str, ...]] = {
+    "demolish": ("signing", "demolition", "approval", "land_supply", "construction"),
+    "retain_upgrade": ("design", "works", "acceptance"),
 }
 
 #: Layer kinds understood by `read_layer(kind=...)` and `validate_layer(kind=...)`:
@@ -387,7 +409,7 @@ def label(code: str, lang: str = "zh") -> str:
     i = 0 if lang == "zh" else 1
     if code in CATEGORIES:
         return CATEGORIES[code].label(lang)
-    for table in (COLUMN_LABELS, LAND_USES, STRUCTURES):
+    for table in (COLUMN_LABELS, LAND_USES, STRUCTURES, STAGES):
         if code in table:
             return table[code][i]
     return code
