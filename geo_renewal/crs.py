@@ -6,17 +6,30 @@ Metric work (areas, buffers, distances) runs in a projected *working CRS*:
 Mercator grid (a Gauss–Krüger or UTM zone); else the CGCS2000 3-degree Gauss–Krüger
 zone (EPSG:4534–4554, "CM nnnE") by the layer's central longitude inside China, or the
 UTM zone elsewhere. Web Mercator is never measured in (it inflates areas by 1/cos²φ).
+`area` also divides out the grid's own scale error, so areas agree with the geodesic area.
+
+Chinese web maps use shifted coordinates: GCJ-02 (Gaode/AutoNavi, Tencent) and BD-09
+(Baidu). `wgs84_to_gcj02`, `gcj02_to_wgs84`, `wgs84_to_bd09`, `bd09_to_wgs84`,
+`gcj02_to_bd09` and `bd09_to_gcj02` convert every vertex of a layer at once.
+
+`check_coordinates` refuses coordinates that cannot be in the declared CRS: swapped
+latitude/longitude, metres under a geographic CRS, Gauss–Krüger eastings with the zone
+number in front declared with a "CM" CRS (or the reverse), swapped northing/easting.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 import pyproj
+import shapely
 from pyproj import CRS
 
 from geo_renewal import settings
@@ -26,12 +39,21 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = [
+    "GCJ_BOX",
     "area",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "check_coordinates",
     "check_crs",
     "check_same_crs",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
     "gk_zone_crs",
     "is_projected",
+    "swap_xy",
     "to_working",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
     "working_crs",
 ]
 
@@ -187,10 +209,15 @@ def to_working(
 
 def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     """
-    Return the area of every feature in m², measured in the working CRS.
+    Return the area of every feature in m², agreeing with the geodesic area.
 
-    Agrees with the geodesic (ellipsoidal) area within 0.1 % for district- and city-sized
-    layers whatever their stored CRS (EPSG:4326, 4490, 3857, a Gauss–Krüger zone).
+    The layer is projected to its working CRS (`working_crs`) and each planar area is
+    divided by the projection's areal scale at the feature's centre: exactly ``k²`` for a
+    transverse Mercator grid (Gauss–Krüger, UTM), ``pyproj``'s areal scale factor for any
+    other projection. The result agrees with the ellipsoidal area of ``pyproj.Geod``
+    within a few parts per million for parcel- and district-sized features, whatever the
+    stored CRS (EPSG:4326, 4490, 3857, a Gauss–Krüger zone with or without zone prefix),
+    even far from the grid's central meridian.
 
     Parameters
     ----------
@@ -200,18 +227,64 @@ def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     Returns
     -------
     area_m2
-        Float Series aligned on `gdf.index`.
+        Float Series aligned on `gdf.index` (0 for empty geometries, NaN for missing ones).
+
+    Raises
+    ------
+    CRSError
+        If `gdf` has no CRS.
 
     Examples
     --------
     >>> import geopandas as gpd
     >>> from shapely import box
     >>> sq = gpd.GeoSeries([box(500_000, 4_000_000, 500_100, 4_000_100)], crs=4548)
-    >>> float(area(sq).iloc[0])
+    >>> round(float(area(sq).iloc[0]), 3)
     10000.0
     """
     geoms = gdf.geometry if hasattr(gdf, "geometry") else gdf
-    return pd.Series(np.asarray(to_working(geoms).area, dtype=float), index=gdf.index, name="area")
+    target = working_crs(geoms)
+    projected = to_working(geoms, crs=target)
+    values = np.asarray(projected.values)
+    planar = shapely.area(values).astype(float, copy=False)
+    planar[shapely.is_missing(values)] = np.nan
+    scale = _areal_scale(values, target)
+    return pd.Series(planar / scale, index=gdf.index, name="area")
+
+
+def _areal_scale(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+    """Areal scale factor of `crs` at the bounding-box centre of each geometry (1 if empty)."""
+    bounds = shapely.bounds(geoms)
+    x = (bounds[:, 0] + bounds[:, 2]) / 2.0
+    y = (bounds[:, 1] + bounds[:, 3]) / 2.0
+    ok = np.isfinite(x) & np.isfinite(y)
+    scale = np.ones(len(geoms))
+    if not ok.any():
+        return scale
+    if _is_transverse_mercator(crs):
+        params = {p.code: p.value for p in crs.coordinate_operation.params}
+        k0 = float(params.get("8805", 1.0))
+        fe = float(params.get("8806", 0.0))
+        fn = float(params.get("8807", 0.0))
+        ell = crs.ellipsoid
+        a, f = (
+            ell.semi_major_metre,
+            1.0 / ell.inverse_flattening if ell.inverse_flattening else 0.0,
+        )
+        e2 = f * (2.0 - f)
+        # Latitude from the northing (≈ 110.9 km per degree) is plenty for the Gaussian radius.
+        lat = np.radians(np.clip((y[ok] - fn) / 110_946.0, -89.0, 89.0))
+        radius = a * np.sqrt(1.0 - e2) / (1.0 - e2 * np.sin(lat) ** 2)
+        k = k0 * np.cosh((x[ok] - fe) / (k0 * radius))
+        scale[ok] = k * k
+        return scale
+    geodetic = crs.geodetic_crs
+    tr = pyproj.Transformer.from_crs(crs, geodetic, always_xy=True)
+    lon, lat = tr.transform(x[ok], y[ok])
+    factors = pyproj.Proj(crs).get_factors(lon, lat)
+    areal = np.asarray(factors.areal_scale, dtype=float)
+    scale[ok] = np.where(np.isfinite(areal) & (areal > 0), areal, 1.0)
+    return scale
 
 
 def check_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, name: str = "layer") -> None:
@@ -287,3 +360,605 @@ def check_same_crs(
             f"e.g. `{names[1]}.to_crs({names[0]}.crs)`."
         )
         raise CRSError(msg)
+
+
+# ---------------------------------------------------------------------------------------
+# GCJ-02 / BD-09 (the shifted coordinates of Chinese web maps)
+#
+# GCJ-02 ("Mars coordinates") is WGS84 plus a deliberate, smoothly varying offset of a few
+# hundred metres, used by Gaode/AutoNavi and Tencent maps and their APIs. BD-09 (Baidu) is a
+# further shift of GCJ-02. The forward formulas are the public reverse-engineered ones
+# (eviltransform, BSD-2; prcoords, CC0). The inverses have no closed form: they are solved by
+# fixed-point iteration to 1e-10 degrees (≈ 0.01 mm), so round trips agree within
+# millimetres everywhere in China.
+# ---------------------------------------------------------------------------------------
+
+#: Box (lon_min, lon_max, lat_min, lat_max) in which GCJ-02 differs from WGS84. Outside it
+#: (and outside China generally) the conversions leave coordinates unchanged. This is the
+#: box used by eviltransform and most implementations; it is a rectangle, so it also covers
+#: neighbouring countries' border areas, as the providers' own conversions do.
+GCJ_BOX: tuple[float, float, float, float] = (72.004, 137.8347, 0.8293, 55.8271)
+
+_GCJ_A = 6378245.0  # Krasovsky 1940 semi-major axis used by GCJ-02
+_GCJ_EE = 0.00669342162296594323  # its first eccentricity squared
+_BD_XPI = np.pi * 3000.0 / 180.0
+_INVERSE_TOL = 1e-10  # degrees
+_INVERSE_MAX_ITER = 50
+
+
+def _in_gcj_box(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    return (lon >= GCJ_BOX[0]) & (lon <= GCJ_BOX[1]) & (lat >= GCJ_BOX[2]) & (lat <= GCJ_BOX[3])
+
+
+def _gcj02_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the GCJ-02 offset (dlon, dlat) in degrees of WGS84 points; 0 outside `GCJ_BOX`."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    x, y = lon - 105.0, lat - 35.0
+    sqrt_abs_x = np.sqrt(np.abs(x))
+    common = (20.0 * np.sin(6.0 * np.pi * x) + 20.0 * np.sin(2.0 * np.pi * x)) * 2.0 / 3.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_abs_x + common
+    dlat += (20.0 * np.sin(np.pi * y) + 40.0 * np.sin(np.pi / 3.0 * y)) * 2.0 / 3.0
+    dlat += (160.0 * np.sin(np.pi / 12.0 * y) + 320.0 * np.sin(np.pi / 30.0 * y)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_abs_x + common
+    dlon += (20.0 * np.sin(np.pi * x) + 40.0 * np.sin(np.pi / 3.0 * x)) * 2.0 / 3.0
+    dlon += (150.0 * np.sin(np.pi / 12.0 * x) + 300.0 * np.sin(np.pi / 30.0 * x)) * 2.0 / 3.0
+    rad_lat = np.radians(lat)
+    magic = 1.0 - _GCJ_EE * np.sin(rad_lat) ** 2
+    sqrt_magic = np.sqrt(magic)
+    dlat = dlat * 180.0 / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrt_magic) * np.pi)
+    dlon = dlon * 180.0 / (_GCJ_A / sqrt_magic * np.cos(rad_lat) * np.pi)
+    inside = _in_gcj_box(lon, lat)
+    return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
+
+
+def _wgs84_to_gcj02_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dlon, dlat = _gcj02_offset(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def _gcj02_to_bd09_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_XPI)
+    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_XPI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def _bd09_to_gcj02_approx(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = lon - 0.0065, lat - 0.006
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_XPI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_XPI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def _wgs84_to_bd09_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _gcj02_to_bd09_xy(*_wgs84_to_gcj02_xy(lon, lat))
+
+
+def _invert(
+    forward: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    lon: np.ndarray,
+    lat: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``forward(x, y) == (lon, lat)`` by fixed-point iteration (the shifts are smooth)."""
+    gx, gy = (lon.copy(), lat.copy()) if start is None else start
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    for _ in range(_INVERSE_MAX_ITER):
+        fx, fy = forward(gx, gy)
+        ex, ey = fx - lon, fy - lat
+        gx, gy = gx - ex, gy - ey
+        err = np.abs(np.concatenate([ex[finite], ey[finite]]))
+        if err.size == 0 or err.max() < _INVERSE_TOL:
+            break
+    return gx, gy
+
+
+def _gcj02_to_wgs84_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _invert(_wgs84_to_gcj02_xy, lon, lat)
+
+
+def _bd09_to_gcj02_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _invert(_gcj02_to_bd09_xy, lon, lat, start=_bd09_to_gcj02_approx(lon, lat))
+
+
+def _bd09_to_wgs84_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _gcj02_to_wgs84_xy(*_bd09_to_gcj02_xy(lon, lat))
+
+
+_GEOGRAPHIC_OK = (4326, 4490)
+
+
+def _map_vertices(data: Any, on_coords: Callable[[np.ndarray], np.ndarray]) -> Any:
+    """Apply `on_coords` ((n, 2|3) array -> same shape) to every vertex; return `data`'s type."""
+    import geopandas as gpd
+
+    if isinstance(data, gpd.GeoDataFrame | gpd.GeoSeries):
+        series = data.geometry
+        geoms = shapely.transform(np.asarray(series.values), on_coords, include_z=None)
+        out = gpd.GeoSeries(geoms, index=data.index, crs=data.crs, name=series.name)
+        if isinstance(data, gpd.GeoDataFrame):
+            return data.set_geometry(out)
+        return out
+    if isinstance(data, shapely.Geometry):
+        return shapely.transform(data, on_coords, include_z=None)
+    arr = np.asarray(data)
+    if arr.dtype == object:
+        return shapely.transform(arr, on_coords, include_z=None)
+    if arr.ndim == 0 or arr.shape[-1] != 2:
+        msg = (
+            "`data` must be a GeoSeries, GeoDataFrame, shapely geometry or an array of "
+            f"(lon, lat) pairs with shape (..., 2); got an array of shape {arr.shape}."
+        )
+        raise ValueError(msg)
+    return on_coords(arr.reshape(-1, 2).astype(float)).reshape(arr.shape)
+
+
+def _convert(data: Any, func: Callable[..., tuple[np.ndarray, np.ndarray]], name: str) -> Any:
+    """Apply a lon/lat conversion to every vertex of `data`, returning the same type."""
+    import geopandas as gpd
+
+    def on_coords(coords: np.ndarray) -> np.ndarray:
+        out = np.array(coords, dtype=float, copy=True)
+        out[:, 0], out[:, 1] = func(out[:, 0], out[:, 1])
+        return out
+
+    if isinstance(data, gpd.GeoDataFrame | gpd.GeoSeries):
+        _check_lonlat_crs(data, name)
+    return _map_vertices(data, on_coords)
+
+
+def _check_lonlat_crs(data: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> None:
+    check_crs(data, "data")
+    crs = CRS.from_user_input(data.crs)
+    if not crs.is_geographic or crs.to_epsg() not in _GEOGRAPHIC_OK:
+        msg = (
+            f"{name} needs longitude/latitude in EPSG:4326 or EPSG:4490, but `data` is in "
+            f"{crs.to_string()} ({crs.name}); call `data.to_crs(4326)` first."
+        )
+        raise CRSError(msg)
+
+
+def wgs84_to_gcj02(data: Any) -> Any:
+    """
+    Shift WGS84 longitude/latitude to GCJ-02, the coordinates of Gaode and Tencent maps.
+
+    Every vertex is converted at once (vectorised with ``shapely.transform``). Points
+    outside `GCJ_BOX` are left unchanged. CGCS2000 (EPSG:4490) is treated as WGS84.
+
+    Parameters
+    ----------
+    data
+        A GeoSeries or GeoDataFrame in EPSG:4326 or EPSG:4490, a shapely geometry or an
+        array of geometries, or a numeric array of (lon, lat) pairs with shape (..., 2).
+
+    Returns
+    -------
+    shifted
+        The same type as `data`: a copy with every vertex shifted. A GeoSeries or
+        GeoDataFrame keeps its index, columns and CRS label (EPSG:4326: GCJ-02 has no EPSG
+        code), so the result is ready to draw over GCJ-02 tiles.
+
+    Raises
+    ------
+    CRSError
+        If a GeoSeries/GeoDataFrame has no CRS or is not in EPSG:4326/4490.
+
+    See Also
+    --------
+    gcj02_to_wgs84 : The inverse.
+    wgs84_to_bd09 : The same for Baidu maps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lon, lat = wgs84_to_gcj02(np.array([117.0, 36.67]))
+    >>> round(float(lon - 117.0), 5), round(float(lat - 36.67), 5)
+    (0.00584, 0.00026)
+    """
+    return _convert(data, _wgs84_to_gcj02_xy, "wgs84_to_gcj02")
+
+
+def gcj02_to_wgs84(data: Any) -> Any:
+    """
+    Convert GCJ-02 longitude/latitude (Gaode, Tencent) back to WGS84.
+
+    Solved by fixed-point iteration to 1e-10 degrees, so ``gcj02_to_wgs84(wgs84_to_gcj02(x))``
+    returns `x` within millimetres anywhere in China. Points outside `GCJ_BOX` are unchanged.
+
+    Parameters
+    ----------
+    data
+        GCJ-02 coordinates: a GeoSeries or GeoDataFrame labelled EPSG:4326 or EPSG:4490, a
+        shapely geometry or array of geometries, or an array of (lon, lat) pairs.
+
+    Returns
+    -------
+    wgs84
+        The same type as `data`, every vertex converted.
+
+    Raises
+    ------
+    CRSError
+        If a GeoSeries/GeoDataFrame has no CRS or is not in EPSG:4326/4490.
+
+    See Also
+    --------
+    wgs84_to_gcj02 : The forward shift.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> p = gcj02_to_wgs84(wgs84_to_gcj02(Point(117.0, 36.67)))
+    >>> round(p.x, 9), round(p.y, 9)
+    (117.0, 36.67)
+    """
+    return _convert(data, _gcj02_to_wgs84_xy, "gcj02_to_wgs84")
+
+
+def gcj02_to_bd09(data: Any) -> Any:
+    """
+    Shift GCJ-02 longitude/latitude to BD-09, the coordinates of Baidu maps.
+
+    Parameters
+    ----------
+    data
+        A GeoSeries/GeoDataFrame labelled EPSG:4326 or EPSG:4490, a shapely geometry or
+        array of geometries, or an array of (lon, lat) pairs.
+
+    Returns
+    -------
+    bd09
+        The same type as `data`, every vertex converted.
+
+    See Also
+    --------
+    bd09_to_gcj02 : The inverse.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lon, lat = gcj02_to_bd09(np.array([117.0, 36.67]))
+    >>> round(float(lon), 4), round(float(lat), 4)
+    (117.0064, 36.6763)
+    """
+    return _convert(data, _gcj02_to_bd09_xy, "gcj02_to_bd09")
+
+
+def bd09_to_gcj02(data: Any) -> Any:
+    """
+    Convert BD-09 longitude/latitude (Baidu) to GCJ-02, iterating to 1e-10 degrees.
+
+    Parameters
+    ----------
+    data
+        A GeoSeries/GeoDataFrame labelled EPSG:4326 or EPSG:4490, a shapely geometry or
+        array of geometries, or an array of (lon, lat) pairs.
+
+    Returns
+    -------
+    gcj02
+        The same type as `data`, every vertex converted.
+
+    See Also
+    --------
+    gcj02_to_bd09 : The forward shift.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.array([[117.0, 36.67]])
+    >>> bool(np.allclose(bd09_to_gcj02(gcj02_to_bd09(xy)), xy, atol=1e-9))
+    True
+    """
+    return _convert(data, _bd09_to_gcj02_xy, "bd09_to_gcj02")
+
+
+def wgs84_to_bd09(data: Any) -> Any:
+    """
+    Shift WGS84 longitude/latitude to BD-09 (Baidu), through GCJ-02.
+
+    Parameters
+    ----------
+    data
+        A GeoSeries/GeoDataFrame in EPSG:4326 or EPSG:4490, a shapely geometry or array of
+        geometries, or an array of (lon, lat) pairs.
+
+    Returns
+    -------
+    bd09
+        The same type as `data`, every vertex converted; CRS label unchanged.
+
+    See Also
+    --------
+    bd09_to_wgs84 : The inverse.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lon, lat = wgs84_to_bd09(np.array([117.0, 36.67]))
+    >>> round(float(lon), 3), round(float(lat), 3)
+    (117.012, 36.678)
+    """
+    return _convert(data, _wgs84_to_bd09_xy, "wgs84_to_bd09")
+
+
+def bd09_to_wgs84(data: Any) -> Any:
+    """
+    Convert BD-09 longitude/latitude (Baidu) to WGS84, through GCJ-02.
+
+    Parameters
+    ----------
+    data
+        A GeoSeries/GeoDataFrame labelled EPSG:4326 or EPSG:4490, a shapely geometry or
+        array of geometries, or an array of (lon, lat) pairs.
+
+    Returns
+    -------
+    wgs84
+        The same type as `data`, every vertex converted.
+
+    See Also
+    --------
+    wgs84_to_bd09 : The forward shift.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> p = bd09_to_wgs84(wgs84_to_bd09(Point(117.0, 36.67)))
+    >>> round(p.x, 9), round(p.y, 9)
+    (117.0, 36.67)
+    """
+    return _convert(data, _bd09_to_wgs84_xy, "bd09_to_wgs84")
+
+
+def swap_xy(data: Any) -> Any:
+    """
+    Swap the x and y of every vertex, to repair a layer written with its axes swapped.
+
+    Parameters
+    ----------
+    data
+        A GeoSeries or GeoDataFrame (the CRS label is kept), or a shapely geometry.
+
+    Returns
+    -------
+    swapped
+        The same type as `data`.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> swap_xy(Point(36.67, 117.0))
+    <POINT (117 36.67)>
+    """
+
+    def flip(coords: np.ndarray) -> np.ndarray:
+        out = np.array(coords, dtype=float, copy=True)
+        out[:, [0, 1]] = out[:, [1, 0]]
+        return out
+
+    return _map_vertices(data, flip)
+
+
+# ---------------------------------------------------------------------------------------
+# Plausibility of coordinates against a CRS (swapped axes, Gauss–Krüger zone prefixes)
+# ---------------------------------------------------------------------------------------
+
+_GK_NAME = re.compile(
+    r"^(?P<datum>.+) / (?P<three>3-degree )?Gauss-Kruger (?:zone (?P<zone>\d+)|CM (?P<cm>\d+)E)$"
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _gk_codes() -> dict[str, int]:
+    """EPSG name -> code of every (non-deprecated) Gauss–Krüger CRS in the PROJ database."""
+    from pyproj.database import query_crs_info
+    from pyproj.enums import PJType
+
+    return {
+        info.name: int(info.code)
+        for info in query_crs_info(auth_name="EPSG", pj_types=PJType.PROJECTED_CRS)
+        if "Gauss-Kruger" in info.name and not info.deprecated
+    }
+
+
+def _gk_suggestion(
+    datum: str, *, three: bool, zone: int | None = None, cm: int | None = None, prefixed: bool
+) -> str:
+    """Return 'EPSG:nnnn (name)' of the Gauss–Krüger CRS asked for, or a generic hint."""
+    if zone is None and cm is not None:
+        zone = cm // 3 if three else (cm + 3) // 6
+    if cm is None and zone is not None:
+        cm = 3 * zone if three else 6 * zone - 3
+    family = "3-degree Gauss-Kruger" if three else "Gauss-Kruger"
+    name = f"{datum} / {family} " + (f"zone {zone}" if prefixed else f"CM {cm}E")
+    code = _gk_codes().get(name)
+    if code is None:
+        return f"the {'zone-prefixed' if prefixed else 'CM'} {datum} {family} CRS"
+    return f"EPSG:{code} ({name})"
+
+
+def _zone_family(zone: int) -> bool | None:
+    """Return True for a 3-degree zone number (25–45), False for a 6-degree one (13–23)."""
+    if 25 <= zone <= 45:
+        return True
+    if 13 <= zone <= 23:
+        return False
+    return None
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}".replace(",", " ") if abs(v) >= 1000 else f"{v:.4f}"
+
+
+def check_coordinates(
+    gdf: gpd.GeoDataFrame | gpd.GeoSeries,
+    name: str = "layer",
+    *,
+    crs: CRS | str | int | None = None,
+) -> None:
+    """
+    Raise `CRSError` when the coordinates of `gdf` cannot be in its CRS.
+
+    Catches the mistakes district data is known for: latitude/longitude swapped under a
+    geographic CRS; metres under a geographic CRS or degrees under a projected one; a
+    Gauss–Krüger file whose eastings carry the zone number in front (8 digits, e.g.
+    39 500 000) declared with a "CM" CRS such as EPSG:4548, or 6-digit eastings declared with
+    a zone-prefixed CRS such as EPSG:4527 (the message names the likely EPSG code); and
+    northing/easting swapped in a Gauss–Krüger file. Only the layer's bounds are inspected.
+
+    Parameters
+    ----------
+    gdf
+        The layer to check.
+    name
+        How the layer is called in messages (argument name or file path).
+    crs
+        Check against this CRS instead of ``gdf.crs``.
+
+    Raises
+    ------
+    CRSError
+        Naming the layer, what its coordinates look like, and the likely fix.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> pts = gpd.GeoSeries([Point(39_500_000, 4_060_000)], crs=4548)
+    >>> check_coordinates(pts, "parcels.shp")
+    Traceback (most recent call last):
+    ...
+    geo_renewal._errors.CRSError: `parcels.shp`: eastings ... carry the Gauss–Krüger zone number 39 ...
+    """
+    if crs is None:
+        check_crs(gdf, name)
+        crs = gdf.crs
+    _check_bounds(tuple(float(v) for v in gdf.total_bounds), CRS.from_user_input(crs), name)
+
+
+def _check_bounds(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
+    minx, miny, maxx, maxy = bounds
+    if not all(np.isfinite(bounds)):
+        return
+    span = f"x {_fmt(minx)} to {_fmt(maxx)}, y {_fmt(miny)} to {_fmt(maxy)}"
+    declare = "declare the right CRS with `read_layer(path, crs=...)` or `gdf.set_crs(..., allow_override=True)`"
+    swap_fix = (
+        "swap the axes at the source (QGIS: Processing ▸ Swap X and Y coordinates) or in "
+        "Python with `geo_renewal.crs.swap_xy(geopandas.read_file(path))`"
+    )
+    looks_lonlat_china = (
+        _CHINA_LON[0] <= minx
+        and maxx <= _CHINA_LON[1]
+        and _CHINA_LAT[0] <= miny
+        and maxy <= _CHINA_LAT[1]
+    )
+    if crs.is_geographic:
+        if (
+            _CHINA_LAT[0] <= minx
+            and maxx <= _CHINA_LAT[1]
+            and _CHINA_LON[0] <= miny
+            and maxy <= _CHINA_LON[1]
+        ) or (max(abs(miny), abs(maxy)) > 90 and max(abs(minx), abs(maxx)) <= 90):
+            msg = (
+                f"`{name}`: coordinates look like (latitude, longitude) with the axes swapped "
+                f"({span}) under the geographic CRS {crs.to_string()}; {swap_fix}."
+            )
+            raise CRSError(msg)
+        if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
+            msg = (
+                f"`{name}`: coordinates look like metres ({span}) but the CRS "
+                f"{crs.to_string()} ({crs.name}) is geographic (degrees); "
+                f"{_projected_hint(minx, maxx, miny, maxy)}; {declare}."
+            )
+            raise CRSError(msg)
+        return
+    if not crs.is_projected:
+        return
+    if looks_lonlat_china:
+        msg = (
+            f"`{name}`: coordinates look like longitude/latitude in degrees ({span}) but the "
+            f"CRS {crs.to_string()} ({crs.name}) is projected (metres); the likely CRS is "
+            f"EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84); {declare}."
+        )
+        raise CRSError(msg)
+    if not _is_transverse_mercator(crs):
+        return
+    params = {p.code: float(p.value) for p in crs.coordinate_operation.params}
+    fe, fn = params.get("8806", 0.0), params.get("8807", 0.0)
+    if fn != 0.0:
+        return
+    desc = f"{crs.to_string()} ({crs.name})"
+    x_northing = minx >= 1e6 and maxx < 1e7
+    y_easting = miny >= 0 and (maxy < 1e6 or (miny >= 1e7 and maxy < 1e8))
+    if x_northing and y_easting:
+        msg = (
+            f"`{name}`: northing and easting look swapped ({span}): under {desc} x is the "
+            f"easting and y the northing (about 2 000 000 to 6 000 000 m in China); {swap_fix}."
+        )
+        raise CRSError(msg)
+    match = _GK_NAME.match(crs.name)
+    datum = match["datum"] if match else "CGCS2000"
+    prefixed_x = minx >= 1e7 and maxx < 1e8
+    zone_x = int(minx // 1e6) if prefixed_x else None
+    if prefixed_x and int(maxx // 1e6) != zone_x:
+        zone_x = None
+    if fe < 1e6 and zone_x is not None:
+        three = _zone_family(zone_x)
+        if match:
+            three = bool(match["three"])
+        hint = (
+            _gk_suggestion(datum, three=three, zone=zone_x, prefixed=True)
+            if three is not None
+            else "the zone-prefixed Gauss–Krüger CRS of that zone"
+        )
+        msg = (
+            f"`{name}`: eastings {_fmt(minx)} to {_fmt(maxx)} carry the Gauss–Krüger zone "
+            f"number {zone_x} in front (8 digits), but {desc} expects eastings around "
+            f"{_fmt(fe)} without it; the likely CRS is {hint}; {declare}."
+        )
+        raise CRSError(msg)
+    if (
+        fe >= 1e6
+        and (zone_fe := int(fe // 1e6))
+        and (maxx < 1e6 or (zone_x is not None and zone_x != zone_fe))
+    ):
+        if maxx < 1e6:
+            three = bool(match["three"]) if match else _zone_family(zone_fe)
+            what = "have no zone number in front (6 digits)"
+            hint = (
+                _gk_suggestion(datum, three=three, zone=zone_fe, prefixed=False)
+                if three is not None
+                else "the matching Gauss–Krüger 'CM' CRS"
+            )
+        else:
+            three = _zone_family(zone_x)
+            what = f"carry the zone number {zone_x}"
+            hint = (
+                _gk_suggestion(datum, three=three, zone=zone_x, prefixed=True)
+                if three is not None
+                else f"the Gauss–Krüger CRS of zone {zone_x}"
+            )
+        msg = (
+            f"`{name}`: eastings {_fmt(minx)} to {_fmt(maxx)} {what}, but {desc} expects "
+            f"eastings with zone number {zone_fe} in front (around {_fmt(fe)}); the likely "
+            f"CRS is {hint}; {declare}."
+        )
+        raise CRSError(msg)
+
+
+def _projected_hint(minx: float, maxx: float, miny: float, maxy: float) -> str:
+    """Guess which projected CRS metre coordinates are in, for error messages."""
+    if minx >= 1e7 and maxx < 1e8 and int(minx // 1e6) == int(maxx // 1e6):
+        zone = int(minx // 1e6)
+        three = _zone_family(zone)
+        if three is not None:
+            hint = _gk_suggestion("CGCS2000", three=three, zone=zone, prefixed=True)
+            return f"the eastings carry Gauss–Krüger zone number {zone}: the likely CRS is {hint}"
+    if minx > 0 and maxx < 1e6 and miny >= 1e6 and maxy < 1e7:
+        return (
+            "they look like Gauss–Krüger eastings/northings without zone number: the likely CRS "
+            "is the CGCS2000 'CM' zone nearest the district, EPSG:4534–4554 "
+            "(e.g. EPSG:4548 for CM 117E)"
+        )
+    return "find out which projected CRS the file was made in"
