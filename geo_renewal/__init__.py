@@ -36,6 +36,15 @@ _API: dict[str, str] = {
     "ValidationReport": "validate",
     # datasets
     "datasets": "datasets",
+    # stats.py
+    "zone_stats": "stats",
+    "policy_checks": "stats",
+    "convert_area": "stats",
+    "ConservationError": "stats",
+    # tables.py
+    "write_table": "tables",
+    "write_tables": "tables",
+    "format_table": "tables",
 }
 
 __all__ = [

@@ -354,6 +354,32 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "reason": ("判定理由", "Reason"),
     "area": ("用地面积（㎡）", "Land area (m²)"),
     "far": ("容积率", "FAR"),
+    # stats.py: zone_stats / policy_checks columns and special rows
+    "zone": ("片区", "Zone"),
+    "total": ("合计", "Total"),
+    "outside": ("区外", "Outside all zones"),
+    "missing": ("未填写", "Not given"),
+    "unclassified": ("未分类", "Unclassified"),
+    "n_parcels": ("地块数（个）", "Parcels"),
+    "n_buildings": ("建筑栋数（栋）", "Buildings"),
+    "area_m2": ("用地面积（㎡）", "Land area (m²)"),
+    "area_ha": ("用地面积（公顷）", "Land area (ha)"),
+    "area_mu": ("用地面积（亩）", "Land area (mu)"),
+    "floor_area_m2": ("建筑面积（㎡）", "Floor area (m²)"),
+    "floor_area_wan_m2": ("建筑面积（万㎡）", "Floor area (10⁴ m²)"),
+    "demolish_floor_area_m2": ("拆除建筑面积（㎡）", "Demolished floor area (m²)"),
+    "exempt_floor_area_m2": (
+        "豁免拆除建筑面积（㎡）",
+        "Exempt demolished floor area (m²)",
+    ),
+    "demolish_households": ("拆迁户数（户）", "Households to move"),
+    "demolish_population": ("拆迁人口（人）", "Persons to move"),
+    "protect_area_m2": ("保护保留用地面积（㎡）", "Protected land (m²)"),
+    "resettlement_area_m2": ("安置用地面积（㎡）", "Resettlement land (m²)"),
+    "planned_floor_area_m2": ("规划新建建筑面积（㎡）", "Planned new floor area (m²)"),
+    "demolition_share": ("拆除比例（%）", "Demolition share (%)"),
+    "rebuild_ratio": ("拆建比", "Rebuild ratio"),
+    "violations": ("超出63号文限值", "63号文 limits broken"),
 }
 
 

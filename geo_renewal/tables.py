@@ -1,0 +1,530 @@
+"""
+Meeting tables: write statistics to Excel, CSV or Markdown, or format them for a terminal.
+
+Headers are translated with `geo_renewal.schema.label` (units included), category codes and
+the special rows of `geo_renewal.stats` (合计, 区外, 未填写) are labelled, numbers are
+formatted by what they measure, and the total row (index label
+`geo_renewal.stats.TOTAL_ROW`) is printed in bold. Cross-table columns ``metric:category``
+(e.g. ``area_m2:demolish``) are labelled "<category>·<metric>".
+
+Number formats by column name (the part before ``:``):
+
+==================================================  ==============  =================
+column                                              kind            XLSX format
+==================================================  ==============  =================
+``*_share``, ``*_rate``                             share           ``0.0%``
+``*_ratio``, ``far``                                ratio           ``0.00``
+``n_*``, ``households``, ``population``,             count           ``#,##0``
+``*_households``, ``*_population``, ``*_count``
+``*_m2``, ``*_ha``, ``*_mu``, ``*area``             area            ``#,##0.00``
+other integers / other floats                       int / float     ``#,##0`` / ``#,##0.00``
+==================================================  ==============  =================
+
+Writes are atomic: a temporary file in the target folder is renamed over the target, so an
+interrupted run never leaves a half-written workbook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo_renewal import settings
+from geo_renewal._errors import InputError
+from geo_renewal.schema import CATEGORIES, label
+from geo_renewal.stats import MISSING_ROW, OUTSIDE_ROW, TOTAL_ROW, UNCLASSIFIED
+
+__all__ = ["VALID_EXTENSIONS", "format_table", "write_table", "write_tables"]
+
+#: File extensions `write_table` understands.
+VALID_EXTENSIONS = (".xlsx", ".csv", ".md")
+
+_XLSX_FORMATS = {
+    "share": "0.0%",
+    "ratio": "0.00",
+    "count": "#,##0",
+    "area": "#,##0.00",
+    "int": "#,##0",
+    "float": "#,##0.00",
+}
+_PY_FORMATS = {
+    "share": "{:.1%}",
+    "ratio": "{:.2f}",
+    "count": "{:,.0f}",
+    "area": "{:,.2f}",
+    "int": "{:,.0f}",
+    "float": "{:,.2f}",
+}
+#: Columns whose cells are codes with labels (categories, land uses, structures, stages).
+_CODE_COLUMNS = frozenset({"category", "land_use", "planned_use", "structure", "stage"})
+_ROW_CODES = frozenset({TOTAL_ROW, OUTSIDE_ROW, MISSING_ROW, UNCLASSIFIED, *CATEGORIES})
+
+
+def _kind(col: Any, dtype: Any) -> str:
+    """Return the number kind of a column from its name (see module docstring) and dtype."""
+    is_bool = pd.api.types.is_bool_dtype(dtype)
+    if is_bool or not pd.api.types.is_numeric_dtype(dtype):
+        return "text"
+    base = str(col).split(":", 1)[0]
+    if base.endswith(("_share", "_rate")) or base in {"share", "rate"}:
+        return "share"
+    if base.endswith("_ratio") or base in {"far", "ratio"}:
+        return "ratio"
+    if (
+        base.startswith("n_")
+        or base in {"households", "population", "count"}
+        or base.endswith(("_households", "_population", "_count"))
+    ):
+        return "count"
+    if base.endswith(("_m2", "_ha", "_mu", "area")):
+        return "area"
+    return "int" if pd.api.types.is_integer_dtype(dtype) else "float"
+
+
+def _header(col: Any, lang: str) -> str:
+    text = str(col)
+    if ":" in text:
+        metric, code = text.split(":", 1)
+        sep = "·" if lang == "zh" else ": "
+        return f"{label(code, lang)}{sep}{label(metric, lang)}"
+    return label(text, lang)
+
+
+def _width(text: str) -> int:
+    """Display width of `text`: East Asian wide and full-width characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _python(value: Any) -> Any:
+    """Turn a cell into a plain Python value; missing and non-finite numbers become None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+@dataclass
+class _Column:
+    header: str
+    kind: str
+    values: list[Any]  # plain Python values for the file
+    texts: list[str]  # formatted for text output and widths
+
+
+def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Column], list[bool]]:
+    """Prepare translated, formatted columns (the index first) and the total-row mask."""
+    if index is None:
+        index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
+    total_label = df.attrs.get("total_row", TOTAL_ROW)
+    is_total = [isinstance(k, str) and k == total_label for k in df.index]
+    cols: list[_Column] = []
+    if index:
+        name = df.index.name
+        header = "" if name is None else _header(name, lang)
+        values = [
+            label(k, lang) if isinstance(k, str) and k in _ROW_CODES else _python(k)
+            for k in df.index
+        ]
+        cols.append(_Column(header, "text", values, ["" if v is None else str(v) for v in values]))
+    seen: set[str] = set()
+    for col in df.columns:
+        s = df[col]
+        kind = _kind(col, s.dtype)
+        header = _header(col, lang)
+        if header in seen:
+            header = f"{header} [{col}]"
+        seen.add(header)
+        raw = [_python(v) for v in s.astype(object).tolist()]
+        if kind == "text":
+            translate = str(col).split(":", 1)[0] in _CODE_COLUMNS
+            values = [label(str(v), lang) if translate and v is not None else v for v in raw]
+            texts = ["" if v is None else str(v) for v in values]
+        else:
+            fmt = _PY_FORMATS[kind]
+            values = raw
+            texts = ["" if v is None else fmt.format(v) for v in raw]
+        cols.append(_Column(header, kind, values, texts))
+    return cols, is_total
+
+
+def _check_lang(lang: str | None) -> str:
+    lang = settings.lang if lang is None else lang
+    if lang not in ("zh", "en"):
+        msg = f"unknown `lang={lang!r}`; use 'zh' or 'en'."
+        raise InputError(msg)
+    return lang
+
+
+# --------------------------------------------------------------------------------------
+# Text: Markdown and aligned plain text
+# --------------------------------------------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+
+def _markdown(cols: list[_Column], is_total: list[bool], title: str | None) -> str:
+    lines = [f"### {_md_cell(title)}", ""] if title else []
+    lines.append("| " + " | ".join(_md_cell(c.header) for c in cols) + " |")
+    lines.append("|" + "|".join("---:" if c.kind != "text" else ":---" for c in cols) + "|")
+    for r, total in enumerate(is_total):
+        cells = [_md_cell(c.texts[r]) for c in cols]
+        if total:
+            cells = [f"**{t}**" if t else t for t in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * max(0, width - _width(text))
+    return fill + text if right else text + fill
+
+
+def _plain(cols: list[_Column], is_total: list[bool], title: str | None) -> str:
+    widths = [max([_width(c.header), *(_width(t) for t in c.texts)]) for c in cols]
+    lines = [title] if title else []
+    lines.append(
+        "  ".join(
+            _pad(c.header, w, c.kind != "text") for c, w in zip(cols, widths, strict=True)
+        ).rstrip()
+    )
+    lines.append("  ".join("-" * w for w in widths))
+    for r, total in enumerate(is_total):
+        if total:
+            lines.append("  ".join("-" * w for w in widths))
+        row = "  ".join(
+            _pad(c.texts[r], w, c.kind != "text") for c, w in zip(cols, widths, strict=True)
+        )
+        lines.append(row.rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def format_table(
+    df: pd.DataFrame,
+    *,
+    lang: str | None = None,
+    style: str = "plain",
+    columns: list[str] | None = None,
+    title: str | None = None,
+    index: bool | None = None,
+) -> str:
+    """
+    Format a table as aligned plain text (for a terminal) or Markdown (for notebooks).
+
+    Parameters
+    ----------
+    df
+        The table, e.g. from `geo_renewal.stats.zone_stats`.
+    lang
+        Header language, ``"zh"`` or ``"en"``; defaults to `settings.lang`.
+    style
+        ``"plain"`` (columns aligned by display width, CJK characters counting double) or
+        ``"markdown"`` (a pipe table; the total row in bold).
+    columns
+        Columns to show (those present, in this order); default all.
+    title
+        A line above the table.
+    index
+        Show the index as the first column; default: unless it is an unnamed RangeIndex.
+
+    Returns
+    -------
+    text
+        The formatted table, ending with a newline.
+
+    Raises
+    ------
+    InputError
+        For an unknown `style` or `lang`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"households": [1200.0, 30.0]}, index=pd.Index(["东关", "total"], name="street"))
+    >>> print(format_table(df, lang="zh"), end="")
+    街道  户数（户）
+    ----  ----------
+    东关       1,200
+    ----  ----------
+    合计          30
+    """
+    lang = _check_lang(lang)
+    if style not in ("plain", "markdown"):
+        msg = f"unknown `style={style!r}`; use 'plain' or 'markdown'."
+        raise InputError(msg)
+    if columns is not None:
+        df = df[[c for c in columns if c in df.columns]]
+    cols, is_total = _columns(df, lang, index)
+    if style == "markdown":
+        return _markdown(cols, is_total, title)
+    return _plain(cols, is_total, title)
+
+
+# --------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; rename it over `path` if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _extension(path: Path) -> str:
+    ext = path.suffix.lower()
+    if ext not in VALID_EXTENSIONS:
+        msg = (
+            f"cannot write a table to {str(path)!r}: unknown extension {ext or '(none)'!r}; "
+            f"use one of {', '.join(VALID_EXTENSIONS)}."
+        )
+        raise InputError(msg)
+    return ext
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    clean = re.sub(r"[\[\]:*?/\\]", "_", str(name)).strip("'") or "Sheet"
+    clean = clean[:31]
+    base, k = clean, 2
+    while clean.lower() in used:
+        suffix = f" ({k})"
+        clean = base[: 31 - len(suffix)] + suffix
+        k += 1
+    used.add(clean.lower())
+    return clean
+
+
+def _fill_sheet(ws: Any, cols: list[_Column], is_total: list[bool], title: str | None) -> None:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    thin = Side(style="thin", color="808080")
+    row0 = 1
+    if title:
+        ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+        if len(cols) > 1:
+            ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
+        row0 = 2
+    header_font = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="D9E1F2")
+    header_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    bold = Font(bold=True)
+    top = Border(top=thin)
+    max_lines = 1
+    for j, col in enumerate(cols, start=1):
+        cell = ws.cell(row=row0, column=j, value=col.header)
+        cell.font, cell.fill, cell.alignment = header_font, header_fill, header_align
+        cell.border = Border(bottom=thin)
+        data_width = max([0, *(_width(t) for t in col.texts)])
+        head_width = _width(col.header)
+        width = min(max(data_width, min(head_width, 16), 6) + 2, 60)
+        ws.column_dimensions[get_column_letter(j)].width = width
+        max_lines = max(max_lines, math.ceil(head_width / max(width - 1, 1)))
+        fmt = _XLSX_FORMATS.get(col.kind)
+        for r, value in enumerate(col.values):
+            c = ws.cell(row=row0 + 1 + r, column=j, value=value)
+            if fmt is not None:
+                c.number_format = fmt
+            if is_total[r]:
+                c.font = bold
+                c.border = top
+    ws.row_dimensions[row0].height = 15 * max_lines + 3
+    ws.freeze_panes = ws.cell(row=row0 + 1, column=2 if len(cols) > 1 else 1)
+    ws.print_title_rows = f"{row0}:{row0}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _write_xlsx(
+    sheets: list[tuple[str, list[_Column], list[bool], str | None]], path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for name, cols, is_total, title in sheets:
+        ws = wb.create_sheet(_sheet_name(name, used))
+        _fill_sheet(ws, cols, is_total, title)
+    with _atomic(path) as tmp:
+        wb.save(tmp)
+
+
+def _write_csv(cols: list[_Column], path: Path) -> None:
+    frame = pd.DataFrame({j: c.values for j, c in enumerate(cols)}, dtype=object)
+    frame.columns = [c.header for c in cols]
+    with _atomic(path) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
+def _write_text(text: str, path: Path) -> None:
+    with _atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_table(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    lang: str | None = None,
+    title: str | None = None,
+    index: bool | None = None,
+    sheet_name: str | None = None,
+) -> Path:
+    """
+    Write a meeting table to XLSX, CSV or Markdown, chosen by the file extension.
+
+    - ``.xlsx``: translated headers with units, number formats (thousands separators,
+      2 decimals for areas, integers for counts, percentages for shares), the total row in
+      bold, frozen header, column widths that count CJK characters double, landscape print
+      fitted to the page width; `title` in a first row.
+    - ``.csv``: UTF-8 with a byte-order mark so Excel shows Chinese correctly; raw numbers
+      at full precision, translated headers; `title` is not written.
+    - ``.md``: a Markdown pipe table (numbers formatted, total row in bold) under a
+      ``### title`` heading.
+
+    Parameters
+    ----------
+    df
+        The table, e.g. from `geo_renewal.stats.zone_stats`.
+    path
+        Target file; folders are created. An existing file is replaced atomically.
+    lang
+        Header language, ``"zh"`` or ``"en"``; defaults to `settings.lang`.
+    title
+        Table title (XLSX and Markdown).
+    index
+        Write the index as the first column; default: unless it is an unnamed RangeIndex.
+    sheet_name
+        XLSX sheet name; defaults to `title` or ``"Sheet1"``.
+
+    Returns
+    -------
+    path
+        The written file.
+
+    Raises
+    ------
+    InputError
+        For an unknown extension (listing the valid ones) or `lang`.
+
+    See Also
+    --------
+    write_tables : Several tables into one workbook, one sheet each.
+    format_table : The same table as text.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> df = pd.DataFrame({"area_m2": [1500.0]}, index=pd.Index(["A"], name="zone_id"))
+    >>> out = write_table(df, pathlib.Path(tempfile.mkdtemp()) / "t.csv")
+    >>> out.read_text(encoding="utf-8-sig").splitlines()[0]
+    '片区编号,用地面积（㎡）'
+    """
+    lang = _check_lang(lang)
+    path = Path(path)
+    ext = _extension(path)
+    cols, is_total = _columns(df, lang, index)
+    if ext == ".xlsx":
+        _write_xlsx([(sheet_name or title or "Sheet1", cols, is_total, title)], path)
+    elif ext == ".csv":
+        _write_csv(cols, path)
+    else:
+        _write_text(_markdown(cols, is_total, title), path)
+    return path
+
+
+def write_tables(
+    tables: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike[str],
+    *,
+    lang: str | None = None,
+    titles: Mapping[str, str] | None = None,
+) -> Path:
+    """
+    Write several tables into one file: one XLSX sheet each, or Markdown sections.
+
+    Parameters
+    ----------
+    tables
+        Sheet name -> table, in sheet order. Names are translated with
+        `geo_renewal.schema.label` (so ``"households"`` becomes 户数（户）), cleaned of
+        characters Excel refuses and cut to 31 characters.
+    path
+        ``.xlsx`` or ``.md`` file; replaced atomically.
+    lang
+        Header language, ``"zh"`` or ``"en"``; defaults to `settings.lang`.
+    titles
+        Optional sheet name -> title written above that table.
+
+    Returns
+    -------
+    path
+        The written file.
+
+    Raises
+    ------
+    InputError
+        For ``.csv`` (one table per file), an unknown extension, or no tables.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> df = pd.DataFrame({"households": [3]})
+    >>> out = write_tables({"A": df, "B": df}, pathlib.Path(tempfile.mkdtemp()) / "pack.xlsx")
+    >>> import openpyxl
+    >>> openpyxl.load_workbook(out).sheetnames
+    ['A', 'B']
+    """
+    lang = _check_lang(lang)
+    path = Path(path)
+    ext = _extension(path)
+    if not tables:
+        msg = "`tables` is empty; pass a mapping of sheet name -> DataFrame."
+        raise InputError(msg)
+    if ext == ".csv":
+        msg = (
+            f"a CSV file holds one table, got {len(tables)} for {str(path)!r}; write a .xlsx "
+            f"workbook (one sheet per table) or call `write_table` once per table."
+        )
+        raise InputError(msg)
+    titles = dict(titles or {})
+    prepared = []
+    for name, df in tables.items():
+        cols, is_total = _columns(df, lang, None)
+        prepared.append((label(str(name), lang), cols, is_total, titles.get(name)))
+    if ext == ".xlsx":
+        _write_xlsx(prepared, path)
+    else:
+        parts = [
+            _markdown(cols, is_total, title or name) for name, cols, is_total, title in prepared
+        ]
+        _write_text("\n".join(parts), path)
+    return path
