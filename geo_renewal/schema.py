@@ -273,10 +273,29 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("名称", "项目名称", "地块名称", "街道名称", "小区名称_", "title"),
     "far": ("容积率", "plot_ratio"),
     "constraint_type": ("约束类型", "管控类型", "kind"),
+    # ledger.py: project ledger (台账) columns
+    "responsible_unit": ("责任单位", "牵头单位", "责任部门", "主责单位"),
+    "responsible_person": ("责任人", "负责人", "项目负责人"),
+    "signed_households": ("已签约户数", "签约户数", "已签户数"),
+    "demolished_floor_area": ("拆除建筑面积", "拆除面积", "征收建筑面积", "demolished_area"),
+    "target_date": ("目标日期", "目标完成日期", "完成时限"),
+    "start_date": ("启动日期", "开始日期"),
+    "reported_stage": ("当前阶段", "所处阶段", "进度阶段", "current_stage"),
 }
 
 #: Cell values (as written in surveys) that mean a canonical code, per column.
 VALUE_ALIASES: dict[str, dict[str, str]] = {
+    "project_type": {
+        "征收": "demolish",
+        "拆迁": "demolish",
+        "征收拆迁类": "demolish",
+        "拆除重建": "demolish",
+        "提升": "retain_upgrade",
+        "改造提升": "retain_upgrade",
+        "保留提升类": "retain_upgrade",
+        "老旧小区改造": "retain_upgrade",
+        "综合整治": "retain_upgrade",
+    },
     "land_use": {
         **{v[0]: k for k, v in LAND_USES.items()},
         "居住": "residential",
@@ -349,6 +368,47 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "site_id": ("安置地块编号", "Site ID"),
     "district_id": ("街道编号", "District ID"),
     "name": ("名称", "Name"),
+    # ledger.py: ledger and progress columns (stage dates are added below the dict)
+    "responsible_unit": ("责任单位", "Responsible unit"),
+    "responsible_person": ("责任人", "Responsible person"),
+    "signed_households": ("已签约户数（户）", "Signed households"),
+    "demolished_floor_area": ("拆除建筑面积（㎡）", "Demolished floor area (m²)"),
+    "target_date": ("目标日期", "Target date"),
+    "start_date": ("启动日期", "Start date"),
+    "reported_stage": ("台账填报阶段", "Stage as reported"),
+    "stage": ("当前阶段", "Current stage"),
+    "stage_label": ("当前阶段", "Current stage"),
+    "stage_index": ("阶段序号", "Stage no."),
+    "n_stages": ("阶段总数", "Stages"),
+    "stage_planned": ("当前阶段计划日期", "Current stage planned"),
+    "days_behind": ("滞后天数（天）", "Days behind plan"),
+    "overdue": ("是否逾期", "Overdue"),
+    "overdue_stages": ("逾期阶段", "Overdue stages"),
+    "n_overdue_stages": ("逾期阶段数", "Overdue stages (count)"),
+    "signing_rate": ("签约率", "Signing rate"),
+    "days_to_target": ("距目标日期（天）", "Days to target"),
+    "as_of": ("统计日期", "As of"),
+    "ledger_row": ("台账行号", "Ledger row"),
+    "has_polygon": ("有项目范围", "Has polygon"),
+    "projects": ("项目数（个）", "Projects"),
+    "duration_days": ("工期（天）", "Duration (days)"),
+    "latest_start": ("最迟开始日期", "Latest start"),
+    "latest_finish": ("最迟完成日期", "Latest finish"),
+    "planned": ("计划日期", "Planned"),
+    "actual": ("实际日期", "Actual"),
+    "slack_days": ("富余天数（天）", "Slack (days)"),
+    "plan_too_late": ("计划晚于倒排节点", "Plan later than deadline"),
+    "past_latest_finish": ("已过最迟完成日期", "Past latest finish"),
+    "old_stage_label": ("上期阶段", "Previous stage"),
+    "new_stage_label": ("本期阶段", "Current stage"),
+    "stage_steps": ("推进阶段数", "Stages advanced"),
+    "old_overdue": ("上期逾期", "Overdue before"),
+    "new_overdue": ("本期逾期", "Overdue now"),
+    "old_signing_rate": ("上期签约率", "Signing rate before"),
+    "new_signing_rate": ("本期签约率", "Signing rate now"),
+    "signing_rate_change": ("签约率变化", "Signing rate change"),
+    "signed_change": ("新增签约户数（户）", "Newly signed households"),
+    "change": ("变化情况", "What changed"),
     "category": ("更新类别", "Renewal class"),
     "rule_id": ("规则编号", "Rule"),
     "reason": ("判定理由", "Reason"),
@@ -381,6 +441,11 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "rebuild_ratio": ("拆建比", "Rebuild ratio"),
     "violations": ("超出63号文限值", "63号文 limits broken"),
 }
+
+# ledger.py: planned / actual date columns of every stage, e.g. "signing_planned" 签约计划日期.
+for _code, (_zh, _en, _colour) in STAGES.items():
+    COLUMN_LABELS.setdefault(f"{_code}_planned", (f"{_zh}计划日期", f"{_en} planned"))
+    COLUMN_LABELS.setdefault(f"{_code}_actual", (f"{_zh}实际日期", f"{_en} actual"))
 
 
 def column_aliases() -> dict[str, str]:
