@@ -6,8 +6,9 @@ project, category) or a layer of `zones` polygons — and adds a total row. Numb
 over all rows (the outside row included) land area, floor area, households, persons and
 building counts equal the input totals to 1e-9 relative, and the function checks it.
 
-Areas are always measured in the working CRS (`geo_renewal.crs.working_crs`), never read
-from a column. Parcels crossing a zone border are split by exact intersection area
+Areas are always measured in the working CRS (`geo_renewal.crs.working_crs`) and corrected
+for the projection's scale like `geo_renewal.crs.area`, never read from a column; a parcel's
+pieces are its `crs.area` split in the ratio of their planar areas. Parcels crossing a zone border are split by exact intersection area
 (``how="apportion"``) or given to one zone (``how="largest"`` / ``how="centroid"``).
 
 The 63号文 indicators (MOHURD 建科〔2021〕63号, DOMAIN.md §2) are computed per group by
@@ -74,7 +75,7 @@ import shapely
 
 from geo_renewal import settings
 from geo_renewal._errors import GeoRenewalError, InputError, SchemaError
-from geo_renewal.crs import check_crs, check_same_crs, to_working, working_crs
+from geo_renewal.crs import area, check_crs, check_same_crs, to_working, working_crs
 from geo_renewal.schema import CATEGORIES
 
 if TYPE_CHECKING:
@@ -573,18 +574,21 @@ def zone_stats(
     --------
     >>> import geopandas as gpd
     >>> from shapely import box
+    >>> x, y = 500_000, 4_060_000  # on the central meridian of EPSG:4548
     >>> parcels = gpd.GeoDataFrame(
     ...     {"households": [10, 20], "category": ["demolish", "unchanged"]},
-    ...     geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs="EPSG:4548")
+    ...     geometry=[box(x, y, x + 100, y + 100), box(x + 100, y, x + 200, y + 100)],
+    ...     crs="EPSG:4548")
     >>> zones = gpd.GeoDataFrame({"zone_id": ["A", "B"]},
-    ...     geometry=[box(0, 0, 150, 100), box(150, 0, 300, 100)], crs="EPSG:4548")
+    ...     geometry=[box(x, y, x + 150, y + 100), box(x + 150, y, x + 300, y + 100)],
+    ...     crs="EPSG:4548")
     >>> stats = zone_stats(parcels, zones=zones, zone_col="zone_id")
-    >>> stats[["area_m2", "area_mu", "households"]]
-             area_m2    area_mu  households
+    >>> stats[["area_m2", "area_mu", "households"]].round(3)
+             area_m2  area_mu  households
     zone_id
-    A        15000.0  22.5         20.0
-    B         5000.0   7.5         10.0
-    total    20000.0  30.0         30.0
+    A        15000.0     22.5        20.0
+    B         5000.0      7.5        10.0
+    total    20000.0     30.0        30.0
     """
     check_crs(parcels, "parcels")
     if (by is None) == (zones is None):
@@ -604,12 +608,14 @@ def zone_stats(
     has_geom = bool(n) and bool(parcels.geometry.notna().any())
     wcrs = working_crs(parcels) if has_geom else None
     if has_geom:
-        pgeoms = np.asarray(to_working(parcels.geometry, crs=wcrs).array, dtype=object)
-        parea = shapely.area(pgeoms)
-        parea = np.where(np.isnan(parea), 0.0, parea)
+        projected = to_working(parcels.geometry, crs=wcrs)
+        pgeoms = np.asarray(projected.array, dtype=object)
+        # Planar areas give the split ratios; `crs.area` (scale-corrected) the m².
+        planar = np.nan_to_num(shapely.area(pgeoms), nan=0.0)
+        parea = np.nan_to_num(area(projected).to_numpy(dtype=float), nan=0.0)
     else:
         pgeoms = np.asarray(parcels.geometry.array, dtype=object)
-        parea = np.zeros(n)
+        planar = parea = np.zeros(n)
 
     zone_groups = None
     if zones is not None:
@@ -621,7 +627,7 @@ def zone_stats(
         if has_geom:
             zgeoms = _zone_geoms(zones, wcrs, keys_s, overlaps)
             p, g, w = _assign_zones(
-                pgeoms, parea, zgeoms, zone_groups.astype(np.int64), len(keys), how, threads
+                pgeoms, planar, zgeoms, zone_groups.astype(np.int64), len(keys), how, threads
             )
         else:
             p, g, w = np.arange(n), np.full(n, len(keys), dtype=np.int64), np.ones(n)
