@@ -1,0 +1,174 @@
+"""Tests of geo_renewal.tables: XLSX, CSV and Markdown meeting tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from geo_renewal import tables as tb
+from geo_renewal._errors import InputError
+from geo_renewal.stats import OUTSIDE_ROW, TOTAL_ROW, zone_stats
+from geo_renewal.tables import format_table, write_table, write_tables
+
+
+@pytest.fixture
+def stats(grid_parcels) -> pd.DataFrame:
+    parcels = grid_parcels.copy()
+    cats = ["demolish", "retain_upgrade", "retain_protect", "resettlement_site", "unchanged"]
+    parcels["category"] = pd.Categorical(
+        [cats[k % 5] for k in range(len(parcels))], categories=cats
+    )
+    parcels.loc[parcels.index[0], "street"] = None
+    return zone_stats(parcels, by="street", planned_floor_area={"东关街道": 9000.0})
+
+
+def _headers(ws, row: int) -> list[str]:
+    return [c.value for c in ws[row]]
+
+
+def test_xlsx_headers_formats_and_bold_total(stats, tmp_path):
+    path = write_table(stats, tmp_path / "stats.xlsx")
+    ws = openpyxl.load_workbook(path).active
+    headers = _headers(ws, 1)
+    assert headers[:4] == ["街道", "地块数（个）", "用地面积（㎡）", "用地面积（公顷）"]
+    assert "用地面积（亩）" in headers
+    assert "建筑面积（万㎡）" in headers
+    assert "征收拆迁·用地面积（㎡）" in headers
+    assert "拆除比例（%）" in headers
+    col = {h: j + 1 for j, h in enumerate(headers)}
+    n = len(stats)
+    labels = [ws.cell(row=r, column=1).value for r in range(2, n + 2)]
+    assert labels == ["东关街道", "西关街道", "未填写", "合计"]
+    for r in range(2, n + 2):
+        assert ws.cell(row=r, column=col["用地面积（㎡）"]).number_format == "#,##0.00"
+        assert ws.cell(row=r, column=col["户数（户）"]).number_format == "#,##0"
+        assert ws.cell(row=r, column=col["地块数（个）"]).number_format == "#,##0"
+        assert ws.cell(row=r, column=col["拆除比例（%）"]).number_format == "0.0%"
+        assert ws.cell(row=r, column=col["拆建比"]).number_format == "0.00"
+        bold = r == n + 1
+        assert all(ws.cell(row=r, column=j).font.b == bold for j in range(1, len(headers) + 1))
+    # values are numbers, at full precision
+    assert ws.cell(row=n + 1, column=col["户数（户）"]).value == stats.loc[TOTAL_ROW, "households"]
+    assert ws.cell(row=2, column=col["用地面积（亩）"]).value == pytest.approx(
+        stats.iloc[0]["area_mu"]
+    )
+    assert all(c.font.b for c in ws[1])  # bold header
+    assert ws.freeze_panes == "B2"
+    # widths: CJK counts double
+    assert ws.column_dimensions["A"].width >= 2 * len("东关街道")
+
+
+def test_xlsx_english_title_and_special_rows(grid_parcels, tmp_path):
+    from geo_renewal.crs import area
+
+    zones = grid_parcels.iloc[:2].dissolve()
+    zones["zone_id"] = ["Z1"]
+    stats = zone_stats(grid_parcels, zones=zones, zone_col="zone_id")
+    assert stats.loc[TOTAL_ROW, "area_m2"] == pytest.approx(area(grid_parcels).sum())
+    path = write_table(stats, tmp_path / "out" / "zones.xlsx", lang="en", title="Zones")
+    ws = openpyxl.load_workbook(path)["Zones"]
+    assert ws["A1"].value == "Zones"
+    assert ws["A1"].font.b
+    assert _headers(ws, 2)[:3] == ["Zone ID", "Parcels", "Land area (m²)"]
+    assert [ws.cell(row=r, column=1).value for r in (3, 4, 5)] == [
+        "Z1",
+        "Outside all zones",
+        "Total",
+    ]
+    assert ws.freeze_panes == "B3"
+    assert ws.cell(row=5, column=2).font.b
+    assert not ws.cell(row=4, column=2).font.b
+
+
+def test_csv_read_back_with_chinese_intact(stats, tmp_path):
+    path = write_table(stats, tmp_path / "stats.csv")
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf"  # BOM for Excel
+    back = pd.read_csv(path, encoding="utf-8-sig")
+    assert list(back.columns[:3]) == ["街道", "地块数（个）", "用地面积（㎡）"]
+    assert list(back["街道"]) == ["东关街道", "西关街道", "未填写", "合计"]
+    np.testing.assert_allclose(back["户数（户）"], stats["households"])
+    np.testing.assert_allclose(back["用地面积（㎡）"], stats["area_m2"], rtol=1e-15)
+    assert back["超出63号文限值"].fillna("").tolist() == stats["violations"].tolist()
+
+
+def test_markdown(stats, tmp_path):
+    path = write_table(stats, tmp_path / "stats.md", lang="en", title="By street")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "### By street"
+    assert lines[2].startswith("| Street | Parcels | Land area (m²) |")
+    assert lines[3].startswith("|:---|---:|---:|")
+    assert lines[-1].startswith("| **Total** | **20** | **")
+    assert all(line.count("|") == lines[2].count("|") for line in lines[2:])
+    text = format_table(stats, style="markdown", lang="en", columns=["households"])
+    assert (
+        text.splitlines()[-1] == f"| **Total** | **{stats.loc[TOTAL_ROW, 'households']:,.0f}** |"
+    )
+
+
+def test_markdown_escapes_pipes():
+    df = pd.DataFrame({"name": ["a|b"]})
+    assert "a\\|b" in format_table(df, style="markdown")
+
+
+def test_plain_text_aligned_with_cjk_width(stats):
+    text = format_table(stats, columns=["n_parcels", "households", "area_mu"])
+    lines = text.splitlines()
+    assert len({tb._width(line) for line in lines}) == 1  # every row as wide as the header
+    header = lines[0]
+    assert header.startswith("街道")
+    # numbers right-aligned under their header
+    col_end = tb._width(header[: header.index("户数（户）") + len("户数（户）")])
+    first = lines[2]
+    hh = f"{stats.iloc[0]['households']:,.0f}"
+    assert tb._width(first[: first.index(hh) + len(hh)]) == col_end
+
+
+def test_write_tables_one_sheet_each(stats, grid_parcels, tmp_path):
+    by_cat = zone_stats(grid_parcels.assign(category="demolish"), by="category", categories=False)
+    path = write_tables(
+        {"街道": stats, "households": by_cat, "x/y:*": stats},
+        tmp_path / "pack.xlsx",
+        titles={"街道": "分街道统计"},
+    )
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["街道", "户数（户）", "x_y__"]
+    assert wb["街道"]["A1"].value == "分街道统计"
+    assert wb["户数（户）"]["A2"].value == "征收拆迁"
+    md = write_tables({"a": stats, "b": by_cat}, tmp_path / "pack.md")
+    assert md.read_text(encoding="utf-8").count("### ") == 2
+
+
+def test_bad_extensions(stats, tmp_path):
+    with pytest.raises(InputError, match=r"unknown extension '.txt'; use one of .xlsx, .csv, .md"):
+        write_table(stats, tmp_path / "stats.txt")
+    with pytest.raises(InputError, match="one table"):
+        write_tables({"a": stats, "b": stats}, tmp_path / "x.csv")
+    with pytest.raises(InputError, match="'zh' or 'en'"):
+        write_table(stats, tmp_path / "x.csv", lang="de")
+
+
+def test_failed_write_keeps_earlier_file(stats, tmp_path, monkeypatch):
+    path = tmp_path / "stats.xlsx"
+    path.write_bytes(b"earlier")
+
+    def boom(self, filename):
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr(openpyxl.Workbook, "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_table(stats, path)
+    assert path.read_bytes() == b"earlier"
+    assert [p.name for p in tmp_path.iterdir()] == ["stats.xlsx"]  # no temp file left
+
+
+def test_nan_and_plain_frames(tmp_path):
+    df = pd.DataFrame({"area_m2": [1.0, np.nan, np.inf], "name": ["a", None, "c"]})
+    path = write_table(df, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path).active
+    assert _headers(ws, 1) == ["用地面积（㎡）", "名称"]  # RangeIndex not written
+    assert ws["A3"].value is None
+    assert ws["A4"].value is None
+    assert OUTSIDE_ROW not in format_table(df)
