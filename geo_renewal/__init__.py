@@ -25,12 +25,21 @@ _API: dict[str, str] = {
     "area": "crs",
     "working_crs": "crs",
     "to_working": "crs",
+    "wgs84_to_gcj02": "crs",
+    "gcj02_to_wgs84": "crs",
+    "wgs84_to_bd09": "crs",
+    "bd09_to_wgs84": "crs",
+    "gcj02_to_bd09": "crs",
+    "bd09_to_gcj02": "crs",
+    "check_coordinates": "crs",
+    "swap_xy": "crs",
     # schema.py
     "CATEGORIES": "schema",
     "label": "schema",
     # io.py
     "read_layer": "io",
     "write_layer": "io",
+    "atomic_write": "io",
     # validate.py
     "validate_layer": "validate",
     "ValidationReport": "validate",
