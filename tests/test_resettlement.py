@@ -1,0 +1,441 @@
+"""Tests of geo_renewal.resettlement: capacity, demand, allocation, rates, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geopandas as gpd
+import shapely
+
+from geo_renewal import settings
+from geo_renewal._errors import CRSError, InputError, SchemaError
+from geo_renewal.resettlement import (
+    REASONS,
+    plan_resettlement,
+    resettlement_demand,
+    site_capacity,
+    site_suitability,
+)
+
+CRS = "EPSG:4548"
+X0, Y0 = 500_000.0, 4_063_000.0
+
+
+def _sq(cx: float, cy: float = 0.0, half: float = 50.0) -> shapely.Polygon:
+    return shapely.box(X0 + cx - half, Y0 + cy - half, X0 + cx + half, Y0 + cy + half)
+
+
+def _parcels(rows: list[tuple]) -> gpd.GeoDataFrame:
+    """rows: (parcel_id, unit, category, households, cx[, cy]) → classified parcels."""
+    recs = []
+    for r in rows:
+        pid, unit, cat, hh, cx, *rest = r
+        cy = rest[0] if rest else 0.0
+        recs.append(
+            {
+                "parcel_id": pid,
+                "zone_id": unit,
+                "project_id": unit,
+                "category": cat,
+                "households": hh,
+                "geometry": _sq(cx, cy),
+            }
+        )
+    gdf = gpd.GeoDataFrame(recs, crs=CRS)
+    gdf["category"] = pd.Categorical(
+        gdf["category"],
+        categories=["demolish", "retain_upgrade", "retain_protect", "resettlement_site"],
+    )
+    return gdf
+
+
+def _sites(rows: list[tuple]) -> gpd.GeoDataFrame:
+    """rows: (site_id, cx, capacity_units) → small site squares with planned capacity."""
+    return gpd.GeoDataFrame(
+        {
+            "site_id": [r[0] for r in rows],
+            "capacity_units": [r[2] for r in rows],
+        },
+        geometry=[_sq(r[1], 0.0, 40.0) for r in rows],
+        crs=CRS,
+    )
+
+
+def _alloc(plan) -> dict[tuple[str, str], int]:
+    a = plan.allocation
+    return {
+        (u, s): int(h) for u, s, h in zip(a["unit_id"], a["site_id"], a["households"], strict=True)
+    }
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def test_capacity_formula_defaults_and_keywords():
+    sites = gpd.GeoDataFrame(
+        {"far": [np.nan, 1.6]}, geometry=[_sq(0, half=50), _sq(500, half=50)], crs=CRS
+    )
+    cap = site_capacity(sites)
+    # 10 000 m² × 2.5 × 0.9 × 0.8 / 90 = 200 flats; 200 × 3.2 = 640 persons
+    assert cap["site_area"].tolist() == pytest.approx([10_000.0, 10_000.0])
+    assert cap["far"].tolist() == [2.5, 1.6]  # own FAR overrides the default
+    assert cap["capacity_units"].tolist() == [200, int(10_000 * 1.6 * 0.9 * 0.8 / 90)]
+    assert cap["capacity_persons"].tolist() == [640, round(128 * 3.2)]
+    assert cap.index.equals(sites.index)
+    cap2 = site_capacity(
+        sites.drop(columns="far"),
+        far=2.0,
+        residential_share=1.0,
+        efficiency=0.75,
+        unit_floor_area=100.0,
+        persons_per_household=3.0,
+    )
+    assert cap2["capacity_units"].tolist() == [150, 150]  # 10 000 × 2 × 0.75 / 100
+    assert cap2["capacity_persons"].tolist() == [450, 450]
+
+
+def test_capacity_floors_to_whole_flats_and_geographic_area():
+    # 1 000 m² × 2.5 × 0.72 / 90 = 20.0 exactly; 999 m² → 19.98 → 19
+    sites = gpd.GeoDataFrame(
+        geometry=[shapely.box(0, 0, 10, 100), shapely.box(0, 0, 9.99, 100)], crs=CRS
+    )
+    assert site_capacity(sites)["capacity_units"].tolist() == [20, 19]
+    geo = gpd.GeoDataFrame(geometry=[_sq(0, half=50)], crs=CRS).to_crs(4326)
+    assert site_capacity(geo)["site_area"].iloc[0] == pytest.approx(10_000, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"far": 0}, "far"),
+        ({"residential_share": 1.2}, "residential_share"),
+        ({"efficiency": -1}, "efficiency"),
+        ({"unit_floor_area": 0}, "unit_floor_area"),
+    ],
+)
+def test_capacity_refuses_bad_parameters(kw, match):
+    sites = gpd.GeoDataFrame(geometry=[_sq(0)], crs=CRS)
+    with pytest.raises(InputError, match=match):
+        site_capacity(sites, **kw)
+
+
+def test_capacity_refuses_negative_far_column():
+    sites = gpd.GeoDataFrame({"far": [-1.0]}, geometry=[_sq(0)], crs=CRS)
+    with pytest.raises(InputError, match="far"):
+        site_capacity(sites)
+
+
+# --------------------------------------------------------------------------- demand
+
+
+def test_demand_largest_remainder_conserves_totals():
+    rows = [(f"p{k}", f"U{k % 7}", "demolish", 3 + 7 * k % 11, 120.0 * k) for k in range(40)]
+    parcels = _parcels(rows)
+    for share in (0.0, 0.3, 0.37, 0.5, 1.0):
+        d = resettlement_demand(parcels, by="zone_id", cash_share=share)
+        hh = d["households"].to_numpy()
+        assert (d["flat_households"] + d["cash_households"] == d["households"]).all()
+        assert d["flat_households"].sum() == round(hh.sum() * (1 - share))
+        # each unit is within one household of its exact share
+        assert np.all(np.abs(d["flat_households"] - hh * (1 - share)) < 1)
+        assert d["households"].sum() == parcels["households"].sum()
+
+
+def test_demand_only_demolish_parcels_and_unit_polygon():
+    parcels = _parcels(
+        [
+            ("a", "U1", "demolish", 10, 0),
+            ("b", "U1", "demolish", 20, 100),
+            ("c", "U1", "retain_upgrade", 500, 200),
+            ("d", "U2", "demolish", 5, 1000),
+        ]
+    )
+    d = resettlement_demand(parcels, by="project_id", cash_share=0.0)
+    assert d["unit_id"].tolist() == ["U1", "U2"]
+    assert d["households"].tolist() == [30, 5]
+    assert d["parcels"].tolist() == [2, 1]
+    assert d.crs == parcels.crs
+    assert d.geometry.iloc[0].area == pytest.approx(20_000)  # two adjacent 100 m squares
+
+
+def test_demand_estimates_missing_households_and_keeps_unlabelled_parcels():
+    parcels = _parcels([("a", "U1", "demolish", 10, 0), ("b", None, "demolish", 4, 500)]).astype(
+        {"households": "float64"}
+    )
+    parcels.loc[0, "households"] = np.nan
+    parcels["floor_area"] = [1000.0, 400.0]
+    d = resettlement_demand(parcels, by="zone_id", cash_share=0.0)
+    # 1 000 m² / 100 m² per household = 10 estimated; the unlabelled parcel is its own unit
+    assert dict(zip(d["unit_id"], d["households"], strict=True)) == {"U1": 10, "b": 4}
+    assert d["estimated_parcels"].sum() == 1
+    assert "estimated" in d.attrs["notes"][0]
+
+
+def test_demand_refusals():
+    parcels = _parcels([("a", "U1", "demolish", 10, 0)])
+    with pytest.raises(InputError, match="cash_share"):
+        resettlement_demand(parcels, cash_share=1.5)
+    with pytest.raises(SchemaError, match="street"):
+        resettlement_demand(parcels, by="street")
+    with pytest.raises(SchemaError, match="category"):
+        resettlement_demand(parcels.drop(columns="category"))
+
+
+# --------------------------------------------------------------------------- allocation
+
+BIG = 50_000.0  # nearby_dist that makes every site nearby (no 50 % warning)
+
+
+def test_known_optimum_split_versus_keep_together():
+    # A (60 flats) at 0 m, B (60) at 1 000 m; S1 (100 flats) at 400 m, S2 (100) at 3 000 m.
+    parcels = _parcels([("a", "A", "demolish", 60, 0), ("b", "B", "demolish", 60, 1000)])
+    sites = _sites([("S1", 400, 100), ("S2", 3000, 100)])
+    split = plan_resettlement(
+        parcels, sites=sites, cash_share=0.0, keep_together=False, nearby_dist=BIG
+    )
+    # by hand: A→S1 60 (400 m), B→S1 40 (600 m), B→S2 20 (2 000 m) = 88 000 household·m
+    assert _alloc(split) == {("A", "S1"): 60, ("B", "S1"): 40, ("B", "S2"): 20}
+    assert split.solver["objective"] == pytest.approx(88.0)
+    assert split.solver["method"] == "lp"
+    together = plan_resettlement(parcels, sites=sites, cash_share=0.0, nearby_dist=BIG)
+    # by hand: A→S1, B→S2 = 60·400 + 60·2 000 = 144 000 (the other way: 216 000)
+    assert _alloc(together) == {("A", "S1"): 60, ("B", "S2"): 60}
+    assert together.solver["objective"] == pytest.approx(144.0)
+    assert together.solver["method"] == "milp"
+    assert together.solver["mip_gap"] is not None
+    assert together.solver["bound_gap"] == pytest.approx((144 - 88) / 144)
+    assert together.rates["kept_together"].all()
+    assert together.summary["units_split"] == 0
+    assert split.summary["units_split"] == 1
+    # flows carry the allocation for the map, in the input CRS
+    f = together.flows
+    assert f.crs == parcels.crs
+    assert f["households"].sum() == 120
+    assert set(f.columns) >= {"unit_id", "site_id", "households", "dist_m", "geometry"}
+    assert (f.geom_type == "LineString").all()
+    assert f["dist_m"].tolist() == pytest.approx(
+        [shapely.length(g) for g in f.geometry.to_numpy()]
+    )
+    s = together.sites.set_index("site_id")
+    assert s.loc["S1", "allocated_households"] == 60
+    assert s.loc["S1", "utilisation"] == pytest.approx(0.6)
+
+
+def test_keep_together_infeasible_falls_back_to_split_and_reports_unmet():
+    # one site of 100 flats for two units of 60: A whole (nearer), B 40 split, 20 unmet
+    parcels = _parcels([("a", "A", "demolish", 60, 0), ("b", "B", "demolish", 60, 1000)])
+    sites = _sites([("S1", 400, 100)])
+    plan = plan_resettlement(parcels, sites=sites, cash_share=0.0, nearby_dist=BIG, lang="en")
+    assert _alloc(plan) == {("A", "S1"): 60, ("B", "S1"): 40}
+    assert plan.solver["fallback"]
+    assert any("could not be kept whole" in n for n in plan.notes)
+    u = plan.unmet.set_index("unit_id")
+    assert u.index.tolist() == ["B"]
+    assert u.loc["B", "unmet"] == 20
+    assert u.loc["B", "reason"] == "no_capacity"
+    assert u.loc["B", "reason_text"] == REASONS["no_capacity"][1]
+    assert plan.summary["unmet_households"] == 20
+    assert plan.summary["coverage"] == pytest.approx(100 / 120)
+    assert plan.sites["utilisation"].iloc[0] == pytest.approx(1.0)
+    zh = plan_resettlement(parcels, sites=sites, cash_share=0.0, nearby_dist=BIG, lang="zh")
+    assert zh.unmet["reason_text"].iloc[0] == REASONS["no_capacity"][0]
+
+
+@pytest.mark.filterwarnings("ignore:.*fewer than 50%:UserWarning")
+def test_conservation_on_a_random_instance():
+    rng = np.random.default_rng(3)
+    rows = [
+        (f"p{k}", f"U{k // 3}", "demolish", int(rng.integers(0, 80)), *rng.uniform(0, 4000, 2))
+        for k in range(60)
+    ]
+    parcels = _parcels(rows)
+    sites = _sites([(f"S{j}", float(rng.uniform(0, 4000)), int(rng.integers(50, 200))) for j in
+                    range(8)])  # fmt: skip
+    for keep in (True, False):
+        plan = plan_resettlement(
+            parcels, sites=sites, keep_together=keep, max_dist=3000, nearby_dist=BIG
+        )
+        r = plan.rates
+        assert (r["allocated"] + r["unmet"] == r["flat_households"]).all()
+        assert (r["flat_households"] + r["cash_households"] == r["households"]).all()
+        assert r["households"].sum() == parcels["households"].sum()
+        per_unit = plan.allocation.groupby("unit_id")["households"].sum()
+        assert (
+            per_unit.reindex(r["unit_id"]).fillna(0).to_numpy().tolist() == r["allocated"].tolist()
+        )
+        assert plan.unmet["unmet"].sum() == r["unmet"].sum()
+        s = plan.sites
+        assert (s["allocated_households"] <= s["capacity_units"]).all()
+        assert s["allocated_households"].sum() == plan.allocation["households"].sum()
+        assert (plan.allocation["dist_m"] <= 3000).all()
+        assert plan.flows["households"].sum() == plan.summary["allocated_households"]
+        # capacity is short or not: either every site is full or every household is placed
+        assert (
+            plan.summary["unmet_households"] == 0
+            or keep
+            or (s["remaining_units"][s["units_served"] > 0] == 0).any()
+        )
+
+
+def test_nearby_rate_on_a_crafted_case():
+    # A: 100 flats; S1 (40 flats) 1 000 m away is nearby, S2 (100) at 5 000 m is not.
+    # B: 50 flats next to S3 (50). Split: A 40 nearby + 60 far → 40 %, B 100 %.
+    parcels = _parcels([("a", "A", "demolish", 100, 0), ("b", "B", "demolish", 50, 0, 20_000)])
+    sites = _sites([("S1", 1000, 40), ("S2", 5000, 100)])
+    s3 = gpd.GeoDataFrame(
+        {"site_id": ["S3"], "capacity_units": [50]}, geometry=[_sq(300, 20_000, 40)], crs=CRS
+    )
+    sites = pd.concat([sites, s3], ignore_index=True)
+    with pytest.warns(UserWarning, match=r"fewer than 50%.*\bA\b"):
+        plan = plan_resettlement(
+            parcels, sites=sites, cash_share=0.0, keep_together=False, nearby_dist=1500
+        )
+    r = plan.rates.set_index("unit_id")
+    assert r.loc["A", "nearby_households"] == 40
+    assert r.loc["A", "nearby_rate"] == pytest.approx(0.4)
+    assert not r.loc["A", "meets_nearby_rule"]
+    assert r.loc["B", "nearby_rate"] == pytest.approx(1.0)
+    assert r.loc["B", "meets_nearby_rule"]
+    assert plan.summary["nearby_rate"] == pytest.approx(90 / 150)
+    assert plan.summary["max_nearby_rate"] == pytest.approx(90 / 150)
+    assert plan.summary["units_below_nearby_rate"] == 1
+    assert any("就地就近安置率" in n for n in plan.notes)
+    # a wider "nearby" meets the line: no warning
+    wide = plan_resettlement(
+        parcels, sites=sites, cash_share=0.0, keep_together=False, nearby_dist=6000
+    )
+    assert wide.summary["nearby_rate"] == pytest.approx(1.0)
+
+
+def test_nearby_rate_counts_on_site_and_uses_settings_default(monkeypatch):
+    # the unit's own project holds a resettlement parcel 800 m away: on site, hence nearby
+    parcels = _parcels([("a", "P1", "demolish", 50, 0), ("s", "P1", "resettlement_site", 0, 800)])
+    monkeypatch.setattr(settings, "nearby_dist", 100.0)
+    plan = plan_resettlement(parcels, demand_by="project_id", cash_share=0.0)
+    assert plan.summary["nearby_dist"] == 100.0
+    assert plan.allocation["on_site"].all()
+    assert plan.rates["on_site_households"].iloc[0] == 50
+    assert plan.summary["nearby_rate"] == pytest.approx(1.0)
+
+
+def test_exclude_on_site():
+    parcels = _parcels(
+        [
+            ("a", "P1", "demolish", 50, 0),
+            ("s1", "P1", "resettlement_site", 0, 200),
+            ("b", "P2", "demolish", 30, 3000),
+            ("s2", "P2", "resettlement_site", 0, 2000),
+        ]
+    )
+    kw = {"demand_by": "project_id", "cash_share": 0.0, "nearby_dist": BIG}
+    plan = plan_resettlement(parcels, **kw)
+    assert _alloc(plan) == {("P1", "s1"): 50, ("P2", "s2"): 30}
+    assert plan.allocation["on_site"].all()
+    excl = plan_resettlement(parcels, exclude_on_site=True, **kw)
+    assert _alloc(excl) == {("P1", "s2"): 50, ("P2", "s1"): 30}
+    assert not excl.allocation["on_site"].any()
+    assert excl.summary["exclude_on_site"]
+    # only the own site within reach → unmet with that reason
+    with pytest.warns(UserWarning, match="fewer than 50%"):
+        only = plan_resettlement(parcels, exclude_on_site=True, max_dist=500, **kw)
+    u = only.unmet.set_index("unit_id")
+    assert u.loc["P1", "reason"] == "own_site_excluded"
+    assert u.loc["P1", "unmet"] == 50
+
+
+def test_max_dist_forbids_far_pairs():
+    parcels = _parcels([("a", "A", "demolish", 20, 0), ("b", "B", "demolish", 20, 10_000)])
+    sites = _sites([("S1", 1500, 100), ("S2", 3000, 100)])
+    with pytest.warns(UserWarning, match=r"fewer than 50%.*: B;"):
+        plan = plan_resettlement(
+            parcels, sites=sites, cash_share=0.0, max_dist=2000, nearby_dist=BIG
+        )
+    assert _alloc(plan) == {("A", "S1"): 20}
+    u = plan.unmet.set_index("unit_id")
+    assert u.loc["B", "reason"] == "beyond_max_dist"
+    assert u.loc["B", "unmet"] == 20
+    # without the limit B goes to the nearer S2 (7 000 m)
+    free = plan_resettlement(parcels, sites=sites, cash_share=0.0, nearby_dist=BIG)
+    assert _alloc(free) == {("A", "S1"): 20, ("B", "S2"): 20}
+    assert free.unmet.empty
+
+
+def test_sites_from_classification_equal_a_sites_layer():
+    parcels = _parcels(
+        [
+            ("a", "A", "demolish", 80, 0),
+            ("b", "B", "demolish", 40, 2000),
+            ("r1", None, "resettlement_site", 0, 600),
+            ("r2", None, "resettlement_site", 0, 1500),
+        ]
+    )
+    from_cls = plan_resettlement(parcels, nearby_dist=BIG)
+    rs = parcels[parcels["category"] == "resettlement_site"]
+    layer = gpd.GeoDataFrame({"site_id": ["r1", "r2"]}, geometry=rs.geometry.to_numpy(), crs=CRS)
+    from_layer = plan_resettlement(parcels, sites=layer, nearby_dist=BIG)
+    assert _alloc(from_cls) == _alloc(from_layer)
+    assert from_cls.sites["capacity_units"].tolist() == [200, 200]
+    assert from_cls.sites["site_id"].tolist() == ["r1", "r2"]
+    # 30 % cash: 56 + 28 flats
+    assert from_cls.summary["flat_households"] == 84
+
+
+def test_unsuitable_sites_get_no_households():
+    parcels = _parcels([("a", "A", "demolish", 10, 0)])
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["tiny", "big"]},
+        geometry=[_sq(100, half=20), _sq(900, half=50)],
+        crs=CRS,
+    )
+    plan = plan_resettlement(parcels, sites=sites, nearby_dist=BIG)
+    assert _alloc(plan) == {("A", "big"): 7}
+    s = plan.sites.set_index("site_id")
+    assert not s.loc["tiny", "usable"]
+    assert not s.loc["tiny", "ok_size"]
+    assert s.loc["tiny", "allocated_households"] == 0
+    anyway = plan_resettlement(parcels, sites=sites, nearby_dist=BIG, only_suitable=False)
+    assert _alloc(anyway) == {("A", "tiny"): 7}
+
+
+def test_no_sites_at_all():
+    parcels = _parcels([("a", "A", "demolish", 10, 0)])
+    with pytest.warns(UserWarning, match="fewer than 50%"):
+        plan = plan_resettlement(parcels, cash_share=0.0, nearby_dist=BIG, lang="en")
+    assert plan.allocation.empty
+    assert plan.flows.empty
+    assert plan.unmet["reason"].tolist() == ["no_sites"]
+    assert plan.summary["unmet_households"] == 10
+
+
+def test_plan_refusals():
+    parcels = _parcels([("a", "A", "demolish", 10, 0)])
+    sites = _sites([("S", 100, 10), ("S", 200, 10)])
+    with pytest.raises(InputError, match="unique"):
+        plan_resettlement(parcels, sites=sites)
+    with pytest.raises(CRSError, match="CRS mismatch"):
+        plan_resettlement(parcels, sites=_sites([("S", 100, 10)]).to_crs(4326))
+    with pytest.raises(InputError, match="max_dist"):
+        plan_resettlement(parcels, max_dist=-5)
+    with pytest.raises(InputError, match="lang"):
+        plan_resettlement(parcels, lang="fr")
+
+
+# --------------------------------------------------------------------------- suitability
+
+
+def test_suitability_size_and_capacity_without_layers():
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2"]}, geometry=[_sq(0, half=50), _sq(500, half=20)], crs=CRS
+    )
+    suit = site_suitability(sites, min_area=5000, lang="en")
+    assert suit["ok_size"].tolist() == [True, False]
+    assert suit["ok_heritage"].isna().all()  # no layer given: not checked
+    assert suit["suitable"].tolist() == [True, False]
+    assert suit["capacity_units"].tolist() == [200, int(1600 * 2.5 * 0.72 / 90)]
+    assert "not checked" in suit["checks"].iloc[0]
+    assert suit.index.equals(sites.index)
+    assert "ok_size" not in sites.columns  # input untouched
+    zh = site_suitability(sites, lang="zh")
+    assert "未检查" in zh["checks"].iloc[0]
