@@ -256,8 +256,7 @@ def _prepare(
     if gcj02 and len(series):
         from geo_renewal.crs import wgs84_to_gcj02
 
-        shifted = wgs84_to_gcj02(gpd.GeoDataFrame(geometry=series, crs=4326))
-        series = shifted.geometry if isinstance(shifted, gpd.GeoDataFrame) else shifted
+        series = wgs84_to_gcj02(series)
     geoms = np.asarray(series.array)
     if len(geoms):
         geoms = shapely.transform(geoms, lambda c: np.round(c, precision))
@@ -1530,23 +1529,6 @@ def _inline_assets(page: str) -> str:
     return page
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    try:
-        from geo_renewal.io import atomic_write
-    except ImportError:
-        atomic_write = None
-    if atomic_write is not None:
-        with atomic_write(path) as tmp:
-            Path(tmp).write_text(text, encoding="utf-8")
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # pragma: no cover
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = False) -> Path:
     """
     Write a map to an HTML file atomically, optionally self-contained for offline use.
@@ -1588,8 +1570,9 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Fal
     >>> "<script src=" in out.read_text(encoding="utf-8")
     False
     """
+    from geo_renewal.io import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     page = m.get_root().render()
     if offline:
         page = _inline_assets(page)
@@ -1597,6 +1580,7 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Fal
             logger.info(
                 "offline map %s keeps network base-map tiles; %s", path, _OFFLINE_DROP_HINT
             )
-    _atomic_write_text(path, page)
+    with atomic_write(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     logger.info("map written to %s (%.1f MB)", path, len(page.encode("utf-8")) / 1e6)
     return path
