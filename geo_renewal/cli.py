@@ -59,3 +59,97 @@ def cli(verbose: int) -> None:
 
 
 # Commands are added below, one section per library module.
+
+
+# ------------------------------------------------------------------------------- stats.py
+
+#: Columns printed in the terminal by `geo-renewal stats` (the file gets all of them).
+_STATS_TERMINAL_COLUMNS = (
+    "n_parcels",
+    "area_ha",
+    "area_mu",
+    "floor_area_wan_m2",
+    "households",
+    "population",
+    "demolish_households",
+    "demolition_share",
+    "rebuild_ratio",
+    "violations",
+)
+
+
+@cli.command("stats")
+@click.argument("classified", type=click.Path(exists=True))
+@click.option("--layer", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
+@click.option("--by", help="Column to group by: street, project_id, category …")
+@click.option("--zones", "zones_path", type=click.Path(exists=True), help="Zone polygons.")
+@click.option("--zones-layer", help="Layer of the zones file.")
+@click.option("--zone-col", help="Column of the zones holding the zone key (default: row).")
+@click.option(
+    "--how",
+    type=click.Choice(["apportion", "largest", "centroid"]),
+    default="apportion",
+    show_default=True,
+    help="How parcels crossing zone borders are counted.",
+)
+@click.option(
+    "--planned-floor-area",
+    help="Column (of the parcels or the zones) with the planned new floor area, for 拆建比.",
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Table language.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Write the table: .xlsx, .csv or .md."
+)
+@click.option("--all-columns", is_flag=True, help="Print every column, not a summary.")
+@_friendly_errors
+def stats_command(
+    classified: str,
+    layer: str | None,
+    by: str | None,
+    zones_path: str | None,
+    zones_layer: str | None,
+    zone_col: str | None,
+    how: str,
+    planned_floor_area: str | None,
+    lang: str | None,
+    out: str | None,
+    all_columns: bool,
+) -> None:
+    """
+    Count land, floor area, households and persons per group, with 63号文 checks.
+
+    Groups are the values of a column (--by) or zone polygons (--zones); parcels crossing
+    zone borders are split by area (--how apportion) or given to one zone. The table
+    (with a total row that equals the input totals) is printed and, with --out, written.
+
+    Example:
+
+    \b
+        geo-renewal stats classified.gpkg --by street --out stats.xlsx
+        geo-renewal stats classified.gpkg --zones zones.gpkg --zone-col zone_id --lang en
+    """
+    from geo_renewal import settings
+    from geo_renewal.io import read_layer
+    from geo_renewal.stats import zone_stats
+    from geo_renewal.tables import format_table, write_table
+
+    if (by is None) == (zones_path is None):
+        msg = "give exactly one of --by COLUMN and --zones PATH."
+        raise click.UsageError(msg)
+    lang = lang or settings.lang
+    parcels = read_layer(classified, layer=layer, kind="parcels")
+    zones = None if zones_path is None else read_layer(zones_path, layer=zones_layer)
+    table = zone_stats(
+        parcels,
+        by=by,
+        zones=zones,
+        zone_col=zone_col,
+        how=how,
+        planned_floor_area=planned_floor_area,
+        lang=lang,
+    )
+    columns = None if all_columns else list(_STATS_TERMINAL_COLUMNS)
+    click.echo(format_table(table, lang=lang, columns=columns), nl=False)
+    if out is not None:
+        path = write_table(table, out, lang=lang)
+        click.echo(f"wrote {path}", err=True)

@@ -282,9 +282,17 @@ def format_table(
 # --------------------------------------------------------------------------------------
 
 
+def _atomic(path: Path) -> contextlib.AbstractContextManager[Path]:
+    """Yield a temporary path next to `path`, renamed over `path` if the block succeeds."""
+    try:
+        from geo_renewal.io import atomic_write
+    except ImportError:  # io.py not available: same contract, local implementation
+        return _local_atomic(path)
+    return atomic_write(path)
+
+
 @contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; rename it over `path` if the block succeeds."""
+def _local_atomic(path: Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)

@@ -453,3 +453,48 @@ def test_unclassified_parcels_get_their_own_category(classified):
     assert "area_m2:unclassified" in stats.columns
     cross = [c for c in stats.columns if c.startswith("area_m2:")]
     np.testing.assert_allclose(stats[cross].sum(axis=1), stats["area_m2"], rtol=1e-9)
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def test_cli_stats_by_street_and_zones(classified, straddling_zones, tmp_path):
+    pytest.importorskip("geo_renewal.io")
+    import openpyxl
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    src = tmp_path / "classified.gpkg"
+    classified.to_file(src, layer="parcels", engine="pyogrio")
+    zpath = tmp_path / "zones.gpkg"
+    straddling_zones.to_file(zpath, engine="pyogrio")
+    runner = CliRunner()
+    out = tmp_path / "stats.xlsx"
+    res = runner.invoke(cli, ["stats", str(src), "--by", "street", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("街道")
+    assert lines[-1].startswith("合计")
+    assert "东关街道" in res.stdout
+    ws = openpyxl.load_workbook(out).active
+    assert ws["A1"].value == "街道"
+    res = runner.invoke(
+        cli,
+        ["stats", str(src), "--zones", str(zpath), "--zone-col", "zone_id", "--how", "largest"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "区外" in res.stdout
+    res = runner.invoke(cli, ["stats", str(src), "--lang", "en"])
+    assert res.exit_code != 0
+    assert "exactly one of --by" in res.output
+    res = runner.invoke(cli, ["stats", str(src), "--by", "nope"])
+    assert res.exit_code == 1
+    assert "`by='nope'` is not a column" in res.output
+
+
+def test_cli_how_choices_match_library():
+    from geo_renewal.cli import stats_command
+
+    how = next(p for p in stats_command.params if p.name == "how")
+    assert tuple(how.type.choices) == st.HOW
