@@ -42,6 +42,7 @@ import shapely
 from geo_renewal import settings
 from geo_renewal._errors import InputError, SchemaError
 from geo_renewal.crs import check_crs, check_same_crs, to_working, working_crs
+from geo_renewal.stats import MAX_REBUILD_RATIO
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -59,8 +60,6 @@ logger = logging.getLogger(__name__)
 
 #: Minimum 就地就近安置率 per renewal unit (DOMAIN.md §2, 建科〔2021〕63号).
 NEARBY_RATE_MIN = 0.5
-#: Maximum 拆建比 (new floor area ÷ demolished floor area) per renewal unit (DOMAIN.md §2).
-DEMOLITION_NEW_RATIO_MAX = 2.0
 
 #: Why demand stays unmet: code -> (zh, en).
 REASONS: dict[str, tuple[str, str]] = {
@@ -134,7 +133,7 @@ def site_capacity(
     Returns
     -------
     capacity
-        DataFrame aligned on `sites.index` with ``site_area`` (m²), ``far`` (the value
+        DataFrame aligned on `sites.index` with ``area_m2`` (m²), ``far`` (the value
         used), ``residential_floor_area`` (m²), ``capacity_units`` (flats, int) and
         ``capacity_persons`` (int).
 
@@ -187,7 +186,7 @@ def site_capacity(
     persons = np.round(units * pph).astype("int64")
     return pd.DataFrame(
         {
-            "site_area": site_area,
+            "area_m2": site_area,
             "far": far_used,
             "residential_floor_area": residential,
             "capacity_units": units,
@@ -252,7 +251,8 @@ def site_suitability(
     sites
         Candidate site polygons with a CRS.
     layers
-        Constraint layers by name, in the CRS of `sites` (as for `classify_parcels`).
+        Constraint layers by name (as for `classify_parcels`); a layer in another CRS is
+        reprojected, as `geo_renewal.spatial` does.
     rasters
         Rasters by name: a path to a GeoTIFF or an open rasterio dataset.
     min_area
@@ -276,7 +276,7 @@ def site_suitability(
     Returns
     -------
     suitability
-        A copy of `sites` (same index and columns) with ``site_area``, measured values
+        A copy of `sites` (same index and columns) with ``area_m2``, measured values
         (``heritage_share``, ``ecology_share``, ``flood_depth_max``, ``dist_<name>``), the
         ``ok_*`` columns, ``suitable``, ``checks``, and the capacity columns of
         `site_capacity` (an existing ``capacity_units`` column is kept as the planned
@@ -288,7 +288,7 @@ def site_suitability(
         If a named layer or raster is missing where the caller asked for it explicitly
         (`min_dist`), or a threshold is invalid.
     CRSError
-        If a layer's CRS differs from that of `sites`.
+        If `sites` or a layer has no CRS.
 
     See Also
     --------
@@ -313,8 +313,6 @@ def site_suitability(
     check_crs(sites, "sites")
     layers = dict(layers or {})
     rasters = dict(rasters or {})
-    for name, lyr in layers.items():
-        check_same_crs(sites, lyr, ("sites", f"layers[{name!r}]"))
     _check_positive("min_area", min_area)
     if not np.isfinite(max_flood_depth) or max_flood_depth < 0:
         msg = f"`max_flood_depth` must be a number ≥ 0 (metres), got {max_flood_depth!r}."
@@ -334,8 +332,8 @@ def site_suitability(
     nc = _CHECK_TEXT["not_checked"][li]
 
     cap = _capacity_table(sites, capacity)
-    area = cap["site_area"].to_numpy()
-    out["site_area"] = area
+    area = cap["area_m2"].to_numpy()
+    out["area_m2"] = area
     ok_size = area >= min_area
     out["ok_size"] = pd.array(ok_size, dtype="boolean")
     for k in range(n):
@@ -582,10 +580,10 @@ def resettlement_demand(
     Returns
     -------
     demand
-        GeoDataFrame, one row per unit (input CRS), with ``unit_id``, ``parcels``,
+        GeoDataFrame, one row per unit (input CRS), with ``unit_id``, ``n_parcels``,
         ``households``, ``estimated_parcels`` (parcels whose households were estimated from
-        floor area), ``cash_households``, ``flat_households``, ``demolished_floor_area``,
-        ``planned_floor_area`` and the unit polygon (union of its demolition parcels).
+        floor area), ``cash_households``, ``flat_households``, ``demolish_floor_area_m2``,
+        ``planned_floor_area_m2`` and the unit polygon (union of its demolition parcels).
 
     Raises
     ------
@@ -645,11 +643,11 @@ def resettlement_demand(
     grouped = frame.groupby("unit_id", sort=True, dropna=False)
     out = pd.DataFrame(
         {
-            "parcels": grouped.size(),
+            "n_parcels": grouped.size(),
             "households": grouped["households"].sum(),
             "estimated_parcels": grouped["estimated"].sum(),
-            "demolished_floor_area": grouped["fa"].sum(min_count=1),
-            "planned_floor_area": grouped["planned"].sum(min_count=1),
+            "demolish_floor_area_m2": grouped["fa"].sum(min_count=1),
+            "planned_floor_area_m2": grouped["planned"].sum(min_count=1),
         }
     )
     flats = _largest_remainder(out["households"].to_numpy(dtype=float) * (1.0 - cash_share))
@@ -708,8 +706,8 @@ class ResettlementPlan:
     rates
         One row per unit: households, cash and flat households, allocated, unmet, sites
         used, ``nearby_households``, ``on_site_households``, ``nearby_rate``,
-        ``meets_nearby_rule`` (≥ 50 %), ``demolished_floor_area``, ``planned_floor_area``,
-        ``demolition_new_ratio`` (拆建比) and ``meets_ratio_rule`` (≤ 2).
+        ``meets_nearby_rule`` (≥ 50 %), ``demolish_floor_area_m2``, ``planned_floor_area_m2``,
+        ``rebuild_ratio`` (拆建比) and ``meets_rebuild_ratio`` (≤ 2).
     demand
         The demand units (`resettlement_demand`) with their polygons, input CRS.
     summary
@@ -967,6 +965,7 @@ def plan_resettlement(
     time_limit: float = 60.0,
     mip_rel_gap: float = 0.005,
     zone_dist: float = 30.0,
+    planned_floor_area_col: str = "planned_floor_area",
     lang: str | None = None,
 ) -> ResettlementPlan:
     """
@@ -1030,6 +1029,9 @@ def plan_resettlement(
         Relative optimality gap at which the MILP stops (default 0.5 %).
     zone_dist
         Gap in metres bridged when renewal zones are computed.
+    planned_floor_area_col
+        Column of `classified` with the planned new floor area (m²) of a parcel, for the
+        拆建比 of each unit (DOMAIN.md §2); units without it get a null ratio.
     lang
         Language of reasons (``"zh"``/``"en"``); defaults to `settings.lang`.
 
@@ -1083,7 +1085,11 @@ def plan_resettlement(
 
     # ---- demand
     demand = resettlement_demand(
-        classified, by=demand_by, cash_share=cash_share, zone_dist=zone_dist
+        classified,
+        by=demand_by,
+        cash_share=cash_share,
+        zone_dist=zone_dist,
+        planned_floor_area_col=planned_floor_area_col,
     )
     notes.extend(demand.attrs.get("notes", []))
     n = len(demand)
@@ -1253,8 +1259,8 @@ def plan_resettlement(
     n_sites = np.bincount(pi, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(d > 0, nearby_hh / np.maximum(d, 1), np.nan)
-        fa = demand["demolished_floor_area"].to_numpy(dtype=float)
-        pf = demand["planned_floor_area"].to_numpy(dtype=float)
+        fa = demand["demolish_floor_area_m2"].to_numpy(dtype=float)
+        pf = demand["planned_floor_area_m2"].to_numpy(dtype=float)
         ratio = np.where((fa > 0) & np.isfinite(pf), pf / fa, np.nan)
     rates = pd.DataFrame(
         {
@@ -1272,11 +1278,11 @@ def plan_resettlement(
             "meets_nearby_rule": pd.array(
                 np.where(np.isnan(rate), None, rate >= NEARBY_RATE_MIN), dtype="boolean"
             ),
-            "demolished_floor_area": fa,
-            "planned_floor_area": pf,
-            "demolition_new_ratio": ratio,
-            "meets_ratio_rule": pd.array(
-                np.where(np.isnan(ratio), None, ratio <= DEMOLITION_NEW_RATIO_MAX),
+            "demolish_floor_area_m2": fa,
+            "planned_floor_area_m2": pf,
+            "rebuild_ratio": ratio,
+            "meets_rebuild_ratio": pd.array(
+                np.where(np.isnan(ratio), None, ratio <= MAX_REBUILD_RATIO),
                 dtype="boolean",
             ),
         }
@@ -1362,7 +1368,7 @@ def plan_resettlement(
         "nearby_rate": overall,
         "max_nearby_rate": max_rate,
         "units_below_nearby_rate": len(below),
-        "demolition_new_ratio": float(np.nansum(pf[known]) / np.nansum(fa[known]))
+        "rebuild_ratio": float(np.nansum(pf[known]) / np.nansum(fa[known]))
         if known.any()
         else float("nan"),
         "keep_together": bool(keep_together),
@@ -1404,10 +1410,10 @@ def plan_resettlement(
             f"{max_rate:.1%}. See plan.rates."
         )
         warnings.warn(msg, UserWarning, stacklevel=2)
-    bad_ratio = rates["meets_ratio_rule"].fillna(True) == False  # noqa: E712
+    bad_ratio = rates["meets_rebuild_ratio"].fillna(True) == False  # noqa: E712
     if bad_ratio.any():
         notes.append(
-            f"{int(bad_ratio.sum())} units exceed 拆建比 {DEMOLITION_NEW_RATIO_MAX:g}: "
+            f"{int(bad_ratio.sum())} units exceed 拆建比 {MAX_REBUILD_RATIO:g}: "
             + ", ".join(map(str, rates.loc[bad_ratio, "unit_id"].iloc[:10]))
         )
     for note in notes:

@@ -79,7 +79,7 @@ def test_capacity_formula_defaults_and_keywords():
     )
     cap = site_capacity(sites)
     # 10 000 m² × 2.5 × 0.9 × 0.8 / 90 = 200 flats; 200 × 3.2 = 640 persons
-    assert cap["site_area"].tolist() == pytest.approx([10_000.0, 10_000.0])
+    assert cap["area_m2"].tolist() == pytest.approx([10_000.0, 10_000.0])
     assert cap["far"].tolist() == [2.5, 1.6]  # own FAR overrides the default
     assert cap["capacity_units"].tolist() == [200, int(10_000 * 1.6 * 0.9 * 0.8 / 90)]
     assert cap["capacity_persons"].tolist() == [640, round(128 * 3.2)]
@@ -103,7 +103,7 @@ def test_capacity_floors_to_whole_flats_and_geographic_area():
     )
     assert site_capacity(sites)["capacity_units"].tolist() == [20, 19]
     geo = gpd.GeoDataFrame(geometry=[_sq(0, half=50)], crs=CRS).to_crs(4326)
-    assert site_capacity(geo)["site_area"].iloc[0] == pytest.approx(10_000, rel=1e-3)
+    assert site_capacity(geo)["area_m2"].iloc[0] == pytest.approx(10_000, rel=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_demand_only_demolish_parcels_and_unit_polygon():
     d = resettlement_demand(parcels, by="project_id", cash_share=0.0)
     assert d["unit_id"].tolist() == ["U1", "U2"]
     assert d["households"].tolist() == [30, 5]
-    assert d["parcels"].tolist() == [2, 1]
+    assert d["n_parcels"].tolist() == [2, 1]
     assert d.crs == parcels.crs
     assert d.geometry.iloc[0].area == pytest.approx(20_000)  # two adjacent 100 m squares
 
@@ -439,3 +439,25 @@ def test_suitability_size_and_capacity_without_layers():
     assert "ok_size" not in sites.columns  # input untouched
     zh = site_suitability(sites, lang="zh")
     assert "未检查" in zh["checks"].iloc[0]
+
+
+def test_rebuild_ratio_where_planned_floor_area_is_known():
+    parcels = _parcels(
+        [
+            ("a", "A", "demolish", 10, 0),
+            ("b", "B", "demolish", 10, 300),
+            ("c", "C", "demolish", 10, 600),
+            ("s", None, "resettlement_site", 0, 900),
+        ]
+    )
+    parcels["floor_area"] = [1000.0, 1000.0, 1000.0, 0.0]
+    parcels["planned_floor_area"] = [2500.0, 1500.0, np.nan, np.nan]
+    plan = plan_resettlement(parcels, nearby_dist=BIG)
+    r = plan.rates.set_index("unit_id")
+    assert r.loc["A", "rebuild_ratio"] == pytest.approx(2.5)
+    assert not r.loc["A", "meets_rebuild_ratio"]
+    assert r.loc["B", "meets_rebuild_ratio"]
+    assert np.isnan(r.loc["C", "rebuild_ratio"])
+    assert pd.isna(r.loc["C", "meets_rebuild_ratio"])
+    assert plan.summary["rebuild_ratio"] == pytest.approx(4000 / 2000)
+    assert any("拆建比" in n and "A" in n for n in plan.notes)
