@@ -439,7 +439,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "planned_floor_area_m2": ("规划新建建筑面积（㎡）", "Planned new floor area (m²)"),
     "demolition_share": ("拆除比例（%）", "Demolition share (%)"),
     "rebuild_ratio": ("拆建比", "Rebuild ratio"),
-    "violations": ("超出63号文限值", "63号文 limits broken"),
+    "violations": ("超出63号文限值", "Limits broken (MOHURD 2021 No. 63)"),
 }
 
 # ledger.py: planned / actual date columns of every stage, e.g. "signing_planned" 签约计划日期.
