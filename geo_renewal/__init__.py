@@ -54,6 +54,21 @@ _API: dict[str, str] = {
     "write_table": "tables",
     "write_tables": "tables",
     "format_table": "tables",
+    # ledger.py
+    "Ledger": "ledger",
+    "read_ledger": "ledger",
+    "project_progress": "ledger",
+    "progress_summary": "ledger",
+    "backward_schedule": "ledger",
+    "compare_schedule": "ledger",
+    "compare_ledgers": "ledger",
+    # fund.py
+    "FundParams": "fund",
+    "FundBalance": "fund",
+    "load_fund_params": "fund",
+    "fund_balance": "fund",
+    "fund_tables": "fund",
+    "plots_from_projects": "fund",
 }
 
 __all__ = [

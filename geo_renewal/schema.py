@@ -409,6 +409,45 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "signing_rate_change": ("签约率变化", "Signing rate change"),
     "signed_change": ("新增签约户数（户）", "Newly signed households"),
     "change": ("变化情况", "What changed"),
+    # fund.py: fund balance (区域平衡) inputs and rates; money columns are added below
+    "bundle": ("平衡单元", "Bundle"),
+    "project_ids": ("包含项目", "Projects included"),
+    "land_area": ("项目用地面积（㎡）", "Project land area (m²)"),
+    "business_floor_area": ("经营性建筑面积（㎡）", "Business floor area (m²)"),
+    "resettlement_households": ("实物安置户数（户）", "Households taking a flat"),
+    "resettlement_floor_area": ("安置房建筑面积（㎡）", "Resettlement floor area (m²)"),
+    "sale_plot_area": ("出让用地面积（㎡）", "Sale plot area (m²)"),
+    "sale_floor_area": ("出让计容建筑面积（㎡）", "Sale floor area (m²)"),
+    "plot_id": ("出让地块编号", "Sale plot"),
+    "plot_source": ("地块来源", "Plot source"),
+    "plot_area": ("出让用地面积（㎡）", "Plot area (m²)"),
+    "break_even_far": ("盈亏平衡容积率", "Break-even FAR"),
+    "project_break_even_far": ("项目盈亏平衡容积率", "Project break-even FAR"),
+    "bundle_break_even_far": ("单元盈亏平衡容积率", "Bundle break-even FAR"),
+    "land_price_change": ("土地价格变动", "Land price change"),
+    "missing_inputs": ("缺少的数据", "Missing inputs"),
+    "appraised_value_per_m2": ("评估单价（元/㎡）", "Appraised value (yuan/m²)"),
+    "moving_per_household": ("搬迁费（元/户）", "Moving (yuan/household)"),
+    "temporary_per_household_month": (
+        "临时安置费（元/户·月）",
+        "Temporary housing (yuan/household/month)",
+    ),
+    "temporary_months": ("过渡期（月）", "Temporary months"),
+    "business_loss_per_m2": ("停产停业损失（元/㎡）", "Business loss (yuan/m²)"),
+    "incentive_per_household": ("签约奖励（元/户）", "Incentive (yuan/household)"),
+    "cash_share": ("货币化安置比例", "Cash share"),
+    "floor_area_per_household": ("户均安置面积（㎡）", "Flat floor area (m²)"),
+    "construction_cost_per_m2": ("安置房建安成本（元/㎡）", "Construction cost (yuan/m²)"),
+    "settlement_price_per_m2": ("安置房结算价（元/㎡）", "Settlement price (yuan/m²)"),
+    "demolition_per_m2": ("拆除单价（元/㎡）", "Demolition (yuan/m²)"),
+    "infrastructure_per_m2": ("基础设施单价（元/㎡用地）", "Infrastructure (yuan/m² land)"),
+    "upgrade_per_household": ("改造单价（元/户）", "Upgrade works (yuan/household)"),
+    "rate_per_year": ("年融资利率", "Financing rate per year"),
+    "years": ("融资年限（年）", "Financing years"),
+    "land_price_per_m2": ("楼面地价（元/㎡）", "Land price (yuan/floor m²)"),
+    "param_section": ("参数类别", "Section"),
+    "param_name": ("参数", "Parameter"),
+    "param_value": ("取值", "Value"),
     "category": ("更新类别", "Renewal class"),
     "rule_id": ("规则编号", "Rule"),
     "reason": ("判定理由", "Reason"),
@@ -446,6 +485,31 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
 for _code, (_zh, _en, _colour) in STAGES.items():
     COLUMN_LABELS.setdefault(f"{_code}_planned", (f"{_zh}计划日期", f"{_en} planned"))
     COLUMN_LABELS.setdefault(f"{_code}_actual", (f"{_zh}实际日期", f"{_en} actual"))
+
+#: fund.py: money columns of the fund balance, labelled in 元 and, with suffix _wan, in 万元.
+FUND_MONEY_LABELS: dict[str, tuple[str, str]] = {
+    "comp_appraised": ("房屋价值补偿", "Appraised value compensation"),
+    "comp_moving": ("搬迁费", "Moving allowance"),
+    "comp_temporary": ("临时安置费", "Temporary housing"),
+    "comp_business": ("停产停业损失", "Business loss"),
+    "comp_incentive": ("签约奖励", "Incentives"),
+    "compensation": ("征收补偿合计", "Compensation"),
+    "resettlement_construction": ("安置房建设成本", "Resettlement construction"),
+    "demolition_cost": ("拆除费用", "Demolition"),
+    "infrastructure_cost": ("基础设施配套费用", "Infrastructure"),
+    "upgrade_cost": ("改造提升费用", "Upgrade works"),
+    "cost_base": ("融资前成本", "Cost before financing"),
+    "financing_cost": ("融资成本", "Financing"),
+    "total_cost": ("总成本", "Total cost"),
+    "land_revenue": ("土地出让收入", "Land revenue"),
+    "resettlement_settlement": ("安置房结算收入", "Resettlement settlement"),
+    "other_revenue": ("其他收入", "Other revenue"),
+    "total_revenue": ("总收入", "Total revenue"),
+    "balance": ("资金平衡（收入−成本）", "Balance (revenue − cost)"),
+}
+for _code, (_zh, _en) in FUND_MONEY_LABELS.items():
+    COLUMN_LABELS.setdefault(_code, (f"{_zh}（元）", f"{_en} (yuan)"))
+    COLUMN_LABELS.setdefault(f"{_code}_wan", (f"{_zh}（万元）", f"{_en} (10⁴ yuan)"))
 
 
 def column_aliases() -> dict[str, str]:

@@ -1,0 +1,986 @@
+"""
+Fund balance (区域平衡): what the renewal of a project, or a bundle of projects, costs and earns.
+
+The roll-up follows DOMAIN.md §3, per project and summed over the projects of a bundle.
+All money is in yuan (元) in the result tables; `fund_tables` converts to 万元 for meetings.
+
+Costs (per project)
+    ``comp_appraised``  = appraised value per m² × demolished floor area (被征收房屋价值补偿)
+    ``comp_moving``     = moving allowance × households (搬迁费)
+    ``comp_temporary``  = allowance per household and month × months × resettlement
+    households (临时安置费; resettlement households = households × (1 − cash share))
+    ``comp_business``   = business loss per m² × business floor area (停产停业损失)
+    ``comp_incentive``  = incentive × households (奖励)
+    ``compensation``    = the sum of the five lines above
+    ``resettlement_construction`` = resettlement floor area × construction cost per m²,
+    where resettlement floor area is the ``resettlement_floor_area`` column or
+    resettlement households × floor area per household
+    ``demolition_cost`` = demolition per m² × demolished floor area
+    ``infrastructure_cost`` = infrastructure per m² × land area
+    ``upgrade_cost``    = upgrade works per household × households (保留提升 projects only)
+    ``cost_base``       = compensation + resettlement construction + demolition
+    + infrastructure + upgrade
+    ``financing_cost``  = cost base × rate per year × years
+    ``total_cost``      = cost base + financing
+
+    Compensation, resettlement and demolition lines apply to expropriation (征收拆迁)
+    projects; the upgrade line to retain-and-upgrade (保留提升) projects; infrastructure to
+    both.
+
+Revenue (per project)
+    ``land_revenue``    = Σ over the project's sale plots of plot area × FAR × 楼面地价
+    ``resettlement_settlement`` = resettlement floor area × settlement price per m²
+    ``other_revenue``   = the ``other_revenue`` column (0 when absent)
+    ``total_revenue``   = the sum; ``balance`` = total revenue − total cost
+
+Break-even FAR
+    The FAR at which a project's (or bundle's) balance is zero, applied alike to all its sale
+    plots: ``(total_cost − resettlement_settlement − other_revenue) ÷ Σ (plot area ×
+    楼面地价)``. With one plot this is DOMAIN.md's ``(cost − other revenue) ÷ (plot area ×
+    楼面地价)``; with several, one FAR for all plots is the usual planning question ("what
+    FAR must the sale land get?"). Financing is held fixed (it does not depend on FAR).
+    NaN when the project has no sale plot.
+
+Parameters come from a TOML file (`load_fund_params`; the bundled defaults in
+``geo_renewal/params/fund_default.toml`` document every key and unit). A column of the
+projects table named like a parameter overrides it for that project, and the rate used is
+written back into the result, so every figure can be recomputed from its row.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo_renewal import schema, settings
+from geo_renewal._errors import InputError, SchemaError
+
+__all__ = [
+    "MONEY_COLUMNS",
+    "FundBalance",
+    "FundParams",
+    "fund_balance",
+    "fund_tables",
+    "load_fund_params",
+    "plots_from_projects",
+]
+
+logger = logging.getLogger(__name__)
+
+#: TOML section -> keys of `FundParams` in that section.
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "compensation": (
+        "appraised_value_per_m2",
+        "moving_per_household",
+        "temporary_per_household_month",
+        "temporary_months",
+        "business_loss_per_m2",
+        "incentive_per_household",
+    ),
+    "resettlement": (
+        "cash_share",
+        "floor_area_per_household",
+        "construction_cost_per_m2",
+        "settlement_price_per_m2",
+    ),
+    "costs": ("demolition_per_m2", "infrastructure_per_m2", "upgrade_per_household"),
+    "financing": ("rate_per_year", "years"),
+    "sale_plots": ("derive", "net_share", "far", "land_price_per_m2"),
+    "sensitivity": ("land_price_changes",),
+}
+_SHARES = ("cash_share", "net_share")
+_PLOT_KEYS = ("project_id", "plot_id", "area", "far", "land_price_per_m2")
+#: Parameters a project column may override (numbers, per project).
+_OVERRIDABLE = tuple(
+    k for sec in ("compensation", "resettlement", "costs", "financing") for k in _SECTIONS[sec]
+)
+
+#: Money columns of the result tables (元).
+MONEY_COLUMNS: tuple[str, ...] = tuple(schema.FUND_MONEY_LABELS)
+_SUMMABLE = (
+    "land_area",
+    "demolished_floor_area",
+    "households",
+    "business_floor_area",
+    "resettlement_households",
+    "resettlement_floor_area",
+    "sale_plot_area",
+    "sale_floor_area",
+    "_plot_value_per_far",
+    *MONEY_COLUMNS,
+)
+_EXPROPRIATION_TYPES = ("demolish",)
+_UPGRADE_TYPES = ("retain_upgrade",)
+
+
+@dataclass(frozen=True)
+class FundParams:
+    """
+    Parameters of the fund balance; see ``geo_renewal/params/fund_default.toml``.
+
+    Money in 元, areas in m², rates as fractions. Build it with `load_fund_params`.
+    """
+
+    appraised_value_per_m2: float
+    moving_per_household: float
+    temporary_per_household_month: float
+    temporary_months: float
+    business_loss_per_m2: float
+    incentive_per_household: float
+    cash_share: float
+    floor_area_per_household: float
+    construction_cost_per_m2: float
+    settlement_price_per_m2: float
+    demolition_per_m2: float
+    infrastructure_per_m2: float
+    upgrade_per_household: float
+    rate_per_year: float
+    years: float
+    derive: bool
+    net_share: float
+    far: float
+    land_price_per_m2: float
+    land_price_changes: tuple[float, ...]
+    plots: tuple[dict[str, Any], ...] = ()
+    source: str = field(default="(defaults)", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return the parameters as nested TOML sections.
+
+        Returns
+        -------
+        sections
+            ``{"compensation": {...}, ..., "plots": [...]}``.
+        """
+        out: dict[str, Any] = {
+            sec: {k: getattr(self, k) for k in keys} for sec, keys in _SECTIONS.items()
+        }
+        out["sensitivity"]["land_price_changes"] = list(self.land_price_changes)
+        out["plots"] = [dict(p) for p in self.plots]
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """
+        Return the parameters as a two-column table (section, key, value) for a report.
+
+        Returns
+        -------
+        params
+            One row per parameter, plus one per declared plot.
+        """
+        rows = [
+            {"param_section": sec, "param_name": k, "param_value": _text(getattr(self, k))}
+            for sec, keys in _SECTIONS.items()
+            for k in keys
+        ]
+        rows += [
+            {
+                "param_section": "plots",
+                "param_name": str(p.get("plot_id", i)),
+                "param_value": _text(p),
+            }
+            for i, p in enumerate(self.plots)
+        ]
+        rows.append({"param_section": "", "param_name": "source", "param_value": self.source})
+        return pd.DataFrame(rows)
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, tuple | list):
+        return ", ".join(f"{x:g}" for x in v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+@dataclass(frozen=True)
+class FundBalance:
+    """
+    The result of `fund_balance`.
+
+    Attributes
+    ----------
+    projects
+        One row per project, aligned on the input index: the inputs (areas, households,
+        the rates used), every cost and revenue line (元), ``balance`` and
+        ``break_even_far``; ``bundle`` names the bundle of the project.
+    plots
+        One row per sale plot: ``project_id``, ``bundle``, ``plot_id``, ``plot_source``
+        (declared / derived), ``plot_area``, ``far``, ``land_price_per_m2``,
+        ``sale_floor_area``, ``land_revenue``, and the break-even FAR of its project and of
+        its bundle.
+    bundles
+        One row per bundle (区域平衡) and a total row (合计 / Total): sums of the project
+        figures, ``balance``, ``break_even_far`` and ``projects`` (count).
+    sensitivity
+        Land price ±: one row per bundle (and total) and change, with ``land_price_change``,
+        ``land_revenue``, ``total_revenue``, ``total_cost``, ``balance`` and
+        ``break_even_far``.
+    params
+        The `FundParams` used.
+    """
+
+    projects: pd.DataFrame
+    plots: pd.DataFrame
+    bundles: pd.DataFrame
+    sensitivity: pd.DataFrame
+    params: FundParams
+
+    def __repr__(self) -> str:
+        total = self.bundles.iloc[-1]
+        return (
+            f"<FundBalance: {len(self.projects)} projects, {len(self.bundles) - 1} bundles, "
+            f"{len(self.plots)} sale plots; cost {total['total_cost'] / 1e4:,.0f} 万元, "
+            f"revenue {total['total_revenue'] / 1e4:,.0f} 万元, "
+            f"balance {total['balance'] / 1e4:,.0f} 万元>"
+        )
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+def _default_toml() -> dict[str, Any]:
+    text = resources.files("geo_renewal").joinpath("params/fund_default.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Merge `override` (nested sections or flat keys) onto `base`, refusing unknown keys."""
+    key_section = {k: sec for sec, keys in _SECTIONS.items() for k in keys}
+    out = {sec: dict(v) if isinstance(v, Mapping) else v for sec, v in base.items()}
+    for name, value in override.items():
+        if name == "plots":
+            out["plots"] = list(value)
+        elif name in _SECTIONS:
+            if not isinstance(value, Mapping):
+                msg = f"{source}: [{name}] must be a table of keys; got {value!r}."
+                raise InputError(msg)
+            for k, v in value.items():
+                if k not in _SECTIONS[name]:
+                    msg = (
+                        f"{source}: unknown key {k!r} in [{name}]; valid keys are "
+                        f"{list(_SECTIONS[name])}."
+                    )
+                    raise InputError(msg)
+                out.setdefault(name, {})[k] = v
+        elif name in key_section:
+            out.setdefault(key_section[name], {})[name] = value
+        else:
+            msg = (
+                f"{source}: unknown parameter {name!r}; valid sections are "
+                f"{[*_SECTIONS, 'plots']} and valid keys are {list(key_section)}."
+            )
+            raise InputError(msg)
+    return out
+
+
+def _build(sections: Mapping[str, Any], source: str) -> FundParams:
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for sec, keys in _SECTIONS.items():
+        for k in keys:
+            v = sections.get(sec, {}).get(k)
+            if v is None:
+                problems.append(f"[{sec}] {k} is missing")
+                continue
+            if k == "derive":
+                if not isinstance(v, bool):
+                    problems.append(f"[{sec}] {k} must be true or false, got {v!r}")
+                values[k] = bool(v)
+                continue
+            if k == "land_price_changes":
+                try:
+                    changes = tuple(float(x) for x in v)
+                except (TypeError, ValueError):
+                    problems.append(f"[{sec}] {k} must be a list of fractions, got {v!r}")
+                    continue
+                if any(c <= -1 for c in changes):
+                    problems.append(f"[{sec}] {k} must be > -1 (−100 %), got {list(changes)}")
+                values[k] = changes
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                problems.append(f"[{sec}] {k} must be a number, got {v!r}")
+                continue
+            v = float(v)
+            if not np.isfinite(v) or v < 0:
+                problems.append(f"[{sec}] {k} must be ≥ 0, got {v:g}")
+            elif k in _SHARES and v > 1:
+                problems.append(f"[{sec}] {k} is a share and must be between 0 and 1, got {v:g}")
+            values[k] = v
+    plots = []
+    for i, p in enumerate(sections.get("plots", [])):
+        if not isinstance(p, Mapping):
+            problems.append(f"[[plots]] #{i + 1} must be a table, got {p!r}")
+            continue
+        unknown = [k for k in p if k not in _PLOT_KEYS]
+        if unknown:
+            problems.append(
+                f"[[plots]] #{i + 1} has unknown keys {unknown}; valid keys are {list(_PLOT_KEYS)}"
+            )
+        if "project_id" not in p or "area" not in p:
+            problems.append(f"[[plots]] #{i + 1} needs project_id and area")
+            continue
+        for k in ("area", "far", "land_price_per_m2"):
+            if k in p and (
+                isinstance(p[k], bool) or not isinstance(p[k], int | float) or p[k] < 0
+            ):
+                problems.append(f"[[plots]] #{i + 1} {k} must be a number ≥ 0, got {p[k]!r}")
+        plots.append(
+            {**{k: p[k] for k in _PLOT_KEYS if k in p}, "project_id": str(p["project_id"])}
+        )
+    if problems:
+        msg = f"fund parameters {source} are invalid: " + "; ".join(problems) + "."
+        raise InputError(msg)
+    return FundParams(**values, plots=tuple(plots), source=source)
+
+
+def load_fund_params(
+    path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None
+) -> FundParams:
+    """
+    Load fund-balance parameters from a TOML file over the bundled defaults.
+
+    Parameters
+    ----------
+    path
+        A TOML file with any of the sections of ``geo_renewal/params/fund_default.toml``
+        (keys not given keep their defaults); None for the defaults alone.
+    overrides
+        Values applied last: nested sections (``{"compensation": {...}}``) or flat keys
+        (``{"appraised_value_per_m2": 18000}``).
+
+    Returns
+    -------
+    params
+        Validated `FundParams`.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or not TOML, a key is unknown (the message lists the valid
+        ones), a value is negative or not a number, or a share is outside 0–1.
+
+    Examples
+    --------
+    >>> p = load_fund_params(overrides={"appraised_value_per_m2": 18000})
+    >>> p.appraised_value_per_m2, p.cash_share
+    (18000.0, 0.3)
+    >>> load_fund_params(overrides={"compensation": {"appraised_value": 1}})
+    Traceback (most recent call last):
+    ...
+    geo_renewal._errors.InputError: overrides: unknown key 'appraised_value' in [compensation]; ...
+    """
+    sections = _default_toml()
+    source = "(defaults)"
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            msg = f"fund parameter file {p} does not exist; check the path."
+            raise InputError(msg)
+        try:
+            user = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            msg = f"fund parameter file {p} is not valid TOML: {e}."
+            raise InputError(msg) from e
+        sections = _merge(sections, user, str(p))
+        source = str(p)
+    if overrides:
+        sections = _merge(sections, overrides, "overrides")
+        source = f"{source} + overrides"
+    return _build(sections, source)
+
+
+def _as_params(params: FundParams | str | Path | Mapping[str, Any] | None) -> FundParams:
+    if params is None:
+        return load_fund_params()
+    if isinstance(params, FundParams):
+        return params
+    if isinstance(params, str | Path):
+        return load_fund_params(params)
+    if isinstance(params, Mapping):
+        return load_fund_params(overrides=params)
+    msg = f"`params` must be FundParams, a TOML path or a mapping; got {type(params).__name__}."
+    raise InputError(msg)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _land_area(projects: pd.DataFrame) -> pd.Series:
+    if "land_area" in projects.columns:
+        return pd.to_numeric(projects["land_area"], errors="coerce").astype(float)
+    if hasattr(projects, "geometry") and "geometry" in projects.columns and projects.crs:
+        from geo_renewal.crs import area
+
+        geoms = projects.geometry
+        ok = geoms.notna() & ~geoms.is_empty
+        out = pd.Series(np.nan, index=projects.index)
+        if ok.any():
+            out[ok] = area(geoms[ok]).to_numpy()
+        return out
+    return pd.Series(np.nan, index=projects.index)
+
+
+def plots_from_projects(
+    projects: pd.DataFrame, *, params: FundParams | str | Path | Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """
+    Derive one sale plot per expropriation (征收拆迁) project from its land area.
+
+    The plot's area is ``sale_plots.net_share`` × the project's land area (the column
+    ``land_area``, else the polygon's area in the working CRS), built at ``sale_plots.far``
+    and sold at ``sale_plots.land_price_per_m2`` (楼面地价). A planning assumption for
+    districts that have not drawn their sale plots yet; declare real plots when known.
+
+    Parameters
+    ----------
+    projects
+        Projects with ``project_id``, ``project_type`` and a land area or polygons.
+    params
+        Fund parameters (`load_fund_params`), a TOML path or overrides.
+
+    Returns
+    -------
+    plots
+        ``project_id``, ``plot_id`` (``<project_id>-1``), ``plot_area`` [m²], ``far``,
+        ``land_price_per_m2``, ``plot_source`` = ``"derived"``. Projects without a land
+        area get no plot.
+
+    Examples
+    --------
+    >>> projects = pd.DataFrame({"project_id": ["A", "B"], "land_area": [10000.0, 5000.0],
+    ...                          "project_type": ["demolish", "retain_upgrade"]})
+    >>> plots_from_projects(projects)[["plot_id", "plot_area", "far"]]
+      plot_id  plot_area  far
+    0     A-1     5000.0  2.5
+    """
+    p = _as_params(params)
+    _require(projects, ["project_id", "project_type"], "projects")
+    land = _land_area(projects)
+    keep = projects["project_type"].isin(_EXPROPRIATION_TYPES) & land.notna() & (land > 0)
+    ids = projects.loc[keep, "project_id"].astype(str)
+    return pd.DataFrame(
+        {
+            "project_id": ids.to_numpy(),
+            "plot_id": (ids + "-1").to_numpy(),
+            "plot_area": (land[keep] * p.net_share).to_numpy(dtype=float),
+            "far": p.far,
+            "land_price_per_m2": p.land_price_per_m2,
+            "plot_source": "derived",
+        }
+    )
+
+
+_PLOT_ALIASES = {
+    "plot_area": ("plot_area", "area", "出让面积", "用地面积", "地块面积"),
+    "far": ("far", "容积率", "plot_ratio"),
+    "land_price_per_m2": ("land_price_per_m2", "land_price", "楼面地价", "楼面单价"),
+    "plot_id": ("plot_id", "地块编号", "出让地块编号", "parcel_id"),
+    "project_id": ("project_id", "项目编号"),
+}
+
+
+def _normalise_plots(plots: pd.DataFrame, p: FundParams) -> pd.DataFrame:
+    lookup = {a: c for c, aliases in _PLOT_ALIASES.items() for a in aliases}
+    df = pd.DataFrame(plots).rename(columns=lambda c: lookup.get(str(c).strip(), c))
+    if "plot_area" not in df.columns and "geometry" in df.columns and plots.crs is not None:
+        from geo_renewal.crs import area
+
+        df["plot_area"] = area(plots.geometry).to_numpy()
+    _require(df, ["project_id", "plot_area"], "plots")
+    n = len(df)
+    out = pd.DataFrame(
+        {
+            "project_id": df["project_id"].map(_id_text).to_numpy(),
+            "plot_id": (
+                df["plot_id"].astype(str).to_numpy()
+                if "plot_id" in df
+                else [f"{i}-{k + 1}" for k, i in enumerate(df["project_id"].map(_id_text))]
+            ),
+            "plot_area": pd.to_numeric(df["plot_area"], errors="coerce").to_numpy(dtype=float),
+            "far": (
+                pd.to_numeric(df["far"], errors="coerce").fillna(p.far).to_numpy(dtype=float)
+                if "far" in df
+                else np.full(n, p.far)
+            ),
+            "land_price_per_m2": (
+                pd.to_numeric(df["land_price_per_m2"], errors="coerce")
+                .fillna(p.land_price_per_m2)
+                .to_numpy(dtype=float)
+                if "land_price_per_m2" in df
+                else np.full(n, p.land_price_per_m2)
+            ),
+            "plot_source": df["plot_source"].to_numpy() if "plot_source" in df else "declared",
+        }
+    )
+    bad = out[["plot_area", "far", "land_price_per_m2"]].isna().any(axis=1) | (
+        out[["plot_area", "far", "land_price_per_m2"]] < 0
+    ).any(axis=1)
+    if bad.any():
+        msg = (
+            f"`plots` rows {np.flatnonzero(bad.to_numpy()).tolist()} (0-based) have a missing or "
+            f"negative plot area, FAR or land price; give numbers ≥ 0."
+        )
+        raise InputError(msg)
+    return out
+
+
+def _id_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], name: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        msg = (
+            f"`{name}` is missing columns {missing}; its columns are {list(df.columns)}; "
+            f"rename them (e.g. 项目编号 -> project_id) or read the ledger with read_ledger."
+        )
+        raise SchemaError(msg)
+
+
+# --------------------------------------------------------------------------- balance
+
+
+def _bundle_of(
+    projects: pd.DataFrame, bundles: Mapping[str, Sequence[str]] | str | pd.Series | None
+) -> pd.Series:
+    ids = projects["project_id"].map(_id_text)
+    if bundles is None:
+        return ids.rename("bundle")
+    if isinstance(bundles, str):
+        if bundles not in projects.columns:
+            msg = (
+                f"`bundles` names column {bundles!r} which `projects` lacks; its columns are "
+                f"{list(projects.columns)}."
+            )
+            raise SchemaError(msg)
+        col = projects[bundles]
+        return col.astype(object).where(col.notna(), ids).astype(str).rename("bundle")
+    if isinstance(bundles, pd.Series):
+        col = bundles.reindex(projects.index)
+        return col.astype(object).where(col.notna(), ids).astype(str).rename("bundle")
+    owner: dict[str, str] = {}
+    known = set(ids)
+    for name, members in bundles.items():
+        if isinstance(members, str):
+            members = [members]
+        for m in members:
+            m = _id_text(m)
+            if m in owner:
+                msg = (
+                    f"project {m!r} is in bundles {owner[m]!r} and {name!r}; a project "
+                    f"belongs to one bundle."
+                )
+                raise InputError(msg)
+            if m not in known:
+                msg = (
+                    f"bundle {name!r} lists project {m!r} which is not in `projects`; "
+                    f"check the id."
+                )
+                raise InputError(msg)
+            owner[m] = str(name)
+    return ids.map(lambda i: owner.get(i, i)).rename("bundle")
+
+
+def _num(projects: pd.DataFrame, col: str) -> pd.Series:
+    if col not in projects.columns:
+        return pd.Series(np.nan, index=projects.index, dtype=float)
+    return pd.to_numeric(projects[col], errors="coerce").astype(float)
+
+
+def _rate(projects: pd.DataFrame, key: str, p: FundParams) -> pd.Series:
+    default = float(getattr(p, key))
+    if key not in projects.columns:
+        return pd.Series(default, index=projects.index, dtype=float)
+    vals = _num(projects, key)
+    if (vals < 0).any():
+        bad = projects.loc[vals < 0, "project_id"].tolist()
+        msg = f"column {key!r} is negative for projects {bad}; rates and prices must be ≥ 0."
+        raise InputError(msg)
+    return vals.fillna(default)
+
+
+def fund_balance(
+    projects: pd.DataFrame | Any,
+    *,
+    params: FundParams | str | Path | Mapping[str, Any] | None = None,
+    plots: pd.DataFrame | None = None,
+    bundles: Mapping[str, Sequence[str]] | str | pd.Series | None = None,
+    lang: str | None = None,
+) -> FundBalance:
+    """
+    Roll up costs and revenue per project and per bundle of projects (区域平衡).
+
+    See the module docstring for every line of the roll-up and the definition of the
+    break-even FAR.
+
+    Parameters
+    ----------
+    projects
+        One row per project (a `Ledger`, its table, or any (Geo)DataFrame) with
+        ``project_id`` and ``project_type``; used when present: ``households``,
+        ``demolished_floor_area``, ``business_floor_area``, ``resettlement_floor_area``,
+        ``other_revenue``, ``land_area`` (else the polygon area) and per-project parameter
+        columns (e.g. ``appraised_value_per_m2``). Missing counts and areas count as 0 and
+        are listed in ``missing_inputs`` (with one warning).
+    params
+        `FundParams`, a TOML path, a mapping of overrides, or None for the defaults.
+    plots
+        Sale plots: ``project_id``, ``plot_area`` (or 出让面积 / polygons), ``far``
+        (容积率), ``land_price_per_m2`` (楼面地价), optional ``plot_id``. Defaults to the
+        ``[[plots]]`` of `params`, and when there are none, to `plots_from_projects`
+        (if ``sale_plots.derive``).
+    bundles
+        Bundle name -> project ids, a column of `projects`, or a Series aligned on
+        `projects`. Projects in no bundle form a bundle of their own (named by id).
+    lang
+        Language of the total row's name; defaults to `settings.lang`.
+
+    Returns
+    -------
+    balance
+        A `FundBalance` with ``projects``, ``plots``, ``bundles`` (with a total row) and
+        ``sensitivity`` tables; money in 元.
+
+    Raises
+    ------
+    SchemaError
+        If `projects` or `plots` lacks a required column.
+    InputError
+        For invalid parameters, negative rates, a plot of an unknown project, or a project
+        in two bundles.
+
+    See Also
+    --------
+    fund_tables : The tables in 万元 with labelled headers, ready for `write_tables`.
+
+    Examples
+    --------
+    >>> projects = pd.DataFrame({
+    ...     "project_id": ["A"], "project_type": ["demolish"], "households": [10],
+    ...     "demolished_floor_area": [1000.0], "land_area": [2000.0]})
+    >>> fb = fund_balance(projects, plots=pd.DataFrame(
+    ...     {"project_id": ["A"], "plot_area": [1000.0], "far": [2.0], "land_price_per_m2": [10000]}))
+    >>> fb.projects.loc[0, ["land_revenue", "comp_appraised"]].tolist()
+    [20000000.0, 15000000.0]
+    >>> round(float(fb.projects.loc[0, "break_even_far"]), 3)
+    1.733
+    """
+    lang = settings.lang if lang is None else lang
+    if lang not in ("zh", "en"):
+        msg = f"`lang` must be 'zh' or 'en'; got {lang!r}."
+        raise InputError(msg)
+    if hasattr(projects, "table") and hasattr(projects, "findings"):
+        projects = projects.table
+    _require(projects, ["project_id", "project_type"], "projects")
+    p = _as_params(params)
+    src = projects
+    ids = src["project_id"].map(_id_text)
+    dup = ids[ids.duplicated()].unique().tolist()
+    if dup:
+        msg = f"`projects` repeats project ids {dup}; give each project one row."
+        raise InputError(msg)
+    ptype = src["project_type"].astype(object)
+    expro = ptype.isin(_EXPROPRIATION_TYPES).to_numpy()
+    upgrade = ptype.isin(_UPGRADE_TYPES).to_numpy()
+
+    hh = _num(src, "households")
+    dfa = _num(src, "demolished_floor_area")
+    business = _num(src, "business_floor_area")
+    land = _land_area(src)
+    missing: list[list[str]] = [[] for _ in range(len(src))]
+    for name, series, needed in (
+        ("households", hh, np.ones(len(src), bool)),
+        ("demolished_floor_area", dfa, expro),
+        ("land_area", land, np.ones(len(src), bool)),
+    ):
+        for i in np.flatnonzero(series.isna().to_numpy() & needed):
+            missing[i].append(name)
+    hh, dfa, business, land = (s.fillna(0.0) for s in (hh, dfa, business, land))
+
+    r = {k: _rate(src, k, p) for k in _OVERRIDABLE}
+    for k in _SHARES:
+        if k in r and (r[k] > 1).any():
+            msg = f"column {k!r} holds shares above 1; give fractions between 0 and 1."
+            raise InputError(msg)
+    e = pd.Series(expro.astype(float), index=src.index)
+    u = pd.Series(upgrade.astype(float), index=src.index)
+    res_hh = hh * (1 - r["cash_share"]) * e
+    if "resettlement_floor_area" in src.columns:
+        given = _num(src, "resettlement_floor_area")
+        res_fa = given.fillna(res_hh * r["floor_area_per_household"]) * e
+    else:
+        res_fa = res_hh * r["floor_area_per_household"]
+    out = pd.DataFrame(index=src.index)
+    out["project_id"] = ids
+    out["name"] = src["name"] if "name" in src.columns else None
+    out["project_type"] = ptype
+    out["bundle"] = _bundle_of(src, bundles)
+    out["land_area"] = land
+    out["demolished_floor_area"] = dfa * e
+    out["households"] = hh
+    out["business_floor_area"] = business * e
+    out["resettlement_households"] = res_hh
+    out["resettlement_floor_area"] = res_fa
+    for k in _OVERRIDABLE:
+        out[k] = r[k]
+    out["comp_appraised"] = r["appraised_value_per_m2"] * dfa * e
+    out["comp_moving"] = r["moving_per_household"] * hh * e
+    out["comp_temporary"] = r["temporary_per_household_month"] * r["temporary_months"] * res_hh
+    out["comp_business"] = r["business_loss_per_m2"] * business * e
+    out["comp_incentive"] = r["incentive_per_household"] * hh * e
+    out["compensation"] = out[
+        ["comp_appraised", "comp_moving", "comp_temporary", "comp_business", "comp_incentive"]
+    ].sum(axis=1)
+    out["resettlement_construction"] = res_fa * r["construction_cost_per_m2"]
+    out["demolition_cost"] = r["demolition_per_m2"] * dfa * e
+    out["infrastructure_cost"] = r["infrastructure_per_m2"] * land * (e + u).clip(upper=1)
+    out["upgrade_cost"] = r["upgrade_per_household"] * hh * u
+    out["cost_base"] = out[
+        [
+            "compensation",
+            "resettlement_construction",
+            "demolition_cost",
+            "infrastructure_cost",
+            "upgrade_cost",
+        ]
+    ].sum(axis=1)
+    out["financing_cost"] = out["cost_base"] * r["rate_per_year"] * r["years"]
+    out["total_cost"] = out["cost_base"] + out["financing_cost"]
+
+    # Sale plots.
+    if plots is not None:
+        plot_table = _normalise_plots(plots, p)
+    elif p.plots:
+        plot_table = _normalise_plots(pd.DataFrame(list(p.plots)), p)
+    elif p.derive:
+        plot_table = plots_from_projects(src.assign(land_area=land.where(land > 0)), params=p)
+    else:
+        plot_table = _normalise_plots(pd.DataFrame(columns=["project_id", "plot_area"]), p)
+    unknown = sorted(set(plot_table["project_id"]) - set(ids))
+    if unknown:
+        msg = (
+            f"sale plots name projects {unknown} that are not in `projects`; correct the "
+            f"plot's project_id."
+        )
+        raise InputError(msg)
+    plot_table["sale_floor_area"] = plot_table["plot_area"] * plot_table["far"]
+    plot_table["land_revenue"] = plot_table["sale_floor_area"] * plot_table["land_price_per_m2"]
+    plot_table["_value_per_far"] = plot_table["plot_area"] * plot_table["land_price_per_m2"]
+    per_project = plot_table.groupby("project_id")[
+        ["plot_area", "sale_floor_area", "land_revenue", "_value_per_far"]
+    ].sum()
+    out["sale_plot_area"] = ids.map(per_project["plot_area"]).fillna(0.0).to_numpy()
+    out["sale_floor_area"] = ids.map(per_project["sale_floor_area"]).fillna(0.0).to_numpy()
+    out["_plot_value_per_far"] = ids.map(per_project["_value_per_far"]).fillna(0.0).to_numpy()
+    out["land_revenue"] = ids.map(per_project["land_revenue"]).fillna(0.0).to_numpy()
+    out["resettlement_settlement"] = res_fa * r["settlement_price_per_m2"]
+    out["other_revenue"] = _num(src, "other_revenue").fillna(0.0)
+    out["total_revenue"] = out[["land_revenue", "resettlement_settlement", "other_revenue"]].sum(
+        axis=1
+    )
+    out["balance"] = out["total_revenue"] - out["total_cost"]
+    out["break_even_far"] = _break_even(out)
+    out["missing_inputs"] = [", ".join(m) for m in missing]
+    incomplete = out.loc[out["missing_inputs"] != "", "project_id"].tolist()
+    if incomplete:
+        warnings.warn(
+            f"fund balance: {len(incomplete)} projects lack inputs counted as 0 "
+            f"(see column missing_inputs): {incomplete[:10]}"
+            + (" …" if len(incomplete) > 10 else ""),
+            UserWarning,
+            stacklevel=2,
+        )
+
+    bundle_table = _bundle_table(out, lang)
+    plot_table["bundle"] = plot_table["project_id"].map(dict(zip(ids, out["bundle"], strict=True)))
+    plot_table["project_break_even_far"] = plot_table["project_id"].map(
+        dict(zip(ids, out["break_even_far"], strict=True))
+    )
+    plot_table["bundle_break_even_far"] = plot_table["bundle"].map(
+        bundle_table.set_index("bundle")["break_even_far"]
+    )
+    plot_table = plot_table.drop(columns="_value_per_far")[
+        [
+            "project_id",
+            "bundle",
+            "plot_id",
+            "plot_source",
+            "plot_area",
+            "far",
+            "land_price_per_m2",
+            "sale_floor_area",
+            "land_revenue",
+            "project_break_even_far",
+            "bundle_break_even_far",
+        ]
+    ]
+    sens = _sensitivity(bundle_table, p.land_price_changes)
+    projects_out = out.drop(columns="_plot_value_per_far")
+    return FundBalance(
+        projects=projects_out,
+        plots=plot_table.reset_index(drop=True),
+        bundles=bundle_table.drop(columns="_plot_value_per_far"),
+        sensitivity=sens,
+        params=p,
+    )
+
+
+def _break_even(df: pd.DataFrame) -> pd.Series:
+    need = df["total_cost"] - df["resettlement_settlement"] - df["other_revenue"]
+    per_far = df["_plot_value_per_far"]
+    return (need / per_far.where(per_far > 0)).astype(float)
+
+
+def _bundle_table(out: pd.DataFrame, lang: str) -> pd.DataFrame:
+    cols = [c for c in _SUMMABLE if c in out.columns]
+    grouped = out.groupby("bundle", sort=False)
+    b = grouped[cols].sum()
+    b.insert(0, "projects", grouped.size())
+    b.insert(1, "project_ids", grouped["project_id"].agg(lambda s: ", ".join(s)))
+    total = pd.DataFrame([b[cols].sum()], index=["合计" if lang == "zh" else "Total"])
+    total.insert(0, "projects", int(b["projects"].sum()))
+    total.insert(1, "project_ids", "")
+    b = pd.concat([b, total])
+    b["projects"] = b["projects"].astype(int)
+    b["break_even_far"] = _break_even(b)
+    b.index.name = "bundle"
+    return b.reset_index()
+
+
+def _sensitivity(bundles: pd.DataFrame, changes: Sequence[float]) -> pd.DataFrame:
+    rows = []
+    for c in changes:
+        land = bundles["land_revenue"] * (1 + c)
+        revenue = land + bundles["resettlement_settlement"] + bundles["other_revenue"]
+        per_far = bundles["_plot_value_per_far"] * (1 + c)
+        need = (
+            bundles["total_cost"] - bundles["resettlement_settlement"] - bundles["other_revenue"]
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "bundle": bundles["bundle"],
+                    "land_price_change": float(c),
+                    "land_revenue": land,
+                    "total_revenue": revenue,
+                    "total_cost": bundles["total_cost"],
+                    "balance": revenue - bundles["total_cost"],
+                    "break_even_far": (need / per_far.where(per_far > 0)).astype(float),
+                }
+            )
+        )
+    if not rows:
+        return pd.DataFrame(
+            columns=[
+                "bundle",
+                "land_price_change",
+                "land_revenue",
+                "total_revenue",
+                "total_cost",
+                "balance",
+                "break_even_far",
+            ]
+        )
+    sens = pd.concat(rows, ignore_index=True)
+    order = {b: i for i, b in enumerate(bundles["bundle"])}
+    sens["_o"] = sens["bundle"].map(order)
+    return (
+        sens.sort_values(["_o", "land_price_change"], kind="stable")
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )
+
+
+# --------------------------------------------------------------------------- meeting tables
+
+
+def fund_tables(
+    balance: FundBalance, *, unit: str = "wan", lang: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """
+    Return the fund-balance tables ready for `geo_renewal.tables.write_tables`.
+
+    Money columns are converted to 万元 (``unit="wan"``; columns renamed ``<name>_wan``,
+    labelled "（万元）") or kept in 元 (``unit="yuan"``). Sheets: bundles (区域平衡),
+    projects (项目测算), plots (出让地块), sensitivity (a wide table: one balance column per
+    land price change) and the parameters used.
+
+    Parameters
+    ----------
+    balance
+        Output of `fund_balance`.
+    unit
+        ``"wan"`` (万元, default) or ``"yuan"`` (元).
+    lang
+        Sheet-name language; defaults to `settings.lang`.
+
+    Returns
+    -------
+    tables
+        Sheet name -> DataFrame.
+
+    Examples
+    --------
+    >>> projects = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
+    ...     "households": [10], "demolished_floor_area": [1000.0], "land_area": [2000.0]})
+    >>> sheets = fund_tables(fund_balance(projects), lang="en")
+    >>> list(sheets), round(float(sheets["Bundles"]["comp_appraised_wan"].iloc[0]))
+    (['Bundles', 'Projects', 'Sale plots', 'Sensitivity', 'Parameters'], 1500)
+    """
+    lang = settings.lang if lang is None else lang
+    if unit not in ("wan", "yuan"):
+        msg = f"`unit` must be 'wan' (万元) or 'yuan' (元); got {unit!r}."
+        raise InputError(msg)
+    money = set(MONEY_COLUMNS)
+
+    def convert(df: pd.DataFrame) -> pd.DataFrame:
+        if unit == "yuan":
+            return df
+        out = df.copy()
+        for c in df.columns:
+            if c in money:
+                out[c] = df[c] / 1e4
+        return out.rename(columns={c: f"{c}_wan" for c in df.columns if c in money})
+
+    sens = balance.sensitivity.copy()
+    sens["change"] = sens["land_price_change"].map(lambda c: f"{c:+.0%}" if c else "0%")
+    value = "balance" if unit == "yuan" else "balance_wan"
+    wide = convert(sens).pivot_table(index="bundle", columns="change", values=value, sort=False)
+    wide = wide.reindex(
+        index=list(dict.fromkeys(sens["bundle"])),
+        columns=list(dict.fromkeys(sens["change"])),
+    )
+    wide.columns = [f"{'土地价格' if lang == 'zh' else 'Land price'} {c}" for c in wide.columns]
+    wide.index.name = "bundle"
+    names = (
+        ("区域平衡", "项目测算", "出让地块", "敏感性分析", "测算参数")
+        if lang == "zh"
+        else ("Bundles", "Projects", "Sale plots", "Sensitivity", "Parameters")
+    )
+    return dict(
+        zip(
+            names,
+            (
+                convert(balance.bundles),
+                convert(balance.projects.drop(columns="geometry", errors="ignore")),
+                convert(balance.plots),
+                wide.reset_index(),
+                balance.params.table(),
+            ),
+            strict=True,
+        )
+    )
