@@ -185,7 +185,6 @@ class _Assignment:
     w: np.ndarray
     keys: list[Any]  # group keys, in row order (special rows included)
     index_name: str | None
-    extra_row_values: dict[str, np.ndarray]  # per-group values (e.g. zone attributes)
 
 
 def _n_threads(n_jobs: int | None) -> int:
@@ -243,6 +242,18 @@ def _zone_geoms(zones: gpd.GeoDataFrame, crs: Any, keys: pd.Series, overlaps: st
     null = shapely.is_missing(geoms)
     if null.any():
         msg = f"`zones` rows {list(zones.index[null][:5])} have no geometry; drop or draw them."
+        raise InputError(msg)
+    kinds = shapely.get_type_id(geoms)
+    not_polygon = (kinds != shapely.GeometryType.POLYGON) & (
+        kinds != shapely.GeometryType.MULTIPOLYGON
+    )
+    if not_polygon.any():
+        rows = list(zones.index[not_polygon][:5])
+        msg = (
+            f"`zones` rows {rows} are "
+            f"{shapely.GeometryType(kinds[not_polygon][0]).name.title()} geometries, "
+            f"expected polygons; buffer points or lines into areas first."
+        )
         raise InputError(msg)
     bad = ~shapely.is_valid(geoms)
     if bad.any():
@@ -306,7 +317,7 @@ def _assign_by(parcels: gpd.GeoDataFrame, by: Any, category_col: str) -> _Assign
         if keys[-1] == UNCLASSIFIED:
             keys[-1] = MISSING_ROW
         n = len(parcels)
-        return _Assignment(np.arange(n), codes, np.ones(n), keys, str(by), {})
+        return _Assignment(np.arange(n), codes, np.ones(n), keys, str(by))
     if isinstance(col.dtype, pd.CategoricalDtype):
         codes = col.cat.codes.to_numpy().astype(np.int64)
         keys = list(col.cat.categories)
@@ -320,7 +331,7 @@ def _assign_by(parcels: gpd.GeoDataFrame, by: Any, category_col: str) -> _Assign
         codes = np.where(missing, len(keys), codes)
         keys.append(MISSING_ROW)
     n = len(parcels)
-    return _Assignment(np.arange(n), codes, np.ones(n), keys, str(by), {})
+    return _Assignment(np.arange(n), codes, np.ones(n), keys, str(by))
 
 
 def _assign_zones(
@@ -371,6 +382,11 @@ def _assign_zones(
     hit = inter > 0
     zi, pi, inter = zi[hit], pi[hit], inter[hit]
     gi = zone_group[zi]
+    if len(np.unique(zone_group)) < len(zone_group):
+        # Several polygons share a key: merge a parcel's pieces per group first.
+        pair, inv = np.unique(pi * (n_groups + 1) + gi, return_inverse=True)
+        inter = np.bincount(inv, weights=inter)
+        pi, gi = pair // (n_groups + 1), pair % (n_groups + 1)
     covered = np.bincount(pi, weights=inter, minlength=n)
     # Guard against rounding: shares never exceed the whole parcel.
     denom = np.maximum(parcel_area, covered)
@@ -594,6 +610,12 @@ def zone_stats(
     if (by is None) == (zones is None):
         msg = "give exactly one of `by` (a column of `parcels`) and `zones` (polygons)."
         raise InputError(msg)
+    if by is not None and (how != "apportion" or zone_col is not None):
+        msg = (
+            "`how` and `zone_col` apply to `zones` only; with `by` every parcel belongs to "
+            "the group of its value. Drop them or pass `zones=`."
+        )
+        raise InputError(msg)
     if how not in HOW:
         msg = f"unknown `how={how!r}`; use one of {', '.join(map(repr, HOW))}."
         raise InputError(msg)
@@ -632,7 +654,7 @@ def zone_stats(
         else:
             p, g, w = np.arange(n), np.full(n, len(keys), dtype=np.int64), np.ones(n)
         keys.append(OUTSIDE_ROW)
-        assign = _Assignment(p, g, w, keys, index_name, {})
+        assign = _Assignment(p, g, w, keys, index_name)
     else:
         assign = _assign_by(parcels, by, category_col)
 
@@ -712,8 +734,7 @@ def _tabulate(
     out: dict[str, np.ndarray] = {}
     counted = np.zeros(n_rows)
     if len(p):
-        pairs = np.unique(p * n_rows + g) if how == "apportion" else p * n_rows + g
-        counted = np.bincount(pairs % n_rows, minlength=n_rows).astype(float)
+        counted = np.bincount(g, minlength=n_rows).astype(float)  # (p, g) pairs are unique
     out["n_parcels"] = np.append(counted, len(parcels)).astype(np.int64)
 
     def add(name: str, row_values: np.ndarray, total: float) -> None:

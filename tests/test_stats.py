@@ -498,3 +498,36 @@ def test_cli_how_choices_match_library():
 
     how = next(p for p in stats_command.params if p.name == "how")
     assert tuple(how.type.choices) == st.HOW
+
+
+def test_parcels_without_geometry_fall_outside_and_count(grid_parcels, straddling_zones):
+    parcels = grid_parcels.copy()
+    parcels.loc[parcels.index[0], "geometry"] = None
+    stats = zone_stats(parcels, zones=straddling_zones, zone_col="zone_id")
+    assert _rows(stats)["households"].sum() == parcels["households"].sum()
+    assert stats.loc[OUTSIDE_ROW, "households"] >= parcels["households"].iloc[0]
+
+
+def test_empty_parcels_give_a_zero_table(grid_parcels, straddling_zones):
+    stats = zone_stats(grid_parcels.iloc[:0], zones=straddling_zones, zone_col="zone_id")
+    assert list(stats.index) == ["Z1", "Z2", "Z3", TOTAL_ROW]
+    assert (stats["households"] == 0).all()
+
+
+def test_how_only_with_zones(grid_parcels):
+    with pytest.raises(InputError, match="apply to `zones` only"):
+        zone_stats(grid_parcels, by="street", how="largest")
+
+
+def test_zones_must_be_polygons(grid_parcels):
+    zones = gpd.GeoDataFrame({"zone_id": ["A"]}, geometry=[shapely.Point(X0, Y0)], crs=CRS)
+    with pytest.raises(InputError, match=r"rows \[0\] are Point geometries, expected polygons"):
+        zone_stats(grid_parcels, zones=zones, zone_col="zone_id")
+
+
+def test_largest_sums_the_pieces_of_a_zone_with_several_polygons():
+    parcels = _parcels([(0, 0, 100, 100)], households=[10])
+    # A holds 30 % + 30 % in two polygons, B 40 %: A is the largest.
+    zones = _zones([(0, 0, 30, 100), (30, 0, 70, 100), (70, 0, 100, 100)], ["A", "B", "A"])
+    stats = zone_stats(parcels, zones=zones, zone_col="zone_id", how="largest")
+    assert stats.loc["A", "households"] == 10
