@@ -20,6 +20,9 @@ column                                              kind            XLSX format
 other integers / other floats                       int / float     ``#,##0`` / ``#,##0.00``
 ==================================================  ==============  =================
 
+Dates are shown as ``yyyy-mm-dd``, booleans as 是/否 (Yes/No), and geometry columns are left
+out (write layers with `geo_renewal.io.write_layer`).
+
 Writes are atomic: a temporary file in the target folder is renamed over the target, so an
 interrupted run never leaves a half-written workbook.
 """
@@ -40,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geopandas.array import GeometryDtype
+
 from geo_renewal import settings
 from geo_renewal._errors import InputError
 from geo_renewal.schema import CATEGORIES, label
@@ -57,6 +62,7 @@ _XLSX_FORMATS = {
     "area": "#,##0.00",
     "int": "#,##0",
     "float": "#,##0.00",
+    "date": "yyyy-mm-dd",
 }
 _PY_FORMATS = {
     "share": "{:.1%}",
@@ -65,7 +71,9 @@ _PY_FORMATS = {
     "area": "{:,.2f}",
     "int": "{:,.0f}",
     "float": "{:,.2f}",
+    "date": "{:%Y-%m-%d}",
 }
+_YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}
 #: Columns whose cells are codes with labels (categories, land uses, structures, stages).
 _CODE_COLUMNS = frozenset({"category", "land_use", "planned_use", "structure", "stage"})
 _ROW_CODES = frozenset({TOTAL_ROW, OUTSIDE_ROW, MISSING_ROW, UNCLASSIFIED, *CATEGORIES})
@@ -73,8 +81,11 @@ _ROW_CODES = frozenset({TOTAL_ROW, OUTSIDE_ROW, MISSING_ROW, UNCLASSIFIED, *CATE
 
 def _kind(col: Any, dtype: Any) -> str:
     """Return the number kind of a column from its name (see module docstring) and dtype."""
-    is_bool = pd.api.types.is_bool_dtype(dtype)
-    if is_bool or not pd.api.types.is_numeric_dtype(dtype):
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "date"
+    if not pd.api.types.is_numeric_dtype(dtype):
         return "text"
     base = str(col).split(":", 1)[0]
     if base.endswith(("_share", "_rate")) or base in {"share", "rate"}:
@@ -115,7 +126,9 @@ def _python(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
+        value = value.to_pydatetime()
+    if hasattr(value, "tzinfo") and getattr(value, "tzinfo", None) is not None:
+        value = value.replace(tzinfo=None)  # Excel has no time zones
     return value
 
 
@@ -124,7 +137,7 @@ class _Column:
     header: str
     kind: str
     values: list[Any]  # plain Python values for the file
-    texts: list[str]  # formatted for text output and widths
+    texts: list[str]  # formatted for text output and widths (dates kept as dates in XLSX)
 
 
 def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Column], list[bool]]:
@@ -145,13 +158,20 @@ def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Col
     seen: set[str] = set()
     for col in df.columns:
         s = df[col]
+        if isinstance(s.dtype, GeometryDtype):
+            continue  # geometries belong in write_layer, not in a table
         kind = _kind(col, s.dtype)
         header = _header(col, lang)
         if header in seen:
             header = f"{header} [{col}]"
         seen.add(header)
         raw = [_python(v) for v in s.astype(object).tolist()]
-        if kind == "text":
+        if kind == "bool":
+            yes, no = _YES_NO[lang]
+            values = [None if v is None else (yes if v else no) for v in raw]
+            texts = ["" if v is None else v for v in values]
+            kind = "text"
+        elif kind == "text":
             translate = str(col).split(":", 1)[0] in _CODE_COLUMNS
             values = [label(str(v), lang) if translate and v is not None else v for v in raw]
             texts = ["" if v is None else str(v) for v in values]

@@ -172,3 +172,18 @@ def test_nan_and_plain_frames(tmp_path):
     assert ws["A3"].value is None
     assert ws["A4"].value is None
     assert OUTSIDE_ROW not in format_table(df)
+
+
+def test_dates_booleans_and_geometries(grid_parcels, tmp_path):
+    df = grid_parcels.iloc[:2][["parcel_id", "geometry"]].copy()
+    df["target_date"] = pd.to_datetime(["2026-03-01", None])
+    df["listed"] = [True, False]
+    path = write_table(df, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(path).active
+    assert _headers(ws, 1) == ["地块编号", "目标日期", "文保单位"]
+    assert ws["B2"].number_format == "yyyy-mm-dd"
+    assert ws["B2"].value.year == 2026
+    assert ws["B3"].value is None
+    assert [ws["C2"].value, ws["C3"].value] == ["是", "否"]
+    assert "2026-03-01" in format_table(df, lang="en")
+    assert "Yes" in format_table(df, lang="en")
