@@ -220,10 +220,12 @@ class FundBalance:
         ``sale_floor_area``, ``land_revenue``, and the break-even FAR of its project and of
         its bundle.
     bundles
-        One row per bundle (区域平衡) and a total row (合计 / Total): sums of the project
-        figures, ``balance``, ``break_even_far`` and ``projects`` (count).
+        Indexed by ``bundle``: one row per bundle (区域平衡) and a ``"total"`` row (合计, as in
+        `geo_renewal.stats`): ``projects`` (count), ``project_ids``, sums of the project
+        figures, ``balance`` and ``break_even_far``.
     sensitivity
-        Land price ±: one row per bundle (and total) and change, with ``land_price_change``,
+        Land price ±: one row per bundle (and ``"total"``) and change, with ``bundle``,
+        ``land_price_change``,
         ``land_revenue``, ``total_revenue``, ``total_cost``, ``balance`` and
         ``break_even_far``.
     params
@@ -619,7 +621,6 @@ def fund_balance(
     params: FundParams | str | Path | Mapping[str, Any] | None = None,
     plots: pd.DataFrame | None = None,
     bundles: Mapping[str, Sequence[str]] | str | pd.Series | None = None,
-    lang: str | None = None,
 ) -> FundBalance:
     """
     Roll up costs and revenue per project and per bundle of projects (区域平衡).
@@ -646,8 +647,6 @@ def fund_balance(
     bundles
         Bundle name -> project ids, a column of `projects`, or a Series aligned on
         `projects`. Projects in no bundle form a bundle of their own (named by id).
-    lang
-        Language of the total row's name; defaults to `settings.lang`.
 
     Returns
     -------
@@ -679,10 +678,6 @@ def fund_balance(
     >>> round(float(fb.projects.loc[0, "break_even_far"]), 3)
     1.733
     """
-    lang = settings.lang if lang is None else lang
-    if lang not in ("zh", "en"):
-        msg = f"`lang` must be 'zh' or 'en'; got {lang!r}."
-        raise InputError(msg)
     if hasattr(projects, "table") and hasattr(projects, "findings"):
         projects = projects.table
     _require(projects, ["project_id", "project_type"], "projects")
@@ -805,14 +800,12 @@ def fund_balance(
             stacklevel=2,
         )
 
-    bundle_table = _bundle_table(out, lang)
+    bundle_table = _bundle_table(out)
     plot_table["bundle"] = plot_table["project_id"].map(dict(zip(ids, out["bundle"], strict=True)))
     plot_table["project_break_even_far"] = plot_table["project_id"].map(
         dict(zip(ids, out["break_even_far"], strict=True))
     )
-    plot_table["bundle_break_even_far"] = plot_table["bundle"].map(
-        bundle_table.set_index("bundle")["break_even_far"]
-    )
+    plot_table["bundle_break_even_far"] = plot_table["bundle"].map(bundle_table["break_even_far"])
     plot_table = plot_table.drop(columns="_value_per_far")[
         [
             "project_id",
@@ -845,20 +838,22 @@ def _break_even(df: pd.DataFrame) -> pd.Series:
     return (need / per_far.where(per_far > 0)).astype(float)
 
 
-def _bundle_table(out: pd.DataFrame, lang: str) -> pd.DataFrame:
+def _bundle_table(out: pd.DataFrame) -> pd.DataFrame:
+    from geo_renewal.stats import TOTAL_ROW
+
     cols = [c for c in _SUMMABLE if c in out.columns]
     grouped = out.groupby("bundle", sort=False)
     b = grouped[cols].sum()
     b.insert(0, "projects", grouped.size())
     b.insert(1, "project_ids", grouped["project_id"].agg(lambda s: ", ".join(s)))
-    total = pd.DataFrame([b[cols].sum()], index=["合计" if lang == "zh" else "Total"])
+    total = pd.DataFrame([b[cols].sum()], index=[TOTAL_ROW])
     total.insert(0, "projects", int(b["projects"].sum()))
     total.insert(1, "project_ids", "")
     b = pd.concat([b, total])
     b["projects"] = b["projects"].astype(int)
     b["break_even_far"] = _break_even(b)
     b.index.name = "bundle"
-    return b.reset_index()
+    return b
 
 
 def _sensitivity(bundles: pd.DataFrame, changes: Sequence[float]) -> pd.DataFrame:
@@ -873,7 +868,7 @@ def _sensitivity(bundles: pd.DataFrame, changes: Sequence[float]) -> pd.DataFram
         rows.append(
             pd.DataFrame(
                 {
-                    "bundle": bundles["bundle"],
+                    "bundle": bundles.index,
                     "land_price_change": float(c),
                     "land_revenue": land,
                     "total_revenue": revenue,
@@ -896,7 +891,7 @@ def _sensitivity(bundles: pd.DataFrame, changes: Sequence[float]) -> pd.DataFram
             ]
         )
     sens = pd.concat(rows, ignore_index=True)
-    order = {b: i for i, b in enumerate(bundles["bundle"])}
+    order = {b: i for i, b in enumerate(bundles.index)}
     sens["_o"] = sens["bundle"].map(order)
     return (
         sens.sort_values(["_o", "land_price_change"], kind="stable")
@@ -978,7 +973,7 @@ def fund_tables(
                 convert(balance.bundles),
                 convert(balance.projects.drop(columns="geometry", errors="ignore")),
                 convert(balance.plots),
-                wide.reset_index(),
+                wide,
                 balance.params.table(),
             ),
             strict=True,

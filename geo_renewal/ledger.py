@@ -1171,10 +1171,13 @@ def progress_summary(
     *,
     by: str | Sequence[str] = "street",
     total: bool = True,
-    lang: str | None = None,
 ) -> pd.DataFrame:
     """
     Summarise progress per street, type or any column: projects by stage, signing, overdue.
+
+    Laid out like `geo_renewal.stats.zone_stats`: one row per group, indexed by the group
+    column(s), blank groups under ``"missing"`` (未填写) and a ``"total"`` row (合计), which
+    `geo_renewal.tables.write_table` translates and prints in bold.
 
     Parameters
     ----------
@@ -1183,17 +1186,20 @@ def progress_summary(
     by
         Column(s) to group by: ``"street"`` (default), ``"project_type"``, or any column.
     total
-        If True, append a total row (合计 / Total) over all projects.
-    lang
-        Language of the total row's name; defaults to `settings.lang`.
+        If True, append the total row over all projects.
 
     Returns
     -------
     summary
-        One row per group (blank groups are kept as a group), with ``projects``, one count
-        column per stage code present (pipeline order, then ``done``), ``overdue``,
-        ``households``, ``signed_households``, ``signing_rate`` (Σ signed ÷ Σ households)
-        and ``demolished_floor_area`` [m²]. Totals equal the sums over the groups.
+        Indexed by `by`, with ``projects``, one count column per stage code present
+        (pipeline order, then ``done``), ``overdue``, ``households``,
+        ``signed_households``, ``signing_rate`` (Σ signed ÷ Σ households) and
+        ``demolished_floor_area`` [m²]. The total row equals the sums over the groups.
+
+    Raises
+    ------
+    SchemaError
+        If `progress` lacks the `by` column(s) or the progress columns.
 
     Examples
     --------
@@ -1205,14 +1211,15 @@ def progress_summary(
     ...     "signing_actual": [None, "2024-02-01", None],
     ... })
     >>> prog = project_progress(read_ledger(raw), as_of="2024-06-01")
-    >>> progress_summary(prog, by="street", lang="en")[["street", "projects", "signing", "overdue"]]
-      street  projects  signing  overdue
-    0     东关         2        1        1
-    1     西关         1        0        0
-    2  Total         3        1        1
+    >>> progress_summary(prog, by="street")[["projects", "signing", "design", "overdue"]]
+            projects  signing  design  overdue
+    street
+    东关             2        1       0        1
+    西关             1        0       1        0
+    total          3        1       1        1
     """
-    lang = settings.lang if lang is None else lang
-    _check_lang(lang)
+    from geo_renewal.stats import MISSING_ROW, TOTAL_ROW
+
     keys = [by] if isinstance(by, str) else list(by)
     missing = [k for k in [*keys, "stage", "overdue", "project_id"] if k not in progress.columns]
     if missing:
@@ -1223,7 +1230,8 @@ def progress_summary(
         raise SchemaError(msg)
     df = pd.DataFrame(progress.drop(columns="geometry", errors="ignore"))
     for k in keys:
-        df[k] = df[k].astype(object).where(df[k].notna(), "")
+        blank = df[k].isna() | (df[k].astype(object).map(lambda v: str(v).strip()) == "")
+        df[k] = df[k].astype(object).where(~blank, MISSING_ROW)
     stage_order = _stage_order(df["stage"].dropna().unique().tolist())
     for c in ("households", "signed_households", "demolished_floor_area"):
         if c not in df:
@@ -1231,30 +1239,28 @@ def progress_summary(
     counts = pd.crosstab([df[k] for k in keys], df["stage"]).reindex(
         columns=stage_order, fill_value=0
     )
-    agg = df.groupby(keys, sort=True, dropna=False).agg(
+    summary = df.groupby(keys, sort=True).agg(
         projects=("project_id", "size"),
         overdue=("overdue", "sum"),
         households=("households", "sum"),
         signed_households=("signed_households", "sum"),
         demolished_floor_area=("demolished_floor_area", "sum"),
     )
-    summary = agg.join(counts).fillna(dict.fromkeys(stage_order, 0))
-    summary[stage_order] = summary[stage_order].astype(int)
-    summary["overdue"] = summary["overdue"].astype(int)
+    summary = summary.join(counts).fillna(dict.fromkeys(stage_order, 0))
     if total:
-        row = summary.sum(numeric_only=True)
-        name = "合计" if lang == "zh" else "Total"
-        idx = name if len(keys) == 1 else tuple([name] + [""] * (len(keys) - 1))
-        summary.loc[idx] = row
-        summary[["projects", "overdue", *stage_order]] = summary[
-            ["projects", "overdue", *stage_order]
-        ].astype(int)
+        name = TOTAL_ROW if len(keys) == 1 else (TOTAL_ROW, *[""] * (len(keys) - 1))
+        row = summary.sum(numeric_only=True).to_frame().T
+        row.index = pd.Index([name]) if len(keys) == 1 else pd.MultiIndex.from_tuples([name])
+        summary = pd.concat([summary, row])
+        summary.index.names = keys
+    ints = ["projects", "overdue", *stage_order]
+    summary[ints] = summary[ints].astype(int)
     summary["signing_rate"] = summary["signed_households"] / summary["households"].where(
         summary["households"] > 0
     )
     cols = ["projects", *stage_order, "overdue", "households", "signed_households"]
     cols += ["signing_rate", "demolished_floor_area"]
-    return summary[cols].reset_index()
+    return summary[cols]
 
 
 def _stage_order(present: Sequence[str]) -> list[str]:

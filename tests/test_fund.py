@@ -124,8 +124,8 @@ def test_hand_worked_example(projects, plots):
     assert p3["total_revenue"] == 400 * 4_000
     assert np.isnan(p3["break_even_far"])
 
-    b = fb.bundles.set_index("bundle")
-    assert b.index.tolist() == ["东片", "P2", "合计"]
+    b = fb.bundles
+    assert b.index.tolist() == ["东片", "P2", "total"]
     assert b.loc["东片", "projects"] == 2
     assert b.loc["东片", "project_ids"] == "P1, P3"
     assert b.loc["东片", "total_cost"] == pytest.approx(127_985_000 + 14_888_500)
@@ -135,8 +135,8 @@ def test_hand_worked_example(projects, plots):
     )
     # Totals conserved: the total row is the sum of the projects.
     for col in MONEY_COLUMNS:
-        assert b.loc["合计", col] == pytest.approx(p[col].sum()), col
-    assert b.loc["合计", "projects"] == 3
+        assert b.loc["total", col] == pytest.approx(p[col].sum()), col
+    assert b.loc["total", "projects"] == 3
 
     pl = fb.plots.set_index("plot_id")
     assert pl.loc["P1-B", "land_revenue"] == 72_000_000
@@ -183,15 +183,14 @@ def test_every_figure_traceable(projects, plots):
 
 def test_bundles_from_column_and_default(projects, plots):
     alone = fund_balance(projects, params=SIMPLE, plots=plots)
-    assert alone.bundles["bundle"].tolist() == ["P1", "P2", "P3", "合计"]
+    assert alone.bundles.index.tolist() == ["P1", "P2", "P3", "total"]
     by_col = fund_balance(
         projects.assign(片区=["A", "A", None]),
         params=SIMPLE,
         plots=plots,
         bundles="片区",
-        lang="en",
     )
-    assert by_col.bundles["bundle"].tolist() == ["A", "P3", "Total"]
+    assert by_col.bundles.index.tolist() == ["A", "P3", "total"]
     with pytest.raises(InputError, match="belongs to one bundle"):
         fund_balance(projects, params=SIMPLE, bundles={"a": ["P1"], "b": ["P1", "P2"]})
     with pytest.raises(InputError, match="not in `projects`"):
@@ -302,12 +301,12 @@ def test_fund_tables_in_wan_and_workbook(tmp_path, projects, plots):
     fb = fund_balance(projects, params=SIMPLE, plots=plots, bundles={"东片": ["P1", "P3"]})
     sheets = fund_tables(fb)
     assert list(sheets) == ["区域平衡", "项目测算", "出让地块", "敏感性分析", "测算参数"]
-    b = sheets["区域平衡"].set_index("bundle")
-    assert b.loc["合计", "total_cost_wan"] == pytest.approx(
+    b = sheets["区域平衡"]
+    assert b.loc["total", "total_cost_wan"] == pytest.approx(
         fb.bundles["total_cost"].iloc[-1] / 1e4
     )
     assert "total_cost" not in b.columns
-    wide = sheets["敏感性分析"].set_index("bundle")
+    wide = sheets["敏感性分析"]
     assert list(wide.columns) == [f"土地价格 {c}" for c in ("-20%", "-10%", "0%", "+10%", "+20%")]
     assert wide.loc["东片", "土地价格 0%"] == pytest.approx(b.loc["东片", "balance_wan"])
     yuan = fund_tables(fb, unit="yuan", lang="en")

@@ -399,22 +399,29 @@ def test_progress_requires_a_date(xlsx_ledger):
 
 def test_progress_summary_by_street_and_type(xlsx_ledger):
     p = project_progress(read_ledger(xlsx_ledger), as_of="2024-06-30")
-    s = progress_summary(p, by="street").set_index("street")
+    s = progress_summary(p, by="street")
+    assert s.index.name == "street"
+    assert s.index.tolist() == ["东关街道", "西关街道", "total"]
     assert s.loc["东关街道", "projects"] == 2
     assert s.loc["东关街道", "approval"] == 1
     assert s.loc["东关街道", "done"] == 1
     assert s.loc["西关街道", "overdue"] == 1
-    assert s.loc["合计", "projects"] == len(p)
-    assert s.loc["合计", "overdue"] == int(p["overdue"].sum())
-    assert s.loc["合计", "households"] == p["households"].sum()
-    assert s.loc["合计", "signed_households"] == p["signed_households"].sum()
+    assert s.loc["total", "projects"] == len(p)
+    assert s.loc["total", "overdue"] == int(p["overdue"].sum())
+    assert s.loc["total", "households"] == p["households"].sum()
+    assert s.loc["total", "signed_households"] == p["signed_households"].sum()
     assert s.loc["西关街道", "signing_rate"] == pytest.approx(150 / 260)
     stage_cols = ["signing", "approval", "works", "done"]
     assert list(s.columns[1:5]) == stage_cols
     assert (s[stage_cols].sum(axis=1) == s["projects"]).all()
-    t = progress_summary(p, by="project_type", total=False).set_index("project_type")
+    t = progress_summary(p, by="project_type", total=False)
     assert t.loc["demolish", "projects"] == 2
-    assert "合计" not in t.index
+    assert "total" not in t.index
+    blank = progress_summary(p.assign(street=[None, "", "东关街道", "东关街道"]))
+    assert blank.loc["missing", "projects"] == 2
+    two = progress_summary(p, by=["street", "project_type"])
+    assert two.loc[("东关街道", "demolish"), "projects"] == 1
+    assert two.loc[("total", ""), "projects"] == 4
     with pytest.raises(SchemaError, match="responsible"):
         progress_summary(p.drop(columns="responsible_unit"), by="responsible_unit")
 
