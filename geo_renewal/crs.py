@@ -904,8 +904,8 @@ def _check_bounds(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
     if prefixed_x and int(maxx // 1e6) != zone_x:
         zone_x = None
     if fe < 1e6 and zone_x is not None:
-        three = _zone_family(zone_x)
-        if match:
+        three = _zone_family(zone_x)  # 3-degree zones are 25–45, 6-degree ones 13–23
+        if three is None and match:
             three = bool(match["three"])
         hint = (
             _gk_suggestion(datum, three=three, zone=zone_x, prefixed=True)

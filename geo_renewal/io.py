@@ -227,6 +227,8 @@ def read_layer(
         msg = f"unknown `kind` {kind!r}; expected one of {sorted(schema.KINDS)} or None."
         raise InputError(msg)
     declared, shift = _parse_crs(crs)
+    if encoding is not None:
+        encoding = _codec_name(encoding)
     if not path.exists():
         msg = f"`{name}` does not exist; check the path (the working directory is {Path.cwd()})."
         raise InputError(msg)
@@ -258,6 +260,18 @@ def read_layer(
         gdf = _canonical(gdf, kind=kind, columns=columns, name=name)
     logger.info("read %d features from %s in %s", len(gdf), name, gdf.crs.to_string())
     return gdf
+
+
+def _codec_name(encoding: str) -> str:
+    """Return the canonical name of `encoding` (one GDAL/iconv also knows)."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as e:
+        msg = (
+            f"unknown `encoding` {encoding!r}; pass a codec name such as 'GB18030', 'GBK', "
+            "'UTF-8' or 'latin-1'."
+        )
+        raise InputError(msg) from e
 
 
 def _parse_crs(crs: Any) -> tuple[CRS | None, str | None]:
@@ -575,8 +589,8 @@ def _read_table(
                 with pd.ExcelFile(path, engine="openpyxl") as xl:
                     sheets = [str(s) for s in xl.sheet_names]
                     sheet = _pick(sheets, sheets, layer=layer, kind=kind, what=f"`{name}`")
-                    headers = list(xl.parse(sheet, nrows=0).columns)
-                    df = xl.parse(sheet, dtype=id_dtypes(headers))
+                    headers = list(pd.read_excel(xl, sheet_name=sheet, nrows=0).columns)
+                    df = pd.read_excel(xl, sheet_name=sheet, dtype=id_dtypes(headers))
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         msg = f"cannot read `{name}` as a table: {e}; check the file, or pass `encoding=`."
         raise InputError(msg) from e
@@ -932,6 +946,9 @@ def _write_vector(
     gdf: gpd.GeoDataFrame, tmp: Path, *, driver: str, layer: str | None, **kwargs: Any
 ) -> None:
     use_arrow = settings.use_arrow and driver != "ESRI Shapefile"
+    if driver == "FlatGeobuf":
+        # The packed spatial index would reorder the features; keep the row order.
+        kwargs.setdefault("SPATIAL_INDEX", "NO")
     gdf.to_file(tmp, driver=driver, layer=layer, engine="pyogrio", use_arrow=use_arrow, **kwargs)
 
 
