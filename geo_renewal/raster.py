@@ -167,8 +167,9 @@ def _zonal(
     full = rasterio.windows.Window(0, 0, src.width, src.height)
     try:
         win = rasterio.windows.from_bounds(*bounds, transform=src.transform)
-        win = win.round_offsets("floor").round_lengths("ceil")
-        win = rasterio.windows.Window(win.col_off, win.row_off, win.width + 1, win.height + 1)
+        col0, row0 = np.floor(win.col_off), np.floor(win.row_off)
+        col1, row1 = np.ceil(win.col_off + win.width), np.ceil(win.row_off + win.height)
+        win = rasterio.windows.Window(int(col0), int(row0), int(col1 - col0), int(row1 - row0))
         win = win.intersection(full)
     except rasterio.errors.WindowError:
         logger.info("no parcel overlaps raster %s", src.name)
