@@ -153,3 +153,280 @@ def stats_command(
     if out is not None:
         path = write_table(table, out, lang=lang)
         click.echo(f"wrote {path}", err=True)
+
+
+# ------------------------------------------------------------------------------ ledger.py
+
+
+def _stage_days(values: tuple[str, ...]) -> dict[str, float]:
+    """Parse repeated ``STAGE=DAYS`` options (stage code or label) in the order given."""
+    out: dict[str, float] = {}
+    for v in values:
+        stage, sep, days = v.partition("=")
+        try:
+            out[stage.strip()] = float(days)
+        except ValueError:
+            sep = ""
+        if not sep or not stage.strip():
+            msg = f"--duration expects STAGE=DAYS, got {v!r}; e.g. --duration 签约=120"
+            raise click.BadParameter(msg)
+    return out
+
+
+@cli.command("progress")
+@click.argument("ledger", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--projects",
+    "projects_path",
+    required=True,
+    type=click.Path(exists=True),
+    help="Project polygons with project_id (项目编号).",
+)
+@click.option("--projects-layer", help="Layer of the projects file (default: 'projects').")
+@click.option("--sheet", help="Sheet of an XLSX ledger (default: 台账, else the first).")
+@click.option("--as-of", help="Day of the assessment, e.g. 2026-11-20 (default: today).")
+@click.option(
+    "--previous",
+    "previous_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Last meeting's ledger: adds a sheet of what changed.",
+)
+@click.option("--previous-as-of", help="Day of the previous ledger (default: --as-of).")
+@click.option(
+    "--duration",
+    "durations",
+    multiple=True,
+    metavar="STAGE=DAYS",
+    help="Stage length for the backward schedule (倒排工期), repeatable, in stage order; "
+    "give every stage of the pipelines in use.",
+)
+@click.option(
+    "--tiles",
+    type=click.Choice(
+        ["auto", "none", "osm", "cartodb", "tianditu", "tianditu-img", "gaode", "gaode-img"]
+    ),
+    help="Base map (default: auto; 'none' with --offline).",
+)
+@click.option("--offline", is_flag=True, help="Embed every script: one file, no network.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Map and table language.")
+@click.option("--title", help="Map title (default: 项目进度 <date>).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML map to write.")
+@click.option(
+    "--xlsx",
+    type=click.Path(dir_okay=False),
+    help="Workbook of the progress tables (default: OUT with .xlsx).",
+)
+@_friendly_errors
+def progress_command(
+    ledger: str,
+    projects_path: str,
+    projects_layer: str | None,
+    sheet: str | None,
+    as_of: str | None,
+    previous_path: str | None,
+    previous_as_of: str | None,
+    durations: tuple[str, ...],
+    tiles: str | None,
+    offline: bool,
+    lang: str | None,
+    title: str | None,
+    out: str,
+    xlsx: str | None,
+) -> None:
+    """
+    Map project progress (挂图作战) and write the progress tables from a ledger (台账).
+
+    Reads the ledger (CSV or XLSX, Chinese or English headers), joins it to the project
+    polygons, works out every project's stage, delay and signing rate on --as-of, draws the
+    projects coloured by stage with overdue ones outlined, and writes a workbook with the
+    progress of each project, summaries per street and per type, and the ledger's problems
+    (plus what changed since --previous, and the backward schedule with --duration).
+
+    Example:
+
+    \b
+        geo-renewal progress data/sample_ledger.xlsx --projects data/sample_district.gpkg \\
+            --as-of 2026-11-20 --out maps/progress.html
+        geo-renewal progress 台账.csv --projects projects.gpkg --previous 上周台账.xlsx \\
+            --duration 签约=120 --duration 拆除=90 --duration 组卷报批=90 \\
+            --duration 供地=60 --duration 开工=30 --duration 方案=210 \\
+            --duration 施工=30 --duration 竣工验收=30 --offline --out maps/progress.html
+    """
+    import datetime as dt
+    from pathlib import Path
+
+    from geo_renewal import settings
+    from geo_renewal.ledger import (
+        compare_ledgers,
+        compare_schedule,
+        progress_summary,
+        progress_tables,
+        project_progress,
+        read_ledger,
+    )
+    from geo_renewal.maps import renewal_map, save_map
+    from geo_renewal.tables import format_table, write_tables
+
+    lang = lang or settings.lang
+    day = as_of or dt.date.today().isoformat()
+    if tiles is None:
+        tiles = "none" if offline else "auto"
+    book = read_ledger(
+        ledger,
+        projects=projects_path,
+        projects_layer=projects_layer or ("projects" if projects_path.endswith(".gpkg") else None),
+        sheet=sheet,
+    )
+    progress = project_progress(book, as_of=day, lang=lang)
+    changes = None
+    if previous_path is not None:
+        old = read_ledger(previous_path, sheet=sheet)
+        changes = compare_ledgers(old, book, as_of=day, old_as_of=previous_as_of or day, lang=lang)
+    schedule = None
+    if durations:
+        spec = _stage_days(durations)
+        schedule = compare_schedule(book, spec, as_of=day, lang=lang)
+    drawn = progress[progress["has_polygon"]] if "has_polygon" in progress else progress
+    title = title or (f"项目进度 {day}" if lang == "zh" else f"Project progress {day}")
+    m = renewal_map(None, projects=drawn, tiles=tiles, lang=lang, title=title)
+    map_path = save_map(m, out, offline=offline)
+    xlsx_path = Path(xlsx) if xlsx else Path(out).with_suffix(".xlsx")
+    sheets = progress_tables(
+        progress, findings=book.findings, changes=changes, schedule=schedule, lang=lang
+    )
+    write_tables(sheets, xlsx_path, lang=lang)
+
+    summary = progress_summary(progress, by="project_type")
+    click.echo(format_table(summary, lang=lang), nl=False)
+    n_over = int(progress["overdue"].sum())
+    click.echo(f"{len(progress)} projects on {day}, {n_over} overdue")
+    for r in progress[progress["overdue"]].itertuples():
+        click.echo(
+            f"  overdue: {r.project_id} {r.name or ''} — {r.stage_label}, "
+            f"{r.days_behind:.0f} days behind ({r.responsible_unit or '—'})"
+        )
+    if changes is not None:
+        click.echo(f"{len(changes)} projects changed since the previous ledger")
+    errors = book.findings[book.findings["severity"] == "error"]
+    warnings_ = book.findings[book.findings["severity"] == "warning"]
+    if len(book.findings):
+        click.echo(
+            f"ledger problems: {len(errors)} errors, {len(warnings_)} warnings "
+            f"(sheet '{next(k for k in sheets if k in ('台账问题', 'Ledger problems'))}')",
+            err=True,
+        )
+        for msg in errors["message"].head(10):
+            click.echo(f"  error: {msg}", err=True)
+    click.echo(f"wrote {map_path} and {xlsx_path}", err=True)
+
+
+# -------------------------------------------------------------------------------- fund.py
+
+
+@cli.command("fund")
+@click.argument("projects", type=click.Path(exists=True, dir_okay=False))
+@click.option("--layer", help="Layer of PROJECTS (a polygon file) to read.")
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Ledger (台账) with households and demolished floor area, joined to PROJECTS.",
+)
+@click.option("--sheet", help="Sheet of an XLSX ledger.")
+@click.option(
+    "--params",
+    "params_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TOML of fund parameters (default: the bundled fund_default.toml).",
+)
+@click.option(
+    "--plots",
+    "plots_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Sale plots: project_id, plot_area (or polygons), far, land_price_per_m2.",
+)
+@click.option("--bundle-col", help="Column of PROJECTS naming each project's bundle (区域平衡).")
+@click.option(
+    "--unit",
+    type=click.Choice(["wan", "yuan"]),
+    default="wan",
+    show_default=True,
+    help="Money unit of the workbook: 万元 or 元.",
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Table language.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="XLSX to write.")
+@_friendly_errors
+def fund_command(
+    projects: str,
+    layer: str | None,
+    ledger_path: str | None,
+    sheet: str | None,
+    params_path: str | None,
+    plots_path: str | None,
+    bundle_col: str | None,
+    unit: str,
+    lang: str | None,
+    out: str,
+) -> None:
+    """
+    Balance the funds of renewal projects (区域平衡): costs, land revenue, break-even FAR.
+
+    PROJECTS is a polygon file, or a ledger (CSV/XLSX) when --ledger is not given. Costs
+    (compensation, resettlement construction, demolition, infrastructure, financing) and
+    revenue (sale plots × FAR × 楼面地价) follow the parameters of --params; without
+    --plots, sale plots are derived from the project polygons as the parameters say.
+    Writes a workbook (bundles, projects, plots, land price sensitivity, parameters).
+
+    Example:
+
+    \b
+        geo-renewal fund data/sample_district.gpkg --layer projects \\
+            --ledger data/sample_ledger.xlsx --out maps/fund.xlsx
+        geo-renewal fund projects.gpkg --ledger 台账.xlsx --params fund.toml \\
+            --plots plots.csv --bundle-col 平衡单元 --out fund.xlsx
+    """
+    import warnings
+    from pathlib import Path
+
+    import pandas as pd
+
+    from geo_renewal import settings
+    from geo_renewal.fund import fund_balance, fund_tables
+    from geo_renewal.ledger import read_ledger
+    from geo_renewal.tables import format_table, write_tables
+
+    lang = lang or settings.lang
+    is_table = Path(projects).suffix.lower() in (".csv", ".xlsx", ".xls", ".tsv", ".txt")
+    if ledger_path is not None:
+        table = read_ledger(
+            ledger_path, projects=projects, projects_layer=layer, sheet=sheet
+        ).table
+    elif is_table:
+        table = read_ledger(projects, sheet=sheet).table
+    else:
+        from geo_renewal.io import read_layer
+
+        table = read_layer(projects, layer=layer, kind="projects")
+    plots = None
+    if plots_path is not None:
+        suffix = Path(plots_path).suffix.lower()
+        if suffix == ".csv":
+            plots = pd.read_csv(plots_path, encoding="utf-8-sig")
+        elif suffix in (".xlsx", ".xls"):
+            plots = pd.read_excel(plots_path)
+        else:
+            from geo_renewal.io import read_layer
+
+            plots = read_layer(plots_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        balance = fund_balance(table, params=params_path, plots=plots, bundles=bundle_col)
+    sheets = fund_tables(balance, unit=unit, lang=lang)
+    path = write_tables(sheets, out, lang=lang)
+    bundles = next(iter(sheets.values()))
+    suffix = "_wan" if unit == "wan" else ""
+    cols = [f"total_cost{suffix}", f"total_revenue{suffix}", f"balance{suffix}", "break_even_far"]
+    click.echo(format_table(bundles[cols], lang=lang), nl=False)
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    click.echo(f"wrote {path}", err=True)

@@ -63,6 +63,7 @@ __all__ = [
     "compare_ledgers",
     "compare_schedule",
     "progress_summary",
+    "progress_tables",
     "project_progress",
     "read_ledger",
 ]
@@ -1193,7 +1194,9 @@ def progress_summary(
     summary
         Indexed by `by`, with ``projects``, one count column per stage code present
         (pipeline order, then ``done``), ``overdue``, ``households``,
-        ``signed_households``, ``signing_rate`` (Σ signed ÷ Σ households) and
+        ``households_to_sign`` (households of the projects that report signed households;
+        upgrade projects do not sign), ``signed_households``, ``signing_rate`` (Σ signed ÷
+        households to sign; blank where no project signs) and
         ``demolished_floor_area`` [m²]. The total row equals the sums over the groups.
 
     Raises
@@ -1236,6 +1239,8 @@ def progress_summary(
     for c in ("households", "signed_households", "demolished_floor_area"):
         if c not in df:
             df[c] = np.nan
+    # Signing rate over the projects that report signing (upgrade projects do not sign).
+    df["households_to_sign"] = df["households"].where(df["signed_households"].notna())
     counts = pd.crosstab([df[k] for k in keys], df["stage"]).reindex(
         columns=stage_order, fill_value=0
     )
@@ -1243,23 +1248,24 @@ def progress_summary(
         projects=("project_id", "size"),
         overdue=("overdue", "sum"),
         households=("households", "sum"),
-        signed_households=("signed_households", "sum"),
-        demolished_floor_area=("demolished_floor_area", "sum"),
+        signed_households=("signed_households", lambda x: x.sum(min_count=1)),
+        demolished_floor_area=("demolished_floor_area", lambda x: x.sum(min_count=1)),
+        households_to_sign=("households_to_sign", "sum"),
     )
     summary = summary.join(counts).fillna(dict.fromkeys(stage_order, 0))
     if total:
         name = TOTAL_ROW if len(keys) == 1 else (TOTAL_ROW, *[""] * (len(keys) - 1))
-        row = summary.sum(numeric_only=True).to_frame().T
+        row = summary.sum(numeric_only=True, min_count=1).to_frame().T
         row.index = pd.Index([name]) if len(keys) == 1 else pd.MultiIndex.from_tuples([name])
         summary = pd.concat([summary, row])
         summary.index.names = keys
     ints = ["projects", "overdue", *stage_order]
     summary[ints] = summary[ints].astype(int)
-    summary["signing_rate"] = summary["signed_households"] / summary["households"].where(
-        summary["households"] > 0
+    summary["signing_rate"] = summary["signed_households"] / summary["households_to_sign"].where(
+        summary["households_to_sign"] > 0
     )
-    cols = ["projects", *stage_order, "overdue", "households", "signed_households"]
-    cols += ["signing_rate", "demolished_floor_area"]
+    cols = ["projects", *stage_order, "overdue", "households", "households_to_sign"]
+    cols += ["signed_households", "signing_rate", "demolished_floor_area"]
     return summary[cols]
 
 
@@ -1679,3 +1685,131 @@ def _change_text(out: pd.DataFrame, lang: str) -> list[str]:
             parts.append(f"签约率 {pts:+.1f} 个百分点" if zh else f"signing rate {pts:+.1f} pts")
         texts.append(("；" if zh else "; ").join(parts))
     return texts
+
+
+# --------------------------------------------------------------------------- meeting tables
+
+_SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
+
+
+def progress_tables(
+    progress: pd.DataFrame,
+    *,
+    findings: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
+    schedule: pd.DataFrame | None = None,
+    lang: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """
+    Return the progress tables of a meeting, ready for `geo_renewal.tables.write_tables`.
+
+    Sheets: the progress of every project (项目进度), the summaries per street (按街道) and
+    per type (按类型), and, when given, the ledger findings (台账问题), what changed since
+    the last ledger (变化情况) and the backward schedule (倒排工期). Codes are kept in the
+    code columns that `write_tables` translates (``stage``) and project types and
+    severities are labelled in `lang`.
+
+    Parameters
+    ----------
+    progress
+        Output of `project_progress`.
+    findings
+        ``Ledger.findings`` of the ledger read.
+    changes
+        Output of `compare_ledgers`.
+    schedule
+        Output of `compare_schedule`.
+    lang
+        Language of sheet names and labelled values; defaults to `settings.lang`.
+
+    Returns
+    -------
+    tables
+        Sheet name -> DataFrame.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
+    ...                     "street": ["东关"], "signing_planned": ["2024-03-01"]})
+    >>> ledger = read_ledger(raw)
+    >>> sheets = progress_tables(project_progress(ledger, as_of="2024-06-01"),
+    ...                          findings=ledger.findings, lang="en")
+    >>> list(sheets)
+    ['Progress', 'By street', 'By type', 'Ledger problems']
+    >>> sheets["Progress"][["project_type", "stage", "overdue"]].to_dict("records")
+    [{'project_type': 'Expropriate & demolish', 'stage': 'signing', 'overdue': True}]
+    """
+    lang = settings.lang if lang is None else lang
+    _check_lang(lang)
+    zh = lang == "zh"
+    first = [
+        "project_id",
+        "name",
+        "project_type",
+        "street",
+        "responsible_unit",
+        "responsible_person",
+        "stage",
+        "stage_planned",
+        "days_behind",
+        "overdue",
+        "overdue_stages",
+        "households",
+        "signed_households",
+        "signing_rate",
+        "demolished_floor_area",
+        "target_date",
+        "days_to_target",
+    ]
+    table = pd.DataFrame(progress.drop(columns="geometry", errors="ignore"))
+    dates = [
+        c
+        for c in table.columns
+        if c.endswith(("_planned", "_actual")) and c != "stage_planned" and table[c].notna().any()
+    ]
+    cols = [c for c in first if c in table.columns] + dates
+    table = table[cols].copy()
+    table["project_type"] = table["project_type"].map(
+        lambda v: None if v is None or _isna(v) else schema.label(str(v), lang)
+    )
+    sheets = {
+        ("项目进度" if zh else "Progress"): table,
+        ("按街道" if zh else "By street"): progress_summary(progress, by="street"),
+        ("按类型" if zh else "By type"): progress_summary(progress, by="project_type"),
+    }
+    if findings is not None:
+        f = findings.rename(
+            columns={
+                "row": "ledger_row",
+                "column": "ledger_column",
+                "problem": "finding_problem",
+                "severity": "finding_severity",
+                "message": "finding_message",
+            }
+        ).copy()
+        f["finding_severity"] = f["finding_severity"].map(
+            lambda v: _SEVERITY_LABELS.get(v, (v, v))[0 if zh else 1]
+        )
+        sheets["台账问题" if zh else "Ledger problems"] = f
+    if changes is not None:
+        keep = [
+            "project_id",
+            "name",
+            "street",
+            "change",
+            "old_stage_label",
+            "new_stage_label",
+            "stage_steps",
+            "old_overdue",
+            "new_overdue",
+            "old_signing_rate",
+            "new_signing_rate",
+            "signing_rate_change",
+            "signed_change",
+        ]
+        sheets["变化情况" if zh else "Changes"] = changes[[c for c in keep if c in changes]]
+    if schedule is not None:
+        sheets["倒排工期" if zh else "Backward schedule"] = schedule.drop(
+            columns=["stage_label"], errors="ignore"
+        )
+    return sheets

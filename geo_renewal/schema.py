@@ -391,6 +391,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "ledger_row": ("台账行号", "Ledger row"),
     "has_polygon": ("有项目范围", "Has polygon"),
     "projects": ("项目数（个）", "Projects"),
+    "households_to_sign": ("应签约户数（户）", "Households to sign"),
     "duration_days": ("工期（天）", "Duration (days)"),
     "latest_start": ("最迟开始日期", "Latest start"),
     "latest_finish": ("最迟完成日期", "Latest finish"),
@@ -409,6 +410,10 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "signing_rate_change": ("签约率变化", "Signing rate change"),
     "signed_change": ("新增签约户数（户）", "Newly signed households"),
     "change": ("变化情况", "What changed"),
+    "ledger_column": ("台账列", "Ledger column"),
+    "finding_problem": ("问题类型", "Problem"),
+    "finding_severity": ("级别", "Severity"),
+    "finding_message": ("问题说明", "Description"),
     # fund.py: fund balance (区域平衡) inputs and rates; money columns are added below
     "bundle": ("平衡单元", "Bundle"),
     "project_ids": ("包含项目", "Projects included"),

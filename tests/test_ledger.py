@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -410,12 +411,16 @@ def test_progress_summary_by_street_and_type(xlsx_ledger):
     assert s.loc["total", "overdue"] == int(p["overdue"].sum())
     assert s.loc["total", "households"] == p["households"].sum()
     assert s.loc["total", "signed_households"] == p["signed_households"].sum()
-    assert s.loc["西关街道", "signing_rate"] == pytest.approx(150 / 260)
+    # Upgrade projects do not sign: the rate counts the expropriation households only.
+    assert s.loc["西关街道", "households"] == 260
+    assert s.loc["西关街道", "households_to_sign"] == 200
+    assert s.loc["西关街道", "signing_rate"] == pytest.approx(150 / 200)
     stage_cols = ["signing", "approval", "works", "done"]
     assert list(s.columns[1:5]) == stage_cols
     assert (s[stage_cols].sum(axis=1) == s["projects"]).all()
     t = progress_summary(p, by="project_type", total=False)
     assert t.loc["demolish", "projects"] == 2
+    assert np.isnan(t.loc["retain_upgrade", "signing_rate"])
     assert "total" not in t.index
     blank = progress_summary(p.assign(street=[None, "", "东关街道", "东关街道"]))
     assert blank.loc["missing", "projects"] == 2
@@ -530,3 +535,149 @@ def test_compare_refuses_duplicate_ids(clean_rows):
     dup = read_ledger(pd.DataFrame(rows, columns=ZH_HEADERS))
     with pytest.raises(InputError, match=r"repeats project ids \['XM-001'\]"):
         compare_ledgers(dup, dup, as_of="2024-06-01")
+
+
+# ---------------------------------------------------------------------------- CLI and map
+
+
+@pytest.fixture
+def projects_gpkg(tmp_path, projects):
+    path = tmp_path / "district.gpkg"
+    projects.to_file(path, layer="projects")
+    return path
+
+
+def _run_progress(tmp_path, xlsx_ledger, projects_gpkg, *extra):
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    out = tmp_path / "maps" / "progress.html"
+    args = ["progress", str(xlsx_ledger), "--projects", str(projects_gpkg)]
+    args += ["--as-of", "2024-06-30", "--out", str(out), *extra]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_cli_progress_writes_map_and_workbook(tmp_path, xlsx_ledger, projects_gpkg):
+    import openpyxl
+
+    out, result = _run_progress(
+        tmp_path,
+        xlsx_ledger,
+        projects_gpkg,
+        "--previous",
+        str(xlsx_ledger),
+        "--previous-as-of",
+        "2024-05-01",
+        *[f"--duration={s}=30" for s in ("签约", "拆除", "组卷报批", "供地", "开工")],
+        *[f"--duration={s}=30" for s in ("方案", "施工", "竣工验收")],
+    )
+    assert out.exists()
+    html = out.read_text(encoding="utf-8")
+    assert "组卷报批" in html
+    assert "4 projects on 2024-06-30, 2 overdue" in result.output
+    assert "XM-001" in result.output
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"))
+    assert book.sheetnames == ["项目进度", "按街道", "按类型", "台账问题", "变化情况", "倒排工期"]
+    ws = book["项目进度"]
+    headers = [c.value for c in ws[1]]
+    for h in ("项目编号", "当前阶段", "是否逾期", "签约率", "滞后天数（天）", "责任人"):
+        assert h in headers, h
+    rows = {
+        r[0]: dict(zip(headers, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)
+    }
+    assert rows["XM-001"]["当前阶段"] == "组卷报批"
+    assert rows["XM-001"]["项目类型"] == "征收拆迁"
+    assert rows["XM-001"]["是否逾期"] == "是"
+    problems = [c.value for c in book["台账问题"]["F"]][1:]
+    assert any("XM-004" in str(p) for p in problems)  # no polygon reported
+
+
+def test_cli_progress_refuses_bad_input(tmp_path, xlsx_ledger, projects_gpkg):
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        ["progress", str(xlsx_ledger), "--projects", str(projects_gpkg), "--as-of", "soon",
+         "--out", str(tmp_path / "p.html")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "as_of" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(
+        cli,
+        ["progress", str(xlsx_ledger), "--projects", str(projects_gpkg), "--duration", "签约",
+         "--out", str(tmp_path / "p.html")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "STAGE=DAYS" in result.output
+
+
+def test_cli_fund(tmp_path, xlsx_ledger, projects_gpkg):
+    import openpyxl
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    out = tmp_path / "fund.xlsx"
+    args = ["fund", str(projects_gpkg), "--layer", "projects", "--ledger", str(xlsx_ledger)]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "XM-004" in result.output  # no polygon -> no land area, warned
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["区域平衡", "项目测算", "出让地块", "敏感性分析", "测算参数"]
+    assert "总成本（万元）" in [c.value for c in book["区域平衡"][1]]
+
+
+@pytest.mark.browser
+def test_progress_map_in_chromium(tmp_path, xlsx_ledger, projects_gpkg):
+    from browser import open_in_chromium, pixel_stddev, requires_chromium
+
+    if requires_chromium.args[0]:
+        pytest.fail("the progress map test needs playwright and /usr/bin/chromium")
+    out, _ = _run_progress(tmp_path, xlsx_ledger, projects_gpkg, "--offline")
+
+    def click_first_project(page):
+        pt = page.evaluate(
+            """() => {
+            const e = geoRenewal.layers[0]; const l = e.layer.getLayers()[0];
+            const m = l._map; const p = m.latLngToContainerPoint(l.getCenter());
+            const r = m.getContainer().getBoundingClientRect();
+            return [p.x + r.left, p.y + r.top];
+        }"""
+        )
+        page.mouse.move(pt[0], pt[1])
+        page.wait_for_timeout(80)
+        page.mouse.click(pt[0], pt[1])
+        page.wait_for_timeout(200)
+
+    res = open_in_chromium(
+        out,
+        actions=click_first_project,
+        evaluate={
+            "layers": "geoRenewal.layers.map(e => [e.name, e.count, e.layer.getLayers().length])",
+            "legend": "document.querySelector('.gr-legend').textContent",
+            "title": "document.querySelector('.gr-title').textContent",
+            "popup": "(document.querySelector('.leaflet-popup-content') || {}).textContent || ''",
+        },
+    )
+    assert res.errors == []
+    assert res.dialogs == []
+    assert res.external_requests == []
+    layers = res.values["layers"]
+    # Three projects have polygons (XM-004 has none); XM-001 is the overdue one among them.
+    assert [(n.split(" ")[0], c, d) for n, c, d in layers] == [("项目", 3, 3), ("逾期项目", 1, 1)]
+    legend = res.values["legend"]
+    for text in ("项目阶段", "组卷报批", "签约", "已完成", "逾期项目"):
+        assert text in legend
+    assert res.values["title"] == "项目进度 2024-06-30"
+    popup = res.values["popup"]
+    assert "XM-001" in popup  # the first project's ledger row
+    assert "张三" in popup
+    assert "区住建局" in popup
+    assert "组卷报批" in popup
+    assert pixel_stddev(res.screenshot) > 5
