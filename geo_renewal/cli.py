@@ -297,7 +297,7 @@ def progress_command(
     write_tables(sheets, xlsx_path, lang=lang)
 
     summary = progress_summary(progress, by="project_type")
-    click.echo(format_table(summary, lang=lang), nl=False)
+    click.echo(format_table(summary, lang=lang).rstrip("\n"))
     n_over = int(progress["overdue"].sum())
     click.echo(f"{len(progress)} projects on {day}, {n_over} overdue")
     for r in progress[progress["overdue"]].itertuples():
@@ -426,7 +426,7 @@ def fund_command(
     bundles = next(iter(sheets.values()))
     suffix = "_wan" if unit == "wan" else ""
     cols = [f"total_cost{suffix}", f"total_revenue{suffix}", f"balance{suffix}", "break_even_far"]
-    click.echo(format_table(bundles[cols], lang=lang), nl=False)
+    click.echo(format_table(bundles[cols], lang=lang).rstrip("\n"))
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     click.echo(f"wrote {path}", err=True)
