@@ -99,8 +99,8 @@ _NUMERIC_RANGES: dict[str, tuple[float | None, float | None, str]] = {
     "far": (0, None, "a floor-area ratio ≥ 0"),
 }
 _BOOL_COLUMNS = ("listed", "illegal")
-_TRUE = {"true", "t", "yes", "y", "1", "1.0", "是", "有", "√", "x"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "无", ""}
+_TRUE = {"true", "t", "yes", "y", "1", "1.0", "是", "有", "√"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "无", "×", ""}
 _GRADES = ("A", "B", "C", "D")
 _CODE_COLUMNS = {
     "land_use": schema.LAND_USES,

@@ -1,0 +1,1135 @@
+"""
+Deterministic generator of the sample district (样例片区) shipped in ``data/``.
+
+The district is fictional but built like an old northern Chinese city quarter near Jinan,
+centred on 117.0°E 36.7°N. Geometry is generated and stored in **EPSG:4548** (CGCS2000
+3-degree Gauss–Krüger, CM 117°E, metres, no zone prefix), the grid Chinese survey offices
+deliver; coordinates are rounded to 1 cm. Everything is a pure function of the seed
+(`numpy.random.default_rng`), so `generate_sample_district()` always returns the same
+layers and the files in ``data/`` can be checked against it.
+
+Layout
+------
+- A road grid of about 20 × 16 lines whose spacing grows from ~110 m in the old town to
+  ~300 m at the edges; road gaps are 8–10 m alleys in the old town, 12–18 m streets and
+  30 m main roads (roads are gaps between blocks, not parcels). Grid nodes are jittered so
+  blocks are irregular quadrilaterals. Two corners are cut off the district outline.
+- Seven streets (街道, layer ``districts``: ``district_id``, ``name``) tile the district
+  along road centre lines.
+- A river (``river``) crosses the north of the district from west to east; its channel
+  (18 m each side) is left free of parcels and its ecological belt (``eco_belt``) is the
+  land within 100 m of the centre line.
+- The heritage core (``heritage_core``, ~0.5 km²) sits in the old town in the west; the
+  construction-control zone (``heritage_control``) is a 220 m ring around it. A 120 m wide
+  view corridor (``view_corridor``) runs from a hill south of the district north across
+  the old town.
+
+Parcels (``parcels``): each block gets a type by its location, then is cut by recursive
+straight splits into parcels of the type's size. Types and their documented
+distributions (N = normal, U = uniform, T = triangular (low, mode, high)):
+
+==========  ==========================  =================================================
+type        where, size                 attributes
+==========  ==========================  =================================================
+courtyard   old town and its ring;      平房/大杂院: residential, built N(1955, 15) (core:
+            220–480 m² each             N(1935, 20)), 1 storey (15 % 2), 砖木 brick_wood
+                                        72 %, 砖混 brick_concrete 18 %, 简易 simple 10 %;
+                                        grade A 10 / B 35 / C 38 / D 17 %; 60–85 %
+                                        built over; one household per U(25, 45) m² of
+                                        floor area, U(2.3, 3.2) persons per household
+walkup      most of the district;       1980s–90s 老旧小区: built T(1976, 1992, 2004) (≈ 9 %
+            1.8–4.2 thousand m²         after 2000), 5–7 storeys (a few 4), 砖混 90 % /
+                                        框架 10 %, grade A 35 / B 55 / C 8 / D 2 %,
+                                        22–32 % built over, U(55, 75) m² per household,
+                                        U(2.5, 3.1) persons
+highrise    east and south-east;        built U(2003, 2022), 18–33 storeys, 剪力墙 80 % /
+            0.9–2 ha                    框架 20 %, grade A 95 / B 5 %, 15–22 % built
+                                        over, U(90, 120) m² per household, U(2.8, 3.3)
+                                        persons
+industrial  north of the river, a few   old factories: built U(1958, 1995), 1–4 storeys,
+            elsewhere; 1.2–4 ha         planned residential 50 % / commercial 20 % /
+                                        industrial 30 %, 5 % house U(10, 40) dormitory
+                                        households
+commercial  along main roads; 0.25–0.8  built U(1990, 2020), 2–12 storeys, frame, A/B, 20 %
+            ha                          with a few households above the shops
+public      schools, hospitals,         built U(1960, 2015), 2–8 storeys, no households;
+            temples; 0.5–1.5 ha         in the heritage core 30 % are listed (文保单位)
+green       parks, the river banks      no building: build year, floors, structure and
+                                        grade missing, zero households
+vacant      cleared / reserve land      no building; the resettlement sites (1.2–3 ha)
+==========  ==========================  =================================================
+
+About 4 % of courtyard parcels are illegal sheds (简易, built 1990–2015, 1–2 households),
+1 % of walk-up and 3 % of industrial parcels carry illegal structures; 4 % of courtyard
+parcels in the heritage core and 0.5 % outside are listed. Planned use equals current use
+except: industrial (see above), 15 % of courtyard parcels outside the core (commercial or
+green) and 3 % of walk-ups (green or public).
+
+Vacant land is placed so that the default rule set (``rules/default.toml``) finds every
+category: suitable resettlement sites (≥ 0.5 ha, clear of the eco belt, heritage control
+zone, view corridor and flood-prone land) whose capacity at DOMAIN.md §3 defaults
+(``area × 2.5 × 0.9 × 0.8 ÷ 90 m²``) covers about 95 % of the flats needed by demolition
+households at a 30 % cash share, chosen alternately near the demolition areas and 3–4 km
+away so that distances matter; plus decoys the rules must refuse: small cleared lots,
+vacant land in the eco belt, in the heritage control zone, in the view corridor and in a
+flood-prone hollow.
+
+Projects (``projects``) and the ledger: ten demolition projects (征收拆迁) cover the
+demolition parcels of the blocks with most demolition households, plus one factory
+clearance; six upgrade projects (保留提升) cover the retained old communities of walk-up
+blocks. Ledger dates are set backwards from each target date (倒排工期, stage lengths
+120/90/90/60 days for 签约→拆除→组卷报批→供地→开工 and 210/30 days for 方案→施工→竣工验收)
+and progressed to the "as of" date 2026-11-20; four projects are behind schedule.
+
+Flood depth (``flood_depth.tif``): 10 m cells in EPSG:4548, float32 metres, nodata
+−9999 outside the district: ``max(0, 2.4·exp(−d/170) − 0.2)`` for distance ``d`` (m) to
+the river, plus a hollow of up to 0.9 m in the south-east and a ±0.08 m ripple.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import shapely
+from shapely.geometry import LineString, Polygon
+
+from geo_renewal import schema
+
+__all__ = ["AS_OF", "CRS", "SEED", "SampleDistrict", "generate_sample_district"]
+
+SEED = 20261120
+CRS = "EPSG:4548"
+AS_OF = dt.date(2026, 11, 20)
+
+X0, Y0 = 497_400.0, 4_061_300.0  # south-west corner of the district's road grid
+WIDTH, HEIGHT = 4_000.0, 3_000.0
+OLD_TOWN = (X0 + 1_300.0, Y0 + 1_150.0)  # centre of the heritage core
+HOLLOW = (X0 + 3_300.0, Y0 + 700.0)  # flood-prone hollow (易涝点)
+CELL = 10.0  # flood raster cell size, metres
+NODATA = -9999.0
+RIVER_HALF_WIDTH = 18.0
+ECO_HALF_WIDTH = 100.0
+CASH_SHARE = 0.3
+UNITS_PER_M2 = 2.5 * 0.9 * 0.8 / 90.0  # DOMAIN.md §3 capacity defaults
+
+STREETS: tuple[tuple[str, float, float], ...] = (
+    ("西关街道", 0.12, 0.35),
+    ("文庙街道", 0.33, 0.40),
+    ("北园街道", 0.22, 0.82),
+    ("河畔街道", 0.55, 0.80),
+    ("东关街道", 0.55, 0.33),
+    ("工业北路街道", 0.85, 0.82),
+    ("新城街道", 0.82, 0.28),
+)
+
+_LANES = ("文庙前", "曲水", "双井", "青石", "槐荫", "古井", "石板", "杨柳", "花墙", "钟楼")
+_ROADS = ("纬一路", "纬二路", "经三路", "经五路", "建设路", "解放路", "和平路", "民生路")
+_WORKS = ("机床厂", "第二纺织厂", "印染厂", "食品厂", "电缆厂", "铸造厂", "钢窗厂", "造纸厂")
+_PEOPLE = (
+    "王建国",
+    "李红梅",
+    "张志强",
+    "刘洋",
+    "陈静",
+    "杨帆",
+    "赵磊",
+    "黄海燕",
+    "周涛",
+    "吴晓东",
+    "徐丽",
+    "孙明",
+    "马超",
+    "朱琳",
+    "胡斌",
+    "郭峰",
+)
+
+# Parcel size range (m²) per block type.
+_SIZES = {
+    "courtyard": (260.0, 560.0),
+    "walkup": (1_800.0, 4_200.0),
+    "highrise": (9_000.0, 20_000.0),
+    "industrial": (12_000.0, 40_000.0),
+    "commercial": (2_500.0, 8_000.0),
+    "public": (5_000.0, 15_000.0),
+    "green": (8_000.0, 30_000.0),
+    "vacant": (12_000.0, 30_000.0),
+}
+
+
+@dataclass
+class SampleDistrict:
+    """
+    The generated sample district: vector layers, flood raster and project ledger.
+
+    Attributes
+    ----------
+    layers
+        Layer name -> GeoDataFrame in `crs`: ``districts``, ``parcels``, ``projects``,
+        ``river``, ``eco_belt``, ``heritage_core``, ``heritage_control``,
+        ``view_corridor``.
+    flood_depth
+        Float32 array (rows north to south) of flood depth in metres, `nodata` outside.
+    flood_transform
+        The raster's affine transform (rasterio / affine convention, 10 m cells).
+    ledger
+        The project ledger (台账) with its Chinese headers, one row per project.
+    crs
+        ``"EPSG:4548"``.
+    nodata
+        The raster's nodata value.
+    """
+
+    layers: dict[str, gpd.GeoDataFrame]
+    flood_depth: np.ndarray
+    flood_transform: tuple[float, float, float, float, float, float]
+    ledger: pd.DataFrame
+    crs: str = CRS
+    nodata: float = NODATA
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+def _smooth(t: float) -> float:
+    t = min(max(t, 0.0), 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _lines(rng: np.random.Generator, start: float, length: float, centre: float) -> np.ndarray:
+    pos = [start]
+    while pos[-1] < start + length:
+        d = abs(pos[-1] - centre)
+        pos.append(pos[-1] + (105.0 + 185.0 * _smooth(d / 1_500.0)) * rng.uniform(0.85, 1.15))
+    arr = np.asarray(pos)
+    return start + (arr - start) * length / (arr[-1] - start)
+
+
+def _widths(rng: np.random.Generator, pos: np.ndarray, centre: float) -> np.ndarray:
+    n = pos.size
+    w = rng.uniform(12.0, 18.0, n)
+    w[np.abs(pos - centre) < 450.0] = rng.uniform(
+        8.0, 10.0, int((np.abs(pos - centre) < 450.0).sum())
+    )
+    w[np.arange(n) % 4 == 2] = 30.0  # main roads
+    w[[0, -1]] = 24.0  # boundary roads
+    return np.round(w, 1)
+
+
+def _inset_quad(pts: np.ndarray, d: np.ndarray) -> Polygon:
+    """Shrink a counter-clockwise quadrilateral by distance d[k] on edge k (pts[k]→pts[k+1])."""
+    lines = []
+    for k in range(4):
+        p, q = pts[k], pts[(k + 1) % 4]
+        t = (q - p) / np.hypot(*(q - p))
+        nrm = np.array([-t[1], t[0]])  # inward (left) normal of a CCW ring
+        lines.append((p + nrm * d[k], t))
+    corners = []
+    for k in range(4):
+        (p1, t1), (p2, t2) = lines[k - 1], lines[k]
+        den = t1[0] * t2[1] - t1[1] * t2[0]
+        s = ((p2[0] - p1[0]) * t2[1] - (p2[1] - p1[1]) * t2[0]) / den
+        corners.append(p1 + s * t1)
+    return Polygon(corners)
+
+
+def _river_line() -> LineString:
+    x = np.arange(X0 - 300.0, X0 + WIDTH + 300.0 + 1, 20.0)
+    u = x - X0
+    y = (
+        Y0
+        + 2_350.0
+        + 140.0 * np.sin(2 * np.pi * u / 2_600.0 + 0.7)
+        + 60.0 * np.sin(2 * np.pi * u / 900.0)
+    )
+    return LineString(np.column_stack([x, np.round(y, 2)]))
+
+
+def _split(
+    polys: np.ndarray, lo: np.ndarray, hi: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Cut polygons with straight lines until each piece is below a random size in [lo, hi].
+
+    Breadth first and vectorised: every round draws a target size per piece; pieces above
+    1.3× their target are cut across their longer side at 38–62 % (cut lines on a 1 cm
+    grid, so neighbours share their edges exactly). Returns the pieces and, for each, the
+    index of the polygon it came from.
+    """
+    done, done_src = [], []
+    cur = np.asarray(polys, dtype=object)
+    src = np.arange(cur.size)
+    while cur.size:
+        target = rng.uniform(lo[src], hi[src])
+        leaf = shapely.area(cur) <= target * 1.3
+        done.append(cur[leaf])
+        done_src.append(src[leaf])
+        cur, src = cur[~leaf], src[~leaf]
+        if cur.size == 0:
+            break
+        b = shapely.bounds(cur)
+        f = rng.uniform(0.38, 0.62, cur.size)
+        vert = (b[:, 2] - b[:, 0]) >= (b[:, 3] - b[:, 1])
+        cut = np.round(
+            np.where(vert, b[:, 0] + f * (b[:, 2] - b[:, 0]), b[:, 1] + f * (b[:, 3] - b[:, 1])), 2
+        )
+        x0, y0, x1, y1 = b[:, 0] - 1, b[:, 1] - 1, b[:, 2] + 1, b[:, 3] + 1
+        first = shapely.box(x0, y0, np.where(vert, cut, x1), np.where(vert, y1, cut))
+        second = shapely.box(np.where(vert, cut, x0), np.where(vert, y0, cut), x1, y1)
+        halves = np.concatenate(
+            [shapely.intersection(cur, first), shapely.intersection(cur, second)]
+        )
+        parts, idx = shapely.get_parts(halves, return_index=True)
+        ok = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 1.0)
+        cur, src = parts[ok], np.concatenate([src, src])[idx[ok]]
+    return np.concatenate(done), np.concatenate(done_src)
+
+
+# --------------------------------------------------------------------------- flood
+
+
+def _flood_depth(x: np.ndarray, y: np.ndarray, river: LineString) -> np.ndarray:
+    """Design-flood depth (m) at points: river valley, a hollow, a small ripple."""
+    d = _distance_to_line(x, y, shapely.get_coordinates(river))
+    depth = np.maximum(0.0, 2.4 * np.exp(-d / 170.0) - 0.2)
+    r2 = (x - HOLLOW[0]) ** 2 + (y - HOLLOW[1]) ** 2
+    depth = depth + 0.9 * np.exp(-r2 / (2 * 130.0**2))
+    u, v = x - X0, y - Y0
+    ripple = 0.05 * np.sin(u / 173.0 + 0.3) * np.cos(v / 211.0) + 0.03 * np.sin((u + v) / 97.0)
+    depth = np.where(depth > 0.02, depth + ripple, np.maximum(0.0, ripple))
+    return np.round(np.maximum(depth, 0.0), 2)
+
+
+def _distance_to_line(x: np.ndarray, y: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """Distance from points to a polyline (numpy, in chunks of points)."""
+    ax, ay = coords[:-1, 0], coords[:-1, 1]
+    dx, dy = coords[1:, 0] - ax, coords[1:, 1] - ay
+    len2 = dx * dx + dy * dy
+    out = np.empty(x.size)
+    for start in range(0, x.size, 4096):
+        px = x[start : start + 4096, None]
+        py = y[start : start + 4096, None]
+        t = np.clip(((px - ax) * dx + (py - ay) * dy) / len2, 0.0, 1.0)
+        out[start : start + 4096] = np.sqrt(
+            ((px - ax - t * dx) ** 2 + (py - ay - t * dy) ** 2).min(axis=1)
+        )
+    return out
+
+
+def _flood_raster(
+    boundary: Polygon, river: LineString
+) -> tuple[np.ndarray, tuple[float, float, float, float, float, float]]:
+    minx, miny, maxx, maxy = boundary.bounds
+    x0 = np.floor((minx - 100.0) / CELL) * CELL
+    y1 = np.ceil((maxy + 100.0) / CELL) * CELL
+    ncol = int(np.ceil((maxx + 100.0 - x0) / CELL))
+    nrow = int(np.ceil((y1 - (miny - 100.0)) / CELL))
+    xs = x0 + (np.arange(ncol) + 0.5) * CELL
+    ys = y1 - (np.arange(nrow) + 0.5) * CELL
+    gx, gy = np.meshgrid(xs, ys)
+    depth = _flood_depth(gx.ravel(), gy.ravel(), river).reshape(nrow, ncol)
+    inside = shapely.contains_xy(boundary, gx, gy)
+    depth = np.where(inside, depth, NODATA).astype("float32")
+    return depth, (CELL, 0.0, float(x0), 0.0, -CELL, float(y1))
+
+
+def _flood_share_above(geoms: np.ndarray, river: LineString, limit: float = 0.5) -> np.ndarray:
+    """Share of 10 m lattice points inside each polygon deeper than `limit` metres."""
+    out = np.zeros(len(geoms))
+    for i, g in enumerate(geoms):
+        minx, miny, maxx, maxy = g.bounds
+        xs = np.arange(np.floor(minx / CELL) * CELL + CELL / 2, maxx, CELL)
+        ys = np.arange(np.floor(miny / CELL) * CELL + CELL / 2, maxy, CELL)
+        gx, gy = np.meshgrid(xs, ys)
+        inside = shapely.contains_xy(g, gx, gy)
+        if inside.any():
+            dep = _flood_depth(gx[inside], gy[inside], river)
+            out[i] = float((dep > limit).mean())
+    return out
+
+
+# --------------------------------------------------------------------------- parcels
+
+
+def _attributes(
+    kinds: np.ndarray, area: np.ndarray, in_core: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Draw building attributes per parcel type (see the module docstring)."""
+    n = kinds.size
+    build_year = np.full(n, np.nan)
+    floors = np.full(n, np.nan)
+    structure = np.full(n, None, dtype=object)
+    grade = np.full(n, None, dtype=object)
+    coverage = np.zeros(n)
+    m2_per_hh = np.full(n, np.inf)
+    pph = np.zeros(n)
+    land_use = np.full(n, "residential", dtype=object)
+    planned = np.full(n, None, dtype=object)
+    listed = np.zeros(n, dtype=bool)
+    illegal = np.zeros(n, dtype=bool)
+
+    def pick(m: np.ndarray, values: list, p: list) -> np.ndarray:
+        return rng.choice(np.asarray(values, dtype=object), size=int(m.sum()), p=p)
+
+    m = kinds == "courtyard"
+    k = int(m.sum())
+    build_year[m] = (
+        np.where(in_core[m], rng.normal(1935, 20, k), rng.normal(1955, 15, k))
+        .round()
+        .clip(1890, 1985)
+    )
+    floors[m] = np.where(rng.random(k) < 0.15, 2, 1)
+    structure[m] = pick(m, ["brick_wood", "brick_concrete", "simple"], [0.72, 0.18, 0.10])
+    grade[m] = pick(m, ["A", "B", "C", "D"], [0.10, 0.35, 0.38, 0.17])
+    coverage[m] = rng.uniform(0.55, 0.8, k)
+    m2_per_hh[m] = rng.uniform(30, 55, k)
+    pph[m] = rng.uniform(2.3, 3.2, k)
+    planned[m] = np.where(
+        in_core[m],
+        "residential",
+        pick(m, ["residential", "commercial", "green"], [0.85, 0.08, 0.07]),
+    )
+    listed[m] = rng.random(k) < np.where(in_core[m], 0.04, 0.005)
+    shed = (rng.random(k) < 0.04) & ~listed[m]
+    idx = np.flatnonzero(m)[shed]
+    illegal[idx] = True
+    structure[idx] = "simple"
+    build_year[idx] = rng.integers(1990, 2016, idx.size)
+    floors[idx] = 1
+    m2_per_hh[idx] = 60.0
+
+    m = kinds == "walkup"
+    k = int(m.sum())
+    build_year[m] = np.floor(rng.triangular(1976, 1992, 2004, k))
+    floors[m] = pick(m, [4, 5, 6, 7], [0.05, 0.37, 0.43, 0.15])
+    structure[m] = pick(m, ["brick_concrete", "frame"], [0.9, 0.1])
+    grade[m] = pick(m, ["A", "B", "C", "D"], [0.38, 0.58, 0.035, 0.005])
+    coverage[m] = rng.uniform(0.22, 0.32, k)
+    m2_per_hh[m] = rng.uniform(55, 75, k)
+    pph[m] = rng.uniform(2.5, 3.1, k)
+    planned[m] = pick(m, ["residential", "green", "public"], [0.99, 0.005, 0.005])
+    illegal[m] = rng.random(k) < 0.005
+
+    m = kinds == "highrise"
+    k = int(m.sum())
+    build_year[m] = rng.integers(2003, 2023, k)
+    floors[m] = rng.integers(18, 34, k)
+    structure[m] = pick(m, ["shear_wall", "frame"], [0.8, 0.2])
+    grade[m] = pick(m, ["A", "B"], [0.95, 0.05])
+    coverage[m] = rng.uniform(0.15, 0.22, k)
+    m2_per_hh[m] = rng.uniform(90, 120, k)
+    pph[m] = rng.uniform(2.8, 3.3, k)
+    planned[m] = "residential"
+
+    m = kinds == "industrial"
+    k = int(m.sum())
+    land_use[m] = "industrial"
+    build_year[m] = rng.integers(1958, 1996, k)
+    floors[m] = rng.integers(1, 5, k)
+    structure[m] = pick(m, ["brick_concrete", "frame", "steel", "simple"], [0.5, 0.2, 0.2, 0.1])
+    grade[m] = pick(m, ["A", "B", "C", "D"], [0.2, 0.5, 0.2, 0.1])
+    coverage[m] = rng.uniform(0.35, 0.55, k)
+    dorm = rng.random(k) < 0.05
+    m2_per_hh[np.flatnonzero(m)[dorm]] = 1.0  # replaced below by a household count
+    pph[m] = rng.uniform(1.5, 2.5, k)
+    planned[m] = pick(m, ["residential", "commercial", "industrial"], [0.5, 0.2, 0.3])
+    illegal[m] = rng.random(k) < 0.03
+
+    m = kinds == "commercial"
+    k = int(m.sum())
+    land_use[m] = "commercial"
+    build_year[m] = rng.integers(1990, 2021, k)
+    floors[m] = rng.integers(2, 13, k)
+    structure[m] = "frame"
+    grade[m] = pick(m, ["A", "B"], [0.7, 0.3])
+    coverage[m] = rng.uniform(0.35, 0.6, k)
+    shops = rng.random(k) < 0.2
+    m2_per_hh[np.flatnonzero(m)[shops]] = 2.0  # replaced below
+    pph[m] = rng.uniform(2.5, 3.0, k)
+    planned[m] = "commercial"
+
+    m = kinds == "public"
+    k = int(m.sum())
+    land_use[m] = "public"
+    build_year[m] = rng.integers(1960, 2016, k)
+    floors[m] = rng.integers(2, 9, k)
+    structure[m] = pick(m, ["frame", "brick_concrete"], [0.6, 0.4])
+    grade[m] = pick(m, ["A", "B"], [0.6, 0.4])
+    coverage[m] = rng.uniform(0.25, 0.4, k)
+    planned[m] = "public"
+    listed[m] = in_core[m] & (rng.random(k) < 0.3)
+    heritage = np.flatnonzero(m)[listed[m]]
+    build_year[heritage] = rng.integers(1700, 1930, heritage.size).clip(1800)
+    floors[heritage] = 1
+    structure[heritage] = "brick_wood"
+
+    for kind_, use in (("green", "green"), ("vacant", "vacant")):
+        m = kinds == kind_
+        land_use[m] = use
+        planned[m] = "green" if kind_ == "green" else "residential"
+
+    floor_area = np.round(area * coverage * np.nan_to_num(floors), 1)
+    households = np.zeros(n, dtype=np.int64)
+    res = np.isfinite(m2_per_hh) & (m2_per_hh > 5)
+    households[res] = np.maximum(1, np.round(floor_area[res] / m2_per_hh[res])).astype(np.int64)
+    special = m2_per_hh == 1.0
+    households[special] = rng.integers(10, 41, int(special.sum()))
+    special = m2_per_hh == 2.0
+    households[special] = rng.integers(2, 13, int(special.sum()))
+    population = np.round(households * pph).astype(np.int64)
+    population = np.maximum(population, households)
+
+    return pd.DataFrame(
+        {
+            "land_use": land_use,
+            "planned_use": planned,
+            "build_year": pd.array(build_year, dtype="Int64"),
+            "floors": pd.array(floors, dtype="Int64"),
+            "structure": structure,
+            "danger_grade": grade,
+            "households": households,
+            "population": population,
+            "floor_area": floor_area,
+            "listed": listed,
+            "illegal": illegal,
+        }
+    )
+
+
+def expected_categories(
+    parcels: gpd.GeoDataFrame,
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    river: LineString | None = None,
+) -> pd.Series:
+    """
+    Classify parcels the way the default rule set does (for checking the sample only).
+
+    A compact re-statement of ``rules/default.toml`` (DOMAIN.md §1, first match wins, the
+    heritage rules forced): used to size the resettlement sites while generating and by the
+    tests to check that every category occurs. Flood depth is evaluated from the same
+    function that makes the raster, on a 10 m lattice.
+
+    Parameters
+    ----------
+    parcels
+        Parcels in EPSG:4548 with canonical columns.
+    layers
+        The constraint layers ``heritage_core``, ``heritage_control``, ``eco_belt``,
+        ``view_corridor`` and ``river``.
+    river
+        The river centre line (defaults to the ``river`` layer's geometry).
+
+    Returns
+    -------
+    category
+        Category code per parcel, aligned on `parcels.index`.
+    """
+    g = np.asarray(parcels.geometry.array, dtype=object)
+    area = shapely.area(g)
+    core = shapely.union_all(layers["heritage_core"].geometry.array)
+    river = river if river is not None else shapely.union_all(layers["river"].geometry.array)
+
+    def share(name: str) -> np.ndarray:
+        z = shapely.union_all(layers[name].geometry.array)
+        shapely.prepare(z)
+        out = np.zeros(len(g))
+        hit = shapely.intersects(z, g)
+        out[hit] = shapely.area(shapely.intersection(g[hit], z)) / area[hit]
+        return out
+
+    lu = parcels["land_use"].astype(object).to_numpy()
+    pu = parcels["planned_use"].astype(object).to_numpy()
+    grade = parcels["danger_grade"].astype(object).to_numpy()
+    struct = parcels["structure"].astype(object).to_numpy()
+    year = parcels["build_year"].astype("float64").to_numpy()
+    listed = parcels["listed"].astype(bool).to_numpy()
+    illegal = parcels["illegal"].astype(bool).to_numpy()
+    cat = np.full(len(g), "unchanged", dtype=object)
+    vacant = lu == "vacant"
+    site = vacant & (area >= 5_000)
+    if site.any():
+        for name in ("eco_belt", "heritage_control", "view_corridor"):
+            site &= share(name) < 0.01
+        site &= shapely.distance(g, river) >= 30
+        idx = np.flatnonzero(site)
+        site[idx] = _flood_share_above(g[idx], river) <= 0.05
+    cat[site] = "resettlement_site"
+    upgrade = (
+        (lu == "residential")
+        & (np.nan_to_num(year, nan=9999) <= 2000)
+        & np.isin(grade, ["A", "B"])
+    )
+    cat[upgrade & ~site] = "retain_upgrade"
+    conflict = (pu != lu) & ~np.isin(lu, ["vacant", "green", "road", "water"])
+    demolish = (
+        illegal | np.isin(grade, ["C", "D"]) | np.isin(struct, ["simple", "brick_wood"]) | conflict
+    )
+    cat[demolish] = "demolish"
+    protect = listed | shapely.intersects(core, g)
+    cat[protect] = "retain_protect"
+    return pd.Series(cat, index=parcels.index, name="category")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
+    """
+    Generate the sample district: layers, flood-depth raster and project ledger.
+
+    Parameters
+    ----------
+    seed
+        Seed of the random generator; the shipped files use `SEED`.
+
+    Returns
+    -------
+    district
+        A `SampleDistrict`; layers are in EPSG:4548.
+    """
+    rng = np.random.default_rng(seed)
+
+    # Road grid and blocks -------------------------------------------------------------
+    xs = _lines(rng, X0, WIDTH, OLD_TOWN[0])
+    ys = _lines(rng, Y0, HEIGHT, OLD_TOWN[1])
+    wx, wy = _widths(rng, xs, OLD_TOWN[0]), _widths(rng, ys, OLD_TOWN[1])
+    nx, ny = xs.size, ys.size
+    jx = np.clip(rng.normal(0, 5.0, (nx, ny)), -12, 12)
+    jy = np.clip(rng.normal(0, 5.0, (nx, ny)), -12, 12)
+    jx[[0, -1], :] = 0.0
+    jy[:, [0, -1]] = 0.0
+    nodes_x = np.round(xs[:, None] + jx, 2)
+    nodes_y = np.round(ys[None, :] + jy, 2)
+
+    cells, cell_ij = [], []
+    for i in range(nx - 1):
+        for j in range(ny - 1):
+            if (i < 2 and j >= ny - 4) or (i >= nx - 4 and j < 2):
+                continue  # cut corners off the district outline
+            cell_ij.append((i, j))
+            cells.append(
+                np.array(
+                    [
+                        (nodes_x[i, j], nodes_y[i, j]),
+                        (nodes_x[i + 1, j], nodes_y[i + 1, j]),
+                        (nodes_x[i + 1, j + 1], nodes_y[i + 1, j + 1]),
+                        (nodes_x[i, j + 1], nodes_y[i, j + 1]),
+                    ]
+                )
+            )
+    cell_polys = np.array([Polygon(c) for c in cells], dtype=object)
+    boundary = shapely.union_all(cell_polys)
+
+    # Streets: cells to the nearest street seed.
+    seeds = np.array([(X0 + fx * WIDTH, Y0 + fy * HEIGHT) for _, fx, fy in STREETS])
+    cc = shapely.get_coordinates(shapely.centroid(cell_polys))
+    cell_street = np.argmin(((cc[:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2), axis=1)
+    districts = gpd.GeoDataFrame(
+        {
+            "district_id": [f"JD{k + 1:02d}" for k in range(len(STREETS))],
+            "name": [s[0] for s in STREETS],
+        },
+        geometry=[shapely.union_all(cell_polys[cell_street == k]) for k in range(len(STREETS))],
+        crs=CRS,
+    )
+
+    # Constraint layers ------------------------------------------------------------------
+    river = _river_line()
+    channel = river.buffer(RIVER_HALF_WIDTH)
+    eco = shapely.intersection(river.buffer(ECO_HALF_WIDTH), boundary)
+    ang = np.linspace(0, 2 * np.pi, 36, endpoint=False)
+    rad = (
+        330.0 + 50.0 * np.sin(3 * ang + 1.0) + 25.0 * np.cos(5 * ang) + rng.normal(0, 8, ang.size)
+    )
+    core = (
+        Polygon(
+            np.column_stack(
+                [OLD_TOWN[0] + rad * np.cos(ang) * 1.15, OLD_TOWN[1] + rad * np.sin(ang) * 0.9]
+            )
+        )
+        .buffer(30)
+        .buffer(-30)
+    )
+    core = shapely.set_precision(core, 0.01)
+    control = shapely.set_precision(shapely.difference(core.buffer(220.0), core), 0.01)
+    corridor_axis = LineString(
+        [(OLD_TOWN[0] + 200.0, Y0 - 800.0), (OLD_TOWN[0] + 500.0, Y0 + 2_400.0)]
+    )
+    corridor = shapely.intersection(corridor_axis.buffer(60.0, cap_style="flat"), boundary)
+    river_in = shapely.intersection(river, boundary.buffer(300.0))
+
+    # Block pieces (blocks minus the river channel) with their location ------------------
+    pieces, piece_cell = [], []
+    for c, (i, j) in enumerate(cell_ij):
+        quad = _inset_quad(cells[c], np.array([wy[j], wx[i + 1], wy[j + 1], wx[i]]) / 2.0)
+        for part in shapely.get_parts(quad.difference(channel)):
+            if shapely.get_type_id(part) == 3 and part.area >= 300.0:
+                pieces.append(part)
+                piece_cell.append(c)
+    pieces_arr = np.array(pieces, dtype=object)
+    piece_cell_arr = np.array(piece_cell)
+    pc = shapely.get_coordinates(shapely.point_on_surface(pieces_arr))
+    d_old = np.hypot(pc[:, 0] - OLD_TOWN[0], pc[:, 1] - OLD_TOWN[1])
+    in_core_blk = shapely.contains_xy(core, pc[:, 0], pc[:, 1])
+    eco_share = shapely.area(shapely.intersection(pieces_arr, eco)) / shapely.area(pieces_arr)
+    river_y = np.interp(pc[:, 0], *shapely.get_coordinates(river).T)
+    north = pc[:, 1] > river_y
+    d_river = shapely.distance(pieces_arr, river)
+
+    types = np.empty(len(pieces), dtype=object)
+    u = rng.random(len(pieces))
+    for b in range(len(pieces)):
+        x = pc[b, 0] - X0
+        if in_core_blk[b]:
+            opts, p = ["courtyard", "public"], [0.88, 0.12]
+        elif eco_share[b] > 0.4:
+            opts, p = ["green", "courtyard"], [0.85, 0.15]
+        elif north[b] and x > 1_800:
+            opts, p = ["industrial", "walkup", "green", "public"], [0.6, 0.2, 0.1, 0.1]
+        elif north[b]:
+            opts, p = ["courtyard", "walkup", "industrial", "green"], [0.2, 0.5, 0.2, 0.1]
+        elif d_old[b] < 650:
+            opts, p = (
+                ["courtyard", "walkup", "commercial", "public", "green"],
+                [
+                    0.27,
+                    0.55,
+                    0.1,
+                    0.05,
+                    0.03,
+                ],
+            )
+        elif x > 2_500:
+            opts, p = (
+                ["highrise", "walkup", "commercial", "public", "green"],
+                [
+                    0.45,
+                    0.27,
+                    0.12,
+                    0.09,
+                    0.07,
+                ],
+            )
+        else:
+            opts, p = (
+                [
+                    "walkup",
+                    "highrise",
+                    "commercial",
+                    "public",
+                    "green",
+                    "industrial",
+                    "courtyard",
+                ],
+                [0.53, 0.12, 0.11, 0.1, 0.06, 0.05, 0.03],
+            )
+        types[b] = opts[int(np.searchsorted(np.cumsum(p), u[b] * 0.999999))]
+
+    # Decoy vacant land the rules must refuse (one block each).
+    area_b = shapely.area(pieces_arr)
+    free = ~in_core_blk
+
+    def take(mask: np.ndarray, key: np.ndarray) -> int:
+        cand = np.flatnonzero(mask & free & (area_b >= 6_000))
+        b = int(cand[np.argmin(key[cand])])
+        types[b] = "vacant"
+        free[b] = False
+        return b
+
+    ctrl_share = shapely.area(shapely.intersection(pieces_arr, control)) / area_b
+    corr_share = shapely.area(shapely.intersection(pieces_arr, corridor)) / area_b
+    d_hollow = np.hypot(pc[:, 0] - HOLLOW[0], pc[:, 1] - HOLLOW[1])
+    decoys = {
+        "eco_belt": take(eco_share > 0.3, -eco_share),
+        "heritage_control": take(ctrl_share > 0.5, -ctrl_share),
+        "view_corridor": take((corr_share > 0.3) & (d_old > 700), -corr_share),
+        "flood": take((eco_share == 0) & (d_river > 130) & (d_river < 260), d_river),
+        "hollow": take(eco_share == 0, d_hollow),
+    }
+
+    # Parcels -------------------------------------------------------------------------
+    def make(
+        blocks: list[int],
+        kinds_of: dict[int, str],
+        r: np.random.Generator,
+        pre: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> gpd.GeoDataFrame:
+        if pre is None:
+            kinds_b = np.array([kinds_of[b] for b in blocks], dtype=object)
+            lo = np.array([_SIZES[k][0] for k in kinds_b])
+            hi = np.array([_SIZES[k][1] for k in kinds_b])
+            g, src = _split(pieces_arr[np.asarray(blocks, dtype=np.intp)], lo, hi, r)
+            g, blk_a = shapely.set_precision(g, 0.01), np.asarray(blocks)[src]
+        else:
+            g, blk_a = pre
+        kinds_a = np.array([kinds_of[int(b)] for b in blk_a], dtype=object)
+        keep = (shapely.get_type_id(g) == 3) & (shapely.area(g) >= 20.0)
+        g, blk_a, kinds_a = g[keep], blk_a[keep], kinds_a[keep]
+        pts = shapely.get_coordinates(shapely.point_on_surface(g))
+        in_core = shapely.contains_xy(core, pts[:, 0], pts[:, 1])
+        attrs = _attributes(kinds_a, shapely.area(g), in_core, r)
+        attrs["block"] = blk_a
+        attrs["kind"] = kinds_a
+        return gpd.GeoDataFrame(attrs, geometry=g, crs=CRS)
+
+    all_blocks = list(range(len(pieces)))
+    parcels = make(all_blocks, dict(enumerate(types)), rng)
+    layers = {
+        "heritage_core": gpd.GeoDataFrame(
+            {"name": ["历史文化街区核心保护范围"]}, geometry=[core], crs=CRS
+        ),
+        "heritage_control": gpd.GeoDataFrame(
+            {"name": ["建设控制地带"]}, geometry=[control], crs=CRS
+        ),
+        "eco_belt": gpd.GeoDataFrame({"name": ["滨河生态带"]}, geometry=[eco], crs=CRS),
+        "view_corridor": gpd.GeoDataFrame(
+            {"name": ["千佛山—古城视线通廊"]}, geometry=[corridor], crs=CRS
+        ),
+        "river": gpd.GeoDataFrame({"name": ["小清河支流"]}, geometry=[river_in], crs=CRS),
+    }
+    cats = expected_categories(parcels, layers, river=river)
+    dem_hh = parcels["households"].where(cats == "demolish", 0).groupby(parcels["block"]).sum()
+    dem_hh = dem_hh.reindex(all_blocks, fill_value=0).to_numpy()
+
+    # Resettlement sites: convert blocks until capacity covers ~95 % of the flats needed.
+    dem_pts = parcels[cats == "demolish"]
+    w = dem_pts["households"].to_numpy(dtype=float)
+    dc = shapely.get_coordinates(shapely.centroid(np.asarray(dem_pts.geometry.array)))
+    centre = (dc * w[:, None]).sum(axis=0) / w.sum()
+    d_dem = np.hypot(pc[:, 0] - centre[0], pc[:, 1] - centre[1])
+    ok_site = (
+        free
+        & np.isin(types, ["industrial", "commercial", "walkup", "highrise", "public"])
+        & (eco_share == 0)
+        & (ctrl_share == 0)
+        & (corr_share == 0)
+        & (d_river > 650)
+        & (d_hollow > 600)
+        & (area_b >= 12_000)
+        & (shapely.distance(pieces_arr, core.buffer(220.0)) > 50)
+    )
+    near = [
+        int(b)
+        for b in np.flatnonzero(ok_site & (d_dem < 1_500))[
+            np.argsort(d_dem[ok_site & (d_dem < 1_500)])
+        ]
+    ]
+    far = [
+        int(b)
+        for b in np.flatnonzero(ok_site & (d_dem > 2_300))[
+            np.argsort(-d_dem[ok_site & (d_dem > 2_300)])
+        ]
+    ]
+    order = [b for pair in zip(near, far, strict=False) for b in pair]
+    order += near[len(far) :] + far[len(near) :]
+    site_rng = np.random.default_rng(seed + 1)
+    site_parts: dict[int, list] = {}
+    capacity = 0
+    demand_hh = int(dem_hh.sum())
+    for b in order:
+        lo, hi = _SIZES["vacant"]
+        parts, _ = _split(pieces_arr[[b]], np.array([lo]), np.array([hi]), site_rng)
+        parts = shapely.set_precision(parts, 0.01)
+        areas = shapely.area(parts)
+        cap = int(np.floor(areas[areas >= 5_000] * UNITS_PER_M2).sum())
+        flats = (demand_hh - dem_hh[b]) * (1 - CASH_SHARE)
+        if capacity + cap > 1.05 * flats:
+            continue
+        site_parts[b] = parts
+        capacity += cap
+        demand_hh -= int(dem_hh[b])
+        types[b] = "vacant"
+        if capacity >= 0.92 * demand_hh * (1 - CASH_SHARE):
+            break
+    # Rebuild the converted blocks (and the decoys) with vacant parcels.
+    decoy_blocks, site_blocks = sorted(decoys.values()), sorted(site_parts)
+    vacant = dict.fromkeys(decoy_blocks + site_blocks, "vacant")
+    redo_rng = np.random.default_rng(seed + 2)
+    site_geoms = (
+        np.concatenate([site_parts[b] for b in site_blocks]),
+        np.concatenate([[b] * len(site_parts[b]) for b in site_blocks]).astype(np.intp),
+    )
+    parcels = pd.concat(
+        [
+            parcels[~parcels["block"].isin(list(vacant))],
+            make(decoy_blocks, vacant, redo_rng),
+            make(site_blocks, vacant, redo_rng, pre=site_geoms),
+        ],
+        ignore_index=True,
+    )
+
+    # Small cleared lots (below the site minimum) in walk-up areas.
+    lots = np.flatnonzero(
+        (parcels["kind"] == "walkup").to_numpy()
+        & (shapely.area(np.asarray(parcels.geometry.array)) > 2_500)
+        & (shapely.area(np.asarray(parcels.geometry.array)) < 4_800)
+    )
+    lots = np.sort(rng.choice(lots, size=min(8, lots.size), replace=False))
+    blank = {
+        "land_use": "vacant",
+        "planned_use": "residential",
+        "build_year": pd.NA,
+        "floors": pd.NA,
+        "structure": None,
+        "danger_grade": None,
+        "households": 0,
+        "population": 0,
+        "floor_area": 0.0,
+        "listed": False,
+        "illegal": False,
+        "kind": "vacant",
+    }
+    for col, v in blank.items():
+        s = (
+            parcels[col].astype(object)
+            if col in ("structure", "danger_grade", "planned_use", "land_use", "kind")
+            else parcels[col]
+        )
+        s = s.copy()
+        s.iloc[lots] = v
+        parcels[col] = s
+
+    # Order parcels south-west to north-east within each street; ids, names, streets.
+    pts = shapely.get_coordinates(shapely.point_on_surface(np.asarray(parcels.geometry.array)))
+    parcels["street"] = np.array(
+        [STREETS[k][0] for k in cell_street[piece_cell_arr[parcels["block"]]]], dtype=object
+    )
+    parcels = parcels.iloc[
+        np.lexsort((pts[:, 0], np.round(pts[:, 1], -2), parcels["block"].to_numpy()))
+    ]
+    parcels = parcels.reset_index(drop=True)
+    parcels.insert(0, "parcel_id", [f"DK{k + 1:05d}" for k in range(len(parcels))])
+    names, communities = _names(parcels, rng)
+    parcels.insert(1, "name", names)
+    parcels["community"] = communities
+    cats = expected_categories(parcels, layers, river=river)
+
+    projects, ledger = _projects(parcels, cats, rng)
+    depth, transform = _flood_raster(boundary, river)
+
+    cols = [
+        "parcel_id",
+        "name",
+        "land_use",
+        "planned_use",
+        "build_year",
+        "floors",
+        "structure",
+        "danger_grade",
+        "households",
+        "population",
+        "floor_area",
+        "street",
+        "community",
+        "listed",
+        "illegal",
+    ]
+    parcels_out = gpd.GeoDataFrame(parcels[cols].copy(), geometry=parcels.geometry.array, crs=CRS)
+    for c in (
+        "name",
+        "land_use",
+        "planned_use",
+        "structure",
+        "danger_grade",
+        "street",
+        "community",
+    ):
+        parcels_out[c] = parcels_out[c].astype("string")
+    layers = {
+        "districts": districts,
+        "parcels": parcels_out,
+        "projects": projects,
+        **layers,
+    }
+    info = {
+        "decoys": decoys,
+        "sites": sorted(site_parts),
+        "capacity": capacity,
+        "categories": cats,
+    }
+    return SampleDistrict(
+        layers=layers, flood_depth=depth, flood_transform=transform, ledger=ledger, info=info
+    )
+
+
+def _names(parcels: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Display names of non-residential parcels and community names of residential ones."""
+    n = len(parcels)
+    names = np.full(n, None, dtype=object)
+    community = np.full(n, None, dtype=object)
+    kind = parcels["kind"].to_numpy()
+    block = parcels["block"].to_numpy()
+    counters: dict[str, int] = {}
+    block_name: dict[int, str] = {}
+    for i in range(n):
+        k, b = kind[i], int(block[i])
+        if k in ("courtyard", "walkup", "highrise"):
+            if b not in block_name:
+                r = int(rng.integers(0, 1_000))
+                if k == "courtyard":
+                    block_name[b] = f"{_LANES[r % len(_LANES)]}街坊{r % 7 + 1}片"
+                elif k == "walkup":
+                    block_name[b] = (
+                        f"{_WORKS[r % len(_WORKS)]}宿舍"
+                        if r % 3 == 0
+                        else f"{_ROADS[r % len(_ROADS)]}{r % 9 + 1}号院"
+                    )
+                else:
+                    block_name[b] = (
+                        f"{('锦绣', '泉城', '御景', '和园', '翡翠')[r % 5]}{('华府', '家园', '花园', '名苑')[r % 4]}"
+                    )
+            community[i] = block_name[b]
+            continue
+        counters[k] = counters.get(k, 0) + 1
+        c = counters[k]
+        names[i] = {
+            "industrial": f"{_WORKS[c % len(_WORKS)]}{c // len(_WORKS) + 1}号厂区",
+            "commercial": f"{_ROADS[c % len(_ROADS)]}商业楼{c}",
+            "public": ("第{c}小学", "第{c}中学", "社区卫生服务中心{c}", "文化站{c}")[c % 4].format(
+                c=c
+            ),
+            "green": f"游园{c}",
+            "vacant": f"储备地块{c:02d}",
+        }[k]
+    return names, community
+
+
+def _projects(
+    parcels: gpd.GeoDataFrame, cats: pd.Series, rng: np.random.Generator
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Ten demolition + one factory clearance + six upgrade projects, and their ledger."""
+    block = parcels["block"].to_numpy()
+    hh = parcels["households"].to_numpy()
+    dem = (cats == "demolish").to_numpy()
+    upg = (cats == "retain_upgrade").to_numpy()
+    kind = parcels["kind"].to_numpy()
+    dem_by_block = (
+        pd.Series(np.where(dem, hh, 0)).groupby(block).sum().sort_values(ascending=False)
+    )
+    upg_by_block = pd.Series(np.where(upg & (kind == "walkup"), hh, 0)).groupby(block).sum()
+    upg_by_block = upg_by_block.sort_values(ascending=False)
+    factory = (
+        pd.Series(np.where(dem & (kind == "industrial"), parcels["floor_area"].to_numpy(), 0.0))
+        .groupby(block)
+        .sum()
+        .sort_values(ascending=False)
+    )
+
+    groups: list[tuple[str, np.ndarray]] = []
+    used: set[int] = set()
+    for b in dem_by_block.index[::2][:10]:  # every other block: projects spread out
+        groups.append(("demolish", dem & (block == b)))
+        used.add(int(b))
+    b = next(int(b) for b in factory.index if int(b) not in used)
+    groups.append(("demolish", dem & (block == b)))
+    for b in upg_by_block.index[:6]:
+        groups.append(("retain_upgrade", upg & (block == b)))
+
+    streets = parcels["street"].to_numpy()
+    rows, geoms = [], []
+    for k, (ptype, mask) in enumerate(groups):
+        sub = parcels[mask]
+        street = pd.Series(streets[mask]).mode().iloc[0]
+        place = sub["community"].dropna()
+        place = place.iloc[0] if len(place) else sub["name"].dropna().iloc[0]
+        name = f"{place}{'片区征收项目' if ptype == 'demolish' else '老旧小区改造项目'}"
+        rows.append(
+            {
+                "project_id": f"GX{k + 1:02d}",
+                "name": name,
+                "project_type": ptype,
+                "street": street,
+                "households": int(sub["households"].sum()),
+                "floor_area": float(sub["floor_area"].sum()),
+            }
+        )
+        geoms.append(shapely.union_all(np.asarray(sub.geometry.array)))
+    info = pd.DataFrame(rows)
+    projects = gpd.GeoDataFrame(
+        info[["project_id", "name", "project_type", "street"]].astype("string"),
+        geometry=shapely.set_precision(np.array(geoms, dtype=object), 0.01),
+        crs=CRS,
+    )
+    return projects, _ledger(info, rng)
+
+
+def _ledger(info: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Build the 台账: one row per project, planned dates set backwards from the target."""
+    gaps = {
+        "demolish": {
+            "construction": 0,
+            "land_supply": 60,
+            "approval": 150,
+            "demolition": 240,
+            "signing": 360,
+        },
+        "retain_upgrade": {"acceptance": 0, "works": 30, "design": 240},
+    }
+    stages = [*schema.PIPELINES["demolish"], *schema.PIPELINES["retain_upgrade"]]
+    n = len(info)
+    behind = set(rng.choice(np.arange(n), size=4, replace=False).tolist())
+    records = []
+    for k, r in info.iterrows():
+        ptype = r["project_type"]
+        pipeline = schema.PIPELINES[ptype]
+        if ptype == "demolish":
+            target = dt.date(2026, 3, 31) + dt.timedelta(days=int(rng.integers(0, 640)))
+        else:
+            target = dt.date(2025, 10, 31) + dt.timedelta(days=int(rng.integers(0, 600)))
+        planned = {s: target - dt.timedelta(days=gaps[ptype][s]) for s in pipeline}
+        actual: dict[str, dt.date | None] = dict.fromkeys(pipeline)
+        late = k in behind
+        for s in pipeline:
+            p = planned[s]
+            if p <= AS_OF:
+                if late and p < AS_OF - dt.timedelta(days=20):
+                    break  # behind schedule: this stage is overdue
+                a = p + dt.timedelta(days=int(rng.integers(-20, 25)))
+                if a >= AS_OF:
+                    break
+                actual[s] = a
+            else:
+                if p - AS_OF < dt.timedelta(days=45) and rng.random() < 0.3:
+                    actual[s] = AS_OF - dt.timedelta(days=int(rng.integers(1, 20)))
+                break
+        hh = int(r["households"])
+        first = pipeline[0]
+        if ptype != "demolish":
+            signed = None
+        elif actual[first] is not None:
+            signed = hh if rng.random() < 0.7 else round(hh * rng.uniform(0.96, 0.995))
+        else:
+            start = planned[first] - dt.timedelta(days=120)
+            frac = (AS_OF - start).days / 120.0
+            signed = 0 if frac <= 0 else round(hh * min(0.95, max(0.1, frac * 0.85)))
+        unit = (
+            f"{r['street']}办事处"
+            if k % 2 == 0
+            else ("区房屋征收服务中心" if ptype == "demolish" else "区住房和城乡建设局")
+        )
+        rec = {
+            "项目编号": r["project_id"],
+            "项目名称": r["name"],
+            "类型": schema.CATEGORIES[ptype].zh,
+            "街道": r["street"],
+            "责任单位": unit,
+            "责任人": _PEOPLE[k % len(_PEOPLE)],
+            "户数": hh,
+            "已签约户数": signed,
+            "拆除建筑面积": round(float(r["floor_area"])) if ptype == "demolish" else None,
+            "目标日期": target,
+        }
+        for s in stages:
+            zh = schema.STAGES[s][0]
+            rec[f"{zh}计划日期"] = planned.get(s)
+            rec[f"{zh}实际日期"] = actual.get(s)
+        records.append(rec)
+    return pd.DataFrame(records, dtype=object)
