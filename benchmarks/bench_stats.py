@@ -11,6 +11,8 @@ Compares, in the same run and on the same data:
   linearly from the previous size, would exceed ``--overlay-limit`` seconds).
 
 Every route's per-zone households are checked against the others before timing is reported.
+The first three routes are timed round-robin (medians of ``--repeat``), so that load from
+other processes on a shared machine slows them alike; overlay runs once at 500k and more.
 
 Run: ``.venv/bin/python -m benchmarks.bench_stats [--sizes 10000 100000 1000000]``
 """
@@ -81,6 +83,18 @@ def timed(func, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def interleaved(funcs: dict[str, object], repeat: int) -> dict[str, tuple[float, object]]:
+    """Time the routes round-robin, so that a busy machine slows them alike."""
+    times: dict[str, list[float]] = {name: [] for name in funcs}
+    results: dict[str, object] = {}
+    for _ in range(repeat):
+        for name, func in funcs.items():
+            t = time.perf_counter()
+            results[name] = func()
+            times[name].append(time.perf_counter() - t)
+    return {name: (statistics.median(times[name]), results[name]) for name in funcs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -93,9 +107,15 @@ def main() -> None:
     for n in args.sizes:
         city = gpd.read_parquet(cached_city(n))
         zones = synthetic_zones(n)  # 30 zones
-        t_script, ref = timed(lambda c=city, z=zones: handwritten(c, z), args.repeat)
-        t_one, one = timed(lambda c=city, z=zones: ours(c, z, 1), args.repeat)
-        t_pool, pool = timed(lambda c=city, z=zones: ours(c, z, None), args.repeat)
+        runs = interleaved(
+            {
+                "script": lambda c=city, z=zones: handwritten(c, z),
+                "one": lambda c=city, z=zones: ours(c, z, 1),
+                "pool": lambda c=city, z=zones: ours(c, z, None),
+            },
+            args.repeat,
+        )
+        (t_script, ref), (t_one, one), (t_pool, pool) = runs.values()
         np.testing.assert_allclose(one, ref[:, 1:], rtol=1e-9, atol=1e-6)
         np.testing.assert_allclose(pool, ref[:, 1:], rtol=1e-9, atol=1e-6)
 
