@@ -730,7 +730,7 @@ def _check(node: ast.AST, params: Mapping[str, Any], depth: int) -> str:
         if not isinstance(node.ctx, ast.Load):  # pragma: no cover - eval mode only loads
             raise _RefusedError(node, "assignment")
         if node.id in FUNCTIONS:
-            raise _RefusedError(node, "function used without calling it, e.g. share_in(\"layer\"):")
+            raise _RefusedError(node, 'function used without calling it, e.g. share_in("layer"):')
         if node.id.lower() in _BOOL_NAMES:
             return "bool"
         if node.id in params:
@@ -755,7 +755,7 @@ def _check(node: ast.AST, params: Mapping[str, Any], depth: int) -> str:
             if k not in ("number", "value"):
                 raise _RefusedError(node, f"sign applied to a {k}")
             return "number"
-        raise _RefusedError(node, type(node.op).__name__)  # pragma: no cover - Invert is caught
+        raise _RefusedError(node, _REFUSED.get(type(node.op), type(node.op).__name__))
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BIN_OPS:
             raise _RefusedError(
