@@ -274,7 +274,7 @@ def progress_command(
     book = read_ledger(
         ledger,
         projects=projects_path,
-        projects_layer=projects_layer or ("projects" if projects_path.endswith(".gpkg") else None),
+        projects_layer=projects_layer,
         sheet=sheet,
     )
     progress = project_progress(book, as_of=day, lang=lang)

@@ -91,7 +91,7 @@ _DATES = ("target_date", "start_date")
 _TEXT = ("project_id", "name", "project_type", "street", "responsible_unit", "responsible_person")
 
 _STAGE_ZH = re.compile(r"^(?P<stage>.+?)(?P<kind>计划|实际)(?:完成|完成的)?(?:日期|时间)?$")
-_STAGE_EN = re.compile(r"^(?P<stage>.+?)[_ ](?P<kind>planned|plan|actual)(?:[_ ]date)?$")
+_STAGE_EN = re.compile(r"^(?P<stage>.+?)[_ ]?(?P<kind>planned|plan|actual)(?:[_ ]?date)?$")
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _BLANKS = frozenset({"", "-", "—", "/", "无", "nan", "nat", "none", "null", "n/a"})
 
@@ -322,7 +322,7 @@ def _read_frame(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, str]
 
 
 def _map_headers(
-    columns: Sequence[Any],
+    raw: pd.DataFrame,
     registry: Mapping[str, tuple[str, str, str]],
     findings: _Findings,
 ) -> tuple[dict[Any, str], dict[str, str]]:
@@ -332,7 +332,7 @@ def _map_headers(
     stage_lookup = _stage_lookup(registry)
     rename: dict[Any, str] = {}
     back: dict[str, str] = {}
-    for col in columns:
+    for col in raw.columns:
         key = _normalise(col)
         canonical = special.get(key)
         if canonical is None and general.get(key) in LEDGER_COLUMNS:
@@ -342,6 +342,10 @@ def _map_headers(
             if m:
                 kind = "actual" if m["kind"] in ("实际", "actual") else "planned"
                 stage = stage_lookup.get(_normalise(m["stage"]))
+                if (stage is None or stage in _SPECIAL_STAGES) and not _looks_like_dates(
+                    raw[col], key
+                ):
+                    continue  # e.g. 资金计划 (a plan amount): an ordinary extra column
                 if stage is None or stage in _SPECIAL_STAGES:
                     valid = [
                         f"{v[0]} ({k})" for k, v in registry.items() if k not in _SPECIAL_STAGES
@@ -368,6 +372,14 @@ def _map_headers(
         rename[col] = canonical
         back[canonical] = str(col)
     return rename, back
+
+
+def _looks_like_dates(values: pd.Series, key: str) -> bool:
+    """Tell whether a column is a date column: named so, or all its filled cells are dates."""
+    if re.search(r"(日期|时间|date)$", key):
+        return True
+    filled = [v for v in values.tolist() if not _isna(v) and str(v).strip().lower() not in _BLANKS]
+    return bool(filled) and all(_parse_date(v) is not None for v in filled)
 
 
 def _parse_date(v: Any) -> pd.Timestamp | None:
@@ -577,7 +589,7 @@ def read_ledger(
     raw = raw.dropna(how="all").reset_index(drop=True)
     raw = raw.loc[:, [not str(c).startswith("Unnamed:") or raw[c].notna().any() for c in raw]]
     findings = _Findings({})
-    rename, back = _map_headers(list(raw.columns), registry, findings)
+    rename, back = _map_headers(raw, registry, findings)
     findings.headers = back
     if "project_id" not in back:
         msg = (

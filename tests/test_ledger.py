@@ -200,7 +200,7 @@ def test_read_csv_encodings_and_english_headers(tmp_path, clean_rows):
             "project_type": ["demolish"],
             "households": [10],
             "signed_households": [4],
-            "signing_planned": ["2024/3/1"],
+            "Signing planned": ["2024/3/1"],
             "signing_actual": ["2024年2月27日"],
             "demolition_planned": [20240501],
         }
@@ -236,6 +236,7 @@ def test_bad_rows_reported_with_row_and_column(tmp_path, clean_rows):
     rows.append(extra)
     df = pd.DataFrame(rows, columns=ZH_HEADERS)
     df["测绘计划日期"] = None  # a stage nobody knows
+    df["资金计划"] = "5000万"  # not a stage: an ordinary extra column
     path = tmp_path / "bad.xlsx"
     df.to_excel(path, sheet_name="台账", index=False)
 
@@ -272,6 +273,7 @@ def test_bad_rows_reported_with_row_and_column(tmp_path, clean_rows):
     assert pd.isna(ledger.table.loc[1, "demolition_planned"])
     unknown = f[f["problem"] == "unknown_stage"]
     assert unknown["column"].tolist() == ["测绘计划日期"]
+    assert ledger.table["资金计划"].iloc[0] == "5000万"
     assert unknown["row"].isna().all()
     r = one("stage_not_in_pipeline")
     assert (r["row"], r["column"]) == (6, "签约计划日期")
