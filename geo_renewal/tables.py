@@ -178,6 +178,8 @@ def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Col
         else:
             fmt = _PY_FORMATS[kind]
             values = raw
+            if kind == "count":  # whole counts as integers (CSV shows 12, not 12.0)
+                values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in raw]
             texts = ["" if v is None else fmt.format(v) for v in raw]
         cols.append(_Column(header, kind, values, texts))
     return cols, is_total

@@ -89,6 +89,7 @@ def test_csv_read_back_with_chinese_intact(stats, tmp_path):
     assert list(back.columns[:3]) == ["街道", "地块数（个）", "用地面积（㎡）"]
     assert list(back["街道"]) == ["东关街道", "西关街道", "未填写", "合计"]
     np.testing.assert_allclose(back["户数（户）"], stats["households"])
+    assert back["户数（户）"].dtype.kind == "i"  # whole counts written as integers
     np.testing.assert_allclose(back["用地面积（㎡）"], stats["area_m2"], rtol=1e-15)
     assert back["超出63号文限值"].fillna("").tolist() == stats["violations"].tolist()
 
