@@ -683,3 +683,30 @@ def test_progress_map_in_chromium(tmp_path, xlsx_ledger, projects_gpkg):
     assert "区住建局" in popup
     assert "组卷报批" in popup
     assert pixel_stddev(res.screenshot) > 5
+
+
+# ---------------------------------------------------------------------------- sample district
+
+
+def test_sample_district_ledger():
+    from geo_renewal import datasets
+    from geo_renewal.fund import fund_balance
+
+    ledger = read_ledger(
+        datasets.get_path("sample_ledger"), projects=datasets.get_path("sample_district")
+    )
+    assert ledger.findings.empty, ledger.findings
+    assert ledger.table["has_polygon"].all()
+    assert ledger.unmatched_projects.empty
+    as_of = pd.Timestamp("2026-11-20")  # the sample's "as of" day
+    p = project_progress(ledger, as_of=as_of)
+    open_stage = p["stage"] != "done"
+    assert (p["overdue"] == (open_stage & (p["stage_planned"] < as_of))).all()
+    assert p["overdue"].sum() >= 4  # the generator puts four projects behind schedule
+    s = progress_summary(p, by="street")
+    assert s.loc["total", "projects"] == len(ledger.table)
+    assert s.loc["total", "households"] == ledger.table["households"].sum()
+    fb = fund_balance(ledger)
+    n_demolish = int((ledger.table["project_type"] == "demolish").sum())
+    assert len(fb.plots) == n_demolish  # one derived sale plot per expropriation project
+    assert fb.bundles.loc["total", "balance"] == pytest.approx(fb.projects["balance"].sum())
