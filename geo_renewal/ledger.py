@@ -1206,7 +1206,7 @@ def progress_summary(
     summary
         Indexed by `by`, with ``projects``, one count column per stage code present
         (pipeline order, then ``done``), ``overdue``, ``households``,
-        ``households_to_sign`` (households of the projects that report signed households;
+        ``signing_households`` (households of the projects that report signed households;
         upgrade projects do not sign), ``signed_households``, ``signing_rate`` (Σ signed ÷
         households to sign; blank where no project signs) and
         ``demolished_floor_area`` [m²]. The total row equals the sums over the groups.
@@ -1252,7 +1252,7 @@ def progress_summary(
         if c not in df:
             df[c] = np.nan
     # Signing rate over the projects that report signing (upgrade projects do not sign).
-    df["households_to_sign"] = df["households"].where(df["signed_households"].notna())
+    df["signing_households"] = df["households"].where(df["signed_households"].notna())
     counts = pd.crosstab([df[k] for k in keys], df["stage"]).reindex(
         columns=stage_order, fill_value=0
     )
@@ -1262,7 +1262,7 @@ def progress_summary(
         households=("households", "sum"),
         signed_households=("signed_households", lambda x: x.sum(min_count=1)),
         demolished_floor_area=("demolished_floor_area", lambda x: x.sum(min_count=1)),
-        households_to_sign=("households_to_sign", "sum"),
+        signing_households=("signing_households", "sum"),
     )
     summary = summary.join(counts).fillna(dict.fromkeys(stage_order, 0))
     if total:
@@ -1273,10 +1273,10 @@ def progress_summary(
         summary.index.names = keys
     ints = ["projects", "overdue", *stage_order]
     summary[ints] = summary[ints].astype(int)
-    summary["signing_rate"] = summary["signed_households"] / summary["households_to_sign"].where(
-        summary["households_to_sign"] > 0
+    summary["signing_rate"] = summary["signed_households"] / summary["signing_households"].where(
+        summary["signing_households"] > 0
     )
-    cols = ["projects", *stage_order, "overdue", "households", "households_to_sign"]
+    cols = ["projects", *stage_order, "overdue", "households", "signing_households"]
     cols += ["signed_households", "signing_rate", "demolished_floor_area"]
     return summary[cols]
 

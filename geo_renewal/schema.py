@@ -391,7 +391,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "ledger_row": ("台账行号", "Ledger row"),
     "has_polygon": ("有项目范围", "Has polygon"),
     "projects": ("项目数（个）", "Projects"),
-    "households_to_sign": ("应签约户数（户）", "Households to sign"),
+    "signing_households": ("应签约户数（户）", "Households to sign"),
     "duration_days": ("工期（天）", "Duration (days)"),
     "latest_start": ("最迟开始日期", "Latest start"),
     "latest_finish": ("最迟完成日期", "Latest finish"),

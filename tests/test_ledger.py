@@ -415,7 +415,7 @@ def test_progress_summary_by_street_and_type(xlsx_ledger):
     assert s.loc["total", "signed_households"] == p["signed_households"].sum()
     # Upgrade projects do not sign: the rate counts the expropriation households only.
     assert s.loc["西关街道", "households"] == 260
-    assert s.loc["西关街道", "households_to_sign"] == 200
+    assert s.loc["西关街道", "signing_households"] == 200
     assert s.loc["西关街道", "signing_rate"] == pytest.approx(150 / 200)
     stage_cols = ["signing", "approval", "works", "done"]
     assert list(s.columns[1:5]) == stage_cols
