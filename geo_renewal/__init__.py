@@ -69,6 +69,9 @@ _API: dict[str, str] = {
     "fund_balance": "fund",
     "fund_tables": "fund",
     "plots_from_projects": "fund",
+    # maps.py
+    "renewal_map": "maps",
+    "save_map": "maps",
 }
 
 __all__ = [
