@@ -260,6 +260,9 @@ def _prepare(
     geoms = np.asarray(series.array)
     if len(geoms):
         geoms = shapely.transform(geoms, lambda c: np.round(c, precision))
+        drawable = ~shapely.is_empty(geoms)
+        if not drawable.all():  # collapsed by simplification
+            geoms, rows = geoms[drawable], rows[drawable]
     n_out = int(shapely.get_num_coordinates(geoms).sum()) if len(geoms) else 0
     return _Prepared(geoms=geoms, rows=rows, n_vertices_in=n_in, n_vertices_out=n_out)
 
@@ -273,82 +276,81 @@ def _family(type_ids: np.ndarray) -> np.ndarray:
     return fam
 
 
-def _encode_geoms(geoms: np.ndarray, precision: int) -> tuple[list[str], tuple[int, int]]:
+def _encode_geoms(geoms: np.ndarray, precision: int) -> tuple[str, tuple[int, int]]:
     """
     Encode display geometries as compact JSON: ``[type, parts]`` per feature.
 
     Coordinates are integers in units of ``10**-precision`` degrees; the first vertex of
     every path is relative to the layer origin, the others to the previous vertex. Polygon
     rings drop their closing vertex. Types: 0 polygon (parts = polygons = lists of rings),
-    1 line (parts = paths), 2 point (parts = ``[x, y]``).
+    1 line (parts = paths), 2 point (parts = ``[x, y]``). Returns the comma-separated
+    features (the inside of a JSON array) and the origin.
     """
     if len(geoms) == 0:
-        return [], (0, 0)
+        return "", (0, 0)
     fam = _family(shapely.get_type_id(geoms))
     if (fam < 0).any():  # geometry collections: keep their highest-dimension parts
         fixed = []
         for g in geoms[fam < 0]:
             parts = shapely.get_parts(g)
             dims = shapely.get_dimensions(parts)
-            fixed.append(shapely.multipolygons(parts[dims == 2]) if (dims == 2).any() else g)
+            top = parts[dims == dims.max()]
+            fixed.append(shapely.union_all(top) if len(top) else shapely.Point())
         geoms = geoms.copy()
         geoms[fam < 0] = fixed
         fam = _family(shapely.get_type_id(geoms))
     parts, part_feat = shapely.get_parts(geoms, return_index=True)
     part_fam = fam[part_feat]
-    # paths: polygon rings, or the part itself for lines and points
-    is_poly = part_fam == 0
-    poly_idx = np.flatnonzero(is_poly)
+    # paths: the rings of polygon parts, or the part itself for lines and points
+    poly_idx = np.flatnonzero(part_fam == 0)
     rings, ring_part = shapely.get_rings(parts[poly_idx], return_index=True)
-    ring_part = poly_idx[ring_part]
-    other_idx = np.flatnonzero(~is_poly)
+    other_idx = np.flatnonzero(part_fam != 0)
     paths = np.concatenate([rings, parts[other_idx]])
-    path_part = np.concatenate([ring_part, other_idx])
+    path_part = np.concatenate([poly_idx[ring_part], other_idx])
     order = np.argsort(path_part, kind="stable")
     paths, path_part = paths[order], path_part[order]
     coords, coord_path = shapely.get_coordinates(paths, return_index=True)
-    n_per_path = np.bincount(coord_path, minlength=len(paths))
-    starts = np.concatenate([[0], np.cumsum(n_per_path)[:-1]])
-    # drop closing vertex of polygon rings
-    path_is_ring = part_fam[path_part] == 0
-    drop = np.zeros(len(coords), dtype=bool)
-    ring_ends = starts[path_is_ring] + n_per_path[path_is_ring] - 1
-    drop[ring_ends[n_per_path[path_is_ring] > 1]] = True
-    coords, coord_path = coords[~drop], coord_path[~drop]
-    n_per_path = np.bincount(coord_path, minlength=len(paths))
-    starts = np.concatenate([[0], np.cumsum(n_per_path)[:-1]])
+    n = np.bincount(coord_path, minlength=len(paths))
+    is_ring = part_fam[path_part] == 0
+    # drop the closing vertex of rings
+    ends = np.cumsum(n) - 1
+    keep = np.ones(len(coords), dtype=bool)
+    keep[ends[is_ring & (n > 1)]] = False
+    coords, coord_path = coords[keep], coord_path[keep]
+    n = np.bincount(coord_path, minlength=len(paths))
+    if (n == 0).any():  # empty rings or parts cannot be drawn
+        good = n > 0
+        paths, path_part, n, is_ring = paths[good], path_part[good], n[good], is_ring[good]
+    starts = np.concatenate([[0], np.cumsum(n)[:-1]])
     ints = np.rint(coords * 10.0**precision).astype(np.int64)
     origin = ints.min(axis=0)
     deltas = np.empty_like(ints)
     deltas[1:] = ints[1:] - ints[:-1]
-    first = starts[n_per_path > 0]
-    deltas[first] = ints[first] - origin
+    deltas[starts] = ints[starts] - origin
     tokens = list(map(str, deltas.ravel().tolist()))
-    ends = starts + n_per_path
-    path_txt = [
-        "[" + ",".join(tokens[2 * a : 2 * b]) + "]" for a, b in zip(starts, ends, strict=True)
-    ]
-    # group paths into parts
-    part_txt: list[str] = [""] * len(parts)
-    p_bounds = np.flatnonzero(np.diff(path_part)) + 1
-    p_starts = np.concatenate([[0], p_bounds])
-    p_ends = np.concatenate([p_bounds, [len(path_part)]])
-    for a, b in zip(p_starts.tolist(), p_ends.tolist(), strict=True):
-        k = int(path_part[a])
-        if part_fam[k] == 0:
-            part_txt[k] = "[" + ",".join(path_txt[a:b]) + "]"
-        else:
-            part_txt[k] = path_txt[a]
-    # group parts into features
-    out: list[str] = []
-    f_bounds = np.flatnonzero(np.diff(part_feat)) + 1
-    f_starts = np.concatenate([[0], f_bounds]).tolist()
-    f_ends = np.concatenate([f_bounds, [len(part_feat)]]).tolist()
-    by_feature = {int(part_feat[a]): (a, b) for a, b in zip(f_starts, f_ends, strict=True)}
-    for i in range(len(geoms)):
-        a, b = by_feature.get(i, (0, 0))
-        out.append(f"[{int(fam[i])},[" + ",".join(part_txt[a:b]) + "]]")
-    return out, (int(origin[0]), int(origin[1]))
+    # brackets: each path "[...]"; polygon parts "[ring,...]"; features "[t,[part,...]]"
+    path_feat = part_feat[path_part]
+    first_of_part = np.r_[True, path_part[1:] != path_part[:-1]]
+    last_of_part = np.r_[path_part[1:] != path_part[:-1], True]
+    first_of_feat = np.r_[True, path_feat[1:] != path_feat[:-1]]
+    last_of_feat = np.r_[path_feat[1:] != path_feat[:-1], True]
+    fam_of_path = fam[path_feat]
+    for a, b, ff, fp, lp, lf, t, ring in zip(
+        (2 * starts).tolist(),
+        (2 * (starts + n) - 1).tolist(),
+        first_of_feat.tolist(),
+        first_of_part.tolist(),
+        last_of_part.tolist(),
+        last_of_feat.tolist(),
+        fam_of_path.tolist(),
+        is_ring.tolist(),
+        strict=True,
+    ):
+        pre = (f"[{t},[" if ff else "") + ("[" if ring and fp else "") + "["
+        post = "]" + ("]" if ring and lp else "") + ("]]" if lf else "")
+        tokens[a] = pre + tokens[a]
+        tokens[b] = tokens[b] + post
+    return ",".join(tokens), (int(origin[0]), int(origin[1]))
 
 
 # --------------------------------------------------------------------------------------
@@ -387,7 +389,9 @@ def _format_values(values: pd.Series, col: str, lang: str) -> list[str]:
             return label(v, lang)
         return str(v)
 
-    return escape_many(s.astype(object).tolist(), one)
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    texts = np.asarray([*escape_many(list(uniques), one), ""], dtype=object)
+    return texts[codes].tolist()  # code -1 (missing) picks the trailing ""
 
 
 def _check_fields(gdf: pd.DataFrame, fields: Iterable[str], arg: str, name: str) -> list[str]:
@@ -442,7 +446,7 @@ _RUNTIME_CSS = """
 _RUNTIME_JS = r"""
 window.geoRenewal = window.geoRenewal || (function () {
   "use strict";
-  var registry = [];
+  var registry = [], timing = {};
   function table(spec, v) {
     var h = "", i, x;
     for (i = 0; i < spec.idx.length; i++) {
@@ -486,7 +490,7 @@ window.geoRenewal = window.geoRenewal || (function () {
   function layer(name, spec, data) {
     var group = L.featureGroup(), base = spec.style, styles = spec.styles || [],
       k = data.k, ox = data.o[0], oy = data.o[1], g = data.g, v = data.v, s = data.s,
-      l = data.l, i, j, st, made;
+      l = data.l, i, j, st, made, t0 = performance.now();
     for (i = 0; i < g.length; i++) {
       st = s ? L.extend({}, base, styles[s[i]]) : base;
       made = build(g[i], st, ox, oy, k);
@@ -501,11 +505,12 @@ window.geoRenewal = window.geoRenewal || (function () {
     }
     if (spec.tip) { group.bindTooltip(content(spec.tip, "gr-tip"), {sticky: true}); }
     if (spec.pop) { group.bindPopup(content(spec.pop, "gr-popup"), {maxWidth: 460}); }
-    registry.push({name: name, layer: group, count: g.length});
+    registry.push({name: name, layer: group, count: g.length, ms: performance.now() - t0});
     return group;
   }
   function decorate(map, spec) {
     var c = map.getContainer(), d, legend;
+    timing.decorate = performance.now();
     L.DomUtil.addClass(c, "gr-map");
     if (spec.noTiles) { L.DomUtil.addClass(c, "gr-notiles"); }
     if (spec.title) {
@@ -514,9 +519,9 @@ window.geoRenewal = window.geoRenewal || (function () {
     }
     L.control.zoom({position: "topleft", zoomInTitle: spec.zoomIn, zoomOutTitle: spec.zoomOut})
       .addTo(map);
-    L.control.scale({position: "bottomleft", imperial: false, maxWidth: 160}).addTo(map);
+    L.control.scale({position: "bottomright", imperial: false, maxWidth: 160}).addTo(map);
     if (spec.legend) {
-      legend = L.control({position: "bottomright"});
+      legend = L.control({position: "bottomleft"});
       legend.onAdd = function () {
         var div = L.DomUtil.create("div", "gr-legend");
         div.innerHTML = spec.legend;
@@ -530,7 +535,7 @@ window.geoRenewal = window.geoRenewal || (function () {
       map.attributionControl.setPrefix(spec.attribution);
     }
   }
-  return {layer: layer, decorate: decorate, layers: registry};
+  return {layer: layer, decorate: decorate, layers: registry, timing: timing};
 })();
 """
 
@@ -547,6 +552,17 @@ def _elements() -> tuple[type, type, type]:
     except ImportError as e:  # pragma: no cover - depends on the environment
         msg = 'maps need folium; install it with `pip install "geo_renewal[maps]"`.'
         raise ImportError(msg) from e
+
+    class RawHTML(Element):
+        """Literal HTML in the page (no Jinja: the runtime script is long)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self._name = "GeoRenewalRaw"
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:
+            return self.text
 
     class DataLayer(Layer):
         """A toggleable layer of compactly encoded features, built by the runtime script."""
@@ -582,11 +598,7 @@ def _elements() -> tuple[type, type, type]:
             self.role = role
 
         def render(self, **kwargs: Any) -> None:
-            figure = self.get_root()
-            figure.header.add_child(
-                Element(f"<style>{_RUNTIME_CSS}</style>\n<script>{_RUNTIME_JS}</script>"),
-                name="geo_renewal_runtime",
-            )
+            _add_runtime(self.get_root(), RawHTML)
             super().render(**kwargs)
 
     class Decorations(MacroElement):
@@ -606,18 +618,23 @@ def _elements() -> tuple[type, type, type]:
             self.spec_json = script_json(spec)
 
         def render(self, **kwargs: Any) -> None:
-            figure = self.get_root()
-            figure.header.add_child(
-                Element(f"<style>{_RUNTIME_CSS}</style>\n<script>{_RUNTIME_JS}</script>"),
-                name="geo_renewal_runtime",
-            )
+            _add_runtime(self.get_root(), RawHTML)
             super().render(**kwargs)
 
-    _ELEMENTS = (DataLayer, Decorations, Element)
+    _ELEMENTS = (DataLayer, Decorations, RawHTML)
     return _ELEMENTS
 
 
 _ELEMENTS: tuple[type, type, type] | None = None
+
+
+def _add_runtime(figure: Any, raw_cls: type) -> None:
+    """Add the runtime CSS and script to the page header, once."""
+    if "geo_renewal_runtime" not in figure.header._children:
+        figure.header.add_child(
+            raw_cls(f"<style>{_RUNTIME_CSS}</style>\n<script>{_RUNTIME_JS}</script>"),
+            name="geo_renewal_runtime",
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -692,7 +709,7 @@ def _add_layer(
         ',"o":[',
         f"{origin[0]},{origin[1]}",
         '],"g":[',
-        ",".join(encoded),
+        encoded,
         "]",
     ]
     if fields:
