@@ -287,6 +287,10 @@ def progress_command(
         spec = _stage_days(durations)
         schedule = compare_schedule(book, spec, as_of=day, lang=lang)
     drawn = progress[progress["has_polygon"]] if "has_polygon" in progress else progress
+    # The popup shows the ledger row: leave out bookkeeping columns and the duplicate label.
+    internal = ["stage_label", "stage_index", "n_stages", "n_overdue_stages", "as_of"]
+    internal += ["ledger_row", "has_polygon", "reported_stage"]
+    drawn = drawn.drop(columns=[c for c in internal if c in drawn.columns])
     title = title or (f"项目进度 {day}" if lang == "zh" else f"Project progress {day}")
     m = renewal_map(None, projects=drawn, tiles=tiles, lang=lang, title=title)
     map_path = save_map(m, out, offline=offline)
@@ -578,3 +582,138 @@ def demo_command(out: str) -> None:
         ok &= report.ok
     if not ok:
         raise SystemExit(1)
+
+
+# ---------------------------------------------------------------------- classify.py / rules.py
+
+
+@cli.command("classify")
+@click.argument("parcels", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--rules",
+    "rules_spec",
+    default="default",
+    show_default=True,
+    help="Rule file (.toml) or the name of a bundled set (default, shenzhen).",
+)
+@click.option(
+    "--layer",
+    "layer_specs",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="Constraint layer the rules name; PATH may be file.gpkg::layer (a GeoPackage holding "
+    "a layer called NAME uses it). Repeatable.",
+)
+@click.option(
+    "--raster",
+    "raster_specs",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="GeoTIFF the rules name, e.g. flood_depth=flood.tif. Repeatable.",
+)
+@click.option("--parcels-layer", help="Layer of PARCELS to read (GeoPackage …).")
+@click.option(
+    "--buildings",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Building footprints, aggregated to the parcels before classifying.",
+)
+@click.option("--buildings-layer", help="Layer of the buildings file.")
+@click.option(
+    "--dist",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Gap in metres bridged within one renewal zone (roads between blocks).",
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of the reasons.")
+@click.option("--silent", is_flag=True, help="Hide the progress bar.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="GeoPackage to write, with layers 'parcels' (classified) and 'zones'.",
+)
+@_friendly_errors
+def classify_command(
+    parcels: str,
+    rules_spec: str,
+    layer_specs: tuple[str, ...],
+    raster_specs: tuple[str, ...],
+    parcels_layer: str | None,
+    buildings: str | None,
+    buildings_layer: str | None,
+    dist: float,
+    lang: str | None,
+    silent: bool,
+    out: str,
+) -> None:
+    """
+    Classify parcels with a rule set; write classified parcels and renewal zones.
+
+    Prints the number of parcels and the land area (公顷) per category.
+
+    Example:
+
+        geo-renewal classify data/sample_district.gpkg --parcels-layer parcels
+            --layer heritage_core=data/sample_district.gpkg --raster flood_depth=data/flood_depth.tif
+            --out classified.gpkg
+    """
+    from pathlib import Path
+
+    if Path(out).suffix.lower() != ".gpkg":
+        msg = f"--out must be a GeoPackage (.gpkg) to hold the parcels and zones layers, got {out!r}"
+        raise click.BadParameter(msg, param_hint="--out")
+    layers = _name_path_pairs(layer_specs, "--layer")
+    rasters = _name_path_pairs(raster_specs, "--raster")
+
+    from geo_renewal.classify import classify_parcels, zones_from_parcels
+    from geo_renewal.crs import area
+    from geo_renewal.io import read_layer, write_layer
+    from geo_renewal.rules import load_rules
+
+    rules = load_rules(rules_spec, lang=lang)
+    gdf = read_layer(parcels, layer=parcels_layer, kind="parcels")
+    bldg = read_layer(buildings, layer=buildings_layer, kind="buildings") if buildings else None
+    classified = classify_parcels(
+        gdf, rules, layers=layers, rasters=rasters, buildings=bldg, verbose=not silent
+    )
+    zones = zones_from_parcels(classified, dist=dist)
+    write_layer(classified, out, layer="parcels")
+    write_layer(zones, out, layer="zones")
+
+    hectares = area(classified) / 10_000
+    table = (
+        hectares.groupby(classified["category"], observed=False)
+        .agg(["size", "sum"])
+        .rename(columns={"size": "parcels", "sum": "ha"})
+    )
+    zh = rules.language == "zh"
+    click.echo(f"{'类别' if zh else 'category':<20} {'地块数' if zh else 'parcels':>8} {'面积（公顷）' if zh else 'area (公顷)':>12}")
+    for code, row in table.iterrows():
+        name = f"{code} {rules.categories[str(code)].label(rules.language)}"
+        click.echo(f"{name:<20} {int(row['parcels']):>8} {row['ha']:>12.2f}")
+    click.echo(f"{'合计' if zh else 'total':<20} {len(classified):>8} {hectares.sum():>12.2f}")
+    click.echo(f"{len(zones)} zones; written to {out} (layers 'parcels', 'zones')")
+
+
+@cli.group("rules")
+def rules_group() -> None:
+    """Rule sets: check a rule file before using it."""
+
+
+@rules_group.command("check")
+@click.argument("rules")
+@_friendly_errors
+def rules_check_command(rules: str) -> None:
+    """
+    Validate a rule file (or bundled set) without data; exit 1 listing every problem.
+
+    Example:
+
+        geo-renewal rules check my_rules.toml
+    """
+    from geo_renewal.rules import load_rules
+
+    rule_set = load_rules(rules)
+    click.echo(rule_set.summary())
+    click.echo("OK")
