@@ -97,7 +97,9 @@ def classify_parcels(
         path of a TOML rule file.
     layers
         Constraint layers by the names the rules use (``"heritage_core"``, ``"eco_belt"``
-        …): GeoDataFrames/GeoSeries or file paths (read with `geo_renewal.io.read_layer`).
+        …): GeoDataFrames/GeoSeries or file paths (read with `geo_renewal.io.read_layer`;
+        ``"file.gpkg::layer"`` picks a layer, and a GeoPackage holding a layer of the
+        rule's name uses that one).
         A layer in another CRS than the parcels is reprojected (logged), one without a CRS
         is refused.
     rasters
@@ -287,7 +289,14 @@ def _read_layer(value: Any, name: str) -> gpd.GeoDataFrame | gpd.GeoSeries:
     if isinstance(value, str | Path):
         from geo_renewal.io import read_layer
 
-        return read_layer(value)
+        path, sep, layer = str(value).partition("::")
+        if not sep and Path(path).suffix.lower() == ".gpkg" and Path(path).is_file():
+            import pyogrio
+
+            names = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+            if len(names) > 1 and name in names:
+                layer = name
+        return read_layer(path, layer=layer or None)
     msg = f"layer {name!r} must be a GeoDataFrame, GeoSeries or file path, got {type(value).__name__}."
     raise InputError(msg)
 

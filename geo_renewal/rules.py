@@ -50,6 +50,7 @@ anything but the functions above, keyword arguments, dunder names, and text arit
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import importlib.resources
 import logging
@@ -322,7 +323,8 @@ def load_rules(path_or_name: str | Path | RuleSet, *, lang: str | None = None) -
     ----------
     path_or_name
         Path of a ``.toml`` file, or the name of a bundled set (``"default"``,
-        ``"shenzhen"``; see `bundled_rule_sets`). A `RuleSet` is returned as is.
+        ``"shenzhen"``; see `bundled_rule_sets`). A `RuleSet` is returned as is (with
+        its language switched if `lang` is given).
     lang
         Language of the reasons (``"zh"`` or ``"en"``); default: the file's ``language``,
         else ``settings.lang``.
@@ -347,7 +349,9 @@ def load_rules(path_or_name: str | Path | RuleSet, *, lang: str | None = None) -
     'en'
     """
     if isinstance(path_or_name, RuleSet):
-        return path_or_name
+        if lang is None or lang == path_or_name.language:
+            return path_or_name
+        return dataclasses.replace(path_or_name, language=lang)
     text_name = str(path_or_name)
     path = Path(path_or_name)
     if path.suffix.lower() != ".toml" and not path.exists() and "/" not in text_name:
