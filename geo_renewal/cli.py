@@ -661,7 +661,9 @@ def classify_command(
     from pathlib import Path
 
     if Path(out).suffix.lower() != ".gpkg":
-        msg = f"--out must be a GeoPackage (.gpkg) to hold the parcels and zones layers, got {out!r}"
+        msg = (
+            f"--out must be a GeoPackage (.gpkg) to hold the parcels and zones layers, got {out!r}"
+        )
         raise click.BadParameter(msg, param_hint="--out")
     layers = _name_path_pairs(layer_specs, "--layer")
     rasters = _name_path_pairs(raster_specs, "--raster")
@@ -688,7 +690,9 @@ def classify_command(
         .rename(columns={"size": "parcels", "sum": "ha"})
     )
     zh = rules.language == "zh"
-    click.echo(f"{'类别' if zh else 'category':<20} {'地块数' if zh else 'parcels':>8} {'面积（公顷）' if zh else 'area (公顷)':>12}")
+    click.echo(
+        f"{'类别' if zh else 'category':<20} {'地块数' if zh else 'parcels':>8} {'面积（公顷）' if zh else 'area (公顷)':>12}"
+    )
     for code, row in table.iterrows():
         name = f"{code} {rules.categories[str(code)].label(rules.language)}"
         click.echo(f"{name:<20} {int(row['parcels']):>8} {row['ha']:>12.2f}")
