@@ -69,6 +69,18 @@ _API: dict[str, str] = {
     "fund_balance": "fund",
     "fund_tables": "fund",
     "plots_from_projects": "fund",
+    # rules.py / classify.py / spatial.py / raster.py
+    "load_rules": "rules",
+    "parse_rules": "rules",
+    "RuleSet": "rules",
+    "classify_parcels": "classify",
+    "aggregate_buildings": "classify",
+    "zone_labels": "classify",
+    "zones_from_parcels": "classify",
+    "share_in": "spatial",
+    "intersects": "spatial",
+    "distance_to": "spatial",
+    "zonal_stats": "raster",
     # maps.py
     "renewal_map": "maps",
     "save_map": "maps",
