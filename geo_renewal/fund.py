@@ -507,7 +507,11 @@ def _normalise_plots(plots: pd.DataFrame, p: FundParams) -> pd.DataFrame:
             "plot_id": (
                 df["plot_id"].astype(str).to_numpy()
                 if "plot_id" in df
-                else [f"{i}-{k + 1}" for k, i in enumerate(df["project_id"].map(_id_text))]
+                else (
+                    df["project_id"].map(_id_text)
+                    + "-"
+                    + (df.groupby(df["project_id"].map(_id_text)).cumcount() + 1).astype(str)
+                ).to_numpy()
             ),
             "plot_area": pd.to_numeric(df["plot_area"], errors="coerce").to_numpy(dtype=float),
             "far": (
