@@ -14,6 +14,7 @@ narrower than `dist` (roads between blocks) into renewal zones (片区) with sta
 
 from __future__ import annotations
 
+import ast
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -178,7 +179,10 @@ def classify_parcels(
         working_crs(out) if n else None,  # type: ignore[arg-type]
     )
     special = _special_values(rules, frame, index)
-    values = _spatial_values(keys, out, index, layers or {}, rasters or {}, verbose=verbose)
+    rows = _needed_rows(rules, frame, special, keys)
+    values = _spatial_values(
+        keys, out, index, layers or {}, rasters or {}, rows=rows, verbose=verbose
+    )
 
     masks = np.zeros((len(rules.rules), n), dtype=bool)
     for i, rule in enumerate(tqdm(rules.rules, desc="rules", disable=not verbose)):
@@ -283,6 +287,60 @@ def _special_values(rules: RuleSet, frame: pd.DataFrame, index: _ParcelIndex) ->
     return special
 
 
+def _is_cheap(node: ast.AST) -> bool:
+    """Tell whether `node` reads no spatial or raster value (only columns, params, area)."""
+    return not any(
+        isinstance(n, ast.Call) and n.func.id != "isnull"  # type: ignore[attr-defined]
+        for n in ast.walk(node)
+    )
+
+
+def _needed_rows(
+    rules: RuleSet,
+    frame: pd.DataFrame,
+    special: Mapping[str, Any],
+    keys: list[tuple[Any, ...]],
+) -> dict[tuple[Any, ...], np.ndarray | None]:
+    """
+    Find the parcels on which each spatial value can change a rule's result.
+
+    A rule ``a and b and share_in("x") < 0.01`` only needs ``share_in("x")`` where the cheap
+    conjuncts ``a and b`` hold: elsewhere the rule is False whatever the value. Each value
+    is still computed once, on the union of the parcels any rule needs it for (None: all).
+    """
+    need: dict[tuple[Any, ...], np.ndarray | None] = {}
+    for rule in rules.rules:
+        rule_keys = spatial_keys(rule.tree, rules.params)
+        if not rule_keys:
+            continue
+        body = rule.tree.body  # type: ignore[union-attr]
+        parts = (
+            body.values
+            if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And)
+            else [body]
+        )
+        cheap = [p for p in parts if _is_cheap(p)]
+        mask: np.ndarray | None = None
+        if cheap and len(cheap) < len(parts):
+            expr = ast.Expression(cheap[0] if len(cheap) == 1 else ast.BoolOp(ast.And(), cheap))
+            mask = evaluate_expression(
+                expr,
+                frame,
+                special=special,
+                params=rules.params,
+                rule_id=rule.id,
+                source=_normalize(rule.when),
+            )
+        for key in rule_keys:
+            if mask is None:
+                need[key] = None
+            elif key not in need:
+                need[key] = mask
+            elif need[key] is not None:
+                need[key] = need[key] | mask
+    return {k: need.get(k) for k in keys}
+
+
 def _read_layer(value: Any, name: str) -> gpd.GeoDataFrame | gpd.GeoSeries:
     if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
         return value
@@ -308,6 +366,7 @@ def _spatial_values(
     layers: Mapping[str, Any],
     rasters: Mapping[str, Any],
     *,
+    rows: Mapping[tuple[Any, ...], np.ndarray | None],
     verbose: bool,
 ) -> dict[tuple[Any, ...], np.ndarray]:
     values: dict[tuple[Any, ...], np.ndarray] = {}
@@ -326,11 +385,11 @@ def _spatial_values(
             geoms[name] = _layer_geoms(_read_layer(layers[name], name), index, name)
         try:
             if fname == "share_in":
-                values[key] = _share_in(index, geoms[name], name)
+                values[key] = _share_in(index, geoms[name], name, rows.get(key))
             elif fname == "intersects":
                 values[key] = _intersects(index, geoms[name])
             else:
-                values[key] = _distance_to(index, geoms[name], key[2])
+                values[key] = _distance_to(index, geoms[name], key[2], rows.get(key))
         except shapely.errors.GEOSException as e:
             msg = (
                 f"computing {fname}({name!r}) failed on invalid geometries ({e}); repair the "
@@ -341,12 +400,17 @@ def _spatial_values(
         from geo_renewal.raster import zonal_stats
 
         above = sorted({k[2] for k in rkeys if k[0] == "raster_share_above"})
-        table = zonal_stats(parcels.geometry, rasters[name], above=above)
+        masks = [rows.get(k) for k in rkeys]
+        sel = None if any(m is None for m in masks) else np.logical_or.reduce(masks)
+        geometry = parcels.geometry if sel is None else parcels.geometry[sel]
+        table = zonal_stats(geometry, rasters[name], above=above)
         for key in rkeys:
             column = {"raster_mean": "mean", "raster_max": "max"}.get(
                 key[0], f"share_above_{key[2] if len(key) > 2 else 0:g}"
             )
-            values[key] = table[column].to_numpy(dtype=float)
+            full = np.full(len(parcels), np.nan)
+            full[slice(None) if sel is None else sel] = table[column].to_numpy(dtype=float)
+            values[key] = full
     return values
 
 

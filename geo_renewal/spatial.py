@@ -100,7 +100,9 @@ def _bbox_gap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.hypot(dx, dy))
 
 
-def _share_in(index: _ParcelIndex, geoms: np.ndarray, name: str) -> np.ndarray:
+def _share_in(
+    index: _ParcelIndex, geoms: np.ndarray, name: str, rows: np.ndarray | None = None
+) -> np.ndarray:
     polys = geoms[np.isin(shapely.get_type_id(geoms), _POLYGONAL)]
     if len(polys) < len(geoms):
         msg = (
@@ -117,6 +119,10 @@ def _share_in(index: _ParcelIndex, geoms: np.ndarray, name: str) -> np.ndarray:
     parts = shapely.get_parts(shapely.union_all(polys))
     shapely.prepare(parts)
     pi, ci = index.tree.query(parts, predicate="intersects")
+    if rows is not None:
+        keep = rows[ci]
+        pi, ci = pi[keep], ci[keep]
+        share[~rows] = np.nan
     inside = shapely.contains_properly(parts[pi], index.geoms[ci])
     overlap = np.empty(len(pi))
     overlap[inside] = index.areas[ci[inside]]
@@ -140,10 +146,15 @@ def _intersects(index: _ParcelIndex, geoms: np.ndarray) -> np.ndarray:
 
 
 def _distance_to(
-    index: _ParcelIndex, geoms: np.ndarray, max_dist: float | None = None
+    index: _ParcelIndex,
+    geoms: np.ndarray,
+    max_dist: float | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     out = np.full(index.n, np.inf)
     missing = shapely.is_missing(index.geoms) | shapely.is_empty(index.geoms)
+    if rows is not None:
+        missing = missing | ~rows
     if len(geoms) == 0 or index.n == 0:
         out[missing] = np.nan
         return out
@@ -151,6 +162,9 @@ def _distance_to(
         # Only parcels within max_dist can compare below it: exact distances for those
         # (a reversed, prepared dwithin query), +inf for every other parcel.
         pi, ci = index.tree.query(geoms, predicate="dwithin", distance=float(max_dist))
+        if rows is not None:
+            keep = rows[ci]
+            pi, ci = pi[keep], ci[keep]
         d = shapely.distance(index.geoms[ci], geoms[pi])
         np.minimum.at(out, ci, d)
     else:

@@ -102,9 +102,9 @@ def test_spatial_functions_run_once_per_layer(grid_parcels, monkeypatch):
     calls = []
     real = classify_mod._share_in
 
-    def counting(index, geoms, name):
-        calls.append(name)
-        return real(index, geoms, name)
+    def counting(index, geoms, name, rows=None):
+        calls.append((name, None if rows is None else int(rows.sum())))
+        return real(index, geoms, name, rows)
 
     monkeypatch.setattr(classify_mod, "_share_in", counting)
     zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 150, Y0 + 150)], crs="EPSG:4548")
@@ -114,11 +114,54 @@ def test_spatial_functions_run_once_per_layer(grid_parcels, monkeypatch):
         {"id": "c", "category": "retain_protect", "when": "not (share_in('z') < 0.2)"},
     )
     out = classify_parcels(grid_parcels, rules, layers={"z": zone})
-    assert calls == ["z"]
+    assert calls == [("z", None)]  # rule c needs every parcel
     by_id = out.set_index("parcel_id")
     assert by_id.loc["P00", "rule_id"] == "a"  # wholly inside
     assert by_id.loc["P01", "matched"] == "b;c"  # 40 % inside, 2 floors
     assert by_id.loc["P10", "matched"] == "b;c"
+
+
+def test_spatial_values_only_where_cheap_conditions_hold(grid_parcels, monkeypatch):
+    calls = []
+    real = classify_mod._share_in
+
+    def counting(index, geoms, name, rows=None):
+        calls.append(None if rows is None else rows.copy())
+        return real(index, geoms, name, rows)
+
+    monkeypatch.setattr(classify_mod, "_share_in", counting)
+    zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 500, Y0 + 150)], crs="EPSG:4548")
+    rules = _rules(
+        {"id": "a", "category": "demolish", "when": "share_in('z') > 0.5 and floors >= 5"},
+        {
+            "id": "b",
+            "category": "retain_upgrade",
+            "when": "land_use == 'industrial' and share_in('z') > 0",
+        },
+    )
+    out = classify_parcels(grid_parcels, rules, layers={"z": zone})
+    (rows,) = calls
+    expected = (grid_parcels["floors"] >= 5) | (grid_parcels["land_use"] == "industrial")
+    assert rows.tolist() == expected.tolist()
+    full = classify_parcels(
+        grid_parcels,
+        _rules(
+            {
+                "id": "a",
+                "category": "demolish",
+                "when": "share_in('z') > 0.5 and floors >= 5 or False",
+            },
+            {
+                "id": "b",
+                "category": "retain_upgrade",
+                "when": "share_in('z') > 0 and land_use == 'industrial' or False",
+            },
+        ),
+        layers={"z": zone},
+    )
+    assert calls[1] is None
+    assert out["matched"].tolist() == full["matched"].tolist()
+    assert set(out["rule_id"]) == {"a", "b", "default"}
 
 
 def test_layers_as_paths_and_area_floor_area(grid_parcels, tmp_path):
