@@ -12,7 +12,11 @@ values, column and layer names, titles, legend and category labels) passes throu
   (`` ` ``, ``$`` and ``\`` become entities, so ``${...}`` cannot interpolate and
   ``\u003c`` / ``\x3c`` cannot decode into markup);
 * JSON string content (no quote, backslash or control character survives);
-* a ``<script>`` element (no ``<`` survives, so ``</script>`` cannot close it).
+* a ``<script>`` element (no ``<`` survives, so ``</script>`` cannot close it);
+* Jinja templates: branca/folium compile the output of every ``MacroElement`` macro as a
+  new Jinja template when a map is rendered, so ``{{ ... }}`` in data would run Python code
+  on the machine that saves the map. ``{`` and ``}`` become entities, so no ``{{``, ``{%``
+  or ``{#`` survives.
 
 Entities display exactly as the original characters once a browser parses the HTML
 (Leaflet inserts tooltip, popup and layer-control text with ``innerHTML``), so escaped text
@@ -45,6 +49,8 @@ _TABLE: dict[int, str] = {
     ord("`"): "&#96;",
     ord("$"): "&#36;",
     ord("\\"): "&#92;",
+    ord("{"): "&#123;",
+    ord("}"): "&#125;",
     ord("\t"): "&#9;",
     ord("\n"): "&#10;",
     ord("\r"): "&#13;",
@@ -85,7 +91,7 @@ def escape(value: Any) -> str:
     Returns
     -------
     text
-        Text without ``& < > " ' ` $ \`` or control characters (all replaced by HTML
+        Text without ``& < > " ' ` $ \ { }`` or control characters (all replaced by HTML
         entities), which renders as the original text when parsed as HTML.
 
     Examples
@@ -93,7 +99,7 @@ def escape(value: Any) -> str:
     >>> escape("<img src=x onerror=alert(1)>")
     '&lt;img src=x onerror=alert(1)&gt;'
     >>> escape("`${alert(1)}` \\u003c")
-    '&#96;&#36;{alert(1)}&#96; &#92;u003c'
+    '&#96;&#36;&#123;alert(1)&#125;&#96; &#92;u003c'
     >>> escape(None)
     ''
     """

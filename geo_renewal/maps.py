@@ -548,7 +548,6 @@ def _elements() -> tuple[type, type, type]:
     try:
         from branca.element import Element, MacroElement
         from folium.map import Layer
-        from folium.template import Template
     except ImportError as e:  # pragma: no cover - depends on the environment
         msg = 'maps need folium; install it with `pip install "geo_renewal[maps]"`.'
         raise ImportError(msg) from e
@@ -566,18 +565,6 @@ def _elements() -> tuple[type, type, type]:
 
     class DataLayer(Layer):
         """A toggleable layer of compactly encoded features, built by the runtime script."""
-
-        _template = Template(
-            """
-            {% macro html(this, kwargs) %}
-            <script type="application/json" id="{{ this.get_name() }}_data">{{ this.data_json }}</script>
-            {% endmacro %}
-            {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = geoRenewal.layer({{ this.js_name }}, {{ this.spec_json }},
-                JSON.parse(document.getElementById("{{ this.get_name() }}_data").textContent));
-            {% endmacro %}
-            """
-        )
 
         def __init__(
             self,
@@ -598,19 +585,33 @@ def _elements() -> tuple[type, type, type]:
             self.role = role
 
         def render(self, **kwargs: Any) -> None:
-            _add_runtime(self.get_root(), RawHTML)
-            super().render(**kwargs)
+            # Written as literal text: branca would compile macro output (with data in it)
+            # as a Jinja template. The data is JSON without "<" (see _add_layer).
+            figure = self.get_root()
+            _add_runtime(figure, RawHTML)
+            var = self.get_name()
+            figure.html.add_child(
+                RawHTML(
+                    f'<script type="application/json" id="{var}_data">{self.data_json}</script>'
+                ),
+                name=f"{var}_data",
+            )
+            figure.script.add_child(
+                RawHTML(
+                    f"var {var} = geoRenewal.layer({self.js_name}, {self.spec_json}, "
+                    f'JSON.parse(document.getElementById("{var}_data").textContent));'
+                ),
+                name=var,
+            )
+            if self.show:
+                figure.script.add_child(
+                    RawHTML(f"{var}.addTo({self._parent.get_name()});"), name=f"{var}_add"
+                )
+            for child in self._children.values():
+                child.render(**kwargs)
 
     class Decorations(MacroElement):
         """Title, legend, Chinese zoom control and attribution prefix of a renewal map."""
-
-        _template = Template(
-            """
-            {% macro script(this, kwargs) %}
-            geoRenewal.decorate({{ this._parent.get_name() }}, {{ this.spec_json }});
-            {% endmacro %}
-            """
-        )
 
         def __init__(self, spec: dict[str, Any]) -> None:
             super().__init__()
@@ -618,8 +619,12 @@ def _elements() -> tuple[type, type, type]:
             self.spec_json = script_json(spec)
 
         def render(self, **kwargs: Any) -> None:
-            _add_runtime(self.get_root(), RawHTML)
-            super().render(**kwargs)
+            figure = self.get_root()
+            _add_runtime(figure, RawHTML)
+            figure.script.add_child(
+                RawHTML(f"geoRenewal.decorate({self._parent.get_name()}, {self.spec_json});"),
+                name=self.get_name(),
+            )
 
     _ELEMENTS = (DataLayer, Decorations, RawHTML)
     return _ELEMENTS

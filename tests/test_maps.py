@@ -33,7 +33,9 @@ XSS_TEMPLATE = "${alert(4)}"
 XSS_UNICODE = "\\u003cimg src=x onerror=alert(5)\\u003e"
 XSS_HEX = "\\x3cimg src=x onerror=alert(6)\\x3e"
 XSS_QUOTES = "\"'><svg onload=alert(7)>"
-PAYLOADS = [XSS_IMG, XSS_SCRIPT, XSS_TICK, XSS_TEMPLATE, XSS_UNICODE, XSS_HEX, XSS_QUOTES]
+# branca compiles macro output as Jinja templates: data must never be evaluated in Python
+JINJA = "{{ lipsum.__name__ }}{% if 1 %}J{% endif %}{# c #}"
+PAYLOADS = [XSS_IMG, XSS_SCRIPT, XSS_TICK, XSS_TEMPLATE, XSS_UNICODE, XSS_HEX, XSS_QUOTES, JINJA]
 HOSTILE = " ".join(PAYLOADS)
 CODES = list(CATEGORIES)
 
@@ -85,8 +87,8 @@ def hostile(classified: gpd.GeoDataFrame) -> dict:
     return {
         "classified": gdf,
         "districts": streets,
-        "layers": {"heritage_core": heritage, XSS_IMG: heritage, "river": river},
-        "title": f"东关片区 {HOSTILE}",
+        "layers": {"heritage_core": heritage, XSS_IMG: heritage, JINJA: river, "river": river},
+        "title": f"东关片区 {HOSTILE}",  # includes the Jinja payload
         "tooltip": ["parcel_id", "reason", "households"],
         "popup": ["parcel_id", "reason", "street"],
     }
@@ -176,14 +178,14 @@ def _decode(layer) -> list[list[np.ndarray]]:
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_escape_neutralises_payloads(payload):
     out = escape(payload)
-    assert not set(out) & set("<>\"'`$\\")
+    assert not set(out) & set("<>\"'`$\\{}")
     assert html.unescape(out) == payload
 
 
 @given(st.text())
 def test_escape_is_inert_everywhere_and_reads_the_same(text):
     out = escape(text)
-    assert not set(out) & set("<>\"'`$\\\n\r\t\u2028\u2029")
+    assert not set(out) & set("<>\"'`$\\{}\n\r\t\u2028\u2029")
     assert not re.search(r"[\x00-\x1f\x7f]", out)
     assert re.fullmatch(r"(?:[^&]|&(?:amp|lt|gt|quot|#\d+);)*", out)
     # valid JSON string content as is
@@ -457,6 +459,7 @@ def test_hostile_text_is_escaped_in_the_html(hostile, plan_layers):
     for needle in ("<img", "<svg", "${alert", "\\u003cimg", "\\x3cimg", "`;alert", "'><svg"):
         assert needle not in page, needle
     assert "<script>alert" not in page
+    assert "generate_lorem_ipsum" not in page  # no Jinja evaluation of data
     title = re.search(r"<title>(.*?)</title>", page).group(1)
     assert html.unescape(title) == hostile["title"]
 
