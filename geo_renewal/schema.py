@@ -484,6 +484,12 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "demolition_share": ("拆除比例（%）", "Demolition share (%)"),
     "rebuild_ratio": ("拆建比", "Rebuild ratio"),
     "violations": ("超出63号文限值", "Limits broken (MOHURD 2021 No. 63)"),
+    # maps.py: resettlement sites and flows in map tooltips
+    "capacity_units": ("安置容量（套）", "Capacity (units)"),
+    "allocated_households": ("已安置户数（户）", "Allocated households"),
+    "utilisation": ("容量利用率", "Utilisation"),
+    "unit_id": ("搬迁单元编号", "Unit ID"),
+    "dist_m": ("安置距离（米）", "Distance (m)"),
 }
 
 # ledger.py: planned / actual date columns of every stage, e.g. "signing_planned" 签约计划日期.
