@@ -254,7 +254,8 @@ def site_suitability(
         Constraint layers by name (as for `classify_parcels`); a layer in another CRS is
         reprojected, as `geo_renewal.spatial` does.
     rasters
-        Rasters by name: a path to a GeoTIFF or an open rasterio dataset.
+        Rasters by name: paths to GeoTIFFs (as for `classify_parcels`). Pixels follow
+        `geo_renewal.raster.zonal_stats` (centre rule, touched pixels for small sites).
     min_area
         Smallest usable site in m² (default 5 000 m², 7.5 亩).
     heritage, ecology
@@ -463,10 +464,10 @@ def _distance_to(sites: gpd.GeoDataFrame, layer: gpd.GeoDataFrame) -> np.ndarray
     return np.asarray(spatial.distance_to(sites, layer), dtype=float)
 
 
-def _raster_max(sites: gpd.GeoDataFrame, raster: Any) -> np.ndarray:
-    from geo_renewal import raster as _raster
+def _raster_max(sites: gpd.GeoDataFrame, path: Any) -> np.ndarray:
+    from geo_renewal.raster import zonal_stats
 
-    return np.asarray(_raster.raster_max(sites, raster), dtype=float)
+    return zonal_stats(sites, path)["max"].to_numpy(dtype=float, na_value=np.nan)
 
 
 # --------------------------------------------------------------------------- demand
@@ -803,6 +804,93 @@ def _solve_split(
     return x, info
 
 
+def _top2(wf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and second-smallest value per row (inf when missing)."""
+    if wf.shape[1] == 1:
+        return wf[:, 0].copy(), np.full(len(wf), np.inf)
+    part = np.partition(wf, 1, axis=1)
+    return part[:, 0], part[:, 1]
+
+
+def _greedy_together(d: np.ndarray, cap: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """
+    Regret greedy for the generalised assignment problem (Martello & Toth).
+
+    `w` is the n × m cost of sending unit i whole to site j (inf where forbidden). Units are
+    placed one by one, the one that would lose most by missing its best site first (units
+    with a single fitting site before all others), each at its cheapest site with room.
+    Returns the site per unit, -1 where none has room.
+    """
+    n = w.shape[0]
+    res = cap.astype(float).copy()
+    assign = np.full(n, -1, dtype="int64")
+    if w.shape[1] == 0:
+        return assign
+    wf = np.where(res[None, :] >= d[:, None], w, np.inf)
+    wf[d <= 0] = np.inf
+    best, second = _top2(wf)
+    active = np.isfinite(best)
+    big = np.finfo(float).max / 4
+    while active.any():
+        with np.errstate(invalid="ignore"):
+            regret = np.where(np.isfinite(second), second - best, big)
+        regret[~active] = -np.inf
+        i = int(np.argmax(regret))
+        j = int(np.argmin(wf[i]))
+        assign[i] = j
+        res[j] -= d[i]
+        wf[i] = np.inf
+        active[i] = False
+        changed = np.flatnonzero(np.isfinite(wf[:, j]) & (d > res[j]))
+        if len(changed):
+            wf[changed, j] = np.inf
+            best[changed], second[changed] = _top2(wf[changed])
+            active[changed] = np.isfinite(best[changed])
+    return assign
+
+
+def _improve_together(
+    d: np.ndarray, cap: np.ndarray, w: np.ndarray, assign: np.ndarray, *, deadline: float
+) -> np.ndarray:
+    """Local search on whole-unit assignments: insert, move, swap while anything improves."""
+    n, _ = w.shape
+    assign = assign.copy()
+    on = assign >= 0
+    res = cap - np.bincount(assign[on], weights=d[on], minlength=len(cap))
+    units = np.arange(n)
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for i in range(n):
+            a = assign[i]
+            room = np.where(res >= d[i], w[i], np.inf)
+            if a >= 0:
+                room[a] = np.inf
+            j = int(np.argmin(room))
+            if np.isfinite(room[j]) and (a < 0 or room[j] < w[i, a] - 1e-9):
+                if a >= 0:
+                    res[a] += d[i]
+                assign[i], res[j] = j, res[j] - d[i]
+                improved = True
+        for i in range(n):
+            a = assign[i]
+            if a < 0:
+                continue
+            b = np.where(assign >= 0, assign, a)
+            with np.errstate(invalid="ignore"):
+                gain = w[i, a] + w[units, b] - w[i, b] - w[units, a]
+            ok = (b != a) & (res[a] + d[i] >= d) & (res[b] + d >= d[i]) & np.isfinite(gain)
+            gain = np.where(ok, gain, 0.0)
+            k = int(np.argmax(gain))
+            if gain[k] > 1e-9:
+                bk = assign[k]
+                assign[i], assign[k] = bk, a
+                res[a] += d[i] - d[k]
+                res[bk] += d[k] - d[i]
+                improved = True
+    return assign
+
+
 def _solve_together(
     d: np.ndarray,
     cap: np.ndarray,
@@ -814,12 +902,36 @@ def _solve_together(
     mip_rel_gap: float,
     candidates: int | None,
 ) -> tuple[np.ndarray | None, dict[str, Any]]:
-    """Each unit wholly to one site or wholly unmet (binary); households per pair or None."""
+    """
+    Each unit wholly to one site or wholly unmet; households per pair (or None).
+
+    Two routes, the better plan wins (fewest unplaced households, then least
+    household-distance): a regret greedy improved by local search (fast, no guarantee), and
+    the MILP solved by HiGHS with `time_limit` over each unit's `candidates` nearest sites
+    that can hold it whole plus the site the heuristic chose (optimal within `mip_rel_gap`
+    of that restricted problem when HiGHS finishes).
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n, m = len(d), len(cap)
     t0 = time.perf_counter()
-    keep = cap[jj] >= d[ii]
+    info: dict[str, Any] = {"method": "milp"}
+    fits = (cap[jj] >= d[ii]) & (d[ii] > 0)
+    if not fits.any():
+        info |= {"status": 0, "message": "no unit fits whole into any site", "mip_gap": 0.0}
+        return np.zeros(len(ii), dtype="int64"), {
+            **info,
+            "pairs": 0,
+            "time_s": time.perf_counter() - t0,
+            "chosen": "milp",
+        }
+    w = np.full((n, m), np.inf)
+    w[ii[fits], jj[fits]] = d[ii[fits]] * cost[fits]
+    heur = _greedy_together(d, cap, w)
+    heur = _improve_together(d, cap, w, heur, deadline=t0 + max(1.0, 0.25 * time_limit))
+    info["heuristic_s"] = time.perf_counter() - t0
+
+    keep = fits.copy()
     if candidates is not None and keep.any():
         # per unit, the `candidates` nearest sites that can hold it whole
         order = np.lexsort((cost, ii))
@@ -829,14 +941,19 @@ def _solve_together(
         rank = np.arange(len(order)) - first
         keep = np.zeros(len(ii), dtype=bool)
         keep[order[rank < candidates]] = True
+        pair_of = np.full((n, m), -1, dtype="int64")
+        pair_of[ii, jj] = np.arange(len(ii))
+        placed = heur >= 0
+        keep[pair_of[np.flatnonzero(placed), heur[placed]]] = True
     sel = np.flatnonzero(keep)
     si, sj, sc = ii[sel], jj[sel], cost[sel]
     k = len(sel)
-    info: dict[str, Any] = {"method": "milp", "pairs": k}
-    if k == 0:
-        x = np.zeros(len(ii), dtype="int64")
-        info |= {"status": 0, "message": "no unit fits whole into any site", "mip_gap": 0.0}
-        return x, {**info, "time_s": time.perf_counter() - t0}
+    info["pairs"] = k
+    x_heur = np.zeros(len(ii), dtype="int64")
+    pair_of = np.full((n, m), -1, dtype="int64")
+    pair_of[ii, jj] = np.arange(len(ii))
+    placed = heur >= 0
+    x_heur[pair_of[np.flatnonzero(placed), heur[placed]]] = d[placed]
     pen = _penalty(sc, n, m)
     c = np.r_[d[si] * sc, pen * d]
     a_unit, a_site = _pair_matrices(n, m, si, sj, d[si].astype(float))
@@ -856,11 +973,21 @@ def _solve_together(
         "mip_node_count": res.mip_node_count,
         "time_s": time.perf_counter() - t0,
     }
-    if res.x is None:
-        return None, info
-    x = np.zeros(len(ii), dtype="int64")
-    x[sel] = np.where(res.x[:k] > 0.5, d[si], 0)
-    return x, info
+    x_milp = None
+    if res.x is not None:
+        x_milp = np.zeros(len(ii), dtype="int64")
+        x_milp[sel] = np.where(res.x[:k] > 0.5, d[si], 0)
+
+    def score(x: np.ndarray) -> tuple[int, float]:
+        return int(d.sum() - x.sum()), float((x * cost).sum())
+
+    info["heuristic_objective"] = score(x_heur)[1]
+    info["milp_objective"] = None if x_milp is None else score(x_milp)[1]
+    if x_milp is not None and score(x_milp) <= score(x_heur):
+        info["chosen"] = "milp"
+        return x_milp, info
+    info["chosen"] = "local_search"
+    return x_heur, info
 
 
 def _max_nearby(
@@ -962,7 +1089,7 @@ def plan_resettlement(
     suitability: Mapping[str, Any] | None = None,
     only_suitable: bool = True,
     candidates: int | None = 20,
-    time_limit: float = 60.0,
+    time_limit: float = 20.0,
     mip_rel_gap: float = 0.005,
     zone_dist: float = 30.0,
     planned_floor_area_col: str = "planned_floor_area",
@@ -1024,7 +1151,8 @@ def plan_resettlement(
         With `keep_together`, the number of nearest sites (that can hold the unit whole)
         offered to each unit in the MILP; None offers all. Splitting always considers all.
     time_limit
-        Seconds per solver call (HiGHS ``time_limit``); hitting it is reported.
+        Seconds per solver call (HiGHS ``time_limit``, default 20); hitting it is reported
+        in ``solver`` and ``notes``.
     mip_rel_gap
         Relative optimality gap at which the MILP stops (default 0.5 %).
     zone_dist
@@ -1166,11 +1294,12 @@ def plan_resettlement(
             d, cap, ii, jj, cost,
             time_limit=time_limit, mip_rel_gap=mip_rel_gap, candidates=candidates,
         )  # fmt: skip
-        if x is None:
+        if info.get("chosen") == "local_search":
             notes.append(
-                f"the keep-together MILP found no solution within {time_limit:g} s "
-                f"({info['message']}); households were split instead"
+                f"HiGHS stopped ({info['message']}) with a plan worse than the local-search "
+                f"heuristic's; the heuristic's plan is used"
             )
+        if x is None:  # pragma: no cover - the heuristic always returns a plan
             x, info = ref_x.copy(), {**ref_info, "fallback": True}
         else:
             placed = np.bincount(ii, weights=x, minlength=n).astype("int64")
@@ -1335,11 +1464,13 @@ def plan_resettlement(
     out_sites = out_sites[[*first, *rest_cols, geom]]
 
     # ---- max achievable nearby rate, summary, warnings
-    nb = allowed & nearby
-    ni, nj = np.nonzero(nb)
-    max_nb = _max_nearby(d, cap, ni, nj, time_limit=time_limit)
     total_flat = int(d.sum())
     total_nb = int(nearby_hh.sum())
+    if total_nb == total_flat:
+        max_nb = total_nb  # nothing to gain: every flat household is placed nearby
+    else:
+        ni, nj = np.nonzero(allowed & nearby)
+        max_nb = _max_nearby(d, cap, ni, nj, time_limit=time_limit)
     overall = total_nb / total_flat if total_flat else float("nan")
     max_rate = max_nb / total_flat if total_flat else float("nan")
     below = rates.loc[rates["meets_nearby_rule"].fillna(True) == False, "unit_id"]  # noqa: E712
@@ -1386,7 +1517,7 @@ def plan_resettlement(
         by_reason = unmet.groupby("reason")["unmet"].sum()
         notes.append(
             f"{summary['unmet_households']} of {total_flat} flat households have no flat: "
-            + ", ".join(f"{int(v)} {REASONS[str(k)][1]}" for k, v in by_reason.items())
+            + ", ".join(f"{int(v)} ({REASONS[str(k)][1]})" for k, v in by_reason.items())
         )
     if total_flat:
         notes.append(

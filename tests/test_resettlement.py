@@ -461,3 +461,53 @@ def test_rebuild_ratio_where_planned_floor_area_is_known():
     assert pd.isna(r.loc["C", "meets_rebuild_ratio"])
     assert plan.summary["rebuild_ratio"] == pytest.approx(4000 / 2000)
     assert any("拆建比" in n and "A" in n for n in plan.notes)
+
+
+def test_suitability_with_layers_raster_and_distances(tmp_path):
+    import rasterio
+    from rasterio.transform import Affine
+
+    # three 100 m sites at x = 0, 300, 600; heritage over the first, the ecological belt
+    # over half of the second, 1.2 m of water under the third; a river 80 m north of all
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2", "S3"]},
+        geometry=[_sq(0), _sq(300), _sq(600)],
+        crs=CRS,
+    )
+    heritage = gpd.GeoDataFrame(geometry=[_sq(0, half=20)], crs=CRS)
+    eco = gpd.GeoDataFrame(
+        geometry=[shapely.box(X0 + 300, Y0 - 100, X0 + 400, Y0 + 100)], crs=CRS
+    ).to_crs(4326)  # another CRS: reprojected, as in geo_renewal.spatial
+    river = gpd.GeoDataFrame(
+        geometry=[shapely.LineString([(X0 - 100, Y0 + 130), (X0 + 700, Y0 + 130)])], crs=CRS
+    )
+    depth = np.zeros((30, 90), dtype="float32")
+    depth[:, 65:] = 1.2  # x ≥ X0 + 550
+    tif = tmp_path / "flood.tif"
+    with rasterio.open(
+        tif, "w", driver="GTiff", width=90, height=30, count=1, dtype="float32", crs=CRS,
+        transform=Affine(10.0, 0.0, X0 - 100, 0.0, -10.0, Y0 + 150),
+    ) as dst:  # fmt: skip
+        dst.write(depth, 1)
+    suit = site_suitability(
+        sites,
+        layers={"heritage_core": heritage, "ecological_belt": eco, "river": river},
+        rasters={"flood_depth": str(tif)},
+        min_dist={"river": 50},
+        lang="en",
+    )
+    assert suit["heritage_share"].tolist() == pytest.approx([0.16, 0, 0])
+    assert suit["ecology_share"].tolist() == pytest.approx([0, 0.5, 0], abs=1e-6)
+    assert suit["flood_depth_max"].tolist() == pytest.approx([0, 0, 1.2])
+    assert suit["dist_river"].tolist() == pytest.approx([80, 80, 80])
+    assert suit["ok_heritage"].tolist() == [False, True, True]
+    assert suit["ok_ecology"].tolist() == [True, False, True]
+    assert suit["ok_flood"].tolist() == [True, True, False]
+    assert suit["ok_distance"].tolist() == [True, True, True]
+    assert not suit["suitable"].any()
+    assert "✗ flood depth 1.20 m > 0.50 m" in suit["checks"].iloc[2]
+    assert "✓ distance to river 80 m ≥ 50 m" in suit["checks"].iloc[0]
+    stricter = site_suitability(sites, layers={"river": river}, min_dist={"river": 100})
+    assert not stricter["ok_distance"].any()
+    with pytest.raises(InputError, match="min_dist"):
+        site_suitability(sites, min_dist={"road": 10})
