@@ -222,10 +222,12 @@ def site_suitability(
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     rasters: Mapping[str, Any] | None = None,
     min_area: float = 5000.0,
-    heritage: str | tuple[str, ...] | None = ("heritage_core",),
-    ecology: str | tuple[str, ...] | None = ("ecological_belt",),
+    heritage: str | tuple[str, ...] | None = ("heritage_core", "heritage_control"),
+    ecology: str | tuple[str, ...] | None = ("eco_belt", "ecological_belt"),
+    max_constraint_share: float = 0.01,
     flood: str | None = "flood_depth",
     max_flood_depth: float = 0.5,
+    max_flood_share: float = 0.05,
     min_dist: Mapping[str, float] | None = None,
     lang: str | None = None,
     **capacity: Any,
@@ -237,11 +239,15 @@ def site_suitability(
     raster was not given):
 
     * ``ok_size``: site area ≥ `min_area` (m², working CRS);
-    * ``ok_heritage``: no part of the site inside the `heritage` layers (core protection
-      zone: no new building, DOMAIN.md §1);
-    * ``ok_ecology``: no part inside the `ecology` layers (ecological belt);
-    * ``ok_flood``: the largest flood depth over the site (raster `flood`) ≤ `max_flood_depth`;
+    * ``ok_heritage``: less than `max_constraint_share` of the site inside the `heritage`
+      layers (core protection zone and construction-control zone, DOMAIN.md §1);
+    * ``ok_ecology``: less than `max_constraint_share` inside the `ecology` layers;
+    * ``ok_flood``: at most `max_flood_share` of the site's pixels of raster `flood` deeper
+      than `max_flood_depth` (no pixel under the site counts as dry);
     * ``ok_distance``: at least `min_dist[name]` metres from every feature of layer `name`.
+
+    The defaults are those of the bundled rule set (``rules/default.toml``), so a
+    ``resettlement_site`` parcel of the default classification passes them.
 
     ``suitable`` is True when no checked test fails. ``checks`` spells every test out with
     its measured value (✓ pass, ✗ fail, – not checked) in `lang`.
@@ -259,12 +265,17 @@ def site_suitability(
     min_area
         Smallest usable site in m² (default 5 000 m², 7.5 亩).
     heritage, ecology
-        Names in `layers` of heritage protection and ecological zones. A name that is not
-        in `layers` leaves the check unchecked (null) and says so in ``checks``.
+        Names in `layers` of heritage protection and ecological zones (those of the sample
+        district by default). When none of them is in `layers` the check is left unchecked
+        (null) and ``checks`` says so.
+    max_constraint_share
+        Share of the site's area (0–1) tolerated inside those zones (default 0.01).
     flood
         Name in `rasters` of the flood-depth raster (metres).
     max_flood_depth
-        Deepest tolerable flooding in metres (default 0.5).
+        Flood depth in metres above which a pixel counts as flooded (default 0.5).
+    max_flood_share
+        Largest tolerated share of flooded pixels (default 0.05).
     min_dist
         ``{layer name: metres}`` minimum distances to constraint layers, e.g.
         ``{"river": 50}``.
@@ -278,7 +289,8 @@ def site_suitability(
     -------
     suitability
         A copy of `sites` (same index and columns) with ``area_m2``, measured values
-        (``heritage_share``, ``ecology_share``, ``flood_depth_max``, ``dist_<name>``), the
+        (``heritage_share``, ``ecology_share``, ``flood_depth_max``, ``flood_share``,
+        ``dist_<name>``), the
         ``ok_*`` columns, ``suitable``, ``checks``, and the capacity columns of
         `site_capacity` (an existing ``capacity_units`` column is kept as the planned
         capacity and ``capacity_persons`` derived from it).
@@ -307,7 +319,7 @@ def site_suitability(
     >>> suit[["ok_size", "ok_heritage", "suitable"]].to_numpy().tolist()
     [[True, False, False], [False, True, False]]
     >>> print(suit["checks"].iloc[1])
-    ✗ area 1600 m² < 5000 m²; ✓ heritage zone 0 %; – ecological belt not checked (no layer 'ecological_belt'); – flood depth not checked (no raster 'flood_depth')
+    ✗ area 1600 m² < 5000 m²; ✓ heritage zone 0 % < 1 %; – ecological belt not checked (no layer 'eco_belt', 'ecological_belt'); – flood depth not checked (no raster 'flood_depth')
     """
     lang = _lang(lang)
     li = 0 if lang == "zh" else 1
@@ -318,6 +330,13 @@ def site_suitability(
     if not np.isfinite(max_flood_depth) or max_flood_depth < 0:
         msg = f"`max_flood_depth` must be a number ≥ 0 (metres), got {max_flood_depth!r}."
         raise InputError(msg)
+    for name, value in (
+        ("max_constraint_share", max_constraint_share),
+        ("max_flood_share", max_flood_share),
+    ):
+        if not (0.0 <= value <= 1.0):
+            msg = f"`{name}` must be a share between 0 and 1, got {value!r}."
+            raise InputError(msg)
     min_dist = dict(min_dist or {})
     missing = [k for k in min_dist if k not in layers]
     if missing:
@@ -364,27 +383,34 @@ def site_suitability(
         for nm in present:
             share = np.maximum(share, _share_in(sites, layers[nm]))
         out[share_col] = share
-        ok = share <= 0.0
+        ok = share < max_constraint_share
         out[col] = pd.array(ok, dtype="boolean")
+        lim = f"{100 * max_constraint_share:g} %"
         for k in range(n):
-            texts[k].append(f"{'✓' if ok[k] else '✗'} {label} {100 * share[k]:.0f} %")
+            sign = "<" if ok[k] else "≥"
+            texts[k].append(f"{'✓' if ok[k] else '✗'} {label} {100 * share[k]:.0f} % {sign} {lim}")
 
     ok_cols.append("ok_flood")
     flabel = _CHECK_TEXT["flood"][li]
     if flood is not None and flood in rasters:
-        depth = _raster_max(sites, rasters[flood])
+        depth, wet = _flood(sites, rasters[flood], max_flood_depth)
         out["flood_depth_max"] = depth
+        out["flood_share"] = wet
         # no raster cell under the site (outside the raster) counts as not flooded
-        ok = ~(depth > max_flood_depth)
+        ok = ~(wet > max_flood_share)
         out["ok_flood"] = pd.array(ok, dtype="boolean")
+        over = "深于" if lang == "zh" else "deeper than"
         for k in range(n):
-            val = "—" if np.isnan(depth[k]) else f"{depth[k]:.2f} m"
+            val = "—" if np.isnan(wet[k]) else f"{100 * wet[k]:.0f} %"
+            top = "—" if np.isnan(depth[k]) else f"{depth[k]:.2f} m"
             sign = "≤" if ok[k] else ">"
             texts[k].append(
-                f"{'✓' if ok[k] else '✗'} {flabel} {val} {sign} {max_flood_depth:.2f} m"
+                f"{'✓' if ok[k] else '✗'} {flabel} {over} {max_flood_depth:g} m: {val} "
+                f"{sign} {100 * max_flood_share:g} % (max {top})"
             )
     else:
         out["flood_depth_max"] = np.nan
+        out["flood_share"] = np.nan
         out["ok_flood"] = pd.array([pd.NA] * n, dtype="boolean")
         for k in range(n):
             if lang == "zh":
@@ -464,10 +490,15 @@ def _distance_to(sites: gpd.GeoDataFrame, layer: gpd.GeoDataFrame) -> np.ndarray
     return np.asarray(spatial.distance_to(sites, layer), dtype=float)
 
 
-def _raster_max(sites: gpd.GeoDataFrame, path: Any) -> np.ndarray:
+def _flood(sites: gpd.GeoDataFrame, path: Any, depth: float) -> tuple[np.ndarray, np.ndarray]:
+    """Deepest pixel and share of pixels deeper than `depth` per site (null off-raster)."""
     from geo_renewal.raster import zonal_stats
 
-    return zonal_stats(sites, path)["max"].to_numpy(dtype=float, na_value=np.nan)
+    table = zonal_stats(sites, path, above=[depth])
+    return (
+        table["max"].to_numpy(dtype=float, na_value=np.nan),
+        table[f"share_above_{depth:g}"].to_numpy(dtype=float, na_value=np.nan),
+    )
 
 
 # --------------------------------------------------------------------------- demand
@@ -1143,7 +1174,8 @@ def plan_resettlement(
         Constraint layers and rasters for `site_suitability`.
     suitability
         Further keywords for `site_suitability` (``min_area``, ``max_flood_depth``,
-        ``min_dist``, ``heritage``, ``ecology``, ``flood``, capacity keywords such as
+        ``max_flood_share``, ``max_constraint_share``, ``min_dist``, ``heritage``,
+        ``ecology``, ``flood``, capacity keywords such as
         ``far`` or ``unit_floor_area``).
     only_suitable
         Give sites that fail a suitability check no households (default True).
@@ -1212,6 +1244,9 @@ def plan_resettlement(
     notes: list[str] = []
 
     # ---- demand
+    labels = _unit_labels(classified, demand_by, zone_dist)
+    if demand_by not in classified.columns:
+        classified = classified.assign(**{demand_by: labels})  # a copy: computed once
     demand = resettlement_demand(
         classified,
         by=demand_by,
@@ -1223,7 +1258,6 @@ def plan_resettlement(
     n = len(demand)
     d = demand["flat_households"].to_numpy(dtype="int64")
     wcrs = working_crs(classified)
-    labels = _unit_labels(classified, demand_by, zone_dist) if n else None
     unit_index = pd.Index(demand["unit_id"])
     if units is not None:
         check_same_crs(classified, units, ("classified", "units"))

@@ -468,7 +468,7 @@ def test_suitability_with_layers_raster_and_distances(tmp_path):
     from rasterio.transform import Affine
 
     # three 100 m sites at x = 0, 300, 600; heritage over the first, the ecological belt
-    # over half of the second, 1.2 m of water under the third; a river 80 m north of all
+    # over half of the second, 1.2 m of water under half the third; a river 80 m north of all
     sites = gpd.GeoDataFrame(
         {"site_id": ["S1", "S2", "S3"]},
         geometry=[_sq(0), _sq(300), _sq(600)],
@@ -482,7 +482,7 @@ def test_suitability_with_layers_raster_and_distances(tmp_path):
         geometry=[shapely.LineString([(X0 - 100, Y0 + 130), (X0 + 700, Y0 + 130)])], crs=CRS
     )
     depth = np.zeros((30, 90), dtype="float32")
-    depth[:, 65:] = 1.2  # x ≥ X0 + 550
+    depth[:, 70:] = 1.2  # x ≥ X0 + 600: the east half of S3
     tif = tmp_path / "flood.tif"
     with rasterio.open(
         tif, "w", driver="GTiff", width=90, height=30, count=1, dtype="float32", crs=CRS,
@@ -491,7 +491,7 @@ def test_suitability_with_layers_raster_and_distances(tmp_path):
         dst.write(depth, 1)
     suit = site_suitability(
         sites,
-        layers={"heritage_core": heritage, "ecological_belt": eco, "river": river},
+        layers={"heritage_core": heritage, "eco_belt": eco, "river": river},
         rasters={"flood_depth": str(tif)},
         min_dist={"river": 50},
         lang="en",
@@ -499,15 +499,80 @@ def test_suitability_with_layers_raster_and_distances(tmp_path):
     assert suit["heritage_share"].tolist() == pytest.approx([0.16, 0, 0])
     assert suit["ecology_share"].tolist() == pytest.approx([0, 0.5, 0], abs=1e-6)
     assert suit["flood_depth_max"].tolist() == pytest.approx([0, 0, 1.2])
+    assert suit["flood_share"].tolist() == pytest.approx([0, 0, 0.5])
     assert suit["dist_river"].tolist() == pytest.approx([80, 80, 80])
     assert suit["ok_heritage"].tolist() == [False, True, True]
     assert suit["ok_ecology"].tolist() == [True, False, True]
     assert suit["ok_flood"].tolist() == [True, True, False]
     assert suit["ok_distance"].tolist() == [True, True, True]
     assert not suit["suitable"].any()
-    assert "✗ flood depth 1.20 m > 0.50 m" in suit["checks"].iloc[2]
+    assert "✗ flood depth deeper than 0.5 m: 50 % > 5 % (max 1.20 m)" in suit["checks"].iloc[2]
+    assert "✗ heritage zone 16 % ≥ 1 %" in suit["checks"].iloc[0]
+    lenient = site_suitability(
+        sites, rasters={"flood_depth": str(tif)}, max_flood_share=0.6, max_flood_depth=1.0
+    )
+    assert lenient["ok_flood"].all()
     assert "✓ distance to river 80 m ≥ 50 m" in suit["checks"].iloc[0]
     stricter = site_suitability(sites, layers={"river": river}, min_dist={"river": 100})
     assert not stricter["ok_distance"].any()
     with pytest.raises(InputError, match="min_dist"):
         site_suitability(sites, min_dist={"road": 10})
+
+
+# --------------------------------------------------------------------------- sample district
+
+
+@pytest.fixture(scope="module")
+def sample_classified():
+    import geo_renewal as gr
+    from geo_renewal.classify import classify_parcels
+    from geo_renewal.io import read_layer
+
+    path = gr.datasets.get_path("sample_district")
+    parcels = read_layer(path, layer="parcels", kind="parcels")
+    names = ["heritage_core", "heritage_control", "eco_belt", "view_corridor", "river"]
+    layers = {n: read_layer(path, layer=n) for n in names}
+    rasters = {"flood_depth": gr.datasets.get_path("flood_depth")}
+    classified = classify_parcels(parcels, "default", layers=layers, rasters=rasters)
+    return classified, layers, rasters
+
+
+def test_sample_district_plan_makes_sense(sample_classified):
+    from geo_renewal.crs import area
+
+    classified, layers, rasters = sample_classified
+    demolish = classified["category"] == "demolish"
+    hh = int(classified.loc[demolish, "households"].sum())
+    site_parcels = classified[classified["category"] == "resettlement_site"]
+    # independent capacity: floor(area × 2.5 × 0.9 × 0.8 / 90) per site
+    expected_cap = int(np.floor(area(site_parcels).to_numpy() * 2.5 * 0.72 / 90 + 1e-9).sum())
+    with pytest.warns(UserWarning, match="fewer than 50%"):
+        plan = plan_resettlement(classified, layers=layers, rasters=rasters, lang="en")
+    s = plan.summary
+    assert s["households"] == hh > 1000
+    assert s["flat_households"] == round(hh * 0.7)
+    assert s["cash_households"] == hh - s["flat_households"]
+    # the default rules and the default suitability checks agree on the sites
+    assert s["sites"] == s["sites_usable"] == len(site_parcels) > 0
+    assert s["capacity_units"] == expected_cap
+    assert s["coverage"] == pytest.approx(expected_cap / s["flat_households"])
+    placed = min(s["flat_households"], expected_cap)
+    assert s["allocated_households"] + s["unmet_households"] == s["flat_households"]
+    assert s["allocated_households"] >= placed - plan.rates["flat_households"].max()
+    r = plan.rates
+    assert (r["allocated"] + r["unmet"] == r["flat_households"]).all()
+    assert r["households"].sum() == hh
+    util = plan.sites["utilisation"]
+    assert ((util >= 0) & (util <= 1)).all()
+    assert 0 <= s["nearby_rate"] <= s["max_nearby_rate"] <= 1
+    assert plan.flows.crs == classified.crs
+    assert plan.flows["households"].sum() == s["allocated_households"]
+    # zones were computed from the classification: ids of demolition zones
+    assert r["unit_id"].str.startswith("demolish-").all()
+    # splitting never costs more distance and never places fewer households
+    with pytest.warns(UserWarning, match="fewer than 50%"):
+        split = plan_resettlement(
+            classified, layers=layers, rasters=rasters, keep_together=False, lang="en"
+        )
+    assert split.solver["objective"] <= plan.solver["objective"] + 1e-6
+    assert split.summary["allocated_households"] >= s["allocated_households"]
