@@ -47,7 +47,10 @@ seconds, not minutes.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -119,6 +122,7 @@ _GEOM_TYPE_IDS = {
     "GeometryCollection": 7,
 }
 _SHRINK = 0.001  # metres: overlap candidates are found with polygons shrunk this much
+_THREAD_MIN = 20_000  # features above which the overlap search uses threads
 _MAX_LISTED = 10  # rows listed per problem in str(report)
 
 
@@ -332,6 +336,7 @@ def validate_layer(
     districts: gpd.GeoDataFrame | None = None,
     repair: bool = True,
     overlap_tolerance: float = 1.0,
+    n_jobs: int | None = None,
 ) -> ValidationReport:
     """
     Check a layer against its kind, repair what can be repaired, and report every problem.
@@ -353,6 +358,8 @@ def validate_layer(
         and nothing is removed.
     overlap_tolerance
         Overlaps smaller than this many m² are ignored (digitising slivers).
+    n_jobs
+        Threads for the overlap search on big layers; None uses up to 4 (the CPU count).
 
     Returns
     -------
@@ -402,6 +409,7 @@ def validate_layer(
     if districts is not None and not isinstance(districts, gpd.GeoDataFrame | gpd.GeoSeries):
         msg = f"`districts` must be a GeoDataFrame, got {type(districts).__name__}."
         raise InputError(msg)
+    threads = _n_threads(n_jobs)
     spec = schema.KINDS[kind]
     n = len(gdf)
     required = spec["required"]
@@ -486,7 +494,14 @@ def validate_layer(
         polys = np.asarray(layer.geometry.array, dtype=object)
         if kind in _OVERLAP_KINDS:
             overlaps = _check_overlaps(
-                layer, polys, kept_pos, labels, ids, col, tolerance=overlap_tolerance
+                layer,
+                polys,
+                kept_pos,
+                labels,
+                ids,
+                col,
+                tolerance=overlap_tolerance,
+                threads=threads,
             )
         if districts is not None:
             _check_districts(layer, polys, kept_pos, districts, col)
@@ -504,6 +519,15 @@ def validate_layer(
         "validated %d %s: %d findings, %d rows removed", n, kind, len(findings), len(removed)
     )
     return report
+
+
+def _n_threads(n_jobs: int | None) -> int:
+    if n_jobs is None:
+        return max(1, min(4, os.cpu_count() or 1))
+    if not isinstance(n_jobs, int) or n_jobs < 1:
+        msg = f"`n_jobs` must be a positive number of threads or None, got {n_jobs!r}."
+        raise InputError(msg)
+    return n_jobs
 
 
 def _check_geometry(
@@ -890,6 +914,7 @@ def _check_overlaps(
     col: _Collector,
     *,
     tolerance: float,
+    threads: int,
 ) -> pd.DataFrame:
     """Pairs of kept polygons whose interiors overlap by more than `tolerance` m²."""
     from geo_renewal.crs import to_working
@@ -901,14 +926,22 @@ def _check_overlaps(
     # touches. The prepared `intersects` query is ~20x faster than `overlaps` / `contains`
     # (which must node the shared edges); exact overlap areas are computed on the few
     # candidates only.
+    # Both steps run on threads for big layers (shapely releases the GIL).
     tree = shapely.STRtree(w)
-    a, b = tree.query(_shrink(w, _SHRINK), predicate="intersects")
-    keep = a != b
-    a, b = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
-    if a.size:
-        pairs = np.unique(np.stack([a, b], axis=1), axis=0)
-        a, b = pairs[:, 0], pairs[:, 1]
-    ov = shapely.area(shapely.intersection(w[a], w[b])) if a.size else np.zeros(0)
+
+    def query(sl: slice) -> np.ndarray:
+        a, b = tree.query(_shrink(w[sl], _SHRINK), predicate="intersects")
+        return np.stack([a + (sl.start or 0), b], axis=1)
+
+    pairs = _threaded(w.size, query, threads=threads)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+    a, b = pairs[:, 0], pairs[:, 1]
+
+    def overlap(sl: slice) -> np.ndarray:
+        return shapely.area(shapely.intersection(w[a[sl]], w[b[sl]]))
+
+    ov = _threaded(a.size, overlap, threads=threads) if a.size else np.zeros(0)
     big = ov > tolerance
     a, b, ov = a[big], b[big], ov[big]
     smaller = np.minimum(area_all[a], area_all[b])
@@ -949,6 +982,16 @@ def _check_overlaps(
             "share_of_smaller": share.astype(float),
         }
     )
+
+
+def _threaded(n: int, func: Callable[[slice], np.ndarray], *, threads: int) -> np.ndarray:
+    """Run ``func(slice)`` over `n` items in order, on threads when `n` is large."""
+    if threads <= 1 or n < _THREAD_MIN:
+        return func(slice(0, n))
+    bounds = np.linspace(0, n, threads * 4 + 1).astype(int)
+    slices = [slice(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return np.concatenate(list(pool.map(func, slices)))
 
 
 def _shrink(geoms: np.ndarray, dist: float) -> np.ndarray:

@@ -438,3 +438,18 @@ def test_cli_validate_exit_codes(grid_parcels, tmp_path):
     result = runner.invoke(cli, ["validate", str(good), "--kind", "districts"])
     assert result.exit_code == 1
     assert "missing_column" in result.output
+
+
+def test_threaded_overlap_search_matches_single_thread(grid_parcels, monkeypatch):
+    import geo_renewal.validate as v
+
+    bad = grid_parcels.copy()
+    bad.loc[0, "geometry"] = shapely.affinity.translate(bad.geometry.loc[0], 50.0, 0.0)
+    bad.loc[9, "geometry"] = shapely.affinity.translate(bad.geometry.loc[9], 0.0, 30.0)
+    single = validate_layer(bad, kind="parcels", n_jobs=1)
+    monkeypatch.setattr(v, "_THREAD_MIN", 2)
+    threaded = validate_layer(bad, kind="parcels", n_jobs=2)
+    pd.testing.assert_frame_equal(single.overlaps, threaded.overlaps)
+    assert len(threaded.overlaps) == 2
+    with pytest.raises(InputError, match="n_jobs"):
+        validate_layer(bad, kind="parcels", n_jobs=0)
