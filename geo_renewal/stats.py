@@ -512,7 +512,7 @@ def zone_stats(
     policy: bool = True,
     overlaps: str = "raise",
     lang: str | None = None,
-    n_jobs: int | None = None,
+    n_jobs: int | None = 1,
 ) -> pd.DataFrame:
     """
     Count land, floor area, households and persons per group of parcels, with a total row.
@@ -562,7 +562,9 @@ def zone_stats(
     lang
         Language of the ``violations`` texts; defaults to `settings.lang`.
     n_jobs
-        Threads for the geometry work (None: up to 4). Results do not depend on it.
+        Threads for the geometry work (shapely releases the GIL); None uses up to 4. Worth it
+        on an idle multi-core machine with 100k+ parcels; on a busy one, one thread was
+        faster (benchmarks/bench_stats.py). Results do not depend on it.
 
     Returns
     -------
