@@ -49,6 +49,7 @@ class _ParcelIndex:
     crs: CRS
     _tree: shapely.STRtree | None = field(default=None, repr=False)
     _areas: np.ndarray | None = field(default=None, repr=False)
+    _bounds: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -59,6 +60,12 @@ class _ParcelIndex:
         if self._tree is None:
             self._tree = shapely.STRtree(self.geoms)
         return self._tree
+
+    @property
+    def bounds(self) -> np.ndarray:
+        if self._bounds is None:
+            self._bounds = shapely.total_bounds(self.geoms)
+        return self._bounds
 
     @property
     def areas(self) -> np.ndarray:
@@ -84,7 +91,7 @@ def _layer_geoms(
     geoms = np.asarray(projected.array)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if len(geoms) and index.n:
-        gap = _bbox_gap(shapely.total_bounds(geoms), shapely.total_bounds(index.geoms))
+        gap = _bbox_gap(shapely.total_bounds(geoms), index.bounds)
         if gap > _FAR_KM * 1000:
             msg = (
                 f"layer {name!r} lies {gap / 1000:.0f} km from the parcels; check that its "

@@ -336,13 +336,22 @@ _FORBIDDEN_EVENTS = (
     "socket.connect",
     "ctypes.dlopen",
     "builtins.input",
-    "import",
 )
+_LIBRARY = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
 _audit = {"on": False, "events": []}
 
 
+def _is_library_load(event, args):
+    """A lazy import by pandas/numpy reads and runs installed module files: allowed."""
+    if event == "open":
+        return str(args[0]).startswith(_LIBRARY)
+    if event == "exec":
+        return getattr(args[0], "co_filename", "").startswith(_LIBRARY)
+    return False
+
+
 def _hook(event, args):
-    if _audit["on"] and event.startswith(_FORBIDDEN_EVENTS):
+    if _audit["on"] and event.startswith(_FORBIDDEN_EVENTS) and not _is_library_load(event, args):
         _audit["events"].append((event, repr(args)[:80]))
 
 
@@ -450,8 +459,14 @@ def _check_safe(text: str) -> None:
         assert result.shape == (3,), text
 
 
-def test_fuzz_warm_up():
-    # import everything the evaluator may import lazily before the audited runs
+def test_fuzz_audit_hook_sees_code_execution():
+    _audit["events"].clear()
+    _audit["on"] = True
+    try:
+        exec(compile("1 + 1", "<fuzz>", "eval"))  # what a leaky evaluator would do
+    finally:
+        _audit["on"] = False
+    assert [e for e, _ in _audit["events"]] == ["exec"]
     _check_safe("floors > 1 and land_use in ['a'] or not listed")
     _check_safe("户数 / floors + 2 * build_year - 1 >= 3")
 
