@@ -84,6 +84,12 @@ _API: dict[str, str] = {
     # maps.py
     "renewal_map": "maps",
     "save_map": "maps",
+    # resettlement.py
+    "ResettlementPlan": "resettlement",
+    "plan_resettlement": "resettlement",
+    "resettlement_demand": "resettlement",
+    "site_capacity": "resettlement",
+    "site_suitability": "resettlement",
 }
 
 __all__ = [
