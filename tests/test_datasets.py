@@ -242,6 +242,36 @@ def test_classify_with_default_rules_matches(district, categories):
         rasters={"flood_depth": datasets.get_path("flood_depth")},
     )
     assert (classified["category"].astype(str) == categories).all()
+    with_buildings = classify.classify_parcels(
+        district.layers["parcels"],
+        "default",
+        layers=layers,
+        rasters={"flood_depth": datasets.get_path("flood_depth")},
+        buildings=district.layers["buildings"],
+    )
+    assert (with_buildings["category"].astype(str) == categories).all()
+
+
+def test_buildings(district):
+    buildings = district.layers["buildings"]
+    parcels = district.layers["parcels"].set_index("parcel_id")
+    assert 1_000 < len(buildings) < 5_000
+    assert buildings["building_id"].is_unique
+    assert set(parcels.loc[buildings["parcel_id"], "street"]) == set(gen.BUILDING_STREETS)
+    host = parcels.loc[buildings["parcel_id"]].geometry.reset_index(drop=True)
+    assert buildings.geometry.within(host).all()
+    sums = buildings.groupby("parcel_id")[["households", "population", "floor_area"]].sum()
+    expected = parcels.loc[sums.index, ["households", "population", "floor_area"]]
+    np.testing.assert_allclose(
+        sums.to_numpy(dtype=float), expected.to_numpy(dtype=float), atol=1e-6
+    )
+    assert (buildings.groupby("parcel_id").size() <= 2).all()
+    assert (buildings["footprint_area"] > 0).all()
+    from geo_renewal.validate import validate_layer
+
+    report = validate_layer(buildings, kind="buildings", districts=district.layers["districts"])
+    assert report.ok, str(report)
+    assert report.to_frame().empty, str(report)
 
 
 def test_constraint_layers(district):
@@ -448,4 +478,4 @@ def test_cli_demo(written, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert calls == [str(tmp_path)]
     assert "Validation of 4" in result.output
-    assert result.output.count("— OK") == 3
+    assert result.output.count("— OK") == 4

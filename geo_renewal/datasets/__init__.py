@@ -9,7 +9,8 @@ shipped as files in ``data/``:
 name               file
 =================  =============================================================
 sample_district    ``sample_district.gpkg``: layers ``districts`` (7 streets 街道),
-                   ``parcels`` (~4,200), ``projects`` (17), ``river``, ``eco_belt``,
+                   ``parcels`` (~4,200), ``buildings`` (~2,900, two streets),
+                   ``projects`` (17), ``river``, ``eco_belt``,
                    ``heritage_core``, ``heritage_control``, ``view_corridor``;
                    EPSG:4548 (CGCS2000 Gauss–Krüger CM 117°E, metres)
 flood_depth        ``flood_depth.tif``: design-flood depth, metres, float32, 10 m
@@ -84,6 +85,7 @@ SHAPEFILE_COLUMNS: dict[str, str] = {
 LAYERS: tuple[str, ...] = (
     "districts",
     "parcels",
+    "buildings",
     "projects",
     "river",
     "eco_belt",

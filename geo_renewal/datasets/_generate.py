@@ -74,6 +74,11 @@ away so that distances matter; plus decoys the rules must refuse: small cleared 
 vacant land in the eco belt, in the heritage control zone, in the view corridor and in a
 flood-prone hollow.
 
+Buildings (``buildings``, streets 文庙街道 and 西关街道 only): one footprint per built parcel
+(two for walk-ups and half the courtyard houses), the parcel scaled to its built-over share;
+attributes are the parcel's, with households, persons and floor area split so that they add
+up to the parcel's values.
+
 Projects (``projects``) and the ledger: ten demolition projects (征收拆迁) cover the
 demolition parcels of the blocks with most demolition households, plus one factory
 clearance; six upgrade projects (保留提升) cover the retained old communities of walk-up
@@ -128,6 +133,9 @@ STREETS: tuple[tuple[str, float, float], ...] = (
     ("新城街道", 0.82, 0.28),
 )
 
+#: Streets whose parcels also get building footprints (layer ``buildings``).
+BUILDING_STREETS = ("文庙街道", "西关街道")
+
 _LANES = ("文庙前", "曲水", "双井", "青石", "槐荫", "古井", "石板", "杨柳", "花墙", "钟楼")
 _ROADS = ("纬一路", "纬二路", "经三路", "经五路", "建设路", "解放路", "和平路", "民生路")
 _WORKS = ("机床厂", "第二纺织厂", "印染厂", "食品厂", "电缆厂", "铸造厂", "钢窗厂", "造纸厂")
@@ -171,7 +179,8 @@ class SampleDistrict:
     Attributes
     ----------
     layers
-        Layer name -> GeoDataFrame in `crs`: ``districts``, ``parcels``, ``projects``,
+        Layer name -> GeoDataFrame in `crs`: ``districts``, ``parcels``, ``buildings``,
+        ``projects``,
         ``river``, ``eco_belt``, ``heritage_core``, ``heritage_control``,
         ``view_corridor``.
     flood_depth
@@ -953,9 +962,11 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
         "community",
     ):
         parcels_out[c] = parcels_out[c].astype("string")
+    buildings = _buildings(parcels_out, np.random.default_rng(seed + 3))
     layers = {
         "districts": districts,
         "parcels": parcels_out,
+        "buildings": buildings,
         "projects": projects,
         **layers,
     }
@@ -968,6 +979,90 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
     return SampleDistrict(
         layers=layers, flood_depth=depth, flood_transform=transform, ledger=ledger, info=info
     )
+
+
+def _buildings(parcels: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """
+    Make building footprints (幢) for the parcels of `BUILDING_STREETS` that carry buildings.
+
+    One footprint per parcel, the parcel scaled about its centroid to the parcel's built-over
+    share; walk-ups and half the courtyard houses get two buildings (the footprint cut in
+    two across its longer side, with a gap). Buildings copy their parcel's year, floors,
+    structure, grade and flags; households, population and floor area are split between a
+    parcel's buildings so that they add up to the parcel's values exactly.
+    """
+    sel = parcels[parcels["street"].isin(BUILDING_STREETS) & parcels["floors"].notna()]
+    sel = sel[sel["floor_area"] > 0]
+    g = np.asarray(sel.geometry.array, dtype=object)
+    area = shapely.area(g)
+    floors = sel["floors"].astype("float64").to_numpy()
+    share = np.clip(sel["floor_area"].to_numpy() / (area * floors), 0.05, 0.9)
+    fp = _scale(g, np.sqrt(share))
+    outside = ~shapely.within(fp, g)
+    fp[outside] = shapely.intersection(fp[outside], g[outside])
+    two = (sel["structure"].eq("brick_concrete") & (floors >= 4)).to_numpy() | (
+        (floors <= 2) & (rng.random(len(sel)) < 0.5)
+    )
+    b = shapely.bounds(fp[two])
+    vert = (b[:, 2] - b[:, 0]) >= (b[:, 3] - b[:, 1])
+    mid = np.round(np.where(vert, b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]) / 2, 2)
+    first = shapely.box(
+        b[:, 0], b[:, 1], np.where(vert, mid, b[:, 2]), np.where(vert, b[:, 3], mid)
+    )
+    second = shapely.box(
+        np.where(vert, mid, b[:, 0]), np.where(vert, b[:, 1], mid), b[:, 2], b[:, 3]
+    )
+    halves = [
+        _scale(shapely.intersection(fp[two], h), np.full(int(two.sum()), 0.9))
+        for h in (first, second)
+    ]
+    pos = np.flatnonzero(two)
+    rows = np.concatenate([np.arange(len(sel)), pos])
+    geoms = fp.copy()
+    geoms[pos] = halves[0]
+    geoms = np.concatenate([geoms, halves[1]])
+    order = np.lexsort((np.r_[np.zeros(len(sel)), np.ones(pos.size)], rows))
+    rows, geoms = rows[order], shapely.set_precision(geoms[order], 0.01)
+    k = np.r_[0, (rows[1:] == rows[:-1]).astype(int)]  # 0 for the first building, 1 for the second
+    n_b = np.bincount(rows, minlength=len(sel))[rows]
+    fa = shapely.area(geoms)
+    part = fa / np.bincount(rows, weights=fa)[rows]
+    out = sel.iloc[rows].reset_index(drop=True)
+    totals = {c: out[c].to_numpy() for c in ("households", "population")}
+    for c, tot in totals.items():
+        first_share = np.where(n_b == 2, np.round(tot * part).astype(np.int64), tot)
+        other = tot - np.r_[0, first_share[:-1]]
+        out[c] = np.where(k == 0, first_share, other).astype(np.int64)
+    floor_area = out["floor_area"].to_numpy()
+    first_fa = np.round(floor_area * part, 1)
+    out["floor_area"] = np.where(
+        k == 0, first_fa, np.round(floor_area - np.r_[0.0, first_fa[:-1]], 1)
+    )
+    out["footprint_area"] = np.round(fa, 1)
+    out.insert(0, "building_id", out["parcel_id"] + "-" + pd.Series(k + 1).astype(str))
+    cols = [
+        "building_id",
+        "parcel_id",
+        "build_year",
+        "floors",
+        "structure",
+        "danger_grade",
+        "households",
+        "population",
+        "floor_area",
+        "footprint_area",
+        "listed",
+        "illegal",
+    ]
+    return gpd.GeoDataFrame(out[cols], geometry=geoms, crs=CRS)
+
+
+def _scale(geoms: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Scale each geometry about its centroid by `factor` (vectorised)."""
+    c = shapely.get_coordinates(shapely.centroid(geoms))
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    new = c[idx] + (coords - c[idx]) * factor[idx, None]
+    return shapely.set_coordinates(np.asarray(geoms, dtype=object).copy(), new)
 
 
 def _names(parcels: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
