@@ -570,12 +570,8 @@ def demo_command(out: str) -> None:
     gpkg = paths["sample_district"]
     districts = read_layer(gpkg, layer="districts", kind="districts")
     ok = True
-    for layer, kind in (
-        ("districts", "districts"),
-        ("parcels", "parcels"),
-        ("projects", "projects"),
-    ):
-        gdf = read_layer(gpkg, layer=layer, kind=kind)
+    for kind in ("districts", "parcels", "buildings", "projects"):
+        gdf = read_layer(gpkg, layer=kind, kind=kind)
         report = validate_layer(gdf, kind=kind, districts=districts if kind == "parcels" else None)
         click.echo("")
         click.echo(str(report))
