@@ -159,17 +159,10 @@ def _legend(m: folium.Map) -> str:
 def _decode(layer) -> list[list[np.ndarray]]:
     """Decode a data layer back to per-feature lists of (lon, lat) arrays (one per path)."""
     data = json.loads(layer.data_json)
-    k, (ox, oy) = data["k"], data["o"]
-    feats = []
-    for t, parts in data["g"]:
-        paths = [r for p in parts for r in p] if t == 0 else parts
-        out = []
-        for a in paths:
-            d = np.asarray(a, dtype=np.int64).reshape(-1, 2)
-            d[0] += (ox, oy)
-            out.append(np.cumsum(d, axis=0) / k)
-        feats.append(out)
-    return feats
+    xy = np.cumsum(np.asarray(data["c"], dtype=np.int64).reshape(-1, 2), axis=0)
+    paths = np.split((xy + data["o"]) / data["k"], np.cumsum(data["n"])[:-1])
+    ends = np.cumsum(data["p"])
+    return [paths[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends, strict=True)]
 
 
 # ---------------------------------------------------------------------------- escaping
@@ -349,27 +342,34 @@ def test_encoding_round_trips_every_geometry_type():
         ]
     )
     geoms = shapely.transform(geoms, lambda c: 117 + c / 1000)
-    encoded, origin = _encode_geoms(geoms, 6)
-    feats = json.loads(f"[{encoded}]")
-    assert [f[0] for f in feats] == [0, 0, 1, 1, 2, 2, 0]
+    enc = _encode_geoms(geoms, 6)
+    assert enc["t"] == "0,0,1,1,2,2,0"
 
     class Layer:
-        data_json = json.dumps({"k": 10**6, "o": origin, "g": feats})
+        data_json = (
+            f'{{"k":1000000,"o":[{enc["o"]}],"c":[{enc["c"]}],"n":[{enc["n"]}],"p":[{enc["p"]}]}}'
+        )
 
-    decoded = _decode(Layer)
-    expected = [
-        [c[:-1] for c in (shapely.get_coordinates(r) for r in shapely.get_rings(geoms[0]))],
-        [
+    def rings(g):
+        g = shapely.orient_polygons(g, exterior_cw=False)
+        return [
             shapely.get_coordinates(r)[:-1]
-            for p in shapely.get_parts(geoms[1])
+            for p in shapely.get_parts(g)
             for r in shapely.get_rings(p)
-        ],
+        ]
+
+    expected = [
+        rings(geoms[0]),
+        rings(geoms[1]),
         [shapely.get_coordinates(geoms[2])],
         [shapely.get_coordinates(p) for p in shapely.get_parts(geoms[3])],
         [shapely.get_coordinates(geoms[4])],
         [shapely.get_coordinates(p) for p in shapely.get_parts(geoms[5])],
-        [shapely.get_coordinates(shapely.box(20, 20, 21, 21).exterior)[:-1] / 1000 + 117],
+        rings(shapely.union_all(shapely.get_parts(geoms[6])[:1])),
     ]
+    decoded = _decode(Layer)
+    assert shapely.Polygon(decoded[0][0]).exterior.is_ccw
+    assert not shapely.Polygon(decoded[0][1]).exterior.is_ccw  # hole clockwise
     for got, exp in zip(decoded, expected, strict=True):
         assert len(got) == len(exp)
         for g, e in zip(got, exp, strict=True):
@@ -588,14 +588,14 @@ def _hover_and_click(page):
     for i in range(6):
         pt = page.evaluate(
             f"""() => {{
-            const e = geoRenewal.layers[{i}]; const l = e.layer.getLayers()[0];
-            const m = l._map; const p = m.latLngToContainerPoint(l.getCenter());
+            const e = geoRenewal.layers[{i}], m = e.path._map;
+            const p = m.latLngToContainerPoint(geoRenewal.featureLatLng(e, 0));
             const r = m.getContainer().getBoundingClientRect();
             return [p.x + r.left, p.y + r.top];
         }}"""
         )
         page.mouse.move(pt[0], pt[1])
-        page.wait_for_timeout(60)
+        page.wait_for_timeout(80)
     page.mouse.click(pt[0], pt[1])
     page.wait_for_timeout(150)
 
@@ -609,8 +609,7 @@ def test_browser_hostile_offline_map(tmp_path, hostile, plan_layers):
         out,
         actions=_hover_and_click,
         evaluate={
-            "layers": "geoRenewal.layers.map(e => [e.name, e.count, e.layer.getLayers().length,"
-            " !!e.layer._map])",
+            "layers": "geoRenewal.layers.map(e => [e.name, e.count, !!e.path._map, !!e.layer._map])",
             "control": "document.querySelector('.leaflet-control-layers').textContent",
             "legend": "(() => { const l = document.querySelector('.gr-legend');"
             " const r = l.getBoundingClientRect(); return [l.textContent, r.width, r.height]; })()",
@@ -627,10 +626,13 @@ def test_browser_hostile_offline_map(tmp_path, hostile, plan_layers):
     assert res.dialogs == []
     assert res.external_requests == []
     layers = res.values["layers"]
-    assert len(layers) == len(_layers(m))
-    for name, count, drawn, on_map in layers:
+    assert [html.unescape(n) for n, *_ in layers] == [
+        html.unescape(lyr.layer_name) for lyr in _layers(m)
+    ]
+    assert [c for _, c, *_ in layers] == [lyr.n_features for lyr in _layers(m)]
+    for name, _, drawn, on_map in layers:
+        assert drawn, name
         assert on_map, name
-        assert count == drawn, name
     assert res.values["injected"] == 0
     assert XSS_IMG in res.values["control"]  # hostile layer name shown as text
     legend_text, w, h = res.values["legend"]
