@@ -884,8 +884,10 @@ def _improve_together(
     d: np.ndarray, cap: np.ndarray, w: np.ndarray, assign: np.ndarray, *, deadline: float
 ) -> np.ndarray:
     """Local search on whole-unit assignments: insert, move, swap while anything improves."""
-    n, _ = w.shape
+    n, m = w.shape
     assign = assign.copy()
+    if m == 0:
+        return assign
     on = assign >= 0
     res = cap - np.bincount(assign[on], weights=d[on], minlength=len(cap))
     units = np.arange(n)
@@ -932,39 +934,59 @@ def _solve_together(
     time_limit: float,
     mip_rel_gap: float,
     candidates: int | None,
-) -> tuple[np.ndarray | None, dict[str, Any]]:
+    split: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """
-    Each unit wholly to one site or wholly unmet; households per pair (or None).
+    Each unit wholly to one site (or wholly unmet) where a site can hold it; households per pair.
 
-    Two routes, the better plan wins (fewest unplaced households, then least
-    household-distance): a regret greedy improved by local search (fast, no guarantee), and
-    the MILP solved by HiGHS with `time_limit` over each unit's `candidates` nearest sites
-    that can hold it whole plus the site the heuristic chose (optimal within `mip_rel_gap`
-    of that restricted problem when HiGHS finishes).
+    Units flagged in `split` (bool per unit) are split like oversized ones.
+
+    A unit larger than every site it may use ("oversized") cannot be kept whole: it is split
+    inside the same model (integer households per site), so that the rest of the plan
+    leaves room for it. Two routes, the better plan wins (fewest unplaced households, then
+    least household-distance): a regret greedy improved by local search (fast, no
+    guarantee; oversized units then split over what is left), and the MILP solved by HiGHS
+    with `time_limit` over each unit's `candidates` nearest sites that can hold it whole
+    plus the site the heuristic chose (optimal within `mip_rel_gap` of that restricted
+    problem when HiGHS finishes).
     """
+    from scipy import sparse
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n, m = len(d), len(cap)
     t0 = time.perf_counter()
-    info: dict[str, Any] = {"method": "milp"}
     fits = (cap[jj] >= d[ii]) & (d[ii] > 0)
-    if not fits.any():
-        info |= {"status": 0, "message": "no unit fits whole into any site", "mip_gap": 0.0}
-        return np.zeros(len(ii), dtype="int64"), {
-            **info,
-            "pairs": 0,
-            "time_s": time.perf_counter() - t0,
-            "chosen": "milp",
-        }
+    keepable = np.zeros(n, dtype=bool)
+    keepable[ii[fits]] = True
+    if split is not None:
+        keepable &= ~split
+        fits &= keepable[ii]
+    oversized = ~keepable & (d > 0) & np.isin(np.arange(n), ii)
+    info: dict[str, Any] = {"method": "milp", "oversized": np.flatnonzero(oversized)}
+    pair_of = np.full((n, m), -1, dtype="int64")
+    pair_of[ii, jj] = np.arange(len(ii))
+
+    # -- heuristic: whole units first, oversized ones split over what is left
     w = np.full((n, m), np.inf)
     w[ii[fits], jj[fits]] = d[ii[fits]] * cost[fits]
     heur = _greedy_together(d, cap, w)
     heur = _improve_together(d, cap, w, heur, deadline=t0 + max(1.0, 0.25 * time_limit))
+    x_heur = np.zeros(len(ii), dtype="int64")
+    placed = heur >= 0
+    x_heur[pair_of[np.flatnonzero(placed), heur[placed]]] = d[placed]
+    big_pairs = np.flatnonzero(oversized[ii])
+    if len(big_pairs):
+        used = np.bincount(jj, weights=x_heur, minlength=m).astype("int64")
+        xb, _ = _solve_split(
+            np.where(oversized, d, 0), cap - used, ii[big_pairs], jj[big_pairs],
+            cost[big_pairs], time_limit=time_limit,
+        )  # fmt: skip
+        x_heur[big_pairs] = xb
     info["heuristic_s"] = time.perf_counter() - t0
 
+    # -- MILP: binary y per (keepable unit, candidate site), integer x per oversized pair
     keep = fits.copy()
     if candidates is not None and keep.any():
-        # per unit, the `candidates` nearest sites that can hold it whole
         order = np.lexsort((cost, ii))
         order = order[keep[order]]
         ui = ii[order]
@@ -972,28 +994,36 @@ def _solve_together(
         rank = np.arange(len(order)) - first
         keep = np.zeros(len(ii), dtype=bool)
         keep[order[rank < candidates]] = True
-        pair_of = np.full((n, m), -1, dtype="int64")
-        pair_of[ii, jj] = np.arange(len(ii))
-        placed = heur >= 0
         keep[pair_of[np.flatnonzero(placed), heur[placed]]] = True
-    sel = np.flatnonzero(keep)
-    si, sj, sc = ii[sel], jj[sel], cost[sel]
-    k = len(sel)
-    info["pairs"] = k
-    x_heur = np.zeros(len(ii), dtype="int64")
-    pair_of = np.full((n, m), -1, dtype="int64")
-    pair_of[ii, jj] = np.arange(len(ii))
-    placed = heur >= 0
-    x_heur[pair_of[np.flatnonzero(placed), heur[placed]]] = d[placed]
-    pen = _penalty(sc, n, m)
-    c = np.r_[d[si] * sc, pen * d]
-    a_unit, a_site = _pair_matrices(n, m, si, sj, d[si].astype(float))
-    cons = [LinearConstraint(a_unit, 1, 1), LinearConstraint(a_site, -np.inf, cap)]
+    sel_y = np.flatnonzero(keep)
+    sel_x = big_pairs
+    ky, kx = len(sel_y), len(sel_x)
+    info["pairs"] = ky + kx
+    if ky + kx == 0:
+        info |= {"status": 0, "message": "no (unit, site) pair to decide", "mip_gap": 0.0}
+        info |= {"time_s": time.perf_counter() - t0, "chosen": "milp"}
+        info |= {"heuristic_objective": 0.0, "milp_objective": 0.0, "mip_dual_bound": None}
+        return x_heur, info
+    yi, yj, yc = ii[sel_y], jj[sel_y], cost[sel_y]
+    xi, xj, xc = ii[sel_x], jj[sel_x], cost[sel_x]
+    pen = _penalty(cost[np.r_[sel_y, sel_x]], n, m)
+    rhs = np.where(keepable, 1, np.where(oversized, d, 0)).astype(float)
+    slack_cost = np.where(keepable, pen * d, pen)
+    slack_ub = rhs
+    c = np.r_[d[yi] * yc, xc, slack_cost]
+    nv = ky + kx + n
+    a_unit = sparse.csr_array(
+        (np.ones(nv), (np.r_[yi, xi, np.arange(n)], np.arange(nv))), shape=(n, nv)
+    )
+    a_site = sparse.csr_array(
+        (np.r_[d[yi].astype(float), np.ones(kx)], (np.r_[yj, xj], np.arange(ky + kx))),
+        shape=(m, nv),
+    )
     res = milp(
         c,
-        constraints=cons,
-        bounds=Bounds(0, 1),
-        integrality=np.ones(k + n),
+        constraints=[LinearConstraint(a_unit, rhs, rhs), LinearConstraint(a_site, -np.inf, cap)],
+        bounds=Bounds(0, np.r_[np.ones(ky), d[xi].astype(float), slack_ub]),
+        integrality=np.ones(nv),
         options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)},
     )
     info |= {
@@ -1007,7 +1037,8 @@ def _solve_together(
     x_milp = None
     if res.x is not None:
         x_milp = np.zeros(len(ii), dtype="int64")
-        x_milp[sel] = np.where(res.x[:k] > 0.5, d[si], 0)
+        x_milp[sel_y] = np.where(res.x[:ky] > 0.5, d[yi], 0)
+        x_milp[sel_x] = np.round(res.x[ky : ky + kx]).astype("int64")
 
     def score(x: np.ndarray) -> tuple[int, float]:
         return int(d.sum() - x.sum()), float((x * cost).sum())
@@ -1324,38 +1355,51 @@ def plan_resettlement(
     ref_x, ref_info = _solve_split(d, cap, ii, jj, cost, time_limit=time_limit)
     ref_km = float(d.sum() and (ref_x * cost).sum())
     if keep_together:
-        x, info = _solve_together(
-            d, cap, ii, jj, cost,
-            time_limit=time_limit, mip_rel_gap=mip_rel_gap, candidates=candidates,
-        )  # fmt: skip
+        kw = {"time_limit": time_limit, "mip_rel_gap": mip_rel_gap, "candidates": candidates}
+        x, info = _solve_together(d, cap, ii, jj, cost, **kw)
+        short = np.bincount(ii, weights=x, minlength=n) < d
+        short &= ~np.isin(np.arange(n), info["oversized"])
+        if short.any():
+            # units the packing left out: solve again, splitting them inside the model
+            x2, info2 = _solve_together(d, cap, ii, jj, cost, split=short, **kw)
+            if (int(x2.sum()), -float((x2 * cost).sum())) >= (
+                int(x.sum()),
+                -float((x * cost).sum()),
+            ):
+                info2["time_s"] += info["time_s"]
+                x, info = x2, info2
         if info.get("chosen") == "local_search":
             notes.append(
                 f"HiGHS stopped ({info['message']}) with a plan worse than the local-search "
                 f"heuristic's; the heuristic's plan is used"
             )
-        if x is None:  # pragma: no cover - the heuristic always returns a plan
-            x, info = ref_x.copy(), {**ref_info, "fallback": True}
-        else:
-            placed = np.bincount(ii, weights=x, minlength=n).astype("int64")
-            rest = d - placed
-            left = np.flatnonzero(rest > 0)
-            if len(left):
-                used = np.bincount(jj, weights=x, minlength=m).astype("int64")
-                mask = np.isin(ii, left)
-                x2, _ = _solve_split(
-                    np.where(rest > 0, rest, 0), cap - used, ii[mask], jj[mask], cost[mask],
-                    time_limit=time_limit,
-                )  # fmt: skip
-                if x2.sum():
-                    x = x.copy()
-                    np.add.at(x, np.flatnonzero(mask), x2)
-                    split_units = sorted({str(unit_index[i]) for i in ii[mask][x2 > 0]})
-                    notes.append(
-                        f"{len(split_units)} units could not be kept whole at one site and "
-                        f"were split over the remaining capacity: {', '.join(split_units[:10])}"
-                        f"{' …' if len(split_units) > 10 else ''}"
-                    )
-            info["fallback"] = bool(len(left))
+        big = info.pop("oversized")
+        if len(big):
+            ids = [str(unit_index[i]) for i in big]
+            notes.append(
+                f"{len(ids)} units cannot be kept whole (larger than every site they may use, "
+                f"or left out when the others are packed) and are split over several sites: "
+                f"{', '.join(ids[:10])}{' …' if len(ids) > 10 else ''}"
+            )
+        placed = np.bincount(ii, weights=x, minlength=n).astype("int64")
+        rest = np.where(np.isin(np.arange(n), big), 0, d - placed)
+        left = np.flatnonzero(rest > 0)
+        if len(left):
+            used = np.bincount(jj, weights=x, minlength=m).astype("int64")
+            mask = np.isin(ii, left)
+            x2, _ = _solve_split(
+                rest, cap - used, ii[mask], jj[mask], cost[mask], time_limit=time_limit
+            )
+            if x2.sum():
+                x = x.copy()
+                np.add.at(x, np.flatnonzero(mask), x2)
+                split_units = sorted({str(unit_index[i]) for i in ii[mask][x2 > 0]})
+                notes.append(
+                    f"{len(split_units)} units could not be kept whole at one site and "
+                    f"were split over the remaining capacity: {', '.join(split_units[:10])}"
+                    f"{' …' if len(split_units) > 10 else ''}"
+                )
+        info["fallback"] = bool(len(left) or len(big))
         if info.get("status") == 1:
             notes.append(
                 f"the solver hit its time limit ({time_limit:g} s); the plan is the best "

@@ -230,7 +230,7 @@ def test_keep_together_infeasible_falls_back_to_split_and_reports_unmet():
     plan = plan_resettlement(parcels, sites=sites, cash_share=0.0, nearby_dist=BIG, lang="en")
     assert _alloc(plan) == {("A", "S1"): 60, ("B", "S1"): 40}
     assert plan.solver["fallback"]
-    assert any("could not be kept whole" in n for n in plan.notes)
+    assert any("kept whole" in n and "B" in n for n in plan.notes)
     u = plan.unmet.set_index("unit_id")
     assert u.index.tolist() == ["B"]
     assert u.loc["B", "unmet"] == 20
@@ -576,3 +576,61 @@ def test_sample_district_plan_makes_sense(sample_classified):
         )
     assert split.solver["objective"] <= plan.solver["objective"] + 1e-6
     assert split.summary["allocated_households"] >= s["allocated_households"]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_resettle_writes_layers_and_table(tmp_path):
+    from click.testing import CliRunner
+
+    import pyogrio
+
+    from geo_renewal.cli import cli
+
+    parcels = _parcels(
+        [
+            ("a", "A", "demolish", 60, 0),
+            ("b", "B", "demolish", 60, 1000),
+            ("s1", None, "resettlement_site", 0, 400),
+            ("s2", None, "resettlement_site", 0, 3000),
+        ]
+    )
+    src = tmp_path / "classified.gpkg"
+    parcels.to_file(src, layer="parcels")
+    out = tmp_path / "plan.gpkg"
+    result = CliRunner().invoke(
+        cli,
+        ["resettle", str(src), "--split", "--cash-share", "0", "--lang", "en", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "nearby rate" in result.output
+    assert "allocated           120 households" in result.output
+    layers = dict(pyogrio.list_layers(out))
+    assert layers == {"sites": "Polygon", "flows": "LineString", "units": "Polygon"}
+    flows = gpd.read_file(out, layer="flows")
+    assert flows["households"].sum() == 120
+    units = gpd.read_file(out, layer="units")
+    assert set(units["unit_id"]) == {"A", "B"}
+    assert (units["allocated"] + units["unmet"] == units["flat_households"]).all()
+    table = pd.read_csv(tmp_path / "plan_allocation.csv", encoding="utf-8-sig")
+    assert table.iloc[:, 2].sum() == 120
+    bad = CliRunner().invoke(cli, ["resettle", str(src), "--out", str(tmp_path / "x.shp")])
+    assert bad.exit_code != 0
+    assert ".gpkg" in bad.output
+
+
+def test_oversized_unit_is_split_inside_the_model():
+    # A (150 flats) fits no site whole; B (40) does. Splitting A inside the model sends B to
+    # the far site: B→S2 40·2 000 + A→S1 100·400 + A→S2 50·3 000 = 270 000 household·m,
+    # whereas B→S1 first (nearest) would force A: 60·400 + 90·3 000 + B 40·600 = 318 000.
+    parcels = _parcels([("a", "A", "demolish", 150, 0), ("b", "B", "demolish", 40, 1000)])
+    sites = _sites([("S1", 400, 100), ("S2", 3000, 100)])
+    plan = plan_resettlement(parcels, sites=sites, cash_share=0.0, nearby_dist=BIG, lang="en")
+    assert _alloc(plan) == {("A", "S1"): 100, ("A", "S2"): 50, ("B", "S2"): 40}
+    assert plan.solver["objective"] == pytest.approx(270.0)
+    assert any("cannot be kept whole" in n and "A" in n for n in plan.notes)
+    r = plan.rates.set_index("unit_id")
+    assert r.loc["B", "kept_together"]
+    assert not r.loc["A", "kept_together"]
+    assert r.loc["A", "n_sites"] == 2
