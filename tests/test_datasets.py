@@ -61,7 +61,7 @@ def test_get_path_all_names():
 
 def test_get_path_unknown_name_lists_valid_ones():
     with pytest.raises(
-        InputError, match="sample_district, flood_depth, sample_ledger, sample_shp"
+        InputError, match="sample_district, flood_depth, sample_ledger, sample_shp, sample_plan"
     ):
         datasets.get_path("sample")
 
@@ -389,6 +389,8 @@ def test_committed_data_equals_generator(written):
     assert sorted(p.name for p in (written / "sample_shp").iterdir()) == sorted(
         p.name for p in (REPO_DATA / "sample_shp").iterdir()
     )
+    plan = (REPO_DATA / "sample_plan.toml").read_text(encoding="utf-8")
+    assert (written / "sample_plan.toml").read_text(encoding="utf-8") == plan
 
 
 def test_files_match_layers(district, written):

@@ -19,6 +19,8 @@ sample_ledger      ``sample_ledger.xlsx``: the project ledger (sheet 台账) wit
                    Chinese headers, as of 2026-11-20
 sample_shp         ``sample_shp/sample_parcels.shp``: the parcels as a survey office
                    delivers them — Chinese field names and values, GBK, no ``.cpg``
+sample_plan        ``sample_plan.toml``: the project file that runs the whole workflow on
+                   the files above (``geo-renewal run``)
 =================  =============================================================
 
 `get_path` looks in the installed package first (wheels carry the files in
@@ -59,6 +61,7 @@ FILES: dict[str, str] = {
     "flood_depth": "flood_depth.tif",
     "sample_ledger": "sample_ledger.xlsx",
     "sample_shp": "sample_shp/sample_parcels.shp",
+    "sample_plan": "sample_plan.toml",
 }
 
 #: Canonical parcel column -> Chinese field name of the survey-office Shapefile (≤ 10 bytes
@@ -110,7 +113,7 @@ def available() -> list[str]:
     Examples
     --------
     >>> available()
-    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp']
+    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan']
     """
     return list(FILES)
 
@@ -192,9 +195,12 @@ def write_sample_data(
     >>> import tempfile
     >>> paths = write_sample_data(tempfile.mkdtemp())  # doctest: +SKIP
     >>> sorted(paths)  # doctest: +SKIP
-    ['flood_depth', 'sample_district', 'sample_ledger', 'sample_shp']
+    ['flood_depth', 'sample_district', 'sample_ledger', 'sample_plan', 'sample_shp']
     """
+    import shutil
+
     from geo_renewal.datasets._generate import generate_sample_district
+    from geo_renewal.io import atomic_write
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -205,6 +211,8 @@ def write_sample_data(
     _write_tif(district, paths["flood_depth"])
     _write_ledger(district, paths["sample_ledger"])
     _write_shapefile(district, paths["sample_shp"])
+    with atomic_write(paths["sample_plan"]) as tmp:
+        shutil.copyfile(Path(__file__).with_name("sample_plan.toml"), tmp)
     logger.info("wrote the sample district to %s", out)
     return paths
 

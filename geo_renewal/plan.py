@@ -1,0 +1,396 @@
+"""
+Project files (``plan.toml``): one file that describes a whole renewal run.
+
+A project file names the input layers, the rule set, raster constraints, resettlement and
+fund parameters, the ledger and the outputs. `load_plan` reads and checks it, resolving
+every path relative to the file's folder, and refuses a bad file with the key at fault and
+the fix. `geo_renewal.workflow.run_plan` runs it.
+
+The format, section by section (only ``[layers.parcels]`` is required)::
+
+    [project]
+    name = "示例区城市更新"        # shown in titles
+    as_of = 2026-11-20             # date of the progress meeting (TOML date)
+    lang = "zh"                    # "zh" or "en" for meeting outputs
+    working_crs = "EPSG:4548"      # optional, else chosen automatically
+
+    [layers.parcels]               # parcels to classify (required)
+    path = "sample_district.gpkg"
+    layer = "parcels"
+    crs = "EPSG:4490"              # declare when the file has none; "gcj02"/"bd09" convert
+    encoding = "GBK"               # Shapefiles without .cpg
+    columns = { "地块号" = "parcel_id" }   # extra header mappings
+
+    [layers.districts]             # streets (街道): optional, same keys
+    [layers.projects]              # project polygons for the ledger: optional
+    [layers.sites]                 # resettlement sites: optional (else from the classification)
+    [layers.buildings]             # buildings aggregated to parcels: optional
+
+    [constraints.heritage_core]    # named layers the rules refer to, same keys as layers
+    path = "sample_district.gpkg"
+    layer = "heritage_core"
+
+    [rasters]
+    flood_depth = "flood_depth.tif"
+
+    [rules]
+    set = "default"                # bundled name or a path to a TOML rule file
+    zone_dist = 30                 # metres: parcels closer than this form one zone
+
+    [stats]
+    by = ["street", "category"]    # columns to group by, in addition to zones
+
+    [resettlement]                 # keywords of plan_resettlement
+    cash_share = 0.3
+    demand_by = "zone_id"
+    keep_together = true
+    nearby_dist = 1500
+
+    [ledger]
+    path = "sample_ledger.xlsx"
+
+    [fund]
+    params = "fund.toml"           # optional, else the bundled defaults
+
+    [outputs]
+    dir = "maps"                   # relative to the working directory of the run
+    tiles = "none"                 # base map of the HTML maps
+    offline = true                 # self-contained HTML
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geo_renewal._errors import InputError
+
+__all__ = ["LayerSpec", "Plan", "load_plan"]
+
+_SECTIONS = {
+    "project": {"name", "as_of", "lang", "working_crs"},
+    "layers": None,  # free names, each a layer spec
+    "constraints": None,
+    "rasters": None,
+    "rules": {"set", "zone_dist"},
+    "stats": {"by", "how"},
+    "resettlement": {
+        "cash_share",
+        "demand_by",
+        "keep_together",
+        "nearby_dist",
+        "max_dist",
+        "exclude_on_site",
+    },
+    "ledger": {"path", "sheet"},
+    "fund": {"params"},
+    "outputs": {"dir", "tiles", "offline", "lang"},
+}
+_LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
+_KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings"}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """
+    Where and how to read one layer of a project file.
+
+    Parameters
+    ----------
+    path
+        Absolute path of the file.
+    layer
+        Layer name inside a multi-layer file, or None.
+    kind
+        Layer kind for column mapping (``"parcels"`` …), or None.
+    crs, encoding
+        Declarations passed to `read_layer`.
+    columns
+        Extra header mappings ``{"原字段": "canonical"}``.
+    """
+
+    path: Path
+    layer: str | None = None
+    kind: str | None = None
+    crs: str | None = None
+    encoding: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def read_kwargs(self) -> dict[str, Any]:
+        """Return the keyword arguments for `geo_renewal.io.read_layer`."""
+        return {
+            "layer": self.layer,
+            "kind": self.kind,
+            "crs": self.crs,
+            "encoding": self.encoding,
+            "columns": self.columns or None,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """
+    A checked project file; paths are absolute.
+
+    Parameters
+    ----------
+    path
+        The project file.
+    name
+        Project name for titles.
+    as_of
+        Date of the progress meeting.
+    lang
+        ``"zh"`` or ``"en"``.
+    working_crs
+        Working CRS override, or None.
+    layers
+        Input layers by role (``"parcels"``, ``"districts"``, …).
+    constraints
+        Named constraint layers the rules refer to.
+    rasters
+        Named GeoTIFF paths the rules refer to.
+    rules
+        Bundled rule-set name or path.
+    zone_dist
+        Metres between parcels of one renewal zone.
+    stats_by
+        Columns to group statistics by.
+    resettlement
+        Keywords for `plan_resettlement`.
+    ledger
+        Ledger file, or None.
+    ledger_sheet
+        Sheet of an XLSX ledger, or None.
+    fund_params
+        Fund-balance parameter file, or None for the bundled defaults.
+    out_dir
+        Output folder.
+    tiles
+        Base map of the HTML maps.
+    offline
+        Whether maps are self-contained.
+    """
+
+    path: Path
+    name: str
+    as_of: dt.date
+    lang: str
+    working_crs: str | None
+    layers: dict[str, LayerSpec]
+    constraints: dict[str, LayerSpec]
+    rasters: dict[str, Path]
+    rules: str
+    zone_dist: float
+    stats_by: tuple[str, ...]
+    resettlement: dict[str, Any]
+    ledger: Path | None
+    ledger_sheet: str | None
+    fund_params: Path | None
+    out_dir: Path
+    tiles: str
+    offline: bool
+
+
+def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
+    return InputError(f"{path}: `{key}` {problem}; {fix}")
+
+
+def _suggest(word: str, options: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(options), n=1)
+    valid = ", ".join(sorted(options))
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    return f"{hint}valid keys: {valid}"
+
+
+def _existing(base: Path, value: Any, path: Path, key: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise _refuse(path, key, f"must be a file path, got {value!r}", "write it as a string")
+    p = Path(value)
+    p = p if p.is_absolute() else (base / p)
+    if not p.exists():
+        msg = f"names {p}, which does not exist"
+        raise _refuse(path, key, msg, "fix the path (relative paths start at the project file)")
+    return p.resolve()
+
+
+def _layer_spec(base: Path, spec: Any, path: Path, key: str) -> LayerSpec:
+    if isinstance(spec, str):
+        spec = {"path": spec}
+    if not isinstance(spec, dict):
+        raise _refuse(path, key, "must be a table", 'write e.g. `path = "parcels.gpkg"`')
+    unknown = set(spec) - _LAYER_KEYS
+    if unknown:
+        bad = sorted(unknown)[0]
+        raise _refuse(path, f"{key}.{bad}", "is not a layer key", _suggest(bad, _LAYER_KEYS))
+    if "path" not in spec:
+        raise _refuse(path, f"{key}.path", "is missing", "add the file of this layer")
+    columns = spec.get("columns", {})
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        msg = "must map header names to canonical names"
+        raise _refuse(path, f"{key}.columns", msg, 'write e.g. `{ "地块号" = "parcel_id" }`')
+    for opt in ("layer", "kind", "crs", "encoding"):
+        if opt in spec and not isinstance(spec[opt], str):
+            msg = f"must be a string, got {spec[opt]!r}"
+            raise _refuse(path, f"{key}.{opt}", msg, "quote the value")
+    return LayerSpec(
+        path=_existing(base, spec["path"], path, f"{key}.path"),
+        layer=spec.get("layer"),
+        kind=spec.get("kind"),
+        crs=spec.get("crs"),
+        encoding=spec.get("encoding"),
+        columns=dict(columns),
+    )
+
+
+def _number(value: Any, path: Path, key: str, *, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        msg = f"must be a number from {lo:g} to {hi:g}, got {value!r}"
+        raise _refuse(path, key, msg, "fix the value")
+    return float(value)
+
+
+def load_plan(path: str | Path) -> Plan:
+    """
+    Read and check a project file (``plan.toml``).
+
+    Parameters
+    ----------
+    path
+        The project file. Relative paths inside it start at its folder.
+
+    Returns
+    -------
+    plan
+        The checked plan, with absolute paths.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the key at fault and the fix: unknown sections or keys (with the
+        closest valid one), missing files, wrong types or out-of-range numbers.
+
+    Examples
+    --------
+    >>> from geo_renewal.datasets import get_path
+    >>> plan = load_plan(get_path("sample_plan"))
+    >>> plan.layers["parcels"].layer, plan.rules
+    ('parcels', 'default')
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"project file {path} does not exist; pass the path of a plan.toml"
+        raise InputError(msg)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        msg = f"{path} is not valid TOML ({e}); check the line it names"
+        raise InputError(msg) from e
+    base = path.parent.resolve()
+
+    for section, value in doc.items():
+        if section not in _SECTIONS:
+            raise _refuse(path, section, "is not a section", _suggest(section, set(_SECTIONS)))
+        if not isinstance(value, dict):
+            raise _refuse(path, section, "must be a table", f"write it as [{section}]")
+        keys = _SECTIONS[section]
+        if keys is not None:
+            for k in value:
+                if k not in keys:
+                    raise _refuse(path, f"{section}.{k}", "is not a key", _suggest(k, keys))
+
+    project = doc.get("project", {})
+    as_of = project.get("as_of", dt.date.today())
+    if isinstance(as_of, str):
+        try:
+            as_of = dt.date.fromisoformat(as_of)
+        except ValueError as e:
+            msg = f"is not a date: {as_of!r}"
+            raise _refuse(path, "project.as_of", msg, "write it as 2026-11-20") from e
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    if not isinstance(as_of, dt.date):
+        raise _refuse(path, "project.as_of", "is not a date", "write it as 2026-11-20")
+    outputs = doc.get("outputs", {})
+    lang = outputs.get("lang", project.get("lang", "zh"))
+    if lang not in ("zh", "en"):
+        raise _refuse(path, "project.lang", f"must be 'zh' or 'en', got {lang!r}", "fix it")
+
+    layers = {
+        name: _layer_spec(base, spec, path, f"layers.{name}")
+        for name, spec in doc.get("layers", {}).items()
+    }
+    for name in layers:
+        if name not in _KNOWN_LAYERS:
+            msg = "is not a layer role (constraint layers go under [constraints.NAME])"
+            raise _refuse(path, f"layers.{name}", msg, _suggest(name, _KNOWN_LAYERS))
+    if "parcels" not in layers:
+        msg = "is missing"
+        raise _refuse(path, "layers.parcels", msg, 'add [layers.parcels] with path = "..."')
+    layers = {
+        name: spec if spec.kind else LayerSpec(**{**spec.__dict__, "kind": name})
+        for name, spec in layers.items()
+    }
+    constraints = {
+        name: _layer_spec(base, spec, path, f"constraints.{name}")
+        for name, spec in doc.get("constraints", {}).items()
+    }
+    rasters = {
+        name: _existing(base, p, path, f"rasters.{name}")
+        for name, p in doc.get("rasters", {}).items()
+    }
+
+    rules = doc.get("rules", {})
+    rule_set = rules.get("set", "default")
+    if not isinstance(rule_set, str):
+        raise _refuse(path, "rules.set", "must be a name or path", 'write e.g. "default"')
+    if rule_set.endswith(".toml"):
+        rule_set = str(_existing(base, rule_set, path, "rules.set"))
+    zone_dist = _number(rules.get("zone_dist", 30), path, "rules.zone_dist", lo=0, hi=1000)
+
+    stats = doc.get("stats", {})
+    by = stats.get("by", ["street", "category"])
+    by = [by] if isinstance(by, str) else by
+    if not isinstance(by, list) or not all(isinstance(b, str) for b in by):
+        raise _refuse(path, "stats.by", "must be a list of column names", 'write ["street"]')
+
+    resettlement = dict(doc.get("resettlement", {}))
+    if "cash_share" in resettlement:
+        _number(resettlement["cash_share"], path, "resettlement.cash_share", lo=0, hi=1)
+    for key in ("nearby_dist", "max_dist"):
+        if key in resettlement:
+            _number(resettlement[key], path, f"resettlement.{key}", lo=0, hi=1e6)
+
+    ledger = doc.get("ledger", {})
+    fund = doc.get("fund", {})
+    offline = outputs.get("offline", True)
+    if not isinstance(offline, bool):
+        raise _refuse(path, "outputs.offline", "must be true or false", "fix it")
+    return Plan(
+        path=path.resolve(),
+        name=str(project.get("name", path.stem)),
+        as_of=as_of,
+        lang=lang,
+        working_crs=project.get("working_crs"),
+        layers=layers,
+        constraints=constraints,
+        rasters=rasters,
+        rules=rule_set,
+        zone_dist=zone_dist,
+        stats_by=tuple(by),
+        resettlement=resettlement,
+        ledger=_existing(base, ledger["path"], path, "ledger.path") if "path" in ledger else None,
+        ledger_sheet=ledger.get("sheet"),
+        fund_params=(
+            _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
+        ),
+        out_dir=Path(outputs.get("dir", "maps")),
+        tiles=str(outputs.get("tiles", "none")),
+        offline=offline,
+    )

@@ -1,0 +1,76 @@
+import datetime as dt
+import shutil
+
+import pytest
+
+from geo_renewal import InputError
+from geo_renewal.datasets import get_path
+from geo_renewal.plan import load_plan
+
+
+@pytest.fixture
+def plan_dir(tmp_path):
+    """A copy of the sample plan next to the sample files it names."""
+    data = get_path("sample_district").parent
+    for name in ("sample_district.gpkg", "flood_depth.tif", "sample_ledger.xlsx"):
+        shutil.copy(data / name, tmp_path / name)
+    shutil.copy(get_path("sample_plan"), tmp_path / "plan.toml")
+    return tmp_path
+
+
+def _write(plan_dir, text):
+    path = plan_dir / "plan.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_sample_plan_loads_with_absolute_paths(plan_dir):
+    plan = load_plan(plan_dir / "plan.toml")
+    assert plan.as_of == dt.date(2026, 11, 20)
+    assert plan.layers["parcels"].path == (plan_dir / "sample_district.gpkg").resolve()
+    assert plan.layers["parcels"].kind == "parcels"
+    assert plan.layers["districts"].layer == "districts"
+    assert set(plan.constraints) >= {"heritage_core", "eco_belt", "view_corridor"}
+    assert plan.rasters["flood_depth"].name == "flood_depth.tif"
+    assert plan.resettlement["cash_share"] == 0.3
+    assert plan.ledger.name == "sample_ledger.xlsx"
+    assert plan.offline is True
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[projekt]\nname='x'\n", r"`projekt` is not a section; did you mean `project`\?"),
+        (
+            "[layers.parcels]\npath='sample_district.gpkg'\nlayr='parcels'\n",
+            r"`layers.parcels.layr` is not a layer key; did you mean `layer`\?",
+        ),
+        ("[layers.districts]\npath='sample_district.gpkg'\n", r"`layers.parcels` is missing"),
+        ("[layers.parcels]\npath='nope.gpkg'\n", r"`layers.parcels.path` names .*nope.gpkg"),
+        (
+            "[layers.parcels]\npath='sample_district.gpkg'\n[resettlement]\ncash_share=1.5\n",
+            r"`resettlement.cash_share` must be a number from 0 to 1, got 1.5",
+        ),
+        (
+            "[layers.parcels]\npath='sample_district.gpkg'\n[resettlement]\ncash_shar=0.3\n",
+            r"did you mean `cash_share`",
+        ),
+        (
+            "[project]\nas_of='20.11.2026'\n[layers.parcels]\npath='sample_district.gpkg'\n",
+            r"`project.as_of` is not a date",
+        ),
+        (
+            "[layers.parcel]\npath='sample_district.gpkg'\n",
+            r"`layers.parcel` is not a layer role",
+        ),
+        ("[layers.parcels\npath='x'\n", r"is not valid TOML"),
+    ],
+)
+def test_broken_plans_are_refused_with_the_key(plan_dir, text, match):
+    with pytest.raises(InputError, match=match):
+        load_plan(_write(plan_dir, text))
+
+
+def test_missing_plan_file(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        load_plan(tmp_path / "plan.toml")
