@@ -646,8 +646,8 @@ def test_progress_map_in_chromium(tmp_path, xlsx_ledger, projects_gpkg):
     def click_first_project(page):
         pt = page.evaluate(
             """() => {
-            const e = geoRenewal.layers[0]; const l = e.layer.getLayers()[0];
-            const m = l._map; const p = m.latLngToContainerPoint(l.getCenter());
+            const e = geoRenewal.layers[0], m = e.path._map;
+            const p = m.latLngToContainerPoint(geoRenewal.featureLatLng(e, 0));
             const r = m.getContainer().getBoundingClientRect();
             return [p.x + r.left, p.y + r.top];
         }"""
@@ -661,7 +661,7 @@ def test_progress_map_in_chromium(tmp_path, xlsx_ledger, projects_gpkg):
         out,
         actions=click_first_project,
         evaluate={
-            "layers": "geoRenewal.layers.map(e => [e.name, e.count, e.layer.getLayers().length])",
+            "layers": "geoRenewal.layers.map(e => [e.name, e.count, e.path._nf])",
             "legend": "document.querySelector('.gr-legend').textContent",
             "title": "document.querySelector('.gr-title').textContent",
             "popup": "(document.querySelector('.leaflet-popup-content') || {}).textContent || ''",
