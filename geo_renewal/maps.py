@@ -1692,6 +1692,7 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
 # --------------------------------------------------------------------------------------
 
 _SCRIPT_SRC = re.compile(r'<script\s+src="([^"]+)"\s*>\s*</script>', re.IGNORECASE)
+_CSS_URL = re.compile(r"(?<![\w.$])url\(\s*([^)]*?)\s*\)")
 _CSS_LINK = re.compile(r"<link\s+[^>]*href=\"([^\"]+)\"[^>]*/?>", re.IGNORECASE)
 
 
@@ -1711,6 +1712,7 @@ def _inline_assets(page: str) -> str:
     """Replace every external script and stylesheet with its content from folium-offline."""
     assets = _offline_assets()
     missing: list[str] = []
+    dropped: list[str] = []
 
     def script(match: re.Match[str]) -> str:
         url = _stdlib_html.unescape(match.group(1))
@@ -1728,8 +1730,15 @@ def _inline_assets(page: str) -> str:
         if url not in assets:
             missing.append(url)
             return tag
-        body = assets[url].replace("</style", "<\\/style")
+        body = _CSS_URL.sub(lambda m: drop(m, url), assets[url]).replace("</style", "<\\/style")
         return f"<style>{body}</style>"
+
+    def drop(m: re.Match[str], sheet: str) -> str:
+        ref = m.group(1).strip("\"' ")
+        if ref.startswith(("data:", "#")):
+            return m.group(0)
+        dropped.append(f"{sheet} -> {ref}")
+        return "url(data:,)"
 
     page = _SCRIPT_SRC.sub(script, page)
     page = _CSS_LINK.sub(css, page)
@@ -1740,6 +1749,14 @@ def _inline_assets(page: str) -> str:
             "save with offline=False."
         )
         raise InputError(msg)
+    if dropped:
+        msg = (
+            f"save_map(offline=True) removed {len(dropped)} font/image references that "
+            f"folium-offline does not ship (e.g. {dropped[0]}); icon fonts such as Font "
+            "Awesome and Glyphicons will not show in the offline file. Maps from "
+            "renewal_map do not use them."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
     return page
 
 

@@ -181,38 +181,52 @@ def pixel_stddev(png: bytes) -> float:
     return float(np.asarray(img, dtype=float).std())
 
 
-_URL_PATTERNS = (
+_SCRIPT_BODY = re.compile(r"(<script\b[^>]*>)(.*?)(</script\s*>)", re.I | re.S)
+_TAG_PATTERNS = (
     re.compile(
-        r"""<(?:script|img|iframe|source|video|audio|embed)\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""",
+        r"""<(?:script|img|iframe|source|video|audio|embed|input)\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""",
         re.I,
     ),
-    re.compile(r"""<(?:link|a|area|base)\b[^>]*?\bhref\s*=\s*["']?([^"'\s>]+)""", re.I),
+    re.compile(r"""<(?:link|base)\b[^>]*?\bhref\s*=\s*["']?([^"'\s>]+)""", re.I),
+    re.compile(r"""<object\b[^>]*?\bdata\s*=\s*["']?([^"'\s>]+)""", re.I),
     re.compile(r"""(?<![\w.$])url\(\s*["']?([^"')]+)["']?\s*\)""", re.I),
     re.compile(r"""@import\s+["']([^"']+)["']""", re.I),
-    re.compile(r"""L\.tileLayer\(\s*["']([^"']+)["']"""),
+)
+_LINK_PATTERN = re.compile(r"""<(?:a|area)\b[^>]*?\bhref\s*=\s*["']?([^"'\s>]+)""", re.I)
+_JS_PATTERNS = (
+    re.compile(r"""L\.tileLayer(?:\.wms)?\(\s*["']([^"']+)["']"""),
     re.compile(r"""\b(?:fetch|importScripts)\(\s*["']([^"']+)["']"""),
+    re.compile(r"""\bnew\s+(?:Worker|EventSource|WebSocket)\(\s*["']([^"']+)["']"""),
 )
 
 
 def static_urls(html: str, *, links: bool = False) -> list[str]:
     """
-    List every URL a page would fetch by itself: ``src``, stylesheet ``href``, CSS
-    ``url()`` / ``@import``, Leaflet tile templates and ``fetch`` calls.
+    List every URL a page would fetch by itself, found without running it.
 
-    ``data:`` URIs, fragments (``#...``) and, unless `links`, ``<a href>`` targets (which
-    are only followed on a click) are left out.
+    Outside scripts: ``src`` of scripts, images, frames and media, ``<link>`` / ``<base>``
+    ``href``, ``<object data>``, CSS ``url()`` and ``@import`` (in ``<style>`` and style
+    attributes). Inside scripts: Leaflet tile URL templates, ``fetch`` / ``importScripts``
+    and worker or socket URLs. URLs that scripts build at run time are only seen by the
+    browser's request log (`open_in_chromium`). ``data:`` URIs and fragments are left out,
+    and ``<a href>`` targets (followed only on a click) unless `links`.
     """
-    found: list[str] = []
-    for pat in _URL_PATTERNS:
-        for m in pat.finditer(html):
-            u = m.group(1).strip()
-            tag = m.group(0)[:3].lower()
-            if not links and tag in ("<a ", "<ar", "<a\n"):
-                continue
-            if u.startswith(("data:", "#", "about:", "javascript:void")) or not u:
-                continue
-            found.append(u)
-    return found
+    scripts: list[str] = []
+
+    def keep_tag(m: re.Match[str]) -> str:
+        scripts.append(m.group(2))
+        return m.group(1) + m.group(3)
+
+    rest = _SCRIPT_BODY.sub(keep_tag, html)
+    found = [m.group(1) for pat in _TAG_PATTERNS for m in pat.finditer(rest)]
+    if links:
+        found += [m.group(1) for m in _LINK_PATTERN.finditer(rest)]
+    found += [m.group(1) for body in scripts for pat in _JS_PATTERNS for m in pat.finditer(body)]
+    return [
+        u.strip()
+        for u in found
+        if u.strip() and not u.strip().startswith(("data:", "#", "about:", "javascript:"))
+    ]
 
 
 requires_chromium = pytest.mark.skipif(

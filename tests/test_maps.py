@@ -538,6 +538,14 @@ def test_offline_file_fetches_nothing(tmp_path, hostile, plan_layers):
     assert "L.Control.Measure" in page
 
 
+def test_offline_plain_folium_map_drops_unshipped_fonts(tmp_path):
+    m = folium.Map(tiles=None, location=[36.7, 117.0], zoom_start=12)
+    folium.Marker([36.7, 117.0], icon=folium.Icon(icon="home")).add_to(m)
+    with pytest.warns(UserWarning, match="Font Awesome"):
+        out = save_map(m, tmp_path / "plain.html", offline=True)
+    assert static_urls(out.read_text(encoding="utf-8")) == []
+
+
 def test_offline_with_tiles_keeps_only_tile_urls(tmp_path, classified):
     out = save_map(renewal_map(classified, tiles="osm"), tmp_path / "m.html", offline=True)
     assert static_urls(out.read_text(encoding="utf-8")) == [
