@@ -885,3 +885,84 @@ def resettle_command(
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     click.echo(f"wrote {out_path} (sites, flows, units) and {table_path}", err=True)
+
+
+# -------------------------------------------------------------------------------- maps.py
+
+
+@cli.command("map")
+@click.argument("classified", type=click.Path(exists=True))
+@click.option("--layer-name", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
+@click.option(
+    "--districts", "districts_path", type=click.Path(exists=True), help="Street polygons."
+)
+@click.option("--zones", "zones_path", type=click.Path(exists=True), help="Renewal zones.")
+@click.option(
+    "--layer",
+    "layer_pairs",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="Constraint layer, repeatable: heritage_core, heritage_control, eco_belt, "
+    "view_corridor, flood, river or any name.",
+)
+@click.option(
+    "--tiles",
+    type=click.Choice(
+        ["auto", "none", "osm", "cartodb", "tianditu", "tianditu-img", "gaode", "gaode-img"]
+    ),
+    help="Base map (default: auto; 'none' with --offline). Tianditu reads TIANDITU_KEY.",
+)
+@click.option(
+    "--offline", is_flag=True, help="Embed every script and style: one file, no network."
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Map language.")
+@click.option("--title", help="Title shown on the map.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@_friendly_errors
+def map_command(
+    classified: str,
+    layer_name: str | None,
+    districts_path: str | None,
+    zones_path: str | None,
+    layer_pairs: tuple[str, ...],
+    tiles: str | None,
+    offline: bool,
+    lang: str | None,
+    title: str | None,
+    out: str,
+) -> None:
+    """
+    Draw classified parcels on an interactive HTML meeting map.
+
+    One layer per renewal category with a legend (parcel counts, 公顷), street outlines and
+    constraint layers; tooltips in Chinese (--lang en for English). With --offline the
+    file embeds Leaflet and opens without network (base map 'none' unless --tiles is given).
+
+    Example:
+
+    \b
+        geo-renewal map classified.gpkg --districts streets.gpkg \\
+            --layer heritage_core=heritage.gpkg --title 东关片区 --out maps/dongguan.html
+        geo-renewal map classified.gpkg --tiles none --offline --out maps/offline.html
+    """
+    from geo_renewal.io import read_layer
+    from geo_renewal.maps import renewal_map, save_map
+
+    if tiles is None:
+        tiles = "none" if offline else "auto"
+    pairs = _name_path_pairs(layer_pairs, "--layer")
+    parcels = read_layer(classified, layer=layer_name, kind="parcels")
+    districts = None if districts_path is None else read_layer(districts_path)
+    zones = None if zones_path is None else read_layer(zones_path)
+    layers = {name: read_layer(path) for name, path in pairs.items()}
+    m = renewal_map(
+        parcels,
+        districts=districts,
+        zones=zones,
+        layers=layers or None,
+        tiles=tiles,
+        lang=lang,
+        title=title,
+    )
+    path = save_map(m, out, offline=offline)
+    click.echo(f"wrote {path}", err=True)
