@@ -238,6 +238,24 @@ def _plain(cols: list[_Column], is_total: list[bool], title: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _html(cols: list[_Column], is_total: list[bool], title: str | None) -> str:
+    from geo_renewal._html import escape
+
+    parts = ['<table class="data">']
+    if title:
+        parts.append(f"<caption>{escape(title)}</caption>")
+    parts.append("<thead><tr>" + "".join(f"<th>{escape(c.header)}</th>" for c in cols))
+    parts.append("</tr></thead><tbody>")
+    for r, total in enumerate(is_total):
+        cells = "".join(
+            f'<td class="{"num" if c.kind != "text" else "txt"}">{escape(c.texts[r])}</td>'
+            for c in cols
+        )
+        parts.append(f'<tr class="total">{cells}</tr>' if total else f"<tr>{cells}</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
 def format_table(
     df: pd.DataFrame,
     *,
@@ -248,7 +266,7 @@ def format_table(
     index: bool | None = None,
 ) -> str:
     """
-    Format a table as aligned plain text (for a terminal) or Markdown (for notebooks).
+    Format a table as aligned plain text (terminal), Markdown (notebooks) or HTML (reports).
 
     Parameters
     ----------
@@ -258,7 +276,9 @@ def format_table(
         Header language, ``"zh"`` or ``"en"``; defaults to `settings.lang`.
     style
         ``"plain"`` (columns aligned by display width, CJK characters counting double) or
-        ``"markdown"`` (a pipe table; the total row in bold).
+        ``"markdown"`` (a pipe table; the total row in bold) or ``"html"`` (a ``<table
+        class="data">`` with every text escaped, numeric cells of class ``num`` and the total
+        row of class ``total``).
     columns
         Columns to show (those present, in this order); default all.
     title
@@ -288,14 +308,16 @@ def format_table(
     合计          30
     """
     lang = _check_lang(lang)
-    if style not in ("plain", "markdown"):
-        msg = f"unknown `style={style!r}`; use 'plain' or 'markdown'."
+    if style not in ("plain", "markdown", "html"):
+        msg = f"unknown `style={style!r}`; use 'plain', 'markdown' or 'html'."
         raise InputError(msg)
     if columns is not None:
         df = df[[c for c in columns if c in df.columns]]
     cols, is_total = _columns(df, lang, index)
     if style == "markdown":
         return _markdown(cols, is_total, title)
+    if style == "html":
+        return _html(cols, is_total, title)
     return _plain(cols, is_total, title)
 
 

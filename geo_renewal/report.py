@@ -1,0 +1,464 @@
+"""
+The meeting pack: a one-page, self-contained HTML report of a run.
+
+`meeting_report` writes what a leader looks at first in a weekly meeting: the key figures
+(households to move, land by class, resettlement sites and capacity, the 63号文 checks,
+projects behind schedule), the classification map embedded in the page, bar charts and the
+main tables. The page has no external resource at all: the map is embedded with
+``iframe srcdoc`` and charts are plain HTML/CSS bars, so Chinese text renders with the
+viewer's own fonts and the file opens from a USB stick on a meeting-room PC.
+
+Every text that comes from data passes through `geo_renewal._html.escape`; tables are
+rendered by `geo_renewal.tables.format_table(style="html")`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from geo_renewal._html import escape
+from geo_renewal.schema import CATEGORIES, STAGES, label
+from geo_renewal.stats import TOTAL_ROW
+from geo_renewal.tables import format_table
+
+if TYPE_CHECKING:
+    from geo_renewal.workflow import RunResult
+
+__all__ = ["bar_chart", "meeting_report"]
+
+_TEXT = {
+    "zh": {
+        "subtitle": "城市更新挂图作战 · 会议材料",
+        "as_of": "截至",
+        "key": "关键指标",
+        "hh_move": "征收拆迁户数",
+        "persons_move": "涉及人口",
+        "demolish_area": "拆除建筑面积",
+        "flats": "安置需求（套）",
+        "capacity": "安置供给（套）",
+        "nearby": "就地就近安置率",
+        "overdue": "滞后项目",
+        "projects": "项目总数",
+        "land": "各类用地面积（公顷）",
+        "households": "各类户数（户）",
+        "map": "更新分类图",
+        "policy": "63号文约束检查（按更新单元）",
+        "policy_ok": "全部单元符合拆除比例和拆建比要求。",
+        "policy_bad": "以下单元突破限值：",
+        "stages": "项目所处阶段",
+        "behind": "滞后项目清单",
+        "none_behind": "无滞后项目。",
+        "streets": "分街道统计",
+        "sites": "安置地块",
+        "wan_m2": "万㎡",
+        "hu": "户",
+        "ren": "人",
+        "tao": "套",
+        "ge": "个",
+        "footer": "由 geo_renewal 生成",
+        "validation": "数据检查",
+        "validation_ok": "输入数据无错误。",
+        "validation_bad": "输入数据有 {n} 条问题，详见统计表“数据检查”页。",
+    },
+    "en": {
+        "subtitle": "Urban renewal progress meeting",
+        "as_of": "as of",
+        "key": "Key figures",
+        "hh_move": "Households to move",
+        "persons_move": "Persons concerned",
+        "demolish_area": "Floor area to demolish",
+        "flats": "Flats needed",
+        "capacity": "Flats available",
+        "nearby": "On-site or nearby rate",
+        "overdue": "Projects behind",
+        "projects": "Projects",
+        "land": "Land by class (ha)",
+        "households": "Households by class",
+        "map": "Renewal classes",
+        "policy": "MOHURD No. 63 checks (per renewal unit)",
+        "policy_ok": "Every unit keeps the demolition share and rebuild ratio limits.",
+        "policy_bad": "Units breaking a limit:",
+        "stages": "Projects by stage",
+        "behind": "Projects behind schedule",
+        "none_behind": "No project is behind schedule.",
+        "streets": "By street",
+        "sites": "Resettlement sites",
+        "wan_m2": "10k m²",
+        "hu": "",
+        "ren": "",
+        "tao": "",
+        "ge": "",
+        "footer": "Made with geo_renewal",
+        "validation": "Data checks",
+        "validation_ok": "The input data has no errors.",
+        "validation_bad": "The input data has {n} findings; see the workbook's Validation sheet.",
+    },
+}
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","Source Han Sans SC",
+ "WenQuanYi Zen Hei",sans-serif;margin:0;background:#f4f5f7;color:#222}
+header{background:#8b1a1a;color:#fff;padding:14px 28px}
+header h1{margin:0;font-size:24px}header p{margin:4px 0 0;opacity:.85}
+main{padding:16px 28px;max-width:1400px}
+section{background:#fff;border-radius:6px;padding:12px 18px;margin:0 0 16px;
+ box-shadow:0 1px 2px rgba(0,0,0,.08)}
+h2{font-size:18px;margin:4px 0 10px;border-left:4px solid #8b1a1a;padding-left:8px}
+.kpis{display:flex;flex-wrap:wrap;gap:12px}
+.kpi{flex:1 1 150px;background:#fafafa;border:1px solid #eee;border-radius:6px;padding:8px 12px}
+.kpi b{display:block;font-size:24px;color:#8b1a1a}.kpi span{font-size:13px;color:#555}
+.kpi.bad b{color:#d7301f}
+.charts{display:flex;flex-wrap:wrap;gap:24px}.chart{flex:1 1 380px}
+.bar{display:flex;align-items:center;margin:3px 0;font-size:13px}
+.bar .l{width:120px;text-align:right;padding-right:8px;white-space:nowrap;overflow:hidden}
+.bar .t{flex:1;background:#f0f0f0;height:18px;border-radius:2px}
+.bar .f{height:18px;border-radius:2px}.bar .v{width:90px;padding-left:6px}
+iframe{width:100%;height:640px;border:1px solid #ddd;border-radius:4px}
+table.data{border-collapse:collapse;font-size:13px;margin:6px 0}
+table.data th{background:#f0f0f0;padding:4px 8px;border:1px solid #ddd;font-weight:600}
+table.data td{padding:3px 8px;border:1px solid #eee}table.data td.num{text-align:right}
+table.data tr.total td{font-weight:700;background:#fafafa}
+table.data caption{text-align:left;font-weight:600;padding:4px 0}
+.scroll{overflow-x:auto}.bad{color:#d7301f}.ok{color:#1a9641}
+footer{color:#888;font-size:12px;padding:0 28px 20px}
+"""
+
+
+def bar_chart(
+    values: Sequence[float],
+    labels: Sequence[str],
+    *,
+    colors: Sequence[str] | None = None,
+    fmt: str = "{:,.1f}",
+    title: str | None = None,
+) -> str:
+    """
+    Render a horizontal bar chart as plain HTML, every label escaped.
+
+    Plain HTML bars need no script and no font of their own: the browser draws Chinese
+    labels with the viewer's fonts, and the page stays self-contained.
+
+    Parameters
+    ----------
+    values
+        Bar lengths (non-negative; NaN drawn as 0).
+    labels
+        One label per bar.
+    colors
+        CSS colours per bar; default a single blue.
+    fmt
+        Format of the value printed after each bar.
+    title
+        Heading above the chart.
+
+    Returns
+    -------
+    html
+        A ``<div class="chart">`` fragment.
+
+    Examples
+    --------
+    >>> html = bar_chart([3.0, 1.0], ["征收拆迁", "<b>"])
+    >>> "&lt;b&gt;" in html and "width:100.0%" in html
+    True
+    """
+    clean = [0.0 if v is None or not math.isfinite(float(v)) else float(v) for v in values]
+    top = max([*clean, 0.0]) or 1.0
+    colors = list(colors) if colors is not None else ["#3182bd"] * len(clean)
+    rows = [f"<h3>{escape(title)}</h3>"] if title else []
+    for v, lab, col in zip(clean, labels, colors, strict=True):
+        rows.append(
+            f'<div class="bar"><div class="l" title="{escape(lab)}">{escape(lab)}</div>'
+            f'<div class="t"><div class="f" style="width:{100.0 * v / top:.1f}%;'
+            f'background:{escape(col)}"></div></div><div class="v">{escape(fmt.format(v))}'
+            "</div></div>"
+        )
+    return f'<div class="chart">{"".join(rows)}</div>'
+
+
+def _kpi(value: str, caption: str, *, bad: bool = False) -> str:
+    cls = "kpi bad" if bad else "kpi"
+    return f'<div class="{cls}"><b>{escape(value)}</b><span>{escape(caption)}</span></div>'
+
+
+def _category_totals(result: RunResult) -> pd.DataFrame:
+    from geo_renewal.crs import area
+
+    c = result.classified
+    frame = pd.DataFrame(
+        {
+            "category": c["category"].astype(str),
+            "area_ha": area(c) / 10_000.0,
+            "households": pd.to_numeric(c.get("households", 0), errors="coerce"),
+        }
+    )
+    order = list(c["category"].cat.categories) if hasattr(c["category"], "cat") else None
+    totals = frame.groupby("category").sum(numeric_only=True)
+    return totals.reindex([o for o in (order or totals.index) if o in totals.index])
+
+
+def _category_color(code: str) -> str:
+    cat = CATEGORIES.get(code)
+    return cat.color if cat else "#636363"
+
+
+def _key_figures(result: RunResult, t: dict[str, str]) -> str:
+    c = result.classified
+    dem = c[c["category"] == "demolish"]
+    households = pd.to_numeric(dem.get("households", pd.Series(dtype=float)), errors="coerce")
+    persons = pd.to_numeric(dem.get("population", pd.Series(dtype=float)), errors="coerce")
+    floor = pd.to_numeric(dem.get("floor_area", pd.Series(dtype=float)), errors="coerce")
+    kpis = [
+        _kpi(f"{households.sum():,.0f} {t['hu']}".strip(), t["hh_move"]),
+        _kpi(f"{persons.sum():,.0f} {t['ren']}".strip(), t["persons_move"]),
+        _kpi(f"{floor.sum() / 10_000:,.2f} {t['wan_m2']}", t["demolish_area"]),
+    ]
+    rs = result.resettlement
+    if rs is not None:
+        s = rs.summary
+        demand = float(s.get("flat_households", 0))
+        supply = float(s.get("capacity_units", rs.sites.get("capacity_units", pd.Series()).sum()))
+        kpis.append(_kpi(f"{demand:,.0f} {t['tao']}".strip(), t["flats"]))
+        kpis.append(_kpi(f"{supply:,.0f} {t['tao']}".strip(), t["capacity"], bad=supply < demand))
+        rate = s.get("nearby_rate")
+        if rate is not None and not pd.isna(rate):
+            kpis.append(_kpi(f"{100 * float(rate):.1f}%", t["nearby"], bad=float(rate) < 0.5))
+    if result.progress is not None:
+        n_over = int(result.progress["overdue"].fillna(False).astype(bool).sum())
+        kpis.append(_kpi(f"{len(result.progress)} {t['ge']}".strip(), t["projects"]))
+        kpis.append(_kpi(f"{n_over} {t['ge']}".strip(), t["overdue"], bad=n_over > 0))
+    return f'<section><h2>{escape(t["key"])}</h2><div class="kpis">{"".join(kpis)}</div></section>'
+
+
+def _charts(result: RunResult, t: dict[str, str], lang: str) -> str:
+    totals = _category_totals(result)
+    labels = [label(str(code), lang) for code in totals.index]
+    colors = [_category_color(str(code)) for code in totals.index]
+    charts = [
+        bar_chart(totals["area_ha"].tolist(), labels, colors=colors, title=t["land"]),
+        bar_chart(
+            totals["households"].fillna(0).tolist(),
+            labels,
+            colors=colors,
+            fmt="{:,.0f}",
+            title=t["households"],
+        ),
+    ]
+    if result.progress is not None:
+        counts = result.progress["stage"].astype(str).value_counts()
+        order = [s for s in STAGES if s in counts.index] + [
+            s for s in counts.index if s not in STAGES
+        ]
+        charts.append(
+            bar_chart(
+                [counts[s] for s in order],
+                [label(s, lang) for s in order],
+                colors=[STAGES[s][2] if s in STAGES else "#636363" for s in order],
+                fmt="{:,.0f}",
+                title=t["stages"],
+            )
+        )
+    return f'<section><div class="charts">{"".join(charts)}</div></section>'
+
+
+def _policy(result: RunResult, t: dict[str, str], lang: str) -> str:
+    table = result.stats.get("zone_id")
+    if table is None or "violations" not in table.columns:
+        return ""
+    units = table.drop(index=[TOTAL_ROW], errors="ignore")
+    bad = units[units["violations"].fillna("").astype(str).str.len() > 0]
+    if bad.empty:
+        body = f'<p class="ok">{escape(t["policy_ok"])}</p>'
+    else:
+        cols = [
+            c
+            for c in ("floor_area_m2", "demolish_floor_area_m2", "demolish_share", "violations")
+            if c in bad.columns
+        ]
+        body = f'<p class="bad">{escape(t["policy_bad"])}</p>' + _scroll(
+            format_table(bad, lang=lang, style="html", columns=cols)
+        )
+    return f"<section><h2>{escape(t['policy'])}</h2>{body}</section>"
+
+
+def _behind(result: RunResult, t: dict[str, str], lang: str) -> str:
+    p = result.progress
+    if p is None:
+        return ""
+    late = p[p["overdue"].fillna(False).astype(bool)]
+    if late.empty:
+        body = f'<p class="ok">{escape(t["none_behind"])}</p>'
+    else:
+        late = pd.DataFrame(late.drop(columns="geometry", errors="ignore"))
+        late = late.sort_values("days_behind", ascending=False)
+        cols = [
+            c
+            for c in (
+                "project_id",
+                "name",
+                "street",
+                "stage",
+                "days_behind",
+                "signing_rate",
+                "responsible_unit",
+                "responsible_person",
+            )
+            if c in late.columns
+        ]
+        body = _scroll(
+            format_table(
+                late.reset_index(drop=True), lang=lang, style="html", columns=cols, index=False
+            )
+        )
+    return f"<section><h2>{escape(t['behind'])}</h2>{body}</section>"
+
+
+def _scroll(html: str) -> str:
+    return f'<div class="scroll">{html}</div>'
+
+
+def _tables(result: RunResult, t: dict[str, str], lang: str) -> str:
+    parts = []
+    street = result.stats.get("street")
+    if street is not None:
+        cols = [
+            c
+            for c in (
+                "n_parcels",
+                "area_ha",
+                "floor_area_wan",
+                "households",
+                "population",
+                "demolish_households",
+                "demolish_floor_area_m2",
+            )
+            if c in street.columns
+        ]
+        parts.append(
+            f"<section><h2>{escape(t['streets'])}</h2>"
+            + _scroll(format_table(street, lang=lang, style="html", columns=cols))
+            + "</section>"
+        )
+    rs = result.resettlement
+    if rs is not None:
+        sites = pd.DataFrame(rs.sites.drop(columns="geometry"))
+        if "usable" in sites.columns:
+            sites = sites[sites["usable"].fillna(False).astype(bool)]
+        cols = [
+            c
+            for c in (
+                "site_id",
+                "name",
+                "capacity_units",
+                "allocated_households",
+                "utilisation",
+                "units_served",
+            )
+            if c in sites.columns
+        ]
+        parts.append(
+            f"<section><h2>{escape(t['sites'])}</h2>"
+            + _scroll(format_table(sites, lang=lang, style="html", columns=cols, index=False))
+            + "</section>"
+        )
+    return "".join(parts)
+
+
+def _validation(result: RunResult, t: dict[str, str]) -> str:
+    n = sum(len(r.to_frame()) for r in result.validation.values())
+    text = t["validation_ok"] if n == 0 else t["validation_bad"].format(n=n)
+    cls = "ok" if n == 0 else "bad"
+    return (
+        f'<section><h2>{escape(t["validation"])}</h2><p class="{cls}">{escape(text)}</p></section>'
+    )
+
+
+def _map(result: RunResult, t: dict[str, str]) -> str:
+    path = result.files.get("classification_map")
+    if path is None or not Path(path).exists():
+        return ""
+    html = Path(path).read_text(encoding="utf-8")
+    # srcdoc is an attribute: escaping makes the whole map inert text until the iframe
+    # parses it as its own document; nothing in it can close the attribute.
+    return (
+        f"<section><h2>{escape(t['map'])}</h2>"
+        f'<iframe title="{escape(t["map"])}" srcdoc="{escape(html)}"></iframe></section>'
+    )
+
+
+def meeting_report(
+    result: RunResult,
+    path: str | Path,
+    *,
+    lang: str | None = None,
+    title: str | None = None,
+    embed_map: bool = True,
+) -> Path:
+    """
+    Write the one-page meeting report of a run as a self-contained HTML file.
+
+    Parameters
+    ----------
+    result
+        A finished `geo_renewal.workflow.run_plan` result (its classification map must have
+        been saved when `embed_map` is True).
+    path
+        The ``.html`` file to write (atomically).
+    lang
+        ``"zh"`` or ``"en"``; defaults to the run's language.
+    title
+        Page title; defaults to the plan's name.
+    embed_map
+        Embed the classification map (a self-contained map adds its size to the page).
+
+    Returns
+    -------
+    path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from geo_renewal.workflow import run_plan
+    >>> from geo_renewal.datasets import get_path
+    >>> out = tempfile.mkdtemp()
+    >>> result = run_plan(get_path("sample_plan"), out_dir=out)  # doctest: +SKIP
+    >>> meeting_report(result, f"{out}/report.html").name  # doctest: +SKIP
+    'report.html'
+    """
+    from geo_renewal.io import atomic_write
+
+    lang = lang or result.plan.lang
+    t = _TEXT["zh" if lang == "zh" else "en"]
+    title = title or result.plan.name
+    as_of = result.plan.as_of
+    stamp = as_of.isoformat() if isinstance(as_of, dt.date) else str(as_of)
+    body = [
+        f"<header><h1>{escape(title)}</h1>"
+        f"<p>{escape(t['subtitle'])} · {escape(t['as_of'])} {escape(stamp)}</p></header><main>",
+        _key_figures(result, t),
+        _charts(result, t, lang),
+        _map(result, t) if embed_map else "",
+        _policy(result, t, lang),
+        _behind(result, t, lang),
+        _tables(result, t, lang),
+        _validation(result, t),
+        f"</main><footer>{escape(t['footer'])}</footer>",
+    ]
+    page = (
+        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+        + "".join(body)
+        + "</body></html>"
+    )
+    path = Path(path)
+    with atomic_write(path) as tmp:
+        Path(tmp).write_text(page, encoding="utf-8")
+    return path

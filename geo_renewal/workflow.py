@@ -1,0 +1,426 @@
+"""
+The planner's workflow end to end: one project file in, maps, tables and a meeting pack out.
+
+`run_plan` chains the library's steps in the order a district office runs them:
+
+1. read and validate every layer (`read_layer`, `validate_layer`);
+2. classify the parcels with the rule set (`classify_parcels`) and group them into renewal
+   zones (`zones_from_parcels`);
+3. statistics by street, class, zone and project with the 63号文 checks (`zone_stats`);
+4. resettlement: sites, capacity and allocation (`plan_resettlement`);
+5. progress of the ledger's projects as of the meeting date and the fund balance
+   (`read_ledger`, `project_progress`, `fund_balance`);
+6. the classification, resettlement and progress maps (`renewal_map`, `save_map`);
+7. the statistics workbook and the meeting report (`write_tables`, `meeting_report`).
+
+Every step is a library call a notebook can make on its own; `RunResult` keeps what each
+step produced so that a notebook can look at any of it afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from geo_renewal import settings
+from geo_renewal._errors import InputError
+from geo_renewal.plan import Plan, load_plan
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geo_renewal.fund import FundBalance
+    from geo_renewal.ledger import Ledger
+    from geo_renewal.resettlement import ResettlementPlan
+    from geo_renewal.validate import ValidationReport
+
+__all__ = ["OUTPUT_FILES", "RunResult", "run_plan"]
+
+logger = logging.getLogger(__name__)
+
+#: Output name -> file name inside the output folder.
+OUTPUT_FILES: dict[str, str] = {
+    "classification_map": "classification.html",
+    "resettlement_map": "resettlement.html",
+    "progress_map": "progress.html",
+    "workbook": "statistics.xlsx",
+    "report": "report.html",
+    "classified": "classified.gpkg",
+}
+
+
+@dataclass
+class RunResult:
+    """
+    Everything one run of a project file produced.
+
+    Attributes
+    ----------
+    plan
+        The project file that was run.
+    layers
+        Input layers by role, after validation (repaired, invalid rows removed).
+    constraints
+        Constraint layers by name.
+    validation
+        `ValidationReport` per input layer.
+    classified
+        Classified parcels with ``zone_id``.
+    zones
+        Renewal zones.
+    stats
+        Statistics tables by name (``"street"``, ``"category"``, ``"zone"``, …).
+    resettlement
+        The resettlement plan, or None when nothing is demolished.
+    ledger, progress, fund
+        The ledger, per-project progress as of ``plan.as_of`` and the fund balance, or None
+        without a ledger.
+    files
+        Output name -> path written (see `OUTPUT_FILES`).
+    timings
+        Step name -> seconds.
+    """
+
+    plan: Plan
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    constraints: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    validation: dict[str, ValidationReport] = field(default_factory=dict)
+    classified: gpd.GeoDataFrame | None = None
+    zones: gpd.GeoDataFrame | None = None
+    stats: dict[str, pd.DataFrame] = field(default_factory=dict)
+    resettlement: ResettlementPlan | None = None
+    ledger: Ledger | None = None
+    progress: pd.DataFrame | None = None
+    fund: FundBalance | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """
+        Return the key figures and the files written, as printed at the end of a run.
+
+        Returns
+        -------
+        text
+            A few lines of plain text in the run's language.
+        """
+        zh = self.plan.lang == "zh"
+        lines = []
+        if self.classified is not None:
+            from geo_renewal.schema import label
+
+            counts = self.classified.groupby("category", observed=True).size()
+            hh = self.classified.get("households")
+            lines.append(("地块分类" if zh else "Parcels by class") + ":")
+            for code, n in counts.items():
+                extra = ""
+                if hh is not None:
+                    sub = self.classified.loc[self.classified["category"] == code, "households"]
+                    extra = f", {sub.sum():,.0f} " + ("户" if zh else "households")
+                lines.append(f"  {label(str(code), self.plan.lang)}: {n:,}{extra}")
+        if self.resettlement is not None:
+            s = self.resettlement.summary
+            lines.append(
+                ("安置" if zh else "Resettlement")
+                + f": {s.get('allocated_households', 0):,.0f} / {s.get('flat_households', 0):,.0f} "
+                + ("户已落位" if zh else "flat households placed")
+            )
+        if self.progress is not None:
+            n_over = int(self.progress["overdue"].fillna(False).astype(bool).sum())
+            lines.append(
+                ("项目" if zh else "Projects")
+                + f": {len(self.progress)}, "
+                + (f"{n_over} 个滞后" if zh else f"{n_over} overdue")
+            )
+        lines.append(("输出文件" if zh else "Files written") + ":")
+        lines.extend(f"  {name}: {path}" for name, path in self.files.items())
+        return "\n".join(lines)
+
+
+def _step(result: RunResult, bar: Any, name: str, func: Callable[[], Any]) -> Any:
+    bar.set_description(name)
+    start = time.perf_counter()
+    value = func()
+    result.timings[name] = time.perf_counter() - start
+    logger.info("%s: %.2f s", name, result.timings[name])
+    bar.update(1)
+    return value
+
+
+def _read_layers(result: RunResult) -> None:
+    from geo_renewal.io import read_layer
+    from geo_renewal.validate import validate_layer
+
+    plan = result.plan
+    raw = {role: read_layer(spec.path, **spec.read_kwargs()) for role, spec in plan.layers.items()}
+    districts = raw.get("districts")
+    for role, gdf in raw.items():
+        report = validate_layer(
+            gdf, kind=role, districts=districts if role in ("parcels", "buildings") else None
+        )
+        result.validation[role] = report
+        result.layers[role] = report.layer
+    for name, spec in plan.constraints.items():
+        kwargs = spec.read_kwargs()
+        kwargs["kind"] = kwargs["kind"] or "constraints"
+        result.constraints[name] = read_layer(spec.path, **kwargs)
+
+
+def _classify(result: RunResult, verbose: bool) -> None:
+    from geo_renewal.classify import classify_parcels, zone_labels, zones_from_parcels
+    from geo_renewal.rules import load_rules
+
+    plan = result.plan
+    rules = load_rules(plan.rules, lang=plan.lang)
+    classified = classify_parcels(
+        result.layers["parcels"],
+        rules,
+        layers=result.constraints or None,
+        rasters={k: str(v) for k, v in plan.rasters.items()} or None,
+        buildings=result.layers.get("buildings"),
+        verbose=verbose,
+    )
+    classified["zone_id"] = zone_labels(classified, dist=plan.zone_dist)
+    result.classified = classified
+    result.zones = zones_from_parcels(classified, dist=plan.zone_dist)
+
+
+def _statistics(result: RunResult) -> None:
+    from geo_renewal.stats import zone_stats
+
+    classified = result.classified
+    lang = result.plan.lang
+    tables: dict[str, pd.DataFrame] = {}
+    for col in result.plan.stats_by:
+        if col not in classified.columns:
+            msg = (
+                f"{result.plan.path}: `stats.by` names column {col!r}, which the classified "
+                f"parcels do not have; available: {', '.join(map(str, classified.columns))}."
+            )
+            raise InputError(msg)
+        tables[col] = zone_stats(classified, by=col, lang=lang)
+    if "zone_id" not in tables:
+        tables["zone_id"] = zone_stats(classified, by="zone_id", lang=lang)
+    districts = result.layers.get("districts")
+    if districts is not None and "street" not in tables:
+        tables["street"] = zone_stats(classified, zones=districts, zone_col="name", lang=lang)
+    projects = result.layers.get("projects")
+    if projects is not None and "project_id" not in tables:
+        # Project polygons may overlap (a retention project inside a demolition area): the
+        # first listed project wins the overlap, so the table still adds up.
+        tables["project_id"] = zone_stats(
+            classified, zones=projects, zone_col="project_id", overlaps="first", lang=lang
+        )
+    result.stats = tables
+
+
+def _resettlement(result: RunResult) -> None:
+    from geo_renewal.resettlement import plan_resettlement
+
+    classified = result.classified
+    if not (classified["category"] == "demolish").any():
+        logger.info("no parcel is classified demolish; resettlement skipped")
+        return
+    kwargs = dict(result.plan.resettlement)
+    result.resettlement = plan_resettlement(
+        classified,
+        sites=result.layers.get("sites"),
+        layers=result.constraints or None,
+        rasters={k: str(v) for k, v in result.plan.rasters.items()} or None,
+        zone_dist=result.plan.zone_dist,
+        lang=result.plan.lang,
+        **kwargs,
+    )
+
+
+def _progress(result: RunResult) -> None:
+    from geo_renewal.fund import fund_balance
+    from geo_renewal.ledger import project_progress, read_ledger
+
+    plan = result.plan
+    if plan.ledger is None:
+        return
+    ledger = read_ledger(
+        plan.ledger, projects=result.layers.get("projects"), sheet=plan.ledger_sheet
+    )
+    result.ledger = ledger
+    result.progress = project_progress(ledger, as_of=plan.as_of, lang=plan.lang)
+    result.fund = fund_balance(
+        ledger.table, params=str(plan.fund_params) if plan.fund_params else None
+    )
+
+
+def _maps(result: RunResult, out: Path) -> None:
+    from geo_renewal.maps import renewal_map, save_map
+
+    plan = result.plan
+    zh = plan.lang == "zh"
+    districts = result.layers.get("districts")
+    common = {"districts": districts, "tiles": plan.tiles, "lang": plan.lang}
+    m = renewal_map(
+        result.classified,
+        zones=result.zones,
+        layers=result.constraints or None,
+        title=f"{plan.name} · " + ("更新分类" if zh else "renewal classes"),
+        **common,
+    )
+    result.files["classification_map"] = save_map(
+        m, out / OUTPUT_FILES["classification_map"], offline=plan.offline
+    )
+    if result.resettlement is not None:
+        m = renewal_map(
+            result.classified,
+            sites=result.resettlement.sites,
+            flows=result.resettlement.flows,
+            title=f"{plan.name} · " + ("安置规划" if zh else "resettlement"),
+            **common,
+        )
+        result.files["resettlement_map"] = save_map(
+            m, out / OUTPUT_FILES["resettlement_map"], offline=plan.offline
+        )
+    if result.progress is not None and "geometry" in result.progress.columns:
+        m = renewal_map(
+            None,
+            projects=result.progress,
+            title=f"{plan.name} · "
+            + ("项目进度（挂图作战）" if zh else "project progress")
+            + f" {plan.as_of.isoformat()}",
+            **common,
+        )
+        result.files["progress_map"] = save_map(
+            m, out / OUTPUT_FILES["progress_map"], offline=plan.offline
+        )
+
+
+def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
+    """
+    Return the tables of a run's statistics workbook, one per sheet, in sheet order.
+
+    Parameters
+    ----------
+    result
+        A finished `run_plan` result.
+
+    Returns
+    -------
+    tables
+        Sheet name (in the run's language) -> table.
+    """
+    from geo_renewal.schema import label
+
+    zh = result.plan.lang == "zh"
+    tables: dict[str, pd.DataFrame] = {}
+    for key, df in result.stats.items():
+        name = ("按" + label(key, "zh").split("（")[0] + "统计") if zh else f"By {key}"
+        tables[name[:31]] = df
+    rs = result.resettlement
+    if rs is not None:
+        tables["安置地块" if zh else "Sites"] = pd.DataFrame(rs.sites.drop(columns="geometry"))
+        tables["安置分配" if zh else "Allocation"] = rs.allocation
+        tables["就近安置率" if zh else "Nearby rates"] = rs.rates
+        if len(rs.unmet):
+            tables["未落位需求" if zh else "Unmet demand"] = rs.unmet
+    if result.progress is not None:
+        from geo_renewal.ledger import progress_tables
+
+        for name, df in progress_tables(
+            result.progress, findings=result.ledger.findings, lang=result.plan.lang
+        ).items():
+            tables[name[:31]] = df
+    if result.fund is not None:
+        from geo_renewal.fund import fund_tables
+
+        for name, df in fund_tables(result.fund, lang=result.plan.lang).items():
+            tables[name[:31]] = df
+    findings = [report.to_frame().assign(layer=role) for role, report in result.validation.items()]
+    findings = [f for f in findings if len(f)]
+    if findings:
+        tables["数据检查" if zh else "Validation"] = pd.concat(findings, ignore_index=True)
+    return tables
+
+
+def run_plan(
+    plan: Plan | str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    verbose: bool = False,
+) -> RunResult:
+    """
+    Run a project file end to end and write its maps, workbook and meeting report.
+
+    Parameters
+    ----------
+    plan
+        A `Plan` or the path of a ``plan.toml`` (see `geo_renewal.plan`).
+    out_dir
+        Output folder; defaults to the plan's ``outputs.dir`` (relative to the current
+        working directory).
+    verbose
+        If True, show a progress bar per step.
+
+    Returns
+    -------
+    result
+        Every intermediate product and the files written (`RunResult`).
+
+    Raises
+    ------
+    InputError
+        If the project file or any input is invalid; the message names the file and key.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from geo_renewal.datasets import get_path
+    >>> result = run_plan(get_path("sample_plan"), out_dir=tempfile.mkdtemp())  # doctest: +SKIP
+    >>> sorted(result.files)  # doctest: +SKIP
+    ['classification_map', 'classified', 'progress_map', 'report', 'resettlement_map', 'workbook']
+    """
+    if not isinstance(plan, Plan):
+        plan = load_plan(plan)
+    out = Path(out_dir) if out_dir is not None else plan.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    result = RunResult(plan=plan)
+    old_crs = settings.working_crs
+    if plan.working_crs is not None:
+        settings.working_crs = plan.working_crs
+    steps = 8
+    try:
+        with tqdm(total=steps, disable=not verbose, unit="step") as bar:
+            _step(result, bar, "read", lambda: _read_layers(result))
+            _step(result, bar, "classify", lambda: _classify(result, verbose))
+            _step(result, bar, "statistics", lambda: _statistics(result))
+            _step(result, bar, "resettlement", lambda: _resettlement(result))
+            _step(result, bar, "progress", lambda: _progress(result))
+            _step(result, bar, "maps", lambda: _maps(result, out))
+            _step(result, bar, "workbook", lambda: _write_outputs(result, out))
+            _step(result, bar, "report", lambda: _report(result, out))
+    finally:
+        settings.working_crs = old_crs
+    return result
+
+
+def _write_outputs(result: RunResult, out: Path) -> None:
+    from geo_renewal.io import write_layer
+    from geo_renewal.tables import write_tables
+
+    result.files["workbook"] = write_tables(
+        workbook_tables(result), out / OUTPUT_FILES["workbook"], lang=result.plan.lang
+    )
+    path = out / OUTPUT_FILES["classified"]
+    write_layer(result.classified, path, layer="parcels")
+    write_layer(result.zones, path, layer="zones")
+    result.files["classified"] = path
+
+
+def _report(result: RunResult, out: Path) -> None:
+    from geo_renewal.report import meeting_report
+
+    result.files["report"] = meeting_report(result, out / OUTPUT_FILES["report"])
