@@ -155,6 +155,255 @@ def stats_command(
         click.echo(f"wrote {path}", err=True)
 
 
+# -------------------------------------------------------------------------------- maps.py
+
+
+@cli.command("map")
+@click.argument("classified", type=click.Path(exists=True))
+@click.option("--layer-name", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
+@click.option(
+    "--districts", "districts_path", type=click.Path(exists=True), help="Street polygons."
+)
+@click.option("--zones", "zones_path", type=click.Path(exists=True), help="Renewal zones.")
+@click.option(
+    "--layer",
+    "layer_pairs",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="Constraint layer, repeatable: heritage_core, heritage_control, eco_belt, "
+    "view_corridor, flood, river or any name.",
+)
+@click.option(
+    "--tiles",
+    type=click.Choice(
+        ["auto", "none", "osm", "cartodb", "tianditu", "tianditu-img", "gaode", "gaode-img"]
+    ),
+    help="Base map (default: auto; 'none' with --offline). Tianditu reads TIANDITU_KEY.",
+)
+@click.option(
+    "--offline", is_flag=True, help="Embed every script and style: one file, no network."
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Map language.")
+@click.option("--title", help="Title shown on the map.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@_friendly_errors
+def map_command(
+    classified: str,
+    layer_name: str | None,
+    districts_path: str | None,
+    zones_path: str | None,
+    layer_pairs: tuple[str, ...],
+    tiles: str | None,
+    offline: bool,
+    lang: str | None,
+    title: str | None,
+    out: str,
+) -> None:
+    """
+    Draw classified parcels on an interactive HTML meeting map.
+
+    One layer per renewal category with a legend (parcel counts, 公顷), street outlines and
+    constraint layers; tooltips in Chinese (--lang en for English). With --offline the
+    file embeds Leaflet and opens without network (base map 'none' unless --tiles is given).
+
+    Example:
+
+    \b
+        geo-renewal map classified.gpkg --districts streets.gpkg \\
+            --layer heritage_core=heritage.gpkg --title 东关片区 --out maps/dongguan.html
+        geo-renewal map classified.gpkg --tiles none --offline --out maps/offline.html
+    """
+    from geo_renewal.io import read_layer
+    from geo_renewal.maps import renewal_map, save_map
+
+    if tiles is None:
+        tiles = "none" if offline else "auto"
+    pairs = _name_path_pairs(layer_pairs, "--layer")
+    parcels = read_layer(classified, layer=layer_name, kind="parcels")
+    districts = None if districts_path is None else read_layer(districts_path)
+    zones = None if zones_path is None else read_layer(zones_path)
+    layers = {name: read_layer(path) for name, path in pairs.items()}
+    m = renewal_map(
+        parcels,
+        districts=districts,
+        zones=zones,
+        layers=layers or None,
+        tiles=tiles,
+        lang=lang,
+        title=title,
+    )
+    path = save_map(m, out, offline=offline)
+    click.echo(f"wrote {path}", err=True)
+
+
+# ------------------------------------------------------------------------ resettlement.py
+
+
+@cli.command("resettle")
+@click.argument("classified", type=click.Path(exists=True, dir_okay=False))
+@click.option("--layer", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
+@click.option(
+    "--sites",
+    "sites_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Candidate sites layer (default: the resettlement_site parcels of CLASSIFIED).",
+)
+@click.option("--sites-layer", help="Layer of the sites file.")
+@click.option(
+    "--demand-by",
+    default="zone_id",
+    show_default=True,
+    help="Column naming the demand unit: zone_id (computed if missing), project_id …",
+)
+@click.option(
+    "--cash-share",
+    type=click.FloatRange(0, 1),
+    default=0.3,
+    show_default=True,
+    help="Share of households taking cash instead of a flat.",
+)
+@click.option("--max-dist", type=click.FloatRange(min=0, min_open=True), help="Metres.")
+@click.option("--split", is_flag=True, help="Let a unit's households go to several sites.")
+@click.option("--exclude-on-site", is_flag=True, help="No site inside a unit's own area.")
+@click.option(
+    "--nearby-dist",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Metres counted as nearby for the 就地就近安置率 (default: settings, 1500).",
+)
+@click.option(
+    "--constraint",
+    "constraint_pairs",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="Constraint layer for the site checks, repeatable: heritage_core, ecological_belt …",
+)
+@click.option(
+    "--raster",
+    "raster_pairs",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="Raster for the site checks, repeatable: flood_depth=flood.tif.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=20.0,
+    show_default=True,
+    help="Seconds per solver call.",
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of reasons and CSV.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="GeoPackage to write (layers sites, flows, units) + OUT_allocation.csv.",
+)
+@_friendly_errors
+def resettle_command(
+    classified: str,
+    layer: str | None,
+    sites_path: str | None,
+    sites_layer: str | None,
+    demand_by: str,
+    cash_share: float,
+    max_dist: float | None,
+    split: bool,
+    exclude_on_site: bool,
+    nearby_dist: float | None,
+    constraint_pairs: tuple[str, ...],
+    raster_pairs: tuple[str, ...],
+    time_limit: float,
+    lang: str | None,
+    out: str,
+) -> None:
+    """
+    Plan resettlement: allocate demolition households to sites, with the 50 % check.
+
+    Households of demolish parcels, less the cash share, are grouped by --demand-by and
+    sent to the nearest sites that have room (each unit to one site unless --split).
+    Writes the GeoPackage layers `sites` (capacity, allocated, utilisation, checks),
+    `flows` (lines unit → site with households) and `units` (demand, unmet and the
+    就地就近安置率 per unit), the allocation table as OUT_allocation.csv, and prints a
+    summary with every note and warning.
+
+    Example:
+
+    \b
+        geo-renewal resettle classified.gpkg --out resettlement.gpkg
+        geo-renewal resettle classified.gpkg --sites sites.gpkg --demand-by project_id \\
+            --cash-share 0.4 --max-dist 5000 --exclude-on-site --out plan.gpkg
+    """
+    import warnings
+    from pathlib import Path
+
+    from geo_renewal import settings
+    from geo_renewal.io import read_layer, write_layer
+    from geo_renewal.resettlement import plan_resettlement
+    from geo_renewal.tables import write_table
+
+    lang = lang or settings.lang
+    out_path = Path(out)
+    if out_path.suffix.lower() != ".gpkg":
+        msg = f"--out must be a GeoPackage (.gpkg), got {out!r}."
+        raise click.BadParameter(msg)
+    parcels = read_layer(classified, layer=layer, kind="parcels")
+    sites = None if sites_path is None else read_layer(sites_path, layer=sites_layer, kind="sites")
+    layers = {
+        n: read_layer(p) for n, p in _name_path_pairs(constraint_pairs, "--constraint").items()
+    }
+    rasters = _name_path_pairs(raster_pairs, "--raster")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        plan = plan_resettlement(
+            parcels,
+            sites=sites,
+            demand_by=demand_by,
+            cash_share=cash_share,
+            max_dist=max_dist,
+            keep_together=not split,
+            exclude_on_site=exclude_on_site,
+            nearby_dist=nearby_dist,
+            layers=layers or None,
+            rasters=rasters or None,
+            time_limit=time_limit,
+            lang=lang,
+        )
+    extra = [c for c in plan.rates.columns if c == "unit_id" or c not in plan.demand.columns]
+    units = plan.demand.merge(plan.rates[extra], on="unit_id", how="left").merge(
+        plan.unmet[["unit_id", "reason", "reason_text"]], on="unit_id", how="left"
+    )
+    units["unit_id"] = units["unit_id"].astype("string")
+    write_layer(plan.sites, out_path, layer="sites")
+    write_layer(plan.flows.astype({"unit_id": "string", "site_id": "string"}), out_path,
+                layer="flows")  # fmt: skip
+    write_layer(units, out_path, layer="units")
+    table_path = out_path.with_name(f"{out_path.stem}_allocation.csv")
+    write_table(plan.allocation, table_path, lang=lang)
+    s = plan.summary
+    lines = [
+        f"demand units        {s['units']}",
+        f"households          {s['households']:,} (cash {s['cash_households']:,}, "
+        f"flats {s['flat_households']:,})",
+        f"sites               {s['sites']} ({s['sites_usable']} usable), capacity "
+        f"{s['capacity_units']:,} flats, coverage {s['coverage']:.0%}",
+        f"allocated           {s['allocated_households']:,} households, "
+        f"sites used {s['sites_used']}, unmet {s['unmet_households']:,}",
+        f"mean distance       {s['mean_dist_m']:,.0f} m",
+        f"nearby rate         {s['nearby_rate']:.1%} (≤ {s['nearby_dist']:g} m or on site; "
+        f"best possible {s['max_nearby_rate']:.1%}; {s['units_below_nearby_rate']} units "
+        f"below 50 %)",
+        f"solver              {s['solver_method']}, status {s['solver_status']}, "
+        f"MIP gap {s['mip_gap'] if s['mip_gap'] is not None else '—'}, "
+        f"{s['solve_time_s']:.2f} s",
+    ]
+    click.echo("\n".join(lines))
+    for note in plan.notes:
+        click.echo(f"note: {note}")
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    click.echo(f"wrote {out_path} (sites, flows, units) and {table_path}", err=True)
+
+
 # ------------------------------------------------------------------------------ ledger.py
 
 
@@ -543,41 +792,94 @@ def sample_data_command(out: str) -> None:
         click.echo(f"{name:16s} {p}")
 
 
-@cli.command("demo")
+# ------------------------------------------------------------------------------ workflow.py
+
+
+def _run_and_report(plan_path: Any, out: str | None, lang: str | None, silent: bool) -> None:
+    """Run a project file, print the summary and where every file is."""
+    import dataclasses
+    import warnings
+
+    from geo_renewal.plan import load_plan
+    from geo_renewal.workflow import run_plan
+
+    plan = load_plan(plan_path)
+    if lang is not None:
+        plan = dataclasses.replace(plan, lang=lang)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_plan(plan, out_dir=out, verbose=not silent)
+    click.echo(result.summary())
+    seen = set()
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, UserWarning) and text not in seen:
+            seen.add(text)
+            click.echo(f"Warning: {text}", err=True)
+
+
+_LANG_OPTION = click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="Language of maps, tables and report (default: the project file's).",
+)
+_SILENT_OPTION = click.option("--silent", is_flag=True, help="Hide the progress bar.")
+
+
+@cli.command("run")
+@click.argument("plan", type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--out",
-    default="data",
-    show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder to write the sample district into.",
+    default=None,
+    help="Output folder (default: the project file's [outputs] dir).",
 )
+@_LANG_OPTION
+@_SILENT_OPTION
 @_friendly_errors
-def demo_command(out: str) -> None:
+def run_command(plan: str, out: str | None, lang: str | None, silent: bool) -> None:
     """
-    Write the sample district and print its validation report (interim demo).
+    Run a project file end to end: maps, statistics workbook and meeting report.
+
+    Reads and validates the layers, classifies the parcels, forms renewal zones, computes
+    statistics by street, class, zone and project, plans resettlement, reads the ledger's
+    progress and the fund balance, and writes the classification, resettlement and
+    progress maps, statistics.xlsx, classified.gpkg and report.html.
 
     Example:
 
-        geo-renewal demo --out data/
+        geo-renewal run plan.toml --out maps/
     """
-    from geo_renewal.datasets import write_sample_data
-    from geo_renewal.io import read_layer
-    from geo_renewal.validate import validate_layer
+    _run_and_report(plan, out, lang, silent)
 
-    paths = write_sample_data(out)
-    for name, p in paths.items():
-        click.echo(f"{name:16s} {p}")
-    gpkg = paths["sample_district"]
-    districts = read_layer(gpkg, layer="districts", kind="districts")
-    ok = True
-    for kind in ("districts", "parcels", "buildings", "projects"):
-        gdf = read_layer(gpkg, layer=kind, kind=kind)
-        report = validate_layer(gdf, kind=kind, districts=districts if kind == "parcels" else None)
-        click.echo("")
-        click.echo(str(report))
-        ok &= report.ok
-    if not ok:
-        raise SystemExit(1)
+
+@cli.command("demo")
+@click.option(
+    "--out",
+    default="maps",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write the maps, workbook and report into.",
+)
+@_LANG_OPTION
+@_SILENT_OPTION
+@_friendly_errors
+def demo_command(out: str, lang: str | None, silent: bool) -> None:
+    """
+    Run the whole workflow on the bundled sample district (offline, about 15 s).
+
+    Writes classification.html, resettlement.html and progress.html (self-contained
+    maps), statistics.xlsx, classified.gpkg and report.html (the meeting page) into
+    --out. The sample files themselves are written by `geo-renewal sample-data`.
+
+    Example:
+
+        geo-renewal demo --out maps/
+    """
+    from geo_renewal.datasets import get_path
+
+    _run_and_report(get_path("sample_plan"), out, lang, silent)
 
 
 # ---------------------------------------------------------------------- classify.py / rules.py
@@ -717,252 +1019,3 @@ def rules_check_command(rules: str) -> None:
     rule_set = load_rules(rules)
     click.echo(rule_set.summary())
     click.echo("OK")
-
-
-# ------------------------------------------------------------------------ resettlement.py
-
-
-@cli.command("resettle")
-@click.argument("classified", type=click.Path(exists=True, dir_okay=False))
-@click.option("--layer", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
-@click.option(
-    "--sites",
-    "sites_path",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Candidate sites layer (default: the resettlement_site parcels of CLASSIFIED).",
-)
-@click.option("--sites-layer", help="Layer of the sites file.")
-@click.option(
-    "--demand-by",
-    default="zone_id",
-    show_default=True,
-    help="Column naming the demand unit: zone_id (computed if missing), project_id …",
-)
-@click.option(
-    "--cash-share",
-    type=click.FloatRange(0, 1),
-    default=0.3,
-    show_default=True,
-    help="Share of households taking cash instead of a flat.",
-)
-@click.option("--max-dist", type=click.FloatRange(min=0, min_open=True), help="Metres.")
-@click.option("--split", is_flag=True, help="Let a unit's households go to several sites.")
-@click.option("--exclude-on-site", is_flag=True, help="No site inside a unit's own area.")
-@click.option(
-    "--nearby-dist",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Metres counted as nearby for the 就地就近安置率 (default: settings, 1500).",
-)
-@click.option(
-    "--constraint",
-    "constraint_pairs",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="Constraint layer for the site checks, repeatable: heritage_core, ecological_belt …",
-)
-@click.option(
-    "--raster",
-    "raster_pairs",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="Raster for the site checks, repeatable: flood_depth=flood.tif.",
-)
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=20.0,
-    show_default=True,
-    help="Seconds per solver call.",
-)
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of reasons and CSV.")
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="GeoPackage to write (layers sites, flows, units) + OUT_allocation.csv.",
-)
-@_friendly_errors
-def resettle_command(
-    classified: str,
-    layer: str | None,
-    sites_path: str | None,
-    sites_layer: str | None,
-    demand_by: str,
-    cash_share: float,
-    max_dist: float | None,
-    split: bool,
-    exclude_on_site: bool,
-    nearby_dist: float | None,
-    constraint_pairs: tuple[str, ...],
-    raster_pairs: tuple[str, ...],
-    time_limit: float,
-    lang: str | None,
-    out: str,
-) -> None:
-    """
-    Plan resettlement: allocate demolition households to sites, with the 50 % check.
-
-    Households of demolish parcels, less the cash share, are grouped by --demand-by and
-    sent to the nearest sites that have room (each unit to one site unless --split).
-    Writes the GeoPackage layers `sites` (capacity, allocated, utilisation, checks),
-    `flows` (lines unit → site with households) and `units` (demand, unmet and the
-    就地就近安置率 per unit), the allocation table as OUT_allocation.csv, and prints a
-    summary with every note and warning.
-
-    Example:
-
-    \b
-        geo-renewal resettle classified.gpkg --out resettlement.gpkg
-        geo-renewal resettle classified.gpkg --sites sites.gpkg --demand-by project_id \\
-            --cash-share 0.4 --max-dist 5000 --exclude-on-site --out plan.gpkg
-    """
-    import warnings
-    from pathlib import Path
-
-    from geo_renewal import settings
-    from geo_renewal.io import read_layer, write_layer
-    from geo_renewal.resettlement import plan_resettlement
-    from geo_renewal.tables import write_table
-
-    lang = lang or settings.lang
-    out_path = Path(out)
-    if out_path.suffix.lower() != ".gpkg":
-        msg = f"--out must be a GeoPackage (.gpkg), got {out!r}."
-        raise click.BadParameter(msg)
-    parcels = read_layer(classified, layer=layer, kind="parcels")
-    sites = None if sites_path is None else read_layer(sites_path, layer=sites_layer, kind="sites")
-    layers = {
-        n: read_layer(p) for n, p in _name_path_pairs(constraint_pairs, "--constraint").items()
-    }
-    rasters = _name_path_pairs(raster_pairs, "--raster")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        plan = plan_resettlement(
-            parcels,
-            sites=sites,
-            demand_by=demand_by,
-            cash_share=cash_share,
-            max_dist=max_dist,
-            keep_together=not split,
-            exclude_on_site=exclude_on_site,
-            nearby_dist=nearby_dist,
-            layers=layers or None,
-            rasters=rasters or None,
-            time_limit=time_limit,
-            lang=lang,
-        )
-    extra = [c for c in plan.rates.columns if c == "unit_id" or c not in plan.demand.columns]
-    units = plan.demand.merge(plan.rates[extra], on="unit_id", how="left").merge(
-        plan.unmet[["unit_id", "reason", "reason_text"]], on="unit_id", how="left"
-    )
-    units["unit_id"] = units["unit_id"].astype("string")
-    write_layer(plan.sites, out_path, layer="sites")
-    write_layer(plan.flows.astype({"unit_id": "string", "site_id": "string"}), out_path,
-                layer="flows")  # fmt: skip
-    write_layer(units, out_path, layer="units")
-    table_path = out_path.with_name(f"{out_path.stem}_allocation.csv")
-    write_table(plan.allocation, table_path, lang=lang)
-    s = plan.summary
-    lines = [
-        f"demand units        {s['units']}",
-        f"households          {s['households']:,} (cash {s['cash_households']:,}, "
-        f"flats {s['flat_households']:,})",
-        f"sites               {s['sites']} ({s['sites_usable']} usable), capacity "
-        f"{s['capacity_units']:,} flats, coverage {s['coverage']:.0%}",
-        f"allocated           {s['allocated_households']:,} households, "
-        f"sites used {s['sites_used']}, unmet {s['unmet_households']:,}",
-        f"mean distance       {s['mean_dist_m']:,.0f} m",
-        f"nearby rate         {s['nearby_rate']:.1%} (≤ {s['nearby_dist']:g} m or on site; "
-        f"best possible {s['max_nearby_rate']:.1%}; {s['units_below_nearby_rate']} units "
-        f"below 50 %)",
-        f"solver              {s['solver_method']}, status {s['solver_status']}, "
-        f"MIP gap {s['mip_gap'] if s['mip_gap'] is not None else '—'}, "
-        f"{s['solve_time_s']:.2f} s",
-    ]
-    click.echo("\n".join(lines))
-    for note in plan.notes:
-        click.echo(f"note: {note}")
-    for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
-    click.echo(f"wrote {out_path} (sites, flows, units) and {table_path}", err=True)
-
-
-# -------------------------------------------------------------------------------- maps.py
-
-
-@cli.command("map")
-@click.argument("classified", type=click.Path(exists=True))
-@click.option("--layer-name", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
-@click.option(
-    "--districts", "districts_path", type=click.Path(exists=True), help="Street polygons."
-)
-@click.option("--zones", "zones_path", type=click.Path(exists=True), help="Renewal zones.")
-@click.option(
-    "--layer",
-    "layer_pairs",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="Constraint layer, repeatable: heritage_core, heritage_control, eco_belt, "
-    "view_corridor, flood, river or any name.",
-)
-@click.option(
-    "--tiles",
-    type=click.Choice(
-        ["auto", "none", "osm", "cartodb", "tianditu", "tianditu-img", "gaode", "gaode-img"]
-    ),
-    help="Base map (default: auto; 'none' with --offline). Tianditu reads TIANDITU_KEY.",
-)
-@click.option(
-    "--offline", is_flag=True, help="Embed every script and style: one file, no network."
-)
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Map language.")
-@click.option("--title", help="Title shown on the map.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
-@_friendly_errors
-def map_command(
-    classified: str,
-    layer_name: str | None,
-    districts_path: str | None,
-    zones_path: str | None,
-    layer_pairs: tuple[str, ...],
-    tiles: str | None,
-    offline: bool,
-    lang: str | None,
-    title: str | None,
-    out: str,
-) -> None:
-    """
-    Draw classified parcels on an interactive HTML meeting map.
-
-    One layer per renewal category with a legend (parcel counts, 公顷), street outlines and
-    constraint layers; tooltips in Chinese (--lang en for English). With --offline the
-    file embeds Leaflet and opens without network (base map 'none' unless --tiles is given).
-
-    Example:
-
-    \b
-        geo-renewal map classified.gpkg --districts streets.gpkg \\
-            --layer heritage_core=heritage.gpkg --title 东关片区 --out maps/dongguan.html
-        geo-renewal map classified.gpkg --tiles none --offline --out maps/offline.html
-    """
-    from geo_renewal.io import read_layer
-    from geo_renewal.maps import renewal_map, save_map
-
-    if tiles is None:
-        tiles = "none" if offline else "auto"
-    pairs = _name_path_pairs(layer_pairs, "--layer")
-    parcels = read_layer(classified, layer=layer_name, kind="parcels")
-    districts = None if districts_path is None else read_layer(districts_path)
-    zones = None if zones_path is None else read_layer(zones_path)
-    layers = {name: read_layer(path) for name, path in pairs.items()}
-    m = renewal_map(
-        parcels,
-        districts=districts,
-        zones=zones,
-        layers=layers or None,
-        tiles=tiles,
-        lang=lang,
-        title=title,
-    )
-    path = save_map(m, out, offline=offline)
-    click.echo(f"wrote {path}", err=True)

@@ -75,7 +75,9 @@ _PY_FORMATS = {
 }
 _YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}
 #: Columns whose cells are codes with labels (categories, land uses, structures, stages).
-_CODE_COLUMNS = frozenset({"category", "land_use", "planned_use", "structure", "stage"})
+_CODE_COLUMNS = frozenset(
+    {"category", "land_use", "planned_use", "structure", "stage", "project_type"}
+)
 _ROW_CODES = frozenset({TOTAL_ROW, OUTSIDE_ROW, MISSING_ROW, UNCLASSIFIED, *CATEGORIES})
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from geo_renewal import settings
-from geo_renewal._errors import InputError
+from geo_renewal._errors import InputError, RuleError
 from geo_renewal.plan import Plan, load_plan
 
 if TYPE_CHECKING:
@@ -171,22 +171,36 @@ def _read_layers(result: RunResult) -> None:
         kwargs = spec.read_kwargs()
         kwargs["kind"] = kwargs["kind"] or "constraints"
         result.constraints[name] = read_layer(spec.path, **kwargs)
+    available = {*result.layers["parcels"].columns, "category", "rule_id", "zone_id"}
+    for col in plan.stats_by:
+        if col not in available:
+            msg = (
+                f"{plan.path}: `stats.by` names column {col!r}, which the parcels do not have; "
+                f"available: {', '.join(sorted(map(str, available)))}."
+            )
+            raise InputError(msg)
 
 
-def _classify(result: RunResult, verbose: bool) -> None:
+def _classify(result: RunResult) -> None:
     from geo_renewal.classify import classify_parcels, zone_labels, zones_from_parcels
     from geo_renewal.rules import load_rules
 
     plan = result.plan
     rules = load_rules(plan.rules, lang=plan.lang)
-    classified = classify_parcels(
-        result.layers["parcels"],
-        rules,
-        layers=result.constraints or None,
-        rasters={k: str(v) for k, v in plan.rasters.items()} or None,
-        buildings=result.layers.get("buildings"),
-        verbose=verbose,
-    )
+    try:
+        classified = classify_parcels(
+            result.layers["parcels"],
+            rules,
+            layers=result.constraints or None,
+            rasters={k: str(v) for k, v in plan.rasters.items()} or None,
+            buildings=result.layers.get("buildings"),
+        )
+    except RuleError as e:
+        msg = (
+            f"{plan.path}: {e}. In a project file, declare every layer the rules name as "
+            f"[constraints.NAME] (path, layer) and every raster under [rasters]."
+        )
+        raise InputError(msg) from e
     classified["zone_id"] = zone_labels(classified, dist=plan.zone_dist)
     result.classified = classified
     result.zones = zones_from_parcels(classified, dist=plan.zone_dist)
@@ -199,12 +213,6 @@ def _statistics(result: RunResult) -> None:
     lang = result.plan.lang
     tables: dict[str, pd.DataFrame] = {}
     for col in result.plan.stats_by:
-        if col not in classified.columns:
-            msg = (
-                f"{result.plan.path}: `stats.by` names column {col!r}, which the classified "
-                f"parcels do not have; available: {', '.join(map(str, classified.columns))}."
-            )
-            raise InputError(msg)
         tables[col] = zone_stats(classified, by=col, lang=lang)
     if "zone_id" not in tables:
         tables["zone_id"] = zone_stats(classified, by="zone_id", lang=lang)
@@ -322,7 +330,8 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
         tables[name[:31]] = df
     rs = result.resettlement
     if rs is not None:
-        tables["安置地块" if zh else "Sites"] = pd.DataFrame(rs.sites.drop(columns="geometry"))
+        sites = pd.DataFrame(rs.sites.drop(columns="geometry")).reset_index(drop=True)
+        tables["安置地块" if zh else "Sites"] = sites
         tables["安置分配" if zh else "Allocation"] = rs.allocation
         tables["就近安置率" if zh else "Nearby rates"] = rs.rates
         if len(rs.unmet):
@@ -395,7 +404,7 @@ def run_plan(
     try:
         with tqdm(total=steps, disable=not verbose, unit="step") as bar:
             _step(result, bar, "read", lambda: _read_layers(result))
-            _step(result, bar, "classify", lambda: _classify(result, verbose))
+            _step(result, bar, "classify", lambda: _classify(result))
             _step(result, bar, "statistics", lambda: _statistics(result))
             _step(result, bar, "resettlement", lambda: _resettlement(result))
             _step(result, bar, "progress", lambda: _progress(result))
