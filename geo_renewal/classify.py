@@ -156,11 +156,44 @@ def classify_parcels(
     >>> out[["category", "rule_id", "matched"]].values.tolist()
     [['retain_protect', 'listed', 'danger;listed'], ['unchanged', 'default', '']]
     """
+    if type(parcels).__module__.split(".")[0] == "dask_geopandas":
+        from geo_renewal.scale import _classify_dask
+
+        return _classify_dask(
+            parcels, rules, layers=layers, rasters=rasters, buildings=buildings, verbose=verbose
+        )
     if not isinstance(parcels, gpd.GeoDataFrame):
         msg = f"`parcels` must be a GeoDataFrame, got {type(parcels).__name__}; read it with read_layer()."
         raise InputError(msg)
     check_crs(parcels, "parcels")
-    rules = load_rules(rules)
+    return _classify(
+        parcels,
+        load_rules(rules),
+        layers=layers or {},
+        rasters=rasters or {},
+        buildings=buildings,
+        verbose=verbose,
+    )
+
+
+def _classify(
+    parcels: gpd.GeoDataFrame,
+    rules: RuleSet,
+    *,
+    layers: Mapping[str, Any],
+    rasters: Mapping[str, Any],
+    buildings: gpd.GeoDataFrame | None = None,
+    verbose: bool = False,
+    wcrs: Any = None,
+    prepared: Mapping[str, np.ndarray] | None = None,
+) -> gpd.GeoDataFrame:
+    """
+    Classify in-memory parcels (checked) with a loaded rule set.
+
+    `wcrs` fixes the working CRS and `prepared` gives layers' geometries already in it
+    (without empties, checked): a partition of a dask frame is then classified exactly as
+    the whole frame would be.
+    """
     out = parcels.copy()
     if buildings is not None:
         out = _apply_buildings(out, buildings)
@@ -169,19 +202,18 @@ def classify_parcels(
         logger.info("replacing existing columns %s of the parcels", existing)
 
     frame = pd.DataFrame(out.drop(columns=out.geometry.name)).reset_index(drop=True)
-    keys = _requirements(rules, frame, layers or {}, rasters or {})
+    keys = _requirements(rules, frame, layers, rasters)
 
     n = len(out)
+    crs = (working_crs(out) if n else None) if wcrs is None else wcrs
     index = _ParcelIndex(
-        np.asarray(to_working(out.geometry, crs=working_crs(out)).array)
-        if n
-        else np.empty(0, dtype=object),
-        working_crs(out) if n else None,  # type: ignore[arg-type]
+        np.asarray(to_working(out.geometry, crs=crs).array) if n else np.empty(0, dtype=object),
+        crs,  # type: ignore[arg-type]
     )
     special = _special_values(rules, frame, index)
     rows = _needed_rows(rules, frame, special, keys)
     values = _spatial_values(
-        keys, out, index, layers or {}, rasters or {}, rows=rows, verbose=verbose
+        keys, out, index, layers, rasters, rows=rows, verbose=verbose, prepared=prepared
     )
 
     masks = np.zeros((len(rules.rules), n), dtype=bool)
@@ -368,10 +400,11 @@ def _spatial_values(
     *,
     rows: Mapping[tuple[Any, ...], np.ndarray | None],
     verbose: bool,
+    prepared: Mapping[str, np.ndarray] | None = None,
 ) -> dict[tuple[Any, ...], np.ndarray]:
     values: dict[tuple[Any, ...], np.ndarray] = {}
     keys = list(keys)
-    geoms: dict[str, np.ndarray] = {}
+    geoms: dict[str, np.ndarray] = dict(prepared or {})
     raster_keys: dict[str, list[tuple[Any, ...]]] = {}
     for key in tqdm(keys, desc="spatial", disable=not verbose):
         fname, name = key[0], key[1]

@@ -157,6 +157,7 @@ def read_layer(
     crs: Any = None,
     encoding: str | None = None,
     columns: Mapping[str, str] | None = None,
+    partitions: int | str | None = None,
 ) -> gpd.GeoDataFrame:
     r"""
     Read a vector layer or a table with coordinates into a GeoDataFrame with a checked CRS.
@@ -188,11 +189,21 @@ def read_layer(
         Text encoding of a Shapefile's ``.dbf`` or a CSV, overriding detection and ``.cpg``.
     columns
         Extra header renames ``{"原字段": "canonical"}``, applied before the aliases.
+    partitions
+        Return a partitioned (dask-geopandas) GeoDataFrame for province-scale runs (see
+        `geo_renewal.scale`): the layer is read as usual and cut into this many
+        Hilbert-sorted partitions (``"auto"``: about 100 000 features each). A *GeoParquet
+        dataset* — a folder of ``.parquet`` files, as `write_layer` writes it — is always
+        opened partitioned, one partition per file, reading nothing until computed; with
+        `partitions` it is reshuffled into that many. On a dataset, `kind` and `columns`
+        rename headers only (values are taken as written) and `crs` may only declare a
+        missing CRS.
 
     Returns
     -------
     gdf
-        The layer, with a CRS; in EPSG:4326 when `crs` is ``"gcj02"``/``"bd09"``.
+        The layer, with a CRS; in EPSG:4326 when `crs` is ``"gcj02"``/``"bd09"``. A
+        dask-geopandas GeoDataFrame for a dataset or with `partitions`.
 
     Raises
     ------
@@ -233,6 +244,23 @@ def read_layer(
         msg = f"`{name}` does not exist; check the path (the working directory is {Path.cwd()})."
         raise InputError(msg)
     ext = path.suffix.lower()
+    from geo_renewal import scale
+
+    if scale._is_dataset(path):
+        if layer is not None:
+            msg = (
+                f"`{name}` is a GeoParquet dataset, which holds one layer; drop `layer={layer!r}`."
+            )
+            raise InputError(msg)
+        ddf = scale._crs_of_dataset(scale._read_dataset(path, name=name), declared, shift, name)
+        if kind is not None or columns:
+            renamed = _canonical(ddf._meta, kind=kind, columns=columns, name=name).columns
+            rename = {a: b for a, b in zip(ddf.columns, renamed, strict=True) if a != b}
+            if rename:
+                sp = getattr(ddf, "spatial_partitions", None)
+                ddf = ddf.rename(columns=rename)
+                ddf.spatial_partitions = sp
+        return ddf if partitions is None else scale.partition_layer(ddf, partitions)
     is_shp_folder = path.is_dir() and ext != ".gdb"
     if not is_shp_folder and ext not in READ_FORMATS:
         msg = (
@@ -259,6 +287,8 @@ def read_layer(
     if kind is not None or columns:
         gdf = _canonical(gdf, kind=kind, columns=columns, name=name)
     logger.info("read %d features from %s in %s", len(gdf), name, gdf.crs.to_string())
+    if partitions is not None:
+        return scale.partition_layer(gdf, partitions)
     return gdf
 
 
@@ -867,7 +897,11 @@ def _remove_temp(folder: Path, prefix: str) -> None:
 
 
 def write_layer(
-    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str | None = None
+    gdf: gpd.GeoDataFrame,
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    partitions: int | str | None = None,
 ) -> Path:
     """
     Write a layer atomically as GeoPackage, GeoParquet, GeoJSON, FlatGeobuf or Shapefile.
@@ -889,6 +923,15 @@ def write_layer(
         Target file; its folder is created if missing.
     layer
         Layer name inside a GeoPackage.
+    partitions
+        Write a *partitioned GeoParquet dataset*: `path` is a folder (any name; ``.parquet``
+        is customary) holding one ``part.NNNNN.parquet`` file per partition, which
+        `read_layer` opens as a dask-geopandas frame. A dask-geopandas `gdf` is always
+        written so, partition by partition by the workers (leave `partitions` None to
+        keep its partitions); an in-memory `gdf` is cut into this many Hilbert-sorted
+        partitions first (``"auto"``: about 100 000 features each). The files are written
+        into a temporary folder that then replaces `path` (an existing folder is only
+        replaced if it holds nothing but ``.parquet`` files).
 
     Returns
     -------
@@ -923,7 +966,26 @@ def write_layer(
     """
     import geopandas as gpd
 
+    from geo_renewal import scale
+
     path = Path(path)
+    if scale.is_partitioned(gdf) or partitions is not None:
+        if layer is not None or path.suffix.lower() not in ("", ".parquet", ".geoparquet"):
+            msg = (
+                f"a partitioned layer is written as a GeoParquet dataset folder (`out/` or "
+                f"`out.parquet/`), not `{path}`{f' with layer={layer!r}' if layer else ''}."
+            )
+            raise InputError(msg)
+        if not scale.is_partitioned(gdf):
+            if not isinstance(gdf, gpd.GeoDataFrame):
+                msg = f"`gdf` must be a GeoDataFrame; got {type(gdf).__name__}."
+                raise InputError(msg)
+            check_crs(gdf, "gdf")
+            gdf = scale.partition_layer(gdf, partitions)
+        elif partitions is not None:
+            gdf = scale.partition_layer(gdf, partitions)
+        check_crs(gdf, "gdf")
+        return scale._write_dataset(gdf, path)
     if not isinstance(gdf, gpd.GeoDataFrame):
         msg = f"`gdf` must be a GeoDataFrame; got {type(gdf).__name__}."
         raise InputError(msg)

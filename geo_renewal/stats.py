@@ -81,6 +81,12 @@ from geo_renewal.schema import CATEGORIES
 if TYPE_CHECKING:
     import geopandas as gpd
 
+
+def _is_dask(obj: Any) -> bool:
+    """Tell whether `obj` is a dask(-geopandas) collection, without importing dask."""
+    return type(obj).__module__.split(".")[0] in ("dask_geopandas", "dask")
+
+
 __all__ = [
     "AREA_UNITS",
     "HOW",
@@ -298,7 +304,10 @@ def _zone_geoms(zones: gpd.GeoDataFrame, crs: Any, keys: pd.Series, overlaps: st
     return geoms
 
 
-def _assign_by(parcels: gpd.GeoDataFrame, by: Any, category_col: str) -> _Assignment:
+def _assign_by(
+    parcels: gpd.GeoDataFrame, by: Any, category_col: str, keys: list[Any] | None = None
+) -> _Assignment:
+    """Group of every parcel by column `by`; with `keys` (global groups) coded by them."""
     if isinstance(by, list | tuple):
         msg = (
             f"`by` takes one column, got {list(by)!r}; group by one and use "
@@ -312,12 +321,15 @@ def _assign_by(parcels: gpd.GeoDataFrame, by: Any, category_col: str) -> _Assign
         )
         raise SchemaError(msg)
     col = parcels[by]
+    n = len(parcels)
     if by == category_col:
-        codes, keys = _categories(parcels, by)
+        codes, keys = _categories(parcels, by, keys)
         if keys[-1] == UNCLASSIFIED:
             keys[-1] = MISSING_ROW
-        n = len(parcels)
         return _Assignment(np.arange(n), codes, np.ones(n), keys, str(by))
+    if keys is not None:
+        codes = _recode(col, keys, f"`parcels[{by!r}]`")
+        return _Assignment(np.arange(n), codes, np.ones(n), [*keys, MISSING_ROW], str(by))
     if isinstance(col.dtype, pd.CategoricalDtype):
         codes = col.cat.codes.to_numpy().astype(np.int64)
         keys = list(col.cat.categories)
@@ -330,7 +342,6 @@ def _assign_by(parcels: gpd.GeoDataFrame, by: Any, category_col: str) -> _Assign
     if missing.any():
         codes = np.where(missing, len(keys), codes)
         keys.append(MISSING_ROW)
-    n = len(parcels)
     return _Assignment(np.arange(n), codes, np.ones(n), keys, str(by))
 
 
@@ -418,7 +429,17 @@ def _assign_zones(
 # --------------------------------------------------------------------------------------
 
 
-def _numeric(parcels: pd.DataFrame, col: str) -> np.ndarray:
+def _missing_message(col: str, count: int, rows: list[Any]) -> str:
+    return (
+        f"`parcels[{col!r}]` is missing for {count} rows (e.g. {rows}); they "
+        f"count as 0. Fill them (e.g. from floor area, DOMAIN.md §3) to silence this."
+    )
+
+
+def _numeric(
+    parcels: pd.DataFrame, col: str, *, notes: list[Any] | None = None, stacklevel: int = 3
+) -> np.ndarray:
+    """Read a numeric column as floats, missing values as 0 (warned, or noted in `notes`)."""
     s = parcels[col]
     if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
         msg = (
@@ -430,11 +451,11 @@ def _numeric(parcels: pd.DataFrame, col: str) -> np.ndarray:
     nan = np.isnan(values)
     if nan.any():
         rows = list(parcels.index[nan][:5])
-        msg = (
-            f"`parcels[{col!r}]` is missing for {int(nan.sum())} rows (e.g. {rows}); they "
-            f"count as 0. Fill them (e.g. from floor area, DOMAIN.md §3) to silence this."
-        )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        if notes is not None:
+            notes.append((col, int(nan.sum()), rows))
+        else:
+            msg = _missing_message(col, int(nan.sum()), rows)
+            warnings.warn(msg, UserWarning, stacklevel=stacklevel)
         values = np.where(nan, 0.0, values)
     return values
 
@@ -448,8 +469,19 @@ def _flag(parcels: pd.DataFrame, col: str) -> np.ndarray:
     return text.isin(_TRUE_STRINGS).fillna(False).to_numpy(dtype=bool)
 
 
-def _categories(parcels: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
+def _categories(
+    parcels: pd.DataFrame, col: str, order: list[str] | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """
+    Category codes and order of `col`; missing values get the code of ``UNCLASSIFIED``.
+
+    With `order` (the global order of a partitioned table) the values are coded by it and
+    the ``UNCLASSIFIED`` slot is always there (dropped later when it stays empty).
+    """
     s = parcels[col]
+    if order is not None:
+        codes = _recode(s, order, f"`parcels[{col!r}]`")
+        return codes, [*order, UNCLASSIFIED]
     if isinstance(s.dtype, pd.CategoricalDtype):
         order = [str(c) for c in s.cat.categories]
         codes = s.cat.codes.to_numpy().astype(np.int64)
@@ -462,6 +494,20 @@ def _categories(parcels: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]
         codes = np.where(codes < 0, len(order), codes)
         order = [*order, UNCLASSIFIED]
     return codes, order
+
+
+def _recode(s: pd.Series, keys: list[Any], what: str) -> np.ndarray:
+    """Codes of `s` in `keys` (missing: ``len(keys)``); a value outside `keys` is an error."""
+    values = s.astype("string") if all(isinstance(k, str) for k in keys) else s
+    codes = pd.Categorical(values, categories=keys).codes.astype(np.int64)
+    lost = (codes < 0) & s.notna().to_numpy(dtype=bool)
+    if lost.any():
+        msg = (
+            f"internal error: {what} holds values {list(pd.unique(s[lost]))[:5]} that were not "
+            f"seen when the groups were collected ({list(keys)[:10]}); please report this."
+        )
+        raise GeoRenewalError(msg)
+    return np.where(codes < 0, len(keys), codes)
 
 
 def _planned_per_group(
@@ -626,6 +672,23 @@ def zone_stats(
         raise InputError(msg)
     lang = settings.lang if lang is None else lang
     threads = _n_threads(n_jobs)
+    if _is_dask(parcels):
+        from geo_renewal.scale import _zone_stats_dask
+
+        return _zone_stats_dask(
+            parcels,
+            by=by,
+            zones=zones,
+            zone_col=zone_col,
+            how=how,
+            categories=categories,
+            category_col=category_col,
+            planned_floor_area=planned_floor_area,
+            policy=policy,
+            overlaps=overlaps,
+            lang=lang,
+            threads=threads,
+        )
     n = len(parcels)
 
     # Geometry in the working CRS and parcel areas.
@@ -691,6 +754,108 @@ def _tabulate(
     how: str,
     wcrs: Any,
 ) -> pd.DataFrame:
+    planned_col = (
+        planned_floor_area
+        if isinstance(planned_floor_area, str) and planned_floor_area in parcels.columns
+        else None
+    )
+    sums = _sums(
+        parcels,
+        parea,
+        assign,
+        categories=categories,
+        category_col=category_col,
+        planned_col=planned_col,
+    )
+    planned_group = None
+    if planned_floor_area is not None and planned_col is None:
+        planned_group = _planned_group(planned_floor_area, zones, assign.keys, zone_groups)
+    return _finish(
+        sums,
+        assign.keys,
+        assign.index_name,
+        planned_group=planned_group,
+        policy=policy,
+        lang=lang,
+        how=how,
+        wcrs=wcrs,
+    )
+
+
+def _planned_group(
+    planned_floor_area: Any, zones: gpd.GeoDataFrame | None, keys: list[Any], zone_groups: Any
+) -> np.ndarray:
+    planned_group = _planned_per_group(planned_floor_area, zones, keys, zone_groups)
+    if planned_group is None:
+        msg = (
+            f"`planned_floor_area={planned_floor_area!r}` is neither a column of "
+            f"`parcels` nor of `zones`; name the column holding the planned new "
+            f"floor area (m²) or pass a mapping from group key to m²."
+        )
+        raise SchemaError(msg)
+    return planned_group
+
+
+@dataclass
+class _Sums:
+    """
+    The additive parts of a statistics table.
+
+    Sums of two sets of parcels (e.g. two partitions of a dask frame, coded with the same
+    groups and category order) are the sums of the union: `_finish` turns them into the
+    table, so a partitioned table is exact and conserved like an in-memory one.
+    """
+
+    n: int  # parcels
+    counted: np.ndarray  # (parcel, group) pairs per row
+    rows: dict[str, np.ndarray]  # per-row sums of the additive values
+    totals: dict[str, float]  # input totals of the additive values
+    scale: dict[str, float]  # sums of absolute values (tolerance of the conservation check)
+    masked: dict[str, np.ndarray]  # per-row sums and total of masked values (demolish …)
+    cross: dict[str, np.ndarray]  # rows × categories
+    cross_totals: dict[str, np.ndarray]  # per category
+    n_unclassified: int  # parcels without a category
+    order: list[str] | None  # category order (None: no category column)
+    absent: list[str]
+    notes: list[Any]  # (column, missing count, example rows), when collected
+
+    def __add__(self, other: _Sums) -> _Sums:
+        def add(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+            return {k: a[k] + b[k] for k in a}
+
+        return _Sums(
+            n=self.n + other.n,
+            counted=self.counted + other.counted,
+            rows=add(self.rows, other.rows),
+            totals=add(self.totals, other.totals),
+            scale=add(self.scale, other.scale),
+            masked=add(self.masked, other.masked),
+            cross=add(self.cross, other.cross),
+            cross_totals=add(self.cross_totals, other.cross_totals),
+            n_unclassified=self.n_unclassified + other.n_unclassified,
+            order=self.order,
+            absent=self.absent,
+            notes=self.notes + other.notes,
+        )
+
+
+def _sums(
+    parcels: pd.DataFrame,
+    parea: np.ndarray,
+    assign: _Assignment,
+    *,
+    categories: bool,
+    category_col: str,
+    planned_col: str | None,
+    cat_order: list[str] | None = None,
+    notes: list[Any] | None = None,
+) -> _Sums:
+    """
+    Compute the additive parts of the table for `parcels` (see `_Sums`).
+
+    `cat_order` codes the categories by a global order (partitions); `notes` collects
+    missing-value notes instead of warning.
+    """
     p, g, w, keys = assign.p, assign.g, assign.w, assign.keys
     n_rows = len(keys)
     cols = parcels.columns
@@ -698,12 +863,15 @@ def _tabulate(
     def gsum(values: np.ndarray) -> np.ndarray:
         return np.bincount(g, weights=values[p] * w, minlength=n_rows)
 
-    # Additive per-parcel values: name -> (values, conserved?)
+    def numeric(col: str) -> np.ndarray:
+        return _numeric(parcels, col, notes=notes, stacklevel=5)
+
+    # Additive per-parcel values
     values: dict[str, np.ndarray] = {"area_m2": parea}
     absent: list[str] = []
     bcol = next((c for c in ("n_buildings", "building_count") if c in cols), None)
     if bcol is not None:
-        values["n_buildings"] = _numeric(parcels, bcol)
+        values["n_buildings"] = numeric(bcol)
     else:
         absent.append("n_buildings")
     for col, name in (
@@ -712,54 +880,27 @@ def _tabulate(
         ("population", "population"),
     ):
         if col in cols:
-            values[name] = _numeric(parcels, col)
+            values[name] = numeric(col)
         else:
             absent.append(name)
-    planned_group = None
-    if planned_floor_area is not None:
-        if isinstance(planned_floor_area, str) and planned_floor_area in cols:
-            values["planned_floor_area_m2"] = _numeric(parcels, planned_floor_area)
-        else:
-            planned_group = _planned_per_group(planned_floor_area, zones, keys, zone_groups)
-            if planned_group is None:
-                msg = (
-                    f"`planned_floor_area={planned_floor_area!r}` is neither a column of "
-                    f"`parcels` nor of `zones`; name the column holding the planned new "
-                    f"floor area (m²) or pass a mapping from group key to m²."
-                )
-                raise SchemaError(msg)
+    if planned_col is not None:
+        values["planned_floor_area_m2"] = numeric(planned_col)
 
-    sums = {name: gsum(v) for name, v in values.items()}
-    totals = {name: float(v.sum()) for name, v in values.items()}
-    _check_conservation(sums, totals, values)
-
-    out: dict[str, np.ndarray] = {}
     counted = np.zeros(n_rows)
     if len(p):
         counted = np.bincount(g, minlength=n_rows).astype(float)  # (p, g) pairs are unique
-    out["n_parcels"] = np.append(counted, len(parcels)).astype(np.int64)
-
-    def add(name: str, row_values: np.ndarray, total: float) -> None:
-        out[name] = np.append(row_values, total)
-
-    if "n_buildings" in sums:
-        add("n_buildings", sums["n_buildings"], totals["n_buildings"])
-    add("area_m2", sums["area_m2"], totals["area_m2"])
-    out["area_ha"] = convert_area(out["area_m2"], "ha")
-    out["area_mu"] = convert_area(out["area_m2"], "mu")
-    if "floor_area_m2" in sums:
-        add("floor_area_m2", sums["floor_area_m2"], totals["floor_area_m2"])
-        out["floor_area_wan_m2"] = convert_area(out["floor_area_m2"], "wan_m2")
-    for name in ("households", "population"):
-        if name in sums:
-            add(name, sums[name], totals[name])
-
-    has_cat = category_col in cols
-    if has_cat:
-        codes, order = _categories(parcels, category_col)
+    masked: dict[str, np.ndarray] = {}
+    cross: dict[str, np.ndarray] = {}
+    cross_totals: dict[str, np.ndarray] = {}
+    order = None
+    n_unclassified = 0
+    if category_col in cols:
+        codes, order = _categories(parcels, category_col, cat_order)
         n_cat = len(order)
+        if order[-1] == UNCLASSIFIED:
+            n_unclassified = int((codes == n_cat - 1).sum())
 
-        def masked(mask: np.ndarray, name: str) -> np.ndarray:
+        def mask_sum(mask: np.ndarray, name: str) -> np.ndarray:
             v = np.where(mask, values[name], 0.0)
             return np.append(gsum(v), v.sum())
 
@@ -767,58 +908,107 @@ def _tabulate(
             codes == order.index(_DEMOLISH) if _DEMOLISH in order else np.zeros(len(codes), bool)
         )
         if "floor_area_m2" in values:
-            out["demolish_floor_area_m2"] = masked(demolish, "floor_area_m2")
+            masked["demolish_floor_area_m2"] = mask_sum(demolish, "floor_area_m2")
             exempt = np.zeros(len(parcels), dtype=bool)
             if "illegal" in cols:
                 exempt |= _flag(parcels, "illegal")
             if "danger_grade" in cols:
                 grade = parcels["danger_grade"].astype("string").str.strip().str.upper()
                 exempt |= grade.isin(["C", "D"]).fillna(False).to_numpy(dtype=bool)
-            out["exempt_floor_area_m2"] = masked(demolish & exempt, "floor_area_m2")
+            masked["exempt_floor_area_m2"] = mask_sum(demolish & exempt, "floor_area_m2")
         for name in ("households", "population"):
             if name in values:
-                out[f"demolish_{name}"] = masked(demolish, name)
+                masked[f"demolish_{name}"] = mask_sum(demolish, name)
         for code, name in ((_PROTECT, "protect_area_m2"), (_RESETTLE, "resettlement_area_m2")):
             mask = codes == order.index(code) if code in order else np.zeros(len(codes), bool)
-            out[name] = masked(mask, "area_m2")
+            masked[name] = mask_sum(mask, "area_m2")
+        if categories and assign.index_name != category_col:
+            key = g * n_cat + codes[p]
+            for name in ("area_m2", "households"):
+                if name not in values:
+                    continue
+                c = np.bincount(key, weights=values[name][p] * w, minlength=n_rows * n_cat)
+                cross[name] = c.reshape(n_rows, n_cat)
+                cross_totals[name] = np.bincount(codes, weights=values[name], minlength=n_cat)
     else:
         absent += ["demolish_floor_area_m2", "protect_area_m2", "resettlement_area_m2"]
 
-    if "planned_floor_area_m2" in sums:
-        add(
-            "planned_floor_area_m2", sums["planned_floor_area_m2"], totals["planned_floor_area_m2"]
-        )
+    return _Sums(
+        n=len(parcels),
+        counted=counted,
+        rows={name: gsum(v) for name, v in values.items()},
+        totals={name: float(v.sum()) for name, v in values.items()},
+        scale={name: float(np.abs(v).sum()) for name, v in values.items()},
+        masked=masked,
+        cross=cross,
+        cross_totals=cross_totals,
+        n_unclassified=n_unclassified,
+        order=order,
+        absent=absent,
+        notes=[] if notes is None else notes,
+    )
+
+
+def _finish(
+    sums: _Sums,
+    keys: list[Any],
+    index_name: str | None,
+    *,
+    planned_group: np.ndarray | None,
+    policy: bool,
+    lang: str,
+    how: str,
+    wcrs: Any,
+) -> pd.DataFrame:
+    """Turn the additive parts into the table: conservation check, units, special rows."""
+    _check_conservation(sums.rows, sums.totals, {k: np.array([v]) for k, v in sums.scale.items()})
+    n_rows = len(keys)
+    rows, totals = sums.rows, sums.totals
+    out: dict[str, np.ndarray] = {}
+    out["n_parcels"] = np.append(sums.counted, sums.n).astype(np.int64)
+
+    def add(name: str) -> None:
+        out[name] = np.append(rows[name], totals[name])
+
+    if "n_buildings" in rows:
+        add("n_buildings")
+    add("area_m2")
+    out["area_ha"] = convert_area(out["area_m2"], "ha")
+    out["area_mu"] = convert_area(out["area_m2"], "mu")
+    if "floor_area_m2" in rows:
+        add("floor_area_m2")
+        out["floor_area_wan_m2"] = convert_area(out["floor_area_m2"], "wan_m2")
+    for name in ("households", "population"):
+        if name in rows:
+            add(name)
+    out.update(sums.masked)
+    if "planned_floor_area_m2" in rows:
+        add("planned_floor_area_m2")
     elif planned_group is not None:
         out["planned_floor_area_m2"] = np.append(planned_group, planned_group.sum())
-
-    if has_cat and categories and assign.index_name != category_col:
-        key = g * n_cat + codes[p]
-        size = n_rows * n_cat
-        for name in ("area_m2", "households"):
-            if name not in values:
-                continue
-            cross = np.bincount(key, weights=values[name][p] * w, minlength=size)
-            cross = cross.reshape(n_rows, n_cat)
-            tot = np.bincount(codes, weights=values[name], minlength=n_cat)
-            for c, code in enumerate(order):
-                out[f"{name}:{code}"] = np.append(cross[:, c], tot[c])
+    order = sums.order or []
+    if order and order[-1] == UNCLASSIFIED and sums.n_unclassified == 0:
+        order = order[:-1]  # the slot of a partitioned table that stayed empty
+    for name, cross in sums.cross.items():
+        for c, code in enumerate(order):
+            out[f"{name}:{code}"] = np.append(cross[:, c], sums.cross_totals[name][c])
 
     # Drop special rows that stayed empty (nothing outside, nothing missing).
     keep = np.ones(n_rows + 1, dtype=bool)
     for r, k in enumerate(keys):
         if isinstance(k, str) and k in (OUTSIDE_ROW, MISSING_ROW):
-            keep[r] = bool(np.any(g == r))
-    index = pd.Index([*keys, TOTAL_ROW], name=assign.index_name)
+            keep[r] = bool(sums.counted[r] > 0)
+    index = pd.Index([*keys, TOTAL_ROW], name=index_name)
     stats = pd.DataFrame(out, index=index).loc[keep]
     stats.attrs.update(
         {
             "how": how,
             "working_crs": None if wcrs is None else wcrs.to_string(),
-            "absent": absent,
+            "absent": list(sums.absent),
             "total_row": TOTAL_ROW,
         }
     )
-    if policy and "floor_area_m2" in stats.columns and has_cat:
+    if policy and "floor_area_m2" in stats.columns and sums.order is not None:
         stats = policy_checks(stats, lang=lang)
     return stats
 
