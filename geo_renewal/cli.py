@@ -46,6 +46,40 @@ def _name_path_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return pairs
 
 
+def _dask_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """
+    Add ``--workers N`` and ``--scheduler ADDRESS`` (province-scale runs on dask).
+
+    The command receives ``workers`` and ``scheduler``; it runs its body inside
+    ``geo_renewal.scale.dask_client(workers=workers, scheduler=scheduler)`` and reads its
+    parcels with ``partitions=_partitions_for(path, workers, scheduler)``.
+    """
+    func = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on a running dask scheduler (tcp://host:8786); parcels are read in "
+        "partitions. See README 'Province-scale runs'.",
+    )(func)
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Run on a local dask cluster of N worker processes; parcels are read in "
+        "partitions. For millions of parcels; see README 'Province-scale runs'.",
+    )(func)
+
+
+def _partitions_for(path: str, workers: int | None, scheduler: str | None) -> str | None:
+    """``"auto"`` for a file read with --workers/--scheduler; None for a GeoParquet folder."""
+    from pathlib import Path
+
+    from geo_renewal.scale import _is_dataset
+
+    if (workers is None and scheduler is None) or _is_dataset(Path(path)):
+        return None
+    return "auto"
+
+
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="geo-renewal")
 @click.option("-v", "--verbose", count=True, help="Log progress (-v info, -vv debug).")
@@ -101,6 +135,7 @@ _STATS_TERMINAL_COLUMNS = (
     "--out", type=click.Path(dir_okay=False), help="Write the table: .xlsx, .csv or .md."
 )
 @click.option("--all-columns", is_flag=True, help="Print every column, not a summary.")
+@_dask_options
 @_friendly_errors
 def stats_command(
     classified: str,
@@ -114,6 +149,8 @@ def stats_command(
     lang: str | None,
     out: str | None,
     all_columns: bool,
+    workers: int | None,
+    scheduler: str | None,
 ) -> None:
     """
     Count land, floor area, households and persons per group, with 63号文 checks.
@@ -127,9 +164,11 @@ def stats_command(
     \b
         geo-renewal stats classified.gpkg --by street --out stats.xlsx
         geo-renewal stats classified.gpkg --zones zones.gpkg --zone-col zone_id --lang en
+        geo-renewal stats province_classified/ --by street --workers 2
     """
     from geo_renewal import settings
     from geo_renewal.io import read_layer
+    from geo_renewal.scale import dask_client
     from geo_renewal.stats import zone_stats
     from geo_renewal.tables import format_table, write_table
 
@@ -137,17 +176,19 @@ def stats_command(
         msg = "give exactly one of --by COLUMN and --zones PATH."
         raise click.UsageError(msg)
     lang = lang or settings.lang
-    parcels = read_layer(classified, layer=layer, kind="parcels")
-    zones = None if zones_path is None else read_layer(zones_path, layer=zones_layer)
-    table = zone_stats(
-        parcels,
-        by=by,
-        zones=zones,
-        zone_col=zone_col,
-        how=how,
-        planned_floor_area=planned_floor_area,
-        lang=lang,
-    )
+    with dask_client(workers=workers, scheduler=scheduler):
+        partitions = _partitions_for(classified, workers, scheduler)
+        parcels = read_layer(classified, layer=layer, kind="parcels", partitions=partitions)
+        zones = None if zones_path is None else read_layer(zones_path, layer=zones_layer)
+        table = zone_stats(
+            parcels,
+            by=by,
+            zones=zones,
+            zone_col=zone_col,
+            how=how,
+            planned_floor_area=planned_floor_area,
+            lang=lang,
+        )
     columns = None if all_columns else list(_STATS_TERMINAL_COLUMNS)
     click.echo(format_table(table, lang=lang, columns=columns), nl=False)
     if out is not None:
@@ -886,7 +927,7 @@ def demo_command(out: str, lang: str | None, silent: bool) -> None:
 
 
 @cli.command("classify")
-@click.argument("parcels", type=click.Path(exists=True, dir_okay=False))
+@click.argument("parcels", type=click.Path(exists=True))
 @click.option(
     "--rules",
     "rules_spec",
@@ -929,8 +970,10 @@ def demo_command(out: str, lang: str | None, silent: bool) -> None:
     "--out",
     required=True,
     type=click.Path(dir_okay=False),
-    help="GeoPackage to write, with layers 'parcels' (classified) and 'zones'.",
+    help="GeoPackage to write, with layers 'parcels' (classified) and 'zones'; or a folder "
+    "(partitioned GeoParquet dataset of the classified parcels, no zones).",
 )
+@_dask_options
 @_friendly_errors
 def classify_command(
     parcels: str,
@@ -944,6 +987,8 @@ def classify_command(
     lang: str | None,
     silent: bool,
     out: str,
+    workers: int | None,
+    scheduler: str | None,
 ) -> None:
     """
     Classify parcels with a rule set; write classified parcels and renewal zones.
@@ -955,47 +1000,69 @@ def classify_command(
         geo-renewal classify data/sample_district.gpkg --parcels-layer parcels
             --layer heritage_core=data/sample_district.gpkg --raster flood_depth=data/flood_depth.tif
             --out classified.gpkg
+        geo-renewal classify province.parquet/ --layer heritage_core=heritage.gpkg
+            --workers 2 --out province_classified/
     """
     from pathlib import Path
 
-    if Path(out).suffix.lower() != ".gpkg":
+    suffix = Path(out).suffix.lower()
+    to_dataset = suffix in ("", ".parquet", ".geoparquet")
+    if suffix != ".gpkg" and not to_dataset:
         msg = (
-            f"--out must be a GeoPackage (.gpkg) to hold the parcels and zones layers, got {out!r}"
+            f"--out must be a GeoPackage (.gpkg) to hold the parcels and zones layers, or a "
+            f"folder for a partitioned GeoParquet dataset (no zones), got {out!r}"
         )
         raise click.BadParameter(msg, param_hint="--out")
     layers = _name_path_pairs(layer_specs, "--layer")
     rasters = _name_path_pairs(raster_specs, "--raster")
 
+    import warnings
+
     from geo_renewal.classify import classify_parcels, zones_from_parcels
-    from geo_renewal.crs import area
     from geo_renewal.io import read_layer, write_layer
     from geo_renewal.rules import load_rules
+    from geo_renewal.scale import dask_client, is_partitioned
+    from geo_renewal.stats import zone_stats
 
     rules = load_rules(rules_spec, lang=lang)
-    gdf = read_layer(parcels, layer=parcels_layer, kind="parcels")
-    bldg = read_layer(buildings, layer=buildings_layer, kind="buildings") if buildings else None
-    classified = classify_parcels(
-        gdf, rules, layers=layers, rasters=rasters, buildings=bldg, verbose=not silent
-    )
-    zones = zones_from_parcels(classified, dist=dist)
-    write_layer(classified, out, layer="parcels")
-    write_layer(zones, out, layer="zones")
-
-    hectares = area(classified) / 10_000
-    table = (
-        hectares.groupby(classified["category"], observed=False)
-        .agg(["size", "sum"])
-        .rename(columns={"size": "parcels", "sum": "ha"})
-    )
+    with dask_client(workers=workers, scheduler=scheduler):
+        partitions = _partitions_for(parcels, workers, scheduler)
+        gdf = read_layer(parcels, layer=parcels_layer, kind="parcels", partitions=partitions)
+        bldg = (
+            read_layer(buildings, layer=buildings_layer, kind="buildings") if buildings else None
+        )
+        classified = classify_parcels(
+            gdf, rules, layers=layers, rasters=rasters, buildings=bldg, verbose=not silent
+        )
+        zones = None
+        if to_dataset:
+            write_layer(classified, out, partitions=None if is_partitioned(classified) else "auto")
+            classified = read_layer(out)  # counted from the files, not classified again
+        else:
+            if is_partitioned(classified):
+                classified = classified.compute().sort_index()
+            zones = zones_from_parcels(classified, dist=dist)
+            write_layer(classified, out, layer="parcels")
+            write_layer(zones, out, layer="zones")
+        with warnings.catch_warnings():  # missing households etc. are validate's business
+            warnings.simplefilter("ignore", UserWarning)
+            table = zone_stats(classified, by="category", categories=False, policy=False)
+    table = table.rename(columns={"n_parcels": "parcels", "area_ha": "ha"}).drop(index="total")
+    hectares = table["ha"]
+    n_total = int(table["parcels"].sum())
     zh = rules.language == "zh"
     click.echo(
         f"{'类别' if zh else 'category':<20} {'地块数' if zh else 'parcels':>8} {'面积（公顷）' if zh else 'area (公顷)':>12}"
     )
     for code, row in table.iterrows():
-        name = f"{code} {rules.categories[str(code)].label(rules.language)}"
+        cat = rules.categories.get(str(code))
+        name = f"{code} {cat.label(rules.language) if cat else ''}".rstrip()
         click.echo(f"{name:<20} {int(row['parcels']):>8} {row['ha']:>12.2f}")
-    click.echo(f"{'合计' if zh else 'total':<20} {len(classified):>8} {hectares.sum():>12.2f}")
-    click.echo(f"{len(zones)} zones; written to {out} (layers 'parcels', 'zones')")
+    click.echo(f"{'合计' if zh else 'total':<20} {n_total:>8} {hectares.sum():>12.2f}")
+    if zones is None:
+        click.echo(f"written to {out} (partitioned GeoParquet; zones: classify in memory)")
+    else:
+        click.echo(f"{len(zones)} zones; written to {out} (layers 'parcels', 'zones')")
 
 
 @cli.group("rules")

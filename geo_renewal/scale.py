@@ -315,27 +315,13 @@ def _dataset_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".parquet")
 
 
-class _ReadPart:
-    """Read one file of a GeoParquet dataset (column projection aware, for dd.from_map)."""
+def _read_part(path: str, columns: list[str] | None = None, *, geometry: str) -> Any:
+    """Read one file of a GeoParquet dataset; `columns` lets dask prune columns it never uses."""
+    import geopandas as gpd
 
-    def __init__(self, geometry: str, columns: list[str] | None = None) -> None:
-        self.geometry = geometry
-        self._columns = columns
-
-    @property
-    def columns(self) -> list[str] | None:
-        return self._columns
-
-    def project_columns(self, columns: list[str]) -> _ReadPart:
-        return _ReadPart(self.geometry, list(columns))
-
-    def __call__(self, path: str) -> Any:
-        import geopandas as gpd
-
-        columns = self._columns
-        if columns is not None and self.geometry not in columns:
-            return pd.read_parquet(path, columns=columns)
-        return gpd.read_parquet(path, columns=columns)
+    if columns is not None and geometry not in columns:
+        return pd.read_parquet(path, columns=list(columns))
+    return gpd.read_parquet(path, columns=None if columns is None else list(columns))
 
 
 def _read_dataset(folder: Path, *, name: str) -> Any:
@@ -358,10 +344,11 @@ def _read_dataset(folder: Path, *, name: str) -> Any:
         boxes.append(shapely.box(*bbox) if bbox and len(bbox) == 4 else None)
     with dask.config.set({"dataframe.convert-string": False}):  # as geopandas reads them
         ddf = dd.from_map(
-            _ReadPart(meta.geometry.name),
+            _read_part,
             [str(f) for f in files],
             meta=meta,
             label="read-geoparquet",
+            geometry=meta.geometry.name,
         )
     if all(b is not None for b in boxes):
         ddf.spatial_partitions = gpd.GeoSeries(boxes, crs=meta.crs)
