@@ -517,6 +517,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "nearby_households": ("就地就近安置户数（户）", "Placed on site or nearby"),
     "on_site_households": ("就地安置户数（户）", "Placed on site"),
     "nearby_rate": ("就地就近安置率", "On-site-or-nearby rate"),
+    "max_nearby_rate": ("可达最高就近安置率", "Best possible nearby rate"),
+    "coverage": ("安置容量覆盖倍数", "Capacity ÷ flat demand"),
     "meets_nearby_rule": ("就地就近安置率≥50%", "Rate ≥ 50 %"),
     "meets_rebuild_ratio": ("拆建比≤2", "Rebuild ratio ≤ 2"),
     "sites": ("安置地块", "Sites"),
