@@ -81,6 +81,10 @@ _API: dict[str, str] = {
     "intersects": "spatial",
     "distance_to": "spatial",
     "zonal_stats": "raster",
+    # scale.py (province-scale runs on dask-geopandas)
+    "partition_layer": "scale",
+    "dask_client": "scale",
+    "is_partitioned": "scale",
     # maps.py
     "renewal_map": "maps",
     "save_map": "maps",
