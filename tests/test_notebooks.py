@@ -8,6 +8,7 @@ interpreter) with nbclient; its outputs go to ``tmp_path`` through the
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,21 +75,40 @@ def test_markdown_is_chinese_then_english(path):
         assert _cjk_share(first) >= _cjk_share(last), f"{where}: Chinese first, then English"
 
 
+@pytest.fixture(scope="module")
+def kernel_dirs(tmp_path_factory):
+    """A "python3" kernelspec that runs this very interpreter (the venv under test).
+
+    A user-level "python3" kernelspec (``~/.local/share/jupyter/kernels``) would otherwise
+    take precedence over the venv's and might start another Python without geo_renewal.
+    """
+    from ipykernel.kernelspec import write_kernel_spec
+
+    root = tmp_path_factory.mktemp("kernels")
+    write_kernel_spec(root / "python3")
+    return [str(root)]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
-def test_notebook_runs(path, tmp_path, monkeypatch):
+def test_notebook_runs(path, tmp_path, monkeypatch, kernel_dirs):
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     monkeypatch.setenv("GEO_RENEWAL_NOTEBOOK_OUT", str(tmp_path))
     nb = _read(path)
+    km = KernelManager(
+        kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=kernel_dirs)
+    )
+    assert km.format_kernel_cmd()[0] == sys.executable
     client = NotebookClient(
         nb,
+        km=km,
         kernel_name="python3",
         timeout=600,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    # The kernel is this interpreter: jupyter_client maps the kernelspec's "python" to
-    # sys.executable, so a fresh venv with only `pip install -e ".[dev]"` works.
     client.execute()
 
     errors = [
