@@ -457,7 +457,7 @@ window.geoRenewal = window.geoRenewal || (function () {
   "use strict";
   // Features per canvas path: one huge path is slow to rasterise, one path per feature
   // costs a fill and a stroke call each.
-  var registry = [], timing = {}, PI = Math.PI, MAXLAT = 85.0511287798, CHUNK = 50;
+  var registry = [], labelTips = [], timing = {}, PI = Math.PI, MAXLAT = 85.0511287798, CHUNK = 50;
 
   function table(spec, v) {
     var h = "", i, x;
@@ -670,15 +670,19 @@ window.geoRenewal = window.geoRenewal || (function () {
 
   function layer(name, spec, data) {
     var t0 = performance.now(), base = L.extend({fillRule: "nonzero", fill: true}, spec.style),
-      path = new MultiPath(data, base, spec.styles), group = L.featureGroup([path]), i, k = data.k;
+      path = new MultiPath(data, base, spec.styles), group = L.featureGroup([path]), i, k = data.k,
+      tip;
     path.grValues = data.v || null;
     if (data.l && data.lp) {
       for (i = 0; i < data.l.length; i++) {
         if (!data.l[i]) { continue; }
-        group.addLayer(L.tooltip({permanent: true, direction: "center", className: "gr-label",
+        tip = L.tooltip({permanent: true, direction: "center", className: "gr-label",
           interactive: false, opacity: 1})
           .setLatLng([(data.o[1] + data.lp[2 * i + 1]) / k, (data.o[0] + data.lp[2 * i]) / k])
-          .setContent(data.l[i]));
+          .setContent(data.l[i]);
+        tip._grPrio = spec.labelPrio || 0;
+        labelTips.push(tip);
+        group.addLayer(tip);
       }
     }
     if (spec.tip) {
@@ -696,8 +700,30 @@ window.geoRenewal = window.geoRenewal || (function () {
     return group;
   }
 
+  function declutter() {
+    // Permanent labels in priority order (streets, sites, then zones …); a label that
+    // would overlap one already shown is hidden until zooming in gives it room.
+    var placed = [], order = labelTips.slice().sort(function (a, b) { return a._grPrio - b._grPrio; });
+    order.forEach(function (t) {
+      var el = t.getElement ? t.getElement() : null, r, j, q;
+      if (!el || !t._map) { return; }
+      el.style.visibility = "";
+      r = el.getBoundingClientRect();
+      for (j = 0; j < placed.length; j++) {
+        q = placed[j];
+        if (r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top) {
+          el.style.visibility = "hidden";
+          return;
+        }
+      }
+      placed.push(r);
+    });
+  }
+
   function decorate(map, spec) {
     var c = map.getContainer(), d, legend;
+    map.on("zoomend moveend overlayadd overlayremove resize", declutter);
+    map.whenReady(function () { setTimeout(declutter, 0); });
     timing.decorate = performance.now();
     L.DomUtil.addClass(c, "gr-map");
     if (spec.noTiles) { L.DomUtil.addClass(c, "gr-notiles"); }
@@ -731,9 +757,13 @@ window.geoRenewal = window.geoRenewal || (function () {
     return L.latLng((2 * Math.atan(Math.exp((0.5 - y) * 2 * PI)) - PI / 2) * 180 / PI, (x - 0.5) * 360);
   }
   return {layer: layer, decorate: decorate, layers: registry, timing: timing,
-    featureLatLng: featureLatLng};
+    featureLatLng: featureLatLng, declutter: declutter};
 })();
 """
+
+
+#: Which labels win when labels overlap on screen (lower first); others are hidden.
+_LABEL_PRIORITY = {"districts": 0, "sites": 1, "projects": 2, "layer": 3, "zones": 4}
 
 
 def _elements() -> tuple[type, type, type]:
@@ -921,6 +951,8 @@ def _add_layer(
     parts.append("}")
     data_json = "".join(parts).replace("<", "\\u003c")
     spec: dict[str, Any] = {"style": style, "styles": list(styles)}
+    if labels is not None:
+        spec["labelPrio"] = _LABEL_PRIORITY.get(role.split(":", 1)[0], len(_LABEL_PRIORITY))
     if tip_fields:
         spec["tip"] = _field_spec(tip_fields, [fields.index(f) for f in tip_fields], ctx.lang)
         spec["tip"]["head"] = head

@@ -272,9 +272,12 @@ def _maps(result: RunResult, out: Path) -> None:
     zh = plan.lang == "zh"
     districts = result.layers.get("districts")
     common = {"districts": districts, "tiles": plan.tiles, "lang": plan.lang}
+    zones = result.zones
+    if zones is not None and "category" in zones.columns:
+        zones = zones[zones["category"].astype(str) != "unchanged"]  # nothing to outline there
     m = renewal_map(
         result.classified,
-        zones=result.zones,
+        zones=zones,
         layers=result.constraints or None,
         title=f"{plan.name} · " + ("更新分类" if zh else "renewal classes"),
         **common,
