@@ -133,6 +133,8 @@ MAX_REBUILD_RATIO = 2.0
 
 #: Relative tolerance of the conservation check.
 _CONSERVATION_RTOL = 1e-9
+#: Relative size below which an overlay piece of a parcel is rounding noise (not a sliver).
+_SLIVER_RTOL = 1e-9
 #: Pairs above which the apportioning work is spread over threads.
 _THREAD_MIN_PAIRS = 40_000
 
@@ -390,7 +392,9 @@ def _assign_zones(
             f"invalid geometries: repair them first with `validate_layer`."
         )
         raise InputError(msg) from e
-    hit = inter > 0
+    # Pieces below _SLIVER_RTOL of their parcel are floating-point noise of the overlay
+    # (a parcel on a zone border built from the same coordinates): they are not counted.
+    hit = inter > _SLIVER_RTOL * parcel_area[pi]
     zi, pi, inter = zi[hit], pi[hit], inter[hit]
     gi = zone_group[zi]
     if len(np.unique(zone_group)) < len(zone_group):
@@ -399,9 +403,11 @@ def _assign_zones(
         inter = np.bincount(inv, weights=inter)
         pi, gi = pair // (n_groups + 1), pair % (n_groups + 1)
     covered = np.bincount(pi, weights=inter, minlength=n)
-    # Guard against rounding: shares never exceed the whole parcel.
-    denom = np.maximum(parcel_area, covered)
-    rest = denom - covered  # the part outside every zone
+    # The part outside every zone; rounding noise is no part, and shares never exceed the
+    # whole parcel, so each parcel's weights add up to one.
+    rest = np.maximum(parcel_area - covered, 0.0)
+    rest[rest <= _SLIVER_RTOL * parcel_area] = 0.0
+    denom = covered + rest
 
     if how == "largest":
         # Largest piece per parcel among the zones and the outside part.

@@ -531,3 +531,29 @@ def test_largest_sums_the_pieces_of_a_zone_with_several_polygons():
     zones = _zones([(0, 0, 30, 100), (30, 0, 70, 100), (70, 0, 100, 100)], ["A", "B", "A"])
     stats = zone_stats(parcels, zones=zones, zone_col="zone_id", how="largest")
     assert stats.loc["A", "households"] == 10
+
+
+def test_zones_built_from_the_parcels_leave_no_outside_row():
+    # Zones dissolved from the parcels themselves: the overlay's rounding noise (pieces of
+    # ~1e-10 m²) must not create an "outside" row or count parcels twice.
+    import shapely
+
+    from geo_renewal.stats import OUTSIDE_ROW, zone_stats
+
+    rng = np.random.default_rng(3)
+    x0, y0 = 500_123.456789, 4_063_987.654321
+    boxes = [
+        shapely.box(x0 + i * 37.3, y0 + j * 41.7, x0 + (i + 1) * 37.3, y0 + (j + 1) * 41.7)
+        for i in range(6)
+        for j in range(5)
+    ]
+    parcels = gpd.GeoDataFrame(
+        {"households": rng.integers(0, 50, len(boxes)), "zone": [i // 10 for i in range(30)]},
+        geometry=boxes,
+        crs="EPSG:4548",
+    )
+    zones = parcels.dissolve("zone").reset_index()
+    stats = zone_stats(parcels, zones=zones, zone_col="zone", categories=False)
+    assert OUTSIDE_ROW not in stats.index
+    assert stats.loc[[0, 1, 2], "n_parcels"].tolist() == [10, 10, 10]
+    assert stats.loc["total", "households"] == parcels["households"].sum()
