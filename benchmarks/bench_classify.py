@@ -198,34 +198,60 @@ def _time(func, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+def bench_rules():
+    """The default rules with ``site_min_area = 500`` (the synthetic parcels are small)."""
+    rules = load_rules("default")
+    return dataclasses.replace(rules, params={**rules.params, "site_min_area": 500})
+
+
+def one_size(n: int, repeat: int, folder: Path) -> dict:
+    """Time engine and script at one size; print the row and return the figures."""
+    rules = bench_rules()
+    city = city_with_columns(n)
+    layers, tif = synthetic_layers(n, folder)
+    engine = functools.partial(
+        classify_parcels, city, rules, layers=layers, rasters={"flood_depth": tif}
+    )
+    t_engine, out = _time(engine, repeat)
+    script = functools.partial(hand_written, city, layers, tif, rules.params)
+    t_script, codes = _time(script, repeat)
+    engine_codes = out["category"].cat.codes.to_numpy()
+    differ = int((engine_codes != codes).sum())
+    counts = pd.Series(np.asarray(CODES)[engine_codes]).value_counts().to_dict()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(
+        f"{n:>9} {t_engine:>9.2f} {t_script:>9.2f} {t_engine / t_script:>6.2f} "
+        f"{peak:>11.2f}  {counts}" + (f"  MISMATCH {differ}" if differ else "")
+    )
+    return {"engine": t_engine, "script": t_script, "mismatch": differ}
+
+
+def figures(n: int, repeat: int = 3) -> list[dict]:
+    """Medians of one size for `python -m benchmarks`: engine against the script."""
+    with tempfile.TemporaryDirectory() as tmp:
+        r = one_size(n, repeat, Path(tmp))
+    return [
+        {"route": "hand-written script", "seconds": r["script"], "baseline": None},
+        {
+            "route": "classify_parcels",
+            "seconds": r["engine"],
+            "baseline": "hand-written script",
+            "mismatch": r["mismatch"],
+        },
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    rules = load_rules("default")
-    rules = dataclasses.replace(rules, params={**rules.params, "site_min_area": 500})
     print(
         f"{'parcels':>9} {'engine s':>9} {'script s':>9} {'ratio':>6} {'peak RSS GB':>11}  categories"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            city = city_with_columns(n)
-            layers, tif = synthetic_layers(n, Path(tmp))
-            engine = functools.partial(
-                classify_parcels, city, rules, layers=layers, rasters={"flood_depth": tif}
-            )
-            t_engine, out = _time(engine, args.repeat)
-            script = functools.partial(hand_written, city, layers, tif, rules.params)
-            t_script, codes = _time(script, args.repeat)
-            engine_codes = out["category"].cat.codes.to_numpy()
-            differ = int((engine_codes != codes).sum())
-            counts = pd.Series(np.asarray(CODES)[engine_codes]).value_counts().to_dict()
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-            print(
-                f"{n:>9} {t_engine:>9.2f} {t_script:>9.2f} {t_engine / t_script:>6.2f} "
-                f"{peak:>11.2f}  {counts}" + (f"  MISMATCH {differ}" if differ else "")
-            )
+            one_size(n, args.repeat, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -82,6 +82,36 @@ def _time(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), out
 
 
+def figures(n: int, repeat: int = 3) -> list[dict]:
+    """Medians for `n` projects for `python -m benchmarks`, against pd.read_csv."""
+    df, polys = synthetic_ledger(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ledger.csv"
+        df.to_csv(path, index=False, encoding="utf-8-sig")
+        base, _ = _time(lambda p=path: pd.read_csv(p, encoding="utf-8-sig"), repeat)
+        t_read, ledger = _time(lambda p=path, g=polys: read_ledger(p, projects=g), repeat)
+        t_prog, prog = _time(lambda led=ledger: project_progress(led, as_of="2026-11-20"), repeat)
+        t_sum, _ = _time(lambda pr=prog: progress_summary(pr, by="street"), repeat)
+        t_cmp, _ = _time(
+            lambda led=ledger: compare_ledgers(
+                led, led, as_of="2026-11-20", old_as_of="2026-10-01"
+            ),
+            repeat,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            t_fund, _ = _time(lambda led=ledger: fund_balance(led), repeat)
+    b = "pd.read_csv"
+    return [
+        {"route": b, "seconds": base, "baseline": None},
+        {"route": "read_ledger + join", "seconds": t_read, "baseline": b},
+        {"route": "project_progress", "seconds": t_prog, "baseline": b},
+        {"route": "progress_summary", "seconds": t_sum, "baseline": b},
+        {"route": "compare_ledgers", "seconds": t_cmp, "baseline": b},
+        {"route": "fund_balance", "seconds": t_fund, "baseline": b},
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])

@@ -77,6 +77,38 @@ def load_ms(path: Path, repeat: int) -> tuple[float, list[str]]:
     return statistics.median(times), errors
 
 
+def figures(n: int, repeat: int = 3) -> list[dict]:
+    """Build and Chromium load times for `python -m benchmarks` (explore() is the baseline)."""
+    out = Path(tempfile.mkdtemp(prefix="bench-maps-"))
+    city = city_with_categories(n)
+    rows = {}
+    for route, build in (("renewal_map", build_ours), ("explore", build_explore)):
+        path = out / f"{route}_{n}.html"
+        build_s = statistics.median(build(city, path) for _ in range(1 if n > 10_000 else repeat))
+        size = path.stat().st_size / 1e6
+        load, _ = load_ms(path, repeat if route == "renewal_map" or n <= 10_000 else 1)
+        rows[route] = (build_s, size, load / 1000)
+        path.unlink()
+    out.rmdir()
+    (b_build, b_size, b_load), (o_build, o_size, o_load) = rows["explore"], rows["renewal_map"]
+    return [
+        {"route": "explore() build+save", "seconds": b_build, "baseline": None, "mb": b_size},
+        {
+            "route": "renewal_map build+save",
+            "seconds": o_build,
+            "baseline": "explore() build+save",
+            "mb": o_size,
+            "size_ratio": o_size / b_size,
+        },
+        {"route": "explore() Chromium load", "seconds": b_load, "baseline": None},
+        {
+            "route": "renewal_map Chromium load",
+            "seconds": o_load,
+            "baseline": "explore() Chromium load",
+        },
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])

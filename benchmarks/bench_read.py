@@ -30,6 +30,17 @@ def _time(func: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
+def figures(n: int, repeat: int = 3) -> list[dict]:
+    """Medians of one size for `python -m benchmarks`: read_layer against plain geopandas."""
+    out = []
+    for fmt, _, base, ours in bench([n], repeat):
+        out.append({"route": f"geopandas read {fmt}", "seconds": base, "baseline": None})
+        out.append(
+            {"route": f"read_layer {fmt}", "seconds": ours, "baseline": f"geopandas read {fmt}"}
+        )
+    return out
+
+
 def bench(sizes: list[int], repeat: int) -> list[tuple[str, int, float, float]]:
     rows = []
     for n in sizes:

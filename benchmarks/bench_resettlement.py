@@ -37,10 +37,12 @@ from benchmarks.synth import CELL, CRS, X0, Y0, synthetic_city
 from geo_renewal.resettlement import plan_resettlement
 
 
-def scenario(n_units: int, n_sites: int, *, seed: int = 0) -> tuple[object, object]:
+def scenario(
+    n_units: int, n_sites: int, *, seed: int = 0, n_parcels: int | None = None
+) -> tuple[object, object]:
     """Classified parcels with `n_units` zones and a sites layer of `n_sites` polygons."""
     rng = np.random.default_rng(seed)
-    n_parcels = max(20 * n_units, 10_000)
+    n_parcels = max(20 * n_units, 10_000) if n_parcels is None else n_parcels
     city = synthetic_city(n_parcels, seed=seed)
     side = int(np.ceil(np.sqrt(n_parcels))) * CELL
     gx = max(k for k in range(1, int(np.sqrt(n_units)) + 1) if n_units % k == 0)
@@ -155,6 +157,42 @@ def run(n_units: int, n_sites: int, repeat: int, time_limit: float) -> None:
                 f"{s['pairs']:,} candidate pairs); split LP bound {s['split_objective']:,.0f}"
             )
     print("  targets: keep_together < 30 s, split < 2 s (wall time of plan_resettlement)")
+
+
+def figures(
+    n: int, repeat: int = 3, *, units: int = 500, sites: int = 100, time_limit: float = 20.0
+) -> list[dict]:
+    """Medians for `python -m benchmarks`: `units` demand units over `n` parcels."""
+    import scipy.optimize  # noqa: F401  (warm up outside the timing)
+
+    city, site_layer = scenario(units, sites, n_parcels=max(n, 20 * units))
+    times: dict[str, list[float]] = {"keep_together": [], "split": []}
+    base: list[float] = []
+    plans = {}
+    for _ in range(repeat):
+        for name, keep in (("keep_together", True), ("split", False)):
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                plans[name] = plan_resettlement(
+                    city, sites=site_layer, keep_together=keep, time_limit=time_limit, lang="en"
+                )
+            times[name].append(time.perf_counter() - t)
+        base.append(baseline(plans["split"].demand, site_layer))
+    b = "transportation LP (linprog)"
+    out = [{"route": b, "seconds": statistics.median(base), "baseline": None}]
+    for name, ts in times.items():
+        s = plans[name].solver
+        out.append(
+            {
+                "route": f"plan_resettlement {name}",
+                "seconds": statistics.median(ts),
+                "baseline": b,
+                "time_limit_hit": bool(s["time_limit_hit"]),
+                "bound_gap": float(s["bound_gap"]),
+            }
+        )
+    return out
 
 
 def main() -> None:

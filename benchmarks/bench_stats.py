@@ -96,6 +96,36 @@ def interleaved(funcs: dict[str, object], repeat: int) -> dict[str, tuple[float,
     return {name: (statistics.median(times[name]), results[name]) for name in funcs}
 
 
+def figures(n: int, repeat: int = 3, overlay_max: int = 100_000) -> list[dict]:
+    """Medians of one size for `python -m benchmarks` (overlay only up to `overlay_max`)."""
+    city = gpd.read_parquet(cached_city(n))
+    zones = synthetic_zones(n)
+    runs = interleaved(
+        {
+            "script": lambda c=city, z=zones: handwritten(c, z),
+            "one": lambda c=city, z=zones: ours(c, z, 1),
+            "pool": lambda c=city, z=zones: ours(c, z, 2),
+        },
+        repeat,
+    )
+    (t_script, ref), (t_one, one), (t_pool, pool) = runs.values()
+    np.testing.assert_allclose(one, ref[:, 1:], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(pool, ref[:, 1:], rtol=1e-9, atol=1e-6)
+    base = "hand-written STRtree script"
+    out = [
+        {"route": base, "seconds": t_script, "baseline": None},
+        {"route": "zone_stats n_jobs=1", "seconds": t_one, "baseline": base},
+        {"route": "zone_stats n_jobs=2", "seconds": t_pool, "baseline": base},
+    ]
+    if n <= overlay_max:
+        t_overlay, ov = timed(lambda c=city, z=zones: overlay(c, z), 1 if n > 10_000 else repeat)
+        np.testing.assert_allclose(ov, ref, rtol=1e-6, atol=1e-6)
+        out.append(
+            {"route": "geopandas.overlay + groupby", "seconds": t_overlay, "baseline": base}
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])

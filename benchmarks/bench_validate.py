@@ -91,6 +91,42 @@ def median_time(func, *args, repeat: int) -> tuple[float, object]:
     return statistics.median(times), out
 
 
+def figures(n: int, repeat: int = 3, textbook_limit: int = 100_000) -> list[dict]:
+    """Medians of one size for `python -m benchmarks`."""
+    parcels = tiled_city(n)
+    zones = synthetic_zones(n)
+    t_val, report = median_time(
+        lambda p=parcels, z=zones: validate_layer(p, kind="parcels", districts=z), repeat=repeat
+    )
+    t_base, _ = median_time(baseline, parcels, repeat=repeat)
+    geoms = np.asarray(report.layer.geometry.array)
+    t_ours, n_ours = median_time(overlaps_ours, geoms, repeat=repeat)
+    assert len(report.overlaps) == n_ours
+    out = [
+        {"route": "is_valid + duplicated (minimum)", "seconds": t_base, "baseline": None},
+        {
+            "route": "validate_layer",
+            "seconds": t_val,
+            "baseline": "is_valid + duplicated (minimum)",
+            "findings": len(report.findings),
+        },
+    ]
+    if n <= textbook_limit:
+        t_text, n_text = median_time(overlaps_textbook, geoms, repeat=1)
+        assert n_text == n_ours, (n_text, n_ours)
+        out.append({"route": "overlaps: textbook STRtree", "seconds": t_text, "baseline": None})
+        out.append(
+            {
+                "route": "overlaps: ours",
+                "seconds": t_ours,
+                "baseline": "overlaps: textbook STRtree",
+            }
+        )
+    else:
+        out.append({"route": "overlaps: ours", "seconds": t_ours, "baseline": None})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
