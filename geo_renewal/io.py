@@ -124,19 +124,6 @@ _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "空�
 _LON_COLUMNS = ("经度", "lon", "lng", "long", "longitude", "x", "x坐标", "东坐标")
 _LAT_COLUMNS = ("纬度", "lat", "latitude", "y", "y坐标", "北坐标")
 
-# Canonical columns coerced to numbers when every value parses, and yes/no columns.
-_NUMERIC_COLUMNS = (
-    "build_year",
-    "floors",
-    "households",
-    "population",
-    "floor_area",
-    "footprint_area",
-    "far",
-)
-_BOOL_COLUMNS = ("listed", "illegal")
-_TRUE = frozenset({"是", "有", "y", "yes", "t", "true", "1", "√"})
-_FALSE = frozenset({"否", "无", "n", "no", "f", "false", "0", "×"})
 # Identifier columns kept as text when reading tables (leading zeros matter: "001").
 _ID_COLUMNS = ("parcel_id", "building_id", "project_id", "site_id", "district_id", "zone_id")
 
@@ -762,14 +749,14 @@ def _canonical(
         mapped = _map_values(out["planned_use"], schema.VALUE_ALIASES["land_use"])
         if mapped is not None:
             updates["planned_use"] = mapped
-    for col in _NUMERIC_COLUMNS:
+    for col in schema.NUMERIC_COLUMNS:
         if col in out.columns and _is_text(out[col]):
             number = _to_number(out[col])
             if number is None:
                 logger.info("%s: %r has values that are not numbers; left as text", name, col)
             else:
                 updates[col] = number
-    for col in _BOOL_COLUMNS:
+    for col in schema.BOOL_COLUMNS:
         if col in out.columns:
             flag = _to_bool(out[col])
             if flag is not None:
@@ -822,9 +809,9 @@ def _to_bool(s: pd.Series) -> pd.Series | None:
         key = str(u).strip().lower()
         if key.endswith(".0"):
             key = key[:-2]
-        if key in _TRUE:
+        if key in schema.TRUE_VALUES:
             mapping.append(True)
-        elif key in _FALSE:
+        elif key in schema.FALSE_VALUES:
             mapping.append(False)
         else:
             return None

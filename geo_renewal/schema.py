@@ -39,14 +39,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "BOOL_COLUMNS",
     "CATEGORIES",
     "COLUMN_ALIASES",
     "COLUMN_LABELS",
+    "FALSE_VALUES",
     "KINDS",
     "LAND_USES",
+    "NUMERIC_COLUMNS",
     "PIPELINES",
     "STAGES",
     "STRUCTURES",
+    "TRUE_VALUES",
     "VALUE_ALIASES",
     "Category",
     "category_codes",
@@ -230,6 +234,25 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
 }
+
+#: Numeric canonical columns and their plausible range: (min, max, what is expected);
+#: None is unbounded. Readers coerce them to numbers, `validate_layer` checks the range.
+NUMERIC_COLUMNS: dict[str, tuple[float | None, float | None, str]] = {
+    "build_year": (1800, None, "a year between 1800 and this year"),
+    "floors": (1, 200, "1 to 200 storeys"),
+    "households": (0, None, "a count ≥ 0"),
+    "population": (0, None, "a count ≥ 0"),
+    "floor_area": (0, None, "an area ≥ 0 m²"),
+    "footprint_area": (0, None, "an area ≥ 0 m²"),
+    "far": (0, None, "a floor-area ratio ≥ 0"),
+}
+
+#: Yes/no columns, and the cell values (lower-cased, stripped) read as yes or as no.
+BOOL_COLUMNS: tuple[str, ...] = ("listed", "illegal")
+TRUE_VALUES: frozenset[str] = frozenset(
+    {"true", "t", "yes", "y", "1", "1.0", "是", "有", "√", "违建", "违法", "违法建筑"}
+)
+FALSE_VALUES: frozenset[str] = frozenset({"false", "f", "no", "n", "0", "0.0", "否", "无", "×"})
 
 #: Header spellings (lower-cased, stripped) that mean a canonical column.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {

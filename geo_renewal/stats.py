@@ -73,7 +73,7 @@ import pandas as pd
 
 import shapely
 
-from geo_renewal import settings
+from geo_renewal import schema, settings
 from geo_renewal._errors import GeoRenewalError, InputError, SchemaError
 from geo_renewal.crs import area, check_crs, check_same_crs, to_working, working_crs
 from geo_renewal.schema import CATEGORIES
@@ -139,7 +139,6 @@ _SLIVER_RTOL = 1e-9
 _THREAD_MIN_PAIRS = 40_000
 
 _DEMOLISH, _PROTECT, _RESETTLE = "demolish", "retain_protect", "resettlement_site"
-_TRUE_STRINGS = frozenset({"true", "t", "1", "yes", "y", "是", "违建", "违法", "违法建筑"})
 
 
 class ConservationError(GeoRenewalError, ArithmeticError):
@@ -472,7 +471,7 @@ def _flag(parcels: pd.DataFrame, col: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
         return s.fillna(0).to_numpy(dtype=float) != 0
     text = s.astype("string").str.strip().str.lower()
-    return text.isin(_TRUE_STRINGS).fillna(False).to_numpy(dtype=bool)
+    return text.isin(schema.TRUE_VALUES).fillna(False).to_numpy(dtype=bool)
 
 
 def _categories(

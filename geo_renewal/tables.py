@@ -29,13 +29,11 @@ interrupted run never leaves a half-written workbook.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
-import tempfile
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +45,7 @@ from geopandas.array import GeometryDtype
 
 from geo_renewal import settings
 from geo_renewal._errors import InputError
+from geo_renewal.io import atomic_write
 from geo_renewal.schema import CATEGORIES, label
 from geo_renewal.stats import MISSING_ROW, OUTSIDE_ROW, TOTAL_ROW, UNCLASSIFIED
 
@@ -328,28 +327,6 @@ def format_table(
 # --------------------------------------------------------------------------------------
 
 
-def _atomic(path: Path) -> contextlib.AbstractContextManager[Path]:
-    """Yield a temporary path next to `path`, renamed over `path` if the block succeeds."""
-    try:
-        from geo_renewal.io import atomic_write
-    except ImportError:  # io.py not available: same contract, local implementation
-        return _local_atomic(path)
-    return atomic_write(path)
-
-
-@contextlib.contextmanager
-def _local_atomic(path: Path) -> Iterator[Path]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _extension(path: Path) -> str:
     ext = path.suffix.lower()
     if ext not in VALID_EXTENSIONS:
@@ -427,19 +404,19 @@ def _write_xlsx(
     for name, cols, is_total, title in sheets:
         ws = wb.create_sheet(_sheet_name(name, used))
         _fill_sheet(ws, cols, is_total, title)
-    with _atomic(path) as tmp:
+    with atomic_write(path) as tmp:
         wb.save(tmp)
 
 
 def _write_csv(cols: list[_Column], path: Path) -> None:
     frame = pd.DataFrame({j: c.values for j, c in enumerate(cols)}, dtype=object)
     frame.columns = [c.header for c in cols]
-    with _atomic(path) as tmp:
+    with atomic_write(path) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
 def _write_text(text: str, path: Path) -> None:
-    with _atomic(path) as tmp:
+    with atomic_write(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 

@@ -91,19 +91,8 @@ PROBLEMS: dict[str, str] = {
 _SEVERITIES = ("error", "warning", "info")
 _FINDING_COLUMNS = ["row", "id", "column", "problem", "severity", "action", "message", "value"]
 
-#: Numeric columns and their plausible range (inclusive bounds; None = unbounded).
-_NUMERIC_RANGES: dict[str, tuple[float | None, float | None, str]] = {
-    "build_year": (1800, None, "a year between 1800 and this year"),
-    "floors": (1, 200, "1 to 200 storeys"),
-    "households": (0, None, "a count ≥ 0"),
-    "population": (0, None, "a count ≥ 0"),
-    "floor_area": (0, None, "an area ≥ 0 m²"),
-    "footprint_area": (0, None, "an area ≥ 0 m²"),
-    "far": (0, None, "a floor-area ratio ≥ 0"),
-}
-_BOOL_COLUMNS = ("listed", "illegal")
-_TRUE = {"true", "t", "yes", "y", "1", "1.0", "是", "有", "√"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "无", "×", ""}
+# A blank yes/no cell reads as "no" here (validation only flags unreadable values).
+_FALSE = schema.FALSE_VALUES | {""}
 _GRADES = ("A", "B", "C", "D")
 _CODE_COLUMNS = {
     "land_use": schema.LAND_USES,
@@ -451,12 +440,12 @@ def validate_layer(
     values: dict[str, pd.Series] = {}
     if id_col:
         _check_ids(gdf, id_col, geoms, col, remove_problem, remove_reason, repair=repair)
-    for c, (lo, hi, expect) in _NUMERIC_RANGES.items():
+    for c, (lo, hi, expect) in schema.NUMERIC_COLUMNS.items():
         if c in gdf.columns:
             values[c] = _check_numeric(gdf[c], c, lo, hi, expect, col, repair=repair, act=act)
     if "danger_grade" in gdf.columns:
         values["danger_grade"] = _check_grade(gdf["danger_grade"], col, act=act)
-    for c in _BOOL_COLUMNS:
+    for c in schema.BOOL_COLUMNS:
         if c in gdf.columns:
             values[c] = _check_bool(gdf[c], c, col, act=act)
     for c, codes in _CODE_COLUMNS.items():
@@ -869,7 +858,7 @@ def _check_bool(s: pd.Series, c: str, col: _Collector, *, act: Callable[[str], s
     if pd.api.types.is_bool_dtype(s) and not s.isna().any():
         return s.astype(bool)
     text = s.astype("string").str.strip().str.lower().fillna("")
-    is_true = text.isin(_TRUE).to_numpy(dtype=bool)
+    is_true = text.isin(schema.TRUE_VALUES).to_numpy(dtype=bool)
     is_false = text.isin(_FALSE).to_numpy(dtype=bool)
     pos = np.flatnonzero(~is_true & ~is_false)
     col.rows(
