@@ -76,35 +76,34 @@ def test_markdown_is_chinese_then_english(path):
 
 
 @pytest.fixture(scope="module")
-def kernel_dirs(tmp_path_factory):
-    """A "python3" kernelspec that runs this very interpreter (the venv under test).
+def jupyter_path(tmp_path_factory):
+    """A folder holding a "python3" kernelspec that runs this very interpreter.
 
     A user-level "python3" kernelspec (``~/.local/share/jupyter/kernels``) would otherwise
     take precedence over the venv's and might start another Python without geo_renewal.
+    ``JUPYTER_PATH`` puts this one first.
     """
     from ipykernel.kernelspec import write_kernel_spec
 
-    root = tmp_path_factory.mktemp("kernels")
-    write_kernel_spec(root / "python3")
-    return [str(root)]
+    root = tmp_path_factory.mktemp("jupyter")
+    write_kernel_spec(root / "kernels" / "python3")
+    return str(root)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
-def test_notebook_runs(path, tmp_path, monkeypatch, kernel_dirs):
+def test_notebook_runs(path, tmp_path, monkeypatch, jupyter_path):
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     monkeypatch.setenv("GEO_RENEWAL_NOTEBOOK_OUT", str(tmp_path))
+    monkeypatch.setenv("JUPYTER_PATH", jupyter_path)
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert spec.argv[0] == sys.executable
     nb = _read(path)
-    km = KernelManager(
-        kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=kernel_dirs)
-    )
-    assert km.format_kernel_cmd()[0] == sys.executable
+    # The client owns (starts and shuts down) its kernel, so no socket outlives the test.
     client = NotebookClient(
         nb,
-        km=km,
         kernel_name="python3",
         timeout=600,
         resources={"metadata": {"path": str(path.parent)}},
