@@ -116,7 +116,7 @@ h2{font-size:18px;margin:4px 0 10px;border-left:4px solid #8b1a1a;padding-left:8
 .kpi.bad b{color:#d7301f}
 .charts{display:flex;flex-wrap:wrap;gap:24px}.chart{flex:1 1 380px}
 .bar{display:flex;align-items:center;margin:3px 0;font-size:13px}
-.bar .l{width:120px;text-align:right;padding-right:8px;white-space:nowrap;overflow:hidden}
+.bar .l{width:170px;text-align:right;padding-right:8px;white-space:nowrap;overflow:hidden}
 .bar .t{flex:1;background:#f0f0f0;height:18px;border-radius:2px}
 .bar .f{height:18px;border-radius:2px}.bar .v{width:90px;padding-left:6px}
 iframe{width:100%;height:640px;border:1px solid #ddd;border-radius:4px}
