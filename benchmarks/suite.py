@@ -54,6 +54,7 @@ class Bench:
     max_size: int | None = 1_000_000  # larger sizes are skipped
     size_of: Any = None  # parcels -> the benchmark's own size argument
     routes: tuple[str, ...] = ()  # run each route in its own process
+    prepare: bool = False  # write inputs first, in a process of its own without a limit
     note: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -87,6 +88,7 @@ BENCHES: dict[str, Bench] = {
             "benchmarks.bench_scale",
             max_size=None,
             routes=("in-memory classify", "dask classify", "in-memory stats", "dask stats"),
+            prepare=True,
             note="2 worker processes",
         ),
     )
@@ -104,6 +106,10 @@ def child(args: argparse.Namespace) -> None:
     kwargs = dict(bench.kwargs)
     if args.route:
         kwargs["route"] = args.route
+    if args.prepare:
+        getattr(module, "prepare", lambda n: None)(size)
+        Path(args.out).write_text(json.dumps({"rows": []}), encoding="utf-8")
+        return
     rows = module.figures(size, args.repeat, **kwargs)
     usage_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     usage_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -153,7 +159,14 @@ def _kill_tree(proc: Any) -> None:
 
 
 def run_one(
-    bench: Bench, n: int, route: str | None, repeat: int, limit: int | None, limit_kind: str
+    bench: Bench,
+    n: int,
+    route: str | None,
+    repeat: int,
+    limit: int | None,
+    limit_kind: str,
+    *,
+    prepare: bool = False,
 ) -> dict[str, Any]:
     """Run one child process; return its figures, timings and peak memory."""
     import psutil
@@ -165,6 +178,8 @@ def run_one(
         cmd += ["--repeat", str(repeat), "--out", str(out)]
         if route:
             cmd += ["--route", route]
+        if prepare:
+            cmd += ["--prepare"]
         env = dict(os.environ)
         preexec = None
         if limit is not None:
@@ -333,6 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child", nargs=2, metavar=("BENCH", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--route", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         args.bench, args.n = args.child[0], int(args.child[1])
@@ -348,7 +364,15 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     results = []
+    prepared = set()
     for bench, n, route in plan:
+        if (
+            bench.prepare and (bench.name, n) not in prepared
+        ):  # inputs are written outside any memory limit
+            prepared.add((bench.name, n))
+            res = run_one(bench, n, None, 1, None, args.limit_kind, prepare=True)
+            if res["status"] != "ok":
+                print(f"  preparing {bench.name} {n:,}: {res['status']}", flush=True)
         repeat = args.repeat or (1 if n >= 1_000_000 else 3)
         run_limit = limit if n > 1_000_000 else None
         label = f"{bench.name} {n:,}{f' {route}' if route else ''}"

@@ -92,7 +92,10 @@ def classify_parcels(
     ----------
     parcels
         Parcel polygons with a CRS and the columns the rules read (canonical names, see
-        `geo_renewal.schema`).
+        `geo_renewal.schema`). A partitioned ``dask_geopandas.GeoDataFrame`` (province
+        scale, see `geo_renewal.scale`) gives a *lazy* dask GeoDataFrame with the same
+        columns and values; layers and rasters are read once and broadcast to the workers,
+        ``buildings`` is not supported there and `verbose` is ignored.
     rules
         A `RuleSet`, the name of a bundled set (``"default"``, ``"shenzhen"``) or the
         path of a TOML rule file.

@@ -579,7 +579,10 @@ def zone_stats(
         Parcel polygons with a CRS. Optional columns: ``households``, ``population``,
         ``floor_area`` (m²), ``n_buildings`` or ``building_count``, `category_col`,
         ``illegal`` and ``danger_grade`` (for the 63号文 exemption). A metric whose column is
-        absent is left out of the result; missing values count as 0 with a warning.
+        absent is left out of the result; missing values count as 0 with a warning. A
+        partitioned ``dask_geopandas.GeoDataFrame`` (province scale, see
+        `geo_renewal.scale`) gives the same table: each partition's sums are computed where
+        it lives and added up.
     by
         Column of `parcels` to group by (street, project, category …). Parcels with a
         missing value form the ``MISSING_ROW`` row.
