@@ -422,8 +422,9 @@ def dask_client(
     Run dask computations in the block on a local cluster of processes or a given scheduler.
 
     With `workers`, a `distributed.LocalCluster` of that many worker processes is started
-    (no dashboard) and closed at the end of the block; with `scheduler`, a client connects
-    to a running scheduler (``tcp://host:8786``) and disconnects at the end. With neither,
+    (dashboard on a free port) and closed at the end of the block; with `scheduler`, a
+    client connects to a running scheduler (``tcp://host:8786``) and disconnects at the
+    end. With neither,
     nothing is started and dask uses threads in this process. The client is the default
     scheduler inside the block.
 
@@ -493,7 +494,7 @@ def dask_client(
             n_workers=workers,
             threads_per_worker=threads_per_worker,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: clusters of several users never clash
             memory_limit=memory_limit,
         )
     client = distributed.Client(cluster)

@@ -272,9 +272,8 @@ def cluster():
     with warnings.catch_warnings():
         # distributed's own start-up notes, not ours
         warnings.filterwarnings("ignore", "Creating scratch directories", UserWarning)
-        warnings.filterwarnings("ignore", "Port .* is already in use", UserWarning)
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as c:
             yield c
 
