@@ -1,0 +1,63 @@
+"""The `geo-renewal` command as a whole: every command has help, an example and a README row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import geo_renewal
+from geo_renewal.cli import cli
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, cmd in sorted(group.commands.items()):
+        if isinstance(cmd, click.Group):
+            found += _commands(cmd, f"{prefix}{name} ")
+        else:
+            found.append((f"{prefix}{name}", cmd))
+    return found
+
+
+COMMANDS = _commands(cli)
+
+
+def test_version():
+    res = CliRunner().invoke(cli, ["--version"])
+    assert res.exit_code == 0
+    assert geo_renewal.__version__ in res.output
+
+
+@pytest.mark.parametrize(("name", "cmd"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_has_help_with_an_example(name, cmd):
+    res = CliRunner().invoke(cli, [*name.split(), "-h"])
+    assert res.exit_code == 0, res.output
+    assert "Example:" in res.output
+    assert f"geo-renewal {name}" in res.output
+
+
+@pytest.mark.parametrize(("name", "cmd"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_is_in_the_readme(name, cmd):
+    assert f"`geo-renewal {name}" in README.read_text(encoding="utf-8")
+
+
+def test_unknown_file_is_a_one_line_error():
+    res = CliRunner().invoke(cli, ["validate", "no/such/file.gpkg"])
+    assert res.exit_code == 2
+    assert "does not exist" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_library_error_becomes_a_click_error(tmp_path):
+    bad = tmp_path / "parcels.csv"
+    bad.write_text('地块编号,wkt\nP1,"POLYGON((0 0,1 0,1 1,0 0))"\n', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["validate", str(bad), "--kind", "parcels"])
+    assert res.exit_code == 1
+    assert res.output.startswith("Error: ")
+    assert "crs" in res.output.lower()
+    assert "Traceback" not in res.output
