@@ -993,13 +993,16 @@ def classify_command(
     """
     Classify parcels with a rule set; write classified parcels and renewal zones.
 
-    Prints the number of parcels and the land area (公顷) per category.
+    Prints the number of parcels and the land area (公顷) per category. Layers the rules
+    name (heritage_core, eco_belt …) are taken from PARCELS when it is a GeoPackage holding
+    layers of those names, unless --layer names another file.
 
     Example:
 
         geo-renewal classify data/sample_district.gpkg --parcels-layer parcels
-            --layer heritage_core=data/sample_district.gpkg --raster flood_depth=data/flood_depth.tif
-            --out classified.gpkg
+            --raster flood_depth=data/flood_depth.tif --out classified.gpkg
+        geo-renewal classify parcels.shp --layer heritage_core=heritage.gpkg
+            --layer eco_belt=constraints.gpkg::eco_belt --out classified.gpkg
         geo-renewal classify province.parquet/ --layer heritage_core=heritage.gpkg
             --workers 2 --out province_classified/
     """
@@ -1025,6 +1028,20 @@ def classify_command(
     from geo_renewal.stats import zone_stats
 
     rules = load_rules(rules_spec, lang=lang)
+    if Path(parcels).suffix.lower() == ".gpkg":
+        # Constraint layers the rules name and the parcels' GeoPackage holds are used
+        # without a --layer option for each (the usual one-file delivery).
+        import pyogrio
+
+        held = set(pyogrio.list_layers(parcels)[:, 0].tolist())
+        for name in rules.layers:
+            if name not in layers and name in held and name != parcels_layer:
+                layers[name] = f"{parcels}::{name}"
+                click.echo(
+                    f"using layer {name!r} of {parcels} for the rules "
+                    f"(--layer {name}=PATH uses another file)",
+                    err=True,
+                )
     with dask_client(workers=workers, scheduler=scheduler):
         partitions = _partitions_for(parcels, workers, scheduler)
         gdf = read_layer(parcels, layer=parcels_layer, kind="parcels", partitions=partitions)
@@ -1047,18 +1064,17 @@ def classify_command(
         with warnings.catch_warnings():  # missing households etc. are validate's business
             warnings.simplefilter("ignore", UserWarning)
             table = zone_stats(classified, by="category", categories=False, policy=False)
-    table = table.rename(columns={"n_parcels": "parcels", "area_ha": "ha"}).drop(index="total")
-    hectares = table["ha"]
-    n_total = int(table["parcels"].sum())
-    zh = rules.language == "zh"
-    click.echo(
-        f"{'类别' if zh else 'category':<20} {'地块数' if zh else 'parcels':>8} {'面积（公顷）' if zh else 'area (公顷)':>12}"
-    )
-    for code, row in table.iterrows():
+    import pandas as pd
+
+    from geo_renewal.tables import format_table
+
+    shown = table[["n_parcels", "area_ha"]].copy()
+    names = []
+    for code in shown.index:
         cat = rules.categories.get(str(code))
-        name = f"{code} {cat.label(rules.language) if cat else ''}".rstrip()
-        click.echo(f"{name:<20} {int(row['parcels']):>8} {row['ha']:>12.2f}")
-    click.echo(f"{'合计' if zh else 'total':<20} {n_total:>8} {hectares.sum():>12.2f}")
+        names.append(f"{code} {cat.label(rules.language)}" if cat else code)
+    shown.index = pd.Index(names, name="category")  # "total" stays: labelled 合计 / Total
+    click.echo(format_table(shown, lang=rules.language), nl=False)
     if zones is None:
         click.echo(f"written to {out} (partitioned GeoParquet; zones: classify in memory)")
     else:

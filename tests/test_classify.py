@@ -472,8 +472,8 @@ def test_cli_classify_and_rules_check(sample, tmp_path):
     res = runner.invoke(
         cli, ["classify", str(path), "--parcels-layer", "parcels", "--out", str(out)]
     )
-    assert res.exit_code == 1
-    assert "--layer heritage_core=PATH" in res.output
+    assert res.exit_code == 1  # the layers come from the GeoPackage, the raster is missing
+    assert "--raster flood_depth=PATH" in res.output
 
     assert runner.invoke(cli, ["rules", "check", "default"]).exit_code == 0
     bad = tmp_path / "bad.toml"
@@ -482,3 +482,35 @@ def test_cli_classify_and_rules_check(sample, tmp_path):
     assert res.exit_code == 1
     assert "attribute access" in res.output
     assert "needs reason_zh" in res.output
+
+
+def test_cli_classify_takes_the_rules_layers_from_the_parcels_geopackage(sample, tmp_path):
+    from geo_renewal.cli import cli
+    from geo_renewal.datasets import get_path
+    from geo_renewal.io import read_layer
+
+    path = get_path("sample_district")
+    _, _, tif, expected = sample
+    out = tmp_path / "auto.gpkg"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "classify",
+            str(path),
+            "--parcels-layer",
+            "parcels",
+            "--raster",
+            f"flood_depth={tif}",
+            "--layer",
+            f"river={path}::river",
+            "--silent",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    for name in ("heritage_core", "heritage_control", "eco_belt", "view_corridor"):
+        assert f"using layer {name!r}" in res.output
+    assert "using layer 'river'" not in res.output  # given explicitly
+    got = read_layer(out, layer="parcels")
+    assert got["category"].astype(str).tolist() == expected["category"].astype(str).tolist()

@@ -315,7 +315,7 @@ def test_cli_classify_and_stats_on_the_cluster(sample, cluster, tmp_path):
     res = runner.invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert "partitioned GeoParquet" in res.output
-    assert f"{len(sample['parcels']):>8}" in res.output.splitlines()[-2]
+    assert f"{len(sample['parcels']):,}" in res.output.splitlines()[-2]
     back = read_layer(out)
     assert_geodataframe_equal(back.compute().loc[sample["classified"].index], sample["classified"])
 
