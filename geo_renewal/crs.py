@@ -155,7 +155,7 @@ def working_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     4548
     """
     if settings.working_crs is not None:
-        return CRS.from_user_input(settings.working_crs)
+        return _checked_setting(settings.working_crs)
     check_crs(gdf)
     crs = CRS.from_user_input(gdf.crs)
     if crs.is_projected and _is_transverse_mercator(crs):
@@ -167,6 +167,21 @@ def working_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
         chosen = gdf.estimate_utm_crs()
     logger.info("working CRS %s chosen for a layer in %s", chosen.to_string(), crs.name)
     return chosen
+
+
+def _checked_setting(value: str | int) -> CRS:
+    """Return `settings.working_crs` as a CRS, refusing one that cannot measure metres."""
+    crs = CRS.from_user_input(value)
+    op = crs.coordinate_operation
+    if not crs.is_projected or (op is not None and "pseudo" in op.method_name.lower()):
+        msg = (
+            f"`settings.working_crs = {value!r}` ({crs.name}) cannot be used for areas and "
+            f"distances: geographic degrees are not metres, and Web Mercator inflates areas "
+            f"by 1/cos²φ (1.56× at 36.7°N); set the city's Gauss–Krüger zone, e.g. "
+            f"'EPSG:4548', or None to choose it automatically."
+        )
+        raise CRSError(msg)
+    return crs
 
 
 def _is_transverse_mercator(crs: CRS) -> bool:

@@ -278,3 +278,27 @@ def test_swap_xy_repairs():
     assert (fixed.geometry.x.iloc[0], fixed.geometry.y.iloc[0]) == (117.0, 36.6)
     check_coordinates(fixed)
     assert gdf.geometry.x.iloc[0] == 36.6
+
+
+@pytest.mark.parametrize("bad", [3857, "EPSG:4326", 4490])
+def test_working_crs_setting_that_cannot_measure_is_refused(monkeypatch, bad):
+    import geopandas as gpd
+    from shapely import Point
+
+    from geo_renewal import settings
+    from geo_renewal.crs import working_crs
+
+    monkeypatch.setattr(settings, "working_crs", bad)
+    with pytest.raises(CRSError, match=r"settings.working_crs = .*EPSG:4548"):
+        working_crs(gpd.GeoSeries([Point(117.0, 36.7)], crs=4326))
+
+
+def test_working_crs_setting_is_used(monkeypatch):
+    import geopandas as gpd
+    from shapely import Point
+
+    from geo_renewal import settings
+    from geo_renewal.crs import working_crs
+
+    monkeypatch.setattr(settings, "working_crs", "EPSG:4527")
+    assert working_crs(gpd.GeoSeries([Point(117.0, 36.7)], crs=4326)).to_epsg() == 4527
