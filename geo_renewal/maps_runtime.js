@@ -1,0 +1,306 @@
+window.geoRenewal = window.geoRenewal || (function () {
+  "use strict";
+  // Features per canvas path: one huge path is slow to rasterise, one path per feature
+  // costs a fill and a stroke call each.
+  var registry = [], labelTips = [], timing = {}, PI = Math.PI, MAXLAT = 85.0511287798, CHUNK = 50;
+
+  function table(spec, v) {
+    var h = "", i, x;
+    for (i = 0; i < spec.idx.length; i++) {
+      x = v[spec.idx[i]];
+      if (x !== "") { h += "<tr><th>" + spec.labels[i] + "</th><td>" + x + "</td></tr>"; }
+    }
+    return h;
+  }
+  function content(spec, cls) {
+    return function (layer) {
+      var v = (layer.grValues && layer._hit >= 0) ? layer.grValues[layer._hit] : [],
+        head = spec.head || "";
+      if (spec.headIdx !== null && spec.headIdx !== undefined) { head = v[spec.headIdx]; }
+      return '<div class="' + cls + '">' + (head ? '<div class="gr-head">' + head + "</div>" : "")
+        + "<table>" + table(spec, v) + "</table></div>";
+    };
+  }
+  function dashes(d) {
+    return d ? String(d).split(/[ ,]+/).map(Number) : [];
+  }
+  function segDist2(px, py, ax, ay, bx, by) {
+    var dx = bx - ax, dy = by - ay, l = dx * dx + dy * dy, t = 0;
+    if (l > 0) { t = Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / l)); }
+    dx = ax + t * dx - px; dy = ay + t * dy - py;
+    return dx * dx + dy * dy;
+  }
+
+  // All features of a layer as ONE Leaflet path on the canvas renderer: one fill and one
+  // stroke per style instead of one Leaflet object per feature (creating 100k Leaflet
+  // objects is what makes big folium maps slow). Hover and click find the feature with a
+  // grid index and point-in-polygon / distance tests.
+  var MultiPath = L.Path.extend({
+    initialize: function (d, options, styles) {
+      L.setOptions(this, options);
+      var k = d.k, c = d.c, n = d.n, p = d.p, nv = 0, i, j, q, v, x = d.o[0], y = d.o[1], lat;
+      for (i = 0; i < n.length; i++) { nv += n[i]; }
+      var mx = new Float64Array(nv), my = new Float64Array(nv);
+      for (i = 0, j = 0; i < nv; i++, j += 2) {
+        x += c[j]; y += c[j + 1];
+        mx[i] = x / k / 360 + 0.5;
+        lat = Math.max(Math.min(y / k, MAXLAT), -MAXLAT) * PI / 180;
+        my[i] = 0.5 - Math.log(Math.tan(PI / 4 + lat / 2)) / (2 * PI);
+      }
+      var np = n.length, ps = new Uint32Array(np + 1), nf = p.length, fs = new Uint32Array(nf + 1);
+      for (i = 0; i < np; i++) { ps[i + 1] = ps[i] + n[i]; }
+      for (i = 0; i < nf; i++) { fs[i + 1] = fs[i] + p[i]; }
+      var bb = new Float64Array(nf * 4), wb = [Infinity, Infinity, -Infinity, -Infinity];
+      for (i = 0; i < nf; i++) {
+        var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+        for (q = fs[i]; q < fs[i + 1]; q++) {
+          for (v = ps[q]; v < ps[q + 1]; v++) {
+            if (mx[v] < x0) { x0 = mx[v]; } if (mx[v] > x1) { x1 = mx[v]; }
+            if (my[v] < y0) { y0 = my[v]; } if (my[v] > y1) { y1 = my[v]; }
+          }
+        }
+        bb[4 * i] = x0; bb[4 * i + 1] = y0; bb[4 * i + 2] = x1; bb[4 * i + 3] = y1;
+        if (x0 < wb[0]) { wb[0] = x0; } if (y0 < wb[1]) { wb[1] = y0; }
+        if (x1 > wb[2]) { wb[2] = x1; } if (y1 > wb[3]) { wb[3] = y1; }
+      }
+      var t = d.t, s = d.s, groups = {}, keys = [], key, g;
+      for (i = 0; i < nf; i++) {
+        key = (s ? s[i] : 0) * 3 + t[i];
+        g = groups[key];
+        if (!g) {
+          g = groups[key] = {type: t[i], style: s ? s[i] : 0, feats: []};
+          keys.push(key);
+        }
+        g.feats.push(i);
+      }
+      keys.sort(function (a, b) { return a - b; });
+      this._groups = keys.map(function (kk) {
+        var gg = groups[kk], o = L.extend({}, this.options, (styles || [])[gg.style] || {});
+        if (gg.type === 1) { o.fill = false; }
+        o._dashArray = dashes(o.dashArray);
+        return {type: gg.type, layer: {options: o}, feats: new Uint32Array(gg.feats),
+          filled: {options: L.extend({}, o, {stroke: false})},
+          radius: o.radius || 5, weight: o.weight || 0};
+      }, this);
+      this._mx = mx; this._my = my; this._ps = ps; this._fs = fs; this._bb = bb; this._wb = wb;
+      this._t = t; this._nf = nf; this._hit = -1; this._grid = null;
+      // typical feature size (median bbox width): outlines are left out when features are
+      // only a few pixels wide, where they would grey the whole map
+      var widths = [];
+      for (i = 0; i < nf; i += Math.max(1, Math.floor(nf / 999))) { widths.push(bb[4 * i + 2] - bb[4 * i]); }
+      widths.sort(function (a, b) { return a - b; });
+      this._typical = widths.length ? widths[widths.length >> 1] : 0;
+    },
+    getBounds: function () {
+      var b = this._wb;
+      function ll(wx, wy) {
+        var lat = (2 * Math.atan(Math.exp((0.5 - wy) * 2 * PI)) - PI / 2) * 180 / PI;
+        return L.latLng(lat, (wx - 0.5) * 360);
+      }
+      return L.latLngBounds(ll(b[0], b[3]), ll(b[2], b[1]));
+    },
+    getCenter: function () { return this.getBounds().getCenter(); },
+    _project: function () {
+      var map = this._map, s = 256 * Math.pow(2, map.getZoom()), o = map.getPixelOrigin(),
+        b = this._wb, w = this._clickTolerance() + 10;
+      this._s = s; this._ox = o.x; this._oy = o.y;
+      this._pxBounds = L.bounds([b[0] * s - o.x - w, b[1] * s - o.y - w],
+        [b[2] * s - o.x + w, b[3] * s - o.y + w]);
+    },
+    _update: function () {},
+    _updatePath: function () {
+      var r = this._renderer;
+      if (!r._drawing || !r._ctx) { return; }
+      var ctx = r._ctx, s = this._s, ox = this._ox, oy = this._oy, mx = this._mx, my = this._my,
+        ps = this._ps, fs = this._fs, bb = this._bb, vb = r._bounds,
+        pad = 20, minx = (vb.min.x + ox - pad) / s, miny = (vb.min.y + oy - pad) / s,
+        maxx = (vb.max.x + ox + pad) / s, maxy = (vb.max.y + oy + pad) / s, gi, g, fi, f, q, a, e, vv, x, y, lx, ly, drawn, any, chunk, style;
+      for (gi = 0; gi < this._groups.length; gi++) {
+        g = this._groups[gi]; any = false; chunk = 0;
+        style = (g.type === 0 && g.layer.options.fill && this._typical * s < 6) ? g.filled : g.layer;
+        ctx.beginPath();
+        for (fi = 0; fi < g.feats.length; fi++) {
+          f = g.feats[fi];
+          if (bb[4 * f] > maxx || bb[4 * f + 2] < minx || bb[4 * f + 1] > maxy || bb[4 * f + 3] < miny) { continue; }
+          if (any && ++chunk >= CHUNK) { r._fillStroke(ctx, style); ctx.beginPath(); chunk = 0; }
+          any = true;
+          for (q = fs[f]; q < fs[f + 1]; q++) {
+            a = ps[q]; e = ps[q + 1];
+            lx = mx[a] * s - ox; ly = my[a] * s - oy;
+            if (g.type === 2) { ctx.moveTo(lx + g.radius, ly); ctx.arc(lx, ly, g.radius, 0, 2 * PI); continue; }
+            ctx.moveTo(lx, ly); drawn = false;
+            for (vv = a + 1; vv < e; vv++) {
+              x = mx[vv] * s - ox; y = my[vv] * s - oy;
+              if (vv === e - 1 || Math.abs(x - lx) + Math.abs(y - ly) > 0.7) {
+                ctx.lineTo(x, y); lx = x; ly = y; drawn = true;
+              }
+            }
+            if (!drawn) { ctx.rect(lx - 0.5, ly - 0.5, 1, 1); }
+            if (g.type === 0) { ctx.closePath(); }
+          }
+        }
+        if (any) { r._fillStroke(ctx, style); }
+      }
+    },
+    _buildGrid: function () {
+      var nf = this._nf, b = this._wb, bb = this._bb, G = Math.max(1, Math.min(512, Math.ceil(Math.sqrt(nf / 2)))),
+        w = (b[2] - b[0]) / G || 1e-12, h = (b[3] - b[1]) / G || 1e-12, cnt = new Uint32Array(G * G + 1), i, cx, cy, x0, x1, y0, y1;
+      var cell = function (v, o, size) { return Math.max(0, Math.min(G - 1, Math.floor((v - o) / size))); };
+      for (i = 0; i < nf; i++) {
+        x0 = cell(bb[4 * i], b[0], w); x1 = cell(bb[4 * i + 2], b[0], w);
+        y0 = cell(bb[4 * i + 1], b[1], h); y1 = cell(bb[4 * i + 3], b[1], h);
+        for (cy = y0; cy <= y1; cy++) { for (cx = x0; cx <= x1; cx++) { cnt[cy * G + cx + 1]++; } }
+      }
+      for (i = 0; i < G * G; i++) { cnt[i + 1] += cnt[i]; }
+      var fill = cnt.slice(0, G * G), items = new Uint32Array(cnt[G * G]);
+      for (i = 0; i < nf; i++) {
+        x0 = cell(bb[4 * i], b[0], w); x1 = cell(bb[4 * i + 2], b[0], w);
+        y0 = cell(bb[4 * i + 1], b[1], h); y1 = cell(bb[4 * i + 3], b[1], h);
+        for (cy = y0; cy <= y1; cy++) { for (cx = x0; cx <= x1; cx++) { items[fill[cy * G + cx]++] = i; } }
+      }
+      this._grid = {G: G, w: w, h: h, start: cnt, items: items};
+      this._typeOf = new Uint8Array(nf); this._tolOf = new Float32Array(nf);
+      for (var gi = 0; gi < this._groups.length; gi++) {
+        var g = this._groups[gi];
+        for (i = 0; i < g.feats.length; i++) {
+          this._typeOf[g.feats[i]] = g.type;
+          this._tolOf[g.feats[i]] = g.type === 2 ? g.radius : g.weight / 2;
+        }
+      }
+    },
+    _featureAt: function (wx, wy, tolPx) {
+      if (!this._grid) { this._buildGrid(); }
+      var gr = this._grid, b = this._wb, s = this._s, G = gr.G, i, f, q, a, e, v, j, inside, best = -1;
+      var cx = Math.floor((wx - b[0]) / gr.w), cy = Math.floor((wy - b[1]) / gr.h);
+      if (cx < 0 || cy < 0 || cx >= G || cy >= G) {
+        cx = Math.max(0, Math.min(G - 1, cx)); cy = Math.max(0, Math.min(G - 1, cy));
+      }
+      var mx = this._mx, my = this._my, ps = this._ps, fs = this._fs, bb = this._bb, c = cy * G + cx;
+      for (i = gr.start[c]; i < gr.start[c + 1]; i++) {
+        f = gr.items[i];
+        var tol = (this._tolOf[f] + tolPx) / s, typ = this._typeOf[f];
+        if (wx < bb[4 * f] - tol || wx > bb[4 * f + 2] + tol || wy < bb[4 * f + 1] - tol || wy > bb[4 * f + 3] + tol) { continue; }
+        if (typ === 0) {
+          inside = false;
+          for (q = fs[f]; q < fs[f + 1]; q++) {
+            a = ps[q]; e = ps[q + 1];
+            for (v = a, j = e - 1; v < e; j = v++) {
+              if (((my[v] > wy) !== (my[j] > wy)) && (wx < (mx[j] - mx[v]) * (wy - my[v]) / (my[j] - my[v]) + mx[v])) { inside = !inside; }
+            }
+          }
+          if (inside) { best = f; }
+        } else {
+          for (q = fs[f]; q < fs[f + 1]; q++) {
+            a = ps[q]; e = ps[q + 1];
+            if (typ === 2) {
+              if ((mx[a] - wx) * (mx[a] - wx) + (my[a] - wy) * (my[a] - wy) <= tol * tol) { best = f; }
+              continue;
+            }
+            for (v = a; v < e - 1; v++) {
+              if (segDist2(wx, wy, mx[v], my[v], mx[v + 1], my[v + 1]) <= tol * tol) { best = f; break; }
+            }
+          }
+        }
+      }
+      return best;
+    },
+    _containsPoint: function (p) {
+      if (!this._s) { return false; }
+      var f = this._featureAt((p.x + this._ox) / this._s, (p.y + this._oy) / this._s,
+        this._renderer.options.tolerance || 0);
+      if (f >= 0) { this._hit = f; }
+      return f >= 0;
+    }
+  });
+
+  function layer(name, spec, data) {
+    var t0 = performance.now(), base = L.extend({fillRule: "nonzero", fill: true}, spec.style),
+      path = new MultiPath(data, base, spec.styles), group = L.featureGroup([path]), i, k = data.k,
+      tip;
+    path.grValues = data.v || null;
+    if (data.l && data.lp) {
+      for (i = 0; i < data.l.length; i++) {
+        if (!data.l[i]) { continue; }
+        tip = L.tooltip({permanent: true, direction: "center", className: "gr-label",
+          interactive: false, opacity: 1})
+          .setLatLng([(data.o[1] + data.lp[2 * i + 1]) / k, (data.o[0] + data.lp[2 * i]) / k])
+          .setContent(data.l[i]);
+        tip._grPrio = spec.labelPrio || 0;
+        labelTips.push(tip);
+        group.addLayer(tip);
+      }
+    }
+    if (spec.tip) {
+      group.bindTooltip(content(spec.tip, "gr-tip"), {sticky: true});
+      path.on("mousemove", function () {
+        if (path._hit !== path._shown) {
+          path._shown = path._hit;
+          if (group.isTooltipOpen()) { group.getTooltip().update(); }
+        }
+      });
+      path.on("mouseout", function () { path._shown = -1; });
+    }
+    if (spec.pop) { group.bindPopup(content(spec.pop, "gr-popup"), {maxWidth: 460}); }
+    registry.push({name: name, layer: group, path: path, count: path._nf, ms: performance.now() - t0});
+    return group;
+  }
+
+  function declutter() {
+    // Permanent labels in priority order (streets, sites, then zones …); a label that
+    // would overlap one already shown is hidden until zooming in gives it room.
+    var placed = [], order = labelTips.slice().sort(function (a, b) { return a._grPrio - b._grPrio; });
+    order.forEach(function (t) {
+      var el = t.getElement ? t.getElement() : null, r, j, q;
+      if (!el || !t._map) { return; }
+      el.style.visibility = "";
+      r = el.getBoundingClientRect();
+      for (j = 0; j < placed.length; j++) {
+        q = placed[j];
+        if (r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top) {
+          el.style.visibility = "hidden";
+          return;
+        }
+      }
+      placed.push(r);
+    });
+  }
+
+  function decorate(map, spec) {
+    var c = map.getContainer(), d, legend;
+    map.on("zoomend moveend overlayadd overlayremove resize", declutter);
+    map.whenReady(function () { setTimeout(declutter, 0); });
+    timing.decorate = performance.now();
+    L.DomUtil.addClass(c, "gr-map");
+    if (spec.noTiles) { L.DomUtil.addClass(c, "gr-notiles"); }
+    if (spec.title) {
+      d = L.DomUtil.create("div", "gr-title", c);
+      d.innerHTML = spec.title;
+    }
+    L.control.zoom({position: "topleft", zoomInTitle: spec.zoomIn, zoomOutTitle: spec.zoomOut})
+      .addTo(map);
+    L.control.scale({position: "bottomright", imperial: false, maxWidth: 160}).addTo(map);
+    if (spec.legend) {
+      legend = L.control({position: "bottomleft"});
+      legend.onAdd = function () {
+        var div = L.DomUtil.create("div", "gr-legend");
+        div.innerHTML = spec.legend;
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+      };
+      legend.addTo(map);
+    }
+    if (map.attributionControl && spec.attribution) {
+      map.attributionControl.setPrefix(spec.attribution);
+    }
+  }
+  function featureLatLng(entry, i) {
+    // A point of feature i (mean of its first path), e.g. to hover it in tests.
+    var p = entry.path, a = p._ps[p._fs[i]], e = p._ps[p._fs[i] + 1], x = 0, y = 0, v;
+    for (v = a; v < e; v++) { x += p._mx[v]; y += p._my[v]; }
+    x /= (e - a); y /= (e - a);
+    return L.latLng((2 * Math.atan(Math.exp((0.5 - y) * 2 * PI)) - PI / 2) * 180 / PI, (x - 0.5) * 360);
+  }
+  return {layer: layer, decorate: decorate, layers: registry, timing: timing,
+    featureLatLng: featureLatLng, declutter: declutter};
+})();
