@@ -38,6 +38,7 @@ _API: dict[str, str] = {
     "label": "schema",
     # io.py
     "read_layer": "io",
+    "read_named_layer": "io",
     "write_layer": "io",
     "atomic_write": "io",
     # validate.py

@@ -30,6 +30,7 @@ import shapely
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal.crs import area as crs_area
 from geo_renewal.crs import check_crs, to_working, working_crs
+from geo_renewal.io import read_named_layer
 from geo_renewal.rules import (
     RuleSet,
     _normalize,
@@ -376,24 +377,6 @@ def _needed_rows(
     return {k: need.get(k) for k in keys}
 
 
-def _read_layer(value: Any, name: str) -> gpd.GeoDataFrame | gpd.GeoSeries:
-    if isinstance(value, gpd.GeoDataFrame | gpd.GeoSeries):
-        return value
-    if isinstance(value, str | Path):
-        from geo_renewal.io import read_layer
-
-        path, sep, layer = str(value).partition("::")
-        if not sep and Path(path).suffix.lower() == ".gpkg" and Path(path).is_file():
-            import pyogrio
-
-            names = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
-            if len(names) > 1 and name in names:
-                layer = name
-        return read_layer(path, layer=layer or None)
-    msg = f"layer {name!r} must be a GeoDataFrame, GeoSeries or file path, got {type(value).__name__}."
-    raise InputError(msg)
-
-
 def _spatial_values(
     keys: Iterable[tuple[Any, ...]],
     parcels: gpd.GeoDataFrame,
@@ -418,7 +401,7 @@ def _spatial_values(
             values[key] = np.zeros(0)
             continue
         if name not in geoms:
-            geoms[name] = _layer_geoms(_read_layer(layers[name], name), index, name)
+            geoms[name] = _layer_geoms(read_named_layer(layers[name], name), index, name)
         try:
             if fname == "share_in":
                 values[key] = _share_in(index, geoms[name], name, rows.get(key))

@@ -254,16 +254,16 @@ def map_command(
             --layer heritage_core=heritage.gpkg --title 东关片区 --out maps/dongguan.html
         geo-renewal map classified.gpkg --tiles none --offline --out maps/offline.html
     """
-    from geo_renewal.io import read_layer
+    from geo_renewal.io import read_layer, read_named_layer
     from geo_renewal.maps import renewal_map, save_map
 
     if tiles is None:
         tiles = "none" if offline else "auto"
     pairs = _name_path_pairs(layer_pairs, "--layer")
     parcels = read_layer(classified, layer=layer_name, kind="parcels")
-    districts = None if districts_path is None else read_layer(districts_path)
-    zones = None if zones_path is None else read_layer(zones_path)
-    layers = {name: read_layer(path) for name, path in pairs.items()}
+    districts = None if districts_path is None else read_named_layer(districts_path, "districts")
+    zones = None if zones_path is None else read_named_layer(zones_path, "zones")
+    layers = {name: read_named_layer(path, name) for name, path in pairs.items()}
     m = renewal_map(
         parcels,
         districts=districts,
@@ -378,7 +378,7 @@ def resettle_command(
     from pathlib import Path
 
     from geo_renewal import settings
-    from geo_renewal.io import read_layer, write_layer
+    from geo_renewal.io import read_layer, read_named_layer, write_layer
     from geo_renewal.resettlement import plan_resettlement
     from geo_renewal.tables import write_table
 
@@ -390,7 +390,8 @@ def resettle_command(
     parcels = read_layer(classified, layer=layer, kind="parcels")
     sites = None if sites_path is None else read_layer(sites_path, layer=sites_layer, kind="sites")
     layers = {
-        n: read_layer(p) for n, p in _name_path_pairs(constraint_pairs, "--constraint").items()
+        n: read_named_layer(p, n)
+        for n, p in _name_path_pairs(constraint_pairs, "--constraint").items()
     }
     rasters = _name_path_pairs(raster_pairs, "--raster")
     with warnings.catch_warnings(record=True) as caught:

@@ -158,7 +158,8 @@ def read_layer(
     Parameters
     ----------
     path
-        File (or Shapefile folder) to read.
+        File (or Shapefile folder) to read. ``"file.gpkg::layer"`` names a layer too (the
+        form the command line uses).
     layer
         Layer of a multi-layer file (GeoPackage, zip or folder of Shapefiles by file stem,
         Geodatabase), or sheet of a workbook. When a file holds several layers and `layer`
@@ -220,6 +221,12 @@ def read_layer(
     import geopandas as gpd
 
     path = Path(path).expanduser()
+    if not path.exists() and "::" in str(path):
+        file, _, in_file = str(path).rpartition("::")
+        if layer is not None and layer != in_file:
+            msg = f"`{path}` names layer {in_file!r} but `layer={layer!r}` was given; use one."
+            raise InputError(msg)
+        path, layer = Path(file), in_file
     name = str(path)
     if kind is not None and kind not in schema.KINDS:
         msg = f"unknown `kind` {kind!r}; expected one of {sorted(schema.KINDS)} or None."
@@ -479,7 +486,10 @@ def _pick(items: list[Any], names: list[str], *, layer: str | None, kind: str | 
         raise InputError(msg)
     if kind is not None and kind in names:
         return items[names.index(kind)]
-    msg = f"{what} holds several layers {names}; choose one with `layer=`."
+    msg = (
+        f"{what} holds several layers {names}; choose one with `layer=` "
+        f"(on the command line: PATH::LAYER)."
+    )
     raise InputError(msg)
 
 
@@ -881,6 +891,58 @@ def _remove_temp(folder: Path, prefix: str) -> None:
     for leftover in folder.glob(glob_escape(prefix) + "*"):
         with contextlib.suppress(OSError):
             leftover.unlink()
+
+
+def read_named_layer(source: Any, name: str) -> gpd.GeoDataFrame | gpd.GeoSeries:
+    """
+    Return the layer called `name` from a frame or a file, as rules and maps refer to layers.
+
+    A GeoDataFrame or GeoSeries is returned as it is. A path is read with `read_layer`:
+    ``"file.gpkg::layer"`` reads that layer, and a GeoPackage of several layers that holds
+    one called `name` gives that one, so ``heritage_core=district.gpkg`` just works.
+
+    Parameters
+    ----------
+    source
+        A GeoDataFrame, GeoSeries or file path.
+    name
+        The layer's name in the rules or on the map (``"heritage_core"`` …).
+
+    Returns
+    -------
+    layer
+        The frame, or the layer read from the file.
+
+    Raises
+    ------
+    InputError
+        If `source` is neither a frame nor a path, or `read_layer` refuses the file.
+
+    Examples
+    --------
+    >>> from geo_renewal.datasets import get_path
+    >>> core = read_named_layer(get_path("sample_district"), "heritage_core")
+    >>> len(core) >= 1
+    True
+    """
+    import geopandas as gpd
+
+    if isinstance(source, gpd.GeoDataFrame | gpd.GeoSeries):
+        return source
+    if not isinstance(source, str | os.PathLike):
+        msg = (
+            f"layer {name!r} must be a GeoDataFrame, GeoSeries or file path, "
+            f"got {type(source).__name__}."
+        )
+        raise InputError(msg)
+    path, sep, layer = str(source).partition("::")
+    if not sep and Path(path).suffix.lower() == ".gpkg" and Path(path).is_file():
+        import pyogrio
+
+        names = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+        if len(names) > 1 and name in names:
+            layer = name
+    return read_layer(path, layer=layer or None)
 
 
 def write_layer(

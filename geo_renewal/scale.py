@@ -521,8 +521,9 @@ def _classify_dask(
     """`classify_parcels` of a dask-geopandas frame: lazily, partition by partition."""
     import geopandas as gpd
 
-    from geo_renewal.classify import _classify, _read_layer, _requirements
+    from geo_renewal.classify import _classify, _requirements
     from geo_renewal.crs import check_crs, to_working
+    from geo_renewal.io import read_named_layer
     from geo_renewal.rules import load_rules
     from geo_renewal.spatial import _layer_geoms, _ParcelIndex
 
@@ -548,7 +549,7 @@ def _classify_dask(
         extent = to_working(gpd.GeoSeries([_extent(parcels)], crs=parcels.crs), crs=wcrs)
         probe = _ParcelIndex(np.asarray(extent.array), wcrs)
         for name in rules.layers:
-            prepared[name] = _layer_geoms(_read_layer(layers[name], name), probe, name)
+            prepared[name] = _layer_geoms(read_named_layer(layers[name], name), probe, name)
     names = dict.fromkeys(layers)  # the layers' data travels once, in `prepared`
     out_meta = _classify(meta, rules, layers=names, rasters=rasters, wcrs=wcrs, prepared=prepared)
     shared = dask.delayed(

@@ -577,3 +577,22 @@ def test_atomic_write(tmp_path):
     with pytest.raises(InputError, match="produced no file"), atomic_write(target):
         pass
     assert [p.name for p in target.parent.iterdir()] == ["report.txt"]
+
+
+def test_path_with_layer_suffix_reads_that_layer(tmp_path):
+    import geopandas as gpd
+    from shapely import Point
+
+    from geo_renewal.io import read_layer, write_layer
+
+    path = tmp_path / "two.gpkg"
+    for name, x in (("a", 1.0), ("b", 2.0)):
+        write_layer(
+            gpd.GeoDataFrame({"v": [x]}, geometry=[Point(x, 0)], crs=4548), path, layer=name
+        )
+    assert read_layer(f"{path}::b")["v"].tolist() == [2.0]
+    assert read_layer(f"{path}::b", layer="b")["v"].tolist() == [2.0]
+    with pytest.raises(InputError, match="use one"):
+        read_layer(f"{path}::b", layer="a")
+    with pytest.raises(InputError, match=r"PATH::LAYER"):
+        read_layer(path)
