@@ -1343,6 +1343,15 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
     pop = [c for c in projects.columns if c != projects.geometry.name]
     name_col = _name_col(projects, ("name", "project_id"))
     name = _t("projects", lang)
+    # Wall-map labels: the project id and its stage (the name is in the tooltip).
+    id_col = _name_col(projects, ("project_id", "name"))
+    ids = _format_values(projects[id_col], id_col, lang) if id_col else [""] * len(projects)
+    labels = [
+        "<br>".join(
+            b for b in (ids[i], "" if st == _UNCLASSIFIED else escape(label(st, lang))) if b
+        )
+        for i, st in enumerate(stage)
+    ]
     _add_layer(
         m,
         ctx,
@@ -1355,6 +1364,7 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
         tip_fields=tip,
         pop_fields=pop,
         head_field=name_col,
+        labels=labels if len(projects) <= 300 else None,
         role="projects",
     )
     counts = stage.value_counts()
