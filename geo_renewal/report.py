@@ -188,19 +188,8 @@ def _kpi(value: str, caption: str, *, bad: bool = False) -> str:
 
 
 def _category_totals(result: RunResult) -> pd.DataFrame:
-    from geo_renewal.crs import area
-
-    c = result.classified
-    frame = pd.DataFrame(
-        {
-            "category": c["category"].astype(str),
-            "area_ha": area(c) / 10_000.0,
-            "households": pd.to_numeric(c.get("households", 0), errors="coerce"),
-        }
-    )
-    order = list(c["category"].cat.categories) if hasattr(c["category"], "cat") else None
-    totals = frame.groupby("category").sum(numeric_only=True)
-    return totals.reindex([o for o in (order or totals.index) if o in totals.index])
+    """Return the run's statistics by class (one row per class present, no total row)."""
+    return result.stats["category"].drop(index=TOTAL_ROW)
 
 
 def _category_color(code: str) -> str:
@@ -209,15 +198,15 @@ def _category_color(code: str) -> str:
 
 
 def _key_figures(result: RunResult, t: dict[str, str]) -> str:
-    c = result.classified
-    dem = c[c["category"] == "demolish"]
-    households = pd.to_numeric(dem.get("households", pd.Series(dtype=float)), errors="coerce")
-    persons = pd.to_numeric(dem.get("population", pd.Series(dtype=float)), errors="coerce")
-    floor = pd.to_numeric(dem.get("floor_area", pd.Series(dtype=float)), errors="coerce")
+    totals = _category_totals(result)
+    dem = totals.loc["demolish"] if "demolish" in totals.index else pd.Series(dtype=float)
+    households = float(dem.get("households", 0.0))
+    persons = float(dem.get("population", 0.0))
+    floor = float(dem.get("floor_area_m2", 0.0))
     kpis = [
-        _kpi(f"{households.sum():,.0f} {t['hu']}".strip(), t["hh_move"]),
-        _kpi(f"{persons.sum():,.0f} {t['ren']}".strip(), t["persons_move"]),
-        _kpi(f"{floor.sum() / 10_000:,.2f} {t['wan_m2']}", t["demolish_area"]),
+        _kpi(f"{households:,.0f} {t['hu']}".strip(), t["hh_move"]),
+        _kpi(f"{persons:,.0f} {t['ren']}".strip(), t["persons_move"]),
+        _kpi(f"{floor / 10_000:,.2f} {t['wan_m2']}", t["demolish_area"]),
     ]
     rs = result.resettlement
     if rs is not None:
@@ -243,7 +232,7 @@ def _charts(result: RunResult, t: dict[str, str], lang: str) -> str:
     charts = [
         bar_chart(totals["area_ha"].tolist(), labels, colors=colors, title=t["land"]),
         bar_chart(
-            totals["households"].fillna(0).tolist(),
+            totals.get("households", pd.Series(0.0, index=totals.index)).fillna(0).tolist(),
             labels,
             colors=colors,
             fmt="{:,.0f}",

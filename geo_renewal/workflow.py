@@ -113,18 +113,19 @@ class RunResult:
         """
         zh = self.plan.lang == "zh"
         lines = []
-        if self.classified is not None:
+        if "category" in self.stats:
             from geo_renewal.schema import label
+            from geo_renewal.stats import TOTAL_ROW
 
-            counts = self.classified.groupby("category", observed=True).size()
-            hh = self.classified.get("households")
+            table = self.stats["category"].drop(index=TOTAL_ROW)
             lines.append(("地块分类" if zh else "Parcels by class") + ":")
-            for code, n in counts.items():
+            for code, row in table.iterrows():
                 extra = ""
-                if hh is not None:
-                    sub = self.classified.loc[self.classified["category"] == code, "households"]
-                    extra = f", {sub.sum():,.0f} " + ("户" if zh else "households")
-                lines.append(f"  {label(str(code), self.plan.lang)}: {n:,}{extra}")
+                if "households" in table.columns:
+                    extra = f", {row['households']:,.0f} " + ("户" if zh else "households")
+                lines.append(
+                    f"  {label(str(code), self.plan.lang)}: {row['n_parcels']:,.0f}{extra}"
+                )
         if self.resettlement is not None:
             s = self.resettlement.summary
             lines.append(
@@ -214,8 +215,9 @@ def _statistics(result: RunResult) -> None:
     tables: dict[str, pd.DataFrame] = {}
     for col in result.plan.stats_by:
         tables[col] = zone_stats(classified, by=col, lang=lang)
-    if "zone_id" not in tables:
-        tables["zone_id"] = zone_stats(classified, by="zone_id", lang=lang)
+    for col in ("category", "zone_id"):  # the report and the summary read these two
+        if col not in tables:
+            tables[col] = zone_stats(classified, by=col, lang=lang)
     districts = result.layers.get("districts")
     if districts is not None and "street" not in tables:
         tables["street"] = zone_stats(classified, zones=districts, zone_col="name", lang=lang)
