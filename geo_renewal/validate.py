@@ -804,9 +804,9 @@ def _check_numeric(
     pos = np.flatnonzero(bad)
     if pos.size:
         if c == "build_year":
-            why = np.where(high[pos], "is in the future", "is before 1800")
+            why = np.where(high[pos], "is in the future", f"is before {lo:g}")
         elif c == "floors":
-            why = np.where(high[pos], "is above 200", "is zero or negative")
+            why = np.where(high[pos], f"is above {hi:g}", "is zero or negative")
         else:
             why = np.full(pos.size, "is negative", dtype=object)
         vals = _s(v[pos], lambda x: f"{x:g}")
