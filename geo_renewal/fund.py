@@ -50,7 +50,6 @@ written back into the result, so every figure can be recomputed from its row.
 from __future__ import annotations
 
 import logging
-import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,8 +60,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo_renewal import schema, settings
+from geo_renewal import schema
+from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError, SchemaError
+from geo_renewal._toml import parse_toml, read_toml
 
 __all__ = [
     "MONEY_COLUMNS",
@@ -253,7 +254,7 @@ class FundBalance:
 
 def _default_toml() -> dict[str, Any]:
     text = resources.files("geo_renewal").joinpath("params/fund_default.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    return parse_toml(text, source="bundled:fund_default", what="fund parameter file")
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -386,14 +387,7 @@ def load_fund_params(
     source = "(defaults)"
     if path is not None:
         p = Path(path)
-        if not p.exists():
-            msg = f"fund parameter file {p} does not exist; check the path."
-            raise InputError(msg)
-        try:
-            user = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            msg = f"fund parameter file {p} is not valid TOML: {e}."
-            raise InputError(msg) from e
+        user = read_toml(p, what="fund parameter file")
         sections = _merge(sections, user, str(p))
         source = str(p)
     if overrides:
@@ -940,7 +934,7 @@ def fund_tables(
     >>> list(sheets), round(float(sheets["Bundles"]["comp_appraised_wan"].iloc[0]))
     (['Bundles', 'Projects', 'Sale plots', 'Sensitivity', 'Parameters'], 1500)
     """
-    lang = settings.lang if lang is None else lang
+    lang = check_lang(lang)
     if unit not in ("wan", "yuan"):
         msg = f"`unit` must be 'wan' (万元) or 'yuan' (元); got {unit!r}."
         raise InputError(msg)

@@ -50,7 +50,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from geo_renewal import schema, settings
+from geo_renewal import schema
+from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError, SchemaError
 
 if TYPE_CHECKING:
@@ -1075,8 +1076,7 @@ def project_progress(
     1      design    False        -30.0           0.0
     """
     table, resolved, registry = _ledger_parts(ledger, pipelines)
-    lang = settings.lang if lang is None else lang
-    _check_lang(lang)
+    lang = check_lang(lang)
     day = _as_timestamp(as_of, "as_of")
     i_lab = 0 if lang == "zh" else 1
     n = len(table)
@@ -1171,12 +1171,6 @@ def project_progress(
 
         out = gpd.GeoDataFrame(out, geometry="geometry", crs=table.crs)
     return out
-
-
-def _check_lang(lang: str) -> None:
-    if lang not in ("zh", "en"):
-        msg = f"`lang` must be 'zh' or 'en'; got {lang!r}."
-        raise InputError(msg)
 
 
 def progress_summary(
@@ -1365,8 +1359,7 @@ def backward_schedule(
     1  demolition     Demolition           60.0   2025-10-02    2025-12-01
     2    approval  Land approval           30.0   2025-12-01    2025-12-31
     """
-    lang = settings.lang if lang is None else lang
-    _check_lang(lang)
+    lang = check_lang(lang)
     target = _as_timestamp(target_date, "target_date")
     items = list(durations.items()) if isinstance(durations, Mapping) else list(durations)
     lookup = _stage_lookup(schema.STAGES)
@@ -1450,8 +1443,7 @@ def compare_schedule(
     2  acceptance    2025-12-31         0.0          False
     """
     table, resolved, registry = _ledger_parts(ledger, pipelines)
-    lang = settings.lang if lang is None else lang
-    _check_lang(lang)
+    lang = check_lang(lang)
     i_lab = 0 if lang == "zh" else 1
     day = None if as_of is None else _as_timestamp(as_of, "as_of")
     per_type = all(isinstance(v, Mapping) for v in durations.values()) and bool(durations)
@@ -1595,8 +1587,7 @@ def compare_ledgers(
     0          A   signing  demolition          False                  0.5
     1          B   signing     signing           True                  0.0
     """
-    lang = settings.lang if lang is None else lang
-    _check_lang(lang)
+    lang = check_lang(lang)
     p_new = _to_progress(new, as_of, "new", lang)
     p_old = _to_progress(old, as_of if old_as_of is None else old_as_of, "old", lang)
     for name, p in (("old", p_old), ("new", p_new)):
@@ -1751,8 +1742,7 @@ def progress_tables(
     >>> sheets["Progress"][["project_type", "stage", "overdue"]].to_dict("records")
     [{'project_type': 'Expropriate & demolish', 'stage': 'signing', 'overdue': True}]
     """
-    lang = settings.lang if lang is None else lang
-    _check_lang(lang)
+    lang = check_lang(lang)
     zh = lang == "zh"
     first = [
         "project_id",

@@ -69,6 +69,8 @@ import pandas as pd
 import shapely
 
 from geo_renewal import settings
+from geo_renewal._checks import check_lang
+from geo_renewal._compat import import_optional
 from geo_renewal._errors import InputError
 from geo_renewal._html import escape, escape_many, script_json
 from geo_renewal.crs import area as _area
@@ -444,12 +446,9 @@ def _elements() -> tuple[type, type, type]:
     global _ELEMENTS
     if _ELEMENTS is not None:
         return _ELEMENTS
-    try:
-        from branca.element import Element, MacroElement
-        from folium.map import Layer
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        msg = 'maps need folium; install it with `pip install "geo_renewal[maps]"`.'
-        raise ImportError(msg) from e
+    import_optional("folium", purpose="a map")
+    from branca.element import Element, MacroElement
+    from folium.map import Layer
 
     class RawHTML(Element):
         """Literal HTML in the page (no Jinja: the runtime script is long)."""
@@ -970,14 +969,12 @@ def renewal_map(
     >>> "征收拆迁" in m.get_root().render()
     True
     """
+    import_optional("folium", purpose="renewal_map")
     import folium
     import folium.plugins
     from branca.element import Figure
 
-    lang = settings.lang if lang is None else lang
-    if lang not in ("zh", "en"):
-        msg = f"`lang` must be 'zh' or 'en', got {lang!r}."
-        raise InputError(msg)
+    lang = check_lang(lang)
     tile_specs, gcj02 = _tile_layers(tiles, lang, tianditu_key)
     tolerance = settings.map_simplify_tolerance if simplify is None else float(simplify)
     if tolerance < 0:
@@ -1412,15 +1409,8 @@ _CSS_LINK = re.compile(r"<link\s+[^>]*href=\"([^\"]+)\"[^>]*/?>", re.IGNORECASE)
 
 
 def _offline_assets() -> dict[str, str]:
-    try:
-        from offlinefolium.elements import _res
-    except ImportError as e:
-        msg = (
-            "save_map(offline=True) needs the folium-offline package; install it with `pip "
-            'install "geo_renewal[maps]"`.'
-        )
-        raise ImportError(msg) from e
-    return _res
+    elements = import_optional("offlinefolium.elements", purpose="save_map(offline=True)")
+    return elements._res
 
 
 def _inline_assets(page: str) -> str:

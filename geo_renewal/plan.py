@@ -61,13 +61,13 @@ The format, section by section (only ``[layers.parcels]`` is required)::
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geo_renewal._checks import did_you_mean
 from geo_renewal._errors import InputError
+from geo_renewal._toml import read_toml
 
 __all__ = ["LayerSpec", "Plan", "load_plan"]
 
@@ -201,10 +201,8 @@ def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
 
 
 def _suggest(word: str, options: set[str] | list[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(options), n=1)
     valid = ", ".join(sorted(options))
-    hint = f"did you mean `{close[0]}`? " if close else ""
-    return f"{hint}valid keys: {valid}"
+    return f"{did_you_mean(word, sorted(options))}valid keys: {valid}"
 
 
 def _existing(base: Path, value: Any, path: Path, key: str) -> Path:
@@ -284,14 +282,7 @@ def load_plan(path: str | Path) -> Plan:
     ('parcels', 'default')
     """
     path = Path(path)
-    if not path.is_file():
-        msg = f"project file {path} does not exist; pass the path of a plan.toml"
-        raise InputError(msg)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        msg = f"{path} is not valid TOML ({e}); check the line it names"
-        raise InputError(msg) from e
+    doc = read_toml(path, what="project file", hint="pass the path of a plan.toml")
     base = path.parent.resolve()
 
     for section, value in doc.items():

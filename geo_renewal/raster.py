@@ -39,6 +39,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from geo_renewal._compat import import_optional
 from geo_renewal._errors import CRSError, InputError
 from geo_renewal.crs import check_crs
 
@@ -54,13 +55,9 @@ _POLYGONAL = [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]
 
 
 def _rasterio() -> Any:
-    try:
-        import rasterio
-        import rasterio.features
-        import rasterio.windows
-    except ImportError as e:  # pragma: no cover - rasterio is installed in development
-        msg = 'raster functions need rasterio: pip install "geo_renewal[raster]"'
-        raise ImportError(msg) from e
+    rasterio = import_optional("rasterio", purpose="raster statistics")
+    import_optional("rasterio.features", purpose="raster statistics")
+    import_optional("rasterio.windows", purpose="raster statistics")
     return rasterio
 
 

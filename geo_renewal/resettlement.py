@@ -40,6 +40,7 @@ import geopandas as gpd
 import shapely
 
 from geo_renewal import settings
+from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError, SchemaError
 from geo_renewal.crs import check_crs, check_same_crs, to_working, working_crs
 from geo_renewal.stats import MAX_REBUILD_RATIO
@@ -74,14 +75,6 @@ REASONS: dict[str, tuple[str, str]] = {
     ),
     "no_capacity": ("可达安置地块容量不足", "the sites within reach are full"),
 }
-
-
-def _lang(lang: str | None) -> str:
-    lang = settings.lang if lang is None else lang
-    if lang not in ("zh", "en"):
-        msg = f"`lang` must be 'zh' or 'en', got {lang!r}."
-        raise InputError(msg)
-    return lang
 
 
 def _check_positive(name: str, value: float, *, upper: float | None = None) -> None:
@@ -321,7 +314,7 @@ def site_suitability(
     >>> print(suit["checks"].iloc[1])
     ✗ area 1600 m² < 5000 m²; ✓ heritage zone 0 % < 1 %; – ecological belt not checked (no layer 'eco_belt', 'ecological_belt'); – flood depth not checked (no raster 'flood_depth')
     """
-    lang = _lang(lang)
+    lang = check_lang(lang)
     li = 0 if lang == "zh" else 1
     check_crs(sites, "sites")
     layers = dict(layers or {})
@@ -1258,7 +1251,7 @@ def plan_resettlement(
     >>> plan.summary["nearby_rate"], plan.summary["capacity_units"]  # 1 000 m < 1 500 m
     (1.0, 200)
     """
-    lang = _lang(lang)
+    lang = check_lang(lang)
     li = 0 if lang == "zh" else 1
     check_crs(classified, "classified")
     nearby_dist = settings.nearby_dist if nearby_dist is None else float(nearby_dist)

@@ -51,12 +51,10 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import difflib
 import importlib.resources
 import logging
 import operator
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +64,9 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal import settings
+from geo_renewal._checks import did_you_mean
 from geo_renewal._errors import RuleError
+from geo_renewal._toml import parse_toml, read_toml
 from geo_renewal.schema import CATEGORIES, Category
 
 __all__ = [
@@ -363,17 +363,13 @@ def load_rules(path_or_name: str | Path | RuleSet, *, lang: str | None = None) -
             )
             raise RuleError(msg)
         res = importlib.resources.files("geo_renewal") / "rules" / f"{text_name}.toml"
-        text, source = res.read_text(encoding="utf-8"), f"bundled:{text_name}"
+        source = f"bundled:{text_name}"
+        text = res.read_text(encoding="utf-8")
+        data = parse_toml(text, source=source, what="rule set", error=RuleError)
     else:
-        if not path.is_file():
-            msg = f"rule file {str(path)!r} does not exist; check the path or use a bundled set {bundled_rule_sets()}."
-            raise RuleError(msg)
-        text, source = path.read_text(encoding="utf-8"), str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        msg = f"rule file {source!r} is not valid TOML: {e}; fix the syntax (strings need quotes, tables are [[rules]])."
-        raise RuleError(msg) from e
+        source = str(path)
+        hint = f"check the path or use a bundled set {bundled_rule_sets()}"
+        data = read_toml(path, what="rule file", error=RuleError, hint=hint)
     return parse_rules(data, source=source, lang=lang)
 
 
@@ -545,10 +541,8 @@ def _parse_rule(
     n_before = len(problems)
     bad = [k for k in raw if k not in _RULE_KEYS]
     if bad:
-        close = [difflib.get_close_matches(k, _RULE_KEYS, n=1) for k in bad]
-        hint = "".join(
-            f"; did you mean {c[0]!r} for {k!r}?" for k, c in zip(bad, close, strict=True) if c
-        )
+        hints = [(k, did_you_mean(k, _RULE_KEYS).rstrip()) for k in bad]
+        hint = "".join(f"; for {k!r}: {h}" for k, h in hints if h)
         problems.append(f"{label} has unknown keys {bad}; valid keys: {list(_RULE_KEYS)}{hint}")
     if not isinstance(rid, str) or not rid.strip():
         problems.append(f"{label} needs an id (text)")
@@ -560,8 +554,8 @@ def _parse_rule(
         ids.add(rid)
     category = raw.get("category")
     if not isinstance(category, str) or category not in known:
-        close = difflib.get_close_matches(str(category), sorted(known), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(category, sorted(known)).rstrip()
+        hint = f"; {hint}" if hint else ""
         problems.append(
             f"{label}: category {category!r} is unknown; use one of {sorted(known)} or declare "
             f"it under [categories] with zh and en labels{hint}"
@@ -817,8 +811,8 @@ def _check_call(node: ast.Call, params: Mapping[str, Any]) -> str:
     if fname.startswith("__") or fname.endswith("__"):
         raise _RefusedError(node.func, "dunder name")
     if fname not in FUNCTIONS:
-        close = difflib.get_close_matches(fname, FUNCTIONS, n=1)
-        hint = f" (did you mean {close[0]}()?)" if close else ""
+        hint = did_you_mean(fname, FUNCTIONS).rstrip()
+        hint = f" ({hint})" if hint else ""
         raise _RefusedError(node.func, f"call to unknown function{hint}")
     if node.keywords:
         raise _RefusedError(node.keywords[0].value, "keyword argument")
@@ -1086,8 +1080,8 @@ def check_columns(
     cols = [str(c) for c in columns if c != "geometry"]
     for name, node in _names(tree, params or {}):
         if name not in cols:
-            close = difflib.get_close_matches(name, cols + list(SPECIAL_NAMES), n=1)
-            hint = f"; did you mean `{close[0]}`?" if close else ""
+            hint = did_you_mean(name, cols + list(SPECIAL_NAMES)).rstrip()
+            hint = f"; {hint}" if hint else ""
             msg = (
                 f"rule {rule_id!r}: unknown column `{name}` at {_position(source, node)} of "
                 f"`{source}`; the parcels have columns {cols} (and the computed "

@@ -76,6 +76,7 @@ import pandas as pd
 import shapely
 
 from geo_renewal import settings
+from geo_renewal._compat import import_optional
 from geo_renewal._errors import CRSError, GeoRenewalError, InputError
 
 if TYPE_CHECKING:
@@ -100,13 +101,10 @@ _MALLOC_TRIM = 32 * 2**20
 
 def _dask() -> tuple[Any, Any, Any]:
     """Import dask, dask.dataframe and dask_geopandas, or say how to install them."""
-    try:
-        import dask
-        import dask.dataframe as dd
-        import dask_geopandas
-    except ImportError as e:  # pragma: no cover - installed in development
-        msg = 'partitioned layers need dask-geopandas: pip install "geo_renewal[dask]"'
-        raise ImportError(msg) from e
+    purpose = "a partitioned layer"
+    dask_geopandas = import_optional("dask_geopandas", purpose=purpose)
+    dask = import_optional("dask", purpose=purpose)
+    dd = import_optional("dask.dataframe", purpose=purpose)
     return dask, dd, dask_geopandas
 
 
@@ -463,11 +461,7 @@ def dask_client(
     if workers is None and scheduler is None:
         yield None
         return
-    try:
-        import distributed
-    except ImportError as e:  # pragma: no cover - installed in development
-        msg = 'a cluster needs dask.distributed: pip install "geo_renewal[dask]"'
-        raise ImportError(msg) from e
+    distributed = import_optional("distributed", purpose="a dask cluster")
     if scheduler is not None:
         try:
             client = distributed.Client(scheduler, timeout="30s")

@@ -73,7 +73,8 @@ import pandas as pd
 
 import shapely
 
-from geo_renewal import schema, settings
+from geo_renewal import schema
+from geo_renewal._checks import check_lang
 from geo_renewal._errors import GeoRenewalError, InputError, SchemaError
 from geo_renewal.crs import area, check_crs, check_same_crs, to_working, working_crs
 from geo_renewal.schema import CATEGORIES
@@ -678,7 +679,7 @@ def zone_stats(
     if overlaps not in ("raise", "first"):
         msg = f"unknown `overlaps={overlaps!r}`; use 'raise' or 'first'."
         raise InputError(msg)
-    lang = settings.lang if lang is None else lang
+    lang = check_lang(lang)
     threads = _n_threads(n_jobs)
     if _is_dask(parcels):
         from geo_renewal.scale import _zone_stats_dask
@@ -1097,7 +1098,7 @@ def policy_checks(
     >>> policy_checks(stats, lang="en")["violations"].tolist()
     ['demolition share 30.0% > 20%', 'rebuild ratio 5.00 > 2']
     """
-    lang = settings.lang if lang is None else lang
+    lang = check_lang(lang)
     if lang not in _VIOLATION_TEXT:
         msg = f"unknown `lang={lang!r}`; use 'zh' or 'en'."
         raise InputError(msg)

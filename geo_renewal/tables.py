@@ -43,7 +43,7 @@ import pandas as pd
 
 from geopandas.array import GeometryDtype
 
-from geo_renewal import settings
+from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError
 from geo_renewal.io import atomic_write
 from geo_renewal.schema import CATEGORIES, label
@@ -186,14 +186,6 @@ def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Col
     return cols, is_total
 
 
-def _check_lang(lang: str | None) -> str:
-    lang = settings.lang if lang is None else lang
-    if lang not in ("zh", "en"):
-        msg = f"unknown `lang={lang!r}`; use 'zh' or 'en'."
-        raise InputError(msg)
-    return lang
-
-
 # --------------------------------------------------------------------------------------
 # Text: Markdown and aligned plain text
 # --------------------------------------------------------------------------------------
@@ -308,7 +300,7 @@ def format_table(
     ----  ----------
     合计          30
     """
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     if style not in ("plain", "markdown", "html"):
         msg = f"unknown `style={style!r}`; use 'plain', 'markdown' or 'html'."
         raise InputError(msg)
@@ -479,7 +471,7 @@ def write_table(
     >>> out.read_text(encoding="utf-8-sig").splitlines()[0]
     '片区编号,用地面积（㎡）'
     """
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     path = Path(path)
     ext = _extension(path)
     cols, is_total = _columns(df, lang, index)
@@ -534,7 +526,7 @@ def write_tables(
     >>> openpyxl.load_workbook(out).sheetnames
     ['A', 'B']
     """
-    lang = _check_lang(lang)
+    lang = check_lang(lang)
     path = Path(path)
     ext = _extension(path)
     if not tables:

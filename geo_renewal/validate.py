@@ -62,6 +62,7 @@ import shapely
 
 from geo_renewal import schema
 from geo_renewal._errors import InputError
+from geo_renewal._findings import SEVERITIES, Findings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -88,8 +89,6 @@ PROBLEMS: dict[str, str] = {
     "outside_districts": "outside every district",
 }
 
-_SEVERITIES = ("error", "warning", "info")
-_FINDING_COLUMNS = ["row", "id", "column", "problem", "severity", "action", "message", "value"]
 
 # A blank yes/no cell reads as "no" here (validation only flags unreadable values).
 _FALSE = schema.FALSE_VALUES | {""}
@@ -173,7 +172,7 @@ class ValidationReport:
         counts
             Integer Series indexed by severity.
         """
-        return self.findings["severity"].value_counts().reindex(list(_SEVERITIES), fill_value=0)
+        return self.findings["severity"].value_counts().reindex(list(SEVERITIES), fill_value=0)
 
     def to_frame(self) -> pd.DataFrame:
         """
@@ -203,7 +202,7 @@ class ValidationReport:
             lines.append("No problems found.")
             return "\n".join(lines)
         f = self.findings
-        order = {s: i for i, s in enumerate(_SEVERITIES)}
+        order = {s: i for i, s in enumerate(SEVERITIES)}
         groups = (
             f.assign(_s=f["severity"].map(order), _p=f["problem"].map(list(PROBLEMS).index))
             .groupby(["_s", "_p", "problem", "severity"], sort=True)
@@ -232,90 +231,11 @@ class ValidationReport:
         return f"<pre>{html.escape(str(self))}</pre>"
 
 
-class _Collector:
-    """Accumulate findings as column arrays (vectorised, one block per check)."""
-
-    def __init__(self, labels: np.ndarray, ids: np.ndarray | None) -> None:
-        self.labels = labels
-        self.ids = ids
-        self.blocks: list[pd.DataFrame] = []
-
-    def rows(
-        self,
-        pos: np.ndarray,
-        *,
-        column: str | None,
-        problem: str,
-        severity: str,
-        action: str,
-        message: str | pd.Series | np.ndarray,
-        value: Sequence[object] | np.ndarray | None = None,
-    ) -> None:
-        pos = np.asarray(pos, dtype=np.intp)
-        if pos.size == 0:
-            return
-        n = pos.size
-        ids = (
-            pd.Series(self.ids[pos], dtype=object)
-            .where(lambda s: s.notna(), None)
-            .map(lambda v: None if v is None else str(v))
-            if self.ids is not None
-            else [None] * n
-        )
-        block = pd.DataFrame(
-            {
-                "row": pd.Series(self.labels[pos], dtype=object),
-                "id": pd.Series(ids, dtype=object),
-                "column": pd.Series([column] * n, dtype=object),
-                "problem": problem,
-                "severity": severity,
-                "action": action,
-                "message": np.asarray(message, dtype=object)
-                if not isinstance(message, str)
-                else message,
-                "value": pd.Series(
-                    [None] * n if value is None else [_text(v) for v in value], dtype=object
-                ),
-            }
-        )
-        self.blocks.append(block)
-
-    def layer(
-        self, *, column: str | None, problem: str, severity: str, action: str, message: str
-    ) -> None:
-        self.blocks.append(
-            pd.DataFrame(
-                {
-                    "row": pd.Series([None], dtype=object),
-                    "id": pd.Series([None], dtype=object),
-                    "column": pd.Series([column], dtype=object),
-                    "problem": [problem],
-                    "severity": [severity],
-                    "action": [action],
-                    "message": [message],
-                    "value": pd.Series([None], dtype=object),
-                }
-            )
-        )
-
-    def frame(self) -> pd.DataFrame:
-        if not self.blocks:
-            return pd.DataFrame({c: pd.Series([], dtype=object) for c in _FINDING_COLUMNS})
-        out = pd.concat(self.blocks, ignore_index=True)
-        return out[_FINDING_COLUMNS]
-
-
 def _s(values: object, fmt: Callable[[object], str] = str) -> np.ndarray:
     """Format each value into an object array of str (elementwise `+` then works)."""
     out = np.empty(len(values), dtype=object)  # type: ignore[arg-type]
     out[:] = [fmt(v) for v in values]  # type: ignore[attr-defined]
     return out
-
-
-def _text(v: object) -> str | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-        return None
-    return str(v)
 
 
 def validate_layer(
@@ -405,7 +325,7 @@ def validate_layer(
     id_col = required[0] if required and required[0] in gdf.columns else None
     labels = np.asarray(gdf.index, dtype=object)
     ids = gdf[id_col].to_numpy(dtype=object) if id_col else None
-    col = _Collector(labels, ids)
+    col = Findings(labels, ids)
     act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
 
     # --- layer-wide: CRS and columns --------------------------------------------------
@@ -522,7 +442,7 @@ def _n_threads(n_jobs: int | None) -> int:
 def _check_geometry(
     geoms: np.ndarray,
     allowed: Sequence[str],
-    col: _Collector,
+    col: Findings,
     *,
     repair: bool,
     act: Callable[[str], str],
@@ -678,7 +598,7 @@ def _check_ids(
     gdf: gpd.GeoDataFrame,
     id_col: str,
     geoms: np.ndarray,
-    col: _Collector,
+    col: Findings,
     remove_problem: np.ndarray,
     remove_reason: np.ndarray,
     *,
@@ -767,7 +687,7 @@ def _check_numeric(
     lo: float | None,
     hi: float | None,
     expect: str,
-    col: _Collector,
+    col: Findings,
     *,
     repair: bool,
     act: Callable[[str], str],
@@ -831,7 +751,7 @@ def _check_numeric(
     return s
 
 
-def _check_grade(s: pd.Series, col: _Collector, *, act: Callable[[str], str]) -> pd.Series:
+def _check_grade(s: pd.Series, col: Findings, *, act: Callable[[str], str]) -> pd.Series:
     """Normalise danger grades to A–D ('c', 'C级' -> 'C'); report anything else."""
     text = s.astype("string").str.strip().str.upper().str.removesuffix("级")
     text = text.mask(text == "")
@@ -853,7 +773,7 @@ def _check_grade(s: pd.Series, col: _Collector, *, act: Callable[[str], str]) ->
     return out.astype("string") if pd.api.types.is_string_dtype(s) else out
 
 
-def _check_bool(s: pd.Series, c: str, col: _Collector, *, act: Callable[[str], str]) -> pd.Series:
+def _check_bool(s: pd.Series, c: str, col: Findings, *, act: Callable[[str], str]) -> pd.Series:
     """Turn yes/no spellings (是/否, 1/0, true/false) into bool; blanks are False."""
     if pd.api.types.is_bool_dtype(s) and not s.isna().any():
         return s.astype(bool)
@@ -875,7 +795,7 @@ def _check_bool(s: pd.Series, c: str, col: _Collector, *, act: Callable[[str], s
     return pd.Series(is_true, index=s.index, name=s.name)
 
 
-def _check_codes(s: pd.Series, c: str, codes: dict[str, tuple[str, str]], col: _Collector) -> None:
+def _check_codes(s: pd.Series, c: str, codes: dict[str, tuple[str, str]], col: Findings) -> None:
     text = s.astype("string")
     bad = (text.notna() & (text.str.strip() != "") & ~text.isin(list(codes))).to_numpy(
         dtype=bool, na_value=False
@@ -900,7 +820,7 @@ def _check_overlaps(
     kept_pos: np.ndarray,
     labels: np.ndarray,
     ids: np.ndarray | None,
-    col: _Collector,
+    col: Findings,
     *,
     tolerance: float,
     threads: int,
@@ -1000,7 +920,7 @@ def _check_districts(
     polys: np.ndarray,
     kept_pos: np.ndarray,
     districts: gpd.GeoDataFrame | gpd.GeoSeries,
-    col: _Collector,
+    col: Findings,
 ) -> None:
     """Features of `layer` that intersect no district polygon."""
     from geo_renewal.crs import check_crs, to_working, working_crs

@@ -150,11 +150,11 @@ def test_parse_rules_reports_every_problem_at_once():
         "'area' is reserved",
         "param 'ok' must be",
         "duplicate id",
-        "did you mean 'demolish'",
+        "did you mean `demolish`",
         "needs reason_en",
         "force must be true or false",
         "attribute access",
-        "did you mean 'force' for 'forse'",
+        "for 'forse': did you mean `force`?",
         "may not contain ';'",
     ):
         assert piece in text, piece

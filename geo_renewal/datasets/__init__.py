@@ -34,6 +34,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from geo_renewal._compat import import_optional
 from geo_renewal._errors import InputError
 
 if TYPE_CHECKING:
@@ -226,12 +227,9 @@ def _write_gpkg(district: SampleDistrict, path: Path) -> None:
 
 
 def _write_tif(district: SampleDistrict, path: Path) -> None:
-    try:
-        import rasterio
-        from rasterio.transform import Affine
-    except ImportError as e:  # pragma: no cover - optional extra
-        msg = 'writing the flood-depth GeoTIFF needs rasterio: pip install "geo_renewal[raster]"'
-        raise ImportError(msg) from e
+    rasterio = import_optional("rasterio", purpose="writing the flood-depth GeoTIFF")
+    from rasterio.transform import Affine
+
     from geo_renewal.io import atomic_write
 
     depth = district.flood_depth
