@@ -48,7 +48,7 @@ _API: dict[str, str] = {
     "datasets": "datasets",
     # stats.py
     "zone_stats": "stats",
-    "policy_checks": "stats",
+    "policy_checks": "policy",
     "convert_area": "stats",
     "ConservationError": "stats",
     # tables.py
@@ -82,10 +82,10 @@ _API: dict[str, str] = {
     "intersects": "spatial",
     "distance_to": "spatial",
     "zonal_stats": "raster",
-    # scale.py (province-scale runs on dask-geopandas)
-    "partition_layer": "scale",
-    "dask_client": "scale",
-    "is_partitioned": "scale",
+    # geoparquet.py / partitioned.py (province-scale runs on dask-geopandas)
+    "partition_layer": "geoparquet",
+    "is_partitioned": "geoparquet",
+    "dask_client": "partitioned",
     # maps.py
     "renewal_map": "maps",
     "save_map": "maps",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = [
     "CRSError",
+    "ConservationError",
     "GeoRenewalError",
     "InputError",
     "RuleError",
@@ -35,3 +36,7 @@ class CRSError(InputError):
 
 class RuleError(GeoRenewalError, ValueError):
     """A rule set or rule expression is invalid."""
+
+
+class ConservationError(GeoRenewalError, ArithmeticError):
+    """Rows of a statistics table do not add up to the input totals (an internal error)."""

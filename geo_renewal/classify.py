@@ -14,43 +14,25 @@ narrower than `dist` (roads between blocks) into renewal zones (片区) with sta
 
 from __future__ import annotations
 
-import ast
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 import geopandas as gpd
 import shapely
 
-from geo_renewal._errors import InputError, RuleError
+from geo_renewal._classify_kernel import OUTPUT_COLUMNS, classify_frame
+from geo_renewal._errors import InputError
 from geo_renewal.crs import area as crs_area
 from geo_renewal.crs import check_crs, to_working, working_crs
+from geo_renewal.geoparquet import is_partitioned
 from geo_renewal.io import read_named_layer
-from geo_renewal.rules import (
-    RuleSet,
-    _normalize,
-    check_columns,
-    evaluate_expression,
-    load_rules,
-    spatial_keys,
-    uses_special,
-)
+from geo_renewal.rules import RuleSet, load_rules
 from geo_renewal.schema import CATEGORIES
-from geo_renewal.spatial import (
-    _distance_to,
-    _intersects,
-    _layer_geoms,
-    _ParcelIndex,
-    _share_in,
-)
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -62,8 +44,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Columns `classify_parcels` adds to the parcels.
-OUTPUT_COLUMNS = ("category", "rule_id", "reason", "matched")
 _GRADE_ORDER = {"A": 1, "B": 2, "C": 3, "D": 4}
 _SUM_COLUMNS = ("households", "population", "floor_area")
 
@@ -94,7 +74,7 @@ def classify_parcels(
     parcels
         Parcel polygons with a CRS and the columns the rules read (canonical names, see
         `geo_renewal.schema`). A partitioned ``dask_geopandas.GeoDataFrame`` (province
-        scale, see `geo_renewal.scale`) gives a *lazy* dask GeoDataFrame with the same
+        scale, see `geo_renewal.partitioned`) gives a *lazy* dask GeoDataFrame with the same
         columns and values; layers and rasters are read once and broadcast to the workers,
         ``buildings`` is not supported there and `verbose` is ignored.
     rules
@@ -160,308 +140,38 @@ def classify_parcels(
     >>> out[["category", "rule_id", "matched"]].values.tolist()
     [['retain_protect', 'listed', 'danger;listed'], ['unchanged', 'default', '']]
     """
-    if type(parcels).__module__.split(".")[0] == "dask_geopandas":
-        from geo_renewal.scale import _classify_dask
-
-        return _classify_dask(
-            parcels, rules, layers=layers, rasters=rasters, buildings=buildings, verbose=verbose
-        )
-    if not isinstance(parcels, gpd.GeoDataFrame):
+    partitioned = is_partitioned(parcels)
+    if not partitioned and not isinstance(parcels, gpd.GeoDataFrame):
         msg = f"`parcels` must be a GeoDataFrame, got {type(parcels).__name__}; read it with read_layer()."
         raise InputError(msg)
     check_crs(parcels, "parcels")
-    return _classify(
-        parcels,
-        load_rules(rules),
-        layers=layers or {},
-        rasters=rasters or {},
-        buildings=buildings,
-        verbose=verbose,
-    )
+    rules = load_rules(rules)
+    layers = _resolve_layers(rules, layers)
+    if partitioned:
+        from geo_renewal.partitioned import classify_partitioned
 
-
-def _classify(
-    parcels: gpd.GeoDataFrame,
-    rules: RuleSet,
-    *,
-    layers: Mapping[str, Any],
-    rasters: Mapping[str, Any],
-    buildings: gpd.GeoDataFrame | None = None,
-    verbose: bool = False,
-    wcrs: Any = None,
-    prepared: Mapping[str, np.ndarray] | None = None,
-) -> gpd.GeoDataFrame:
-    """
-    Classify in-memory parcels (checked) with a loaded rule set.
-
-    `wcrs` fixes the working CRS and `prepared` gives layers' geometries already in it
-    (without empties, checked): a partition of a dask frame is then classified exactly as
-    the whole frame would be.
-    """
-    out = parcels.copy()
-    if buildings is not None:
-        out = _apply_buildings(out, buildings)
-    existing = [c for c in OUTPUT_COLUMNS if c in out.columns]
-    if existing:
-        logger.info("replacing existing columns %s of the parcels", existing)
-
-    frame = pd.DataFrame(out.drop(columns=out.geometry.name)).reset_index(drop=True)
-    keys = _requirements(rules, frame, layers, rasters)
-
-    n = len(out)
-    crs = (working_crs(out) if n else None) if wcrs is None else wcrs
-    index = _ParcelIndex(
-        np.asarray(to_working(out.geometry, crs=crs).array) if n else np.empty(0, dtype=object),
-        crs,  # type: ignore[arg-type]
-    )
-    special = _special_values(rules, frame, index)
-    rows = _needed_rows(rules, frame, special, keys)
-    values = _spatial_values(
-        keys, out, index, layers, rasters, rows=rows, verbose=verbose, prepared=prepared
-    )
-
-    masks = np.zeros((len(rules.rules), n), dtype=bool)
-    for i, rule in enumerate(tqdm(rules.rules, desc="rules", disable=not verbose)):
-        masks[i] = evaluate_expression(
-            rule.tree,  # type: ignore[arg-type]
-            frame,
-            values=values,
-            special=special,
-            params=rules.params,
-            rule_id=rule.id,
-            source=_normalize(rule.when),
-        )
-        logger.info("rule %s matched %d of %d parcels", rule.id, int(masks[i].sum()), n)
-    decided = _decide(masks, [r.force for r in rules.rules])
-
-    codes_of = list(rules.categories)
-    rule_cat = np.array(
-        [codes_of.index(r.category) for r in rules.rules] + [codes_of.index(rules.default)]
-    )
-    rule_ids = np.array([r.id for r in rules.rules] + ["default"], dtype=object)
-    reasons = np.array(
-        [r.reason(rules.language) for r in rules.rules] + [rules.default_reason()], dtype=object
-    )
-    pick = np.where(decided >= 0, decided, len(rules.rules))
-    out["category"] = pd.Categorical.from_codes(rule_cat[pick], categories=codes_of)
-    out["rule_id"] = pd.array(rule_ids[pick], dtype="str")
-    out["reason"] = pd.array(reasons[pick], dtype="str")
-    out["matched"] = pd.array(_matched_strings(masks, [r.id for r in rules.rules]), dtype="str")
-    out.index = parcels.index
-    return out
-
-
-def _requirements(
-    rules: RuleSet,
-    frame: pd.DataFrame,
-    layers: Mapping[str, Any],
-    rasters: Mapping[str, Any],
-) -> list[tuple[Any, ...]]:
-    """Spatial keys the rules need; every missing column, layer or raster at once."""
-    problems: list[str] = []
-    for rule in rules.rules:
-        try:
-            check_columns(
-                rule.tree,  # type: ignore[arg-type]
-                frame.columns,
-                params=rules.params,
-                rule_id=rule.id,
-                source=_normalize(rule.when),
-            )
-        except RuleError as e:
-            problems.append(str(e))
-    if (
-        uses_special(rules, "floor_area")
-        and "floor_area" not in frame.columns
-        and not ({"footprint_area", "floors"} <= set(frame.columns))
-    ):
-        problems.append(
-            "the rules use `floor_area`, but the parcels have neither a floor_area column nor "
-            "footprint_area and floors; add one, or pass buildings= to aggregate it"
-        )
-    for kind, given, needed in (
-        ("layer", layers, rules.layers),
-        ("raster", rasters, rules.rasters),
-    ):
-        for name in needed:
-            if name not in given:
-                users = [
-                    r.id
-                    for r in rules.rules
-                    if any(k[1] == name for k in spatial_keys(r.tree, rules.params))
-                ]
-                problems.append(
-                    f"rules {users} need the {kind} {name!r}, which was not given (given: "
-                    f"{sorted(given)}); pass {kind}s={{{name!r}: ...}} to classify_parcels, "
-                    f"or --{kind} {name}=PATH on the command line"
-                )
-    if problems:
-        raise RuleError("\n".join(problems))
-    keys: dict[tuple[Any, ...], None] = {}
-    for rule in rules.rules:
-        for key in spatial_keys(rule.tree, rules.params):
-            keys.setdefault(key, None)
-    return list(keys)
-
-
-def _special_values(rules: RuleSet, frame: pd.DataFrame, index: _ParcelIndex) -> dict[str, Any]:
-    special: dict[str, Any] = {}
-    if uses_special(rules, "area"):
-        special["area"] = index.areas if index.n else np.empty(0)
-    if uses_special(rules, "floor_area"):
-        fa = (
-            frame["floor_area"].to_numpy(dtype=float, na_value=np.nan)
-            if "floor_area" in frame
-            else np.full(len(frame), np.nan)
-        )
-        if {"footprint_area", "floors"} <= set(frame.columns):
-            est = frame["footprint_area"].to_numpy(dtype=float, na_value=np.nan) * frame[
-                "floors"
-            ].to_numpy(dtype=float, na_value=np.nan)
-            fa = np.where(np.isnan(fa), est, fa)
-        special["floor_area"] = fa
-    return special
-
-
-def _is_cheap(node: ast.AST) -> bool:
-    """Tell whether `node` reads no spatial or raster value (only columns, params, area)."""
-    return not any(
-        isinstance(n, ast.Call) and n.func.id != "isnull"  # type: ignore[attr-defined]
-        for n in ast.walk(node)
-    )
-
-
-def _needed_rows(
-    rules: RuleSet,
-    frame: pd.DataFrame,
-    special: Mapping[str, Any],
-    keys: list[tuple[Any, ...]],
-) -> dict[tuple[Any, ...], np.ndarray | None]:
-    """
-    Find the parcels on which each spatial value can change a rule's result.
-
-    A rule ``a and b and share_in("x") < 0.01`` only needs ``share_in("x")`` where the cheap
-    conjuncts ``a and b`` hold: elsewhere the rule is False whatever the value. Each value
-    is still computed once, on the union of the parcels any rule needs it for (None: all).
-    """
-    need: dict[tuple[Any, ...], np.ndarray | None] = {}
-    for rule in rules.rules:
-        rule_keys = spatial_keys(rule.tree, rules.params)
-        if not rule_keys:
-            continue
-        body = rule.tree.body  # type: ignore[union-attr]
-        parts = (
-            body.values
-            if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And)
-            else [body]
-        )
-        cheap = [p for p in parts if _is_cheap(p)]
-        mask: np.ndarray | None = None
-        if cheap and len(cheap) < len(parts):
-            expr = ast.Expression(cheap[0] if len(cheap) == 1 else ast.BoolOp(ast.And(), cheap))
-            mask = evaluate_expression(
-                expr,
-                frame,
-                special=special,
-                params=rules.params,
-                rule_id=rule.id,
-                source=_normalize(rule.when),
-            )
-        for key in rule_keys:
-            if mask is None:
-                need[key] = None
-            elif key not in need:
-                need[key] = mask
-            elif need[key] is not None:
-                need[key] = need[key] | mask
-    return {k: need.get(k) for k in keys}
-
-
-def _spatial_values(
-    keys: Iterable[tuple[Any, ...]],
-    parcels: gpd.GeoDataFrame,
-    index: _ParcelIndex,
-    layers: Mapping[str, Any],
-    rasters: Mapping[str, Any],
-    *,
-    rows: Mapping[tuple[Any, ...], np.ndarray | None],
-    verbose: bool,
-    prepared: Mapping[str, np.ndarray] | None = None,
-) -> dict[tuple[Any, ...], np.ndarray]:
-    values: dict[tuple[Any, ...], np.ndarray] = {}
-    keys = list(keys)
-    geoms: dict[str, np.ndarray] = dict(prepared or {})
-    raster_keys: dict[str, list[tuple[Any, ...]]] = {}
-    for key in tqdm(keys, desc="spatial", disable=not verbose):
-        fname, name = key[0], key[1]
-        if fname.startswith("raster_"):
-            raster_keys.setdefault(name, []).append(key)
-            continue
-        if index.n == 0:
-            values[key] = np.zeros(0)
-            continue
-        if name not in geoms:
-            geoms[name] = _layer_geoms(read_named_layer(layers[name], name), index, name)
-        try:
-            if fname == "share_in":
-                values[key] = _share_in(index, geoms[name], name, rows.get(key))
-            elif fname == "intersects":
-                values[key] = _intersects(index, geoms[name])
-            else:
-                values[key] = _distance_to(index, geoms[name], key[2], rows.get(key))
-        except shapely.errors.GEOSException as e:
+        if buildings is not None:
             msg = (
-                f"computing {fname}({name!r}) failed on invalid geometries ({e}); repair the "
-                f"parcels and the {name!r} layer first (validate_layer, or shapely.make_valid)."
+                "`buildings=` is not supported with partitioned parcels: aggregate the "
+                "buildings to the parcels first (geo_renewal.aggregate_buildings, per region "
+                "if they are many) and pass the parcels with those columns."
             )
-            raise InputError(msg) from e
-    for name, rkeys in raster_keys.items():
-        from geo_renewal.raster import zonal_stats
-
-        above = sorted({k[2] for k in rkeys if k[0] == "raster_share_above"})
-        masks = [rows.get(k) for k in rkeys]
-        sel = None if any(m is None for m in masks) else np.logical_or.reduce(masks)
-        geometry = parcels.geometry if sel is None else parcels.geometry[sel]
-        table = zonal_stats(geometry, rasters[name], above=above)
-        for key in rkeys:
-            column = {"raster_mean": "mean", "raster_max": "max"}.get(
-                key[0], f"share_above_{key[2] if len(key) > 2 else 0:g}"
-            )
-            full = np.full(len(parcels), np.nan)
-            full[slice(None) if sel is None else sel] = table[column].to_numpy(dtype=float)
-            values[key] = full
-    return values
+            raise InputError(msg)
+        return classify_partitioned(parcels, rules, layers=layers, rasters=rasters or {})
+    if buildings is not None:
+        parcels = _apply_buildings(parcels.copy(), buildings)
+    return classify_frame(parcels, rules, layers=layers, rasters=rasters or {}, verbose=verbose)
 
 
-def _decide(masks: np.ndarray, force: list[bool]) -> np.ndarray:
-    """Index of the deciding rule per parcel (-1: none): forced rules first, then first match."""
-    n_rules, n = masks.shape
-    decided = np.full(n, -1, dtype=np.int64)
-    if n_rules == 0 or n == 0:
-        return decided
-    forced = np.flatnonzero(force)
-    if len(forced):
-        fm = masks[forced]
-        hit = fm.any(axis=0)
-        decided[hit] = forced[fm.argmax(axis=0)[hit]]
-    hit = masks.any(axis=0) & (decided < 0)
-    decided[hit] = masks.argmax(axis=0)[hit]
-    return decided
-
-
-def _matched_strings(masks: np.ndarray, ids: list[str]) -> np.ndarray:
-    """Join the ids of the matching rules per parcel with ";" (via distinct match patterns)."""
-    n_rules, n = masks.shape
-    if n == 0:
-        return np.empty(0, dtype=object)
-    if n_rules == 0:
-        return np.full(n, "", dtype=object)
-    packed = np.ascontiguousarray(np.packbits(masks, axis=0).T)
-    keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    bits = np.unpackbits(uniq.view(np.uint8).reshape(len(uniq), -1), axis=1)[:, :n_rules]
-    labels = np.array([";".join(np.asarray(ids)[row.astype(bool)]) for row in bits], dtype=object)
-    return labels[inverse.ravel()]
+def _resolve_layers(
+    rules: RuleSet, layers: Mapping[str, Any] | None
+) -> dict[str, gpd.GeoDataFrame | gpd.GeoSeries]:
+    """Read the given layers the rules use (paths, ``file.gpkg::layer``); others stay as given."""
+    needed = set(rules.layers)
+    return {
+        name: read_named_layer(value, name) if name in needed else value
+        for name, value in (layers or {}).items()
+    }
 
 
 # --------------------------------------------------------------------------- buildings

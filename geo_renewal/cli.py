@@ -51,7 +51,7 @@ def _dask_options(func: Callable[..., Any]) -> Callable[..., Any]:
     Add ``--workers N`` and ``--scheduler ADDRESS`` (province-scale runs on dask).
 
     The command receives ``workers`` and ``scheduler``; it runs its body inside
-    ``geo_renewal.scale.dask_client(workers=workers, scheduler=scheduler)`` and reads its
+    ``geo_renewal.partitioned.dask_client(workers=workers, scheduler=scheduler)`` and reads its
     parcels with ``partitions=_partitions_for(path, workers, scheduler)``.
     """
     func = click.option(
@@ -73,7 +73,7 @@ def _partitions_for(path: str, workers: int | None, scheduler: str | None) -> st
     """``"auto"`` for a file read with --workers/--scheduler; None for a GeoParquet folder."""
     from pathlib import Path
 
-    from geo_renewal.scale import _is_dataset
+    from geo_renewal.geoparquet import _is_dataset
 
     if (workers is None and scheduler is None) or _is_dataset(Path(path)):
         return None
@@ -168,7 +168,7 @@ def stats_command(
     """
     from geo_renewal import settings
     from geo_renewal.io import read_layer
-    from geo_renewal.scale import dask_client
+    from geo_renewal.partitioned import dask_client
     from geo_renewal.stats import zone_stats
     from geo_renewal.tables import format_table, write_table
 
@@ -1023,9 +1023,10 @@ def classify_command(
     import warnings
 
     from geo_renewal.classify import classify_parcels, zones_from_parcels
+    from geo_renewal.geoparquet import is_partitioned
     from geo_renewal.io import read_layer, write_layer
+    from geo_renewal.partitioned import dask_client
     from geo_renewal.rules import load_rules
-    from geo_renewal.scale import dask_client, is_partitioned
     from geo_renewal.stats import zone_stats
 
     rules = load_rules(rules_spec, lang=lang)

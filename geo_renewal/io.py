@@ -54,7 +54,7 @@ import pandas as pd
 
 from pyproj import CRS
 
-from geo_renewal import schema, settings
+from geo_renewal import geoparquet, schema, settings
 from geo_renewal._errors import CRSError, InputError
 from geo_renewal.crs import (
     _check_bounds,
@@ -238,15 +238,15 @@ def read_layer(
         msg = f"`{name}` does not exist; check the path (the working directory is {Path.cwd()})."
         raise InputError(msg)
     ext = path.suffix.lower()
-    from geo_renewal import scale
-
-    if scale._is_dataset(path):
+    if geoparquet._is_dataset(path):
         if layer is not None:
             msg = (
                 f"`{name}` is a GeoParquet dataset, which holds one layer; drop `layer={layer!r}`."
             )
             raise InputError(msg)
-        ddf = scale._crs_of_dataset(scale._read_dataset(path, name=name), declared, shift, name)
+        ddf = geoparquet._crs_of_dataset(
+            geoparquet._read_dataset(path, name=name), declared, shift, name
+        )
         if kind is not None or columns:
             renamed = _canonical(ddf._meta, kind=kind, columns=columns, name=name).columns
             rename = {a: b for a, b in zip(ddf.columns, renamed, strict=True) if a != b}
@@ -254,7 +254,7 @@ def read_layer(
                 sp = getattr(ddf, "spatial_partitions", None)
                 ddf = ddf.rename(columns=rename)
                 ddf.spatial_partitions = sp
-        return ddf if partitions is None else scale.partition_layer(ddf, partitions)
+        return ddf if partitions is None else geoparquet.partition_layer(ddf, partitions)
     is_shp_folder = path.is_dir() and ext != ".gdb"
     if not is_shp_folder and ext not in READ_FORMATS:
         msg = (
@@ -282,7 +282,7 @@ def read_layer(
         gdf = _canonical(gdf, kind=kind, columns=columns, name=name)
     logger.info("read %d features from %s in %s", len(gdf), name, gdf.crs.to_string())
     if partitions is not None:
-        return scale.partition_layer(gdf, partitions)
+        return geoparquet.partition_layer(gdf, partitions)
     return gdf
 
 
@@ -1015,26 +1015,24 @@ def write_layer(
     """
     import geopandas as gpd
 
-    from geo_renewal import scale
-
     path = Path(path)
-    if scale.is_partitioned(gdf) or partitions is not None:
+    if geoparquet.is_partitioned(gdf) or partitions is not None:
         if layer is not None or path.suffix.lower() not in ("", ".parquet", ".geoparquet"):
             msg = (
                 f"a partitioned layer is written as a GeoParquet dataset folder (`out/` or "
                 f"`out.parquet/`), not `{path}`{f' with layer={layer!r}' if layer else ''}."
             )
             raise InputError(msg)
-        if not scale.is_partitioned(gdf):
+        if not geoparquet.is_partitioned(gdf):
             if not isinstance(gdf, gpd.GeoDataFrame):
                 msg = f"`gdf` must be a GeoDataFrame; got {type(gdf).__name__}."
                 raise InputError(msg)
             check_crs(gdf, "gdf")
-            gdf = scale.partition_layer(gdf, partitions)
+            gdf = geoparquet.partition_layer(gdf, partitions)
         elif partitions is not None:
-            gdf = scale.partition_layer(gdf, partitions)
+            gdf = geoparquet.partition_layer(gdf, partitions)
         check_crs(gdf, "gdf")
-        return scale._write_dataset(gdf, path)
+        return geoparquet._write_dataset(gdf, path)
     if not isinstance(gdf, gpd.GeoDataFrame):
         msg = f"`gdf` must be a GeoDataFrame; got {type(gdf).__name__}."
         raise InputError(msg)

@@ -41,6 +41,7 @@ from pyproj import CRS
 
 from geo_renewal._compat import import_optional
 from geo_renewal._errors import CRSError, InputError
+from geo_renewal._rulefuncs import rule_function
 from geo_renewal.crs import check_crs
 
 if TYPE_CHECKING:
@@ -324,3 +325,33 @@ def _scanline_fill(
         return
     cols = start[s] + (np.arange(len(s)) - np.repeat(np.cumsum(length) - length, length))
     grid.ravel()[rows[s] * width + cols] = who_[s]
+
+
+# ------------------------------------------------------------- rule functions
+
+
+def _rule_raster_values(
+    geometry: gpd.GeoSeries, path: Any, keys: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], np.ndarray]:
+    """Every raster value the rules ask of one raster, from one pass of `zonal_stats`."""
+    above = sorted({k[2] for k in keys if k[0] == "raster_share_above"})
+    table = zonal_stats(geometry, path, above=above)
+    column = {"raster_mean": "mean", "raster_max": "max"}
+    return {
+        key: table[column.get(key[0]) or f"share_above_{key[2]:g}"].to_numpy(dtype=float)
+        for key in keys
+    }
+
+
+for _name, _args, _summary in (
+    ("raster_mean", ("raster",), "mean of the raster's valid pixels in the parcel"),
+    ("raster_max", ("raster",), "maximum of the raster's valid pixels in the parcel"),
+    (
+        "raster_share_above",
+        ("raster", "number"),
+        "share 0–1 of the parcel's pixels whose value is greater than the number",
+    ),
+):
+    rule_function(_name, args=_args, result="number", summary=_summary, batched=True)(
+        _rule_raster_values
+    )

@@ -46,11 +46,16 @@ __all__ = [
     "FALSE_VALUES",
     "KINDS",
     "LAND_USES",
+    "MISSING_ROW",
     "NUMERIC_COLUMNS",
+    "OUTSIDE_ROW",
     "PIPELINES",
+    "RESERVED_ROWS",
     "STAGES",
     "STRUCTURES",
+    "TOTAL_ROW",
     "TRUE_VALUES",
+    "UNCLASSIFIED",
     "VALUE_ALIASES",
     "Category",
     "category_codes",
@@ -87,6 +92,18 @@ class Category:
     def label(self, lang: str = "zh") -> str:
         """Return the label in `lang` (``"zh"`` or ``"en"``)."""
         return self.zh if lang == "zh" else self.en
+
+
+#: Index label of a statistics table's total row (合计).
+TOTAL_ROW = "total"
+#: Index label of the row of parcels (or parts of parcels) outside every zone (区外).
+OUTSIDE_ROW = "outside"
+#: Index label of the row of parcels whose `by` value is missing (未填写).
+MISSING_ROW = "missing"
+#: Category key of parcels with a missing category in the cross table (未分类).
+UNCLASSIFIED = "unclassified"
+#: The reserved row labels of statistics tables.
+RESERVED_ROWS = (TOTAL_ROW, OUTSIDE_ROW, MISSING_ROW)
 
 
 #: The five renewal classes of DOMAIN.md §1, in display order.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from geo_renewal._errors import InputError
+from geo_renewal._rulefuncs import rule_function
 from geo_renewal.crs import check_crs, to_working, working_crs
 
 if TYPE_CHECKING:
@@ -182,6 +183,49 @@ def _distance_to(
         out[ok[qi]] = d
     out[missing] = np.nan
     return out
+
+
+# ------------------------------------------------------------- rule functions
+
+
+@rule_function(
+    "share_in",
+    args=("layer",),
+    result="number",
+    summary="share 0–1 of the parcel's area inside the polygons of a layer",
+)
+def _rule_share_in(
+    index: _ParcelIndex, geoms: np.ndarray, key: tuple[Any, ...], rows: np.ndarray | None
+) -> np.ndarray:
+    return _share_in(index, geoms, key[1], rows)
+
+
+@rule_function(
+    "intersects",
+    args=("layer",),
+    result="bool",
+    summary="True where the parcel touches or overlaps a feature of a layer",
+)
+def _rule_intersects(
+    index: _ParcelIndex, geoms: np.ndarray, key: tuple[Any, ...], rows: np.ndarray | None
+) -> np.ndarray:
+    return _intersects(index, geoms)
+
+
+@rule_function(
+    "distance_to",
+    args=("layer",),
+    result="number",
+    summary="metres from the parcel's edge to the nearest feature of a layer (0 if they meet)",
+    capped=True,
+)
+def _rule_distance_to(
+    index: _ParcelIndex, geoms: np.ndarray, key: tuple[Any, ...], rows: np.ndarray | None
+) -> np.ndarray:
+    return _distance_to(index, geoms, key[2], rows)
+
+
+# ------------------------------------------------------------- public functions
 
 
 def share_in(

@@ -9,7 +9,7 @@ import geopandas as gpd
 import shapely
 from shapely import LineString, box
 
-import geo_renewal.classify as classify_mod
+import geo_renewal.spatial as spatial_mod
 from geo_renewal import RuleError
 from geo_renewal.classify import (
     OUTPUT_COLUMNS,
@@ -100,13 +100,13 @@ def test_missing_columns_layers_and_rasters_reported_at_once(grid_parcels):
 
 def test_spatial_functions_run_once_per_layer(grid_parcels, monkeypatch):
     calls = []
-    real = classify_mod._share_in
+    real = spatial_mod._share_in
 
     def counting(index, geoms, name, rows=None):
         calls.append((name, None if rows is None else int(rows.sum())))
         return real(index, geoms, name, rows)
 
-    monkeypatch.setattr(classify_mod, "_share_in", counting)
+    monkeypatch.setattr(spatial_mod, "_share_in", counting)
     zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 150, Y0 + 150)], crs="EPSG:4548")
     rules = _rules(
         {"id": "a", "category": "demolish", "when": "share_in('z') > 0.9"},
@@ -123,13 +123,13 @@ def test_spatial_functions_run_once_per_layer(grid_parcels, monkeypatch):
 
 def test_spatial_values_only_where_cheap_conditions_hold(grid_parcels, monkeypatch):
     calls = []
-    real = classify_mod._share_in
+    real = spatial_mod._share_in
 
     def counting(index, geoms, name, rows=None):
         calls.append(None if rows is None else rows.copy())
         return real(index, geoms, name, rows)
 
-    monkeypatch.setattr(classify_mod, "_share_in", counting)
+    monkeypatch.setattr(spatial_mod, "_share_in", counting)
     zone = gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 500, Y0 + 150)], crs="EPSG:4548")
     rules = _rules(
         {"id": "a", "category": "demolish", "when": "share_in('z') > 0.5 and floors >= 5"},

@@ -14,13 +14,9 @@ from geopandas.testing import assert_geodataframe_equal
 
 from geo_renewal._errors import InputError
 from geo_renewal.classify import classify_parcels
+from geo_renewal.geoparquet import auto_partitions, is_partitioned, partition_layer
 from geo_renewal.io import read_layer, write_layer
-from geo_renewal.scale import (
-    auto_partitions,
-    dask_client,
-    is_partitioned,
-    partition_layer,
-)
+from geo_renewal.partitioned import dask_client
 from geo_renewal.stats import zone_stats
 
 dask = pytest.importorskip("dask")

@@ -10,9 +10,11 @@ import geopandas as gpd
 import shapely
 from shapely import box
 
+from geo_renewal import _stats_kernel as stats_kernel
 from geo_renewal import stats as st
 from geo_renewal._errors import CRSError, InputError, SchemaError
 from geo_renewal.crs import area as crs_area
+from geo_renewal.schema import CATEGORIES
 from geo_renewal.stats import (
     MISSING_ROW,
     OUTSIDE_ROW,
@@ -147,7 +149,7 @@ def test_apportion_shares_straddlers(classified, straddling_zones):
 
 def test_conservation_check_raises_internal_error():
     with pytest.raises(ConservationError, match=r"households.*add up"):
-        st._check_conservation(
+        stats_kernel._check_conservation(
             {"households": np.array([1.0, 2.0])},
             {"households": 4.0},
             {"households": np.array([4.0])},
@@ -156,7 +158,7 @@ def test_conservation_check_raises_internal_error():
 
 def test_threads_give_the_same_result(classified, straddling_zones, monkeypatch):
     one = zone_stats(classified, zones=straddling_zones, zone_col="zone_id", n_jobs=1)
-    monkeypatch.setattr(st, "_THREAD_MIN_PAIRS", 1)
+    monkeypatch.setattr(stats_kernel, "_THREAD_MIN_PAIRS", 1)
     many = zone_stats(classified, zones=straddling_zones, zone_col="zone_id", n_jobs=3)
     pd.testing.assert_frame_equal(one, many, rtol=1e-12)
 
@@ -217,7 +219,7 @@ def test_by_category_rows_follow_category_order(classified):
     parcels["category"] = parcels["category"].astype(str)  # plain text works too
     parcels = parcels[parcels["category"] != "retain_upgrade"]
     stats = zone_stats(parcels, by="category")
-    assert list(stats.index) == [*st.CATEGORIES, TOTAL_ROW]
+    assert list(stats.index) == [*CATEGORIES, TOTAL_ROW]
     assert stats.loc["retain_upgrade", "n_parcels"] == 0
     assert not any(":" in c for c in stats.columns)  # no redundant cross table
 
