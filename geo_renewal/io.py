@@ -36,13 +36,11 @@ writers (tables, maps, reports) reuse.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import logging
 import os
 import shutil
 import uuid
-import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
 from glob import escape as glob_escape
@@ -55,7 +53,10 @@ import pandas as pd
 from pyproj import CRS
 
 from geo_renewal import geoparquet, schema, settings
+from geo_renewal._columns import _canonical, _is_text
+from geo_renewal._encoding import _SAMPLE_BYTES, _codec_name, _dbf_encoding, _shapefile_encoding
 from geo_renewal._errors import CRSError, InputError
+from geo_renewal._tabular import _pick, _read_table
 from geo_renewal.crs import (
     _check_bounds,
     _projected_hint,
@@ -119,16 +120,8 @@ _SHAPEFILE_SIDECARS = (
     ".shp.xml",
 )
 
-# Normalised header spellings of geometry columns in tables (checked in this order).
-_WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "空间信息")
-_LON_COLUMNS = ("经度", "lon", "lng", "long", "longitude", "x", "x坐标", "东坐标")
-_LAT_COLUMNS = ("纬度", "lat", "latitude", "y", "y坐标", "北坐标")
-
-# Identifier columns kept as text when reading tables (leading zeros matter: "001").
-_ID_COLUMNS = ("parcel_id", "building_id", "project_id", "site_id", "district_id", "zone_id")
 
 _SHIFTED = {"gcj02": "GCJ-02", "bd09": "BD-09", "bd09ll": "BD-09"}
-_SAMPLE_BYTES = 1 << 20
 
 
 # ---------------------------------------------------------------------------------------
@@ -284,18 +277,6 @@ def read_layer(
     if partitions is not None:
         return geoparquet.partition_layer(gdf, partitions)
     return gdf
-
-
-def _codec_name(encoding: str) -> str:
-    """Return the canonical name of `encoding` (one GDAL/iconv also knows)."""
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError as e:
-        msg = (
-            f"unknown `encoding` {encoding!r}; pass a codec name such as 'GB18030', 'GBK', "
-            "'UTF-8' or 'latin-1'."
-        )
-        raise InputError(msg) from e
 
 
 def _parse_crs(crs: Any) -> tuple[CRS | None, str | None]:
@@ -472,27 +453,6 @@ def _read_vector(
     return gdf
 
 
-def _pick(items: list[Any], names: list[str], *, layer: str | None, kind: str | None, what: str):
-    """Choose one of `items` by `layer` name, by `kind` name, or as the only one."""
-    if layer is not None:
-        if layer in names:
-            return items[names.index(layer)]
-        msg = f"{what} has no layer {layer!r}; its layers are {names}."
-        raise InputError(msg)
-    if len(items) == 1:
-        return items[0]
-    if not items:
-        msg = f"{what} holds no layer to read."
-        raise InputError(msg)
-    if kind is not None and kind in names:
-        return items[names.index(kind)]
-    msg = (
-        f"{what} holds several layers {names}; choose one with `layer=` "
-        f"(on the command line: PATH::LAYER)."
-    )
-    raise InputError(msg)
-
-
 def _pick_layer(source: str | Path, *, layer: str | None, kind: str | None, name: str) -> str:
     import pyogrio
 
@@ -531,302 +491,10 @@ def _zip_source(
     return f"/vsizip/{path.resolve()}/{shp}", None, detected
 
 
-def _sidecar(shp: Path, ext: str) -> Path | None:
-    for candidate in (shp.with_suffix(ext), shp.with_suffix(ext.upper())):
-        if candidate.exists():
-            return candidate
-    return None
-
-
-def _shapefile_encoding(shp: Path) -> str | None:
-    """Guess the encoding of a Shapefile's .dbf without .cpg; None lets GDAL decide."""
-    if _sidecar(shp, ".cpg") is not None:
-        return None
-    dbf = _sidecar(shp, ".dbf")
-    if dbf is None:
-        return None
-    with dbf.open("rb") as f:
-        head = f.read(_SAMPLE_BYTES)
-        tail = b""
-        size = dbf.stat().st_size
-        if size > 2 * _SAMPLE_BYTES and len(head) >= 12:
-            header_len = int.from_bytes(head[8:10], "little")
-            record_len = max(int.from_bytes(head[10:12], "little"), 1)
-            n_tail = _SAMPLE_BYTES // record_len
-            n_records = (size - header_len) // record_len
-            f.seek(header_len + max(n_records - n_tail, 0) * record_len)
-            tail = f.read(n_tail * record_len)
-    encoding = _dbf_encoding(head, tail)
-    if encoding is not None:
-        logger.info("%s has no .cpg; its text looks like %s", shp, encoding)
-    return encoding
-
-
-def _dbf_encoding(head: bytes, tail: bytes = b"") -> str | None:
-    """Guess the encoding of dBASE bytes: UTF-8 if strictly valid, else GB18030; None if ASCII."""
-    if len(head) < 32:
-        return None
-    header_len = int.from_bytes(head[8:10], "little")
-    record_len = max(int.from_bytes(head[10:12], "little"), 1)
-    names = []
-    i = 32
-    while i + 32 <= min(header_len, len(head)) and head[i] != 0x0D:
-        names.append(head[i : i + 11].split(b"\0", 1)[0])
-        i += 32
-    records = head[header_len:]
-    records = records[: len(records) // record_len * record_len]
-    sample = b"\n".join([*names, records, tail])
-    if sample.isascii():
-        return None
-    for enc in ("utf-8", "gb18030"):
-        try:
-            sample.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        return "UTF-8" if enc == "utf-8" else "GB18030"
-    return None
-
-
 # --- tables -------------------------------------------------------------------------
 
 
-def _norm(header: Any) -> str:
-    return str(header).strip().lower()
-
-
-def _text_encoding(path: Path) -> str:
-    """Guess a text file's encoding: UTF-8 (BOM or not) if its start decodes, else GB18030."""
-    with path.open("rb") as f:
-        head = f.read(4 * _SAMPLE_BYTES)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
-
-
-def _read_table(
-    path: Path, *, layer: str | None, kind: str | None, encoding: str | None
-) -> tuple[gpd.GeoDataFrame, str]:
-    """Read a CSV/XLSX into a GeoDataFrame (no CRS); return it and a geometry description."""
-    import geopandas as gpd
-    import shapely
-
-    name = str(path)
-    aliases = schema.column_aliases()
-
-    def id_dtypes(headers: list[Any]) -> dict[Any, type]:
-        return {h: str for h in headers if aliases.get(_norm(h)) in _ID_COLUMNS}
-
-    try:
-        if path.suffix.lower() == ".csv":
-            if layer is not None:
-                msg = f"`{name}` is a CSV, which holds one table; drop `layer={layer!r}`."
-                raise InputError(msg)
-            enc = encoding or _text_encoding(path)
-            headers = list(pd.read_csv(path, encoding=enc, nrows=0).columns)
-            df = pd.read_csv(path, encoding=enc, dtype=id_dtypes(headers))
-        else:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-                with pd.ExcelFile(path, engine="openpyxl") as xl:
-                    sheets = [str(s) for s in xl.sheet_names]
-                    sheet = _pick(sheets, sheets, layer=layer, kind=kind, what=f"`{name}`")
-                    headers = list(pd.read_excel(xl, sheet_name=sheet, nrows=0).columns)
-                    df = pd.read_excel(xl, sheet_name=sheet, dtype=id_dtypes(headers))
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        msg = f"cannot read `{name}` as a table: {e}; check the file, or pass `encoding=`."
-        raise InputError(msg) from e
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        if isinstance(e, InputError):
-            raise
-        msg = f"cannot read `{name}` as a workbook: {e}"
-        raise InputError(msg) from e
-    norm = {}
-    for c in df.columns:
-        norm.setdefault(_norm(c), c)
-    wkt_col = next((norm[c] for c in _WKT_COLUMNS if c in norm), None)
-    lon_col = next((norm[c] for c in _LON_COLUMNS if c in norm), None)
-    lat_col = next((norm[c] for c in _LAT_COLUMNS if c in norm), None)
-    if wkt_col is not None:
-        text = df[wkt_col].astype(object).where(df[wkt_col].notna(), None)
-        text = text.map(lambda v: v.strip() or None if isinstance(v, str) else v)
-        geoms = shapely.from_wkt(text.to_numpy(dtype=object), on_invalid="ignore")
-        bad = np.flatnonzero(shapely.is_missing(geoms) & text.notna().to_numpy())
-        if bad.size:
-            rows = [_row_label(df, i) for i in bad[:5]]
-            msg = (
-                f"`{name}`: column {wkt_col!r} holds text that is not WKT in rows {rows}"
-                f"{' …' if bad.size > 5 else ''} ({bad.size} in all), e.g. "
-                f"{str(text.iloc[bad[0]])[:60]!r}; fix or blank those cells."
-            )
-            raise InputError(msg)
-        return gpd.GeoDataFrame(df.drop(columns=[wkt_col]), geometry=geoms), f"column {wkt_col!r}"
-    if lon_col is None or lat_col is None:
-        msg = (
-            f"`{name}` has no geometry: expected a WKT column (one of {list(_WKT_COLUMNS)}) or "
-            f"longitude and latitude columns (e.g. 经度/纬度, lon/lat, x/y); its columns are "
-            f"{[str(c) for c in df.columns]}."
-        )
-        raise InputError(msg)
-    xy = []
-    for col in (lon_col, lat_col):
-        values = pd.to_numeric(df[col], errors="coerce")
-        blank = df[col].isna() | (df[col].astype(str).str.strip() == "")
-        bad = np.flatnonzero((values.isna() & ~blank).to_numpy())
-        if bad.size:
-            rows = [_row_label(df, i) for i in bad[:5]]
-            msg = (
-                f"`{name}`: column {col!r} holds non-numeric coordinates in rows {rows}"
-                f"{' …' if bad.size > 5 else ''}, e.g. {df[col].iloc[bad[0]]!r}; use decimal "
-                "degrees (or metres) and fix those cells."
-            )
-            raise InputError(msg)
-        xy.append(values.to_numpy(dtype=float))
-    geoms = shapely.points(xy[0], xy[1])
-    geoms[~(np.isfinite(xy[0]) & np.isfinite(xy[1]))] = None
-    return gpd.GeoDataFrame(df, geometry=geoms), f"columns {lon_col!r}/{lat_col!r}"
-
-
-def _row_label(df: pd.DataFrame, i: int) -> int:
-    """Spreadsheet-style row number of data row `i` (header is row 1)."""
-    del df
-    return int(i) + 2
-
-
 # --- canonical columns and values ---------------------------------------------------
-
-
-def _canonical(
-    gdf: gpd.GeoDataFrame, *, kind: str | None, columns: Mapping[str, str] | None, name: str
-) -> gpd.GeoDataFrame:
-    """Rename headers to canonical names and normalise coded/numeric values."""
-    geom = gdf.geometry.name
-    headers = [c for c in gdf.columns if c != geom]
-    rename: dict[Any, str] = {}
-    if columns:
-        if not isinstance(columns, Mapping):
-            msg = f"`columns` must be a mapping {{'原字段': 'canonical'}}; got {type(columns).__name__}."
-            raise InputError(msg)
-        by_norm = {}
-        for h in headers:
-            by_norm.setdefault(_norm(h), h)
-        missing = []
-        for src, dst in columns.items():
-            h = src if src in headers else by_norm.get(_norm(src))
-            if h is None:
-                missing.append(src)
-            else:
-                rename[h] = dst
-        if missing:
-            msg = (
-                f"`columns` names headers that `{name}` does not have: {missing}; its headers "
-                f"are {[str(h) for h in headers]}."
-            )
-            raise InputError(msg)
-    if kind is not None:
-        lookup = schema.column_aliases()
-        present = {h for h in headers if h not in rename} | set(rename.values())
-        for h in headers:
-            if h in rename:
-                continue
-            canonical = lookup.get(_norm(h))
-            if canonical is None or canonical == h:
-                continue
-            if canonical in present:
-                logger.info("%s: keeping %r as is; %r is already a column", name, h, canonical)
-                continue
-            rename[h] = canonical
-            present.discard(h)
-            present.add(canonical)
-    targets = list(rename.values())
-    if len(set(targets)) != len(targets):
-        dupes = sorted({t for t in targets if targets.count(t) > 1})
-        msg = f"`columns` maps several headers of `{name}` onto {dupes}; map one header each."
-        raise InputError(msg)
-    out = gdf.rename(columns=rename) if rename else gdf
-    if rename:
-        logger.info("%s: renamed columns %s", name, rename)
-    if kind is None:
-        return out
-    updates: dict[str, pd.Series] = {}
-    for col, aliases in schema.VALUE_ALIASES.items():
-        if col in out.columns and col != geom:
-            mapped = _map_values(out[col], aliases)
-            if mapped is not None:
-                updates[col] = mapped
-    if "planned_use" in out.columns and "land_use" in schema.VALUE_ALIASES:
-        mapped = _map_values(out["planned_use"], schema.VALUE_ALIASES["land_use"])
-        if mapped is not None:
-            updates["planned_use"] = mapped
-    for col in schema.NUMERIC_COLUMNS:
-        if col in out.columns and _is_text(out[col]):
-            number = _to_number(out[col])
-            if number is None:
-                logger.info("%s: %r has values that are not numbers; left as text", name, col)
-            else:
-                updates[col] = number
-    for col in schema.BOOL_COLUMNS:
-        if col in out.columns:
-            flag = _to_bool(out[col])
-            if flag is not None:
-                updates[col] = flag
-    if updates:
-        out = out.assign(**updates)
-    return out
-
-
-def _is_text(s: pd.Series) -> bool:
-    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
-
-
-def _map_values(s: pd.Series, aliases: Mapping[str, str]) -> pd.Series | None:
-    """Replace alias values by codes (looked up once per distinct value); None if none match."""
-    if not _is_text(s):
-        return None
-    mapping = {}
-    for u in s.unique():
-        if isinstance(u, str):
-            key = u.strip()
-            v = aliases.get(u) or aliases.get(key) or aliases.get(key.lower())
-            if v is not None and v != u:
-                mapping[u] = v
-    if not mapping:
-        return None
-    codes, uniques = pd.factorize(s)
-    table = np.asarray([*(mapping.get(u, u) for u in uniques), None], dtype=object)
-    return pd.Series(table[codes], index=s.index, name=s.name, dtype=s.dtype)
-
-
-def _to_number(s: pd.Series) -> pd.Series | None:
-    """Numbers if every non-blank value parses; None (leave the text) otherwise."""
-    values = pd.to_numeric(s, errors="coerce")
-    unparsed = values.isna() & s.notna()
-    if unparsed.any():
-        blank = s[unparsed].astype(str).str.strip() == ""
-        if not blank.all():
-            return None
-    return values
-
-
-def _to_bool(s: pd.Series) -> pd.Series | None:
-    """Booleans (nullable) if every value is a yes/no spelling; None otherwise."""
-    if s.dtype == bool or isinstance(s.dtype, pd.BooleanDtype):
-        return None
-    codes, uniques = pd.factorize(s)
-    mapping = []
-    for u in uniques:
-        key = str(u).strip().lower()
-        if key.endswith(".0"):
-            key = key[:-2]
-        if key in schema.TRUE_VALUES:
-            mapping.append(True)
-        elif key in schema.FALSE_VALUES:
-            mapping.append(False)
-        else:
-            return None
-    table = np.asarray([*mapping, None], dtype=object)
-    return pd.Series(table[codes], index=s.index, name=s.name, dtype="boolean")
 
 
 # ---------------------------------------------------------------------------------------
