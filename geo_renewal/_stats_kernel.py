@@ -599,83 +599,27 @@ def _sums(
     `cat_order` codes the categories by a global order (partitions); `notes` collects
     missing-value notes instead of warning.
     """
-    p, g, w, keys = assign.p, assign.g, assign.w, assign.keys
-    n_rows = len(keys)
-    cols = parcels.columns
+    p, g, w, n_rows = assign.p, assign.g, assign.w, len(assign.keys)
 
     def gsum(values: np.ndarray) -> np.ndarray:
         return np.bincount(g, weights=values[p] * w, minlength=n_rows)
 
-    def numeric(col: str) -> np.ndarray:
-        return _numeric(parcels, col, notes=notes, stacklevel=5)
-
-    # Additive per-parcel values
-    values: dict[str, np.ndarray] = {"area_m2": parea}
-    absent: list[str] = []
-    bcol = next((c for c in ("n_buildings", "building_count") if c in cols), None)
-    if bcol is not None:
-        values["n_buildings"] = numeric(bcol)
-    else:
-        absent.append("n_buildings")
-    for col, name in (
-        ("floor_area", "floor_area_m2"),
-        ("households", "households"),
-        ("population", "population"),
-    ):
-        if col in cols:
-            values[name] = numeric(col)
-        else:
-            absent.append(name)
-    if planned_col is not None:
-        values["planned_floor_area_m2"] = numeric(planned_col)
-
-    counted = np.zeros(n_rows)
-    if len(p):
-        counted = np.bincount(g, minlength=n_rows).astype(float)  # (p, g) pairs are unique
+    values, absent = _parcel_values(parcels, parea, planned_col, notes)
+    counted = np.bincount(g, minlength=n_rows).astype(float) if len(p) else np.zeros(n_rows)
     masked: dict[str, np.ndarray] = {}
     cross: dict[str, np.ndarray] = {}
     cross_totals: dict[str, np.ndarray] = {}
     order = None
     n_unclassified = 0
-    if category_col in cols:
+    if category_col in parcels.columns:
         codes, order = _categories(parcels, category_col, cat_order)
-        n_cat = len(order)
         if order[-1] == UNCLASSIFIED:
-            n_unclassified = int((codes == n_cat - 1).sum())
-
-        def mask_sum(mask: np.ndarray, name: str) -> np.ndarray:
-            v = np.where(mask, values[name], 0.0)
-            return np.append(gsum(v), v.sum())
-
-        demolish = (
-            codes == order.index(_DEMOLISH) if _DEMOLISH in order else np.zeros(len(codes), bool)
-        )
-        if "floor_area_m2" in values:
-            masked["demolish_floor_area_m2"] = mask_sum(demolish, "floor_area_m2")
-            exempt = np.zeros(len(parcels), dtype=bool)
-            if "illegal" in cols:
-                exempt |= _flag(parcels, "illegal")
-            if "danger_grade" in cols:
-                grade = parcels["danger_grade"].astype("string").str.strip().str.upper()
-                exempt |= grade.isin(["C", "D"]).fillna(False).to_numpy(dtype=bool)
-            masked["exempt_floor_area_m2"] = mask_sum(demolish & exempt, "floor_area_m2")
-        for name in ("households", "population"):
-            if name in values:
-                masked[f"demolish_{name}"] = mask_sum(demolish, name)
-        for code, name in ((_PROTECT, "protect_area_m2"), (_RESETTLE, "resettlement_area_m2")):
-            mask = codes == order.index(code) if code in order else np.zeros(len(codes), bool)
-            masked[name] = mask_sum(mask, "area_m2")
+            n_unclassified = int((codes == len(order) - 1).sum())
+        masked = _class_sums(parcels, codes, order, values, gsum)
         if categories and assign.index_name != category_col:
-            key = g * n_cat + codes[p]
-            for name in ("area_m2", "households"):
-                if name not in values:
-                    continue
-                c = np.bincount(key, weights=values[name][p] * w, minlength=n_rows * n_cat)
-                cross[name] = c.reshape(n_rows, n_cat)
-                cross_totals[name] = np.bincount(codes, weights=values[name], minlength=n_cat)
+            cross, cross_totals = _cross_table(assign, codes, len(order), values)
     else:
         absent += ["demolish_floor_area_m2", "protect_area_m2", "resettlement_area_m2"]
-
     return _Sums(
         n=len(parcels),
         counted=counted,
@@ -690,6 +634,95 @@ def _sums(
         absent=absent,
         notes=[] if notes is None else notes,
     )
+
+
+#: Source column -> the additive metric it gives.
+_METRICS = (("floor_area", "floor_area_m2"), ("households", "households"))
+_METRICS += (("population", "population"),)
+
+
+def _parcel_values(
+    parcels: pd.DataFrame, parea: np.ndarray, planned_col: str | None, notes: list[Any] | None
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Additive per-parcel values (area, buildings, floor area, households …) and the absent ones."""
+    cols = parcels.columns
+
+    def numeric(col: str) -> np.ndarray:
+        # the warning points at the caller of zone_stats
+        return _numeric(parcels, col, notes=notes, stacklevel=8)
+
+    values: dict[str, np.ndarray] = {"area_m2": parea}
+    absent: list[str] = []
+    bcol = next((c for c in ("n_buildings", "building_count") if c in cols), None)
+    if bcol is not None:
+        values["n_buildings"] = numeric(bcol)
+    else:
+        absent.append("n_buildings")
+    for col, name in _METRICS:
+        if col in cols:
+            values[name] = numeric(col)
+        else:
+            absent.append(name)
+    if planned_col is not None:
+        values["planned_floor_area_m2"] = numeric(planned_col)
+    return values, absent
+
+
+def _class_sums(
+    parcels: pd.DataFrame,
+    codes: np.ndarray,
+    order: list[str],
+    values: Mapping[str, np.ndarray],
+    gsum: Any,
+) -> dict[str, np.ndarray]:
+    """Per group (and in total): demolished floor area, its exempt part, households, land by class."""
+
+    def mask_sum(mask: np.ndarray, name: str) -> np.ndarray:
+        v = np.where(mask, values[name], 0.0)
+        return np.append(gsum(v), v.sum())
+
+    def is_class(code: str) -> np.ndarray:
+        return codes == order.index(code) if code in order else np.zeros(len(codes), bool)
+
+    masked: dict[str, np.ndarray] = {}
+    demolish = is_class(_DEMOLISH)
+    if "floor_area_m2" in values:
+        masked["demolish_floor_area_m2"] = mask_sum(demolish, "floor_area_m2")
+        exempt = _exempt(parcels)
+        masked["exempt_floor_area_m2"] = mask_sum(demolish & exempt, "floor_area_m2")
+    for name in ("households", "population"):
+        if name in values:
+            masked[f"demolish_{name}"] = mask_sum(demolish, name)
+    for code, name in ((_PROTECT, "protect_area_m2"), (_RESETTLE, "resettlement_area_m2")):
+        masked[name] = mask_sum(is_class(code), "area_m2")
+    return masked
+
+
+def _exempt(parcels: pd.DataFrame) -> np.ndarray:
+    """Parcels whose demolished floor area the 63号文 limit exempts: illegal, or danger C/D."""
+    exempt = np.zeros(len(parcels), dtype=bool)
+    if "illegal" in parcels.columns:
+        exempt |= _flag(parcels, "illegal")
+    if "danger_grade" in parcels.columns:
+        grade = parcels["danger_grade"].astype("string").str.strip().str.upper()
+        exempt |= grade.isin(["C", "D"]).fillna(False).to_numpy(dtype=bool)
+    return exempt
+
+
+def _cross_table(
+    assign: _Assignment, codes: np.ndarray, n_cat: int, values: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Group × category sums of land and households, and their per-category totals."""
+    p, g, w, n_rows = assign.p, assign.g, assign.w, len(assign.keys)
+    key = g * n_cat + codes[p]
+    cross: dict[str, np.ndarray] = {}
+    totals: dict[str, np.ndarray] = {}
+    for name in ("area_m2", "households"):
+        if name in values:
+            c = np.bincount(key, weights=values[name][p] * w, minlength=n_rows * n_cat)
+            cross[name] = c.reshape(n_rows, n_cat)
+            totals[name] = np.bincount(codes, weights=values[name], minlength=n_cat)
+    return cross, totals
 
 
 def _finish(
