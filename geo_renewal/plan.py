@@ -39,6 +39,7 @@ The format, section by section (only ``[layers.parcels]`` is required)::
 
     [stats]
     by = ["street", "category"]    # columns to group by, in addition to zones
+    how = "apportion"              # parcels across borders: "apportion", "largest", "centroid"
 
     [resettlement]                 # keywords of plan_resettlement
     cash_share = 0.3
@@ -65,8 +66,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from geo_renewal._checks import did_you_mean
-from geo_renewal._errors import InputError
+from geo_renewal._checks import LANGS, did_you_mean
+from geo_renewal._errors import InputError, RuleError
 from geo_renewal._toml import read_toml
 
 __all__ = ["LayerSpec", "Plan", "load_plan"]
@@ -174,6 +175,9 @@ class Plan:
         Base map of the HTML maps.
     offline
         Whether maps are self-contained.
+    stats_how
+        How parcels crossing a zone, street or project border are counted
+        (`geo_renewal.stats.zone_stats` ``how``).
     """
 
     path: Path
@@ -194,6 +198,7 @@ class Plan:
     out_dir: Path
     tiles: str
     offline: bool
+    stats_how: str = "apportion"
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -254,9 +259,29 @@ def _number(value: Any, path: Path, key: str, *, lo: float, hi: float) -> float:
     return float(value)
 
 
+def _choice(value: Any, options: tuple[str, ...], path: Path, key: str) -> str:
+    if value not in options:
+        valid = ", ".join(repr(o) for o in options)
+        hint = did_you_mean(value, options)
+        raise _refuse(path, key, f"must be one of {valid}, got {value!r}", f"{hint}fix it")
+    return str(value)
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], path: Path, key: str, example: str) -> Any:
+    if isinstance(value, bool) and kind is not bool:
+        value = None  # true/false is not a number or text here
+    if value is None or not isinstance(value, kind):
+        raise _refuse(path, key, f"has the wrong type ({value!r})", f"write e.g. {example}")
+    return value
+
+
 def load_plan(path: str | Path) -> Plan:
     """
-    Read and check a project file (``plan.toml``).
+    Read and check a project file (``plan.toml``) completely, before anything runs.
+
+    Every section, key and value is checked: files exist, numbers are in range, choices
+    (languages, tile providers, statistics modes) are valid, the working CRS measures
+    metres and the rule set loads, so that a run never fails minutes later on the file.
 
     Parameters
     ----------
@@ -272,19 +297,56 @@ def load_plan(path: str | Path) -> Plan:
     ------
     InputError
         Naming the file, the key at fault and the fix: unknown sections or keys (with the
-        closest valid one), missing files, wrong types or out-of-range numbers.
+        closest valid one), missing files, wrong types, unknown choices or out-of-range
+        numbers.
 
     Examples
     --------
     >>> from geo_renewal.datasets import get_path
     >>> plan = load_plan(get_path("sample_plan"))
-    >>> plan.layers["parcels"].layer, plan.rules
-    ('parcels', 'default')
+    >>> plan.layers["parcels"].layer, plan.rules, plan.stats_how
+    ('parcels', 'default', 'apportion')
     """
     path = Path(path)
     doc = read_toml(path, what="project file", hint="pass the path of a plan.toml")
     base = path.parent.resolve()
+    _check_sections(doc, path)
+    project, outputs = doc.get("project", {}), doc.get("outputs", {})
+    layers, constraints, rasters = _layer_sections(doc, base, path)
+    rule_set, zone_dist = _rules_section(doc.get("rules", {}), base, path)
+    stats_by, stats_how = _stats_section(doc.get("stats", {}), path)
+    ledger, fund = doc.get("ledger", {}), doc.get("fund", {})
+    return Plan(
+        path=path.resolve(),
+        name=str(_typed(project.get("name", path.stem), str, path, "project.name", '"东关片区"')),
+        as_of=_as_of(project.get("as_of", dt.date.today()), path),
+        lang=_lang(project, outputs, path),
+        working_crs=_working_crs(project.get("working_crs"), path),
+        layers=layers,
+        constraints=constraints,
+        rasters=rasters,
+        rules=rule_set,
+        zone_dist=zone_dist,
+        stats_by=stats_by,
+        resettlement=_resettlement_section(doc.get("resettlement", {}), path),
+        ledger=_existing(base, ledger["path"], path, "ledger.path") if "path" in ledger else None,
+        ledger_sheet=(
+            _typed(ledger["sheet"], str, path, "ledger.sheet", '"台账"')
+            if "sheet" in ledger
+            else None
+        ),
+        fund_params=(
+            _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
+        ),
+        out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
+        tiles=_tiles(outputs.get("tiles", "none"), path),
+        offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
+        stats_how=stats_how,
+    )
 
+
+def _check_sections(doc: dict[str, Any], path: Path) -> None:
+    """Refuse unknown sections and keys, with the closest valid one."""
     for section, value in doc.items():
         if section not in _SECTIONS:
             raise _refuse(path, section, "is not a section", _suggest(section, set(_SECTIONS)))
@@ -296,8 +358,8 @@ def load_plan(path: str | Path) -> Plan:
                 if k not in keys:
                     raise _refuse(path, f"{section}.{k}", "is not a key", _suggest(k, keys))
 
-    project = doc.get("project", {})
-    as_of = project.get("as_of", dt.date.today())
+
+def _as_of(as_of: Any, path: Path) -> dt.date:
     if isinstance(as_of, str):
         try:
             as_of = dt.date.fromisoformat(as_of)
@@ -308,11 +370,50 @@ def load_plan(path: str | Path) -> Plan:
         as_of = as_of.date()
     if not isinstance(as_of, dt.date):
         raise _refuse(path, "project.as_of", "is not a date", "write it as 2026-11-20")
-    outputs = doc.get("outputs", {})
-    lang = outputs.get("lang", project.get("lang", "zh"))
-    if lang not in ("zh", "en"):
-        raise _refuse(path, "project.lang", f"must be 'zh' or 'en', got {lang!r}", "fix it")
+    return as_of
 
+
+def _lang(project: dict[str, Any], outputs: dict[str, Any], path: Path) -> str:
+    key = "outputs.lang" if "lang" in outputs else "project.lang"
+    lang = outputs.get("lang", project.get("lang", "zh"))
+    if lang not in LANGS:
+        raise _refuse(path, key, f"must be 'zh' or 'en', got {lang!r}", "fix it")
+    return str(lang)
+
+
+def _working_crs(value: Any, path: Path) -> str | None:
+    """Check the working CRS: it exists and measures metres (None: chosen per layer)."""
+    if value is None:
+        return None
+    from pyproj.exceptions import CRSError as ProjCRSError
+
+    from geo_renewal.crs import _checked_setting
+
+    example = 'write the city\'s grid, e.g. "EPSG:4548", or leave it out'
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _refuse(path, "project.working_crs", f"is not a CRS ({value!r})", example)
+    try:
+        _checked_setting(value)
+    except ProjCRSError as e:
+        raise _refuse(
+            path, "project.working_crs", f"is not a known CRS ({value!r})", example
+        ) from e
+    except InputError as e:
+        msg = "cannot measure metres: " + str(e).split(": ", 1)[-1].split(";")[0]
+        raise _refuse(path, "project.working_crs", msg, example) from e
+    return str(value)
+
+
+def _tiles(value: Any, path: Path) -> str:
+    from geo_renewal.maps import TILES
+
+    return _choice(value, TILES, path, "outputs.tiles")
+
+
+def _layer_sections(
+    doc: dict[str, Any], base: Path, path: Path
+) -> tuple[dict[str, LayerSpec], dict[str, LayerSpec], dict[str, Path]]:
+    """Check the input layers by role (parcels required), constraint layers and rasters."""
     layers = {
         name: _layer_spec(base, spec, path, f"layers.{name}")
         for name, spec in doc.get("layers", {}).items()
@@ -336,52 +437,57 @@ def load_plan(path: str | Path) -> Plan:
         name: _existing(base, p, path, f"rasters.{name}")
         for name, p in doc.get("rasters", {}).items()
     }
+    return layers, constraints, rasters
 
-    rules = doc.get("rules", {})
+
+def _rules_section(rules: dict[str, Any], base: Path, path: Path) -> tuple[str, float]:
+    """Check the rule set (a bundled name or a file, loaded now) and the zone gap."""
+    from geo_renewal.rules import load_rules
+
     rule_set = rules.get("set", "default")
     if not isinstance(rule_set, str):
         raise _refuse(path, "rules.set", "must be a name or path", 'write e.g. "default"')
     if rule_set.endswith(".toml"):
         rule_set = str(_existing(base, rule_set, path, "rules.set"))
+    try:
+        load_rules(rule_set)
+    except RuleError as e:
+        raise _refuse(path, "rules.set", f"cannot be used: {e}", "fix the rule set") from e
     zone_dist = _number(rules.get("zone_dist", 30), path, "rules.zone_dist", lo=0, hi=1000)
+    return rule_set, zone_dist
 
-    stats = doc.get("stats", {})
+
+def _stats_section(stats: dict[str, Any], path: Path) -> tuple[tuple[str, ...], str]:
+    from geo_renewal.stats import HOW
+
     by = stats.get("by", ["street", "category"])
     by = [by] if isinstance(by, str) else by
     if not isinstance(by, list) or not all(isinstance(b, str) for b in by):
         raise _refuse(path, "stats.by", "must be a list of column names", 'write ["street"]')
+    how = _choice(stats.get("how", "apportion"), HOW, path, "stats.how")
+    return tuple(by), how
 
-    resettlement = dict(doc.get("resettlement", {}))
-    if "cash_share" in resettlement:
-        _number(resettlement["cash_share"], path, "resettlement.cash_share", lo=0, hi=1)
-    for key in ("nearby_dist", "max_dist"):
-        if key in resettlement:
-            _number(resettlement[key], path, f"resettlement.{key}", lo=0, hi=1e6)
 
-    ledger = doc.get("ledger", {})
-    fund = doc.get("fund", {})
-    offline = outputs.get("offline", True)
-    if not isinstance(offline, bool):
-        raise _refuse(path, "outputs.offline", "must be true or false", "fix it")
-    return Plan(
-        path=path.resolve(),
-        name=str(project.get("name", path.stem)),
-        as_of=as_of,
-        lang=lang,
-        working_crs=project.get("working_crs"),
-        layers=layers,
-        constraints=constraints,
-        rasters=rasters,
-        rules=rule_set,
-        zone_dist=zone_dist,
-        stats_by=tuple(by),
-        resettlement=resettlement,
-        ledger=_existing(base, ledger["path"], path, "ledger.path") if "path" in ledger else None,
-        ledger_sheet=ledger.get("sheet"),
-        fund_params=(
-            _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
-        ),
-        out_dir=Path(outputs.get("dir", "maps")),
-        tiles=str(outputs.get("tiles", "none")),
-        offline=offline,
-    )
+#: Keys of [resettlement] -> (type, example) or a number range.
+_RESETTLEMENT_TYPES: dict[str, tuple[type, str]] = {
+    "demand_by": (str, '"zone_id"'),
+    "keep_together": (bool, "true"),
+    "exclude_on_site": (bool, "false"),
+}
+_RESETTLEMENT_RANGES = {
+    "cash_share": (0.0, 1.0),
+    "nearby_dist": (0.0, 1e6),
+    "max_dist": (0.0, 1e6),
+}
+
+
+def _resettlement_section(section: dict[str, Any], path: Path) -> dict[str, Any]:
+    out = dict(section)
+    for key, value in section.items():
+        if key in _RESETTLEMENT_RANGES:
+            lo, hi = _RESETTLEMENT_RANGES[key]
+            _number(value, path, f"resettlement.{key}", lo=lo, hi=hi)
+        elif key in _RESETTLEMENT_TYPES:
+            kind, example = _RESETTLEMENT_TYPES[key]
+            _typed(value, kind, path, f"resettlement.{key}", example)
+    return out

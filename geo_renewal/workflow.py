@@ -220,13 +220,20 @@ def _statistics(result: RunResult) -> None:
             tables[col] = zone_stats(classified, by=col, lang=lang)
     districts = result.layers.get("districts")
     if districts is not None and "street" not in tables:
-        tables["street"] = zone_stats(classified, zones=districts, zone_col="name", lang=lang)
+        tables["street"] = zone_stats(
+            classified, zones=districts, zone_col="name", how=result.plan.stats_how, lang=lang
+        )
     projects = result.layers.get("projects")
     if projects is not None and "project_id" not in tables:
         # Project polygons may overlap (a retention project inside a demolition area): the
         # first listed project wins the overlap, so the table still adds up.
         tables["project_id"] = zone_stats(
-            classified, zones=projects, zone_col="project_id", overlaps="first", lang=lang
+            classified,
+            zones=projects,
+            zone_col="project_id",
+            how=result.plan.stats_how,
+            overlaps="first",
+            lang=lang,
         )
     result.stats = tables
 

@@ -74,3 +74,33 @@ def test_broken_plans_are_refused_with_the_key(plan_dir, text, match):
 def test_missing_plan_file(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         load_plan(tmp_path / "plan.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[outputs]\ntiles = 'googel'\n", r"`outputs.tiles` must be one of .*got 'googel'"),
+        ("[project]\nworking_crs = 'EPSG:3857'\n", r"`project.working_crs` cannot measure metres"),
+        ("[project]\nworking_crs = 'EPSG:99999'\n", r"`project.working_crs` is not a known CRS"),
+        ("[stats]\nhow = 'centriod'\n", r"`stats.how` must be one of .*did you mean `centroid`"),
+        ("[project]\nlang = 'fr'\n", r"`project.lang` must be 'zh' or 'en'"),
+        ("[outputs]\nlang = 'fr'\n", r"`outputs.lang` must be 'zh' or 'en'"),
+        ("[rules]\nset = 'shenzen'\n", r"`rules.set` cannot be used: .*bundled sets"),
+        (
+            "[resettlement]\nkeep_together = 'yes'\n",
+            r"`resettlement.keep_together` has the wrong type",
+        ),
+        ("[resettlement]\ndemand_by = 3\n", r"`resettlement.demand_by` has the wrong type"),
+        ("[outputs]\noffline = 1\n", r"`outputs.offline` has the wrong type"),
+        ("[ledger]\nsheet = 2\n", r"`ledger.sheet` has the wrong type"),
+    ],
+)
+def test_every_value_is_checked_before_anything_runs(plan_dir, text, match):
+    parcels = "[layers.parcels]\npath='sample_district.gpkg'\n"
+    with pytest.raises(InputError, match=match):
+        load_plan(_write(plan_dir, parcels + text))
+
+
+def test_stats_how_reaches_the_plan(plan_dir):
+    text = "[layers.parcels]\npath='sample_district.gpkg'\n[stats]\nhow = 'largest'\n"
+    assert load_plan(_write(plan_dir, text)).stats_how == "largest"
