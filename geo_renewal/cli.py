@@ -1007,80 +1007,38 @@ def classify_command(
         geo-renewal classify province.parquet/ --layer heritage_core=heritage.gpkg
             --workers 2 --out province_classified/
     """
-    from pathlib import Path
-
-    suffix = Path(out).suffix.lower()
-    to_dataset = suffix in ("", ".parquet", ".geoparquet")
-    if suffix != ".gpkg" and not to_dataset:
-        msg = (
-            f"--out must be a GeoPackage (.gpkg) to hold the parcels and zones layers, or a "
-            f"folder for a partitioned GeoParquet dataset (no zones), got {out!r}"
-        )
-        raise click.BadParameter(msg, param_hint="--out")
-    layers = _name_path_pairs(layer_specs, "--layer")
-    rasters = _name_path_pairs(raster_specs, "--raster")
-
-    import warnings
-
-    from geo_renewal.classify import classify_parcels, zones_from_parcels
-    from geo_renewal.geoparquet import is_partitioned
-    from geo_renewal.io import read_layer, write_layer
+    from geo_renewal.classify import classify_file
     from geo_renewal.partitioned import dask_client
-    from geo_renewal.rules import load_rules
-    from geo_renewal.stats import zone_stats
-
-    rules = load_rules(rules_spec, lang=lang)
-    if Path(parcels).suffix.lower() == ".gpkg":
-        # Constraint layers the rules name and the parcels' GeoPackage holds are used
-        # without a --layer option for each (the usual one-file delivery).
-        import pyogrio
-
-        held = set(pyogrio.list_layers(parcels)[:, 0].tolist())
-        for name in rules.layers:
-            if name not in layers and name in held and name != parcels_layer:
-                layers[name] = f"{parcels}::{name}"
-                click.echo(
-                    f"using layer {name!r} of {parcels} for the rules "
-                    f"(--layer {name}=PATH uses another file)",
-                    err=True,
-                )
-    with dask_client(workers=workers, scheduler=scheduler):
-        partitions = _partitions_for(parcels, workers, scheduler)
-        gdf = read_layer(parcels, layer=parcels_layer, kind="parcels", partitions=partitions)
-        bldg = (
-            read_layer(buildings, layer=buildings_layer, kind="buildings") if buildings else None
-        )
-        classified = classify_parcels(
-            gdf, rules, layers=layers, rasters=rasters, buildings=bldg, verbose=not silent
-        )
-        zones = None
-        if to_dataset:
-            write_layer(classified, out, partitions=None if is_partitioned(classified) else "auto")
-            classified = read_layer(out)  # counted from the files, not classified again
-        else:
-            if is_partitioned(classified):
-                classified = classified.compute().sort_index()
-            zones = zones_from_parcels(classified, dist=dist)
-            write_layer(classified, out, layer="parcels")
-            write_layer(zones, out, layer="zones")
-        with warnings.catch_warnings():  # missing households etc. are validate's business
-            warnings.simplefilter("ignore", UserWarning)
-            table = zone_stats(classified, by="category", categories=False, policy=False)
-    import pandas as pd
-
     from geo_renewal.tables import format_table
 
-    shown = table[["n_parcels", "area_ha"]].copy()
-    names = []
-    for code in shown.index:
-        cat = rules.categories.get(str(code))
-        names.append(f"{code} {cat.label(rules.language)}" if cat else code)
-    shown.index = pd.Index(names, name="category")  # "total" stays: labelled 合计 / Total
-    click.echo(format_table(shown, lang=rules.language), nl=False)
-    if zones is None:
+    layers = _name_path_pairs(layer_specs, "--layer")
+    rasters = _name_path_pairs(raster_specs, "--raster")
+    with dask_client(workers=workers, scheduler=scheduler):
+        done = classify_file(
+            parcels,
+            out,
+            rules=rules_spec,
+            layers=layers,
+            rasters=rasters,
+            parcels_layer=parcels_layer,
+            buildings=buildings,
+            buildings_layer=buildings_layer,
+            dist=dist,
+            partitions=_partitions_for(parcels, workers, scheduler),
+            lang=lang,
+            verbose=not silent,
+        )
+    for name, where in done.picked_layers.items():
+        click.echo(
+            f"using layer {name!r} of {where.split('::')[0]} for the rules "
+            f"(--layer {name}=PATH uses another file)",
+            err=True,
+        )
+    click.echo(format_table(done.summary, lang=done.lang), nl=False)
+    if done.zones is None:
         click.echo(f"written to {out} (partitioned GeoParquet; zones: classify in memory)")
     else:
-        click.echo(f"{len(zones)} zones; written to {out} (layers 'parcels', 'zones')")
+        click.echo(f"{len(done.zones)} zones; written to {out} (layers 'parcels', 'zones')")
 
 
 @cli.group("rules")

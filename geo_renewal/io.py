@@ -42,7 +42,7 @@ import os
 import shutil
 import uuid
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +68,15 @@ from geo_renewal.crs import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["READ_FORMATS", "WRITE_FORMATS", "atomic_write", "read_layer", "write_layer"]
+__all__ = [
+    "READ_FORMATS",
+    "WRITE_FORMATS",
+    "atomic_write",
+    "layers_in",
+    "read_layer",
+    "read_named_layer",
+    "write_layer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -559,6 +567,37 @@ def _remove_temp(folder: Path, prefix: str) -> None:
     for leftover in folder.glob(glob_escape(prefix) + "*"):
         with contextlib.suppress(OSError):
             leftover.unlink()
+
+
+def layers_in(path: str | os.PathLike[str], names: Iterable[str]) -> list[str]:
+    """
+    Return which of `names` are layers of a GeoPackage (none for other files).
+
+    Parameters
+    ----------
+    path
+        A file path.
+    names
+        Layer names to look for (e.g. the layers a rule set names).
+
+    Returns
+    -------
+    held
+        The names the file holds, in the order of `names`.
+
+    Examples
+    --------
+    >>> from geo_renewal.datasets import get_path
+    >>> layers_in(get_path("sample_district"), ["heritage_core", "no_such_layer"])
+    ['heritage_core']
+    """
+    p = Path(path)
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return []
+    import pyogrio
+
+    held = {str(x) for x in pyogrio.list_layers(p)[:, 0]}
+    return [n for n in names if n in held]
 
 
 def read_named_layer(source: Any, name: str) -> gpd.GeoDataFrame | gpd.GeoSeries:
