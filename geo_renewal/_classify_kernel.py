@@ -165,7 +165,7 @@ def _batch_values(
 ) -> dict[tuple[Any, ...], np.ndarray]:
     """Values of one batched source (a raster) on the union of the parcels that need them."""
     masks = [rows.get(k) for k in keys]
-    sel = None if any(m is None for m in masks) else np.logical_or.reduce(masks)
+    sel = None if any(m is None for m in masks) else np.logical_or.reduce(masks)  # type: ignore[arg-type]
     geometry = parcels.geometry if sel is None else parcels.geometry[sel]
     out = {}
     for key, part in compute(geometry, source, keys).items():

@@ -38,7 +38,7 @@ def _canonical(
         if not isinstance(columns, Mapping):
             msg = f"`columns` must be a mapping {{'原字段': 'canonical'}}; got {type(columns).__name__}."
             raise InputError(msg)
-        by_norm = {}
+        by_norm: dict[str, Any] = {}
         for h in headers:
             by_norm.setdefault(_norm(h), h)
         missing = []

@@ -637,8 +637,11 @@ def _sums(
 
 
 #: Source column -> the additive metric it gives.
-_METRICS = (("floor_area", "floor_area_m2"), ("households", "households"))
-_METRICS += (("population", "population"),)
+_METRICS: tuple[tuple[str, str], ...] = (
+    ("floor_area", "floor_area_m2"),
+    ("households", "households"),
+    ("population", "population"),
+)
 
 
 def _parcel_values(

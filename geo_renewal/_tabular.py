@@ -75,7 +75,7 @@ def _read_table(
             raise
         msg = f"cannot read `{name}` as a workbook: {e}"
         raise InputError(msg) from e
-    norm = {}
+    norm: dict[str, Any] = {}
     for c in df.columns:
         norm.setdefault(_norm(c), c)
     wkt_col = next((norm[c] for c in _WKT_COLUMNS if c in norm), None)

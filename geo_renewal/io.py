@@ -735,7 +735,7 @@ def write_layer(
                 msg = f"`gdf` must be a GeoDataFrame; got {type(gdf).__name__}."
                 raise InputError(msg)
             check_crs(gdf, "gdf")
-            gdf = geoparquet.partition_layer(gdf, partitions)
+            gdf = geoparquet.partition_layer(gdf, "auto" if partitions is None else partitions)
         elif partitions is not None:
             gdf = geoparquet.partition_layer(gdf, partitions)
         check_crs(gdf, "gdf")

@@ -29,6 +29,7 @@ from geo_renewal._stats_kernel import (
     _assign_by,
     _assign_zones,
     _Assignment,
+    _check_reserved,
     _finish,
     _missing_message,
     _planned_group,
@@ -53,8 +54,8 @@ logger = logging.getLogger(__name__)
 
 _MALLOC_TRIM = 32 * 2**20
 #: Columns `zone_stats` reads (besides `by`, the category and planned columns).
-_STATS_COLUMNS = ("n_buildings", "building_count", "floor_area", "households", "population")
-_STATS_COLUMNS += ("illegal", "danger_grade")
+_STATS_COLUMNS: tuple[str, ...] = ("n_buildings", "building_count", "floor_area", "households")
+_STATS_COLUMNS += ("population", "illegal", "danger_grade")
 
 
 # --------------------------------------------------------------------------- cluster
@@ -332,9 +333,7 @@ def _stats_spec(
         if by == category_col:
             spec["by_keys"] = spec["cat_order"]
         else:
-            from geo_renewal._stats_kernel import _check_reserved
-
-            _check_reserved(by_keys, f"`parcels[{by!r}]`")
+            _check_reserved(by_keys or [], f"`parcels[{by!r}]`")
             spec["by_keys"] = by_keys
         spec["keys"] = [*spec["by_keys"], MISSING_ROW]
     return spec
@@ -383,16 +382,16 @@ def _group_keys(
     if todo:
         seen = parcels[todo].map_partitions(_observed, todo, meta=(None, object)).compute()
         for c in todo:
-            is_cat, values = False, {}
+            is_cat, distinct = False, {}
             for item in seen:
                 cat, vals = item[c]
                 is_cat = is_cat or cat
-                values.update(dict.fromkeys(vals))
-            found[c] = (is_cat, list(values))
+                distinct.update(dict.fromkeys(vals))
+            found[c] = (is_cat, list(distinct))
     cat_order = None
     if category_col in meta.columns:
         if known[category_col] is not None:
-            cat_order = [str(c) for c in known[category_col]]
+            cat_order = [str(c) for c in known[category_col] or []]
         else:
             is_cat, values = found[category_col]
             if is_cat:
@@ -400,10 +399,10 @@ def _group_keys(
             else:
                 observed = {str(v) for v in values}
                 cat_order = list(CATEGORIES) + sorted(observed - set(CATEGORIES))
-    by_keys = None
+    by_keys: list[Any] | None = None
     if by is not None and by != category_col and by in meta.columns:
         if known[by] is not None:
-            by_keys = list(known[by])
+            by_keys = list(known[by] or [])
         else:
             is_cat, values = found[by]
             by_keys = values if is_cat else sorted(values)

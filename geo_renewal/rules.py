@@ -631,9 +631,9 @@ def _parse_rule(
     if len(problems) > n_before:
         return None
     return Rule(
-        id=rid,
-        category=category,
-        when=when,
+        id=str(rid),
+        category=str(category),
+        when=str(when),
         reason_zh=raw["reason_zh"],
         reason_en=raw["reason_en"],
         force=force,

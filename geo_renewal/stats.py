@@ -169,7 +169,7 @@ def zone_stats(
     total    20000.0     30.0        30.0
     """
     _check_options(parcels, by=by, zones=zones, zone_col=zone_col, how=how, overlaps=overlaps)
-    options = {
+    options: dict[str, Any] = {
         "by": by,
         "zones": zones,
         "zone_col": zone_col,
@@ -233,7 +233,7 @@ def _zone_stats(
     if zones is not None:
         setup = _zone_setup(zones, zone_col, wcrs, overlaps)
         zone_groups = setup.groups
-        if has_geom:
+        if has_geom and setup.geoms is not None:
             p, g, w = _assign_zones(
                 pgeoms, planar, setup.geoms, setup.groups, len(setup.keys) - 1, how, threads
             )
