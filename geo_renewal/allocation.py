@@ -164,7 +164,11 @@ def allocate(
     ref_cost = float(d.sum() and (ref_x * c).sum())
     empty = np.zeros(0, dtype="int64")
     if keep_together:
-        kw = {"time_limit": time_limit, "mip_rel_gap": mip_rel_gap, "candidates": candidates}
+        kw: dict[str, Any] = {
+            "time_limit": time_limit,
+            "mip_rel_gap": mip_rel_gap,
+            "candidates": candidates,
+        }
         x, info, oversized, refilled = _keep_together(d, cap, ii, jj, c, **kw)
     else:
         x, info, oversized, refilled = ref_x, {**ref_info, "fallback": False}, empty, empty
@@ -263,7 +267,7 @@ def _check_arrays(
 
 
 def _matrix(values: Any, dtype: type, shape: tuple[int, int]) -> np.ndarray:
-    arr = np.asarray(values, dtype=dtype)
+    arr: np.ndarray = np.asarray(values, dtype=dtype)
     return arr.reshape(shape) if arr.size == 0 == shape[0] * shape[1] else arr
 
 
@@ -378,7 +382,11 @@ def _keep_together(
 ) -> tuple[np.ndarray, dict[str, Any], np.ndarray, np.ndarray]:
     """Whole units where possible; households per pair, info, oversized and refilled units."""
     n = len(d)
-    kw = {"time_limit": time_limit, "mip_rel_gap": mip_rel_gap, "candidates": candidates}
+    kw: dict[str, Any] = {
+        "time_limit": time_limit,
+        "mip_rel_gap": mip_rel_gap,
+        "candidates": candidates,
+    }
     x, info = _solve_together(d, cap, ii, jj, cost, **kw)
     short = np.bincount(ii, weights=x, minlength=n) < d
     short &= ~np.isin(np.arange(n), info["oversized"])

@@ -413,7 +413,9 @@ def resettle_command(
     click.echo(plan.summary_text())
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
-    click.echo(f"wrote {files['layers']} (sites, flows, units) and {files['allocation']}", err=True)
+    click.echo(
+        f"wrote {files['layers']} (sites, flows, units) and {files['allocation']}", err=True
+    )
 
 
 # ------------------------------------------------------------------------------ ledger.py

@@ -456,23 +456,6 @@ class ResettlementPlan:
         return {"layers": path, "allocation": table_path}
 
 
-def _on_site_pairs(
-    footprints: np.ndarray, owner: np.ndarray, site_geoms: np.ndarray, n: int
-) -> np.ndarray:
-    """Boolean n × m: site j overlaps (positive area) a footprint of unit i."""
-    m = len(site_geoms)
-    on = np.zeros((n, m), dtype=bool)
-    if len(footprints) == 0 or m == 0:
-        return on
-    tree = shapely.STRtree(footprints)
-    s_idx, f_idx = tree.query(site_geoms, predicate="intersects")
-    if len(s_idx):
-        inter = shapely.area(shapely.intersection(site_geoms[s_idx], footprints[f_idx]))
-        hit = inter > 0.01  # m²: more than touching
-        on[owner[f_idx[hit]], s_idx[hit]] = True
-    return on
-
-
 def plan_resettlement(
     classified: gpd.GeoDataFrame,
     *,
@@ -630,26 +613,16 @@ def plan_resettlement(
         time_limit=time_limit,
         mip_rel_gap=mip_rel_gap,
     )
-    notes.extend(_solver_notes(result, unit.index, keep_together, time_limit))
     options = {
         "nearby_dist": nearby_dist,
         "keep_together": bool(keep_together),
         "exclude_on_site": bool(exclude_on_site),
         "max_dist": max_dist,
         "cash_share": float(cash_share),
+        "time_limit": float(time_limit),
+        "lang": lang,
     }
-    plan = _assemble_plan(
-        unit,
-        site,
-        pairs,
-        result,
-        wcrs,
-        classified,
-        options,
-        notes,
-        lang=lang,
-        time_limit=time_limit,
-    )
+    plan = _assemble_plan(unit, site, pairs, result, options, notes)
     _warn_below_nearby_rate(plan.rates, plan.summary)
     for note in plan.notes:
         logger.info(note)
@@ -663,6 +636,8 @@ def plan_resettlement(
 class _Units:
     """Demand units: flat households, centroid (working CRS) and footprints for "on site"."""
 
+    crs: Any
+    wcrs: Any
     demand: gpd.GeoDataFrame
     index: pd.Index
     flats: np.ndarray
@@ -778,6 +753,8 @@ def _unit_points(
         else:
             fp, fo = np.empty(0, dtype=object), np.empty(0, dtype="int64")
     return _Units(
+        crs=classified.crs,
+        wcrs=wcrs,
         demand=demand,
         index=unit_index,
         flats=demand["flat_households"].to_numpy(dtype="int64"),
@@ -852,25 +829,37 @@ def _pairs(
     return _Pairs(dist=dist, on_site=on_site, within=within, allowed=allowed, nearby=nearby)
 
 
+def _on_site_pairs(
+    footprints: np.ndarray, owner: np.ndarray, site_geoms: np.ndarray, n: int
+) -> np.ndarray:
+    """Boolean n × m: site j overlaps (positive area) a footprint of unit i."""
+    m = len(site_geoms)
+    on = np.zeros((n, m), dtype=bool)
+    if len(footprints) == 0 or m == 0:
+        return on
+    tree = shapely.STRtree(footprints)
+    s_idx, f_idx = tree.query(site_geoms, predicate="intersects")
+    if len(s_idx):
+        inter = shapely.area(shapely.intersection(site_geoms[s_idx], footprints[f_idx]))
+        hit = inter > 0.01  # m²: more than touching
+        on[owner[f_idx[hit]], s_idx[hit]] = True
+    return on
+
+
 def _assemble_plan(
     unit: _Units,
     site: _Sites,
     pairs: _Pairs,
     result: AllocationResult,
-    wcrs: Any,
-    classified: gpd.GeoDataFrame,
     options: dict[str, Any],
     notes: list[str],
-    *,
-    lang: str,
-    time_limit: float,
 ) -> ResettlementPlan:
-    """Build the plan's tables, summary and closing notes from the allocation."""
-    allocation, flows = _allocation_tables(unit, site, pairs, result.households, wcrs, classified)
+    """Build the plan's tables, summary and notes from the allocation."""
+    notes.extend(_solver_notes(result, unit.index, options))
+    allocation, flows = _allocation_tables(unit, site, pairs, result.households)
     rates = _unit_rates(unit, pairs, result, allocation)
-    summary = _summary(unit, site, pairs, result, rates, options, time_limit=time_limit)
-    exclude = options["exclude_on_site"]
-    unmet = _unmet_table(unit, site, pairs, result.unmet, exclude_on_site=exclude, lang=lang)
+    summary = _summary(unit, site, pairs, result, rates, options)
+    unmet = _unmet_table(unit, site, pairs, result.unmet, options)
     notes.extend(_closing_notes(summary, unmet, rates, result.solver, unit.flats))
     return ResettlementPlan(
         allocation=allocation,
@@ -886,11 +875,11 @@ def _assemble_plan(
 
 
 def _solver_notes(
-    result: AllocationResult, unit_index: pd.Index, keep_together: bool, time_limit: float
+    result: AllocationResult, unit_index: pd.Index, options: dict[str, Any]
 ) -> list[str]:
     """Say what the solver had to do: heuristic chosen, units split, time limit, households lost."""
-    info, notes = result.solver, []
-    if keep_together:
+    info, notes, time_limit = result.solver, [], options["time_limit"]
+    if options["keep_together"]:
         if info.get("chosen") == "local_search":
             notes.append(
                 f"HiGHS stopped ({info['message']}) with a plan worse than the local-search "
@@ -925,12 +914,7 @@ def _solver_notes(
 
 
 def _allocation_tables(
-    unit: _Units,
-    site: _Sites,
-    pairs: _Pairs,
-    households: np.ndarray,
-    wcrs: Any,
-    classified: gpd.GeoDataFrame,
+    unit: _Units, site: _Sites, pairs: _Pairs, households: np.ndarray
 ) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """One row per (unit, site) pair that receives households, and its flow line."""
     pi, pj = np.nonzero(households)
@@ -948,8 +932,8 @@ def _allocation_tables(
     lines = shapely.linestrings(ends.reshape(-1, 2, 2) if len(pi) else np.empty((0, 2, 2)))
     flows = gpd.GeoDataFrame(
         allocation.drop(columns=["on_site"]),
-        geometry=gpd.GeoSeries(lines, crs=wcrs).to_crs(classified.crs).to_numpy(),
-        crs=classified.crs,
+        geometry=gpd.GeoSeries(lines, crs=unit.wcrs).to_crs(unit.crs).to_numpy(),
+        crs=unit.crs,
     )
     return allocation, flows
 
@@ -1003,7 +987,9 @@ def _unit_rates(
 
 def _nullable(value: np.ndarray, test: np.ndarray) -> pd.arrays.BooleanArray:
     """`test` as a nullable boolean, null where `value` is NaN."""
-    return pd.array(np.where(np.isnan(value), None, test), dtype="boolean")
+    out = pd.array(test, dtype="boolean")
+    out[np.isnan(value)] = pd.NA
+    return out
 
 
 def _unmet_table(
@@ -1011,14 +997,12 @@ def _unmet_table(
     site: _Sites,
     pairs: _Pairs,
     unmet_hh: np.ndarray,
-    *,
-    exclude_on_site: bool,
-    lang: str,
+    options: dict[str, Any],
 ) -> pd.DataFrame:
     """Units with households left without a flat, and why (a code of `REASONS`)."""
     cap = site.capacity
     reach_any = pairs.within & (cap[None, :] > 0)
-    reach_excl = reach_any & ~pairs.on_site if exclude_on_site else reach_any
+    reach_excl = reach_any & ~pairs.on_site if options["exclude_on_site"] else reach_any
     codes = np.full(len(unit.flats), "no_capacity", dtype=object)
     if not (cap > 0).any():
         codes[:] = "no_sites"
@@ -1034,7 +1018,8 @@ def _unmet_table(
             "unmet": unmet_hh[um],
             "reason": pd.array(codes[um], dtype="string"),
             "reason_text": pd.array(
-                [REASONS[c][0 if lang == "zh" else 1] for c in codes[um]], dtype="string"
+                [REASONS[c][0 if options["lang"] == "zh" else 1] for c in codes[um]],
+                dtype="string",
             ),
         }
     )
@@ -1065,8 +1050,6 @@ def _summary(
     result: AllocationResult,
     rates: pd.DataFrame,
     options: dict[str, Any],
-    *,
-    time_limit: float,
 ) -> dict[str, Any]:
     """Key figures of the plan: totals, coverage, rates, concentration, solver."""
     x, info, d, demand, cap = (
@@ -1085,7 +1068,7 @@ def _summary(
     if total_nb == total_flat:
         max_nb = total_nb  # nothing to gain: every flat household is placed nearby
     else:
-        max_nb = max_nearby(d, cap, pairs.allowed & pairs.nearby, time_limit=time_limit)
+        max_nb = max_nearby(d, cap, pairs.allowed & pairs.nearby, time_limit=options["time_limit"])
     ratio = rates["rebuild_ratio"].to_numpy()
     fa, pf = rates["demolish_floor_area_m2"].to_numpy(), rates["planned_floor_area_m2"].to_numpy()
     known = np.isfinite(ratio)
