@@ -89,12 +89,13 @@ _API: dict[str, str] = {
     # maps.py
     "renewal_map": "maps",
     "save_map": "maps",
-    # resettlement.py
+    # resettlement.py / sites.py (the solver, allocation.py, is not re-exported here)
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",
     "resettlement_demand": "resettlement",
-    "site_capacity": "resettlement",
-    "site_suitability": "resettlement",
+    "candidate_sites": "sites",
+    "site_capacity": "sites",
+    "site_suitability": "sites",
 }
 
 __all__ = [

@@ -378,9 +378,8 @@ def resettle_command(
     from pathlib import Path
 
     from geo_renewal import settings
-    from geo_renewal.io import read_layer, read_named_layer, write_layer
+    from geo_renewal.io import read_layer, read_named_layer
     from geo_renewal.resettlement import plan_resettlement
-    from geo_renewal.tables import write_table
 
     lang = lang or settings.lang
     out_path = Path(out)
@@ -410,40 +409,13 @@ def resettle_command(
             time_limit=time_limit,
             lang=lang,
         )
-    extra = [c for c in plan.rates.columns if c == "unit_id" or c not in plan.demand.columns]
-    units = plan.demand.merge(plan.rates[extra], on="unit_id", how="left").merge(
-        plan.unmet[["unit_id", "reason", "reason_text"]], on="unit_id", how="left"
-    )
-    units["unit_id"] = units["unit_id"].astype("string")
-    write_layer(plan.sites, out_path, layer="sites")
-    write_layer(plan.flows.astype({"unit_id": "string", "site_id": "string"}), out_path,
-                layer="flows")  # fmt: skip
-    write_layer(units, out_path, layer="units")
-    table_path = out_path.with_name(f"{out_path.stem}_allocation.csv")
-    write_table(plan.allocation, table_path, lang=lang)
-    s = plan.summary
-    lines = [
-        f"demand units        {s['units']}",
-        f"households          {s['households']:,} (cash {s['cash_households']:,}, "
-        f"flats {s['flat_households']:,})",
-        f"sites               {s['sites']} ({s['sites_usable']} usable), capacity "
-        f"{s['capacity_units']:,} flats, coverage {s['coverage']:.0%}",
-        f"allocated           {s['allocated_households']:,} households, "
-        f"sites used {s['sites_used']}, unmet {s['unmet_households']:,}",
-        f"mean distance       {s['mean_dist_m']:,.0f} m",
-        f"nearby rate         {s['nearby_rate']:.1%} (≤ {s['nearby_dist']:g} m or on site; "
-        f"best possible {s['max_nearby_rate']:.1%}; {s['units_below_nearby_rate']} units "
-        f"below 50 %)",
-        f"solver              {s['solver_method']}, status {s['solver_status']}, "
-        f"MIP gap {s['mip_gap'] if s['mip_gap'] is not None else '—'}, "
-        f"{s['solve_time_s']:.2f} s",
-    ]
-    click.echo("\n".join(lines))
-    for note in plan.notes:
-        click.echo(f"note: {note}")
+    files = plan.write(out_path, lang=lang)
+    click.echo(plan.summary_text())
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
-    click.echo(f"wrote {out_path} (sites, flows, units) and {table_path}", err=True)
+    click.echo(
+        f"wrote {files['layers']} (sites, flows, units) and {files['allocation']}", err=True
+    )
 
 
 # ------------------------------------------------------------------------------ ledger.py

@@ -634,3 +634,107 @@ def test_oversized_unit_is_split_inside_the_model():
     assert r.loc["B", "kept_together"]
     assert not r.loc["A", "kept_together"]
     assert r.loc["A", "n_sites"] == 2
+
+
+# --------------------------------------------------------------------------- solver extra
+
+
+def test_plan_without_scipy_names_the_extra_before_any_work(monkeypatch):
+    import sys
+
+    from geo_renewal import resettlement
+
+    def counted(*args, **kwargs):
+        msg = "demand was counted before the solver check"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(resettlement, "resettlement_demand", counted)
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
+    parcels = _parcels([("a", "A", "demolish", 10, 0), ("s", None, "resettlement_site", 0, 500)])
+    with pytest.raises(ImportError, match=r'pip install "geo_renewal\[solver\]"') as err:
+        plan_resettlement(parcels)
+    assert not isinstance(err.value, ModuleNotFoundError)  # ours, not the raw one
+    assert "resettlement" in str(err.value)
+
+
+# --------------------------------------------------------------------------- write, summary
+
+
+def _two_unit_plan():
+    parcels = _parcels([("a", "A", "demolish", 60, 0), ("b", "B", "demolish", 60, 1000)])
+    sites = _sites([("S1", 400, 100), ("S2", 3000, 100)])
+    return plan_resettlement(parcels, sites=sites, cash_share=0.0, nearby_dist=BIG, lang="en")
+
+
+def test_write_round_trip(tmp_path):
+    import pyogrio
+
+    plan = _two_unit_plan()
+    files = plan.write(tmp_path / "out" / "plan.gpkg", lang="en")
+    assert files == {
+        "layers": tmp_path / "out" / "plan.gpkg",
+        "allocation": tmp_path / "out" / "plan_allocation.csv",
+    }
+    layers = dict(pyogrio.list_layers(files["layers"]))
+    assert layers == {"sites": "Polygon", "flows": "LineString", "units": "Polygon"}
+    sites = gpd.read_file(files["layers"], layer="sites")
+    assert sites["site_id"].tolist() == plan.sites["site_id"].tolist()
+    assert sites["allocated_households"].tolist() == [60, 60]
+    assert sites["capacity_units"].tolist() == plan.sites["capacity_units"].tolist()
+    assert sites.crs == plan.sites.crs
+    assert sites.geometry.geom_equals_exact(plan.sites.geometry.reset_index(drop=True), 1e-6).all()
+    flows = gpd.read_file(files["layers"], layer="flows")
+    cols = ["unit_id", "site_id", "households", "dist_m"]
+    assert flows[cols].to_numpy().tolist() == plan.flows[cols].to_numpy().tolist()
+    units = gpd.read_file(files["layers"], layer="units")
+    assert units["unit_id"].tolist() == ["A", "B"]
+    assert units["allocated"].tolist() == plan.rates["allocated"].tolist()
+    assert units["nearby_rate"].tolist() == pytest.approx(plan.rates["nearby_rate"].tolist())
+    assert units["reason"].isna().all()  # nothing unmet
+    table = pd.read_csv(files["allocation"], encoding="utf-8-sig")
+    assert table.columns.tolist()[:3] == ["Unit ID", "Site ID", "Households"]
+    assert table.iloc[:, :3].to_numpy().tolist() == plan.allocation.iloc[:, :3].to_numpy().tolist()
+    zh = plan.write(tmp_path / "zh.gpkg", lang="zh")
+    assert pd.read_csv(zh["allocation"], encoding="utf-8-sig").columns[2] == "户数（户）"
+
+
+def test_write_keeps_other_layers_and_is_all_or_nothing(tmp_path, monkeypatch):
+    import pyogrio
+
+    from geo_renewal import resettlement
+
+    plan = _two_unit_plan()
+    path = tmp_path / "plan.gpkg"
+    plan.sites[["site_id", "geometry"]].to_file(path, layer="candidates")
+    plan.write(path)
+    assert set(pyogrio.list_layers(path)[:, 0]) == {"candidates", "sites", "flows", "units"}
+
+    # a failure midway (the CSV) leaves both earlier files as they were, and no temp file
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def broken(*args, **kwargs):
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr(resettlement, "write_table", broken)
+    later = _two_unit_plan()
+    later.sites["allocated_households"] = 0
+    with pytest.raises(OSError, match="disk full"):
+        later.write(path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    with pytest.raises(InputError, match=r"\.gpkg"):
+        plan.write(tmp_path / "plan.shp")
+
+
+def test_summary_text_lines_and_notes():
+    plan = _two_unit_plan()
+    lines = plan.summary_text().splitlines()
+    assert lines[0] == "demand units        2"
+    assert lines[1] == "households          120 (cash 0, flats 120)"
+    assert lines[2] == "sites               2 (2 usable), capacity 200 flats, coverage 167%"
+    assert lines[3] == "allocated           120 households, sites used 2, unmet 0"
+    assert lines[4] == "mean distance       1,200 m"  # (60·400 + 60·2 000) / 120
+    assert lines[5].startswith("nearby rate         100.0% (≤ 50000 m or on site;")
+    assert lines[6].startswith("solver              milp, status 0, MIP gap ")
+    assert lines[7:] == [f"note: {n}" for n in plan.notes]
+    assert len(plan.notes) > 0
