@@ -58,11 +58,13 @@ _API: dict[str, str] = {
     # ledger.py
     "Ledger": "ledger",
     "read_ledger": "ledger",
-    "project_progress": "ledger",
-    "progress_summary": "ledger",
-    "backward_schedule": "ledger",
-    "compare_schedule": "ledger",
-    "compare_ledgers": "ledger",
+    # progress.py
+    "project_progress": "progress",
+    "progress_summary": "progress",
+    "compare_ledgers": "progress",
+    # schedule.py
+    "backward_schedule": "schedule",
+    "compare_schedule": "schedule",
     # fund.py
     "FundParams": "fund",
     "FundBalance": "fund",
