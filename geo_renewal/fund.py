@@ -70,9 +70,11 @@ __all__ = [
     "FundBalance",
     "FundParams",
     "fund_balance",
+    "fund_balance_from_files",
     "fund_tables",
     "load_fund_params",
     "plots_from_projects",
+    "write_fund_tables",
 ]
 
 logger = logging.getLogger(__name__)
@@ -247,6 +249,30 @@ class FundBalance:
             f"revenue {total['total_revenue'] / 1e4:,.0f} 万元, "
             f"balance {total['balance'] / 1e4:,.0f} 万元>"
         )
+
+    def summary_text(self, *, unit: str = "wan", lang: str | None = None) -> str:
+        """
+        Return each bundle's total cost, revenue, balance and break-even FAR as a text table.
+
+        Parameters
+        ----------
+        unit
+            ``"wan"`` (万元, default) or ``"yuan"`` (元).
+        lang
+            Header language; defaults to `settings.lang`.
+
+        Returns
+        -------
+        text
+            The bundles and the total row, as `geo_renewal.tables.format_table` prints them.
+        """
+        from geo_renewal.tables import format_table
+
+        lang = check_lang(lang)
+        bundles = next(iter(fund_tables(self, unit=unit, lang=lang).values()))
+        suffix = "_wan" if unit == "wan" else ""
+        cols = [f"total_cost{suffix}", f"total_revenue{suffix}", f"balance{suffix}"]
+        return format_table(bundles[[*cols, "break_even_far"]], lang=lang).rstrip("\n")
 
 
 # --------------------------------------------------------------------------- parameters
@@ -1041,3 +1067,137 @@ def fund_tables(
             strict=True,
         )
     )
+
+
+# --------------------------------------------------------------------------- files
+
+_TABLE_SUFFIXES = (".csv", ".xlsx", ".xls", ".tsv", ".txt")
+
+
+def _read_fund_projects(
+    projects: str | Path, *, ledger: str | Path | None, layer: str | None, sheet: str | None
+) -> pd.DataFrame:
+    """Read the projects: polygons joined to a ledger, a ledger alone, or a polygon layer."""
+    from geo_renewal.ledger import read_ledger
+
+    if ledger is not None:
+        return read_ledger(ledger, projects=projects, projects_layer=layer, sheet=sheet).table
+    if Path(projects).suffix.lower() in _TABLE_SUFFIXES:
+        return read_ledger(projects, sheet=sheet).table
+    from geo_renewal.io import read_layer
+
+    return read_layer(projects, layer=layer, kind="projects")
+
+
+def _read_plots(path: str | Path) -> pd.DataFrame:
+    """Read sale plots from a CSV (UTF-8, BOM allowed), a workbook or a polygon layer."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(path, encoding="utf-8-sig")
+    if suffix in (".xlsx", ".xls"):
+        return pd.read_excel(path)
+    from geo_renewal.io import read_layer
+
+    return read_layer(path)
+
+
+def fund_balance_from_files(
+    projects: str | Path,
+    *,
+    ledger: str | Path | None = None,
+    layer: str | None = None,
+    sheet: str | None = None,
+    params: FundParams | str | Path | Mapping[str, Any] | None = None,
+    plots: str | Path | pd.DataFrame | None = None,
+    bundles: Mapping[str, Sequence[str]] | str | pd.Series | None = None,
+) -> FundBalance:
+    """
+    Read the projects (and sale plots) from files and balance their funds (区域平衡).
+
+    What ``geo-renewal fund`` computes: `projects` is a polygon file, joined to `ledger`
+    when given, or a ledger (CSV/XLSX) itself; then `fund_balance`.
+
+    Parameters
+    ----------
+    projects
+        Project polygons (GeoPackage, Shapefile …), or a ledger file when `ledger` is None.
+    ledger
+        Ledger (台账) with households and demolished floor area, joined to `projects`.
+    layer
+        Layer of `projects` to read.
+    sheet
+        Sheet of an XLSX ledger.
+    params
+        Fund parameters, as for `fund_balance`.
+    plots
+        Sale plots: a CSV (UTF-8), XLSX or polygon file, or a DataFrame.
+    bundles
+        Bundles, as for `fund_balance` (e.g. the name of a column of the projects).
+
+    Returns
+    -------
+    balance
+        The `FundBalance`.
+
+    Raises
+    ------
+    InputError, SchemaError
+        As `read_ledger` and `fund_balance` do.
+
+    See Also
+    --------
+    write_fund_tables : Write the balance as a workbook.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> path = gr.datasets.get_path("sample_district")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the polygons alone lack household counts
+    ...     fb = fund_balance_from_files(path, layer="projects")
+    >>> len(fb.projects) == len(gr.read_layer(path, layer="projects"))
+    True
+    """
+    table = _read_fund_projects(projects, ledger=ledger, layer=layer, sheet=sheet)
+    if plots is not None and not isinstance(plots, pd.DataFrame):
+        plots = _read_plots(plots)
+    return fund_balance(table, params=params, plots=plots, bundles=bundles)
+
+
+def write_fund_tables(
+    balance: FundBalance, path: str | Path, *, unit: str = "wan", lang: str | None = None
+) -> Path:
+    """
+    Write the fund-balance tables (`fund_tables`) to a workbook (or CSV / Markdown).
+
+    Parameters
+    ----------
+    balance
+        Output of `fund_balance`.
+    path
+        File to write; the format follows the suffix, as for `geo_renewal.tables.write_tables`.
+    unit
+        ``"wan"`` (万元, default) or ``"yuan"`` (元).
+    lang
+        Sheet and header language; defaults to `settings.lang`.
+
+    Returns
+    -------
+    path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> projects = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
+    ...     "households": [10], "demolished_floor_area": [1000.0], "land_area": [2000.0]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     written = write_fund_tables(fund_balance(projects), Path(tmp) / "fund.xlsx")
+    ...     written.name
+    'fund.xlsx'
+    """
+    from geo_renewal.tables import write_tables
+
+    lang = check_lang(lang)
+    return write_tables(fund_tables(balance, unit=unit, lang=lang), path, lang=lang)

@@ -10,8 +10,11 @@ backwards from the target date are `geo_renewal.schedule`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,19 +22,20 @@ import pandas as pd
 from geo_renewal import schema
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError, SchemaError
-from geo_renewal.ledger import (
-    Ledger,
-    _as_timestamp,
-    _isna,
-    _ledger_parts,
-    read_ledger,  # noqa: F401 - the examples call it
-)
+from geo_renewal.ledger import Ledger, _as_timestamp, _isna, _ledger_parts, read_ledger
+from geo_renewal.schedule import compare_schedule
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = [
+    "ProgressMeeting",
     "compare_ledgers",
+    "progress_meeting",
     "progress_summary",
     "progress_tables",
     "project_progress",
+    "write_progress_meeting",
 ]
 
 _SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
@@ -63,6 +67,9 @@ _PROGRESS_COLUMNS = [
     "target_date",
     "days_to_target",
 ]
+#: Bookkeeping columns left out of the map's popups (with the duplicate stage label).
+_MAP_INTERNAL = ["stage_label", "stage_index", "n_stages", "n_overdue_stages", "as_of"]
+_MAP_INTERNAL += ["ledger_row", "has_polygon", "reported_stage"]
 _CHANGE_COLUMNS = [
     "project_id",
     "name",
@@ -683,3 +690,265 @@ def _findings_sheet(findings: pd.DataFrame, *, zh: bool) -> pd.DataFrame:
         lambda v: _SEVERITY_LABELS.get(v, (v, v))[0 if zh else 1]
     )
     return f
+
+
+# --------------------------------------------------------------------------- the meeting
+
+
+@dataclass(frozen=True)
+class ProgressMeeting:
+    """
+    The progress of a ledger's projects on a meeting day, with the meeting's tables.
+
+    Made by `progress_meeting`; `write_progress_meeting` writes its map and workbook.
+
+    Attributes
+    ----------
+    ledger
+        The `Ledger` read.
+    as_of
+        The meeting day, as text (``"2026-11-20"``).
+    lang
+        Language of the labels, tables and texts.
+    progress
+        `project_progress` of the ledger on `as_of`.
+    tables
+        `progress_tables`: sheet name -> table.
+    changes
+        `compare_ledgers` against the previous ledger, or None.
+    schedule
+        `compare_schedule` with the given durations, or None.
+    """
+
+    ledger: Ledger
+    as_of: str
+    lang: str
+    progress: pd.DataFrame = field(repr=False)
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    changes: pd.DataFrame | None = field(default=None, repr=False)
+    schedule: pd.DataFrame | None = field(default=None, repr=False)
+
+    def summary_text(self) -> str:
+        """
+        Return the meeting in a few lines: projects per type and stage, and the overdue ones.
+
+        Returns
+        -------
+        text
+            The summary per project type, the count of projects and overdue ones, one line
+            per overdue project and, with a previous ledger, how many projects changed.
+        """
+        from geo_renewal.tables import format_table
+
+        progress = self.progress
+        summary = progress_summary(progress, by="project_type")
+        lines = [format_table(summary, lang=self.lang).rstrip("\n")]
+        n_over = int(progress["overdue"].sum())
+        lines.append(f"{len(progress)} projects on {self.as_of}, {n_over} overdue")
+        lines += [
+            f"  overdue: {r.project_id} {r.name or ''} — {r.stage_label}, "
+            f"{r.days_behind:.0f} days behind ({r.responsible_unit or '—'})"
+            for r in progress[progress["overdue"]].itertuples()
+        ]
+        if self.changes is not None:
+            lines.append(f"{len(self.changes)} projects changed since the previous ledger")
+        return "\n".join(lines)
+
+    def problems_text(self, *, limit: int = 10) -> str:
+        """
+        Return the ledger's problems in a few lines, or ``""`` when it has none.
+
+        Parameters
+        ----------
+        limit
+            Print at most this many error messages.
+
+        Returns
+        -------
+        text
+            The count of errors and warnings, the sheet that lists them, and the first
+            `limit` error messages.
+        """
+        findings = self.ledger.findings
+        if not len(findings):
+            return ""
+        errors = findings[findings["severity"] == "error"]
+        n_warn = int((findings["severity"] == "warning").sum())
+        sheet = next(k for k in self.tables if k in ("台账问题", "Ledger problems"))
+        lines = [f"ledger problems: {len(errors)} errors, {n_warn} warnings (sheet '{sheet}')"]
+        lines += [f"  error: {msg}" for msg in errors["message"].head(limit)]
+        return "\n".join(lines)
+
+
+def _meeting_day(as_of: Any) -> str:
+    if as_of is None or (isinstance(as_of, str) and not as_of):
+        return dt.date.today().isoformat()
+    if isinstance(as_of, str):
+        return as_of
+    return _as_timestamp(as_of, "as_of").date().isoformat()
+
+
+def progress_meeting(
+    ledger: Ledger | str | Path | pd.DataFrame,
+    *,
+    projects: gpd.GeoDataFrame | str | Path | None = None,
+    projects_layer: str | None = None,
+    sheet: str | int | None = None,
+    as_of: Any = None,
+    previous: Ledger | str | Path | pd.DataFrame | None = None,
+    previous_as_of: Any = None,
+    durations: Mapping[str, Any] | None = None,
+    lang: str | None = None,
+) -> ProgressMeeting:
+    """
+    Prepare a progress meeting (挂图作战): read the ledger, its progress and the tables.
+
+    What ``geo-renewal progress`` computes: the ledger joined to the project polygons,
+    every project's progress on `as_of`, what changed since the `previous` ledger, the
+    backward schedule when `durations` are given, and the meeting's tables.
+
+    Parameters
+    ----------
+    ledger
+        A `Ledger`, or a ledger file (CSV / XLSX) or DataFrame to read with `read_ledger`.
+    projects
+        Project polygons (GeoDataFrame or file) joined to a ledger that is read.
+    projects_layer
+        Layer of the `projects` file.
+    sheet
+        Sheet of an XLSX ledger (also used for `previous`).
+    as_of
+        The meeting day (``"2026-11-20"``, a date or Timestamp); defaults to today.
+    previous
+        Last meeting's ledger (a `Ledger` or a file): adds `ProgressMeeting.changes`.
+    previous_as_of
+        The day `previous` is assessed at; defaults to `as_of`.
+    durations
+        Stage -> days (or type -> stage -> days), in stage order: adds the backward
+        schedule (`compare_schedule`).
+    lang
+        Language of labels and tables; defaults to `settings.lang`.
+
+    Returns
+    -------
+    meeting
+        A `ProgressMeeting`.
+
+    Raises
+    ------
+    InputError, SchemaError
+        As `read_ledger`, `project_progress`, `compare_ledgers` and `compare_schedule` do.
+
+    See Also
+    --------
+    write_progress_meeting : Write the meeting's map and workbook.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"project_id": ["A", "B"], "project_type": ["demolish"] * 2,
+    ...     "name": ["东关", "西关"], "responsible_unit": ["区住建局", None],
+    ...     "signing_planned": ["2024-03-01", "2024-09-01"]})
+    >>> meeting = progress_meeting(raw, as_of="2024-06-01", lang="en")
+    >>> list(meeting.tables)
+    ['Progress', 'By street', 'By type', 'Ledger problems']
+    >>> print(meeting.summary_text().splitlines()[-2])
+    2 projects on 2024-06-01, 1 overdue
+    """
+    lang = check_lang(lang)
+    day = _meeting_day(as_of)
+    book = (
+        ledger
+        if isinstance(ledger, Ledger)
+        else read_ledger(ledger, projects=projects, projects_layer=projects_layer, sheet=sheet)
+    )
+    progress = project_progress(book, as_of=day, lang=lang)
+    changes = None
+    if previous is not None:
+        old = previous if isinstance(previous, Ledger) else read_ledger(previous, sheet=sheet)
+        old_day = day if previous_as_of is None or previous_as_of == "" else previous_as_of
+        changes = compare_ledgers(old, book, as_of=day, old_as_of=old_day, lang=lang)
+    schedule = compare_schedule(book, durations, as_of=day, lang=lang) if durations else None
+    tables = progress_tables(
+        progress, findings=book.findings, changes=changes, schedule=schedule, lang=lang
+    )
+    return ProgressMeeting(
+        ledger=book,
+        as_of=day,
+        lang=lang,
+        progress=progress,
+        tables=tables,
+        changes=changes,
+        schedule=schedule,
+    )
+
+
+def write_progress_meeting(
+    meeting: ProgressMeeting,
+    out: str | Path,
+    *,
+    xlsx: str | Path | None = None,
+    tiles: str | None = None,
+    offline: bool = False,
+    title: str | None = None,
+) -> tuple[Path, Path]:
+    """
+    Write a progress meeting's map (projects coloured by stage) and its workbook.
+
+    Parameters
+    ----------
+    meeting
+        Output of `progress_meeting`, with project polygons.
+    out
+        HTML map to write.
+    xlsx
+        Workbook of the meeting's tables; defaults to `out` with the suffix ``.xlsx``.
+    tiles
+        Base map (as for `geo_renewal.maps.renewal_map`); defaults to ``"auto"``, or
+        ``"none"`` when `offline`.
+    offline
+        If True, embed every script: one file, no network.
+    title
+        Map title; defaults to 项目进度 <as_of> (Project progress <as_of>).
+
+    Returns
+    -------
+    map_path, xlsx_path
+        The two files written.
+
+    Raises
+    ------
+    InputError
+        If the ledger was read without project polygons.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> meeting = progress_meeting(gr.datasets.get_path("sample_ledger"), as_of="2026-11-20",
+    ...     projects=gr.datasets.get_path("sample_district"), projects_layer="projects")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = write_progress_meeting(meeting, Path(tmp) / "progress.html", tiles="none")
+    ...     [p.name for p in paths]
+    ['progress.html', 'progress.xlsx']
+    """
+    from geo_renewal.maps import renewal_map, save_map
+    from geo_renewal.tables import write_tables
+
+    progress = meeting.progress
+    if "geometry" not in progress.columns:
+        msg = (
+            "the meeting's ledger has no project polygons to draw; pass `projects=` to "
+            "progress_meeting (or read_ledger)."
+        )
+        raise InputError(msg)
+    if tiles is None:
+        tiles = "none" if offline else "auto"
+    drawn = progress[progress["has_polygon"]] if "has_polygon" in progress else progress
+    drawn = drawn.drop(columns=[c for c in _MAP_INTERNAL if c in drawn.columns])
+    zh = meeting.lang == "zh"
+    title = title or (f"项目进度 {meeting.as_of}" if zh else f"Project progress {meeting.as_of}")
+    m = renewal_map(None, projects=drawn, tiles=tiles, lang=meeting.lang, title=title)
+    map_path = save_map(m, out, offline=offline)
+    xlsx_path = Path(xlsx) if xlsx else Path(out).with_suffix(".xlsx")
+    write_tables(meeting.tables, xlsx_path, lang=meeting.lang)
+    return map_path, xlsx_path
