@@ -58,18 +58,25 @@ _API: dict[str, str] = {
     # ledger.py
     "Ledger": "ledger",
     "read_ledger": "ledger",
-    "project_progress": "ledger",
-    "progress_summary": "ledger",
-    "backward_schedule": "ledger",
-    "compare_schedule": "ledger",
-    "compare_ledgers": "ledger",
+    # progress.py
+    "project_progress": "progress",
+    "progress_summary": "progress",
+    "compare_ledgers": "progress",
+    "ProgressMeeting": "progress",
+    "progress_meeting": "progress",
+    "write_progress_meeting": "progress",
+    # schedule.py
+    "backward_schedule": "schedule",
+    "compare_schedule": "schedule",
     # fund.py
     "FundParams": "fund",
     "FundBalance": "fund",
     "load_fund_params": "fund",
     "fund_balance": "fund",
+    "fund_balance_from_files": "fund",
     "fund_tables": "fund",
     "plots_from_projects": "fund",
+    "write_fund_tables": "fund",
     # rules.py / classify.py / spatial.py / raster.py
     "load_rules": "rules",
     "parse_rules": "rules",

@@ -97,6 +97,56 @@ class Findings:
             )
         )
 
+    def add_many(
+        self,
+        problem: str,
+        messages: Sequence[str],
+        *,
+        severity: str = "error",
+        rows: Sequence[Any] | None = None,
+        ids: Sequence[Any] | None = None,
+        column: str | None = None,
+        action: str = "reported",
+        values: Sequence[Any] | None = None,
+    ) -> None:
+        """
+        Add one finding per message, as `add` does, in one block.
+
+        `rows`, `ids` and `values` are aligned with `messages` (None: all missing);
+        `column` is canonical and is reported as the file's header.
+
+        Examples
+        --------
+        >>> f = Findings(headers={"project_id": "项目编号"})
+        >>> f.add_many("no_row", ["P1 has no row.", "P2 has no row."], ids=["P1", "P2"],
+        ...            column="project_id", severity="warning")
+        >>> f.frame()[["id", "column", "severity"]].to_dict("records")
+        [{'id': 'P1', 'column': '项目编号', 'severity': 'warning'}, {'id': 'P2', 'column': '项目编号', 'severity': 'warning'}]
+        """
+        n = len(messages)
+        if n == 0:
+            return
+
+        def texts(seq: Sequence[Any] | None) -> pd.Series:
+            return pd.Series([None] * n if seq is None else [_text(v) for v in seq], dtype=object)
+
+        self.blocks.append(
+            pd.DataFrame(
+                {
+                    "row": pd.Series([None] * n if rows is None else list(rows), dtype=object),
+                    "id": texts(ids),
+                    "column": pd.Series(
+                        [None if column is None else self.header(column)] * n, dtype=object
+                    ),
+                    "problem": problem,
+                    "severity": severity,
+                    "action": action,
+                    "message": pd.Series(list(messages), dtype=object),
+                    "value": texts(values),
+                }
+            )
+        )
+
     def rows(
         self,
         pos: np.ndarray,

@@ -515,75 +515,26 @@ def progress_command(
             --duration 供地=60 --duration 开工=30 --duration 方案=210 \\
             --duration 施工=30 --duration 竣工验收=30 --offline --out maps/progress.html
     """
-    import datetime as dt
-    from pathlib import Path
+    from geo_renewal.progress import progress_meeting, write_progress_meeting
 
-    from geo_renewal import settings
-    from geo_renewal.ledger import (
-        compare_ledgers,
-        compare_schedule,
-        progress_summary,
-        progress_tables,
-        project_progress,
-        read_ledger,
-    )
-    from geo_renewal.maps import renewal_map, save_map
-    from geo_renewal.tables import format_table, write_tables
-
-    lang = lang or settings.lang
-    day = as_of or dt.date.today().isoformat()
-    if tiles is None:
-        tiles = "none" if offline else "auto"
-    book = read_ledger(
+    meeting = progress_meeting(
         ledger,
         projects=projects_path,
         projects_layer=projects_layer,
         sheet=sheet,
+        as_of=as_of,
+        previous=previous_path,
+        previous_as_of=previous_as_of,
+        durations=_stage_days(durations) if durations else None,
+        lang=lang,
     )
-    progress = project_progress(book, as_of=day, lang=lang)
-    changes = None
-    if previous_path is not None:
-        old = read_ledger(previous_path, sheet=sheet)
-        changes = compare_ledgers(old, book, as_of=day, old_as_of=previous_as_of or day, lang=lang)
-    schedule = None
-    if durations:
-        spec = _stage_days(durations)
-        schedule = compare_schedule(book, spec, as_of=day, lang=lang)
-    drawn = progress[progress["has_polygon"]] if "has_polygon" in progress else progress
-    # The popup shows the ledger row: leave out bookkeeping columns and the duplicate label.
-    internal = ["stage_label", "stage_index", "n_stages", "n_overdue_stages", "as_of"]
-    internal += ["ledger_row", "has_polygon", "reported_stage"]
-    drawn = drawn.drop(columns=[c for c in internal if c in drawn.columns])
-    title = title or (f"项目进度 {day}" if lang == "zh" else f"Project progress {day}")
-    m = renewal_map(None, projects=drawn, tiles=tiles, lang=lang, title=title)
-    map_path = save_map(m, out, offline=offline)
-    xlsx_path = Path(xlsx) if xlsx else Path(out).with_suffix(".xlsx")
-    sheets = progress_tables(
-        progress, findings=book.findings, changes=changes, schedule=schedule, lang=lang
+    map_path, xlsx_path = write_progress_meeting(
+        meeting, out, xlsx=xlsx, tiles=tiles, offline=offline, title=title
     )
-    write_tables(sheets, xlsx_path, lang=lang)
-
-    summary = progress_summary(progress, by="project_type")
-    click.echo(format_table(summary, lang=lang).rstrip("\n"))
-    n_over = int(progress["overdue"].sum())
-    click.echo(f"{len(progress)} projects on {day}, {n_over} overdue")
-    for r in progress[progress["overdue"]].itertuples():
-        click.echo(
-            f"  overdue: {r.project_id} {r.name or ''} — {r.stage_label}, "
-            f"{r.days_behind:.0f} days behind ({r.responsible_unit or '—'})"
-        )
-    if changes is not None:
-        click.echo(f"{len(changes)} projects changed since the previous ledger")
-    errors = book.findings[book.findings["severity"] == "error"]
-    warnings_ = book.findings[book.findings["severity"] == "warning"]
-    if len(book.findings):
-        click.echo(
-            f"ledger problems: {len(errors)} errors, {len(warnings_)} warnings "
-            f"(sheet '{next(k for k in sheets if k in ('台账问题', 'Ledger problems'))}')",
-            err=True,
-        )
-        for msg in errors["message"].head(10):
-            click.echo(f"  error: {msg}", err=True)
+    click.echo(meeting.summary_text())
+    problems = meeting.problems_text()
+    if problems:
+        click.echo(problems, err=True)
     click.echo(f"wrote {map_path} and {xlsx_path}", err=True)
 
 
@@ -653,47 +604,22 @@ def fund_command(
             --plots plots.csv --bundle-col 平衡单元 --out fund.xlsx
     """
     import warnings
-    from pathlib import Path
 
-    import pandas as pd
+    from geo_renewal.fund import fund_balance_from_files, write_fund_tables
 
-    from geo_renewal import settings
-    from geo_renewal.fund import fund_balance, fund_tables
-    from geo_renewal.ledger import read_ledger
-    from geo_renewal.tables import format_table, write_tables
-
-    lang = lang or settings.lang
-    is_table = Path(projects).suffix.lower() in (".csv", ".xlsx", ".xls", ".tsv", ".txt")
-    if ledger_path is not None:
-        table = read_ledger(
-            ledger_path, projects=projects, projects_layer=layer, sheet=sheet
-        ).table
-    elif is_table:
-        table = read_ledger(projects, sheet=sheet).table
-    else:
-        from geo_renewal.io import read_layer
-
-        table = read_layer(projects, layer=layer, kind="projects")
-    plots = None
-    if plots_path is not None:
-        suffix = Path(plots_path).suffix.lower()
-        if suffix == ".csv":
-            plots = pd.read_csv(plots_path, encoding="utf-8-sig")
-        elif suffix in (".xlsx", ".xls"):
-            plots = pd.read_excel(plots_path)
-        else:
-            from geo_renewal.io import read_layer
-
-            plots = read_layer(plots_path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        balance = fund_balance(table, params=params_path, plots=plots, bundles=bundle_col)
-    sheets = fund_tables(balance, unit=unit, lang=lang)
-    path = write_tables(sheets, out, lang=lang)
-    bundles = next(iter(sheets.values()))
-    suffix = "_wan" if unit == "wan" else ""
-    cols = [f"total_cost{suffix}", f"total_revenue{suffix}", f"balance{suffix}", "break_even_far"]
-    click.echo(format_table(bundles[cols], lang=lang).rstrip("\n"))
+        balance = fund_balance_from_files(
+            projects,
+            ledger=ledger_path,
+            layer=layer,
+            sheet=sheet,
+            params=params_path,
+            plots=plots_path,
+            bundles=bundle_col,
+        )
+    path = write_fund_tables(balance, out, unit=unit, lang=lang)
+    click.echo(balance.summary_text(unit=unit, lang=lang))
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     click.echo(f"wrote {path}", err=True)

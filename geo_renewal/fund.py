@@ -70,9 +70,11 @@ __all__ = [
     "FundBalance",
     "FundParams",
     "fund_balance",
+    "fund_balance_from_files",
     "fund_tables",
     "load_fund_params",
     "plots_from_projects",
+    "write_fund_tables",
 ]
 
 logger = logging.getLogger(__name__)
@@ -247,6 +249,30 @@ class FundBalance:
             f"revenue {total['total_revenue'] / 1e4:,.0f} 万元, "
             f"balance {total['balance'] / 1e4:,.0f} 万元>"
         )
+
+    def summary_text(self, *, unit: str = "wan", lang: str | None = None) -> str:
+        """
+        Return each bundle's total cost, revenue, balance and break-even FAR as a text table.
+
+        Parameters
+        ----------
+        unit
+            ``"wan"`` (万元, default) or ``"yuan"`` (元).
+        lang
+            Header language; defaults to `settings.lang`.
+
+        Returns
+        -------
+        text
+            The bundles and the total row, as `geo_renewal.tables.format_table` prints them.
+        """
+        from geo_renewal.tables import format_table
+
+        lang = check_lang(lang)
+        bundles = next(iter(fund_tables(self, unit=unit, lang=lang).values()))
+        suffix = "_wan" if unit == "wan" else ""
+        cols = [f"total_cost{suffix}", f"total_revenue{suffix}", f"balance{suffix}"]
+        return format_table(bundles[[*cols, "break_even_far"]], lang=lang).rstrip("\n")
 
 
 # --------------------------------------------------------------------------- parameters
@@ -680,48 +706,94 @@ def fund_balance(
         projects = projects.table
     _require(projects, ["project_id", "project_type"], "projects")
     p = _as_params(params)
-    src = projects
-    ids = src["project_id"].map(_id_text)
+    ids = _unique_ids(projects)
+    inputs = _inputs(projects)
+    r = _rates(projects, p)
+    out = _costs(projects, ids, inputs, r, bundles)
+    plot_table = _sale_plots(projects, plots, p, ids, inputs["land_area"])
+    out = _revenue(out, projects, ids, plot_table, r)
+    out["missing_inputs"] = [", ".join(m) for m in inputs["missing"]]
+    _warn_incomplete(out)
+    bundle_table = _bundle_table(out)
+    return FundBalance(
+        projects=out.drop(columns="_plot_value_per_far"),
+        plots=_plot_columns(plot_table, ids, out, bundle_table),
+        bundles=bundle_table.drop(columns="_plot_value_per_far"),
+        sensitivity=_sensitivity(bundle_table, p.land_price_changes),
+        params=p,
+    )
+
+
+def _unique_ids(projects: pd.DataFrame) -> pd.Series:
+    ids = projects["project_id"].map(_id_text)
     dup = ids[ids.duplicated()].unique().tolist()
     if dup:
         msg = f"`projects` repeats project ids {dup}; give each project one row."
         raise InputError(msg)
-    ptype = src["project_type"].astype(object)
+    return ids
+
+
+def _inputs(projects: pd.DataFrame) -> dict[str, Any]:
+    """Return counts and areas (missing as 0), type masks and each project's missing inputs."""
+    ptype = projects["project_type"].astype(object)
     expro = ptype.isin(_EXPROPRIATION_TYPES).to_numpy()
     upgrade = ptype.isin(_UPGRADE_TYPES).to_numpy()
-
-    hh = _num(src, "households")
-    dfa = _num(src, "demolished_floor_area")
-    business = _num(src, "business_floor_area")
-    land = _land_area(src)
-    missing: list[list[str]] = [[] for _ in range(len(src))]
+    hh = _num(projects, "households")
+    dfa = _num(projects, "demolished_floor_area")
+    business = _num(projects, "business_floor_area")
+    land = _land_area(projects)
+    missing: list[list[str]] = [[] for _ in range(len(projects))]
     for name, series, needed in (
-        ("households", hh, np.ones(len(src), bool)),
+        ("households", hh, np.ones(len(projects), bool)),
         ("demolished_floor_area", dfa, expro),
-        ("land_area", land, np.ones(len(src), bool)),
+        ("land_area", land, np.ones(len(projects), bool)),
     ):
         for i in np.flatnonzero(series.isna().to_numpy() & needed):
             missing[i].append(name)
-    hh, dfa, business, land = (s.fillna(0.0) for s in (hh, dfa, business, land))
+    return {
+        "project_type": ptype,
+        "expropriation": pd.Series(expro.astype(float), index=projects.index),
+        "upgrade": pd.Series(upgrade.astype(float), index=projects.index),
+        "households": hh.fillna(0.0),
+        "demolished_floor_area": dfa.fillna(0.0),
+        "business_floor_area": business.fillna(0.0),
+        "land_area": land.fillna(0.0),
+        "missing": missing,
+    }
 
-    r = {k: _rate(src, k, p) for k in _OVERRIDABLE}
+
+def _rates(projects: pd.DataFrame, p: FundParams) -> dict[str, pd.Series]:
+    """Return every overridable rate per project (the column if given, else the parameter)."""
+    r = {k: _rate(projects, k, p) for k in _OVERRIDABLE}
     for k in _SHARES:
         if k in r and (r[k] > 1).any():
             msg = f"column {k!r} holds shares above 1; give fractions between 0 and 1."
             raise InputError(msg)
-    e = pd.Series(expro.astype(float), index=src.index)
-    u = pd.Series(upgrade.astype(float), index=src.index)
+    return r
+
+
+def _costs(
+    projects: pd.DataFrame,
+    ids: pd.Series,
+    inputs: Mapping[str, Any],
+    r: Mapping[str, pd.Series],
+    bundles: Mapping[str, Sequence[str]] | str | pd.Series | None,
+) -> pd.DataFrame:
+    """Return the project inputs, the rates used and every cost line (元)."""
+    e, u = inputs["expropriation"], inputs["upgrade"]
+    hh, dfa, land = inputs["households"], inputs["demolished_floor_area"], inputs["land_area"]
+    business = inputs["business_floor_area"]
     res_hh = hh * (1 - r["cash_share"]) * e
-    if "resettlement_floor_area" in src.columns:
-        given = _num(src, "resettlement_floor_area")
+    if "resettlement_floor_area" in projects.columns:
+        given = _num(projects, "resettlement_floor_area")
         res_fa = given.fillna(res_hh * r["floor_area_per_household"]) * e
     else:
         res_fa = res_hh * r["floor_area_per_household"]
-    out = pd.DataFrame(index=src.index)
+    out = pd.DataFrame(index=projects.index)
     out["project_id"] = ids
-    out["name"] = src["name"] if "name" in src.columns else None
-    out["project_type"] = ptype
-    out["bundle"] = _bundle_of(src, bundles)
+    out["name"] = projects["name"] if "name" in projects.columns else None
+    out["project_type"] = inputs["project_type"]
+    out["bundle"] = _bundle_of(projects, bundles)
     out["land_area"] = land
     out["demolished_floor_area"] = dfa * e
     out["households"] = hh
@@ -753,14 +825,23 @@ def fund_balance(
     ].sum(axis=1)
     out["financing_cost"] = out["cost_base"] * r["rate_per_year"] * r["years"]
     out["total_cost"] = out["cost_base"] + out["financing_cost"]
+    return out
 
-    # Sale plots.
+
+def _sale_plots(
+    projects: pd.DataFrame,
+    plots: pd.DataFrame | None,
+    p: FundParams,
+    ids: pd.Series,
+    land: pd.Series,
+) -> pd.DataFrame:
+    """Return the sale plots (given, declared in the parameters, or derived) with revenue."""
     if plots is not None:
         plot_table = _normalise_plots(plots, p)
     elif p.plots:
         plot_table = _normalise_plots(pd.DataFrame(list(p.plots)), p)
     elif p.derive:
-        plot_table = plots_from_projects(src.assign(land_area=land.where(land > 0)), params=p)
+        plot_table = plots_from_projects(projects.assign(land_area=land.where(land > 0)), params=p)
     else:
         plot_table = _normalise_plots(pd.DataFrame(columns=["project_id", "plot_area"]), p)
     unknown = sorted(set(plot_table["project_id"]) - set(ids))
@@ -773,6 +854,17 @@ def fund_balance(
     plot_table["sale_floor_area"] = plot_table["plot_area"] * plot_table["far"]
     plot_table["land_revenue"] = plot_table["sale_floor_area"] * plot_table["land_price_per_m2"]
     plot_table["_value_per_far"] = plot_table["plot_area"] * plot_table["land_price_per_m2"]
+    return plot_table
+
+
+def _revenue(
+    out: pd.DataFrame,
+    projects: pd.DataFrame,
+    ids: pd.Series,
+    plot_table: pd.DataFrame,
+    r: Mapping[str, pd.Series],
+) -> pd.DataFrame:
+    """Add the sale plots' totals, every revenue line, the balance and the break-even FAR."""
     per_project = plot_table.groupby("project_id")[
         ["plot_area", "sale_floor_area", "land_revenue", "_value_per_far"]
     ].sum()
@@ -780,14 +872,17 @@ def fund_balance(
     out["sale_floor_area"] = ids.map(per_project["sale_floor_area"]).fillna(0.0).to_numpy()
     out["_plot_value_per_far"] = ids.map(per_project["_value_per_far"]).fillna(0.0).to_numpy()
     out["land_revenue"] = ids.map(per_project["land_revenue"]).fillna(0.0).to_numpy()
-    out["resettlement_settlement"] = res_fa * r["settlement_price_per_m2"]
-    out["other_revenue"] = _num(src, "other_revenue").fillna(0.0)
+    out["resettlement_settlement"] = out["resettlement_floor_area"] * r["settlement_price_per_m2"]
+    out["other_revenue"] = _num(projects, "other_revenue").fillna(0.0)
     out["total_revenue"] = out[["land_revenue", "resettlement_settlement", "other_revenue"]].sum(
         axis=1
     )
     out["balance"] = out["total_revenue"] - out["total_cost"]
     out["break_even_far"] = _break_even(out)
-    out["missing_inputs"] = [", ".join(m) for m in missing]
+    return out
+
+
+def _warn_incomplete(out: pd.DataFrame) -> None:
     incomplete = out.loc[out["missing_inputs"] != "", "project_id"].tolist()
     if incomplete:
         warnings.warn(
@@ -795,16 +890,20 @@ def fund_balance(
             f"(see column missing_inputs): {incomplete[:10]}"
             + (" …" if len(incomplete) > 10 else ""),
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of fund_balance
         )
 
-    bundle_table = _bundle_table(out)
+
+def _plot_columns(
+    plot_table: pd.DataFrame, ids: pd.Series, out: pd.DataFrame, bundle_table: pd.DataFrame
+) -> pd.DataFrame:
+    """Add each plot's bundle and break-even FARs; return the plot table's columns in order."""
     plot_table["bundle"] = plot_table["project_id"].map(dict(zip(ids, out["bundle"], strict=True)))
     plot_table["project_break_even_far"] = plot_table["project_id"].map(
         dict(zip(ids, out["break_even_far"], strict=True))
     )
     plot_table["bundle_break_even_far"] = plot_table["bundle"].map(bundle_table["break_even_far"])
-    plot_table = plot_table.drop(columns="_value_per_far")[
+    return plot_table.drop(columns="_value_per_far")[
         [
             "project_id",
             "bundle",
@@ -818,16 +917,7 @@ def fund_balance(
             "project_break_even_far",
             "bundle_break_even_far",
         ]
-    ]
-    sens = _sensitivity(bundle_table, p.land_price_changes)
-    projects_out = out.drop(columns="_plot_value_per_far")
-    return FundBalance(
-        projects=projects_out,
-        plots=plot_table.reset_index(drop=True),
-        bundles=bundle_table.drop(columns="_plot_value_per_far"),
-        sensitivity=sens,
-        params=p,
-    )
+    ].reset_index(drop=True)
 
 
 def _break_even(df: pd.DataFrame) -> pd.Series:
@@ -977,3 +1067,137 @@ def fund_tables(
             strict=True,
         )
     )
+
+
+# --------------------------------------------------------------------------- files
+
+_TABLE_SUFFIXES = (".csv", ".xlsx", ".xls", ".tsv", ".txt")
+
+
+def _read_fund_projects(
+    projects: str | Path, *, ledger: str | Path | None, layer: str | None, sheet: str | None
+) -> pd.DataFrame:
+    """Read the projects: polygons joined to a ledger, a ledger alone, or a polygon layer."""
+    from geo_renewal.ledger import read_ledger
+
+    if ledger is not None:
+        return read_ledger(ledger, projects=projects, projects_layer=layer, sheet=sheet).table
+    if Path(projects).suffix.lower() in _TABLE_SUFFIXES:
+        return read_ledger(projects, sheet=sheet).table
+    from geo_renewal.io import read_layer
+
+    return read_layer(projects, layer=layer, kind="projects")
+
+
+def _read_plots(path: str | Path) -> pd.DataFrame:
+    """Read sale plots from a CSV (UTF-8, BOM allowed), a workbook or a polygon layer."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(path, encoding="utf-8-sig")
+    if suffix in (".xlsx", ".xls"):
+        return pd.read_excel(path)
+    from geo_renewal.io import read_layer
+
+    return read_layer(path)
+
+
+def fund_balance_from_files(
+    projects: str | Path,
+    *,
+    ledger: str | Path | None = None,
+    layer: str | None = None,
+    sheet: str | None = None,
+    params: FundParams | str | Path | Mapping[str, Any] | None = None,
+    plots: str | Path | pd.DataFrame | None = None,
+    bundles: Mapping[str, Sequence[str]] | str | pd.Series | None = None,
+) -> FundBalance:
+    """
+    Read the projects (and sale plots) from files and balance their funds (区域平衡).
+
+    What ``geo-renewal fund`` computes: `projects` is a polygon file, joined to `ledger`
+    when given, or a ledger (CSV/XLSX) itself; then `fund_balance`.
+
+    Parameters
+    ----------
+    projects
+        Project polygons (GeoPackage, Shapefile …), or a ledger file when `ledger` is None.
+    ledger
+        Ledger (台账) with households and demolished floor area, joined to `projects`.
+    layer
+        Layer of `projects` to read.
+    sheet
+        Sheet of an XLSX ledger.
+    params
+        Fund parameters, as for `fund_balance`.
+    plots
+        Sale plots: a CSV (UTF-8), XLSX or polygon file, or a DataFrame.
+    bundles
+        Bundles, as for `fund_balance` (e.g. the name of a column of the projects).
+
+    Returns
+    -------
+    balance
+        The `FundBalance`.
+
+    Raises
+    ------
+    InputError, SchemaError
+        As `read_ledger` and `fund_balance` do.
+
+    See Also
+    --------
+    write_fund_tables : Write the balance as a workbook.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> path = gr.datasets.get_path("sample_district")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the polygons alone lack household counts
+    ...     fb = fund_balance_from_files(path, layer="projects")
+    >>> len(fb.projects) == len(gr.read_layer(path, layer="projects"))
+    True
+    """
+    table = _read_fund_projects(projects, ledger=ledger, layer=layer, sheet=sheet)
+    if plots is not None and not isinstance(plots, pd.DataFrame):
+        plots = _read_plots(plots)
+    return fund_balance(table, params=params, plots=plots, bundles=bundles)
+
+
+def write_fund_tables(
+    balance: FundBalance, path: str | Path, *, unit: str = "wan", lang: str | None = None
+) -> Path:
+    """
+    Write the fund-balance tables (`fund_tables`) to a workbook (or CSV / Markdown).
+
+    Parameters
+    ----------
+    balance
+        Output of `fund_balance`.
+    path
+        File to write; the format follows the suffix, as for `geo_renewal.tables.write_tables`.
+    unit
+        ``"wan"`` (万元, default) or ``"yuan"`` (元).
+    lang
+        Sheet and header language; defaults to `settings.lang`.
+
+    Returns
+    -------
+    path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> projects = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
+    ...     "households": [10], "demolished_floor_area": [1000.0], "land_area": [2000.0]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     written = write_fund_tables(fund_balance(projects), Path(tmp) / "fund.xlsx")
+    ...     written.name
+    'fund.xlsx'
+    """
+    from geo_renewal.tables import write_tables
+
+    lang = check_lang(lang)
+    return write_tables(fund_tables(balance, unit=unit, lang=lang), path, lang=lang)

@@ -1,11 +1,12 @@
 """
-Project ledger (台账): stages, deadlines, signing rates, and what moved since last meeting.
+Project ledger (台账): read a ledger spreadsheet, check it, and join it to project polygons.
 
 A district runs its renewal as a list of projects. Each has a ledger row with a person
 responsible, household counts, and a planned and an actual date for every stage of its
-pipeline (DOMAIN.md §4). This module reads such ledgers, tells where every project stands
-on a given day, sets deadlines backwards from the target date (倒排工期), and compares two
-ledgers.
+pipeline (DOMAIN.md §4). This module reads and checks such ledgers; where every project
+stands on a given day and what moved between two ledgers is `geo_renewal.progress`, the
+deadlines set backwards from the target date (倒排工期) are `geo_renewal.schedule` (their
+names stay importable from here).
 
 Ledger format
 -------------
@@ -40,6 +41,7 @@ Dates are read from Excel dates or text such as ``2024-03-01``, ``2024/3/1``, ``
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -51,23 +53,13 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal import schema
-from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError, SchemaError
+from geo_renewal._findings import Findings
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = [
-    "LEDGER_COLUMNS",
-    "Ledger",
-    "backward_schedule",
-    "compare_ledgers",
-    "compare_schedule",
-    "progress_summary",
-    "progress_tables",
-    "project_progress",
-    "read_ledger",
-]
+__all__ = ["LEDGER_COLUMNS", "Ledger", "read_ledger"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +89,29 @@ _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s
 _BLANKS = frozenset({"", "-", "—", "/", "无", "nan", "nat", "none", "null", "n/a"})
 
 _SPECIAL_STAGES = ("not_started", "done")
-_SEVERITIES = ("error", "warning")
-_FINDING_COLUMNS = ("row", "project_id", "column", "problem", "severity", "message")
+
+#: Names that moved to `geo_renewal.progress` and `geo_renewal.schedule`; importable here.
+_MOVED = {
+    "compare_ledgers": "progress",
+    "progress_summary": "progress",
+    "progress_tables": "progress",
+    "project_progress": "progress",
+    "backward_schedule": "schedule",
+    "compare_schedule": "schedule",
+}
+
+# What the reader did about a finding (the ``action`` column).
+_KEPT = "none (kept)"
+_BLANKED = "set to missing"
+_IGNORED = "column ignored"
+
+
+def __getattr__(name: str) -> Any:
+    module = _MOVED.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(f"geo_renewal.{module}"), name)
 
 
 # --------------------------------------------------------------------------- results
@@ -118,10 +131,13 @@ class Ledger:
         and, when polygons were given, ``has_polygon`` and ``geometry`` (a GeoDataFrame
         in the polygons' CRS; rows without a polygon have an empty geometry).
     findings
-        One row per problem: ``severity`` (error / warning), ``row`` (spreadsheet row,
-        header = 1; missing for problems of a column or a polygon), ``project_id``,
-        ``column`` (the header as written in the file), ``problem`` (a code) and
-        ``message``.
+        One row per problem, with the columns of every findings table
+        (`geo_renewal._findings.FINDING_COLUMNS`): ``row`` (spreadsheet row, header = 1;
+        missing for problems of a column or a polygon), ``id`` (the project id),
+        ``column`` (the header as written in the file), ``problem`` (a code),
+        ``severity`` (error / warning), ``action`` (what the reader did), ``message``
+        and ``value`` (the offending cell as text). Sorted by row; findings without a
+        row come last.
     pipelines
         Project type code -> stage codes, in order.
     stages
@@ -156,53 +172,56 @@ class Ledger:
         return f"<Ledger{src}: {len(self.table)} projects, {n_err} errors, {n_warn} warnings>"
 
 
-class _Findings:
-    """Collects findings; each one names the row, the column as written, and the problem."""
-
-    def __init__(self, headers: Mapping[str, str]) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.headers = headers
-
-    def header(self, col: str) -> str:
-        return self.headers.get(col, col)
-
-    def add(
-        self,
-        problem: str,
-        message: str,
-        *,
-        severity: str = "error",
-        row: int | None = None,
-        project_id: Any = None,
-        column: str | None = None,
-    ) -> None:
-        self.rows.append(
-            {
-                "severity": severity,
-                "row": row,
-                "project_id": None if _isna(project_id) else str(project_id),
-                "column": None if column is None else self.header(column),
-                "problem": problem,
-                "message": message,
-            }
-        )
-
-    def frame(self) -> pd.DataFrame:
-        df = pd.DataFrame(self.rows, columns=list(_FINDING_COLUMNS))
-        df["_order"] = df["row"].fillna(10**9)
-        df = df.sort_values("_order", kind="stable").drop(columns="_order")
-        df["row"] = df["row"].astype("Int64")
-        for c in ("severity", "project_id", "column", "problem", "message"):
-            df[c] = df[c].astype("str") if len(df) else pd.Series([], dtype="str")
-            df.loc[df[c].isin(["None", "nan"]), c] = None
-        return df.reset_index(drop=True)
-
-
 def _isna(v: Any) -> bool:
     try:
         return bool(pd.isna(v))
     except (TypeError, ValueError):
         return False
+
+
+def _report(
+    findings: Findings,
+    pos: np.ndarray | Sequence[int],
+    problem: str,
+    message: str,
+    *,
+    column: str | None = None,
+    severity: str = "error",
+    action: str = _KEPT,
+    values: Sequence[Any] | np.ndarray | None = None,
+    **fields: Any,
+) -> None:
+    """
+    Add one finding per table position in `pos`; rows and ids come from `findings`.
+
+    `message` is a `str.format` template of ``{row}`` (the spreadsheet row), ``{header}``
+    (`column` as the file spells it), ``{value}`` (the offending cell, from `values`) and
+    `fields`: a list or array gives one value per position, anything else one for all.
+    """
+    pos = np.asarray(pos, dtype=np.intp)
+    rows = np.asarray(findings.labels)
+    header = None if column is None else findings.header(column)
+    per_row = {k: v for k, v in fields.items() if isinstance(v, list | np.ndarray)}
+    same = {k: v for k, v in fields.items() if k not in per_row}
+    messages = [
+        message.format(
+            row=rows[i],
+            header=header,
+            value=None if values is None else values[k],
+            **same,
+            **{name: v[k] for name, v in per_row.items()},
+        )
+        for k, i in enumerate(pos)
+    ]
+    findings.rows(
+        pos,
+        column=header,
+        problem=problem,
+        severity=severity,
+        action=action,
+        message=np.asarray(messages, dtype=object),
+        value=values,
+    )
 
 
 # --------------------------------------------------------------------------- reading
@@ -325,7 +344,7 @@ def _read_frame(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, str]
 def _map_headers(
     raw: pd.DataFrame,
     registry: Mapping[str, tuple[str, str, str]],
-    findings: _Findings,
+    findings: Findings,
 ) -> tuple[dict[Any, str], dict[str, str]]:
     """Return original header -> canonical name, and canonical -> original header."""
     general = schema.column_aliases()
@@ -357,6 +376,7 @@ def _map_headers(
                         f"{', '.join(valid)}; rename the column or declare the stage with "
                         f"`stages={{code: (zh, en)}}` and add it to `pipelines`.",
                         column=str(col),
+                        action=_IGNORED,
                     )
                     continue
                 canonical = f"{stage}_{kind}"
@@ -368,6 +388,7 @@ def _map_headers(
                 f"columns {back[canonical]!r} and {col!r} both mean {canonical!r}; "
                 f"the first is used, remove or rename the other.",
                 column=str(col),
+                action=_IGNORED,
             )
             continue
         rename[col] = canonical
@@ -413,33 +434,31 @@ def _parse_date(v: Any) -> pd.Timestamp | None:
         return None
 
 
-def _parse_dates(
-    raw: pd.Series, col: str, rows: np.ndarray, ids: pd.Series, findings: _Findings
-) -> pd.Series:
+def _parse_dates(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
     cache: dict[Any, Any] = {}
     out = []
-    for i, v in enumerate(raw.tolist()):
+    for v in raw.tolist():
         key = (type(v).__name__, str(v))
         if key not in cache:
             cache[key] = _parse_date(v)
-        parsed = cache[key]
-        if parsed is None:
-            findings.add(
-                "bad_date",
-                f"row {rows[i]}, column {findings.header(col)!r}: cannot read {v!r} as a date; "
-                f"write it as 2024-03-01 or leave it blank.",
-                row=int(rows[i]),
-                project_id=ids.iloc[i],
-                column=col,
-            )
-            parsed = pd.NaT
-        out.append(parsed)
+        out.append(cache[key])
+    bad = np.flatnonzero([v is None for v in out])
+    cells = raw.tolist()
+    _report(
+        findings,
+        bad,
+        "bad_date",
+        "row {row}, column {header!r}: cannot read {value!r} as a date; "
+        "write it as 2024-03-01 or leave it blank.",
+        column=col,
+        action=_BLANKED,
+        values=[cells[i] for i in bad],
+    )
+    out = [pd.NaT if v is None else v for v in out]
     return pd.Series(pd.to_datetime(pd.Series(out, dtype=object)), index=raw.index, name=col)
 
 
-def _parse_numbers(
-    raw: pd.Series, col: str, rows: np.ndarray, ids: pd.Series, findings: _Findings
-) -> pd.Series:
+def _parse_numbers(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
     text = raw.map(lambda v: v if not isinstance(v, str) else v.strip())
     text = text.map(
         lambda v: (
@@ -450,26 +469,14 @@ def _parse_numbers(
     )
     blank = text.map(lambda v: _isna(v) or (isinstance(v, str) and v.lower() in _BLANKS))
     values = pd.to_numeric(text.where(~blank, None), errors="coerce").astype(float)
-    bad = values.isna() & ~blank
-    for i in np.flatnonzero(bad.to_numpy()):
-        findings.add(
-            "bad_number",
-            f"row {rows[i]}, column {findings.header(col)!r}: {raw.iloc[i]!r} is not a number; "
-            f"write a plain number or leave it blank.",
-            row=int(rows[i]),
-            project_id=ids.iloc[i],
-            column=col,
-        )
-    neg = values < 0
-    for i in np.flatnonzero(neg.to_numpy()):
-        findings.add(
-            "negative_value",
-            f"row {rows[i]}, column {findings.header(col)!r}: {raw.iloc[i]!r} is negative; "
-            f"counts and areas must be ≥ 0.",
-            row=int(rows[i]),
-            project_id=ids.iloc[i],
-            column=col,
-        )
+    cells = raw.to_numpy()
+    bad = np.flatnonzero((values.isna() & ~blank).to_numpy())
+    message = "row {row}, column {header!r}: {value!r} is not a number; "
+    message += "write a plain number or leave it blank."
+    _report(findings, bad, "bad_number", message, column=col, action=_BLANKED, values=cells[bad])
+    neg = np.flatnonzero((values < 0).to_numpy())
+    message = "row {row}, column {header!r}: {value!r} is negative; counts and areas must be ≥ 0."
+    _report(findings, neg, "negative_value", message, column=col, values=cells[neg])
     return values.rename(col)
 
 
@@ -578,111 +585,38 @@ def read_ledger(
     """
     registry = _stage_registry(stages)
     resolved = _resolve_pipelines(pipelines, registry)
-    if isinstance(path, pd.DataFrame):
-        raw, source = path.copy(), None
-        raw = raw.astype(object)
-    else:
-        p = Path(path)
-        if not p.exists():
-            msg = f"ledger file {p} does not exist; check the path."
-            raise InputError(msg)
-        raw, source = _read_frame(p, sheet)
-    raw = raw.dropna(how="all").reset_index(drop=True)
-    raw = raw.loc[:, [not str(c).startswith("Unnamed:") or raw[c].notna().any() for c in raw]]
-    findings = _Findings({})
+    raw, source = _raw_ledger(path, sheet)
+    findings = Findings(np.arange(len(raw)) + 2)  # spreadsheet row numbers, header = 1
     rename, back = _map_headers(raw, registry, findings)
     findings.headers = back
-    if "project_id" not in back:
-        msg = (
-            f"ledger {source or '(DataFrame)'} has no project id column; expected 项目编号 or "
-            f"project_id among its headers {[str(c) for c in raw.columns]}."
-        )
-        raise SchemaError(msg)
-    rows = np.arange(len(raw)) + 2  # spreadsheet row numbers, header = 1
-    extra_cols = [c for c in raw.columns if c not in rename]
-    df = pd.DataFrame(index=raw.index)
-    ids = raw[next(k for k, v in rename.items() if v == "project_id")].map(
-        lambda v: None if _isna(v) or str(v).strip() == "" else _id_text(v)
-    )
+    _require_id_column(back, raw, source)
     canon = {v: raw[k] for k, v in rename.items()}
-
-    for col in _TEXT:
-        if col in canon:
-            s = canon[col].map(
-                lambda v: None if _isna(v) or str(v).strip() == "" else str(v).strip()
-            )
-            df[col] = s.astype("str").where(s.notna(), None) if len(s) else s.astype("str")
-        else:
-            df[col] = pd.Series([None] * len(raw), index=raw.index, dtype="str")
-    df["project_id"] = ids.astype("str").where(ids.notna(), None) if len(ids) else df["project_id"]
-    for col in _NUMERIC:
-        df[col] = (
-            _parse_numbers(canon[col], col, rows, df["project_id"], findings)
-            if col in canon
-            else pd.Series(np.nan, index=raw.index)
-        )
-    for col in _DATES:
-        df[col] = (
-            _parse_dates(canon[col], col, rows, df["project_id"], findings)
-            if col in canon
-            else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
-        )
-    all_stages = list(dict.fromkeys(s for p in resolved.values() for s in p))
     file_stages = [c.rsplit("_", 1)[0] for c in back if c.endswith(("_planned", "_actual"))]
-    for stage in [*all_stages, *[s for s in file_stages if s not in all_stages]]:
-        for kind in ("planned", "actual"):
-            col = f"{stage}_{kind}"
-            df[col] = (
-                _parse_dates(canon[col], col, rows, df["project_id"], findings)
-                if col in canon
-                else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
-            )
-    if "reported_stage" in canon:
-        df["reported_stage"] = canon["reported_stage"].map(
-            lambda v: None if _isna(v) or str(v).strip() == "" else str(v).strip()
-        )
-    else:
-        df["reported_stage"] = None
-    for c in extra_cols:
-        df[str(c)] = raw[c]
-    df["ledger_row"] = rows
+    df = _text_columns(raw, canon)
+    findings.ids = df["project_id"].to_numpy(dtype=object)
+    _value_columns(df, canon, resolved, file_stages, findings)
+    for c in raw.columns:
+        if c not in rename:
+            df[str(c)] = raw[c]
+    df["ledger_row"] = findings.labels
 
     _check_ids(df, findings)
     df["project_type"] = _check_types(df, resolved, findings, has_col="project_type" in canon)
     _check_counts(df, findings)
     _check_stage_dates(df, resolved, registry, findings, file_stages)
     _check_reported_stage(df, resolved, registry, findings)
-
     unmatched = None
     if projects is not None:
-        df, unmatched = _join_projects(
-            df, _read_projects(projects, projects_layer), resolved, findings
-        )
-    missing_type = df["project_type"].isna() & ~_flag_rows(findings, "unknown_type", df)
-    if not (
-        "project_type" in canon or (projects is not None and df["project_type"].notna().any())
-    ):
-        msg = (
-            f"ledger {source or '(DataFrame)'} has no project type column (类型 / project_type) "
-            f"and the polygons give none; add it with values "
-            f"{[schema.label(t) for t in resolved]}."
-        )
-        raise SchemaError(msg)
-    for i in np.flatnonzero(missing_type.to_numpy()):
-        findings.add(
-            "missing_type",
-            f"row {rows[i]}: project type is blank; fill in one of "
-            f"{[schema.label(t) for t in resolved]}.",
-            row=int(rows[i]),
-            project_id=df["project_id"].iloc[i],
-            column="project_type",
-        )
-    order = [c for c in LEDGER_COLUMNS if c in df.columns]
-    order += [c for c in df.columns if c not in order]
-    table = df[order]
+        polygons = _read_projects(projects, projects_layer)
+        df, unmatched = _join_projects(df, polygons, resolved, findings)
+    _require_types(
+        df, resolved, source, has_col="project_type" in canon, joined=projects is not None
+    )
+    _check_missing_types(df, resolved, findings)
+
     result = Ledger(
-        table=table,
-        findings=findings.frame(),
+        table=_ordered(df),
+        findings=_findings_frame(findings),
         pipelines=resolved,
         stages=registry,
         unmatched_projects=unmatched,
@@ -692,182 +626,346 @@ def read_ledger(
     return result
 
 
+def _raw_ledger(
+    path: str | Path | pd.DataFrame, sheet: str | int | None
+) -> tuple[pd.DataFrame, str | None]:
+    """Read the spreadsheet as text cells, without blank rows and blank unnamed columns."""
+    if isinstance(path, pd.DataFrame):
+        raw, source = path.copy().astype(object), None
+    else:
+        p = Path(path)
+        if not p.exists():
+            msg = f"ledger file {p} does not exist; check the path."
+            raise InputError(msg)
+        raw, source = _read_frame(p, sheet)
+    raw = raw.dropna(how="all").reset_index(drop=True)
+    raw = raw.loc[:, [not str(c).startswith("Unnamed:") or raw[c].notna().any() for c in raw]]
+    return raw, source
+
+
+def _require_id_column(back: Mapping[str, str], raw: pd.DataFrame, source: str | None) -> None:
+    if "project_id" not in back:
+        msg = (
+            f"ledger {source or '(DataFrame)'} has no project id column; expected 项目编号 or "
+            f"project_id among its headers {[str(c) for c in raw.columns]}."
+        )
+        raise SchemaError(msg)
+
+
+def _text_or_none(v: Any) -> str | None:
+    return None if _isna(v) or str(v).strip() == "" else str(v).strip()
+
+
+def _text_columns(raw: pd.DataFrame, canon: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Return the text columns (`_TEXT`): stripped strings, None for blanks."""
+    df = pd.DataFrame(index=raw.index)
+    for col in _TEXT:
+        if col in canon:
+            s = canon[col].map(_text_or_none)
+            df[col] = s.astype("str").where(s.notna(), None) if len(s) else s.astype("str")
+        else:
+            df[col] = pd.Series([None] * len(raw), index=raw.index, dtype="str")
+    ids = canon["project_id"].map(
+        lambda v: None if _isna(v) or str(v).strip() == "" else _id_text(v)
+    )
+    df["project_id"] = ids.astype("str").where(ids.notna(), None) if len(ids) else df["project_id"]
+    return df
+
+
+def _value_columns(
+    df: pd.DataFrame,
+    canon: Mapping[str, pd.Series],
+    pipelines: Mapping[str, Sequence[str]],
+    file_stages: Sequence[str],
+    findings: Findings,
+) -> None:
+    """Add the numbers, dates, stage dates and reported stage to `df`, reporting bad cells."""
+    index = df.index
+    for col in _NUMERIC:
+        df[col] = (
+            _parse_numbers(canon[col], col, findings)
+            if col in canon
+            else pd.Series(np.nan, index=index)
+        )
+    all_stages = list(dict.fromkeys(s for p in pipelines.values() for s in p))
+    stage_cols = [
+        f"{stage}_{kind}"
+        for stage in [*all_stages, *[s for s in file_stages if s not in all_stages]]
+        for kind in ("planned", "actual")
+    ]
+    for col in [*_DATES, *stage_cols]:
+        df[col] = (
+            _parse_dates(canon[col], col, findings)
+            if col in canon
+            else pd.Series(pd.NaT, index=index, dtype="datetime64[us]")
+        )
+    if "reported_stage" in canon:
+        df["reported_stage"] = canon["reported_stage"].map(_text_or_none)
+    else:
+        df["reported_stage"] = None
+
+
+def _require_types(
+    df: pd.DataFrame,
+    pipelines: Mapping[str, Sequence[str]],
+    source: str | None,
+    *,
+    has_col: bool,
+    joined: bool,
+) -> None:
+    """Refuse a ledger without project types (neither a column nor the polygons give them)."""
+    if not (has_col or (joined and df["project_type"].notna().any())):
+        msg = (
+            f"ledger {source or '(DataFrame)'} has no project type column (类型 / project_type) "
+            f"and the polygons give none; add it with values "
+            f"{[schema.label(t) for t in pipelines]}."
+        )
+        raise SchemaError(msg)
+
+
+def _check_missing_types(
+    df: pd.DataFrame, pipelines: Mapping[str, Sequence[str]], findings: Findings
+) -> None:
+    flagged = _flag_rows(findings, "unknown_type", df)
+    pos = np.flatnonzero((df["project_type"].isna() & ~flagged).to_numpy())
+    valid = [schema.label(t) for t in pipelines]
+    message = "row {row}: project type is blank; fill in one of {valid}."
+    _report(findings, pos, "missing_type", message, column="project_type", valid=str(valid))
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    order = [c for c in LEDGER_COLUMNS if c in df.columns]
+    return df[order + [c for c in df.columns if c not in order]]
+
+
+def _findings_frame(findings: Findings) -> pd.DataFrame:
+    """Return the findings sorted by row (spreadsheet rows as integers; row-less last)."""
+    frame = findings.frame(sort_by_row=True)
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
 def _id_text(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v).strip()
 
 
-def _flag_rows(findings: _Findings, problem: str, df: pd.DataFrame) -> pd.Series:
-    flagged = {f["row"] for f in findings.rows if f["problem"] == problem}
+def _flag_rows(findings: Findings, problem: str, df: pd.DataFrame) -> pd.Series:
+    frame = findings.frame()
+    flagged = set(frame.loc[frame["problem"] == problem, "row"].dropna())
     return df["ledger_row"].isin(flagged)
 
 
-def _check_ids(df: pd.DataFrame, findings: _Findings) -> None:
-    rows = df["ledger_row"].to_numpy()
-    for i in np.flatnonzero(df["project_id"].isna().to_numpy()):
-        findings.add(
-            "missing_id",
-            f"row {rows[i]}: project id (项目编号) is blank; fill it in.",
-            row=int(rows[i]),
-            column="project_id",
-        )
+def _check_ids(df: pd.DataFrame, findings: Findings) -> None:
+    ids = df["project_id"].to_numpy(dtype=object)
+    pos = np.flatnonzero(df["project_id"].isna().to_numpy())
+    message = "row {row}: project id (项目编号) is blank; fill it in."
+    _report(findings, pos, "missing_id", message, column="project_id")
     dup = df["project_id"].notna() & df["project_id"].duplicated(keep=False)
     first_row = df.loc[dup].groupby("project_id")["ledger_row"].min()
-    for i in np.flatnonzero((dup & df["project_id"].duplicated(keep="first")).to_numpy()):
-        pid = df["project_id"].iloc[i]
-        findings.add(
-            "duplicate_id",
-            f"row {rows[i]}: project id {pid!r} already appears in row {first_row[pid]}; "
-            f"give each project one row (merge or renumber).",
-            row=int(rows[i]),
-            project_id=pid,
-            column="project_id",
-        )
+    pos = np.flatnonzero((dup & df["project_id"].duplicated(keep="first")).to_numpy())
+    _report(
+        findings,
+        pos,
+        "duplicate_id",
+        "row {row}: project id {value!r} already appears in row {first}; "
+        "give each project one row (merge or renumber).",
+        column="project_id",
+        values=ids[pos],
+        first=[first_row[pid] for pid in ids[pos]],
+    )
 
 
 def _check_types(
     df: pd.DataFrame,
     pipelines: Mapping[str, Sequence[str]],
-    findings: _Findings,
+    findings: Findings,
     *,
     has_col: bool,
 ) -> pd.Series:
     lookup = _type_lookup(pipelines)
     raw = df["project_type"]
     codes = raw.map(lambda v: None if v is None or _isna(v) else lookup.get(_normalise(v)))
-    if not has_col:
-        return codes.astype("str").where(codes.notna(), None) if len(codes) else codes
-    valid = [f"{schema.label(t)} ({t})" if t in schema.CATEGORIES else t for t in pipelines]
-    rows = df["ledger_row"].to_numpy()
-    for i in np.flatnonzero((raw.notna() & codes.isna()).to_numpy()):
-        findings.add(
+    if has_col:
+        valid = [f"{schema.label(t)} ({t})" if t in schema.CATEGORIES else t for t in pipelines]
+        pos = np.flatnonzero((raw.notna() & codes.isna()).to_numpy())
+        _report(
+            findings,
+            pos,
             "unknown_type",
-            f"row {rows[i]}, column {findings.header('project_type')!r}: unknown project type "
-            f"{raw.iloc[i]!r}; valid types are {', '.join(valid)} (or pass `pipelines=`).",
-            row=int(rows[i]),
-            project_id=df["project_id"].iloc[i],
+            "row {row}, column {header!r}: unknown project type {value!r}; valid types are "
+            "{valid} (or pass `pipelines=`).",
             column="project_type",
+            action=_BLANKED,
+            values=raw.to_numpy(dtype=object)[pos],
+            valid=", ".join(valid),
         )
     return codes.astype("str").where(codes.notna(), None) if len(codes) else codes
 
 
-def _check_counts(df: pd.DataFrame, findings: _Findings) -> None:
-    over = df["signed_households"] > df["households"]
-    rows = df["ledger_row"].to_numpy()
-    for i in np.flatnonzero(over.to_numpy()):
-        findings.add(
-            "signed_exceeds_households",
-            f"row {rows[i]}: signed households ({df['signed_households'].iloc[i]:g}) exceed "
-            f"households ({df['households'].iloc[i]:g}); correct either figure.",
-            row=int(rows[i]),
-            project_id=df["project_id"].iloc[i],
-            column="signed_households",
-        )
+def _check_counts(df: pd.DataFrame, findings: Findings) -> None:
+    pos = np.flatnonzero((df["signed_households"] > df["households"]).to_numpy())
+    _report(
+        findings,
+        pos,
+        "signed_exceeds_households",
+        "row {row}: signed households ({value}) exceed households ({households:g}); "
+        "correct either figure.",
+        column="signed_households",
+        values=[f"{v:g}" for v in df["signed_households"].to_numpy()[pos]],
+        households=df["households"].to_numpy()[pos],
+    )
 
 
 def _check_stage_dates(
     df: pd.DataFrame,
     pipelines: Mapping[str, Sequence[str]],
     registry: Mapping[str, tuple[str, str, str]],
-    findings: _Findings,
+    findings: Findings,
     file_stages: Sequence[str],
 ) -> None:
-    rows = df["ledger_row"].to_numpy()
-    ids = df["project_id"]
+    """Check every type's stage dates: stages of its pipeline only, in order, none skipped."""
     present = list(dict.fromkeys(file_stages))
     for ptype, stage_list in pipelines.items():
         in_type = (df["project_type"] == ptype).fillna(False).to_numpy()
         if not in_type.any():
             continue
-        # Dates given for stages outside this type's pipeline.
-        for stage in present:
-            if stage in stage_list:
-                continue
-            for kind in ("planned", "actual"):
-                col = f"{stage}_{kind}"
-                has = in_type & df[col].notna().to_numpy()
-                for i in np.flatnonzero(has):
-                    findings.add(
-                        "stage_not_in_pipeline",
-                        f"row {rows[i]}, column {findings.header(col)!r}: stage "
-                        f"{registry[stage][0]} ({stage}) is not a stage of "
-                        f"{schema.label(ptype)} projects "
-                        f"({' → '.join(registry[s][0] for s in stage_list)}); "
-                        f"clear the date or correct the project type.",
-                        row=int(rows[i]),
-                        project_id=ids.iloc[i],
-                        column=col,
-                    )
-        for kind, problem in (
-            ("actual", "actual_out_of_order"),
-            ("planned", "planned_out_of_order"),
-        ):
-            latest = pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]")
-            latest_stage = pd.Series(None, index=df.index, dtype=object)
-            for stage in stage_list:
-                col = f"{stage}_{kind}"
-                cur = df[col]
-                bad = in_type & (cur < latest).fillna(False).to_numpy()
-                for i in np.flatnonzero(bad):
-                    prev = latest_stage.iloc[i]
-                    findings.add(
-                        problem,
-                        f"row {rows[i]}: {kind} date of {registry[stage][0]} "
-                        f"({_fmt(cur.iloc[i])}, column {findings.header(col)!r}) is before the "
-                        f"{kind} date of the earlier stage {registry[prev][0]} "
-                        f"({_fmt(latest.iloc[i])}); stages run in the order "
-                        f"{' → '.join(registry[s][0] for s in stage_list)}; correct the dates.",
-                        row=int(rows[i]),
-                        project_id=ids.iloc[i],
-                        column=col,
-                    )
-                newer = cur.notna() & (latest.isna() | (cur > latest))
-                latest = latest.where(~newer, cur)
-                latest_stage = latest_stage.where(~newer, stage)
-        # A stage finished while an earlier stage has no actual date.
-        missing_before = pd.Series(None, index=df.index, dtype=object)
-        for stage in stage_list:
-            col = f"{stage}_actual"
-            skipped = in_type & (df[col].notna() & missing_before.notna()).to_numpy()
-            for i in np.flatnonzero(skipped):
-                findings.add(
-                    "stage_skipped",
-                    f"row {rows[i]}: {registry[stage][0]} has an actual date but the earlier "
-                    f"stage {registry[missing_before.iloc[i]][0]} has none; fill in its actual "
-                    f"date (progress counts the project as still in that stage).",
-                    severity="warning",
-                    row=int(rows[i]),
-                    project_id=ids.iloc[i],
-                    column=col,
-                )
-            missing_before = missing_before.where(missing_before.notna() | df[col].notna(), stage)
-        # Target date before the last planned stage.
-        last = f"{stage_list[-1]}_planned"
-        late = in_type & (df["target_date"] < df[last]).fillna(False).to_numpy()
-        for i in np.flatnonzero(late):
-            findings.add(
-                "plan_after_target",
-                f"row {rows[i]}: planned date of {registry[stage_list[-1]][0]} "
-                f"({_fmt(df[last].iloc[i])}) is after the target date "
-                f"({_fmt(df['target_date'].iloc[i])}); the plan cannot meet the target.",
-                severity="warning",
-                row=int(rows[i]),
-                project_id=ids.iloc[i],
-                column=last,
+        chain = " → ".join(registry[s][0] for s in stage_list)
+        _check_foreign_stages(df, in_type, ptype, stage_list, present, registry, findings, chain)
+        for kind in ("actual", "planned"):
+            _check_stage_order(df, in_type, stage_list, kind, registry, findings, chain)
+        _check_skipped_stages(df, in_type, stage_list, registry, findings)
+        _check_plan_target(df, in_type, stage_list, registry, findings)
+
+
+def _check_foreign_stages(
+    df: pd.DataFrame,
+    in_type: np.ndarray,
+    ptype: str,
+    stage_list: Sequence[str],
+    present: Sequence[str],
+    registry: Mapping[str, tuple[str, str, str]],
+    findings: Findings,
+    chain: str,
+) -> None:
+    """Report dates given for stages outside the type's pipeline."""
+    for stage in [s for s in present if s not in stage_list]:
+        for kind in ("planned", "actual"):
+            col = f"{stage}_{kind}"
+            pos = np.flatnonzero(in_type & df[col].notna().to_numpy())
+            _report(
+                findings,
+                pos,
+                "stage_not_in_pipeline",
+                "row {row}, column {header!r}: stage {label} ({stage}) is not a stage of "
+                "{ptype} projects ({chain}); clear the date or correct the project type.",
+                column=col,
+                values=[_fmt(df[col].iloc[i]) for i in pos],
+                label=registry[stage][0],
+                stage=stage,
+                ptype=schema.label(ptype),
+                chain=chain,
             )
+
+
+def _check_stage_order(
+    df: pd.DataFrame,
+    in_type: np.ndarray,
+    stage_list: Sequence[str],
+    kind: str,
+    registry: Mapping[str, tuple[str, str, str]],
+    findings: Findings,
+    chain: str,
+) -> None:
+    """Report `kind` (actual / planned) dates before the date of an earlier stage."""
+    latest = pd.Series(pd.NaT, index=df.index, dtype="datetime64[us]")
+    latest_stage = pd.Series(None, index=df.index, dtype=object)
+    for stage in stage_list:
+        col = f"{stage}_{kind}"
+        cur = df[col]
+        pos = np.flatnonzero(in_type & (cur < latest).fillna(False).to_numpy())
+        _report(
+            findings,
+            pos,
+            f"{kind}_out_of_order",
+            "row {row}: {kind} date of {label} ({value}, column {header!r}) is before the "
+            "{kind} date of the earlier stage {earlier} ({earlier_date}); stages run in the "
+            "order {chain}; correct the dates.",
+            column=col,
+            values=[_fmt(cur.iloc[i]) for i in pos],
+            kind=kind,
+            label=registry[stage][0],
+            earlier=[registry[latest_stage.iloc[i]][0] for i in pos],
+            earlier_date=[_fmt(latest.iloc[i]) for i in pos],
+            chain=chain,
+        )
+        newer = cur.notna() & (latest.isna() | (cur > latest))
+        latest = latest.where(~newer, cur)
+        latest_stage = latest_stage.where(~newer, stage)
+
+
+def _check_skipped_stages(
+    df: pd.DataFrame,
+    in_type: np.ndarray,
+    stage_list: Sequence[str],
+    registry: Mapping[str, tuple[str, str, str]],
+    findings: Findings,
+) -> None:
+    """Warn about a stage finished while an earlier stage has no actual date."""
+    missing_before = pd.Series(None, index=df.index, dtype=object)
+    for stage in stage_list:
+        col = f"{stage}_actual"
+        pos = np.flatnonzero(in_type & (df[col].notna() & missing_before.notna()).to_numpy())
+        _report(
+            findings,
+            pos,
+            "stage_skipped",
+            "row {row}: {label} has an actual date but the earlier stage {earlier} has none; "
+            "fill in its actual date (progress counts the project as still in that stage).",
+            column=col,
+            severity="warning",
+            values=[_fmt(df[col].iloc[i]) for i in pos],
+            label=registry[stage][0],
+            earlier=[registry[missing_before.iloc[i]][0] for i in pos],
+        )
+        missing_before = missing_before.where(missing_before.notna() | df[col].notna(), stage)
+
+
+def _check_plan_target(
+    df: pd.DataFrame,
+    in_type: np.ndarray,
+    stage_list: Sequence[str],
+    registry: Mapping[str, tuple[str, str, str]],
+    findings: Findings,
+) -> None:
+    """Warn when the last stage is planned after the target date."""
+    last = f"{stage_list[-1]}_planned"
+    pos = np.flatnonzero(in_type & (df["target_date"] < df[last]).fillna(False).to_numpy())
+    _report(
+        findings,
+        pos,
+        "plan_after_target",
+        "row {row}: planned date of {label} ({value}) is after the target date ({target}); "
+        "the plan cannot meet the target.",
+        column=last,
+        severity="warning",
+        values=[_fmt(df[last].iloc[i]) for i in pos],
+        label=registry[stage_list[-1]][0],
+        target=[_fmt(df["target_date"].iloc[i]) for i in pos],
+    )
 
 
 def _check_reported_stage(
     df: pd.DataFrame,
     pipelines: Mapping[str, Sequence[str]],
     registry: Mapping[str, tuple[str, str, str]],
-    findings: _Findings,
+    findings: Findings,
 ) -> None:
     if df["reported_stage"].isna().all():
         return
     lookup = _stage_lookup(registry)
-    rows = df["ledger_row"].to_numpy()
+    pos, values, names = [], [], []
     for i, value in enumerate(df["reported_stage"].tolist()):
         if value is None or _isna(value):
             continue
@@ -876,100 +974,134 @@ def _check_reported_stage(
         stage_list = pipelines.get(ptype, ()) if isinstance(ptype, str) else ()
         allowed = [*stage_list, *_SPECIAL_STAGES]
         if code is None or (stage_list and code not in allowed):
-            names = ", ".join(registry[s][0] for s in allowed)
-            findings.add(
-                "unknown_stage",
-                f"row {rows[i]}, column {findings.header('reported_stage')!r}: unknown stage "
-                f"{value!r} for this project; valid stages are {names}.",
-                row=int(rows[i]),
-                project_id=df["project_id"].iloc[i],
-                column="reported_stage",
-            )
+            pos.append(i)
+            values.append(value)
+            names.append(", ".join(registry[s][0] for s in allowed))
+    _report(
+        findings,
+        pos,
+        "unknown_stage",
+        "row {row}, column {header!r}: unknown stage {value!r} for this project; "
+        "valid stages are {names}.",
+        column="reported_stage",
+        values=values,
+        names=names,
+    )
 
 
 def _join_projects(
     df: pd.DataFrame,
     polygons: gpd.GeoDataFrame,
     pipelines: Mapping[str, Sequence[str]],
-    findings: _Findings,
+    findings: Findings,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Join the polygons on project id; report rows without and polygons without a partner."""
     import geopandas as gpd
 
     polys = polygons.copy()
     polys["project_id"] = polys["project_id"].map(lambda v: None if _isna(v) else _id_text(v))
-    dup = polys["project_id"].notna() & polys["project_id"].duplicated(keep=False)
-    if dup.any():
-        for pid in polys.loc[dup, "project_id"].unique():
-            n = int((polys["project_id"] == pid).sum())
-            findings.add(
-                "duplicate_polygon",
-                f"project {pid!r} has {n} polygons; they are merged into one multipolygon.",
-                severity="warning",
-                project_id=pid,
-            )
-        geom = polys.loc[polys["project_id"].notna()].dissolve(by="project_id")
-        attrs = polys.loc[polys["project_id"].notna()].drop_duplicates("project_id")
-        attrs = attrs.set_index("project_id").drop(columns=polys.geometry.name)
-        polys_by_id = gpd.GeoDataFrame(
-            attrs.join(geom[[geom.geometry.name]]), geometry=geom.geometry.name, crs=polys.crs
-        )
-    else:
-        polys_by_id = polys.loc[polys["project_id"].notna()].set_index("project_id")
+    polys_by_id = _polygons_by_id(polys, findings)
     gname = polys_by_id.geometry.name
     geoms = df["project_id"].map(polys_by_id[gname])
     has_polygon = df["project_id"].isin(polys_by_id.index) & df["project_id"].notna()
-    out = df.copy()
-    type_lookup = _type_lookup(pipelines)
-    for col in ("name", "street", "project_type"):
-        if col in polys_by_id.columns:
-            poly_val = df["project_id"].map(polys_by_id[col])
-            if col == "project_type":
-                poly_val = poly_val.map(
-                    lambda v: None if _isna(v) else type_lookup.get(_normalise(v), str(v))
-                )
-                conflict = out[col].notna() & poly_val.notna() & (out[col] != poly_val)
-                rows = out["ledger_row"].to_numpy()
-                for i in np.flatnonzero(conflict.fillna(False).to_numpy()):
-                    findings.add(
-                        "type_mismatch",
-                        f"row {rows[i]}: ledger type {schema.label(out[col].iloc[i])} differs "
-                        f"from the polygon's {schema.label(poly_val.iloc[i])}; the ledger's is "
-                        f"used, correct one of them.",
-                        severity="warning",
-                        row=int(rows[i]),
-                        project_id=out["project_id"].iloc[i],
-                        column=col,
-                    )
-            fill = out[col].isna() & poly_val.notna()
-            if fill.any():
-                out[col] = out[col].astype(object).where(~fill, poly_val).astype("str")
-                out.loc[out[col].isin(["None", "nan"]), col] = None
-    rows = out["ledger_row"].to_numpy()
-    for i in np.flatnonzero((~has_polygon & out["project_id"].notna()).to_numpy()):
-        findings.add(
-            "no_polygon",
-            f"row {rows[i]}: project {out['project_id'].iloc[i]!r} has no polygon in the "
-            f"projects layer; it is kept without geometry and will not show on maps.",
-            severity="warning",
-            row=int(rows[i]),
-            project_id=out["project_id"].iloc[i],
-        )
+    out = _fill_from_polygons(df, polys_by_id, pipelines, findings)
+    pos = np.flatnonzero((~has_polygon & out["project_id"].notna()).to_numpy())
+    _report(
+        findings,
+        pos,
+        "no_polygon",
+        "row {row}: project {pid!r} has no polygon in the projects layer; it is kept without "
+        "geometry and will not show on maps.",
+        severity="warning",
+        action="kept without geometry",
+        pid=out["project_id"].to_numpy(dtype=object)[pos],
+    )
     out["has_polygon"] = has_polygon.to_numpy()
     gdf = gpd.GeoDataFrame(
         out, geometry=gpd.GeoSeries(geoms.to_numpy(), index=out.index), crs=polys.crs
     )
     gdf = gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf
-    unmatched_mask = polys["project_id"].isna() | ~polys["project_id"].isin(df["project_id"])
-    unmatched = polys.loc[unmatched_mask]
-    for pid in unmatched["project_id"].tolist():
-        findings.add(
-            "no_ledger_row",
+    unmatched = polys.loc[polys["project_id"].isna() | ~polys["project_id"].isin(df["project_id"])]
+    pids = unmatched["project_id"].tolist()
+    findings.add_many(
+        "no_ledger_row",
+        [
             f"project polygon {pid!r} has no ledger row; add a row for it or remove the polygon "
-            f"(kept in `ledger.unmatched_projects`).",
-            severity="warning",
-            project_id=pid,
-        )
+            f"(kept in `ledger.unmatched_projects`)."
+            for pid in pids
+        ],
+        ids=pids,
+        severity="warning",
+        action="kept in ledger.unmatched_projects",
+    )
     return gdf, unmatched
+
+
+def _polygons_by_id(polys: gpd.GeoDataFrame, findings: Findings) -> gpd.GeoDataFrame:
+    """Index the polygons by project id, merging the polygons of a repeated id (warned)."""
+    import geopandas as gpd
+
+    dup = polys["project_id"].notna() & polys["project_id"].duplicated(keep=False)
+    if not dup.any():
+        return polys.loc[polys["project_id"].notna()].set_index("project_id")
+    pids = polys.loc[dup, "project_id"].unique().tolist()
+    counts = polys["project_id"].value_counts()
+    findings.add_many(
+        "duplicate_polygon",
+        [
+            f"project {pid!r} has {int(counts[pid])} polygons; they are merged into one "
+            f"multipolygon."
+            for pid in pids
+        ],
+        ids=pids,
+        severity="warning",
+        action="merged",
+    )
+    geom = polys.loc[polys["project_id"].notna()].dissolve(by="project_id")
+    attrs = polys.loc[polys["project_id"].notna()].drop_duplicates("project_id")
+    attrs = attrs.set_index("project_id").drop(columns=polys.geometry.name)
+    return gpd.GeoDataFrame(
+        attrs.join(geom[[geom.geometry.name]]), geometry=geom.geometry.name, crs=polys.crs
+    )
+
+
+def _fill_from_polygons(
+    df: pd.DataFrame,
+    polys_by_id: gpd.GeoDataFrame,
+    pipelines: Mapping[str, Sequence[str]],
+    findings: Findings,
+) -> pd.DataFrame:
+    """Fill blank name, street and type from the polygons; the ledger's type wins (warned)."""
+    out = df.copy()
+    type_lookup = _type_lookup(pipelines)
+    for col in ("name", "street", "project_type"):
+        if col not in polys_by_id.columns:
+            continue
+        poly_val = df["project_id"].map(polys_by_id[col])
+        if col == "project_type":
+            poly_val = poly_val.map(
+                lambda v: None if _isna(v) else type_lookup.get(_normalise(v), str(v))
+            )
+            conflict = out[col].notna() & poly_val.notna() & (out[col] != poly_val)
+            pos = np.flatnonzero(conflict.fillna(False).to_numpy())
+            _report(
+                findings,
+                pos,
+                "type_mismatch",
+                "row {row}: ledger type {ledger} differs from the polygon's {polygon}; the "
+                "ledger's is used, correct one of them.",
+                column=col,
+                severity="warning",
+                action="ledger value used",
+                values=[poly_val.iloc[i] for i in pos],
+                ledger=[schema.label(out[col].iloc[i]) for i in pos],
+                polygon=[schema.label(poly_val.iloc[i]) for i in pos],
+            )
+        fill = out[col].isna() & poly_val.notna()
+        if fill.any():
+            out[col] = out[col].astype(object).where(~fill, poly_val).astype("str")
+            out.loc[out[col].isin(["None", "nan"]), col] = None
+    return out
 
 
 # --------------------------------------------------------------------------- progress
@@ -1007,811 +1139,3 @@ def _ledger_parts(
         )
         raise SchemaError(msg)
     return ledger, resolved, registry
-
-
-def project_progress(
-    ledger: Ledger | pd.DataFrame,
-    *,
-    as_of: Any,
-    pipelines: Mapping[str, Sequence[str]] | None = None,
-    lang: str | None = None,
-) -> pd.DataFrame:
-    """
-    Tell where every project stands on `as_of`: current stage, delay, overdue flags.
-
-    A stage counts as done when its actual date is on or before `as_of` (later actual
-    dates are ignored, so an old meeting can be replayed). The current stage is the first
-    stage of the project's pipeline not done; ``"done"`` when all are. With a ledger
-    column ``start_date`` (启动日期), a project with no stage done whose start date is
-    after `as_of` is ``"not_started"`` (a blank start date does not count).
-
-    Parameters
-    ----------
-    ledger
-        A `Ledger` from `read_ledger`, or its ``table``.
-    as_of
-        The day of the assessment (date, Timestamp or ``"2024-06-30"``).
-    pipelines
-        Overrides the ledger's pipelines (type code -> stage codes).
-    lang
-        Language of the label columns, ``"zh"`` or ``"en"``; defaults to `settings.lang`.
-
-    Returns
-    -------
-    progress
-        Aligned on the ledger table's index (a GeoDataFrame when the ledger has
-        geometry), with ``project_id``, ``name``, ``project_type``, ``street``,
-        ``stage`` (code), ``stage_label``, ``stage_index`` (1 = first stage; 0 not
-        started; pipeline length + 1 done), ``n_stages``, ``stage_planned`` (planned date
-        of the current stage), ``days_behind`` (days from that planned date to `as_of`:
-        positive = late, negative = days left; NaN without a plan or when done),
-        ``overdue`` (bool: the current stage's planned date is before `as_of`),
-        ``overdue_stages`` (labels of every stage past its planned date and not done),
-        ``n_overdue_stages``, ``signing_rate`` (signed ÷ households, NaN without
-        households), ``days_to_target``, ``as_of``, then the other ledger columns.
-
-    Raises
-    ------
-    InputError
-        If `as_of` is not a date.
-
-    See Also
-    --------
-    progress_summary : Projects by stage, signing and overdue counts per street or type.
-    compare_schedule : The plan against deadlines set backwards from the target.
-
-    Examples
-    --------
-    >>> raw = pd.DataFrame({
-    ...     "project_id": ["A", "B"], "project_type": ["demolish", "retain_upgrade"],
-    ...     "households": [100, 50], "signed_households": [80, 0],
-    ...     "signing_planned": ["2024-03-01", None], "signing_actual": ["2024-02-20", None],
-    ...     "demolition_planned": ["2024-05-01", None],
-    ...     "design_planned": [None, "2024-07-01"],
-    ... })
-    >>> progress = project_progress(read_ledger(raw), as_of="2024-06-01", lang="en")
-    >>> progress[["stage", "overdue", "days_behind", "signing_rate"]]
-            stage  overdue  days_behind  signing_rate
-    0  demolition     True         31.0           0.8
-    1      design    False        -30.0           0.0
-    """
-    table, resolved, registry = _ledger_parts(ledger, pipelines)
-    lang = check_lang(lang)
-    day = _as_timestamp(as_of, "as_of")
-    i_lab = 0 if lang == "zh" else 1
-    n = len(table)
-    stage = np.full(n, None, dtype=object)
-    stage_index = np.zeros(n, dtype=int)
-    n_stages = np.zeros(n, dtype=int)
-    planned = pd.Series(pd.NaT, index=table.index, dtype="datetime64[us]")
-    overdue_lists: list[list[str]] = [[] for _ in range(n)]
-    for ptype, stage_list in resolved.items():
-        mask = (table["project_type"] == ptype).fillna(False).to_numpy()
-        if not mask.any():
-            continue
-        sub = table.loc[mask]
-        cols_a = [
-            sub[f"{s}_actual"] if f"{s}_actual" in sub else pd.Series(pd.NaT, index=sub.index)
-            for s in stage_list
-        ]
-        cols_p = [
-            sub[f"{s}_planned"] if f"{s}_planned" in sub else pd.Series(pd.NaT, index=sub.index)
-            for s in stage_list
-        ]
-        done = np.column_stack([(a <= day).fillna(False).to_numpy() for a in cols_a])
-        plan = np.column_stack(
-            [pd.to_datetime(p).astype("datetime64[us]").to_numpy() for p in cols_p]
-        )
-        all_done = done.all(axis=1)
-        first_open = np.where(all_done, len(stage_list), np.argmin(done, axis=1))
-        codes = np.array([*stage_list, "done"], dtype=object)[first_open]
-        cur_plan = np.where(
-            all_done,
-            np.datetime64("NaT"),
-            plan[np.arange(len(sub)), np.minimum(first_open, len(stage_list) - 1)],
-        )
-        if "start_date" in sub.columns:
-            not_started = ~done.any(axis=1) & (sub["start_date"] > day).fillna(False).to_numpy()
-            codes = np.where(not_started, "not_started", codes)
-            first_open = np.where(not_started, -1, first_open)
-        late = (plan < np.datetime64(day)) & ~done
-        idx = np.flatnonzero(mask)
-        stage[idx] = codes
-        stage_index[idx] = first_open + 1
-        n_stages[idx] = len(stage_list)
-        planned.iloc[idx] = cur_plan
-        for j, row_late in zip(idx, late, strict=True):
-            overdue_lists[j] = [
-                registry[s][i_lab] for s, x in zip(stage_list, row_late, strict=True) if x
-            ]
-    days_behind = (day - planned).dt.days.astype(float)
-    is_done = pd.Series(stage, index=table.index) == "done"
-    days_behind = days_behind.where(~is_done.to_numpy())
-    sep = "、" if lang == "zh" else ", "
-    households = (
-        table["households"] if "households" in table else pd.Series(np.nan, index=table.index)
-    )
-    signed = (
-        table["signed_households"]
-        if "signed_households" in table
-        else pd.Series(np.nan, index=table.index)
-    )
-    rate = (signed / households.where(households > 0)).astype(float)
-    target = (
-        table["target_date"] if "target_date" in table else pd.Series(pd.NaT, index=table.index)
-    )
-    stage_s = pd.Series(stage, index=table.index, dtype=object)
-    out = pd.DataFrame(
-        {
-            "project_id": table["project_id"],
-            "name": table.get("name"),
-            "project_type": table["project_type"],
-            "street": table.get("street"),
-            "stage": stage_s.astype("str").where(stage_s.notna(), None) if n else stage_s,
-            "stage_label": stage_s.map(
-                lambda s: None if s is None else registry.get(s, (s, s))[i_lab]
-            ),
-            "stage_index": stage_index,
-            "n_stages": n_stages,
-            "stage_planned": planned,
-            "days_behind": days_behind,
-            "overdue": (days_behind > 0).fillna(False).astype(bool),
-            "overdue_stages": [sep.join(x) for x in overdue_lists],
-            "n_overdue_stages": [len(x) for x in overdue_lists],
-            "signing_rate": rate,
-            "days_to_target": (pd.to_datetime(target) - day).dt.days.astype(float),
-            "as_of": pd.Series(day, index=table.index).astype("datetime64[us]"),
-        },
-        index=table.index,
-    )
-    rest = [c for c in table.columns if c not in out.columns]
-    out = pd.concat([out, table[rest]], axis=1)
-    if hasattr(table, "geometry") and "geometry" in table.columns:
-        import geopandas as gpd
-
-        out = gpd.GeoDataFrame(out, geometry="geometry", crs=table.crs)
-    return out
-
-
-def progress_summary(
-    progress: pd.DataFrame,
-    *,
-    by: str | Sequence[str] = "street",
-    total: bool = True,
-) -> pd.DataFrame:
-    """
-    Summarise progress per street, type or any column: projects by stage, signing, overdue.
-
-    Laid out like `geo_renewal.stats.zone_stats`: one row per group, indexed by the group
-    column(s), blank groups under ``"missing"`` (未填写) and a ``"total"`` row (合计), which
-    `geo_renewal.tables.write_table` translates and prints in bold.
-
-    Parameters
-    ----------
-    progress
-        Output of `project_progress`.
-    by
-        Column(s) to group by: ``"street"`` (default), ``"project_type"``, or any column.
-    total
-        If True, append the total row over all projects.
-
-    Returns
-    -------
-    summary
-        Indexed by `by`, with ``projects``, one count column per stage code present
-        (pipeline order, then ``done``), ``overdue``, ``households``,
-        ``signing_households`` (households of the projects that report signed households;
-        upgrade projects do not sign), ``signed_households``, ``signing_rate`` (Σ signed ÷
-        households to sign; blank where no project signs) and
-        ``demolished_floor_area`` [m²]. The total row equals the sums over the groups.
-
-    Raises
-    ------
-    SchemaError
-        If `progress` lacks the `by` column(s) or the progress columns.
-
-    Examples
-    --------
-    >>> raw = pd.DataFrame({
-    ...     "project_id": ["A", "B", "C"], "street": ["东关", "东关", "西关"],
-    ...     "project_type": ["demolish", "demolish", "retain_upgrade"],
-    ...     "households": [100, 50, 30], "signed_households": [80, 50, 0],
-    ...     "signing_planned": ["2024-03-01", "2024-03-01", None],
-    ...     "signing_actual": [None, "2024-02-01", None],
-    ... })
-    >>> prog = project_progress(read_ledger(raw), as_of="2024-06-01")
-    >>> progress_summary(prog, by="street")[["projects", "signing", "design", "overdue"]]
-            projects  signing  design  overdue
-    street
-    东关             2        1       0        1
-    西关             1        0       1        0
-    total          3        1       1        1
-    """
-    from geo_renewal.stats import MISSING_ROW, TOTAL_ROW
-
-    keys = [by] if isinstance(by, str) else list(by)
-    missing = [k for k in [*keys, "stage", "overdue", "project_id"] if k not in progress.columns]
-    if missing:
-        msg = (
-            f"`progress` is missing columns {missing}; pass the output of project_progress "
-            f"and group by one of its columns."
-        )
-        raise SchemaError(msg)
-    df = pd.DataFrame(progress.drop(columns="geometry", errors="ignore"))
-    for k in keys:
-        blank = df[k].isna() | (df[k].astype(object).map(lambda v: str(v).strip()) == "")
-        df[k] = df[k].astype(object).where(~blank, MISSING_ROW)
-    stage_order = _stage_order(df["stage"].dropna().unique().tolist())
-    for c in ("households", "signed_households", "demolished_floor_area"):
-        if c not in df:
-            df[c] = np.nan
-    # Signing rate over the projects that report signing (upgrade projects do not sign).
-    df["signing_households"] = df["households"].where(df["signed_households"].notna())
-    counts = pd.crosstab([df[k] for k in keys], df["stage"]).reindex(
-        columns=stage_order, fill_value=0
-    )
-    summary = df.groupby(keys, sort=True).agg(
-        projects=("project_id", "size"),
-        overdue=("overdue", "sum"),
-        households=("households", "sum"),
-        signed_households=("signed_households", lambda x: x.sum(min_count=1)),
-        demolished_floor_area=("demolished_floor_area", lambda x: x.sum(min_count=1)),
-        signing_households=("signing_households", "sum"),
-    )
-    summary = summary.join(counts).fillna(dict.fromkeys(stage_order, 0))
-    if total:
-        name = TOTAL_ROW if len(keys) == 1 else (TOTAL_ROW, *[""] * (len(keys) - 1))
-        row = summary.sum(numeric_only=True, min_count=1).to_frame().T
-        row.index = pd.Index([name]) if len(keys) == 1 else pd.MultiIndex.from_tuples([name])
-        summary = pd.concat([summary, row])
-        summary.index.names = keys
-    ints = ["projects", "overdue", *stage_order]
-    summary[ints] = summary[ints].astype(int)
-    summary["signing_rate"] = summary["signed_households"] / summary["signing_households"].where(
-        summary["signing_households"] > 0
-    )
-    cols = ["projects", *stage_order, "overdue", "households", "signing_households"]
-    cols += ["signed_households", "signing_rate", "demolished_floor_area"]
-    return summary[cols]
-
-
-def _stage_order(present: Sequence[str]) -> list[str]:
-    known = list(
-        dict.fromkeys(["not_started", *[s for p in schema.PIPELINES.values() for s in p]])
-    )
-    known += [s for s in schema.STAGES if s not in known and s != "done"]
-    ordered = [s for s in known if s in present]
-    ordered += sorted(s for s in present if s not in known and s != "done")
-    if "done" in present:
-        ordered.append("done")
-    return ordered
-
-
-# --------------------------------------------------------------------------- schedules
-
-
-def _as_days(value: Any, stage: str) -> float:
-    if isinstance(value, pd.Timedelta | dt.timedelta):
-        days = pd.Timedelta(value).total_seconds() / 86_400
-    elif isinstance(value, str):
-        try:
-            days = pd.Timedelta(value).total_seconds() / 86_400
-        except ValueError as e:
-            msg = f"duration of {stage!r} is {value!r}; give days (90) or a Timedelta ('90D')."
-            raise InputError(msg) from e
-    else:
-        try:
-            days = float(value)
-        except (TypeError, ValueError) as e:
-            msg = f"duration of {stage!r} is {value!r}; give days (90) or a Timedelta ('90D')."
-            raise InputError(msg) from e
-    if not np.isfinite(days) or days < 0:
-        msg = f"duration of {stage!r} must be ≥ 0 days; got {value!r}."
-        raise InputError(msg)
-    return days
-
-
-def backward_schedule(
-    target_date: Any,
-    durations: Mapping[str, Any] | Sequence[tuple[str, Any]],
-    *,
-    lang: str | None = None,
-) -> pd.DataFrame:
-    """
-    Set stage deadlines backwards from the target date (倒排工期).
-
-    The last stage must finish on `target_date`; every stage must finish when the next one
-    has to start, so its latest finish is the target minus the durations of all later
-    stages, and its latest start is its latest finish minus its own duration. Durations are
-    calendar days.
-
-    Parameters
-    ----------
-    target_date
-        The date the whole project must be done by.
-    durations
-        Stage -> duration in days (number, Timedelta or ``"90D"``), in pipeline order: a
-        dict, or a sequence of ``(stage, days)`` pairs. Stages are codes or labels.
-    lang
-        Language of ``stage_label``; defaults to `settings.lang`.
-
-    Returns
-    -------
-    schedule
-        One row per stage in order: ``stage``, ``stage_label``, ``duration_days``,
-        ``latest_start``, ``latest_finish``.
-
-    Raises
-    ------
-    InputError
-        If a duration is negative or not a number of days.
-
-    See Also
-    --------
-    compare_schedule : Compare each project's planned dates with these deadlines.
-
-    Examples
-    --------
-    >>> backward_schedule("2025-12-31", {"signing": 90, "demolition": 60, "approval": 30},
-    ...                   lang="en")
-            stage    stage_label  duration_days latest_start latest_finish
-    0     signing        Signing           90.0   2025-07-04    2025-10-02
-    1  demolition     Demolition           60.0   2025-10-02    2025-12-01
-    2    approval  Land approval           30.0   2025-12-01    2025-12-31
-    """
-    lang = check_lang(lang)
-    target = _as_timestamp(target_date, "target_date")
-    items = list(durations.items()) if isinstance(durations, Mapping) else list(durations)
-    lookup = _stage_lookup(schema.STAGES)
-    stages = [lookup.get(_normalise(s), str(s)) for s, _ in items]
-    days = np.array([_as_days(d, s) for s, (_, d) in zip(stages, items, strict=True)], dtype=float)
-    after = np.concatenate([np.cumsum(days[::-1])[::-1][1:], [0.0]]) if len(days) else days
-    finish = [target - pd.Timedelta(days=float(x)) for x in after]
-    start = [f - pd.Timedelta(days=float(d)) for f, d in zip(finish, days, strict=True)]
-    i_lab = 0 if lang == "zh" else 1
-    return pd.DataFrame(
-        {
-            "stage": pd.Series(stages, dtype="str"),
-            "stage_label": [schema.STAGES.get(s, (s, s))[i_lab] for s in stages],
-            "duration_days": days,
-            "latest_start": pd.to_datetime(pd.Series(start, dtype=object)).astype(
-                "datetime64[us]"
-            ),
-            "latest_finish": pd.to_datetime(pd.Series(finish, dtype=object)).astype(
-                "datetime64[us]"
-            ),
-        }
-    )
-
-
-def compare_schedule(
-    ledger: Ledger | pd.DataFrame,
-    durations: Mapping[str, Any],
-    *,
-    as_of: Any = None,
-    pipelines: Mapping[str, Sequence[str]] | None = None,
-    lang: str | None = None,
-) -> pd.DataFrame:
-    """
-    Compare each project's planned dates with deadlines set backwards from its target date.
-
-    For every project and every stage of its pipeline, the latest finish is the project's
-    ``target_date`` minus the durations of the later stages (`backward_schedule`). A
-    planned date after the latest finish means the plan cannot meet the target.
-
-    Parameters
-    ----------
-    ledger
-        A `Ledger` or its table, with ``target_date`` and ``<stage>_planned`` columns.
-    durations
-        Stage -> days for every stage used (one mapping for all types), or project type ->
-        (stage -> days).
-    as_of
-        Optional day; adds ``past_latest_finish`` (the latest finish has passed and the
-        stage has no actual date on or before `as_of`).
-    pipelines
-        Overrides the ledger's pipelines.
-    lang
-        Language of ``stage_label``; defaults to `settings.lang`.
-
-    Returns
-    -------
-    schedule
-        One row per project and stage: ``project_id``, ``name``, ``project_type``,
-        ``stage``, ``stage_label``, ``duration_days``, ``planned``, ``actual``,
-        ``latest_start``, ``latest_finish``, ``slack_days`` (latest finish − planned;
-        negative = the plan is too late), ``plan_too_late`` and, with `as_of`,
-        ``past_latest_finish``.
-
-    Raises
-    ------
-    InputError
-        If a stage of a pipeline in use has no duration (the message lists them).
-
-    Examples
-    --------
-    >>> raw = pd.DataFrame({
-    ...     "project_id": ["A"], "project_type": ["retain_upgrade"], "目标日期": ["2025-12-31"],
-    ...     "方案计划日期": ["2025-03-01"], "施工计划日期": ["2025-11-30"],
-    ...     "竣工验收计划日期": ["2025-12-31"],
-    ... })
-    >>> sched = compare_schedule(read_ledger(raw), {"design": 60, "works": 180, "acceptance": 30})
-    >>> sched[["stage", "latest_finish", "slack_days", "plan_too_late"]]
-            stage latest_finish  slack_days  plan_too_late
-    0      design    2025-06-04        95.0          False
-    1       works    2025-12-01         1.0          False
-    2  acceptance    2025-12-31         0.0          False
-    """
-    table, resolved, registry = _ledger_parts(ledger, pipelines)
-    lang = check_lang(lang)
-    i_lab = 0 if lang == "zh" else 1
-    day = None if as_of is None else _as_timestamp(as_of, "as_of")
-    per_type = all(isinstance(v, Mapping) for v in durations.values()) and bool(durations)
-    lookup = _stage_lookup(registry)
-    pieces = []
-    for ptype, stage_list in resolved.items():
-        mask = (table["project_type"] == ptype).fillna(False)
-        if not mask.any():
-            continue
-        spec = durations.get(ptype, {}) if per_type else durations
-        spec = {lookup.get(_normalise(k), k): v for k, v in spec.items()}
-        missing = [s for s in stage_list if s not in spec]
-        if missing:
-            msg = (
-                f"`durations` gives no duration for stages {missing} of {schema.label(ptype)} "
-                f"({ptype}) projects; give days for each of {list(stage_list)}."
-            )
-            raise InputError(msg)
-        days = np.array([_as_days(spec[s], s) for s in stage_list])
-        after = np.concatenate([np.cumsum(days[::-1])[::-1][1:], [0.0]])
-        sub = table.loc[mask]
-        target = pd.to_datetime(sub["target_date"]) if "target_date" in sub else None
-        for k, s in enumerate(stage_list):
-            if target is None:
-                finish = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[us]")
-            else:
-                finish = target - pd.Timedelta(days=float(after[k]))
-            start = finish - pd.Timedelta(days=float(days[k]))
-            plan = sub.get(f"{s}_planned", pd.Series(pd.NaT, index=sub.index))
-            actual = sub.get(f"{s}_actual", pd.Series(pd.NaT, index=sub.index))
-            slack = (finish - pd.to_datetime(plan)).dt.days.astype(float)
-            piece = pd.DataFrame(
-                {
-                    "project_id": sub["project_id"],
-                    "name": sub.get("name"),
-                    "project_type": ptype,
-                    "stage": s,
-                    "stage_label": registry[s][i_lab],
-                    "stage_order": k,
-                    "duration_days": days[k],
-                    "planned": pd.to_datetime(plan).astype("datetime64[us]"),
-                    "actual": pd.to_datetime(actual).astype("datetime64[us]"),
-                    "latest_start": pd.to_datetime(start).astype("datetime64[us]"),
-                    "latest_finish": pd.to_datetime(finish).astype("datetime64[us]"),
-                    "slack_days": slack,
-                    "plan_too_late": (slack < 0).fillna(False).astype(bool),
-                }
-            )
-            if day is not None:
-                not_done = ~(pd.to_datetime(actual) <= day).fillna(False)
-                piece["past_latest_finish"] = ((finish < day).fillna(False) & not_done).astype(
-                    bool
-                )
-            piece["_pos"] = np.flatnonzero(mask.to_numpy())
-            pieces.append(piece)
-    if not pieces:
-        cols = ["project_id", "name", "project_type", "stage", "stage_label", "duration_days"]
-        cols += [
-            "planned",
-            "actual",
-            "latest_start",
-            "latest_finish",
-            "slack_days",
-            "plan_too_late",
-        ]
-        return pd.DataFrame(columns=cols)
-    out = pd.concat(pieces, ignore_index=True).sort_values(["_pos", "stage_order"], kind="stable")
-    return out.drop(columns=["_pos", "stage_order"]).reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- comparison
-
-
-def _to_progress(obj: Ledger | pd.DataFrame, as_of: Any, name: str, lang: str) -> pd.DataFrame:
-    if isinstance(obj, pd.DataFrame) and "stage" in obj.columns:
-        return obj
-    if as_of is None:
-        msg = (
-            f"`{name}` is a ledger, not a progress table; pass `as_of=` (and `old_as_of=`) so "
-            f"its progress can be computed, or pass project_progress output."
-        )
-        raise InputError(msg)
-    return project_progress(obj, as_of=as_of, lang=lang)
-
-
-def compare_ledgers(
-    old: Ledger | pd.DataFrame,
-    new: Ledger | pd.DataFrame,
-    *,
-    as_of: Any = None,
-    old_as_of: Any = None,
-    only_changed: bool = True,
-    lang: str | None = None,
-) -> pd.DataFrame:
-    """
-    Tell what moved between two ledgers: stage changes, newly overdue, signing changes.
-
-    Parameters
-    ----------
-    old, new
-        Two ledgers (`Ledger` or table) or two `project_progress` outputs, e.g. from
-        last week's and this week's meeting.
-    as_of
-        Day at which `new` is assessed when it is a ledger (required then).
-    old_as_of
-        Day at which `old` is assessed when it is a ledger; defaults to `as_of`
-        (so only changes in the data show), give last meeting's date to also see what
-        became overdue with time.
-    only_changed
-        If True (default), keep only projects where something changed.
-    lang
-        Language of ``change`` and the stage labels; defaults to `settings.lang`.
-
-    Returns
-    -------
-    changes
-        One row per project (outer join on ``project_id``, in new order then removed
-        ones): ``project_id``, ``name``, ``street``, ``old_stage``, ``new_stage``,
-        ``old_stage_label``, ``new_stage_label``, ``stage_steps`` (stages advanced, negative
-        if moved back), ``old_overdue``, ``new_overdue``, ``old_signing_rate``,
-        ``new_signing_rate``, ``signing_rate_change``, ``old_signed_households``,
-        ``new_signed_households``, ``signed_change``, flags ``is_new``, ``is_removed``,
-        ``stage_changed``, ``newly_overdue``, ``overdue_cleared``, ``signing_changed`` and
-        ``change`` (a readable summary).
-
-    Raises
-    ------
-    InputError
-        If a ledger is given without `as_of`, or either side repeats a project id.
-
-    Examples
-    --------
-    >>> old = pd.DataFrame({"project_id": ["A", "B"], "project_type": ["demolish"] * 2,
-    ...     "households": [100, 10], "signed_households": [50, 0],
-    ...     "signing_planned": ["2024-05-01"] * 2})
-    >>> new = old.assign(signed_households=[100, 0], signing_actual=["2024-04-20", None])
-    >>> diff = compare_ledgers(read_ledger(old), read_ledger(new), as_of="2024-06-01",
-    ...                        old_as_of="2024-04-01", lang="en")
-    >>> diff[["project_id", "old_stage", "new_stage", "newly_overdue", "signing_rate_change"]]
-      project_id old_stage   new_stage  newly_overdue  signing_rate_change
-    0          A   signing  demolition          False                  0.5
-    1          B   signing     signing           True                  0.0
-    """
-    lang = check_lang(lang)
-    p_new = _to_progress(new, as_of, "new", lang)
-    p_old = _to_progress(old, as_of if old_as_of is None else old_as_of, "old", lang)
-    for name, p in (("old", p_old), ("new", p_new)):
-        dup = p["project_id"].dropna()
-        dup = dup[dup.duplicated()].unique().tolist()
-        if dup:
-            msg = f"`{name}` repeats project ids {dup}; fix the ledger so each id appears once."
-            raise InputError(msg)
-    keep = ["project_id", "name", "street", "project_type", "stage", "stage_label"]
-    keep += ["stage_index", "overdue", "signing_rate", "signed_households"]
-
-    def side(p: pd.DataFrame, prefix: str) -> pd.DataFrame:
-        cols = [c for c in keep if c in p.columns]
-        s = pd.DataFrame(p[cols]).dropna(subset=["project_id"]).set_index("project_id")
-        return s.add_prefix(prefix)
-
-    a, b = side(p_old, "old_"), side(p_new, "new_")
-    ids = list(dict.fromkeys([*b.index.tolist(), *a.index.tolist()]))
-    df = b.join(a, how="outer").reindex(ids)
-    df.index.name = "project_id"
-    is_new = ~df.index.isin(a.index)
-    is_removed = ~df.index.isin(b.index)
-    for col in ("name", "street", "project_type"):
-        nc, oc = f"new_{col}", f"old_{col}"
-        vals = df[nc] if nc in df else pd.Series(None, index=df.index)
-        if oc in df:
-            vals = vals.astype(object).where(vals.notna(), df[oc])
-        df[col] = vals
-    same_type = (df.get("new_project_type") == df.get("old_project_type")).fillna(False)
-    steps = (df["new_stage_index"] - df["old_stage_index"]).where(same_type)
-    stage_changed = (df["new_stage"] != df["old_stage"]).fillna(False) & ~is_new & ~is_removed
-    old_over = df["old_overdue"].astype(object).fillna(False).astype(bool)
-    new_over = df["new_overdue"].astype(object).fillna(False).astype(bool)
-    newly_overdue = new_over & ~old_over & ~is_new
-    cleared = old_over & ~new_over & ~is_removed
-    rate_change = (df["new_signing_rate"] - df["old_signing_rate"]).astype(float)
-    signed_change = (
-        (df["new_signed_households"] - df["old_signed_households"]).astype(float)
-        if "new_signed_households" in df and "old_signed_households" in df
-        else pd.Series(np.nan, index=df.index)
-    )
-    signing_changed = (rate_change.abs() > 1e-12).fillna(False) | (signed_change.abs() > 0).fillna(
-        False
-    )
-    out = pd.DataFrame(
-        {
-            "name": df["name"],
-            "street": df["street"],
-            "project_type": df["project_type"],
-            "old_stage": df["old_stage"],
-            "new_stage": df["new_stage"],
-            "old_stage_label": df["old_stage_label"],
-            "new_stage_label": df["new_stage_label"],
-            "stage_steps": steps.astype(float),
-            "old_overdue": df["old_overdue"].astype(object),
-            "new_overdue": df["new_overdue"].astype(object),
-            "old_signing_rate": df["old_signing_rate"].astype(float),
-            "new_signing_rate": df["new_signing_rate"].astype(float),
-            "signing_rate_change": rate_change,
-            "old_signed_households": df.get("old_signed_households", np.nan),
-            "new_signed_households": df.get("new_signed_households", np.nan),
-            "signed_change": signed_change,
-            "is_new": is_new,
-            "is_removed": is_removed,
-            "stage_changed": stage_changed.astype(bool),
-            "newly_overdue": newly_overdue.astype(bool),
-            "overdue_cleared": cleared.astype(bool),
-            "signing_changed": signing_changed.astype(bool) & ~is_new & ~is_removed,
-        },
-        index=df.index,
-    )
-    out["change"] = _change_text(out, lang)
-    out = out.reset_index()
-    if only_changed:
-        flags = ["is_new", "is_removed", "stage_changed", "newly_overdue", "overdue_cleared"]
-        flags.append("signing_changed")
-        out = out[out[flags].any(axis=1)].reset_index(drop=True)
-    return out
-
-
-def _change_text(out: pd.DataFrame, lang: str) -> list[str]:
-    zh = lang == "zh"
-    texts = []
-    for r in out.itertuples():
-        parts = []
-        if r.is_new:
-            parts.append("新增项目" if zh else "new project")
-        if r.is_removed:
-            parts.append("已移出台账" if zh else "removed from ledger")
-        if r.stage_changed:
-            parts.append(f"{r.old_stage_label} → {r.new_stage_label}")
-        if r.newly_overdue:
-            parts.append("新增逾期" if zh else "newly overdue")
-        if r.overdue_cleared:
-            parts.append("逾期已消除" if zh else "no longer overdue")
-        if r.signing_changed and np.isfinite(r.signing_rate_change):
-            pts = r.signing_rate_change * 100
-            parts.append(f"签约率 {pts:+.1f} 个百分点" if zh else f"signing rate {pts:+.1f} pts")
-        texts.append(("；" if zh else "; ").join(parts))
-    return texts
-
-
-# --------------------------------------------------------------------------- meeting tables
-
-_SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
-
-
-def progress_tables(
-    progress: pd.DataFrame,
-    *,
-    findings: pd.DataFrame | None = None,
-    changes: pd.DataFrame | None = None,
-    schedule: pd.DataFrame | None = None,
-    lang: str | None = None,
-) -> dict[str, pd.DataFrame]:
-    """
-    Return the progress tables of a meeting, ready for `geo_renewal.tables.write_tables`.
-
-    Sheets: the progress of every project (项目进度), the summaries per street (按街道) and
-    per type (按类型), and, when given, the ledger findings (台账问题), what changed since
-    the last ledger (变化情况) and the backward schedule (倒排工期). Codes are kept in the
-    code columns that `write_tables` translates (``stage``) and project types and
-    severities are labelled in `lang`.
-
-    Parameters
-    ----------
-    progress
-        Output of `project_progress`.
-    findings
-        ``Ledger.findings`` of the ledger read.
-    changes
-        Output of `compare_ledgers`.
-    schedule
-        Output of `compare_schedule`.
-    lang
-        Language of sheet names and labelled values; defaults to `settings.lang`.
-
-    Returns
-    -------
-    tables
-        Sheet name -> DataFrame.
-
-    Examples
-    --------
-    >>> raw = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
-    ...                     "street": ["东关"], "signing_planned": ["2024-03-01"]})
-    >>> ledger = read_ledger(raw)
-    >>> sheets = progress_tables(project_progress(ledger, as_of="2024-06-01"),
-    ...                          findings=ledger.findings, lang="en")
-    >>> list(sheets)
-    ['Progress', 'By street', 'By type', 'Ledger problems']
-    >>> sheets["Progress"][["project_type", "stage", "overdue"]].to_dict("records")
-    [{'project_type': 'Expropriate & demolish', 'stage': 'signing', 'overdue': True}]
-    """
-    lang = check_lang(lang)
-    zh = lang == "zh"
-    first = [
-        "project_id",
-        "name",
-        "project_type",
-        "street",
-        "responsible_unit",
-        "responsible_person",
-        "stage",
-        "stage_planned",
-        "days_behind",
-        "overdue",
-        "overdue_stages",
-        "households",
-        "signed_households",
-        "signing_rate",
-        "demolished_floor_area",
-        "target_date",
-        "days_to_target",
-    ]
-    table = pd.DataFrame(progress.drop(columns="geometry", errors="ignore"))
-    dates = [
-        c
-        for c in table.columns
-        if c.endswith(("_planned", "_actual")) and c != "stage_planned" and table[c].notna().any()
-    ]
-    cols = [c for c in first if c in table.columns] + dates
-    table = table[cols].copy()
-    table["project_type"] = table["project_type"].map(
-        lambda v: None if v is None or _isna(v) else schema.label(str(v), lang)
-    )
-    sheets = {
-        ("项目进度" if zh else "Progress"): table,
-        ("按街道" if zh else "By street"): progress_summary(progress, by="street"),
-        ("按类型" if zh else "By type"): progress_summary(progress, by="project_type"),
-    }
-    if findings is not None:
-        f = findings.rename(
-            columns={
-                "row": "ledger_row",
-                "column": "ledger_column",
-                "problem": "finding_problem",
-                "severity": "finding_severity",
-                "message": "finding_message",
-            }
-        ).copy()
-        f["finding_severity"] = f["finding_severity"].map(
-            lambda v: _SEVERITY_LABELS.get(v, (v, v))[0 if zh else 1]
-        )
-        sheets["台账问题" if zh else "Ledger problems"] = f
-    if changes is not None:
-        keep = [
-            "project_id",
-            "name",
-            "street",
-            "change",
-            "old_stage_label",
-            "new_stage_label",
-            "stage_steps",
-            "old_overdue",
-            "new_overdue",
-            "old_signing_rate",
-            "new_signing_rate",
-            "signing_rate_change",
-            "signed_change",
-        ]
-        sheets["变化情况" if zh else "Changes"] = changes[[c for c in keep if c in changes]]
-    if schedule is not None:
-        sheets["倒排工期" if zh else "Backward schedule"] = schedule.drop(
-            columns=["stage_label"], errors="ignore"
-        )
-    return sheets

@@ -259,7 +259,8 @@ def _resettlement(result: RunResult) -> None:
 
 def _progress(result: RunResult) -> None:
     from geo_renewal.fund import fund_balance
-    from geo_renewal.ledger import project_progress, read_ledger
+    from geo_renewal.ledger import read_ledger
+    from geo_renewal.progress import project_progress
 
     plan = result.plan
     if plan.ledger is None:
@@ -349,7 +350,7 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
         if len(rs.unmet):
             tables["未落位需求" if zh else "Unmet demand"] = rs.unmet
     if result.progress is not None:
-        from geo_renewal.ledger import progress_tables
+        from geo_renewal.progress import progress_tables
 
         for name, df in progress_tables(
             result.progress, findings=result.ledger.findings, lang=result.plan.lang

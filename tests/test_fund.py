@@ -14,9 +14,11 @@ from geo_renewal.fund import (
     MONEY_COLUMNS,
     FundParams,
     fund_balance,
+    fund_balance_from_files,
     fund_tables,
     load_fund_params,
     plots_from_projects,
+    write_fund_tables,
 )
 
 #: Round figures so the expected values below can be checked by hand.
@@ -319,3 +321,36 @@ def test_fund_tables_in_wan_and_workbook(tmp_path, projects, plots):
     assert "资金平衡（收入−成本）（万元）" in headers
     with pytest.raises(InputError, match="unit"):
         fund_tables(fb, unit="亿元")
+
+
+def test_missing_inputs_warning_points_at_the_caller():
+    df = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"], "households": [5]})
+    with pytest.warns(UserWarning, match="lack inputs") as caught:
+        fund_balance(df, params=SIMPLE)
+    assert caught[0].filename == __file__
+
+
+def test_fund_balance_from_files_and_workbook(tmp_path, projects, plots):
+    import openpyxl
+
+    ledger = tmp_path / "台账.csv"
+    projects.rename(columns={"project_id": "项目编号", "project_type": "类型"}).to_csv(
+        ledger, index=False, encoding="utf-8-sig"
+    )
+    plots_csv = tmp_path / "plots.csv"
+    plots.to_csv(plots_csv, index=False, encoding="utf-8-sig")
+    fb = fund_balance_from_files(ledger, params=SIMPLE, plots=plots_csv)
+    direct = fund_balance(projects.reset_index(drop=True), params=SIMPLE, plots=plots)
+    cols = ["project_id", "total_cost", "total_revenue", "balance", "break_even_far"]
+    pd.testing.assert_frame_equal(fb.projects[cols], direct.projects[cols])
+    same = fund_balance_from_files(ledger, params=SIMPLE, plots=plots)  # a DataFrame as is
+    pd.testing.assert_frame_equal(same.projects[cols], direct.projects[cols])
+
+    path = write_fund_tables(fb, tmp_path / "fund.xlsx", unit="yuan", lang="en")
+    assert path == tmp_path / "fund.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Bundles", "Projects", "Sale plots", "Sensitivity", "Parameters"]
+    text = fb.summary_text(unit="wan", lang="en").splitlines()
+    assert "Total" in text[-1]
+    assert "万元" not in text[0]
+    assert "（万元）" in fb.summary_text(lang="zh").splitlines()[0]

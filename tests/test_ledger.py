@@ -178,9 +178,9 @@ def test_read_xlsx_chinese_headers_and_join(xlsx_ledger, projects):
     assert t.geometry.iloc[3] is None or t.geometry.iloc[3].is_empty
     assert ledger.unmatched_projects["project_id"].tolist() == ["XM-009"]
     problems = ledger.findings.set_index("problem")
-    assert problems.loc["no_polygon", "project_id"] == "XM-004"
+    assert problems.loc["no_polygon", "id"] == "XM-004"
     assert problems.loc["no_polygon", "row"] == 5
-    assert problems.loc["no_ledger_row", "project_id"] == "XM-009"
+    assert problems.loc["no_ledger_row", "id"] == "XM-009"
     assert ledger.ok  # only warnings
 
 
@@ -259,7 +259,7 @@ def test_bad_rows_reported_with_row_and_column(tmp_path, clean_rows):
     assert "拆违" in r["message"]
     assert "征收拆迁" in r["message"]
     r = one("duplicate_id")
-    assert (r["row"], r["project_id"]) == (5, "XM-001")
+    assert (r["row"], r["id"]) == (5, "XM-001")
     assert "row 2" in r["message"]
     r = one("actual_out_of_order")
     assert (r["row"], r["column"]) == (2, "开工实际日期")
