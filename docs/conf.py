@@ -80,6 +80,11 @@ html_title = f"geo_renewal {release}"
 html_static_path: list[str] = []
 html_theme_options = {
     "description": "Urban-renewal spatial planning toolkit",
+    # Wide enough for the 100-column --help text of the CLI reference and the code blocks.
+    "page_width": "1360px",
+    "sidebar_width": "240px",
+    "body_max_width": "none",
+    "code_font_size": "0.82em",
     "fixed_sidebar": True,
     "show_relbar_bottom": True,
 }
