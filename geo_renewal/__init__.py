@@ -86,9 +86,10 @@ _API: dict[str, str] = {
     "partition_layer": "scale",
     "dask_client": "scale",
     "is_partitioned": "scale",
-    # maps.py
+    # maps.py / tiles.py
     "renewal_map": "maps",
     "save_map": "maps",
+    "tile_names": "tiles",
     # resettlement.py
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",

@@ -299,7 +299,8 @@ def test_bad_inputs(classified):
         renewal_map(classified.drop(columns="category"), tiles="none")
     with pytest.raises(CRSError, match="no CRS"):
         renewal_map(classified.set_crs(None, allow_override=True), tiles="none")
-    with pytest.raises(InputError, match=r"`tiles` must be one of \['auto', 'none'"):
+    # the shared wording of _checks.check_choice (was "one of ['auto', 'none', …], got …")
+    with pytest.raises(InputError, match=r"`tiles` must be one of 'auto', 'none'"):
         renewal_map(classified, tiles="google")
     with pytest.raises(InputError, match="`lang` must be"):
         renewal_map(classified, tiles="none", lang="fr")
@@ -328,7 +329,7 @@ def test_display_coordinates_are_wgs84_rounded(classified):
 
 
 def test_encoding_round_trips_every_geometry_type():
-    from geo_renewal.maps import _encode_geoms
+    from geo_renewal._mapdata import encode_geoms as _encode_geoms
 
     geoms = np.array(
         [
