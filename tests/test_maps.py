@@ -18,6 +18,7 @@ import geopandas as gpd
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
+from geo_renewal import _mapdata as md
 from geo_renewal import crs, settings
 from geo_renewal._errors import CRSError, InputError
 from geo_renewal._html import escape, escape_many, html_table, script_json
@@ -159,9 +160,9 @@ def _legend(m: folium.Map) -> str:
 def _decode(layer) -> list[list[np.ndarray]]:
     """Decode a data layer back to per-feature lists of (lon, lat) arrays (one per path)."""
     data = json.loads(layer.data_json)
-    xy = np.cumsum(np.asarray(data["c"], dtype=np.int64).reshape(-1, 2), axis=0)
-    paths = np.split((xy + data["o"]) / data["k"], np.cumsum(data["n"])[:-1])
-    ends = np.cumsum(data["p"])
+    xy = np.cumsum(np.asarray(data[md.COORDS], dtype=np.int64).reshape(-1, 2), axis=0)
+    paths = np.split((xy + data[md.ORIGIN]) / data[md.SCALE], np.cumsum(data[md.PATH_SIZES])[:-1])
+    ends = np.cumsum(data[md.FEATURE_SIZES])
     return [paths[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends, strict=True)]
 
 
@@ -347,8 +348,12 @@ def test_encoding_round_trips_every_geometry_type():
     assert enc["t"] == "0,0,1,1,2,2,0"
 
     class Layer:
-        data_json = (
-            f'{{"k":1000000,"o":[{enc["o"]}],"c":[{enc["c"]}],"n":[{enc["n"]}],"p":[{enc["p"]}]}}'
+        data_json = json.dumps(
+            {md.SCALE: 10**6}
+            | {
+                k: json.loads(f"[{enc[k]}]")
+                for k in (md.ORIGIN, md.COORDS, md.PATH_SIZES, md.FEATURE_SIZES)
+            }
         )
 
     def rings(g):
