@@ -47,12 +47,13 @@
  *   attribution  ATTRIBUTION  attribution prefix HTML
  *
  * Hit testing (MultiPath._featureAt): the layer's features are binned by bounding box in a
- * G x G grid (G = ceil(sqrt(features / 2)), at most 512) over the layer's bounds; a point
- * hits a polygon inside its rings (even-odd over all rings, so holes do not hit; the
- * outline has no tolerance), a line within weight / 2 px of a segment, and a point marker
- * within its radius (default 5 px), plus the renderer's tolerance. Within a layer the last
- * feature in data order that hits wins; across layers Leaflet's canvas renderer gives the
- * event to the last interactive layer in drawing order (its _drawFirst list).
+ * G x G grid (G = ceil(sqrt(features / 2)), at most 512) over the layer's bounds; every cell
+ * within the largest hit tolerance of the mouse is searched. A point hits a polygon inside
+ * its rings (even-odd over all rings, so holes do not hit; the outline has no tolerance), a
+ * line within weight / 2 px of a segment, and a point marker within its radius (default
+ * 5 px), plus the renderer's tolerance. Within a layer the last feature in data order that
+ * hits wins; across layers Leaflet's canvas renderer gives the event to the last interactive
+ * layer in drawing order (its _drawFirst list).
  *
  * Label decluttering (declutter): labels in LABEL_PRIORITY order (districts, sites,
  * projects, constraint layers, zones, then the rest; ties in the order added); a label
@@ -233,50 +234,61 @@ window.geoRenewal = window.geoRenewal || (function () {
         for (cy = y0; cy <= y1; cy++) { for (cx = x0; cx <= x1; cx++) { items[fill[cy * G + cx]++] = i; } }
       }
       this._grid = {G: G, w: w, h: h, start: cnt, items: items};
-      this._typeOf = new Uint8Array(nf); this._tolOf = new Float32Array(nf);
+      this._typeOf = new Uint8Array(nf); this._tolOf = new Float32Array(nf); this._tolMax = 0;
       for (var gi = 0; gi < this._groups.length; gi++) {
-        var g = this._groups[gi];
+        var g = this._groups[gi], tol = g.type === 2 ? g.radius : g.weight / 2;
+        this._tolMax = Math.max(this._tolMax, tol);
         for (i = 0; i < g.feats.length; i++) {
           this._typeOf[g.feats[i]] = g.type;
-          this._tolOf[g.feats[i]] = g.type === 2 ? g.radius : g.weight / 2;
+          this._tolOf[g.feats[i]] = tol;
         }
       }
     },
     _featureAt: function (wx, wy, tolPx) {
+      // Every cell the hit tolerance reaches is searched: a marker or a line near a cell
+      // edge is hit from the next cell too. The highest feature index that is hit wins.
       if (!this._grid) { this._buildGrid(); }
-      var gr = this._grid, b = this._wb, s = this._s, G = gr.G, i, f, q, a, e, v, j, inside, best = -1;
-      var cx = Math.floor((wx - b[0]) / gr.w), cy = Math.floor((wy - b[1]) / gr.h);
-      if (cx < 0 || cy < 0 || cx >= G || cy >= G) {
-        cx = Math.max(0, Math.min(G - 1, cx)); cy = Math.max(0, Math.min(G - 1, cy));
-      }
-      var mx = this._mx, my = this._my, ps = this._ps, fs = this._fs, bb = this._bb, c = cy * G + cx;
-      for (i = gr.start[c]; i < gr.start[c + 1]; i++) {
-        f = gr.items[i];
-        var tol = (this._tolOf[f] + tolPx) / s, typ = this._typeOf[f];
-        if (wx < bb[4 * f] - tol || wx > bb[4 * f + 2] + tol || wy < bb[4 * f + 1] - tol || wy > bb[4 * f + 3] + tol) { continue; }
-        if (typ === 0) {
-          inside = false;
-          for (q = fs[f]; q < fs[f + 1]; q++) {
-            a = ps[q]; e = ps[q + 1];
-            for (v = a, j = e - 1; v < e; j = v++) {
-              if (((my[v] > wy) !== (my[j] > wy)) && (wx < (mx[j] - mx[v]) * (wy - my[v]) / (my[j] - my[v]) + mx[v])) { inside = !inside; }
-            }
-          }
-          if (inside) { best = f; }
-        } else {
-          for (q = fs[f]; q < fs[f + 1]; q++) {
-            a = ps[q]; e = ps[q + 1];
-            if (typ === 2) {
-              if ((mx[a] - wx) * (mx[a] - wx) + (my[a] - wy) * (my[a] - wy) <= tol * tol) { best = f; }
-              continue;
-            }
-            for (v = a; v < e - 1; v++) {
-              if (segDist2(wx, wy, mx[v], my[v], mx[v + 1], my[v + 1]) <= tol * tol) { best = f; break; }
-            }
+      var gr = this._grid, b = this._wb, G = gr.G, reach = (this._tolMax + tolPx) / this._s,
+        best = -1, i, f, cx, cy, c;
+      var cell = function (v, size) { return Math.max(0, Math.min(G - 1, Math.floor(v / size))); };
+      var cx0 = cell(wx - reach - b[0], gr.w), cx1 = cell(wx + reach - b[0], gr.w),
+        cy0 = cell(wy - reach - b[1], gr.h), cy1 = cell(wy + reach - b[1], gr.h);
+      for (cy = cy0; cy <= cy1; cy++) {
+        for (cx = cx0; cx <= cx1; cx++) {
+          c = cy * G + cx;
+          for (i = gr.start[c]; i < gr.start[c + 1]; i++) {
+            f = gr.items[i];
+            if (f > best && this._hits(f, wx, wy, tolPx)) { best = f; }
           }
         }
       }
       return best;
+    },
+    _hits: function (f, wx, wy, tolPx) {
+      var mx = this._mx, my = this._my, ps = this._ps, fs = this._fs, bb = this._bb,
+        tol = (this._tolOf[f] + tolPx) / this._s, typ = this._typeOf[f], q, a, e, v, j, inside;
+      if (wx < bb[4 * f] - tol || wx > bb[4 * f + 2] + tol || wy < bb[4 * f + 1] - tol || wy > bb[4 * f + 3] + tol) { return false; }
+      if (typ === 0) {
+        inside = false;
+        for (q = fs[f]; q < fs[f + 1]; q++) {
+          a = ps[q]; e = ps[q + 1];
+          for (v = a, j = e - 1; v < e; j = v++) {
+            if (((my[v] > wy) !== (my[j] > wy)) && (wx < (mx[j] - mx[v]) * (wy - my[v]) / (my[j] - my[v]) + mx[v])) { inside = !inside; }
+          }
+        }
+        return inside;
+      }
+      for (q = fs[f]; q < fs[f + 1]; q++) {
+        a = ps[q]; e = ps[q + 1];
+        if (typ === 2) {
+          if ((mx[a] - wx) * (mx[a] - wx) + (my[a] - wy) * (my[a] - wy) <= tol * tol) { return true; }
+          continue;
+        }
+        for (v = a; v < e - 1; v++) {
+          if (segDist2(wx, wy, mx[v], my[v], mx[v + 1], my[v + 1]) <= tol * tol) { return true; }
+        }
+      }
+      return false;
     },
     _containsPoint: function (p) {
       if (!this._s) { return false; }

@@ -310,22 +310,7 @@ def test_runtime_page_opens_cleanly(page_results):
 
 @pytest.mark.browser
 @requires_chromium
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(
-            k,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the grid index looks a point up in its own cell only: a marker's "
-                "radius (or a line's half width) reaching into the next cell is missed there",
-            ),
-        )
-        if k == "point: 4 px off, across a grid-cell edge"
-        else k
-        for k in HITS
-    ],
-)
+@pytest.mark.parametrize("case", list(HITS))
 def test_hit_testing(page_results, case):
     expected = HITS[case].expected
     assert page_results["hits"][case] == expected
