@@ -2,9 +2,9 @@
 The data format of a map layer, as the browser runtime (``maps_runtime.js``) reads it.
 
 Every key of the format is a constant here, used by `geo_renewal.maps` to write a layer and
-by the tests to read one; the header of ``maps_runtime.js`` lists the same names. Geometries
-are prepared for display (simplified in metres, lon/lat, GCJ-02 if asked, rounded) and
-encoded as integer deltas.
+by the tests to read one; the header of ``maps_runtime.js`` lists the same names. Also here:
+the styles and display texts the layers carry, and the geometries prepared for display
+(simplified in metres, lon/lat, GCJ-02 if asked, rounded) and encoded as integer deltas.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ FALLBACK_PALETTE: tuple[str, ...] = (
     "#ffff99",
 )
 
+#: Code of the parcels without a category (and of the projects without a stage).
 UNCLASSIFIED = "__unclassified__"
 
 #: Constraint layers (``layers={name: gdf}``): name -> (zh, en, Leaflet path style).

@@ -80,7 +80,7 @@ from geo_renewal._errors import InputError
 from geo_renewal._folium import LEAFLET_CSS, LEAFLET_JS, elements
 from geo_renewal._folium import inline_assets as _inline_assets
 from geo_renewal._html import escape
-from geo_renewal._mapdata import CONSTRAINT_STYLES
+from geo_renewal._mapdata import CONSTRAINT_STYLES, FALLBACK_PALETTE
 from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
@@ -454,7 +454,9 @@ def renewal_map(
         m,
         ctx,
         classified=classified,
-        parcel_args=(category_col, tooltip, popup),
+        category_col=category_col,
+        tooltip=tooltip,
+        popup=popup,
         zones=zones,
         layers=layers,
         districts=districts,
@@ -511,7 +513,9 @@ def _data_layers(
     ctx: _Ctx,
     *,
     classified: gpd.GeoDataFrame | None,
-    parcel_args: tuple[str, bool | Sequence[str] | None, bool | Sequence[str] | None],
+    category_col: str,
+    tooltip: bool | Sequence[str] | None,
+    popup: bool | Sequence[str] | None,
     zones: gpd.GeoDataFrame | None,
     layers: Mapping[str, gpd.GeoDataFrame] | None,
     districts: gpd.GeoDataFrame | None,
@@ -522,7 +526,7 @@ def _data_layers(
     """Add the data layers in drawing order; returns the legend HTML."""
     legend: list[str] = []
     if classified is not None:
-        legend.append(_parcel_layers(m, ctx, classified, *parcel_args))
+        legend.append(_parcel_layers(m, ctx, classified, category_col, tooltip, popup))
     other_rows: list[str] = []
     if zones is not None:
         other_rows.append(_zone_layer(m, ctx, zones))
@@ -735,7 +739,7 @@ def _constraint_layer(m: folium.Map, ctx: _Ctx, lname: str, gdf: gpd.GeoDataFram
         zh, en, style = CONSTRAINT_STYLES[lname]
         text = zh if lang == "zh" else en
     else:
-        color = md.FALLBACK_PALETTE[ctx.n_generic % len(md.FALLBACK_PALETTE)]
+        color = FALLBACK_PALETTE[ctx.n_generic % len(FALLBACK_PALETTE)]
         ctx.n_generic += 1
         style = {"color": color, "weight": 2, "dashArray": "5 5", "fillOpacity": 0.08}
         text = lname
