@@ -11,7 +11,9 @@ against that one page. Hit cases are asked of the runtime through Leaflet's canv
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -278,13 +280,12 @@ def _hover(page, map_name: str) -> dict[str, list[list[str]]]:
     return shown
 
 
-@pytest.fixture(scope="module")
-def page_results(tmp_path_factory) -> dict:
-    """Open the test map once and run both tables in it."""
+def _open_test_map(folder: Path) -> dict:
+    """Open the test map and run both tables in it (JSON-ready results)."""
     from geo_renewal.maps import renewal_map, save_map
 
     m = renewal_map(_parcels(), tiles="none", simplify=0, **_layers())
-    out = save_map(m, tmp_path_factory.mktemp("runtime") / "runtime.html", offline=True)
+    out = save_map(m, folder / "runtime.html", offline=True)
     name = m.get_name()
     results: dict = {}
 
@@ -294,11 +295,43 @@ def page_results(tmp_path_factory) -> dict:
         results["hits"] = dict(zip(HITS, hits, strict=True))
         results["hover"] = _hover(page, name)
         results["labels"] = {
-            z: dict(page.evaluate(_LABELS_JS, [name, LABELS_AT, z])) for z in LABEL_ZOOMS
+            str(z): dict(page.evaluate(_LABELS_JS, [name, LABELS_AT, z])) for z in LABEL_ZOOMS
         }
 
     res = open_in_chromium(out, actions=run, viewport=(1600, 1000), screenshot=False)
     return {"errors": res.errors, "requests": res.external_requests, **results}
+
+
+@pytest.fixture(scope="module")
+def page_results(tmp_path_factory) -> dict:
+    """
+    The results of `_open_test_map`, computed once per test run.
+
+    Under pytest-xdist the cases may land on several workers: the first one opens the page
+    and shares its results through the run's temporary folder; the others wait for them.
+    """
+    own = tmp_path_factory.mktemp("runtime")
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _open_test_map(own)
+    shared = tmp_path_factory.getbasetemp().parent  # one folder per run, for all workers
+    done, lock = shared / "map_runtime.json", shared / "map_runtime.lock"
+    try:
+        os.close(os.open(lock, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        for _ in range(1800):  # another worker has the page open
+            if done.exists():
+                results = json.loads(done.read_text(encoding="utf-8"))
+                return results if results else _open_test_map(own)  # {}: it failed
+            time.sleep(0.1)
+        return _open_test_map(own)
+    results = {}
+    try:
+        results = _open_test_map(own)
+    finally:
+        tmp = done.with_suffix(".tmp")
+        tmp.write_text(json.dumps(results), encoding="utf-8")
+        tmp.replace(done)
+    return results
 
 
 @pytest.mark.browser
@@ -328,7 +361,7 @@ def test_hit_testing(page_results, case):
 @pytest.mark.parametrize("zoom", LABEL_ZOOMS)
 def test_label_decluttering(page_results, text, zoom):
     shown = LABELS[text][LABEL_ZOOMS.index(zoom)]
-    labels = page_results["labels"][zoom]
+    labels = page_results["labels"][str(zoom)]
     assert text in labels, sorted(labels)
     assert labels[text] is shown
 
