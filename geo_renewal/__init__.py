@@ -93,9 +93,10 @@ _API: dict[str, str] = {
     "partition_layer": "geoparquet",
     "is_partitioned": "geoparquet",
     "dask_client": "partitioned",
-    # maps.py
+    # maps.py / tiles.py
     "renewal_map": "maps",
     "save_map": "maps",
+    "tile_names": "tiles",
     # resettlement.py / sites.py (the solver, allocation.py, is not re-exported here)
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",

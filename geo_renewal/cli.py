@@ -17,6 +17,7 @@ import click
 
 from geo_renewal import __version__
 from geo_renewal._errors import GeoRenewalError
+from geo_renewal.tiles import tile_names
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -216,9 +217,7 @@ def stats_command(
 )
 @click.option(
     "--tiles",
-    type=click.Choice(
-        ["auto", "none", "osm", "cartodb", "tianditu", "tianditu-img", "gaode", "gaode-img"]
-    ),
+    type=click.Choice(tile_names()),
     help="Base map (default: auto; 'none' with --offline). Tianditu reads TIANDITU_KEY.",
 )
 @click.option(
@@ -465,9 +464,7 @@ def _stage_days(values: tuple[str, ...]) -> dict[str, float]:
 )
 @click.option(
     "--tiles",
-    type=click.Choice(
-        ["auto", "none", "osm", "cartodb", "tianditu", "tianditu-img", "gaode", "gaode-img"]
-    ),
+    type=click.Choice(tile_names()),
     help="Base map (default: auto; 'none' with --offline).",
 )
 @click.option("--offline", is_flag=True, help="Embed every script: one file, no network.")

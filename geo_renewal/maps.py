@@ -33,10 +33,15 @@ In the page, ``geoRenewal.layers`` lists the data layers in drawing order as
 ``{name, layer, path, count}`` (``layer`` is the ``L.FeatureGroup`` in the layer control,
 ``path`` the canvas path holding its ``count`` features), and
 ``geoRenewal.featureLatLng(entry, i)`` gives a point of feature ``i`` — a stable handle for
-browser tests (hover, click) that does not depend on how features are drawn.
+browser tests (hover, click) that does not depend on how features are drawn. The data the
+page carries is declared in `geo_renewal._mapdata` and documented in the header of
+``maps_runtime.js``.
 
 Base maps (``tiles=``)
 ----------------------
+The providers are declared in `geo_renewal.tiles` (one `~geo_renewal.tiles.TileProvider`
+each).
+
 ``"none"``
     No base map, no network; a plain background.
 ``"osm"``, ``"cartodb"``
@@ -53,7 +58,6 @@ Base maps (``tiles=``)
 
 from __future__ import annotations
 
-import html as _stdlib_html
 import logging
 import os
 import re
@@ -68,14 +72,19 @@ import pandas as pd
 
 import shapely
 
+from geo_renewal import _mapdata as md
 from geo_renewal import settings
 from geo_renewal._checks import check_lang
 from geo_renewal._compat import import_optional
 from geo_renewal._errors import InputError
-from geo_renewal._html import escape, escape_many, script_json
+from geo_renewal._folium import LEAFLET_CSS, LEAFLET_JS, elements
+from geo_renewal._folium import inline_assets as _inline_assets
+from geo_renewal._html import escape
+from geo_renewal._mapdata import CONSTRAINT_STYLES, FALLBACK_PALETTE
 from geo_renewal.crs import area as _area
-from geo_renewal.crs import check_crs, to_working
-from geo_renewal.schema import CATEGORIES, STAGES, label
+from geo_renewal.crs import check_crs
+from geo_renewal.schema import label
+from geo_renewal.tiles import TILES, datum_note, tile_layers
 
 if TYPE_CHECKING:
     import folium
@@ -86,69 +95,6 @@ __all__ = ["TILES", "renewal_map", "save_map"]
 
 logger = logging.getLogger(__name__)
 
-#: Valid values of ``tiles=``.
-TILES: tuple[str, ...] = (
-    "auto",
-    "none",
-    "osm",
-    "cartodb",
-    "tianditu",
-    "tianditu-img",
-    "gaode",
-    "gaode-img",
-)
-
-#: Colours for categories, stages and layers that have none of their own.
-FALLBACK_PALETTE: tuple[str, ...] = (
-    "#1f78b4",
-    "#33a02c",
-    "#e31a1c",
-    "#ff7f00",
-    "#6a3d9a",
-    "#b15928",
-    "#a6cee3",
-    "#b2df8a",
-    "#fb9a99",
-    "#fdbf6f",
-    "#cab2d6",
-    "#ffff99",
-)
-
-_UNCLASSIFIED = "__unclassified__"
-
-#: Constraint layers (``layers={name: gdf}``): name -> (zh, en, Leaflet path style).
-CONSTRAINT_STYLES: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "heritage_core": (
-        "历史文化核心保护范围",
-        "Heritage core zone",
-        {"color": "#7b3294", "weight": 2.5, "dashArray": "6 4", "fillOpacity": 0.12},
-    ),
-    "heritage_control": (
-        "建设控制地带",
-        "Heritage construction-control zone",
-        {"color": "#c2a5cf", "weight": 2, "dashArray": "2 4", "fillOpacity": 0.06},
-    ),
-    "eco_belt": (
-        "生态保护带",
-        "Ecological belt",
-        {"color": "#238b45", "weight": 2, "dashArray": "8 4 2 4", "fillOpacity": 0.1},
-    ),
-    "view_corridor": (
-        "视线通廊",
-        "View corridor",
-        {"color": "#e7298a", "weight": 2, "dashArray": "10 6", "fillOpacity": 0.05},
-    ),
-    "flood": (
-        "洪涝风险区",
-        "Flood risk area",
-        {"color": "#2171b5", "weight": 1.5, "dashArray": "3 3", "fillOpacity": 0.15},
-    ),
-    "river": (
-        "河道",
-        "River",
-        {"color": "#4292c6", "weight": 3, "fillColor": "#9ecae1", "fillOpacity": 0.4},
-    ),
-}
 
 #: Labels of map-only texts: key -> (zh, en).
 _TEXT: dict[str, tuple[str, str]] = {
@@ -170,23 +116,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "allocated": ("已安置", "Allocated"),
     "units": ("套", "units"),
     "hh": ("户", "households"),
-    "yes": ("是", "yes"),
-    "no": ("否", "no"),
     "zoom_in": ("放大", "Zoom in"),
     "zoom_out": ("缩小", "Zoom out"),
     "fullscreen": ("全屏", "Full screen"),
     "exit_fullscreen": ("退出全屏", "Exit full screen"),
-    "no_tiles": ("无底图", "No base map"),
-    "datum_wgs84": ("坐标系：WGS84（≈CGCS2000）", "Coordinates: WGS84 (≈ CGCS2000)"),
-    "datum_gcj02": (
-        "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配高德底图（数据本身未改动）",
-        "Overlays shifted from WGS84 to GCJ-02 for display over Gaode tiles (data unchanged)",
-    ),
-    "annotation": ("注记", "labels"),
 }
-
-# Columns whose values are codes with labels in schema (translated in tooltips/popups).
-_CODED = ("category", "land_use", "planned_use", "structure", "stage", "project_type")
 
 _DEFAULT_PARCEL_FIELDS = (
     "parcel_id",
@@ -213,331 +147,10 @@ _OFFLINE_DROP_HINT = (
     "file where the tile server is reachable"
 )
 
-_LEAFLET_JS = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
-_LEAFLET_CSS = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css"
-
 
 def _t(key: str, lang: str) -> str:
     zh, en = _TEXT[key]
     return zh if lang == "zh" else en
-
-
-# --------------------------------------------------------------------------------------
-# geometry preparation and compact encoding
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Prepared:
-    """Display copy of a layer: geometries in lon/lat (maybe GCJ-02) and kept row positions."""
-
-    geoms: np.ndarray  # shapely geometries, display coordinates, rounded
-    rows: np.ndarray  # positions (into the input frame) of the drawn rows
-    n_vertices_in: int = 0
-    n_vertices_out: int = 0
-
-
-def _prepare(
-    gdf: gpd.GeoDataFrame | gpd.GeoSeries,
-    name: str,
-    *,
-    tolerance: float,
-    precision: int,
-    gcj02: bool,
-) -> _Prepared:
-    """Simplify in the working CRS, convert to EPSG:4326 (and GCJ-02), round coordinates."""
-    import geopandas as gpd
-
-    check_crs(gdf, name)
-    geo = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
-    arr = np.asarray(geo.array)
-    keep = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
-    rows = np.flatnonzero(keep)
-    if len(rows) < len(arr):
-        logger.info("%s: %d empty geometries not drawn", name, len(arr) - len(rows))
-    series = gpd.GeoSeries(arr[rows], crs=geo.crs)
-    n_in = int(shapely.get_num_coordinates(arr[rows]).sum())
-    if len(series) and tolerance > 0:
-        work = to_working(series)
-        simplified = shapely.simplify(np.asarray(work.array), tolerance, preserve_topology=True)
-        series = gpd.GeoSeries(simplified, crs=work.crs)
-    if len(series) and series.crs is not None and not series.crs.equals("EPSG:4326"):
-        series = series.to_crs(4326)
-    if gcj02 and len(series):
-        from geo_renewal.crs import wgs84_to_gcj02
-
-        series = wgs84_to_gcj02(series)
-    geoms = np.asarray(series.array)
-    if len(geoms):
-        geoms = shapely.transform(geoms, lambda c: np.round(c, precision))
-        drawable = ~shapely.is_empty(geoms)
-        if not drawable.all():  # collapsed by simplification
-            geoms, rows = geoms[drawable], rows[drawable]
-    n_out = int(shapely.get_num_coordinates(geoms).sum()) if len(geoms) else 0
-    return _Prepared(geoms=geoms, rows=rows, n_vertices_in=n_in, n_vertices_out=n_out)
-
-
-def _family(type_ids: np.ndarray) -> np.ndarray:
-    """Map shapely type ids to 0 polygon, 1 line, 2 point (collections: -1)."""
-    fam = np.full(type_ids.shape, -1, dtype=np.int8)
-    fam[np.isin(type_ids, (3, 6))] = 0
-    fam[np.isin(type_ids, (1, 2, 5))] = 1
-    fam[np.isin(type_ids, (0, 4))] = 2
-    return fam
-
-
-def _encode_geoms(geoms: np.ndarray, precision: int) -> dict[str, str]:
-    """
-    Encode display geometries as flat JSON arrays for the runtime's canvas layer.
-
-    Returns the JSON text of: ``c`` coordinates as integers in units of
-    ``10**-precision`` degrees, each the difference from the previous vertex (the first
-    from the origin ``o``); ``n`` vertices per path; ``p`` paths per feature; ``t`` the
-    family per feature (0 polygon, 1 line, 2 point). Paths are polygon rings (closing vertex
-    dropped; exteriors counter-clockwise and holes clockwise, so the non-zero fill rule
-    draws holes and overlaps right), lines or points.
-    """
-    if len(geoms) == 0:
-        return {"o": "0,0", "c": "", "n": "", "p": "", "t": ""}
-    fam = _family(shapely.get_type_id(geoms))
-    if (fam < 0).any():  # geometry collections: keep their highest-dimension parts
-        fixed = []
-        for g in geoms[fam < 0]:
-            parts = shapely.get_parts(g)
-            dims = shapely.get_dimensions(parts)
-            top = parts[dims == dims.max()] if len(parts) else parts
-            fixed.append(shapely.union_all(top) if len(top) else shapely.Point())
-        geoms = geoms.copy()
-        geoms[fam < 0] = fixed
-        fam = _family(shapely.get_type_id(geoms))
-    if (fam == 0).any():
-        geoms = geoms.copy()
-        geoms[fam == 0] = shapely.orient_polygons(geoms[fam == 0], exterior_cw=False)
-    parts, part_feat = shapely.get_parts(geoms, return_index=True)
-    part_fam = fam[part_feat]
-    poly_idx = np.flatnonzero(part_fam == 0)
-    rings, ring_part = shapely.get_rings(parts[poly_idx], return_index=True)
-    other_idx = np.flatnonzero(part_fam != 0)
-    paths = np.concatenate([rings, parts[other_idx]])
-    path_part = np.concatenate([poly_idx[ring_part], other_idx])
-    order = np.argsort(path_part, kind="stable")
-    paths, path_part = paths[order], path_part[order]
-    coords, coord_path = shapely.get_coordinates(paths, return_index=True)
-    n = np.bincount(coord_path, minlength=len(paths))
-    is_ring = part_fam[path_part] == 0
-    keep = np.ones(len(coords), dtype=bool)
-    keep[(np.cumsum(n) - 1)[is_ring & (n > 1)]] = False  # closing vertex of rings
-    coords = coords[keep]
-    n = n - (is_ring & (n > 1))
-    path_feat = part_feat[path_part][n > 0]
-    n = n[n > 0]
-    per_feature = np.bincount(path_feat, minlength=len(geoms))
-    ints = np.rint(coords * 10.0**precision).astype(np.int64)
-    origin = ints.min(axis=0) if len(ints) else np.zeros(2, dtype=np.int64)
-    deltas = np.empty_like(ints)
-    if len(ints):
-        deltas[0] = ints[0] - origin
-        deltas[1:] = ints[1:] - ints[:-1]
-
-    def join(a: np.ndarray) -> str:
-        return ",".join(map(str, a.ravel().tolist()))
-
-    return {
-        "o": f"{int(origin[0])},{int(origin[1])}",
-        "c": join(deltas),
-        "n": join(n),
-        "p": join(per_feature),
-        "t": join(fam),
-    }
-
-
-def _label_points(geoms: np.ndarray, precision: int, origin: str) -> str:
-    """Label anchors (inside polygons, line midpoints) as integer offsets from `origin`."""
-    fam = _family(shapely.get_type_id(geoms))
-    pts = shapely.point_on_surface(geoms)
-    lines = fam == 1
-    if lines.any():
-        merged = shapely.line_merge(geoms[lines])
-        pts[lines] = shapely.line_interpolate_point(merged, 0.5, normalized=True)
-    xy = np.rint(shapely.get_coordinates(pts) * 10.0**precision).astype(np.int64)
-    xy -= np.array([int(v) for v in origin.split(",")], dtype=np.int64)
-    return ",".join(map(str, xy.ravel().tolist()))
-
-
-# --------------------------------------------------------------------------------------
-# value formatting
-# --------------------------------------------------------------------------------------
-
-
-def _fmt_number(x: float) -> str:
-    if float(x).is_integer():
-        return str(int(x))
-    return f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _format_values(values: pd.Series, col: str, lang: str) -> list[str]:
-    """Return display text (escaped) of a column: labels for codes, units for rates."""
-    s = values
-    yes, no = _t("yes", lang), _t("no", lang)
-    is_rate = col.endswith(("_rate", "_share")) or col in ("utilisation", "utilization")
-
-    def one(v: Any) -> str:
-        if v is None or v is pd.NA or v is pd.NaT:
-            return ""
-        if isinstance(v, bool | np.bool_):
-            return yes if v else no
-        if isinstance(v, int | np.integer):
-            return str(int(v))
-        if isinstance(v, float | np.floating):
-            if np.isnan(v):
-                return ""
-            if is_rate:
-                return f"{v * 100:.1f}%"
-            return _fmt_number(float(v))
-        if isinstance(v, pd.Timestamp):
-            return v.strftime("%Y-%m-%d") if v == v.normalize() else v.isoformat(" ")
-        if col in _CODED and isinstance(v, str):
-            return label(v, lang)
-        return str(v)
-
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    texts = np.asarray([*escape_many(list(uniques), one), ""], dtype=object)
-    return texts[codes].tolist()  # code -1 (missing) picks the trailing ""
-
-
-def _check_fields(gdf: pd.DataFrame, fields: Iterable[str], arg: str, name: str) -> list[str]:
-    fields = list(fields)
-    missing = [f for f in fields if f not in gdf.columns]
-    if missing:
-        available = [c for c in gdf.columns if c != gdf.geometry.name]
-        msg = (
-            f"`{arg}` names columns {missing} that `{name}` does not have; "
-            f"choose from {available}."
-        )
-        raise InputError(msg)
-    return fields
-
-
-# --------------------------------------------------------------------------------------
-# folium elements
-# --------------------------------------------------------------------------------------
-
-
-def _runtime() -> str:
-    """Return the map runtime (maps_runtime.css and .js beside this module), read once."""
-    global _RUNTIME
-    if _RUNTIME is None:
-        here = Path(__file__).parent
-        css = (here / "maps_runtime.css").read_text(encoding="utf-8")
-        js = (here / "maps_runtime.js").read_text(encoding="utf-8")
-        _RUNTIME = f"<style>{css}</style>\n<script>{js}</script>"
-    return _RUNTIME
-
-
-_RUNTIME: str | None = None
-
-
-#: Which labels win when labels overlap on screen (lower first); others are hidden.
-_LABEL_PRIORITY = {"districts": 0, "sites": 1, "projects": 2, "layer": 3, "zones": 4}
-
-
-def _elements() -> tuple[type, type, type]:
-    """Build the folium element classes lazily (folium is an optional dependency)."""
-    global _ELEMENTS
-    if _ELEMENTS is not None:
-        return _ELEMENTS
-    import_optional("folium", purpose="a map")
-    from branca.element import Element, MacroElement
-    from folium.map import Layer
-
-    class RawHTML(Element):
-        """Literal HTML in the page (no Jinja: the runtime script is long)."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self._name = "GeoRenewalRaw"
-            self.text = text
-
-        def render(self, **kwargs: Any) -> str:
-            return self.text
-
-    class DataLayer(Layer):
-        """A toggleable layer of compactly encoded features, built by the runtime script."""
-
-        def __init__(
-            self,
-            name: str,
-            spec: dict[str, Any],
-            data_json: str,
-            *,
-            n_features: int,
-            show: bool = True,
-            role: str = "",
-        ) -> None:
-            super().__init__(name=name, overlay=True, control=True, show=show)
-            self._name = "GeoRenewalLayer"
-            self.spec_json = script_json(spec)
-            self.js_name = script_json(name)
-            self.data_json = data_json
-            self.n_features = n_features
-            self.role = role
-
-        def render(self, **kwargs: Any) -> None:
-            # Written as literal text: branca would compile macro output (with data in it)
-            # as a Jinja template. The data is JSON without "<" (see _add_layer).
-            figure = self.get_root()
-            _add_runtime(figure, RawHTML)
-            var = self.get_name()
-            figure.html.add_child(
-                RawHTML(
-                    f'<script type="application/json" id="{var}_data">{self.data_json}</script>'
-                ),
-                name=f"{var}_data",
-            )
-            figure.script.add_child(
-                RawHTML(
-                    f"var {var} = geoRenewal.layer({self.js_name}, {self.spec_json}, "
-                    f'JSON.parse(document.getElementById("{var}_data").textContent));'
-                ),
-                name=var,
-            )
-            if self.show:
-                figure.script.add_child(
-                    RawHTML(f"{var}.addTo({self._parent.get_name()});"), name=f"{var}_add"
-                )
-            for child in self._children.values():
-                child.render(**kwargs)
-
-    class Decorations(MacroElement):
-        """Title, legend, Chinese zoom control and attribution prefix of a renewal map."""
-
-        def __init__(self, spec: dict[str, Any]) -> None:
-            super().__init__()
-            self._name = "GeoRenewalDecorations"
-            self.spec_json = script_json(spec)
-
-        def render(self, **kwargs: Any) -> None:
-            figure = self.get_root()
-            _add_runtime(figure, RawHTML)
-            figure.script.add_child(
-                RawHTML(f"geoRenewal.decorate({self._parent.get_name()}, {self.spec_json});"),
-                name=self.get_name(),
-            )
-
-    _ELEMENTS = (DataLayer, Decorations, RawHTML)
-    return _ELEMENTS
-
-
-_ELEMENTS: tuple[type, type, type] | None = None
-
-
-def _add_runtime(figure: Any, raw_cls: type) -> None:
-    """Add the runtime CSS and script to the page header, once."""
-    if "geo_renewal_runtime" not in figure.header._children:
-        figure.header.add_child(
-            raw_cls(_runtime()),
-            name="geo_renewal_runtime",
-        )
 
 
 # --------------------------------------------------------------------------------------
@@ -569,13 +182,16 @@ def _unique_name(ctx: _Ctx, name: str) -> str:
     return name
 
 
-def _field_spec(fields: Sequence[str], positions: Sequence[int], lang: str) -> dict[str, Any]:
-    return {
-        "labels": [escape(label(f, lang)) for f in fields],
-        "idx": list(positions),
-        "head": "",
-        "headIdx": None,
-    }
+def _field_spec(
+    shown: Sequence[str], fields: list[str], head: str, head_field: str | None, lang: str
+) -> dict[str, Any]:
+    """Tooltip or popup spec of the `shown` fields, positions into the exported `fields`."""
+    return md.field_spec(
+        [escape(label(f, lang)) for f in shown],
+        [fields.index(f) for f in shown],
+        head,
+        fields.index(head_field) if head_field else None,
+    )
 
 
 def _add_layer(
@@ -597,44 +213,21 @@ def _add_layer(
     role: str = "",
 ) -> int:
     """Add one data layer; returns the number of drawn features."""
-    data_layer_cls, _, _ = _elements()
-    prep = _prepare(gdf, arg, tolerance=ctx.tolerance, precision=ctx.precision, gcj02=ctx.gcj02)
+    data_layer_cls = elements().DataLayer
+    prep = md.prepare(gdf, arg, tolerance=ctx.tolerance, precision=ctx.precision, gcj02=ctx.gcj02)
     sub = gdf.iloc[prep.rows]
-    fields: list[str] = []
-    for f in (*tip_fields, *pop_fields, *([head_field] if head_field else [])):
-        if f not in fields:
-            fields.append(f)
-    columns = [_format_values(sub[f], f, ctx.lang) for f in fields]
-    enc = _encode_geoms(prep.geoms, ctx.precision)
-    parts = [
-        f'{{"k":{10**ctx.precision},"o":[{enc["o"]}],"c":[{enc["c"]}],"n":[{enc["n"]}],'
-        f'"p":[{enc["p"]}],"t":[{enc["t"]}]'
-    ]
-    if fields:
-        rows = ['["' + '","'.join(r) + '"]' for r in zip(*columns, strict=True)]
-        parts += [',"v":[', ",".join(rows), "]"]
-    if labels is not None and len(prep.rows):
-        lab = [labels[i] for i in prep.rows]
-        anchors = _label_points(prep.geoms, ctx.precision, enc["o"])
-        parts += [',"l":["', '","'.join(lab), '"],"lp":[', anchors, "]"]
-    if style_keys is not None:
-        keys = np.asarray(style_keys)[prep.rows]
-        parts += [',"s":[', ",".join(map(str, keys.tolist())), "]"]
-    parts.append("}")
-    data_json = "".join(parts).replace("<", "\\u003c")
-    spec: dict[str, Any] = {"style": style, "styles": list(styles)}
-    if labels is not None:
-        spec["labelPrio"] = _LABEL_PRIORITY.get(role.split(":", 1)[0], len(_LABEL_PRIORITY))
-    if tip_fields:
-        spec["tip"] = _field_spec(tip_fields, [fields.index(f) for f in tip_fields], ctx.lang)
-        spec["tip"]["head"] = head
-        if head_field:
-            spec["tip"]["headIdx"] = fields.index(head_field)
-    if pop_fields:
-        spec["pop"] = _field_spec(pop_fields, [fields.index(f) for f in pop_fields], ctx.lang)
-        spec["pop"]["head"] = head
-        if head_field:
-            spec["pop"]["headIdx"] = fields.index(head_field)
+    fields = list(dict.fromkeys((*tip_fields, *pop_fields, *([head_field] if head_field else []))))
+    columns = [md.format_values(sub[f], f, ctx.lang) for f in fields]
+    data_json = md.layer_data(
+        prep, ctx.precision, columns=columns, labels=labels, style_keys=style_keys
+    )
+    spec = md.layer_spec(
+        style,
+        styles,
+        label_prio=md.label_priority(role) if labels is not None else None,
+        tip=_field_spec(tip_fields, fields, head, head_field, ctx.lang) if tip_fields else None,
+        popup=_field_spec(pop_fields, fields, head, head_field, ctx.lang) if pop_fields else None,
+    )
     name = _unique_name(ctx, name)
     layer = data_layer_cls(
         escape(name), spec, data_json, n_features=len(prep.rows), show=show, role=role
@@ -647,6 +240,24 @@ def _add_layer(
     if len(prep.geoms):
         ctx.bounds.append(shapely.total_bounds(prep.geoms))
     return len(prep.rows)
+
+
+# --------------------------------------------------------------------------------------
+# fields and legend swatches
+# --------------------------------------------------------------------------------------
+
+
+def _check_fields(gdf: pd.DataFrame, fields: Iterable[str], arg: str, name: str) -> list[str]:
+    fields = list(fields)
+    missing = [f for f in fields if f not in gdf.columns]
+    if missing:
+        available = [c for c in gdf.columns if c != gdf.geometry.name]
+        msg = (
+            f"`{arg}` names columns {missing} that `{name}` does not have; "
+            f"choose from {available}."
+        )
+        raise InputError(msg)
+    return fields
 
 
 def _swatch(style: Mapping[str, Any], *, line: bool = False) -> str:
@@ -678,37 +289,8 @@ def _hex_to_rgba(color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha:.2f})"
 
 
-def _category_order(values: pd.Series) -> list[str]:
-    """Built-in categories first (schema order), then user categories, then unclassified."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        declared = [str(c) for c in values.cat.categories]
-    else:
-        declared = sorted({str(v) for v in values.dropna().unique()})
-    present = {str(v) for v in values.dropna().unique()}
-    order = [c for c in CATEGORIES if c in declared or c in present]
-    order += [c for c in declared if c not in CATEGORIES]
-    order += sorted(c for c in present if c not in order)
-    if values.isna().any():
-        order.append(_UNCLASSIFIED)
-    return order
-
-
-def _category_colors(order: Sequence[str]) -> dict[str, str]:
-    colors: dict[str, str] = {}
-    k = 0
-    for c in order:
-        if c in CATEGORIES:
-            colors[c] = CATEGORIES[c].color
-        elif c == _UNCLASSIFIED:
-            colors[c] = "#ffffff"
-        else:
-            colors[c] = FALLBACK_PALETTE[k % len(FALLBACK_PALETTE)]
-            k += 1
-    return colors
-
-
 def _category_label(code: str, lang: str) -> str:
-    if code == _UNCLASSIFIED:
+    if code == md.UNCLASSIFIED:
         return _t("unclassified", lang)
     return label(code, lang)
 
@@ -739,117 +321,6 @@ def _resolve_fields(
     if isinstance(value, str):
         value = [value]
     return _check_fields(gdf, value, arg, name)
-
-
-def _tile_layers(tiles: str, lang: str, key: str | None) -> tuple[list[dict[str, Any]], bool]:
-    """Return folium TileLayer keyword sets for `tiles`, and whether overlays need GCJ-02."""
-    import xyzservices.providers as xyz
-
-    if tiles not in TILES:
-        msg = f"`tiles` must be one of {list(TILES)}, got {tiles!r}."
-        raise InputError(msg)
-    key = key or os.environ.get("TIANDITU_KEY") or None
-    if tiles == "auto":
-        tiles = "tianditu" if key else "osm"
-        logger.info("tiles='auto' chose %r", tiles)
-    wgs = escape(_t("datum_wgs84", lang))
-    if tiles == "none":
-        return [], False
-    if tiles == "osm":
-        p = xyz.OpenStreetMap.Mapnik
-        return [
-            {
-                "tiles": p.build_url(),
-                "attr": f"{p.html_attribution} | {wgs}",
-                "name": "OpenStreetMap",
-                "max_zoom": p.get("max_zoom", 19),
-            }
-        ], False
-    if tiles == "cartodb":
-        p = xyz.CartoDB.Positron
-        return [
-            {
-                "tiles": p.build_url(fill_subdomain=False, r="", apikey="").replace("?key=", ""),
-                "attr": f"{p.html_attribution} | {wgs}",
-                "name": "CartoDB Positron",
-                "subdomains": p.get("subdomains", "abc"),
-                "max_zoom": p.get("max_zoom", 20),
-            }
-        ], False
-    if tiles.startswith("tianditu"):
-        if not key:
-            msg = (
-                f"tiles={tiles!r} needs a Tianditu (天地图) key: pass `tianditu_key=` "
-                "(CLI: set TIANDITU_KEY) or set the TIANDITU_KEY environment variable; "
-                "get a key at https://console.tianditu.gov.cn/ or use tiles='none'."
-            )
-            raise InputError(msg)
-        if not re.fullmatch(r"[A-Za-z0-9]{8,64}", key):
-            msg = (
-                "the Tianditu key must be 8–64 letters and digits (as issued by "
-                "console.tianditu.gov.cn); check `tianditu_key` / TIANDITU_KEY."
-            )
-            raise InputError(msg)
-        base, note = ("img", "cia") if tiles == "tianditu-img" else ("vec", "cva")
-        if lang != "zh":
-            note = "eia" if base == "img" else "eva"
-        attr = f'&copy; <a href="https://www.tianditu.gov.cn/">天地图</a> | {wgs}'
-
-        def url(layer: str) -> str:
-            return (
-                f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                f"&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
-            )
-
-        name = "天地图" if lang == "zh" else "Tianditu"
-        return [
-            {
-                "tiles": url(base),
-                "attr": attr,
-                "name": f"{name} ({'影像' if base == 'img' else '矢量'})"
-                if lang == "zh"
-                else f"{name} ({'imagery' if base == 'img' else 'vector'})",
-                "subdomains": "01234567",
-                "max_zoom": 18,
-            },
-            {
-                "tiles": url(note),
-                "attr": attr,
-                "name": f"{name} {_t('annotation', lang)}",
-                "subdomains": "01234567",
-                "max_zoom": 18,
-                "overlay": True,
-            },
-        ], False
-    # gaode
-    gcj = escape(_t("datum_gcj02", lang))
-    p = xyz.Gaode.Satellite if tiles == "gaode-img" else xyz.Gaode.Normal
-    tile_url = p.build_url().replace("http://", "https://").replace("01.", "0{s}.")
-    name = "高德地图" if lang == "zh" else "Gaode"
-    layers = [
-        {
-            "tiles": tile_url,
-            "attr": f"{p.html_attribution.replace('http://', 'https://')} | {gcj}",
-            "name": f"{name} ({'影像' if tiles == 'gaode-img' else '矢量'})"
-            if lang == "zh"
-            else f"{name} ({'imagery' if tiles == 'gaode-img' else 'vector'})",
-            "subdomains": "1234",
-            "max_zoom": p.get("max_zoom", 19),
-        }
-    ]
-    if tiles == "gaode-img":
-        layers.append(
-            {
-                "tiles": "https://webst0{s}.is.autonavi.com/appmaptile?style=8&x={x}&y={y}&z={z}",
-                "attr": layers[0]["attr"],
-                "name": f"{name} {_t('annotation', lang)}",
-                "subdomains": "1234",
-                "max_zoom": 19,
-                "overlay": True,
-            }
-        )
-    return layers, True
 
 
 def renewal_map(
@@ -970,27 +441,52 @@ def renewal_map(
     True
     """
     import_optional("folium", purpose="renewal_map")
-    import folium
-    import folium.plugins
-    from branca.element import Figure
-
     lang = check_lang(lang)
-    tile_specs, gcj02 = _tile_layers(tiles, lang, tianditu_key)
-    tolerance = settings.map_simplify_tolerance if simplify is None else float(simplify)
-    if tolerance < 0:
-        msg = f"`simplify` must be a tolerance in metres ≥ 0, got {simplify!r}."
-        raise InputError(msg)
-    ctx = _Ctx(
-        lang=lang,
-        tolerance=tolerance,
-        precision=int(settings.map_coordinate_precision),
-        gcj02=gcj02,
-    )
+    tile_specs, gcj02 = tile_layers(tiles, lang, tianditu_key)
+    ctx = _context(lang, simplify, gcj02=gcj02)
     if all(x is None for x in (classified, districts, zones, sites, flows, projects)) and not (
         layers
     ):
         msg = "renewal_map needs at least one layer; pass `classified` or another layer."
         raise InputError(msg)
+    m = _new_map(title, height, tile_specs)
+    legend = _data_layers(
+        m,
+        ctx,
+        classified=classified,
+        category_col=category_col,
+        tooltip=tooltip,
+        popup=popup,
+        zones=zones,
+        layers=layers,
+        districts=districts,
+        projects=projects,
+        sites=sites,
+        flows=flows,
+    )
+    _add_controls(m, ctx, legend, title=title, no_tiles=not tile_specs)
+    _fit_bounds(m, ctx)
+    _warn_if_big(ctx)
+    return m
+
+
+def _context(lang: str, simplify: float | None, *, gcj02: bool) -> _Ctx:
+    tolerance = settings.map_simplify_tolerance if simplify is None else float(simplify)
+    if tolerance < 0:
+        msg = f"`simplify` must be a tolerance in metres ≥ 0, got {simplify!r}."
+        raise InputError(msg)
+    return _Ctx(
+        lang=lang,
+        tolerance=tolerance,
+        precision=int(settings.map_coordinate_precision),
+        gcj02=gcj02,
+    )
+
+
+def _new_map(title: str | None, height: int | str, tile_specs: list[dict[str, Any]]) -> folium.Map:
+    """Create a canvas-rendered map in its own page (Leaflet only), with the base-map tiles."""
+    import folium
+    from branca.element import Figure
 
     fig = Figure(title=escape(title) if title else None)
     m = folium.Map(
@@ -1002,14 +498,32 @@ def renewal_map(
     )
     m.add_to(fig)
     # Leaflet only: the renewal map needs no jQuery, Bootstrap or Font Awesome.
-    m.default_js = [("leaflet", _LEAFLET_JS)]
-    m.default_css = [("leaflet_css", _LEAFLET_CSS)]
+    m.default_js = [("leaflet", LEAFLET_JS)]
+    m.default_css = [("leaflet_css", LEAFLET_CSS)]
     for spec in tile_specs:
         overlay = spec.pop("overlay", False)
         folium.TileLayer(
             overlay=overlay, control=True, show=True, **{**spec, "name": escape(spec["name"])}
         ).add_to(m)
+    return m
 
+
+def _data_layers(
+    m: folium.Map,
+    ctx: _Ctx,
+    *,
+    classified: gpd.GeoDataFrame | None,
+    category_col: str,
+    tooltip: bool | Sequence[str] | None,
+    popup: bool | Sequence[str] | None,
+    zones: gpd.GeoDataFrame | None,
+    layers: Mapping[str, gpd.GeoDataFrame] | None,
+    districts: gpd.GeoDataFrame | None,
+    projects: gpd.GeoDataFrame | None,
+    sites: gpd.GeoDataFrame | None,
+    flows: gpd.GeoDataFrame | None,
+) -> str:
+    """Add the data layers in drawing order; returns the legend HTML."""
     legend: list[str] = []
     if classified is not None:
         legend.append(_parcel_layers(m, ctx, classified, category_col, tooltip, popup))
@@ -1028,19 +542,27 @@ def renewal_map(
     if flows is not None:
         other_rows.append(_flow_layer(m, ctx, flows))
     if other_rows:
-        legend.append(f"<h5>{escape(_t('other_layers', lang))}</h5>" + "".join(other_rows))
-    datum = _t("datum_gcj02", lang) if gcj02 else _t("datum_wgs84", lang)
-    legend.append(f'<div class="gr-note">{escape(datum)}</div>')
+        legend.append(f"<h5>{escape(_t('other_layers', ctx.lang))}</h5>" + "".join(other_rows))
+    note = datum_note(ctx.lang, gcj02=ctx.gcj02)
+    legend.append(f'<div class="gr-note">{escape(note)}</div>')
+    return f"<h4>{escape(_t('legend', ctx.lang))}</h4>" + "".join(legend)
 
-    _, decorations_cls, _ = _elements()
-    decorations_cls(
+
+def _add_controls(
+    m: folium.Map, ctx: _Ctx, legend: str, *, title: str | None, no_tiles: bool
+) -> None:
+    """Title and legend (the runtime's decorations), full screen, measuring, layer list."""
+    import folium.plugins
+
+    lang = ctx.lang
+    elements().Decorations(
         {
-            "title": escape(title) if title else "",
-            "legend": f"<h4>{escape(_t('legend', lang))}</h4>" + "".join(legend),
-            "zoomIn": escape(_t("zoom_in", lang)),
-            "zoomOut": escape(_t("zoom_out", lang)),
-            "noTiles": not tile_specs,
-            "attribution": '<a href="https://leafletjs.com">Leaflet</a>',
+            md.TITLE: escape(title) if title else "",
+            md.LEGEND: legend,
+            md.ZOOM_IN: escape(_t("zoom_in", lang)),
+            md.ZOOM_OUT: escape(_t("zoom_out", lang)),
+            md.NO_TILES: no_tiles,
+            md.ATTRIBUTION: '<a href="https://leafletjs.com">Leaflet</a>',
         }
     ).add_to(m)
     folium.plugins.Fullscreen(
@@ -1057,9 +579,15 @@ def renewal_map(
         localization="cn" if lang == "zh" else "en",
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
+
+
+def _fit_bounds(m: folium.Map, ctx: _Ctx) -> None:
     if ctx.bounds:
         b = np.vstack(ctx.bounds)
         m.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+
+
+def _warn_if_big(ctx: _Ctx) -> None:
     if ctx.n_features > settings.map_feature_warning:
         msg = (
             f"the map draws {ctx.n_features:,} features (more than "
@@ -1071,8 +599,7 @@ def renewal_map(
             "those, map one street or category at a time, pass tooltip=False, raise "
             "`simplify=`, or write a GeoPackage (write_layer) for QGIS."
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
-    return m
+        warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 def _parcel_layers(
@@ -1083,7 +610,7 @@ def _parcel_layers(
     tooltip: bool | Sequence[str] | None,
     popup: bool | Sequence[str] | None,
 ) -> str:
-    lang = ctx.lang
+    """Add one layer per category; returns the legend table of counts and areas."""
     if category_col not in classified.columns:
         msg = (
             f"`classified` has no {category_col!r} column; classify the parcels first "
@@ -1092,26 +619,11 @@ def _parcel_layers(
         raise InputError(msg)
     check_crs(classified, "classified")
     cats = classified[category_col]
-    order = _category_order(cats)
-    colors = _category_colors(order)
-    codes = cats.astype(object).where(cats.notna(), _UNCLASSIFIED).map(str)
+    order = md.category_order(cats)
+    colors = md.category_colors(order)
+    codes = cats.astype(object).where(cats.notna(), md.UNCLASSIFIED).map(str)
     areas = _area(classified).fillna(0.0) if len(classified) else pd.Series(dtype=float)
-    tip = _resolve_fields(
-        classified,
-        tooltip,
-        _DEFAULT_PARCEL_FIELDS,
-        arg="tooltip",
-        name="classified",
-        exclude=(category_col,),
-    )
-    pop = _resolve_fields(
-        classified,
-        popup if popup is not None else False,
-        (),
-        arg="popup",
-        name="classified",
-        exclude=(),
-    )
+    tip, pop = _parcel_fields(classified, category_col, tooltip, popup)
     rows = []
     total_n, total_a = 0, 0.0
     code_arr = codes.to_numpy()
@@ -1122,13 +634,8 @@ def _parcel_layers(
         a = float(areas.iloc[idx].sum()) if n else 0.0
         total_n += n
         total_a += a
-        text = _category_label(code, lang)
-        style = {
-            "color": "#555555" if code != _UNCLASSIFIED else "#999999",
-            "weight": 0.6,
-            "fillColor": colors[code],
-            "fillOpacity": 0.7 if code != _UNCLASSIFIED else 0.3,
-        }
+        text = _category_label(code, ctx.lang)
+        style = md.category_style(code, colors[code])
         rows.append(
             f'<tr><td class="gr-l">{_swatch(style)}{escape(text)}</td>'
             f"<td>{n:,}</td><td>{_fmt_ha(a)}</td></tr>"
@@ -1147,7 +654,37 @@ def _parcel_layers(
             head=escape(text),
             role=f"category:{code}",
         )
-    rows.append(
+    return _category_table(rows, total_n, total_a, ctx.lang)
+
+
+def _parcel_fields(
+    classified: gpd.GeoDataFrame,
+    category_col: str,
+    tooltip: bool | Sequence[str] | None,
+    popup: bool | Sequence[str] | None,
+) -> tuple[list[str], list[str]]:
+    """Return the parcels' tooltip and popup fields (checked against the columns)."""
+    tip = _resolve_fields(
+        classified,
+        tooltip,
+        _DEFAULT_PARCEL_FIELDS,
+        arg="tooltip",
+        name="classified",
+        exclude=(category_col,),
+    )
+    pop = _resolve_fields(
+        classified,
+        popup if popup is not None else False,
+        (),
+        arg="popup",
+        name="classified",
+        exclude=(),
+    )
+    return tip, pop
+
+
+def _category_table(rows: list[str], total_n: int, total_a: float, lang: str) -> str:
+    total = (
         f'<tr class="gr-total"><td class="gr-l">{escape(_t("total", lang))}</td>'
         f"<td>{total_n:,}</td><td>{_fmt_ha(total_a)}</td></tr>"
     )
@@ -1155,7 +692,7 @@ def _parcel_layers(
         f'<tr><th class="gr-l">{escape(_t("category", lang))}</th>'
         f"<th>{escape(_t('count', lang))}</th><th>{escape(_t('area_ha', lang))}</th></tr>"
     )
-    return f'<table class="gr-cats">{head}{"".join(rows)}</table>'
+    return f'<table class="gr-cats">{head}{"".join(rows)}{total}</table>'
 
 
 def _name_col(gdf: pd.DataFrame, candidates: Sequence[str]) -> str | None:
@@ -1165,7 +702,7 @@ def _name_col(gdf: pd.DataFrame, candidates: Sequence[str]) -> str | None:
 def _label_texts(gdf: pd.DataFrame, col: str | None, lang: str) -> list[str] | None:
     if col is None:
         return None
-    return _format_values(gdf[col], col, lang)
+    return md.format_values(gdf[col], col, lang)
 
 
 def _zone_layer(m: folium.Map, ctx: _Ctx, zones: gpd.GeoDataFrame) -> str:
@@ -1173,10 +710,10 @@ def _zone_layer(m: folium.Map, ctx: _Ctx, zones: gpd.GeoDataFrame) -> str:
     style = {"color": "#08306b", "weight": 2.5, "dashArray": "6 4", "fill": False}
     style_keys, styles = None, []
     if "category" in zones.columns:
-        codes = zones["category"].astype(object).where(zones["category"].notna(), _UNCLASSIFIED)
-        order = _category_order(zones["category"])
-        colors = _category_colors(order)
-        styles = [{"color": colors[c] if c != _UNCLASSIFIED else "#08306b"} for c in order]
+        codes = zones["category"].astype(object).where(zones["category"].notna(), md.UNCLASSIFIED)
+        order = md.category_order(zones["category"])
+        colors = md.category_colors(order)
+        styles = [{"color": colors[c] if c != md.UNCLASSIFIED else "#08306b"} for c in order]
         style_keys = np.array([order.index(str(c)) for c in codes], dtype=int)
     id_col = _name_col(zones, ("zone_id", "name"))
     labels = _label_texts(zones, id_col, lang) if len(zones) <= 300 else None
@@ -1246,7 +783,7 @@ def _site_layer(m: folium.Map, ctx: _Ctx, sites: gpd.GeoDataFrame) -> str:
     lang = ctx.lang
     style = {"color": "#00441b", "weight": 2, "fillColor": "#1a9641", "fillOpacity": 0.45}
     name_col = _name_col(sites, ("name", "site_id"))
-    names = _format_values(sites[name_col], name_col, lang) if name_col else [""] * len(sites)
+    names = md.format_values(sites[name_col], name_col, lang) if name_col else [""] * len(sites)
     cap = sites["capacity_units"] if "capacity_units" in sites.columns else None
     alloc = sites["allocated_households"] if "allocated_households" in sites.columns else None
     labels = []
@@ -1254,12 +791,12 @@ def _site_layer(m: folium.Map, ctx: _Ctx, sites: gpd.GeoDataFrame) -> str:
         bits = [names[i]] if names[i] else []
         if cap is not None and pd.notna(cap.iloc[i]):
             bits.append(
-                f"{escape(_t('capacity', lang))} {_fmt_number(float(cap.iloc[i]))} "
+                f"{escape(_t('capacity', lang))} {md.fmt_number(float(cap.iloc[i]))} "
                 f"{escape(_t('units', lang))}"
             )
         if alloc is not None and pd.notna(alloc.iloc[i]):
             bits.append(
-                f"{escape(_t('allocated', lang))} {_fmt_number(float(alloc.iloc[i]))} "
+                f"{escape(_t('allocated', lang))} {md.fmt_number(float(alloc.iloc[i]))} "
                 f"{escape(_t('hh', lang))}"
             )
         labels.append("<br>".join(bits))
@@ -1294,7 +831,7 @@ def _flow_layer(m: folium.Map, ctx: _Ctx, flows: gpd.GeoDataFrame) -> str:
     labels = None
     if "households" in flows.columns and len(flows) <= 200:
         unit = escape(_t("hh", lang))
-        labels = [f"{_fmt_number(float(h))} {unit}" for h in hh]
+        labels = [f"{md.fmt_number(float(h))} {unit}" for h in hh]
     tip = [c for c in _FLOW_FIELDS if c in flows.columns]
     name = _t("flows", lang)
     _add_layer(
@@ -1314,41 +851,17 @@ def _flow_layer(m: folium.Map, ctx: _Ctx, flows: gpd.GeoDataFrame) -> str:
 
 
 def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str:
+    """Add the projects coloured by stage and the overdue outlines; returns their legend."""
     lang = ctx.lang
     stage = (
         projects["stage"].astype(object)
         if "stage" in projects.columns
         else pd.Series([None] * len(projects), index=projects.index, dtype=object)
     )
-    stage = stage.where(stage.notna(), _UNCLASSIFIED).map(str)
-    present = list(dict.fromkeys(stage.tolist()))
-    order = [s for s in STAGES if s in present] + [s for s in present if s not in STAGES]
-    colors: dict[str, str] = {}
-    k = 0
-    for s in order:
-        if s in STAGES:
-            colors[s] = STAGES[s][2]
-        elif s == _UNCLASSIFIED:
-            colors[s] = "#ffffff"
-        else:
-            colors[s] = FALLBACK_PALETTE[k % len(FALLBACK_PALETTE)]
-            k += 1
+    stage = stage.where(stage.notna(), md.UNCLASSIFIED).map(str)
+    order, colors = md.stage_colors(stage)
     base = {"color": "#404040", "weight": 1.2, "fillOpacity": 0.7}
-    styles = [{"fillColor": colors[s]} for s in order]
-    keys = np.array([order.index(s) for s in stage], dtype=int)
-    tip = [c for c in _PROJECT_TIP_FIELDS if c in projects.columns]
-    pop = [c for c in projects.columns if c != projects.geometry.name]
-    name_col = _name_col(projects, ("name", "project_id"))
     name = _t("projects", lang)
-    # Wall-map labels: the project id and its stage (the name is in the tooltip).
-    id_col = _name_col(projects, ("project_id", "name"))
-    ids = _format_values(projects[id_col], id_col, lang) if id_col else [""] * len(projects)
-    labels = [
-        "<br>".join(
-            b for b in (ids[i], "" if st == _UNCLASSIFIED else escape(label(st, lang))) if b
-        )
-        for i, st in enumerate(stage)
-    ]
     _add_layer(
         m,
         ctx,
@@ -1356,113 +869,67 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
         arg="projects",
         name=f"{name} ({len(projects):,})",
         style=base,
-        styles=styles,
-        style_keys=keys,
-        tip_fields=tip,
-        pop_fields=pop,
-        head_field=name_col,
-        labels=labels if len(projects) <= 300 else None,
+        styles=[{"fillColor": colors[s]} for s in order],
+        style_keys=np.array([order.index(s) for s in stage], dtype=int),
+        tip_fields=[c for c in _PROJECT_TIP_FIELDS if c in projects.columns],
+        pop_fields=[c for c in projects.columns if c != projects.geometry.name],
+        head_field=_name_col(projects, ("name", "project_id")),
+        labels=_project_labels(projects, stage, lang) if len(projects) <= 300 else None,
         role="projects",
     )
     counts = stage.value_counts()
     rows = []
     for s in order:
-        text = _t("unclassified", lang) if s == _UNCLASSIFIED else label(s, lang)
+        text = _t("unclassified", lang) if s == md.UNCLASSIFIED else label(s, lang)
         rows.append(
             f'<tr><td class="gr-l">{_swatch({**base, "fillColor": colors[s]})}'
             f"{escape(text)}</td><td>{int(counts.get(s, 0)):,}</td></tr>"
         )
     if "overdue" in projects.columns:
-        overdue_mask = projects["overdue"].fillna(False).astype(bool).to_numpy()
-        n_over = int(overdue_mask.sum())
-        over_style = {
-            "color": "#e31a1c",
-            "weight": 4,
-            "dashArray": "8 6",
-            "fill": False,
-            "interactive": False,
-        }
-        if n_over:
-            _add_layer(
-                m,
-                ctx,
-                projects.iloc[np.flatnonzero(overdue_mask)],
-                arg="projects",
-                name=f"{_t('overdue', lang)} ({n_over:,})",
-                style=over_style,
-                role="overdue",
-            )
-        rows.append(
-            f'<tr><td class="gr-l">{_swatch(over_style)}{escape(_t("overdue", lang))}</td>'
-            f"<td>{n_over:,}</td></tr>"
-        )
+        rows.append(_overdue_layer(m, ctx, projects))
     return f'<h5>{escape(_t("stage", lang))}</h5><table class="gr-stages">{"".join(rows)}</table>'
+
+
+def _project_labels(projects: gpd.GeoDataFrame, stage: pd.Series, lang: str) -> list[str]:
+    """Wall-map labels: the project id and its stage (the name is in the tooltip)."""
+    id_col = _name_col(projects, ("project_id", "name"))
+    ids = md.format_values(projects[id_col], id_col, lang) if id_col else [""] * len(projects)
+    return [
+        "<br>".join(
+            b for b in (ids[i], "" if st == md.UNCLASSIFIED else escape(label(st, lang))) if b
+        )
+        for i, st in enumerate(stage)
+    ]
+
+
+def _overdue_layer(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str:
+    """Outline the overdue projects in red; returns their legend row."""
+    overdue_mask = projects["overdue"].fillna(False).astype(bool).to_numpy()
+    n_over = int(overdue_mask.sum())
+    over_style = {
+        "color": "#e31a1c",
+        "weight": 4,
+        "dashArray": "8 6",
+        "fill": False,
+        "interactive": False,
+    }
+    text = _t("overdue", ctx.lang)
+    if n_over:
+        _add_layer(
+            m,
+            ctx,
+            projects.iloc[np.flatnonzero(overdue_mask)],
+            arg="projects",
+            name=f"{text} ({n_over:,})",
+            style=over_style,
+            role="overdue",
+        )
+    return f'<tr><td class="gr-l">{_swatch(over_style)}{escape(text)}</td><td>{n_over:,}</td></tr>'
 
 
 # --------------------------------------------------------------------------------------
 # saving
 # --------------------------------------------------------------------------------------
-
-_SCRIPT_SRC = re.compile(r'<script\s+src="([^"]+)"\s*>\s*</script>', re.IGNORECASE)
-_CSS_URL = re.compile(r"(?<![\w.$])url\(\s*([^)]*?)\s*\)")
-_CSS_LINK = re.compile(r"<link\s+[^>]*href=\"([^\"]+)\"[^>]*/?>", re.IGNORECASE)
-
-
-def _offline_assets() -> dict[str, str]:
-    elements = import_optional("offlinefolium.elements", purpose="save_map(offline=True)")
-    return elements._res
-
-
-def _inline_assets(page: str) -> str:
-    """Replace every external script and stylesheet with its content from folium-offline."""
-    assets = _offline_assets()
-    missing: list[str] = []
-    dropped: list[str] = []
-
-    def script(match: re.Match[str]) -> str:
-        url = _stdlib_html.unescape(match.group(1))
-        if url not in assets:
-            missing.append(url)
-            return match.group(0)
-        body = assets[url].replace("</script", "<\\/script")
-        return f"<script>{body}</script>"
-
-    def css(match: re.Match[str]) -> str:
-        tag = match.group(0)
-        if "stylesheet" not in tag.lower():
-            return tag
-        url = _stdlib_html.unescape(match.group(1))
-        if url not in assets:
-            missing.append(url)
-            return tag
-        body = _CSS_URL.sub(lambda m: drop(m, url), assets[url]).replace("</style", "<\\/style")
-        return f"<style>{body}</style>"
-
-    def drop(m: re.Match[str], sheet: str) -> str:
-        ref = m.group(1).strip("\"' ")
-        if ref.startswith(("data:", "#")):
-            return m.group(0)
-        dropped.append(f"{sheet} -> {ref}")
-        return "url(data:,)"
-
-    page = _SCRIPT_SRC.sub(script, page)
-    page = _CSS_LINK.sub(css, page)
-    if missing:
-        msg = (
-            f"save_map(offline=True) cannot embed {missing}: the installed folium-offline "
-            "package does not provide them; remove the folium plugin that needs them or "
-            "save with offline=False."
-        )
-        raise InputError(msg)
-    if dropped:
-        msg = (
-            f"save_map(offline=True) removed {len(dropped)} font/image references that "
-            f"folium-offline does not ship (e.g. {dropped[0]}); icon fonts such as Font "
-            "Awesome and Glyphicons will not show in the offline file. Maps from "
-            "renewal_map do not use them."
-        )
-        warnings.warn(msg, UserWarning, stacklevel=3)
-    return page
 
 
 def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = False) -> Path:

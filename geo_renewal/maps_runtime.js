@@ -1,3 +1,78 @@
+/*
+ * geo_renewal map runtime: draws the data layers of a renewal map on Leaflet's canvas
+ * renderer, finds the feature under the mouse, and declutters the permanent labels.
+ * Python: geo_renewal/maps.py writes the page; the data format below is declared once in
+ * geo_renewal/_mapdata.py (the constant names in the second column), and the tests read the
+ * same constants. This header is left out of the pages (geo_renewal._folium.runtime_html).
+ *
+ * API (window.geoRenewal)
+ *   layer(name, spec, data)  -> L.FeatureGroup holding one MultiPath (+ label tooltips)
+ *   decorate(map, spec)      title, legend, zoom and scale controls, attribution prefix
+ *   layers                   [{name, layer, path, count, ms}] in drawing order
+ *   featureLatLng(entry, i)  a point of feature i of a `layers` entry (mean of its first path)
+ *   declutter()              re-run the label decluttering (runs on zoom, move, resize …)
+ *   timing                   performance.now() marks
+ *
+ * Layer data (third argument of layer(); JSON, integer coordinates in 1/k degree)
+ *   k    SCALE          integer units per degree (10 ** precision)
+ *   o    ORIGIN         [x, y]: origin of the first vertex delta
+ *   c    COORDS         [dx, dy, …]: each vertex minus the previous one (lon, lat order)
+ *   n    PATH_SIZES     vertices per path: a ring (no closing vertex), a line or a point
+ *   p    FEATURE_SIZES  paths per feature
+ *   t    FAMILIES       per feature: 0 POLYGON, 1 LINE, 2 POINT
+ *   v    VALUES         optional, per feature: escaped field texts ["…", …]
+ *   l    LABELS         optional, per feature: label HTML, "" for none
+ *   lp   LABEL_POINTS   optional, per feature: label anchor [x, y] relative to o
+ *   s    STYLE_KEYS     optional, per feature: index into spec.styles
+ * Rings are counter-clockwise, holes clockwise: the "nonzero" fill rule draws holes.
+ *
+ * Layer spec (second argument of layer())
+ *   style      STYLE               Leaflet path options of the layer (interactive: false
+ *                                  for outlines that must not take the mouse)
+ *   styles     STYLES              per style key: options merged over style
+ *   labelPrio  LABEL_PRIORITY_KEY  rank of the layer's labels (see LABEL_PRIORITY)
+ *   tip        TIP                 optional field spec of the tooltip
+ *   pop        POPUP               optional field spec of the popup
+ * Field spec
+ *   labels     FIELD_LABELS  escaped labels of the shown fields
+ *   idx        FIELD_INDEX   per shown field: its position in the feature's v
+ *   head       HEAD          escaped heading
+ *   headIdx    HEAD_INDEX    position in v of a per-feature heading, or null
+ * Decorations (second argument of decorate())
+ *   title        TITLE        escaped title ("" for none)
+ *   legend       LEGEND       legend HTML
+ *   zoomIn       ZOOM_IN      title of the zoom-in button
+ *   zoomOut      ZOOM_OUT     title of the zoom-out button
+ *   noTiles      NO_TILES     true without a base map (plain background)
+ *   attribution  ATTRIBUTION  attribution prefix HTML
+ *
+ * Hit testing (MultiPath._featureAt): the layer's features are binned by bounding box in a
+ * G x G grid (G = ceil(sqrt(features / 2)), at most 512) over the layer's bounds; every cell
+ * within the largest hit tolerance of the mouse is searched. A point hits a polygon inside
+ * its rings (even-odd over all rings, so holes do not hit; the outline has no tolerance), a
+ * line within weight / 2 px of a segment, and a point marker within its radius (default
+ * 5 px), plus the renderer's tolerance. Within a layer the last feature in data order that
+ * hits wins; across layers Leaflet's canvas renderer gives the event to the last interactive
+ * layer in drawing order (its _drawFirst list).
+ *
+ * Label decluttering (declutter): labels in LABEL_PRIORITY order (districts, sites,
+ * projects, constraint layers, zones, then the rest; ties in the order added); a label
+ * whose box overlaps one already shown is hidden (visibility) until zooming gives it room.
+ *
+ * Leaflet internals this relies on (checked with Leaflet 1.9.3, the version folium 0.20
+ * loads, geo_renewal._folium.LEAFLET_JS):
+ *   L.Path subclass overriding the private hooks _project (on view reset and zoom end),
+ *     _update, _updatePath (called by the canvas renderer's _draw while _drawing is true)
+ *     and _containsPoint(layerPoint) (called by the renderer's _handleMouseHover and
+ *     _onClick for layers with options.interactive);
+ *   this._pxBounds (read by the renderer's _draw and _extendRedrawBounds),
+ *     this._clickTolerance(), this._renderer, this._map;
+ *   Canvas renderer: _ctx, _drawing, _bounds (pixel bounds of the canvas) and
+ *     _fillStroke(ctx, layer), which reads only layer.options (incl. the private
+ *     options._dashArray normally set by _updateDashArray), so each style group passes
+ *     {options: …} as its layer; renderer.options.tolerance;
+ *   L.Tooltip._map (is the label on the map) and getElement() for decluttering.
+ */
 window.geoRenewal = window.geoRenewal || (function () {
   "use strict";
   // Features per canvas path: one huge path is slow to rasterise, one path per feature
@@ -159,50 +234,61 @@ window.geoRenewal = window.geoRenewal || (function () {
         for (cy = y0; cy <= y1; cy++) { for (cx = x0; cx <= x1; cx++) { items[fill[cy * G + cx]++] = i; } }
       }
       this._grid = {G: G, w: w, h: h, start: cnt, items: items};
-      this._typeOf = new Uint8Array(nf); this._tolOf = new Float32Array(nf);
+      this._typeOf = new Uint8Array(nf); this._tolOf = new Float32Array(nf); this._tolMax = 0;
       for (var gi = 0; gi < this._groups.length; gi++) {
-        var g = this._groups[gi];
+        var g = this._groups[gi], tol = g.type === 2 ? g.radius : g.weight / 2;
+        this._tolMax = Math.max(this._tolMax, tol);
         for (i = 0; i < g.feats.length; i++) {
           this._typeOf[g.feats[i]] = g.type;
-          this._tolOf[g.feats[i]] = g.type === 2 ? g.radius : g.weight / 2;
+          this._tolOf[g.feats[i]] = tol;
         }
       }
     },
     _featureAt: function (wx, wy, tolPx) {
+      // Every cell the hit tolerance reaches is searched: a marker or a line near a cell
+      // edge is hit from the next cell too. The highest feature index that is hit wins.
       if (!this._grid) { this._buildGrid(); }
-      var gr = this._grid, b = this._wb, s = this._s, G = gr.G, i, f, q, a, e, v, j, inside, best = -1;
-      var cx = Math.floor((wx - b[0]) / gr.w), cy = Math.floor((wy - b[1]) / gr.h);
-      if (cx < 0 || cy < 0 || cx >= G || cy >= G) {
-        cx = Math.max(0, Math.min(G - 1, cx)); cy = Math.max(0, Math.min(G - 1, cy));
-      }
-      var mx = this._mx, my = this._my, ps = this._ps, fs = this._fs, bb = this._bb, c = cy * G + cx;
-      for (i = gr.start[c]; i < gr.start[c + 1]; i++) {
-        f = gr.items[i];
-        var tol = (this._tolOf[f] + tolPx) / s, typ = this._typeOf[f];
-        if (wx < bb[4 * f] - tol || wx > bb[4 * f + 2] + tol || wy < bb[4 * f + 1] - tol || wy > bb[4 * f + 3] + tol) { continue; }
-        if (typ === 0) {
-          inside = false;
-          for (q = fs[f]; q < fs[f + 1]; q++) {
-            a = ps[q]; e = ps[q + 1];
-            for (v = a, j = e - 1; v < e; j = v++) {
-              if (((my[v] > wy) !== (my[j] > wy)) && (wx < (mx[j] - mx[v]) * (wy - my[v]) / (my[j] - my[v]) + mx[v])) { inside = !inside; }
-            }
-          }
-          if (inside) { best = f; }
-        } else {
-          for (q = fs[f]; q < fs[f + 1]; q++) {
-            a = ps[q]; e = ps[q + 1];
-            if (typ === 2) {
-              if ((mx[a] - wx) * (mx[a] - wx) + (my[a] - wy) * (my[a] - wy) <= tol * tol) { best = f; }
-              continue;
-            }
-            for (v = a; v < e - 1; v++) {
-              if (segDist2(wx, wy, mx[v], my[v], mx[v + 1], my[v + 1]) <= tol * tol) { best = f; break; }
-            }
+      var gr = this._grid, b = this._wb, G = gr.G, reach = (this._tolMax + tolPx) / this._s,
+        best = -1, i, f, cx, cy, c;
+      var cell = function (v, size) { return Math.max(0, Math.min(G - 1, Math.floor(v / size))); };
+      var cx0 = cell(wx - reach - b[0], gr.w), cx1 = cell(wx + reach - b[0], gr.w),
+        cy0 = cell(wy - reach - b[1], gr.h), cy1 = cell(wy + reach - b[1], gr.h);
+      for (cy = cy0; cy <= cy1; cy++) {
+        for (cx = cx0; cx <= cx1; cx++) {
+          c = cy * G + cx;
+          for (i = gr.start[c]; i < gr.start[c + 1]; i++) {
+            f = gr.items[i];
+            if (f > best && this._hits(f, wx, wy, tolPx)) { best = f; }
           }
         }
       }
       return best;
+    },
+    _hits: function (f, wx, wy, tolPx) {
+      var mx = this._mx, my = this._my, ps = this._ps, fs = this._fs, bb = this._bb,
+        tol = (this._tolOf[f] + tolPx) / this._s, typ = this._typeOf[f], q, a, e, v, j, inside;
+      if (wx < bb[4 * f] - tol || wx > bb[4 * f + 2] + tol || wy < bb[4 * f + 1] - tol || wy > bb[4 * f + 3] + tol) { return false; }
+      if (typ === 0) {
+        inside = false;
+        for (q = fs[f]; q < fs[f + 1]; q++) {
+          a = ps[q]; e = ps[q + 1];
+          for (v = a, j = e - 1; v < e; j = v++) {
+            if (((my[v] > wy) !== (my[j] > wy)) && (wx < (mx[j] - mx[v]) * (wy - my[v]) / (my[j] - my[v]) + mx[v])) { inside = !inside; }
+          }
+        }
+        return inside;
+      }
+      for (q = fs[f]; q < fs[f + 1]; q++) {
+        a = ps[q]; e = ps[q + 1];
+        if (typ === 2) {
+          if ((mx[a] - wx) * (mx[a] - wx) + (my[a] - wy) * (my[a] - wy) <= tol * tol) { return true; }
+          continue;
+        }
+        for (v = a; v < e - 1; v++) {
+          if (segDist2(wx, wy, mx[v], my[v], mx[v + 1], my[v + 1]) <= tol * tol) { return true; }
+        }
+      }
+      return false;
     },
     _containsPoint: function (p) {
       if (!this._s) { return false; }

@@ -18,6 +18,7 @@ import geopandas as gpd
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
+from geo_renewal import _mapdata as md
 from geo_renewal import crs, settings
 from geo_renewal._errors import CRSError, InputError
 from geo_renewal._html import escape, escape_many, html_table, script_json
@@ -159,9 +160,9 @@ def _legend(m: folium.Map) -> str:
 def _decode(layer) -> list[list[np.ndarray]]:
     """Decode a data layer back to per-feature lists of (lon, lat) arrays (one per path)."""
     data = json.loads(layer.data_json)
-    xy = np.cumsum(np.asarray(data["c"], dtype=np.int64).reshape(-1, 2), axis=0)
-    paths = np.split((xy + data["o"]) / data["k"], np.cumsum(data["n"])[:-1])
-    ends = np.cumsum(data["p"])
+    xy = np.cumsum(np.asarray(data[md.COORDS], dtype=np.int64).reshape(-1, 2), axis=0)
+    paths = np.split((xy + data[md.ORIGIN]) / data[md.SCALE], np.cumsum(data[md.PATH_SIZES])[:-1])
+    ends = np.cumsum(data[md.FEATURE_SIZES])
     return [paths[a:b] for a, b in zip(np.r_[0, ends[:-1]], ends, strict=True)]
 
 
@@ -299,7 +300,8 @@ def test_bad_inputs(classified):
         renewal_map(classified.drop(columns="category"), tiles="none")
     with pytest.raises(CRSError, match="no CRS"):
         renewal_map(classified.set_crs(None, allow_override=True), tiles="none")
-    with pytest.raises(InputError, match=r"`tiles` must be one of \['auto', 'none'"):
+    # the shared wording of _checks.check_choice (was "one of ['auto', 'none', …], got …")
+    with pytest.raises(InputError, match=r"`tiles` must be one of 'auto', 'none'"):
         renewal_map(classified, tiles="google")
     with pytest.raises(InputError, match="`lang` must be"):
         renewal_map(classified, tiles="none", lang="fr")
@@ -328,7 +330,7 @@ def test_display_coordinates_are_wgs84_rounded(classified):
 
 
 def test_encoding_round_trips_every_geometry_type():
-    from geo_renewal.maps import _encode_geoms
+    from geo_renewal._mapdata import encode_geoms as _encode_geoms
 
     geoms = np.array(
         [
@@ -346,8 +348,12 @@ def test_encoding_round_trips_every_geometry_type():
     assert enc["t"] == "0,0,1,1,2,2,0"
 
     class Layer:
-        data_json = (
-            f'{{"k":1000000,"o":[{enc["o"]}],"c":[{enc["c"]}],"n":[{enc["n"]}],"p":[{enc["p"]}]}}'
+        data_json = json.dumps(
+            {md.SCALE: 10**6}
+            | {
+                k: json.loads(f"[{enc[k]}]")
+                for k in (md.ORIGIN, md.COORDS, md.PATH_SIZES, md.FEATURE_SIZES)
+            }
         )
 
     def rings(g):
