@@ -30,22 +30,17 @@ LAYERS = ["heritage_core", "heritage_control", "eco_belt", "view_corridor", "riv
 
 
 @pytest.fixture(scope="module")
-def sample():
-    from geo_renewal.datasets import get_path
-
-    path = get_path("sample_district")
-    tif = get_path("flood_depth")
-    parcels = read_layer(path, layer="parcels", kind="parcels")
-    layers = {n: read_layer(path, layer=n) for n in LAYERS}
-    districts = read_layer(path, layer="districts")
-    classified = classify_parcels(parcels, "default", layers=layers, rasters={"flood_depth": tif})
+def sample(
+    sample_path, sample_flood, sample_parcels, sample_layers, sample_districts, sample_classified
+):
+    """The session's sample district (tests/conftest.py): shared, do not modify."""
     return {
-        "path": path,
-        "tif": tif,
-        "parcels": parcels,
-        "layers": layers,
-        "districts": districts,
-        "classified": classified,
+        "path": sample_path,
+        "tif": sample_flood,
+        "parcels": sample_parcels,
+        "layers": sample_layers,
+        "districts": sample_districts,
+        "classified": sample_classified,
     }
 
 
