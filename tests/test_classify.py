@@ -10,7 +10,7 @@ import shapely
 from shapely import LineString, box
 
 import geo_renewal.classify as classify_mod
-from geo_renewal import RuleError
+from geo_renewal import InputError, RuleError
 from geo_renewal.classify import (
     OUTPUT_COLUMNS,
     aggregate_buildings,
@@ -330,7 +330,7 @@ def test_zone_ids_are_stable_and_in_reading_order(grid_parcels):
     assert by_id["P30"] == "demolish-001"  # north-west first
     assert by_id["P33"] == "unchanged-001"
     assert by_id["P00"] == "unchanged-002"
-    with pytest.raises(Exception, match="no `category` column"):
+    with pytest.raises(InputError, match="no `category` column"):
         zone_labels(grid_parcels)
 
 

@@ -12,7 +12,7 @@ import geopandas as gpd
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from geo_renewal._errors import InputError
+from geo_renewal._errors import CRSError, InputError, RuleError
 from geo_renewal.classify import classify_parcels
 from geo_renewal.io import read_layer, write_layer
 from geo_renewal.scale import (
@@ -142,7 +142,7 @@ def test_classify_dask_refuses_buildings_and_reports_missing_layers(sample, part
     ddf, _ = partitioned
     with pytest.raises(InputError, match="aggregate the buildings"):
         classify_parcels(ddf, "default", buildings=sample["parcels"])
-    with pytest.raises(Exception, match="heritage_core"):
+    with pytest.raises(RuleError, match="heritage_core"):
         classify_parcels(ddf, "default")  # raised now, not at compute time
 
 
@@ -251,7 +251,7 @@ def test_dataset_kind_renames_headers_and_crs_rules(sample, tmp_path):
     ddf = read_layer(folder, kind="parcels")
     assert "households" in ddf.columns
     assert ddf["households"].sum().compute() == sample["parcels"]["households"].sum()
-    with pytest.raises(Exception, match="does not reproject"):
+    with pytest.raises(CRSError, match="does not reproject"):
         read_layer(folder, crs="EPSG:4326")
     with pytest.raises(InputError, match="one layer"):
         read_layer(folder, layer="parcels")
