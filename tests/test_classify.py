@@ -10,7 +10,7 @@ import shapely
 from shapely import LineString, box
 
 import geo_renewal.spatial as spatial_mod
-from geo_renewal import RuleError
+from geo_renewal import InputError, RuleError
 from geo_renewal.classify import (
     OUTPUT_COLUMNS,
     aggregate_buildings,
@@ -330,28 +330,17 @@ def test_zone_ids_are_stable_and_in_reading_order(grid_parcels):
     assert by_id["P30"] == "demolish-001"  # north-west first
     assert by_id["P33"] == "unchanged-001"
     assert by_id["P00"] == "unchanged-002"
-    with pytest.raises(Exception, match="no `category` column"):
+    with pytest.raises(InputError, match="no `category` column"):
         zone_labels(grid_parcels)
 
 
 # ------------------------------------------------------------------ sample district
 
 
-@pytest.fixture(scope="module")
-def sample():
-    datasets = pytest.importorskip("geo_renewal.datasets")
-    try:
-        path = datasets.get_path("sample_district")
-        tif = datasets.get_path("flood_depth")
-    except Exception as e:
-        pytest.skip(f"sample district not available: {e}")
-    from geo_renewal.io import read_layer
-
-    parcels = read_layer(path, layer="parcels", kind="parcels")
-    names = ["heritage_core", "heritage_control", "eco_belt", "view_corridor", "river"]
-    layers = {n: read_layer(path, layer=n) for n in names}
-    out = classify_parcels(parcels, "default", layers=layers, rasters={"flood_depth": tif})
-    return parcels, layers, tif, out
+@pytest.fixture
+def sample(sample_parcels, sample_layers, sample_flood, sample_classified):
+    """The session's sample district (tests/conftest.py): shared, do not modify."""
+    return sample_parcels, sample_layers, sample_flood, sample_classified
 
 
 def test_sample_district_rule_by_rule(sample):

@@ -522,19 +522,13 @@ def test_suitability_with_layers_raster_and_distances(tmp_path):
 # --------------------------------------------------------------------------- sample district
 
 
-@pytest.fixture(scope="module")
-def sample_classified():
-    import geo_renewal as gr
-    from geo_renewal.classify import classify_parcels
-    from geo_renewal.io import read_layer
+@pytest.fixture
+def sample_classified(sample_classified, sample_layers, sample_flood):
+    """(classified, layers, rasters) of the session's sample district (tests/conftest.py).
 
-    path = gr.datasets.get_path("sample_district")
-    parcels = read_layer(path, layer="parcels", kind="parcels")
-    names = ["heritage_core", "heritage_control", "eco_belt", "view_corridor", "river"]
-    layers = {n: read_layer(path, layer=n) for n in names}
-    rasters = {"flood_depth": gr.datasets.get_path("flood_depth")}
-    classified = classify_parcels(parcels, "default", layers=layers, rasters=rasters)
-    return classified, layers, rasters
+    Overrides the conftest fixture of the same name for this module; shared, do not modify.
+    """
+    return sample_classified, sample_layers, {"flood_depth": sample_flood}
 
 
 def test_sample_district_plan_makes_sense(sample_classified):

@@ -12,7 +12,7 @@ import geopandas as gpd
 import shapely
 from geopandas.testing import assert_geodataframe_equal
 
-from geo_renewal._errors import InputError
+from geo_renewal._errors import CRSError, InputError, RuleError
 from geo_renewal.classify import classify_parcels
 from geo_renewal.geoparquet import auto_partitions, is_partitioned, partition_layer
 from geo_renewal.io import read_layer, write_layer
@@ -26,22 +26,17 @@ LAYERS = ["heritage_core", "heritage_control", "eco_belt", "view_corridor", "riv
 
 
 @pytest.fixture(scope="module")
-def sample():
-    from geo_renewal.datasets import get_path
-
-    path = get_path("sample_district")
-    tif = get_path("flood_depth")
-    parcels = read_layer(path, layer="parcels", kind="parcels")
-    layers = {n: read_layer(path, layer=n) for n in LAYERS}
-    districts = read_layer(path, layer="districts")
-    classified = classify_parcels(parcels, "default", layers=layers, rasters={"flood_depth": tif})
+def sample(
+    sample_path, sample_flood, sample_parcels, sample_layers, sample_districts, sample_classified
+):
+    """The session's sample district (tests/conftest.py): shared, do not modify."""
     return {
-        "path": path,
-        "tif": tif,
-        "parcels": parcels,
-        "layers": layers,
-        "districts": districts,
-        "classified": classified,
+        "path": sample_path,
+        "tif": sample_flood,
+        "parcels": sample_parcels,
+        "layers": sample_layers,
+        "districts": sample_districts,
+        "classified": sample_classified,
     }
 
 
@@ -143,7 +138,7 @@ def test_classify_dask_refuses_buildings_and_reports_missing_layers(sample, part
     ddf, _ = partitioned
     with pytest.raises(InputError, match="aggregate the buildings"):
         classify_parcels(ddf, "default", buildings=sample["parcels"])
-    with pytest.raises(Exception, match="heritage_core"):
+    with pytest.raises(RuleError, match="heritage_core"):
         classify_parcels(ddf, "default")  # raised now, not at compute time
 
 
@@ -252,7 +247,7 @@ def test_dataset_kind_renames_headers_and_crs_rules(sample, tmp_path):
     ddf = read_layer(folder, kind="parcels")
     assert "households" in ddf.columns
     assert ddf["households"].sum().compute() == sample["parcels"]["households"].sum()
-    with pytest.raises(Exception, match="does not reproject"):
+    with pytest.raises(CRSError, match="does not reproject"):
         read_layer(folder, crs="EPSG:4326")
     with pytest.raises(InputError, match="one layer"):
         read_layer(folder, layer="parcels")

@@ -31,8 +31,8 @@ def demo(tmp_path_factory):
 
 
 @pytest.fixture
-def plan_dir(tmp_path):
-    data = get_path("sample_district").parent
+def plan_dir(tmp_path, sample_path):
+    data = sample_path.parent
     for name in ("sample_district.gpkg", "flood_depth.tif", "sample_ledger.xlsx"):
         shutil.copy(data / name, tmp_path / name)
     return tmp_path
