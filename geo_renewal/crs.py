@@ -34,6 +34,16 @@ from pyproj import CRS
 
 from geo_renewal import settings
 from geo_renewal._errors import CRSError
+from geo_renewal._shift import (
+    GCJ_BOX,
+    _bd09_to_gcj02_xy,
+    _bd09_to_wgs84_xy,
+    _gcj02_to_bd09_xy,
+    _gcj02_to_wgs84_xy,
+    _map_vertices,
+    _wgs84_to_bd09_xy,
+    _wgs84_to_gcj02_xy,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -380,134 +390,10 @@ def check_same_crs(
 
 
 # ---------------------------------------------------------------------------------------
-# GCJ-02 / BD-09 (the shifted coordinates of Chinese web maps)
-#
-# GCJ-02 ("Mars coordinates") is WGS84 plus a deliberate, smoothly varying offset of a few
-# hundred metres, used by Gaode/AutoNavi and Tencent maps and their APIs. BD-09 (Baidu) is a
-# further shift of GCJ-02. The forward formulas are the public reverse-engineered ones
-# (eviltransform, BSD-2; prcoords, CC0). The inverses have no closed form: they are solved by
-# fixed-point iteration to 1e-10 degrees (≈ 0.01 mm), so round trips agree within
-# millimetres everywhere in China.
+# GCJ-02 / BD-09 conversions of layers and geometries (the formulas are in `_shift`)
 # ---------------------------------------------------------------------------------------
 
-#: Box (lon_min, lon_max, lat_min, lat_max) in which GCJ-02 differs from WGS84. Outside it
-#: (and outside China generally) the conversions leave coordinates unchanged. This is the
-#: box used by eviltransform and most implementations; it is a rectangle, so it also covers
-#: neighbouring countries' border areas, as the providers' own conversions do.
-GCJ_BOX: tuple[float, float, float, float] = (72.004, 137.8347, 0.8293, 55.8271)
-
-_GCJ_A = 6378245.0  # Krasovsky 1940 semi-major axis used by GCJ-02
-_GCJ_EE = 0.00669342162296594323  # its first eccentricity squared
-_BD_XPI = np.pi * 3000.0 / 180.0
-_INVERSE_TOL = 1e-10  # degrees
-_INVERSE_MAX_ITER = 50
-
-
-def _in_gcj_box(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    return (lon >= GCJ_BOX[0]) & (lon <= GCJ_BOX[1]) & (lat >= GCJ_BOX[2]) & (lat <= GCJ_BOX[3])
-
-
-def _gcj02_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the GCJ-02 offset (dlon, dlat) in degrees of WGS84 points; 0 outside `GCJ_BOX`."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    x, y = lon - 105.0, lat - 35.0
-    sqrt_abs_x = np.sqrt(np.abs(x))
-    common = (20.0 * np.sin(6.0 * np.pi * x) + 20.0 * np.sin(2.0 * np.pi * x)) * 2.0 / 3.0
-    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_abs_x + common
-    dlat += (20.0 * np.sin(np.pi * y) + 40.0 * np.sin(np.pi / 3.0 * y)) * 2.0 / 3.0
-    dlat += (160.0 * np.sin(np.pi / 12.0 * y) + 320.0 * np.sin(np.pi / 30.0 * y)) * 2.0 / 3.0
-    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_abs_x + common
-    dlon += (20.0 * np.sin(np.pi * x) + 40.0 * np.sin(np.pi / 3.0 * x)) * 2.0 / 3.0
-    dlon += (150.0 * np.sin(np.pi / 12.0 * x) + 300.0 * np.sin(np.pi / 30.0 * x)) * 2.0 / 3.0
-    rad_lat = np.radians(lat)
-    magic = 1.0 - _GCJ_EE * np.sin(rad_lat) ** 2
-    sqrt_magic = np.sqrt(magic)
-    dlat = dlat * 180.0 / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrt_magic) * np.pi)
-    dlon = dlon * 180.0 / (_GCJ_A / sqrt_magic * np.cos(rad_lat) * np.pi)
-    inside = _in_gcj_box(lon, lat)
-    return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
-
-
-def _wgs84_to_gcj02_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    dlon, dlat = _gcj02_offset(lon, lat)
-    return lon + dlon, lat + dlat
-
-
-def _gcj02_to_bd09_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    z = np.hypot(lon, lat) + 0.00002 * np.sin(lat * _BD_XPI)
-    theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_XPI)
-    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
-
-
-def _bd09_to_gcj02_approx(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x, y = lon - 0.0065, lat - 0.006
-    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_XPI)
-    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_XPI)
-    return z * np.cos(theta), z * np.sin(theta)
-
-
-def _wgs84_to_bd09_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _gcj02_to_bd09_xy(*_wgs84_to_gcj02_xy(lon, lat))
-
-
-def _invert(
-    forward: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
-    lon: np.ndarray,
-    lat: np.ndarray,
-    start: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``forward(x, y) == (lon, lat)`` by fixed-point iteration (the shifts are smooth)."""
-    gx, gy = (lon.copy(), lat.copy()) if start is None else start
-    finite = np.isfinite(lon) & np.isfinite(lat)
-    for _ in range(_INVERSE_MAX_ITER):
-        fx, fy = forward(gx, gy)
-        ex, ey = fx - lon, fy - lat
-        gx, gy = gx - ex, gy - ey
-        err = np.abs(np.concatenate([ex[finite], ey[finite]]))
-        if err.size == 0 or err.max() < _INVERSE_TOL:
-            break
-    return gx, gy
-
-
-def _gcj02_to_wgs84_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _invert(_wgs84_to_gcj02_xy, lon, lat)
-
-
-def _bd09_to_gcj02_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _invert(_gcj02_to_bd09_xy, lon, lat, start=_bd09_to_gcj02_approx(lon, lat))
-
-
-def _bd09_to_wgs84_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return _gcj02_to_wgs84_xy(*_bd09_to_gcj02_xy(lon, lat))
-
-
 _GEOGRAPHIC_OK = (4326, 4490)
-
-
-def _map_vertices(data: Any, on_coords: Callable[[np.ndarray], np.ndarray]) -> Any:
-    """Apply `on_coords` ((n, 2|3) array -> same shape) to every vertex; return `data`'s type."""
-    import geopandas as gpd
-
-    if isinstance(data, gpd.GeoDataFrame | gpd.GeoSeries):
-        series = data.geometry
-        geoms = shapely.transform(np.asarray(series.values), on_coords, include_z=None)
-        out = gpd.GeoSeries(geoms, index=data.index, crs=data.crs, name=series.name)
-        if isinstance(data, gpd.GeoDataFrame):
-            return data.set_geometry(out)
-        return out
-    if isinstance(data, shapely.Geometry):
-        return shapely.transform(data, on_coords, include_z=None)
-    arr = np.asarray(data)
-    if arr.dtype == object:
-        return shapely.transform(arr, on_coords, include_z=None)
-    if arr.ndim == 0 or arr.shape[-1] != 2:
-        msg = (
-            "`data` must be a GeoSeries, GeoDataFrame, shapely geometry or an array of "
-            f"(lon, lat) pairs with shape (..., 2); got an array of shape {arr.shape}."
-        )
-        raise ValueError(msg)
-    return on_coords(arr.reshape(-1, 2).astype(float)).reshape(arr.shape)
 
 
 def _convert(data: Any, func: Callable[..., tuple[np.ndarray, np.ndarray]], name: str) -> Any:
@@ -854,114 +740,174 @@ def check_coordinates(
     _check_bounds(tuple(float(v) for v in gdf.total_bounds), CRS.from_user_input(crs), name)
 
 
+_DECLARE = (
+    "declare the right CRS with `read_layer(path, crs=...)` or "
+    "`gdf.set_crs(..., allow_override=True)`"
+)
+_SWAP_FIX = (
+    "swap the axes at the source (QGIS: Processing ▸ Swap X and Y coordinates) or in "
+    "Python with `geo_renewal.crs.swap_xy(geopandas.read_file(path))`"
+)
+
+
 def _check_bounds(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
-    minx, miny, maxx, maxy = bounds
+    """Raise `CRSError` when a layer's `bounds` (minx, miny, maxx, maxy) cannot be in `crs`."""
     if not all(np.isfinite(bounds)):
         return
-    span = f"x {_fmt(minx)} to {_fmt(maxx)}, y {_fmt(miny)} to {_fmt(maxy)}"
-    declare = "declare the right CRS with `read_layer(path, crs=...)` or `gdf.set_crs(..., allow_override=True)`"
-    swap_fix = (
-        "swap the axes at the source (QGIS: Processing ▸ Swap X and Y coordinates) or in "
-        "Python with `geo_renewal.crs.swap_xy(geopandas.read_file(path))`"
-    )
-    looks_lonlat_china = (
-        _CHINA_LON[0] <= minx
-        and maxx <= _CHINA_LON[1]
-        and _CHINA_LAT[0] <= miny
-        and maxy <= _CHINA_LAT[1]
-    )
     if crs.is_geographic:
-        if (
-            _CHINA_LAT[0] <= minx
-            and maxx <= _CHINA_LAT[1]
-            and _CHINA_LON[0] <= miny
-            and maxy <= _CHINA_LON[1]
-        ) or (max(abs(miny), abs(maxy)) > 90 and max(abs(minx), abs(maxx)) <= 90):
-            msg = (
-                f"`{name}`: coordinates look like (latitude, longitude) with the axes swapped "
-                f"({span}) under the geographic CRS {crs.to_string()}; {swap_fix}."
-            )
-            raise CRSError(msg)
-        if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
-            msg = (
-                f"`{name}`: coordinates look like metres ({span}) but the CRS "
-                f"{crs.to_string()} ({crs.name}) is geographic (degrees); "
-                f"{_projected_hint(minx, maxx, miny, maxy)}; {declare}."
-            )
-            raise CRSError(msg)
+        _check_degrees(bounds, crs, name)
         return
     if not crs.is_projected:
         return
-    if looks_lonlat_china:
-        msg = (
-            f"`{name}`: coordinates look like longitude/latitude in degrees ({span}) but the "
-            f"CRS {crs.to_string()} ({crs.name}) is projected (metres); the likely CRS is "
-            f"EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84); {declare}."
-        )
-        raise CRSError(msg)
+    _check_not_degrees(bounds, crs, name)
     if not _is_transverse_mercator(crs):
         return
     params = {p.code: float(p.value) for p in crs.coordinate_operation.params}
     fe, fn = params.get("8806", 0.0), params.get("8807", 0.0)
     if fn != 0.0:
         return
-    desc = f"{crs.to_string()} ({crs.name})"
+    _check_northing_easting(bounds, crs, name)
+    _check_zone_prefix(bounds, crs, name, fe)
+
+
+def _span(bounds: tuple[float, ...]) -> str:
+    minx, miny, maxx, maxy = bounds
+    return f"x {_fmt(minx)} to {_fmt(maxx)}, y {_fmt(miny)} to {_fmt(maxy)}"
+
+
+def _check_degrees(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
+    """Under a geographic CRS: refuse swapped latitude/longitude and metres."""
+    minx, miny, maxx, maxy = bounds
+    if (
+        _CHINA_LAT[0] <= minx
+        and maxx <= _CHINA_LAT[1]
+        and _CHINA_LON[0] <= miny
+        and maxy <= _CHINA_LON[1]
+    ) or (max(abs(miny), abs(maxy)) > 90 and max(abs(minx), abs(maxx)) <= 90):
+        msg = (
+            f"`{name}`: coordinates look like (latitude, longitude) with the axes swapped "
+            f"({_span(bounds)}) under the geographic CRS {crs.to_string()}; {_SWAP_FIX}."
+        )
+        raise CRSError(msg)
+    if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
+        msg = (
+            f"`{name}`: coordinates look like metres ({_span(bounds)}) but the CRS "
+            f"{crs.to_string()} ({crs.name}) is geographic (degrees); "
+            f"{_projected_hint(minx, maxx, miny, maxy)}; {_DECLARE}."
+        )
+        raise CRSError(msg)
+
+
+def _check_not_degrees(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
+    """Under a projected CRS: refuse longitude/latitude of China."""
+    minx, miny, maxx, maxy = bounds
+    if (
+        _CHINA_LON[0] <= minx
+        and maxx <= _CHINA_LON[1]
+        and _CHINA_LAT[0] <= miny
+        and maxy <= _CHINA_LAT[1]
+    ):
+        msg = (
+            f"`{name}`: coordinates look like longitude/latitude in degrees ({_span(bounds)}) "
+            f"but the CRS {crs.to_string()} ({crs.name}) is projected (metres); the likely CRS "
+            f"is EPSG:4490 (CGCS2000) or EPSG:4326 (WGS84); {_DECLARE}."
+        )
+        raise CRSError(msg)
+
+
+def _check_northing_easting(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
+    """Under a transverse Mercator grid: refuse northing and easting swapped."""
+    minx, miny, maxx, maxy = bounds
     x_northing = minx >= 1e6 and maxx < 1e7
     y_easting = miny >= 0 and (maxy < 1e6 or (miny >= 1e7 and maxy < 1e8))
     if x_northing and y_easting:
         msg = (
-            f"`{name}`: northing and easting look swapped ({span}): under {desc} x is the "
-            f"easting and y the northing (about 2 000 000 to 6 000 000 m in China); {swap_fix}."
+            f"`{name}`: northing and easting look swapped ({_span(bounds)}): under "
+            f"{crs.to_string()} ({crs.name}) x is the easting and y the northing (about "
+            f"2 000 000 to 6 000 000 m in China); {_SWAP_FIX}."
         )
         raise CRSError(msg)
+
+
+def _check_zone_prefix(bounds: tuple[float, ...], crs: CRS, name: str, fe: float) -> None:
+    """Under a Gauss–Krüger grid: refuse eastings with a zone prefix the CRS does not expect."""
+    minx, maxx = bounds[0], bounds[2]
     match = _GK_NAME.match(crs.name)
-    datum = match["datum"] if match else "CGCS2000"
     prefixed_x = minx >= 1e7 and maxx < 1e8
     zone_x = int(minx // 1e6) if prefixed_x else None
     if prefixed_x and int(maxx // 1e6) != zone_x:
         zone_x = None
     if fe < 1e6 and zone_x is not None:
-        three = _zone_family(zone_x)  # 3-degree zones are 25–45, 6-degree ones 13–23
-        if three is None and match:
-            three = bool(match["three"])
-        hint = (
-            _gk_suggestion(datum, three=three, zone=zone_x, prefixed=True)
-            if three is not None
-            else "the zone-prefixed Gauss–Krüger CRS of that zone"
-        )
-        msg = (
-            f"`{name}`: eastings {_fmt(minx)} to {_fmt(maxx)} carry the Gauss–Krüger zone "
-            f"number {zone_x} in front (8 digits), but {desc} expects eastings around "
-            f"{_fmt(fe)} without it; the likely CRS is {hint}; {declare}."
-        )
-        raise CRSError(msg)
+        _refuse_zone_prefix(bounds, crs, name, fe, zone_x, match)
     if (
         fe >= 1e6
         and (zone_fe := int(fe // 1e6))
         and (maxx < 1e6 or (zone_x is not None and zone_x != zone_fe))
     ):
-        if maxx < 1e6:
-            three = bool(match["three"]) if match else _zone_family(zone_fe)
-            what = "have no zone number in front (6 digits)"
-            hint = (
-                _gk_suggestion(datum, three=three, zone=zone_fe, prefixed=False)
-                if three is not None
-                else "the matching Gauss–Krüger 'CM' CRS"
-            )
-        else:
-            three = _zone_family(zone_x)
-            what = f"carry the zone number {zone_x}"
-            hint = (
-                _gk_suggestion(datum, three=three, zone=zone_x, prefixed=True)
-                if three is not None
-                else f"the Gauss–Krüger CRS of zone {zone_x}"
-            )
-        msg = (
-            f"`{name}`: eastings {_fmt(minx)} to {_fmt(maxx)} {what}, but {desc} expects "
-            f"eastings with zone number {zone_fe} in front (around {_fmt(fe)}); the likely "
-            f"CRS is {hint}; {declare}."
+        _refuse_other_zone(bounds, crs, name, fe, zone_fe, zone_x, match)
+
+
+def _refuse_zone_prefix(
+    bounds: tuple[float, ...],
+    crs: CRS,
+    name: str,
+    fe: float,
+    zone_x: int,
+    match: re.Match[str] | None,
+) -> None:
+    """8-digit eastings (zone `zone_x` in front) under a 'CM' CRS."""
+    minx, maxx = bounds[0], bounds[2]
+    datum = match["datum"] if match else "CGCS2000"
+    three = _zone_family(zone_x)  # 3-degree zones are 25–45, 6-degree ones 13–23
+    if three is None and match:
+        three = bool(match["three"])
+    hint = (
+        _gk_suggestion(datum, three=three, zone=zone_x, prefixed=True)
+        if three is not None
+        else "the zone-prefixed Gauss–Krüger CRS of that zone"
+    )
+    msg = (
+        f"`{name}`: eastings {_fmt(minx)} to {_fmt(maxx)} carry the Gauss–Krüger zone "
+        f"number {zone_x} in front (8 digits), but {crs.to_string()} ({crs.name}) expects "
+        f"eastings around {_fmt(fe)} without it; the likely CRS is {hint}; {_DECLARE}."
+    )
+    raise CRSError(msg)
+
+
+def _refuse_other_zone(
+    bounds: tuple[float, ...],
+    crs: CRS,
+    name: str,
+    fe: float,
+    zone_fe: int,
+    zone_x: int | None,
+    match: re.Match[str] | None,
+) -> None:
+    """Eastings without zone prefix, or with another zone's, under a zone-prefixed CRS."""
+    minx, maxx = bounds[0], bounds[2]
+    datum = match["datum"] if match else "CGCS2000"
+    if maxx < 1e6:
+        three = bool(match["three"]) if match else _zone_family(zone_fe)
+        what = "have no zone number in front (6 digits)"
+        hint = (
+            _gk_suggestion(datum, three=three, zone=zone_fe, prefixed=False)
+            if three is not None
+            else "the matching Gauss–Krüger 'CM' CRS"
         )
-        raise CRSError(msg)
+    else:
+        three = _zone_family(zone_x)
+        what = f"carry the zone number {zone_x}"
+        hint = (
+            _gk_suggestion(datum, three=three, zone=zone_x, prefixed=True)
+            if three is not None
+            else f"the Gauss–Krüger CRS of zone {zone_x}"
+        )
+    msg = (
+        f"`{name}`: eastings {_fmt(minx)} to {_fmt(maxx)} {what}, but {crs.to_string()} "
+        f"({crs.name}) expects eastings with zone number {zone_fe} in front (around "
+        f"{_fmt(fe)}); the likely CRS is {hint}; {_DECLARE}."
+    )
+    raise CRSError(msg)
 
 
 def _projected_hint(minx: float, maxx: float, miny: float, maxy: float) -> str:

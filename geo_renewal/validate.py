@@ -47,10 +47,8 @@ seconds, not minutes.
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,6 +61,7 @@ import shapely
 from geo_renewal import schema
 from geo_renewal._errors import InputError
 from geo_renewal._findings import SEVERITIES, Findings
+from geo_renewal._overlaps import _overlapping_pairs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -109,8 +108,6 @@ _GEOM_TYPE_IDS = {
     "MultiPolygon": 6,
     "GeometryCollection": 7,
 }
-_SHRINK = 0.001  # metres: overlap candidates are found with polygons shrunk this much
-_THREAD_MIN = 20_000  # features above which the overlap search uses threads
 _MAX_LISTED = 10  # rows listed per problem in str(report)
 
 
@@ -306,6 +303,47 @@ def validate_layer(
       row 1 (P2): geometry is null; the row is removed
     ...
     """
+    _check_arguments(gdf, kind, districts)
+    threads = _n_threads(n_jobs)
+    spec = schema.KINDS[kind]
+    required = spec["required"]
+    id_col = required[0] if required and required[0] in gdf.columns else None
+    labels = np.asarray(gdf.index, dtype=object)
+    ids = gdf[id_col].to_numpy(dtype=object) if id_col else None
+    col = Findings(labels, ids)
+    act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
+
+    _check_layer(gdf, kind, required, col)
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    new_geoms, removals = _check_geometry(geoms, spec["geometry"], col, repair=repair, act=act)
+    if id_col:
+        _check_ids(gdf, id_col, geoms, col, removals, repair=repair)
+    values = _check_values(gdf, col, repair=repair, act=act)
+    layer, removed, keep = _clean_layer(gdf, new_geoms, values, removals, repair=repair)
+    none = np.zeros(0, dtype=np.intp)
+    overlaps = _overlap_frame(none, none, labels, ids, np.zeros(0), np.zeros(0))
+    if gdf.crs is not None and keep.any():
+        kept_pos = np.flatnonzero(keep)
+        if kind in _OVERLAP_KINDS:
+            overlaps = _check_overlaps(
+                layer, kept_pos, labels, ids, col, tolerance=overlap_tolerance, threads=threads
+            )
+        if districts is not None:
+            _check_districts(layer, kept_pos, districts, col)
+
+    findings, n = col.frame(), len(gdf)
+    report = ValidationReport(
+        kind=kind, n_input=n, findings=findings, layer=layer, removed=removed, overlaps=overlaps
+    )
+    logger.info(
+        "validated %d %s: %d findings, %d rows removed", n, kind, len(findings), len(removed)
+    )
+    return report
+
+
+def _check_arguments(
+    gdf: gpd.GeoDataFrame, kind: str, districts: gpd.GeoDataFrame | gpd.GeoSeries | None
+) -> None:
     if kind not in schema.KINDS:
         msg = f"`kind` must be one of {sorted(schema.KINDS)}, got {kind!r}."
         raise InputError(msg)
@@ -318,17 +356,39 @@ def validate_layer(
     if districts is not None and not isinstance(districts, gpd.GeoDataFrame | gpd.GeoSeries):
         msg = f"`districts` must be a GeoDataFrame, got {type(districts).__name__}."
         raise InputError(msg)
-    threads = _n_threads(n_jobs)
-    spec = schema.KINDS[kind]
-    n = len(gdf)
-    required = spec["required"]
-    id_col = required[0] if required and required[0] in gdf.columns else None
-    labels = np.asarray(gdf.index, dtype=object)
-    ids = gdf[id_col].to_numpy(dtype=object) if id_col else None
-    col = Findings(labels, ids)
-    act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
 
-    # --- layer-wide: CRS and columns --------------------------------------------------
+
+def _n_threads(n_jobs: int | None) -> int:
+    if n_jobs is None:
+        return max(1, min(4, os.cpu_count() or 1))
+    if not isinstance(n_jobs, int) or n_jobs < 1:
+        msg = f"`n_jobs` must be a positive number of threads or None, got {n_jobs!r}."
+        raise InputError(msg)
+    return n_jobs
+
+
+@dataclass
+class _Removals:
+    """Why each input row is removed (problem code and reason; None where it is kept)."""
+
+    problem: np.ndarray
+    reason: np.ndarray
+
+    @classmethod
+    def none(cls, n: int) -> _Removals:
+        return cls(np.full(n, None, dtype=object), np.full(n, None, dtype=object))
+
+    def mark(self, pos: np.ndarray, problem: str, reason: object) -> None:
+        self.problem[pos] = problem
+        self.reason[pos] = reason
+
+    def pending(self) -> np.ndarray:
+        """Return True for the rows not (yet) removed."""
+        return self.problem == None  # noqa: E711 - elementwise on an object array
+
+
+def _check_layer(gdf: gpd.GeoDataFrame, kind: str, required: Sequence[str], col: Findings) -> None:
+    """Layer-wide findings: no CRS, required columns missing."""
     if gdf.crs is None:
         col.layer(
             column="geometry",
@@ -350,16 +410,12 @@ def validate_layer(
             f"rename the header or pass `columns={{'<header>': {c!r}}}` to `read_layer`",
         )
 
-    # --- geometry ---------------------------------------------------------------------
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
-    new_geoms, remove_problem, remove_reason = _check_geometry(
-        geoms, spec["geometry"], col, repair=repair, act=act
-    )
 
-    # --- attributes -------------------------------------------------------------------
+def _check_values(
+    gdf: gpd.GeoDataFrame, col: Findings, *, repair: bool, act: Callable[[str], str]
+) -> dict[str, pd.Series]:
+    """Check numeric, grade, yes/no and code columns; return the coerced columns."""
     values: dict[str, pd.Series] = {}
-    if id_col:
-        _check_ids(gdf, id_col, geoms, col, remove_problem, remove_reason, repair=repair)
     for c, (lo, hi, expect) in schema.NUMERIC_COLUMNS.items():
         if c in gdf.columns:
             values[c] = _check_numeric(gdf[c], c, lo, hi, expect, col, repair=repair, act=act)
@@ -371,11 +427,21 @@ def validate_layer(
     for c, codes in _CODE_COLUMNS.items():
         if c in gdf.columns:
             _check_codes(gdf[c], c, codes, col)
+    return values
 
-    # --- assemble the cleaned layer ---------------------------------------------------
-    removed_mask = remove_problem != None  # noqa: E711 - elementwise on an object array
+
+def _clean_layer(
+    gdf: gpd.GeoDataFrame,
+    new_geoms: np.ndarray,
+    values: dict[str, pd.Series],
+    removals: _Removals,
+    *,
+    repair: bool,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray]:
+    """Return the cleaned layer, the removed rows with their reason, and the kept mask."""
+    removed_mask = ~removals.pending()
     if not repair:
-        removed_mask = np.zeros(n, dtype=bool)
+        removed_mask = np.zeros(len(gdf), dtype=bool)
     keep = ~removed_mask
     out = gdf.copy()
     if repair:
@@ -384,59 +450,10 @@ def validate_layer(
         out[gdf.geometry.name] = gpd.GeoSeries(new_geoms, index=gdf.index, crs=gdf.crs)
     layer = out.iloc[np.flatnonzero(keep)]
     removed = gdf.iloc[np.flatnonzero(removed_mask)].copy()
-    removed["problem"] = pd.Series(remove_problem[removed_mask], index=removed.index, dtype=object)
-    removed["reason"] = pd.Series(remove_reason[removed_mask], index=removed.index, dtype=object)
-
-    # --- spatial checks on the kept polygons ------------------------------------------
-    overlaps = pd.DataFrame(
-        {
-            "row_a": pd.Series([], dtype=object),
-            "id_a": pd.Series([], dtype=object),
-            "row_b": pd.Series([], dtype=object),
-            "id_b": pd.Series([], dtype=object),
-            "overlap_m2": pd.Series([], dtype=float),
-            "share_of_smaller": pd.Series([], dtype=float),
-        }
-    )
-    if gdf.crs is not None and keep.any():
-        kept_pos = np.flatnonzero(keep)
-        polys = np.asarray(layer.geometry.array, dtype=object)
-        if kind in _OVERLAP_KINDS:
-            overlaps = _check_overlaps(
-                layer,
-                polys,
-                kept_pos,
-                labels,
-                ids,
-                col,
-                tolerance=overlap_tolerance,
-                threads=threads,
-            )
-        if districts is not None:
-            _check_districts(layer, polys, kept_pos, districts, col)
-
-    findings = col.frame()
-    report = ValidationReport(
-        kind=kind,
-        n_input=n,
-        findings=findings,
-        layer=layer,
-        removed=removed,
-        overlaps=overlaps,
-    )
-    logger.info(
-        "validated %d %s: %d findings, %d rows removed", n, kind, len(findings), len(removed)
-    )
-    return report
-
-
-def _n_threads(n_jobs: int | None) -> int:
-    if n_jobs is None:
-        return max(1, min(4, os.cpu_count() or 1))
-    if not isinstance(n_jobs, int) or n_jobs < 1:
-        msg = f"`n_jobs` must be a positive number of threads or None, got {n_jobs!r}."
-        raise InputError(msg)
-    return n_jobs
+    problem, reason = removals.problem[removed_mask], removals.reason[removed_mask]
+    removed["problem"] = pd.Series(problem, index=removed.index, dtype=object)
+    removed["reason"] = pd.Series(reason, index=removed.index, dtype=object)
+    return layer, removed, keep
 
 
 def _check_geometry(
@@ -446,15 +463,55 @@ def _check_geometry(
     *,
     repair: bool,
     act: Callable[[str], str],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, _Removals]:
     """Null/empty, invalid and wrong-type geometries; return repaired geoms and removals."""
-    n = geoms.size
     new = geoms.copy()
-    remove_problem = np.full(n, None, dtype=object)
-    remove_reason = np.full(n, None, dtype=object)
+    removals = _Removals.none(geoms.size)
     allowed_ids = {_GEOM_TYPE_IDS[t] for t in allowed}
     polygonal = allowed_ids <= {3, 6}
+    bad = _check_null_geometry(geoms, col, removals, repair=repair, act=act)
+    invalid = np.zeros(geoms.size, dtype=bool)
+    invalid[~bad] = ~shapely.is_valid(geoms[~bad])
+    pos = np.flatnonzero(invalid)
+    if pos.size and repair:
+        _repair_invalid(geoms, new, pos, col, removals, polygonal=polygonal)
+    elif pos.size:
+        col.rows(
+            pos,
+            column="geometry",
+            problem="invalid_geometry",
+            severity="error",
+            action=act("repaired"),
+            message=_s(shapely.is_valid_reason(geoms[pos])) + "; repair with shapely.make_valid",
+        )
+    # Wrong geometry type (checked on the repaired geometry).
+    live = np.flatnonzero(removals.pending())
+    check = new if repair else geoms
+    wrong = ~np.isin(shapely.get_type_id(check[live]), list(allowed_ids))
+    if wrong.any():
+        _check_geometry_type(
+            check,
+            new,
+            live[wrong],
+            allowed,
+            col,
+            removals,
+            polygonal=polygonal,
+            repair=repair,
+            act=act,
+        )
+    return new, removals
 
+
+def _check_null_geometry(
+    geoms: np.ndarray,
+    col: Findings,
+    removals: _Removals,
+    *,
+    repair: bool,
+    act: Callable[[str], str],
+) -> np.ndarray:
+    """Report (and mark for removal) null and empty geometries; return their mask."""
     null = shapely.is_missing(geoms)
     empty = ~null & shapely.is_empty(geoms)
     bad = null | empty
@@ -468,92 +525,94 @@ def _check_geometry(
         action=act("removed"),
         message=_s(msg) + ("; the row is removed" if repair else ""),
     )
-    remove_problem[pos] = "null_geometry"
-    remove_reason[pos] = msg
+    removals.mark(pos, "null_geometry", msg)
+    return bad
 
-    ok = ~bad
-    invalid = np.zeros(n, dtype=bool)
-    invalid[ok] = ~shapely.is_valid(geoms[ok])
-    pos = np.flatnonzero(invalid)
-    if pos.size:
-        reasons = shapely.is_valid_reason(geoms[pos])
-        if repair:
-            if polygonal:
-                fixed = shapely.make_valid(geoms[pos], method="structure", keep_collapsed=False)
-            else:
-                fixed = shapely.make_valid(geoms[pos])
-            new[pos] = fixed
-            if polygonal:
-                new[pos] = _polygon_parts(new[pos])
-            gone = shapely.is_empty(new[pos]) | shapely.is_missing(new[pos])
-            keep_pos, gone_pos = pos[~gone], pos[gone]
-            col.rows(
-                keep_pos,
-                column="geometry",
-                problem="invalid_geometry",
-                severity="warning",
-                action="repaired (make_valid)",
-                message=_s(reasons[~gone]) + "; repaired with make_valid, polygon parts kept",
-            )
-            col.rows(
-                gone_pos,
-                column="geometry",
-                problem="invalid_geometry",
-                severity="error",
-                action="removed",
-                message=_s(reasons[gone]) + "; no area is left after repair, the row is removed",
-            )
-            remove_problem[gone_pos] = "invalid_geometry"
-            remove_reason[gone_pos] = _s(reasons[gone]) + (" (no area left after repair)")
-        else:
-            col.rows(
-                pos,
-                column="geometry",
-                problem="invalid_geometry",
-                severity="error",
-                action=act("repaired"),
-                message=_s(reasons) + "; repair with shapely.make_valid",
-            )
 
-    # Wrong geometry type (checked on the repaired geometry).
-    live = np.flatnonzero(remove_problem == None)  # noqa: E711
-    check = new if repair else geoms
-    types = shapely.get_type_id(check[live])
-    wrong = ~np.isin(types, list(allowed_ids))
-    pos = live[wrong]
-    if pos.size:
-        type_names = np.asarray(shapely.get_type_id(check[pos]))
-        names = {v: k for k, v in _GEOM_TYPE_IDS.items()}
-        tname = _s(type_names, lambda t: names[int(t)])
-        salvage = np.zeros(pos.size, dtype=bool)
-        if polygonal and repair:
-            parts = _polygon_parts(check[pos])
-            salvage = ~shapely.is_empty(parts)
-            new[pos[salvage]] = parts[salvage]
-        allowed_txt = " or ".join(allowed)
-        col.rows(
-            pos[salvage],
-            column="geometry",
-            problem="wrong_geometry_type",
-            severity="warning",
-            action="polygon parts kept",
-            message=tname[salvage]
-            + f" where {allowed_txt} is expected; its polygon parts are kept, the rest dropped",
-        )
-        lost = pos[~salvage]
-        col.rows(
-            lost,
-            column="geometry",
-            problem="wrong_geometry_type",
-            severity="error",
-            action=act("removed"),
-            message=tname[~salvage]
-            + f" where {allowed_txt} is expected"
-            + ("; the row is removed" if repair else ""),
-        )
-        remove_problem[lost] = "wrong_geometry_type"
-        remove_reason[lost] = tname[~salvage] + f" where {allowed_txt} is expected"
-    return new, remove_problem, remove_reason
+def _repair_invalid(
+    geoms: np.ndarray,
+    new: np.ndarray,
+    pos: np.ndarray,
+    col: Findings,
+    removals: _Removals,
+    *,
+    polygonal: bool,
+) -> None:
+    """Repair the invalid geometries at `pos` into `new`; mark those with nothing left."""
+    reasons = shapely.is_valid_reason(geoms[pos])
+    if polygonal:
+        fixed = shapely.make_valid(geoms[pos], method="structure", keep_collapsed=False)
+    else:
+        fixed = shapely.make_valid(geoms[pos])
+    new[pos] = fixed
+    if polygonal:
+        new[pos] = _polygon_parts(new[pos])
+    gone = shapely.is_empty(new[pos]) | shapely.is_missing(new[pos])
+    keep_pos, gone_pos = pos[~gone], pos[gone]
+    col.rows(
+        keep_pos,
+        column="geometry",
+        problem="invalid_geometry",
+        severity="warning",
+        action="repaired (make_valid)",
+        message=_s(reasons[~gone]) + "; repaired with make_valid, polygon parts kept",
+    )
+    col.rows(
+        gone_pos,
+        column="geometry",
+        problem="invalid_geometry",
+        severity="error",
+        action="removed",
+        message=_s(reasons[gone]) + "; no area is left after repair, the row is removed",
+    )
+    removals.mark(gone_pos, "invalid_geometry", _s(reasons[gone]) + " (no area left after repair)")
+
+
+def _check_geometry_type(
+    check: np.ndarray,
+    new: np.ndarray,
+    pos: np.ndarray,
+    allowed: Sequence[str],
+    col: Findings,
+    removals: _Removals,
+    *,
+    polygonal: bool,
+    repair: bool,
+    act: Callable[[str], str],
+) -> None:
+    """Rows at `pos` have a type not `allowed`: keep their polygon parts or remove them."""
+    type_names = np.asarray(shapely.get_type_id(check[pos]))
+    names = {v: k for k, v in _GEOM_TYPE_IDS.items()}
+    tname = _s(type_names, lambda t: names[int(t)])
+    salvage = np.zeros(pos.size, dtype=bool)
+    if polygonal and repair:
+        parts = _polygon_parts(check[pos])
+        salvage = ~shapely.is_empty(parts)
+        new[pos[salvage]] = parts[salvage]
+    allowed_txt = " or ".join(allowed)
+    col.rows(
+        pos[salvage],
+        column="geometry",
+        problem="wrong_geometry_type",
+        severity="warning",
+        action="polygon parts kept",
+        message=tname[salvage]
+        + f" where {allowed_txt} is expected; its polygon parts are kept, the rest dropped",
+    )
+    lost = pos[~salvage]
+    col.rows(
+        lost,
+        column="geometry",
+        problem="wrong_geometry_type",
+        severity="error",
+        action=act("removed"),
+        message=tname[~salvage]
+        + f" where {allowed_txt} is expected"
+        + ("; the row is removed" if repair else ""),
+    )
+    removals.mark(
+        lost, "wrong_geometry_type", tname[~salvage] + f" where {allowed_txt} is expected"
+    )
 
 
 def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
@@ -599,11 +658,11 @@ def _check_ids(
     id_col: str,
     geoms: np.ndarray,
     col: Findings,
-    remove_problem: np.ndarray,
-    remove_reason: np.ndarray,
+    removals: _Removals,
     *,
     repair: bool,
 ) -> None:
+    """Missing ids, exact duplicate rows (removed) and ids shared by different rows."""
     ids = gdf[id_col]
     blank = (
         ids.isna().to_numpy() | (ids.astype("string").str.strip() == "").fillna(True).to_numpy()
@@ -617,10 +676,29 @@ def _check_ids(
         message=f"{id_col} is missing; give the row a unique id",
     )
     # Rows already removed for their geometry take no part in the id checks.
-    cand = np.flatnonzero(~blank & (remove_problem == None))  # noqa: E711
+    cand = np.flatnonzero(~blank & removals.pending())
     dpos = cand[ids.iloc[cand].duplicated(keep=False).to_numpy()]
     if dpos.size == 0:
         return
+    exact_later = _check_exact_duplicates(gdf, id_col, geoms, dpos, col, removals, repair=repair)
+    # Remaining rows that share an id with another remaining row.
+    live = dpos[~exact_later] if repair else dpos
+    lpos = live[ids.iloc[live].duplicated(keep=False).to_numpy()]
+    if lpos.size:
+        _report_shared_ids(gdf, id_col, lpos, col)
+
+
+def _check_exact_duplicates(
+    gdf: gpd.GeoDataFrame,
+    id_col: str,
+    geoms: np.ndarray,
+    dpos: np.ndarray,
+    col: Findings,
+    removals: _Removals,
+    *,
+    repair: bool,
+) -> np.ndarray:
+    """Among rows `dpos` sharing an id, find the later copies of identical rows (mask)."""
     sub = gdf.iloc[dpos].drop(columns=gdf.geometry.name)
     key = pd.util.hash_pandas_object(sub.astype("string"), index=False).to_numpy()
     wkb = shapely.to_wkb(geoms[dpos], hex=True)
@@ -646,17 +724,17 @@ def _check_ids(
         + ("; the copy is removed" if repair else ""),
     )
     if repair:
-        remove_problem[epos] = "exact_duplicate"
-        remove_reason[epos] = _s(first_label[exact_later], lambda r: f"exact copy of row {r}")
-    # Remaining rows that share an id with another remaining row.
-    live = dpos[~exact_later] if repair else dpos
-    live_ids = ids.iloc[live]
-    still = live_ids.duplicated(keep=False).to_numpy()
-    lpos = live[still]
-    if lpos.size == 0:
-        return
+        reason = _s(first_label[exact_later], lambda r: f"exact copy of row {r}")
+        removals.mark(epos, "exact_duplicate", reason)
+    return exact_later
+
+
+def _report_shared_ids(
+    gdf: gpd.GeoDataFrame, id_col: str, lpos: np.ndarray, col: Findings
+) -> None:
+    """Report the rows at `lpos`, each of which shares its id with another of them."""
     lab = pd.Series(np.asarray(gdf.index[lpos], dtype=object), dtype=object)
-    grp = ids.iloc[lpos].to_numpy(dtype=object)
+    grp = gdf[id_col].iloc[lpos].to_numpy(dtype=object)
     members = lab.groupby(grp).agg(
         lambda s: ", ".join(map(str, s.iloc[:5])) + (" …" if len(s) > 5 else "")
     )
@@ -814,9 +892,31 @@ def _check_codes(s: pd.Series, c: str, codes: dict[str, tuple[str, str]], col: F
     )
 
 
+def _overlap_frame(
+    pa: np.ndarray,
+    pb: np.ndarray,
+    labels: np.ndarray,
+    ids: np.ndarray | None,
+    ov: np.ndarray,
+    share: np.ndarray,
+) -> pd.DataFrame:
+    """Return the table of overlapping pairs (`ValidationReport.overlaps`) at positions pa, pb."""
+    ida = ids[pa] if ids is not None else np.full(pa.size, None, dtype=object)
+    idb = ids[pb] if ids is not None else np.full(pa.size, None, dtype=object)
+    return pd.DataFrame(
+        {
+            "row_a": pd.Series(labels[pa], dtype=object),
+            "id_a": pd.Series(ida, dtype=object),
+            "row_b": pd.Series(labels[pb], dtype=object),
+            "id_b": pd.Series(idb, dtype=object),
+            "overlap_m2": ov.astype(float),
+            "share_of_smaller": share.astype(float),
+        }
+    )
+
+
 def _check_overlaps(
     layer: gpd.GeoDataFrame,
-    polys: np.ndarray,
     kept_pos: np.ndarray,
     labels: np.ndarray,
     ids: np.ndarray | None,
@@ -829,35 +929,8 @@ def _check_overlaps(
     from geo_renewal.crs import to_working
 
     w = np.asarray(to_working(layer.geometry).array, dtype=object)
-    area_all = shapely.area(w)
-    # Candidates: a copy of each polygon shrunk towards its bounding-box centre by at most
-    # `_SHRINK` metres still intersects a polygon it overlaps, but no longer one it only
-    # touches. The prepared `intersects` query is ~20x faster than `overlaps` / `contains`
-    # (which must node the shared edges); exact overlap areas are computed on the few
-    # candidates only.
-    # Both steps run on threads for big layers (shapely releases the GIL).
-    tree = shapely.STRtree(w)
-
-    def query(sl: slice) -> np.ndarray:
-        a, b = tree.query(_shrink(w[sl], _SHRINK), predicate="intersects")
-        return np.stack([a + (sl.start or 0), b], axis=1)
-
-    pairs = _threaded(w.size, query, threads=threads)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
-    a, b = pairs[:, 0], pairs[:, 1]
-
-    def overlap(sl: slice) -> np.ndarray:
-        return shapely.area(shapely.intersection(w[a[sl]], w[b[sl]]))
-
-    ov = _threaded(a.size, overlap, threads=threads) if a.size else np.zeros(0)
-    big = ov > tolerance
-    a, b, ov = a[big], b[big], ov[big]
-    smaller = np.minimum(area_all[a], area_all[b])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(smaller > 0, ov / smaller, 1.0)
+    a, b, ov, share = _overlapping_pairs(w, tolerance=tolerance, threads=threads)
     pa, pb = kept_pos[a], kept_pos[b]
-    ida = ids[pa] if ids is not None else np.full(a.size, None, dtype=object)
     idb = ids[pb] if ids is not None else np.full(a.size, None, dtype=object)
     message = (
         "overlaps row "
@@ -881,43 +954,11 @@ def _check_overlaps(
             message=message[sel],
             value=area_txt[sel],
         )
-    return pd.DataFrame(
-        {
-            "row_a": pd.Series(labels[pa], dtype=object),
-            "id_a": pd.Series(ida, dtype=object),
-            "row_b": pd.Series(labels[pb], dtype=object),
-            "id_b": pd.Series(idb, dtype=object),
-            "overlap_m2": ov.astype(float),
-            "share_of_smaller": share.astype(float),
-        }
-    )
-
-
-def _threaded(n: int, func: Callable[[slice], np.ndarray], *, threads: int) -> np.ndarray:
-    """Run ``func(slice)`` over `n` items in order, on threads when `n` is large."""
-    if threads <= 1 or n < _THREAD_MIN:
-        return func(slice(0, n))
-    bounds = np.linspace(0, n, threads * 4 + 1).astype(int)
-    slices = [slice(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return np.concatenate(list(pool.map(func, slices)))
-
-
-def _shrink(geoms: np.ndarray, dist: float) -> np.ndarray:
-    """Scale each geometry about its bounding-box centre so no vertex moves more than `dist`."""
-    bounds = shapely.bounds(geoms)
-    centre = (bounds[:, :2] + bounds[:, 2:]) / 2.0
-    radius = np.hypot(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) / 2.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        eps = np.where(radius > 0, np.minimum(dist / radius, 0.5), 0.0)
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    new = coords + (centre[idx] - coords) * eps[idx, None]
-    return shapely.set_coordinates(geoms.copy(), new)
+    return _overlap_frame(pa, pb, labels, ids, ov, share)
 
 
 def _check_districts(
     layer: gpd.GeoDataFrame,
-    polys: np.ndarray,
     kept_pos: np.ndarray,
     districts: gpd.GeoDataFrame | gpd.GeoSeries,
     col: Findings,

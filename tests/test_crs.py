@@ -302,3 +302,36 @@ def test_working_crs_setting_is_used(monkeypatch):
 
     monkeypatch.setattr(settings, "working_crs", "EPSG:4527")
     assert working_crs(gpd.GeoSeries([Point(117.0, 36.7)], crs=4326)).to_epsg() == 4527
+
+
+def test_web_map_conversions_are_importable_from_crs_and_the_package():
+    import geo_renewal
+    from geo_renewal import _shift, crs
+
+    for name in ("wgs84_to_gcj02", "gcj02_to_wgs84", "wgs84_to_bd09", "bd09_to_wgs84"):
+        assert getattr(geo_renewal, name) is getattr(crs, name)
+    assert crs.GCJ_BOX is _shift.GCJ_BOX
+    # The formulas in _shift agree with the layer-level functions in crs.
+    lon, lat = np.array([117.0, 121.47]), np.array([36.67, 31.23])
+    np.testing.assert_array_equal(
+        np.column_stack(_shift._wgs84_to_bd09_xy(lon, lat)),
+        wgs84_to_bd09(np.column_stack([lon, lat])),
+    )
+
+
+@pytest.mark.parametrize(
+    ("bounds", "crs", "match"),
+    [
+        ((36.6, 117.0, 36.7, 117.1), 4490, "axes swapped"),
+        ((500_000, 4_000_000, 500_100, 4_000_100), 4326, "look like metres"),
+        ((117.0, 36.6, 117.1, 36.7), 4548, "longitude/latitude in degrees"),
+        ((4_060_000, 500_000, 4_061_000, 501_000), 4548, "northing and easting look swapped"),
+        ((39_500_000, 4_060_000, 39_501_000, 4_061_000), 4548, "zone number 39 in front"),
+        ((500_000, 4_060_000, 501_000, 4_061_000), 4527, r"have no zone number in front"),
+        ((40_500_000, 4_060_000, 40_501_000, 4_061_000), 4527, "carry the zone number 40"),
+    ],
+)
+def test_each_coordinate_check_names_its_problem(bounds, crs, match):
+    geoms = gpd.GeoSeries([shapely.box(*bounds)], crs=crs)
+    with pytest.raises(CRSError, match=match):
+        check_coordinates(geoms, "layer")

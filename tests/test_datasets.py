@@ -481,3 +481,18 @@ def test_cli_sample_data(written, tmp_path, monkeypatch):
     assert calls == [str(tmp_path)]
     for name in datasets.FILES:
         assert name in result.output
+
+
+def test_block_mixes_are_distributions_of_known_types():
+    for where, (types, p) in gen._BLOCK_MIX.items():
+        assert sum(p) == pytest.approx(1.0), where
+        assert len(types) == len(p), where
+        assert set(types) <= set(gen._SIZES), where
+
+
+def test_generator_modules_are_re_exported():
+    from geo_renewal.datasets import _buildings, _ledger
+
+    assert gen.AS_OF is _ledger.AS_OF
+    assert datasets.AS_OF is _ledger.AS_OF
+    assert gen.BUILDING_STREETS is _buildings.BUILDING_STREETS

@@ -441,7 +441,7 @@ def test_cli_validate_exit_codes(grid_parcels, tmp_path):
 
 
 def test_threaded_overlap_search_matches_single_thread(grid_parcels, monkeypatch):
-    import geo_renewal.validate as v
+    import geo_renewal._overlaps as v  # the overlap search moved out of validate.py
 
     bad = grid_parcels.copy()
     bad.loc[0, "geometry"] = shapely.affinity.translate(bad.geometry.loc[0], 50.0, 0.0)
@@ -453,3 +453,20 @@ def test_threaded_overlap_search_matches_single_thread(grid_parcels, monkeypatch
     assert len(threaded.overlaps) == 2
     with pytest.raises(InputError, match="n_jobs"):
         validate_layer(bad, kind="parcels", n_jobs=0)
+
+
+def test_threaded_overlap_search_runs_in_slices(monkeypatch):
+    import geo_renewal._overlaps as ov
+
+    seen = []
+
+    def func(sl):
+        seen.append((sl.start, sl.stop))
+        return np.arange(sl.start, sl.stop)
+
+    np.testing.assert_array_equal(ov._threaded(10, func, threads=2), np.arange(10))
+    assert seen == [(0, 10)]  # below _THREAD_MIN: one call
+    seen.clear()
+    monkeypatch.setattr(ov, "_THREAD_MIN", 2)
+    np.testing.assert_array_equal(ov._threaded(10, func, threads=2), np.arange(10))
+    assert sorted(seen) == [(0, 1), (1, 2), (2, 3), (3, 5), (5, 6), (6, 7), (7, 8), (8, 10)]

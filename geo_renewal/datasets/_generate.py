@@ -7,6 +7,8 @@ centred on 117.0°E 36.7°N. Geometry is generated and stored in **EPSG:4548** (
 deliver; coordinates are rounded to 1 cm. Everything is a pure function of the seed
 (`numpy.random.default_rng`), so `generate_sample_district()` always returns the same
 layers and the files in ``data/`` can be checked against it.
+Building attributes, names and footprints are drawn in `_buildings`, projects and the
+ledger in `_ledger`; this module lays out the district and calls them in order.
 
 Layout
 ------
@@ -93,7 +95,6 @@ the river, plus a hollow of up to 0.9 m in the south-east and a ±0.08 m ripple.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,13 +105,14 @@ import geopandas as gpd
 import shapely
 from shapely.geometry import LineString, Polygon
 
-from geo_renewal import schema
+from geo_renewal.datasets._buildings import BUILDING_STREETS as BUILDING_STREETS
+from geo_renewal.datasets._buildings import _attributes, _buildings, _names
+from geo_renewal.datasets._ledger import AS_OF, _projects
 
 __all__ = ["AS_OF", "CRS", "SEED", "SampleDistrict", "generate_sample_district"]
 
 SEED = 20261120
 CRS = "EPSG:4548"
-AS_OF = dt.date(2026, 11, 20)
 
 X0, Y0 = 497_400.0, 4_061_300.0  # south-west corner of the district's road grid
 WIDTH, HEIGHT = 4_000.0, 3_000.0
@@ -131,31 +133,6 @@ STREETS: tuple[tuple[str, float, float], ...] = (
     ("东关街道", 0.55, 0.33),
     ("工业北路街道", 0.85, 0.82),
     ("新城街道", 0.82, 0.28),
-)
-
-#: Streets whose parcels also get building footprints (layer ``buildings``).
-BUILDING_STREETS = ("文庙街道", "西关街道")
-
-_LANES = ("文庙前", "曲水", "双井", "青石", "槐荫", "古井", "石板", "杨柳", "花墙", "钟楼")
-_ROADS = ("纬一路", "纬二路", "经三路", "经五路", "建设路", "解放路", "和平路", "民生路")
-_WORKS = ("机床厂", "第二纺织厂", "印染厂", "食品厂", "电缆厂", "铸造厂", "钢窗厂", "造纸厂")
-_PEOPLE = (
-    "王建国",
-    "李红梅",
-    "张志强",
-    "刘洋",
-    "陈静",
-    "杨帆",
-    "赵磊",
-    "黄海燕",
-    "周涛",
-    "吴晓东",
-    "徐丽",
-    "孙明",
-    "马超",
-    "朱琳",
-    "胡斌",
-    "郭峰",
 )
 
 # Parcel size range (m²) per block type.
@@ -374,151 +351,6 @@ def _flood_share_above(geoms: np.ndarray, river: LineString, limit: float = 0.5)
 # --------------------------------------------------------------------------- parcels
 
 
-def _attributes(
-    kinds: np.ndarray, area: np.ndarray, in_core: np.ndarray, rng: np.random.Generator
-) -> pd.DataFrame:
-    """Draw building attributes per parcel type (see the module docstring)."""
-    n = kinds.size
-    build_year = np.full(n, np.nan)
-    floors = np.full(n, np.nan)
-    structure = np.full(n, None, dtype=object)
-    grade = np.full(n, None, dtype=object)
-    coverage = np.zeros(n)
-    m2_per_hh = np.full(n, np.inf)
-    pph = np.zeros(n)
-    land_use = np.full(n, "residential", dtype=object)
-    planned = np.full(n, None, dtype=object)
-    listed = np.zeros(n, dtype=bool)
-    illegal = np.zeros(n, dtype=bool)
-
-    def pick(m: np.ndarray, values: list, p: list) -> np.ndarray:
-        return rng.choice(np.asarray(values, dtype=object), size=int(m.sum()), p=p)
-
-    m = kinds == "courtyard"
-    k = int(m.sum())
-    build_year[m] = (
-        np.where(in_core[m], rng.normal(1935, 20, k), rng.normal(1955, 15, k))
-        .round()
-        .clip(1890, 1985)
-    )
-    floors[m] = np.where(rng.random(k) < 0.15, 2, 1)
-    structure[m] = pick(m, ["brick_wood", "brick_concrete", "simple"], [0.72, 0.18, 0.10])
-    grade[m] = pick(m, ["A", "B", "C", "D"], [0.10, 0.35, 0.38, 0.17])
-    coverage[m] = rng.uniform(0.55, 0.8, k)
-    m2_per_hh[m] = rng.uniform(30, 55, k)
-    pph[m] = rng.uniform(2.3, 3.2, k)
-    planned[m] = np.where(
-        in_core[m],
-        "residential",
-        pick(m, ["residential", "commercial", "green"], [0.85, 0.08, 0.07]),
-    )
-    listed[m] = rng.random(k) < np.where(in_core[m], 0.04, 0.005)
-    shed = (rng.random(k) < 0.04) & ~listed[m]
-    idx = np.flatnonzero(m)[shed]
-    illegal[idx] = True
-    structure[idx] = "simple"
-    build_year[idx] = rng.integers(1990, 2016, idx.size)
-    floors[idx] = 1
-    m2_per_hh[idx] = 60.0
-
-    m = kinds == "walkup"
-    k = int(m.sum())
-    build_year[m] = np.floor(rng.triangular(1976, 1992, 2004, k))
-    floors[m] = pick(m, [4, 5, 6, 7], [0.05, 0.37, 0.43, 0.15])
-    structure[m] = pick(m, ["brick_concrete", "frame"], [0.9, 0.1])
-    grade[m] = pick(m, ["A", "B", "C", "D"], [0.38, 0.58, 0.035, 0.005])
-    coverage[m] = rng.uniform(0.22, 0.32, k)
-    m2_per_hh[m] = rng.uniform(55, 75, k)
-    pph[m] = rng.uniform(2.5, 3.1, k)
-    planned[m] = pick(m, ["residential", "green", "public"], [0.99, 0.005, 0.005])
-    illegal[m] = rng.random(k) < 0.005
-
-    m = kinds == "highrise"
-    k = int(m.sum())
-    build_year[m] = rng.integers(2003, 2023, k)
-    floors[m] = rng.integers(18, 34, k)
-    structure[m] = pick(m, ["shear_wall", "frame"], [0.8, 0.2])
-    grade[m] = pick(m, ["A", "B"], [0.95, 0.05])
-    coverage[m] = rng.uniform(0.15, 0.22, k)
-    m2_per_hh[m] = rng.uniform(90, 120, k)
-    pph[m] = rng.uniform(2.8, 3.3, k)
-    planned[m] = "residential"
-
-    m = kinds == "industrial"
-    k = int(m.sum())
-    land_use[m] = "industrial"
-    build_year[m] = rng.integers(1958, 1996, k)
-    floors[m] = rng.integers(1, 5, k)
-    structure[m] = pick(m, ["brick_concrete", "frame", "steel", "simple"], [0.5, 0.2, 0.2, 0.1])
-    grade[m] = pick(m, ["A", "B", "C", "D"], [0.2, 0.5, 0.2, 0.1])
-    coverage[m] = rng.uniform(0.35, 0.55, k)
-    dorm = rng.random(k) < 0.05
-    m2_per_hh[np.flatnonzero(m)[dorm]] = 1.0  # replaced below by a household count
-    pph[m] = rng.uniform(1.5, 2.5, k)
-    planned[m] = pick(m, ["residential", "commercial", "industrial"], [0.5, 0.2, 0.3])
-    illegal[m] = rng.random(k) < 0.03
-
-    m = kinds == "commercial"
-    k = int(m.sum())
-    land_use[m] = "commercial"
-    build_year[m] = rng.integers(1990, 2021, k)
-    floors[m] = rng.integers(2, 13, k)
-    structure[m] = "frame"
-    grade[m] = pick(m, ["A", "B"], [0.7, 0.3])
-    coverage[m] = rng.uniform(0.35, 0.6, k)
-    shops = rng.random(k) < 0.2
-    m2_per_hh[np.flatnonzero(m)[shops]] = 2.0  # replaced below
-    pph[m] = rng.uniform(2.5, 3.0, k)
-    planned[m] = "commercial"
-
-    m = kinds == "public"
-    k = int(m.sum())
-    land_use[m] = "public"
-    build_year[m] = rng.integers(1960, 2016, k)
-    floors[m] = rng.integers(2, 9, k)
-    structure[m] = pick(m, ["frame", "brick_concrete"], [0.6, 0.4])
-    grade[m] = pick(m, ["A", "B"], [0.6, 0.4])
-    coverage[m] = rng.uniform(0.25, 0.4, k)
-    planned[m] = "public"
-    listed[m] = in_core[m] & (rng.random(k) < 0.3)
-    heritage = np.flatnonzero(m)[listed[m]]
-    build_year[heritage] = rng.integers(1700, 1930, heritage.size).clip(1800)
-    floors[heritage] = 1
-    structure[heritage] = "brick_wood"
-
-    for kind_, use in (("green", "green"), ("vacant", "vacant")):
-        m = kinds == kind_
-        land_use[m] = use
-        planned[m] = "green" if kind_ == "green" else "residential"
-
-    floor_area = np.round(area * coverage * np.nan_to_num(floors), 1)
-    households = np.zeros(n, dtype=np.int64)
-    res = np.isfinite(m2_per_hh) & (m2_per_hh > 5)
-    households[res] = np.maximum(1, np.round(floor_area[res] / m2_per_hh[res])).astype(np.int64)
-    special = m2_per_hh == 1.0
-    households[special] = rng.integers(10, 41, int(special.sum()))
-    special = m2_per_hh == 2.0
-    households[special] = rng.integers(2, 13, int(special.sum()))
-    population = np.round(households * pph).astype(np.int64)
-    population = np.maximum(population, households)
-
-    return pd.DataFrame(
-        {
-            "land_use": land_use,
-            "planned_use": planned,
-            "build_year": pd.array(build_year, dtype="Int64"),
-            "floors": pd.array(floors, dtype="Int64"),
-            "structure": structure,
-            "danger_grade": grade,
-            "households": households,
-            "population": population,
-            "floor_area": floor_area,
-            "listed": listed,
-            "illegal": illegal,
-        }
-    )
-
-
 def expected_categories(
     parcels: gpd.GeoDataFrame,
     layers: dict[str, gpd.GeoDataFrame],
@@ -613,9 +445,103 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
     district
         A `SampleDistrict`; layers are in EPSG:4548.
     """
+    # The steps draw from `rng` in this order; reordering them changes the district.
     rng = np.random.default_rng(seed)
+    grid = _road_grid(rng)
+    cell_street, districts = _streets(grid.cell_polys)
+    zones = _zones(grid.boundary, rng)
+    blocks = _blocks(grid, zones)
+    blocks.types = _block_types(blocks, rng)
+    decoys = _place_decoys(blocks)
+    kinds = dict(enumerate(blocks.types))
+    parcels = _make_parcels(blocks, zones.core, list(range(blocks.n)), kinds, rng)
+    layers = _constraint_layers(zones)
+    cats = expected_categories(parcels, layers, river=zones.river)
+    site_parts, capacity = _choose_sites(
+        blocks, zones, parcels, cats, np.random.default_rng(seed + 1)
+    )
+    parcels = _rebuild_vacant(
+        parcels, blocks, zones.core, decoys, site_parts, np.random.default_rng(seed + 2)
+    )
+    parcels = _clear_small_lots(parcels, rng)
+    parcels = _order_and_name(parcels, blocks, cell_street, rng)
+    cats = expected_categories(parcels, layers, river=zones.river)
+    projects, ledger = _projects(parcels, cats, rng)
+    depth, transform = _flood_raster(grid.boundary, zones.river)
+    parcels_out = _parcels_layer(parcels)
+    buildings = _buildings(parcels_out, np.random.default_rng(seed + 3))
+    layers = {
+        "districts": districts,
+        "parcels": parcels_out,
+        "buildings": buildings,
+        "projects": projects,
+        **layers,
+    }
+    info = {
+        "decoys": decoys,
+        "sites": sorted(site_parts),
+        "capacity": capacity,
+        "categories": cats,
+    }
+    return SampleDistrict(
+        layers=layers, flood_depth=depth, flood_transform=transform, ledger=ledger, info=info
+    )
 
-    # Road grid and blocks -------------------------------------------------------------
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass
+class _Grid:
+    """The road grid: one quadrilateral cell per block, road widths per grid line."""
+
+    cells: list[np.ndarray]
+    cell_ij: list[tuple[int, int]]
+    cell_polys: np.ndarray
+    boundary: Polygon
+    wx: np.ndarray
+    wy: np.ndarray
+
+
+@dataclass
+class _Zones:
+    """The river and the constraint zones (polygons in EPSG:4548)."""
+
+    river: LineString
+    channel: Polygon
+    eco: Polygon
+    core: Polygon
+    control: Polygon
+    corridor: Polygon
+    river_in: LineString
+
+
+@dataclass
+class _Blocks:
+    """Block pieces (blocks minus the river channel), where they lie and their type."""
+
+    pieces: np.ndarray
+    cell: np.ndarray
+    pc: np.ndarray  # a point on each piece
+    d_old: np.ndarray  # distance to the old-town centre
+    in_core: np.ndarray
+    eco_share: np.ndarray
+    north: np.ndarray  # north of the river
+    d_river: np.ndarray
+    area: np.ndarray
+    ctrl_share: np.ndarray
+    corr_share: np.ndarray
+    d_hollow: np.ndarray
+    free: np.ndarray  # may still become a decoy
+    types: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+
+    @property
+    def n(self) -> int:
+        return len(self.pieces)
+
+
+def _road_grid(rng: np.random.Generator) -> _Grid:
+    """Grid lines with growing spacing, road widths and jittered nodes; the corner cells cut."""
     xs = _lines(rng, X0, WIDTH, OLD_TOWN[0])
     ys = _lines(rng, Y0, HEIGHT, OLD_TOWN[1])
     wx, wy = _widths(rng, xs, OLD_TOWN[0]), _widths(rng, ys, OLD_TOWN[1])
@@ -645,8 +571,11 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
             )
     cell_polys = np.array([Polygon(c) for c in cells], dtype=object)
     boundary = shapely.union_all(cell_polys)
+    return _Grid(cells, cell_ij, cell_polys, boundary, wx, wy)
 
-    # Streets: cells to the nearest street seed.
+
+def _streets(cell_polys: np.ndarray) -> tuple[np.ndarray, gpd.GeoDataFrame]:
+    """Assign each cell to the nearest street seed; return the assignment and the streets."""
     seeds = np.array([(X0 + fx * WIDTH, Y0 + fy * HEIGHT) for _, fx, fy in STREETS])
     cc = shapely.get_coordinates(shapely.centroid(cell_polys))
     cell_street = np.argmin(((cc[:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2), axis=1)
@@ -658,8 +587,11 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
         geometry=[shapely.union_all(cell_polys[cell_street == k]) for k in range(len(STREETS))],
         crs=CRS,
     )
+    return cell_street, districts
 
-    # Constraint layers ------------------------------------------------------------------
+
+def _zones(boundary: Polygon, rng: np.random.Generator) -> _Zones:
+    """River, eco belt, heritage core and control ring, view corridor."""
     river = _river_line()
     channel = river.buffer(RIVER_HALF_WIDTH)
     eco = shapely.intersection(river.buffer(ECO_HALF_WIDTH), boundary)
@@ -684,156 +616,175 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
     corridor = shapely.intersection(corridor_axis.buffer(60.0, cap_style="flat"), boundary)
     minx, miny, maxx, maxy = boundary.bounds
     river_in = shapely.clip_by_rect(river, minx - 300, miny - 300, maxx + 300, maxy + 300)
+    return _Zones(river, channel, eco, core, control, corridor, river_in)
 
-    # Block pieces (blocks minus the river channel) with their location ------------------
+
+def _constraint_layers(zones: _Zones) -> dict[str, gpd.GeoDataFrame]:
+    return {
+        "heritage_core": gpd.GeoDataFrame(
+            {"name": ["历史文化街区核心保护范围"]}, geometry=[zones.core], crs=CRS
+        ),
+        "heritage_control": gpd.GeoDataFrame(
+            {"name": ["建设控制地带"]}, geometry=[zones.control], crs=CRS
+        ),
+        "eco_belt": gpd.GeoDataFrame({"name": ["滨河生态带"]}, geometry=[zones.eco], crs=CRS),
+        "view_corridor": gpd.GeoDataFrame(
+            {"name": ["千佛山—古城视线通廊"]}, geometry=[zones.corridor], crs=CRS
+        ),
+        "river": gpd.GeoDataFrame({"name": ["小清河支流"]}, geometry=[zones.river_in], crs=CRS),
+    }
+
+
+def _blocks(grid: _Grid, zones: _Zones) -> _Blocks:
+    """Inset each cell by half its roads, cut out the river channel, and locate the pieces."""
     pieces, piece_cell = [], []
-    for c, (i, j) in enumerate(cell_ij):
-        quad = _inset_quad(cells[c], np.array([wy[j], wx[i + 1], wy[j + 1], wx[i]]) / 2.0)
-        for part in shapely.get_parts(quad.difference(channel)):
+    for c, (i, j) in enumerate(grid.cell_ij):
+        roads = np.array([grid.wy[j], grid.wx[i + 1], grid.wy[j + 1], grid.wx[i]]) / 2.0
+        quad = _inset_quad(grid.cells[c], roads)
+        for part in shapely.get_parts(quad.difference(zones.channel)):
             if shapely.get_type_id(part) == 3 and part.area >= 300.0:
                 pieces.append(part)
                 piece_cell.append(c)
-    pieces_arr = np.array(pieces, dtype=object)
-    piece_cell_arr = np.array(piece_cell)
-    pc = shapely.get_coordinates(shapely.point_on_surface(pieces_arr))
-    d_old = np.hypot(pc[:, 0] - OLD_TOWN[0], pc[:, 1] - OLD_TOWN[1])
-    in_core_blk = shapely.contains_xy(core, pc[:, 0], pc[:, 1])
-    eco_share = shapely.area(shapely.intersection(pieces_arr, eco)) / shapely.area(pieces_arr)
-    river_y = np.interp(pc[:, 0], *shapely.get_coordinates(river).T)
-    north = pc[:, 1] > river_y
-    d_river = shapely.distance(pieces_arr, river)
+    arr = np.array(pieces, dtype=object)
+    pc = shapely.get_coordinates(shapely.point_on_surface(arr))
+    in_core = shapely.contains_xy(zones.core, pc[:, 0], pc[:, 1])
+    area = shapely.area(arr)
+    river_y = np.interp(pc[:, 0], *shapely.get_coordinates(zones.river).T)
+    return _Blocks(
+        pieces=arr,
+        cell=np.array(piece_cell),
+        pc=pc,
+        d_old=np.hypot(pc[:, 0] - OLD_TOWN[0], pc[:, 1] - OLD_TOWN[1]),
+        in_core=in_core,
+        eco_share=shapely.area(shapely.intersection(arr, zones.eco)) / shapely.area(arr),
+        north=pc[:, 1] > river_y,
+        d_river=shapely.distance(arr, zones.river),
+        area=area,
+        ctrl_share=shapely.area(shapely.intersection(arr, zones.control)) / area,
+        corr_share=shapely.area(shapely.intersection(arr, zones.corridor)) / area,
+        d_hollow=np.hypot(pc[:, 0] - HOLLOW[0], pc[:, 1] - HOLLOW[1]),
+        free=~in_core,
+    )
 
-    types = np.empty(len(pieces), dtype=object)
-    u = rng.random(len(pieces))
-    for b in range(len(pieces)):
-        x = pc[b, 0] - X0
-        if in_core_blk[b]:
-            opts, p = ["courtyard", "public"], [0.88, 0.12]
-        elif eco_share[b] > 0.4:
-            opts, p = ["green", "courtyard"], [0.85, 0.15]
-        elif north[b] and x > 1_800:
-            opts, p = ["industrial", "walkup", "green", "public"], [0.6, 0.2, 0.1, 0.1]
-        elif north[b]:
-            opts, p = ["courtyard", "walkup", "industrial", "green"], [0.2, 0.5, 0.2, 0.1]
-        elif d_old[b] < 650:
-            opts, p = (
-                ["courtyard", "walkup", "commercial", "public", "green"],
-                [
-                    0.27,
-                    0.55,
-                    0.1,
-                    0.05,
-                    0.03,
-                ],
-            )
+
+#: Where a block lies -> the types it may get and their probabilities.
+_BLOCK_MIX: dict[str, tuple[list[str], list[float]]] = {
+    "core": (["courtyard", "public"], [0.88, 0.12]),
+    "eco_belt": (["green", "courtyard"], [0.85, 0.15]),
+    "north_east": (["industrial", "walkup", "green", "public"], [0.6, 0.2, 0.1, 0.1]),
+    "north": (["courtyard", "walkup", "industrial", "green"], [0.2, 0.5, 0.2, 0.1]),
+    "old_town": (
+        ["courtyard", "walkup", "commercial", "public", "green"],
+        [0.27, 0.55, 0.1, 0.05, 0.03],
+    ),
+    "east": (
+        ["highrise", "walkup", "commercial", "public", "green"],
+        [0.45, 0.27, 0.12, 0.09, 0.07],
+    ),
+    "rest": (
+        ["walkup", "highrise", "commercial", "public", "green", "industrial", "courtyard"],
+        [0.53, 0.12, 0.11, 0.1, 0.06, 0.05, 0.03],
+    ),
+}
+
+
+def _block_types(blocks: _Blocks, rng: np.random.Generator) -> np.ndarray:
+    """Draw a type for every block from the mix of where it lies (`_BLOCK_MIX`)."""
+    types = np.empty(blocks.n, dtype=object)
+    u = rng.random(blocks.n)
+    for b in range(blocks.n):
+        x = blocks.pc[b, 0] - X0
+        if blocks.in_core[b]:
+            where = "core"
+        elif blocks.eco_share[b] > 0.4:
+            where = "eco_belt"
+        elif blocks.north[b] and x > 1_800:
+            where = "north_east"
+        elif blocks.north[b]:
+            where = "north"
+        elif blocks.d_old[b] < 650:
+            where = "old_town"
         elif x > 2_500:
-            opts, p = (
-                ["highrise", "walkup", "commercial", "public", "green"],
-                [
-                    0.45,
-                    0.27,
-                    0.12,
-                    0.09,
-                    0.07,
-                ],
-            )
+            where = "east"
         else:
-            opts, p = (
-                [
-                    "walkup",
-                    "highrise",
-                    "commercial",
-                    "public",
-                    "green",
-                    "industrial",
-                    "courtyard",
-                ],
-                [0.53, 0.12, 0.11, 0.1, 0.06, 0.05, 0.03],
-            )
+            where = "rest"
+        opts, p = _BLOCK_MIX[where]
         types[b] = opts[int(np.searchsorted(np.cumsum(p), u[b] * 0.999999))]
+    return types
 
-    # Decoy vacant land the rules must refuse (one block each).
-    area_b = shapely.area(pieces_arr)
-    free = ~in_core_blk
+
+def _place_decoys(blocks: _Blocks) -> dict[str, int]:
+    """Turn one block each into vacant land the rules must refuse as a resettlement site."""
 
     def take(mask: np.ndarray, key: np.ndarray) -> int:
-        cand = np.flatnonzero(mask & free & (area_b >= 6_000))
+        cand = np.flatnonzero(mask & blocks.free & (blocks.area >= 6_000))
         b = int(cand[np.argmin(key[cand])])
-        types[b] = "vacant"
-        free[b] = False
+        blocks.types[b] = "vacant"
+        blocks.free[b] = False
         return b
 
-    ctrl_share = shapely.area(shapely.intersection(pieces_arr, control)) / area_b
-    corr_share = shapely.area(shapely.intersection(pieces_arr, corridor)) / area_b
-    d_hollow = np.hypot(pc[:, 0] - HOLLOW[0], pc[:, 1] - HOLLOW[1])
-    decoys = {
-        "eco_belt": take(eco_share > 0.3, -eco_share),
-        "heritage_control": take(ctrl_share > 0.5, -ctrl_share),
-        "view_corridor": take((corr_share > 0.3) & (d_old > 700), -corr_share),
-        "flood": take((eco_share == 0) & (d_river > 130) & (d_river < 260), d_river),
-        "hollow": take(eco_share == 0, d_hollow),
+    eco, d_river = blocks.eco_share, blocks.d_river
+    return {
+        "eco_belt": take(eco > 0.3, -eco),
+        "heritage_control": take(blocks.ctrl_share > 0.5, -blocks.ctrl_share),
+        "view_corridor": take(
+            (blocks.corr_share > 0.3) & (blocks.d_old > 700), -blocks.corr_share
+        ),
+        "flood": take((eco == 0) & (d_river > 130) & (d_river < 260), d_river),
+        "hollow": take(eco == 0, blocks.d_hollow),
     }
 
-    # Parcels -------------------------------------------------------------------------
-    def make(
-        blocks: list[int],
-        kinds_of: dict[int, str],
-        r: np.random.Generator,
-        pre: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> gpd.GeoDataFrame:
-        if pre is None:
-            kinds_b = np.array([kinds_of[b] for b in blocks], dtype=object)
-            lo = np.array([_SIZES[k][0] for k in kinds_b])
-            hi = np.array([_SIZES[k][1] for k in kinds_b])
-            g, src = _split(pieces_arr[np.asarray(blocks, dtype=np.intp)], lo, hi, r)
-            g, blk_a = shapely.set_precision(g, 0.01), np.asarray(blocks)[src]
-        else:
-            g, blk_a = pre
-        kinds_a = np.array([kinds_of[int(b)] for b in blk_a], dtype=object)
-        keep = (shapely.get_type_id(g) == 3) & (shapely.area(g) >= 20.0)
-        g, blk_a, kinds_a = g[keep], blk_a[keep], kinds_a[keep]
-        pts = shapely.get_coordinates(shapely.point_on_surface(g))
-        in_core = shapely.contains_xy(core, pts[:, 0], pts[:, 1])
-        attrs = _attributes(kinds_a, shapely.area(g), in_core, r)
-        attrs["block"] = blk_a
-        attrs["kind"] = kinds_a
-        return gpd.GeoDataFrame(attrs, geometry=g, crs=CRS)
 
-    all_blocks = list(range(len(pieces)))
-    parcels = make(all_blocks, dict(enumerate(types)), rng)
-    layers = {
-        "heritage_core": gpd.GeoDataFrame(
-            {"name": ["历史文化街区核心保护范围"]}, geometry=[core], crs=CRS
-        ),
-        "heritage_control": gpd.GeoDataFrame(
-            {"name": ["建设控制地带"]}, geometry=[control], crs=CRS
-        ),
-        "eco_belt": gpd.GeoDataFrame({"name": ["滨河生态带"]}, geometry=[eco], crs=CRS),
-        "view_corridor": gpd.GeoDataFrame(
-            {"name": ["千佛山—古城视线通廊"]}, geometry=[corridor], crs=CRS
-        ),
-        "river": gpd.GeoDataFrame({"name": ["小清河支流"]}, geometry=[river_in], crs=CRS),
-    }
-    cats = expected_categories(parcels, layers, river=river)
-    dem_hh = parcels["households"].where(cats == "demolish", 0).groupby(parcels["block"]).sum()
-    dem_hh = dem_hh.reindex(all_blocks, fill_value=0).to_numpy()
+# --------------------------------------------------------------------------- parcels
 
-    # Resettlement sites: convert blocks until capacity covers ~95 % of the flats needed.
+
+def _make_parcels(
+    blocks: _Blocks,
+    core: Polygon,
+    block_ids: list[int],
+    kinds_of: dict[int, str],
+    r: np.random.Generator,
+    pre: tuple[np.ndarray, np.ndarray] | None = None,
+) -> gpd.GeoDataFrame:
+    """Split blocks into parcels of their type's size (or take `pre` pieces); draw attributes."""
+    if pre is None:
+        kinds_b = np.array([kinds_of[b] for b in block_ids], dtype=object)
+        lo = np.array([_SIZES[k][0] for k in kinds_b])
+        hi = np.array([_SIZES[k][1] for k in kinds_b])
+        g, src = _split(blocks.pieces[np.asarray(block_ids, dtype=np.intp)], lo, hi, r)
+        g, blk_a = shapely.set_precision(g, 0.01), np.asarray(block_ids)[src]
+    else:
+        g, blk_a = pre
+    kinds_a = np.array([kinds_of[int(b)] for b in blk_a], dtype=object)
+    keep = (shapely.get_type_id(g) == 3) & (shapely.area(g) >= 20.0)
+    g, blk_a, kinds_a = g[keep], blk_a[keep], kinds_a[keep]
+    pts = shapely.get_coordinates(shapely.point_on_surface(g))
+    in_core = shapely.contains_xy(core, pts[:, 0], pts[:, 1])
+    attrs = _attributes(kinds_a, shapely.area(g), in_core, r)
+    attrs["block"] = blk_a
+    attrs["kind"] = kinds_a
+    return gpd.GeoDataFrame(attrs, geometry=g, crs=CRS)
+
+
+def _site_order(
+    blocks: _Blocks, zones: _Zones, parcels: gpd.GeoDataFrame, cats: pd.Series
+) -> list[int]:
+    """Blocks fit for a resettlement site, alternately near and far from the demolitions."""
     dem_pts = parcels[cats == "demolish"]
     w = dem_pts["households"].to_numpy(dtype=float)
     dc = shapely.get_coordinates(shapely.centroid(np.asarray(dem_pts.geometry.array)))
     centre = (dc * w[:, None]).sum(axis=0) / w.sum()
-    d_dem = np.hypot(pc[:, 0] - centre[0], pc[:, 1] - centre[1])
+    d_dem = np.hypot(blocks.pc[:, 0] - centre[0], blocks.pc[:, 1] - centre[1])
     ok_site = (
-        free
-        & np.isin(types, ["industrial", "commercial", "walkup", "highrise", "public"])
-        & (eco_share == 0)
-        & (ctrl_share == 0)
-        & (corr_share == 0)
-        & (d_river > 650)
-        & (d_hollow > 600)
-        & (area_b >= 12_000)
-        & (shapely.distance(pieces_arr, core.buffer(220.0)) > 50)
+        blocks.free
+        & np.isin(blocks.types, ["industrial", "commercial", "walkup", "highrise", "public"])
+        & (blocks.eco_share == 0)
+        & (blocks.ctrl_share == 0)
+        & (blocks.corr_share == 0)
+        & (blocks.d_river > 650)
+        & (blocks.d_hollow > 600)
+        & (blocks.area >= 12_000)
+        & (shapely.distance(blocks.pieces, zones.core.buffer(220.0)) > 50)
     )
     near = [
         int(b)
@@ -848,14 +799,26 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
         ]
     ]
     order = [b for pair in zip(near, far, strict=False) for b in pair]
-    order += near[len(far) :] + far[len(near) :]
-    site_rng = np.random.default_rng(seed + 1)
+    return order + near[len(far) :] + far[len(near) :]
+
+
+def _choose_sites(
+    blocks: _Blocks,
+    zones: _Zones,
+    parcels: gpd.GeoDataFrame,
+    cats: pd.Series,
+    site_rng: np.random.Generator,
+) -> tuple[dict[int, list], int]:
+    """Convert blocks into sites until their capacity covers ~95 % of the flats needed."""
+    dem_hh = parcels["households"].where(cats == "demolish", 0).groupby(parcels["block"]).sum()
+    dem_hh = dem_hh.reindex(list(range(blocks.n)), fill_value=0).to_numpy()
+    order = _site_order(blocks, zones, parcels, cats)
     site_parts: dict[int, list] = {}
     capacity = 0
     demand_hh = int(dem_hh.sum())
     for b in order:
         lo, hi = _SIZES["vacant"]
-        parts, _ = _split(pieces_arr[[b]], np.array([lo]), np.array([hi]), site_rng)
+        parts, _ = _split(blocks.pieces[[b]], np.array([lo]), np.array([hi]), site_rng)
         parts = shapely.set_precision(parts, 0.01)
         areas = shapely.area(parts)
         cap = int(np.floor(areas[areas >= 5_000] * UNITS_PER_M2).sum())
@@ -865,27 +828,39 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
         site_parts[b] = parts
         capacity += cap
         demand_hh -= int(dem_hh[b])
-        types[b] = "vacant"
+        blocks.types[b] = "vacant"
         if capacity >= 0.92 * demand_hh * (1 - CASH_SHARE):
             break
-    # Rebuild the converted blocks (and the decoys) with vacant parcels.
+    return site_parts, capacity
+
+
+def _rebuild_vacant(
+    parcels: gpd.GeoDataFrame,
+    blocks: _Blocks,
+    core: Polygon,
+    decoys: dict[str, int],
+    site_parts: dict[int, list],
+    redo_rng: np.random.Generator,
+) -> gpd.GeoDataFrame:
+    """Replace the parcels of the decoy and site blocks with vacant parcels."""
     decoy_blocks, site_blocks = sorted(decoys.values()), sorted(site_parts)
     vacant = dict.fromkeys(decoy_blocks + site_blocks, "vacant")
-    redo_rng = np.random.default_rng(seed + 2)
     site_geoms = (
         np.concatenate([site_parts[b] for b in site_blocks]),
         np.concatenate([[b] * len(site_parts[b]) for b in site_blocks]).astype(np.intp),
     )
-    parcels = pd.concat(
+    return pd.concat(
         [
             parcels[~parcels["block"].isin(list(vacant))],
-            make(decoy_blocks, vacant, redo_rng),
-            make(site_blocks, vacant, redo_rng, pre=site_geoms),
+            _make_parcels(blocks, core, decoy_blocks, vacant, redo_rng),
+            _make_parcels(blocks, core, site_blocks, vacant, redo_rng, pre=site_geoms),
         ],
         ignore_index=True,
     )
 
-    # Small cleared lots (below the site minimum) in walk-up areas.
+
+def _clear_small_lots(parcels: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """Clear a few walk-up parcels (below the site minimum) into vacant lots."""
     lots = np.flatnonzero(
         (parcels["kind"] == "walkup").to_numpy()
         & (shapely.area(np.asarray(parcels.geometry.array)) > 2_500)
@@ -915,11 +890,16 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
         s = s.copy()
         s.iloc[lots] = v
         parcels[col] = s
+    return parcels
 
-    # Order parcels south-west to north-east within each street; ids, names, streets.
+
+def _order_and_name(
+    parcels: gpd.GeoDataFrame, blocks: _Blocks, cell_street: np.ndarray, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
+    """Order parcels south-west to north-east within each block; ids, names, streets."""
     pts = shapely.get_coordinates(shapely.point_on_surface(np.asarray(parcels.geometry.array)))
     parcels["street"] = np.array(
-        [STREETS[k][0] for k in cell_street[piece_cell_arr[parcels["block"]]]], dtype=object
+        [STREETS[k][0] for k in cell_street[blocks.cell[parcels["block"]]]], dtype=object
     )
     parcels = parcels.iloc[
         np.lexsort((pts[:, 0], np.round(pts[:, 1], -2), parcels["block"].to_numpy()))
@@ -929,29 +909,33 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
     names, communities = _names(parcels, rng)
     parcels.insert(1, "name", names)
     parcels["community"] = communities
-    cats = expected_categories(parcels, layers, river=river)
+    return parcels
 
-    projects, ledger = _projects(parcels, cats, rng)
-    depth, transform = _flood_raster(boundary, river)
 
-    cols = [
-        "parcel_id",
-        "name",
-        "land_use",
-        "planned_use",
-        "build_year",
-        "floors",
-        "structure",
-        "danger_grade",
-        "households",
-        "population",
-        "floor_area",
-        "street",
-        "community",
-        "listed",
-        "illegal",
-    ]
-    parcels_out = gpd.GeoDataFrame(parcels[cols].copy(), geometry=parcels.geometry.array, crs=CRS)
+_PARCEL_COLUMNS = [
+    "parcel_id",
+    "name",
+    "land_use",
+    "planned_use",
+    "build_year",
+    "floors",
+    "structure",
+    "danger_grade",
+    "households",
+    "population",
+    "floor_area",
+    "street",
+    "community",
+    "listed",
+    "illegal",
+]
+
+
+def _parcels_layer(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the shipped parcel layer: canonical columns, text columns as strings."""
+    out = gpd.GeoDataFrame(
+        parcels[_PARCEL_COLUMNS].copy(), geometry=parcels.geometry.array, crs=CRS
+    )
     for c in (
         "name",
         "land_use",
@@ -961,280 +945,5 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
         "street",
         "community",
     ):
-        parcels_out[c] = parcels_out[c].astype("string")
-    buildings = _buildings(parcels_out, np.random.default_rng(seed + 3))
-    layers = {
-        "districts": districts,
-        "parcels": parcels_out,
-        "buildings": buildings,
-        "projects": projects,
-        **layers,
-    }
-    info = {
-        "decoys": decoys,
-        "sites": sorted(site_parts),
-        "capacity": capacity,
-        "categories": cats,
-    }
-    return SampleDistrict(
-        layers=layers, flood_depth=depth, flood_transform=transform, ledger=ledger, info=info
-    )
-
-
-def _buildings(parcels: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    """
-    Make building footprints (幢) for the parcels of `BUILDING_STREETS` that carry buildings.
-
-    One footprint per parcel, the parcel scaled about its centroid to the parcel's built-over
-    share; walk-ups and half the courtyard houses get two buildings (the footprint cut in
-    two across its longer side, with a gap). Buildings copy their parcel's year, floors,
-    structure, grade and flags; households, population and floor area are split between a
-    parcel's buildings so that they add up to the parcel's values exactly.
-    """
-    sel = parcels[parcels["street"].isin(BUILDING_STREETS) & parcels["floors"].notna()]
-    sel = sel[sel["floor_area"] > 0]
-    g = np.asarray(sel.geometry.array, dtype=object)
-    area = shapely.area(g)
-    floors = sel["floors"].astype("float64").to_numpy()
-    share = np.clip(sel["floor_area"].to_numpy() / (area * floors), 0.05, 0.9)
-    fp = _scale(g, np.sqrt(share))
-    outside = ~shapely.within(fp, g)
-    fp[outside] = shapely.intersection(fp[outside], g[outside])
-    two = (sel["structure"].eq("brick_concrete") & (floors >= 4)).to_numpy() | (
-        (floors <= 2) & (rng.random(len(sel)) < 0.5)
-    )
-    b = shapely.bounds(fp[two])
-    vert = (b[:, 2] - b[:, 0]) >= (b[:, 3] - b[:, 1])
-    mid = np.round(np.where(vert, b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]) / 2, 2)
-    first = shapely.box(
-        b[:, 0], b[:, 1], np.where(vert, mid, b[:, 2]), np.where(vert, b[:, 3], mid)
-    )
-    second = shapely.box(
-        np.where(vert, mid, b[:, 0]), np.where(vert, b[:, 1], mid), b[:, 2], b[:, 3]
-    )
-    halves = [
-        _scale(shapely.intersection(fp[two], h), np.full(int(two.sum()), 0.9))
-        for h in (first, second)
-    ]
-    pos = np.flatnonzero(two)
-    rows = np.concatenate([np.arange(len(sel)), pos])
-    geoms = fp.copy()
-    geoms[pos] = halves[0]
-    geoms = np.concatenate([geoms, halves[1]])
-    order = np.lexsort((np.r_[np.zeros(len(sel)), np.ones(pos.size)], rows))
-    rows, geoms = rows[order], shapely.set_precision(geoms[order], 0.01)
-    k = np.r_[0, (rows[1:] == rows[:-1]).astype(int)]  # 0 for the first building, 1 for the second
-    n_b = np.bincount(rows, minlength=len(sel))[rows]
-    fa = shapely.area(geoms)
-    part = fa / np.bincount(rows, weights=fa)[rows]
-    out = sel.iloc[rows].reset_index(drop=True)
-    totals = {c: out[c].to_numpy() for c in ("households", "population")}
-    for c, tot in totals.items():
-        first_share = np.where(n_b == 2, np.round(tot * part).astype(np.int64), tot)
-        other = tot - np.r_[0, first_share[:-1]]
-        out[c] = np.where(k == 0, first_share, other).astype(np.int64)
-    floor_area = out["floor_area"].to_numpy()
-    first_fa = np.round(floor_area * part, 1)
-    out["floor_area"] = np.where(
-        k == 0, first_fa, np.round(floor_area - np.r_[0.0, first_fa[:-1]], 1)
-    )
-    out["footprint_area"] = np.round(fa, 1)
-    out.insert(0, "building_id", out["parcel_id"] + "-" + pd.Series(k + 1).astype(str))
-    cols = [
-        "building_id",
-        "parcel_id",
-        "build_year",
-        "floors",
-        "structure",
-        "danger_grade",
-        "households",
-        "population",
-        "floor_area",
-        "footprint_area",
-        "listed",
-        "illegal",
-    ]
-    return gpd.GeoDataFrame(out[cols], geometry=geoms, crs=CRS)
-
-
-def _scale(geoms: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    """Scale each geometry about its centroid by `factor` (vectorised)."""
-    c = shapely.get_coordinates(shapely.centroid(geoms))
-    coords, idx = shapely.get_coordinates(geoms, return_index=True)
-    new = c[idx] + (coords - c[idx]) * factor[idx, None]
-    return shapely.set_coordinates(np.asarray(geoms, dtype=object).copy(), new)
-
-
-def _names(parcels: pd.DataFrame, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Display names of non-residential parcels and community names of residential ones."""
-    n = len(parcels)
-    names = np.full(n, None, dtype=object)
-    community = np.full(n, None, dtype=object)
-    kind = parcels["kind"].to_numpy()
-    block = parcels["block"].to_numpy()
-    counters: dict[str, int] = {}
-    block_name: dict[int, str] = {}
-    for i in range(n):
-        k, b = kind[i], int(block[i])
-        if k in ("courtyard", "walkup", "highrise"):
-            if b not in block_name:
-                r = int(rng.integers(0, 1_000))
-                if k == "courtyard":
-                    block_name[b] = f"{_LANES[r % len(_LANES)]}街坊{r % 7 + 1}片"
-                elif k == "walkup":
-                    block_name[b] = (
-                        f"{_WORKS[r % len(_WORKS)]}宿舍"
-                        if r % 3 == 0
-                        else f"{_ROADS[r % len(_ROADS)]}{r % 9 + 1}号院"
-                    )
-                else:
-                    block_name[b] = (
-                        f"{('锦绣', '泉城', '御景', '和园', '翡翠')[r % 5]}{('华府', '家园', '花园', '名苑')[r % 4]}"
-                    )
-            community[i] = block_name[b]
-            continue
-        counters[k] = counters.get(k, 0) + 1
-        c = counters[k]
-        names[i] = {
-            "industrial": f"{_WORKS[c % len(_WORKS)]}{c // len(_WORKS) + 1}号厂区",
-            "commercial": f"{_ROADS[c % len(_ROADS)]}商业楼{c}",
-            "public": ("第{c}小学", "第{c}中学", "社区卫生服务中心{c}", "文化站{c}")[c % 4].format(
-                c=c
-            ),
-            "green": f"游园{c}",
-            "vacant": f"储备地块{c:02d}",
-        }[k]
-    return names, community
-
-
-def _projects(
-    parcels: gpd.GeoDataFrame, cats: pd.Series, rng: np.random.Generator
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Ten demolition + one factory clearance + six upgrade projects, and their ledger."""
-    block = parcels["block"].to_numpy()
-    hh = parcels["households"].to_numpy()
-    dem = (cats == "demolish").to_numpy()
-    upg = (cats == "retain_upgrade").to_numpy()
-    kind = parcels["kind"].to_numpy()
-    dem_by_block = (
-        pd.Series(np.where(dem, hh, 0)).groupby(block).sum().sort_values(ascending=False)
-    )
-    upg_by_block = pd.Series(np.where(upg & (kind == "walkup"), hh, 0)).groupby(block).sum()
-    upg_by_block = upg_by_block.sort_values(ascending=False)
-    factory = (
-        pd.Series(np.where(dem & (kind == "industrial"), parcels["floor_area"].to_numpy(), 0.0))
-        .groupby(block)
-        .sum()
-        .sort_values(ascending=False)
-    )
-
-    groups: list[tuple[str, np.ndarray]] = []
-    used: set[int] = set()
-    for b in dem_by_block.index[::2][:10]:  # every other block: projects spread out
-        groups.append(("demolish", dem & (block == b)))
-        used.add(int(b))
-    b = next(int(b) for b in factory.index if int(b) not in used)
-    groups.append(("demolish", dem & (block == b)))
-    for b in upg_by_block.index[:6]:
-        groups.append(("retain_upgrade", upg & (block == b)))
-
-    streets = parcels["street"].to_numpy()
-    rows, geoms = [], []
-    for k, (ptype, mask) in enumerate(groups):
-        sub = parcels[mask]
-        street = pd.Series(streets[mask]).mode().iloc[0]
-        place = sub["community"].dropna()
-        place = place.iloc[0] if len(place) else sub["name"].dropna().iloc[0]
-        name = f"{place}{'片区征收项目' if ptype == 'demolish' else '老旧小区改造项目'}"
-        rows.append(
-            {
-                "project_id": f"GX{k + 1:02d}",
-                "name": name,
-                "project_type": ptype,
-                "street": street,
-                "households": int(sub["households"].sum()),
-                "floor_area": float(sub["floor_area"].sum()),
-            }
-        )
-        geoms.append(shapely.union_all(np.asarray(sub.geometry.array)))
-    info = pd.DataFrame(rows)
-    projects = gpd.GeoDataFrame(
-        info[["project_id", "name", "project_type", "street"]].astype("string"),
-        geometry=shapely.set_precision(np.array(geoms, dtype=object), 0.01),
-        crs=CRS,
-    )
-    return projects, _ledger(info, rng)
-
-
-def _ledger(info: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Build the 台账: one row per project, planned dates set backwards from the target."""
-    gaps = {
-        "demolish": {
-            "construction": 0,
-            "land_supply": 60,
-            "approval": 150,
-            "demolition": 240,
-            "signing": 360,
-        },
-        "retain_upgrade": {"acceptance": 0, "works": 30, "design": 240},
-    }
-    stages = [*schema.PIPELINES["demolish"], *schema.PIPELINES["retain_upgrade"]]
-    n = len(info)
-    behind = set(rng.choice(np.arange(n), size=4, replace=False).tolist())
-    records = []
-    for k, r in info.iterrows():
-        ptype = r["project_type"]
-        pipeline = schema.PIPELINES[ptype]
-        if ptype == "demolish":
-            target = dt.date(2026, 3, 31) + dt.timedelta(days=int(rng.integers(0, 640)))
-        else:
-            target = dt.date(2025, 10, 31) + dt.timedelta(days=int(rng.integers(0, 600)))
-        planned = {s: target - dt.timedelta(days=gaps[ptype][s]) for s in pipeline}
-        actual: dict[str, dt.date | None] = dict.fromkeys(pipeline)
-        late = k in behind
-        for s in pipeline:
-            p = planned[s]
-            if p <= AS_OF:
-                if late and p < AS_OF - dt.timedelta(days=20):
-                    break  # behind schedule: this stage is overdue
-                a = p + dt.timedelta(days=int(rng.integers(-20, 25)))
-                if a >= AS_OF:
-                    break
-                actual[s] = a
-            else:
-                if p - AS_OF < dt.timedelta(days=45) and rng.random() < 0.3:
-                    actual[s] = AS_OF - dt.timedelta(days=int(rng.integers(1, 20)))
-                break
-        hh = int(r["households"])
-        first = pipeline[0]
-        if ptype != "demolish":
-            signed = None
-        elif actual[first] is not None:
-            signed = hh if rng.random() < 0.7 else round(hh * rng.uniform(0.96, 0.995))
-        else:
-            start = planned[first] - dt.timedelta(days=120)
-            frac = (AS_OF - start).days / 120.0
-            signed = 0 if frac <= 0 else round(hh * min(0.95, max(0.1, frac * 0.85)))
-        unit = (
-            f"{r['street']}办事处"
-            if k % 2 == 0
-            else ("区房屋征收服务中心" if ptype == "demolish" else "区住房和城乡建设局")
-        )
-        rec = {
-            "项目编号": r["project_id"],
-            "项目名称": r["name"],
-            "类型": schema.CATEGORIES[ptype].zh,
-            "街道": r["street"],
-            "责任单位": unit,
-            "责任人": _PEOPLE[k % len(_PEOPLE)],
-            "户数": hh,
-            "已签约户数": signed,
-            "拆除建筑面积": round(float(r["floor_area"])) if ptype == "demolish" else None,
-            "目标日期": target,
-        }
-        for s in stages:
-            zh = schema.STAGES[s][0]
-            rec[f"{zh}计划日期"] = planned.get(s)
-            rec[f"{zh}实际日期"] = actual.get(s)
-        records.append(rec)
-    return pd.DataFrame(records, dtype=object)
+        out[c] = out[c].astype("string")
+    return out
