@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
     return own - {_module_name(path)}
 
 
+@functools.cache
 def import_graph() -> dict[str, set[str]]:
     """Module -> the package modules it imports."""
     files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}

@@ -102,6 +102,7 @@ def test_version_has_one_source():
 
 
 @pytest.mark.slow
+@pytest.mark.docs
 def test_docs_build_without_warnings(tmp_path):
     pytest.importorskip("sphinx")
     pytest.importorskip("myst_parser")
