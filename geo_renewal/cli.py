@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from geo_renewal import __version__
+from geo_renewal._checks import LANGS
 from geo_renewal._errors import GeoRenewalError
 from geo_renewal.tiles import tile_names
 
@@ -45,6 +46,92 @@ def _name_path_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
             raise click.BadParameter(msg)
         pairs[name] = path
     return pairs
+
+
+def _layer_option(what: str, *, old: str | None = None) -> Callable[..., Any]:
+    """
+    Add ``--layer LAYER``: the layer of the command's input file `what` (one vocabulary).
+
+    Constraint layers are ``--constraint NAME=PATH`` in every command. The spelling of
+    earlier versions, ``--layer NAME=PATH``, is still taken as a constraint with a note;
+    `old` is a hidden earlier name of the option (``--parcels-layer``).
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        def wrapper(*args: Any, layer: tuple[str, ...] = (), **kwargs: Any) -> Any:
+            old_value = kwargs.pop("old_layer", None)
+            kwargs["layer"] = _split_layer((*layer, *([old_value] if old_value else [])), kwargs)
+            return func(*args, **kwargs)
+
+        option = click.option(
+            "--layer",
+            "layer",
+            multiple=True,
+            metavar="LAYER",
+            help=f"Layer of {what} to read (GeoPackage, zip …); default: the only or first one.",
+        )
+        wrapped = option(wrapper)
+        if old is not None:
+            wrapped = click.option(old, "old_layer", hidden=True)(wrapped)
+        return wrapped
+
+    return decorate
+
+
+def _split_layer(values: tuple[str, ...], kwargs: dict[str, Any]) -> str | None:
+    """Return the input layer of ``--layer``; ``NAME=PATH`` values go to ``--constraint``."""
+    pairs = tuple(v for v in values if "=" in v)
+    names = [v for v in values if "=" not in v]
+    if pairs:
+        if "constraint_pairs" not in kwargs:
+            msg = "takes the name of a layer of the input file, not NAME=PATH"
+            raise click.BadParameter(msg, param_hint="--layer")
+        click.echo("note: constraint layers are now --constraint NAME=PATH", err=True)
+        kwargs["constraint_pairs"] = (*kwargs["constraint_pairs"], *pairs)
+    if len(names) > 1:
+        msg = f"give the input file's layer once, got {names}"
+        raise click.BadParameter(msg, param_hint="--layer")
+    return names[0] if names else None
+
+
+def _constraint_options(purpose: str, *, rasters: bool = True) -> Callable[..., Any]:
+    """Add ``--constraint NAME=PATH`` (and ``--raster NAME=PATH``), repeatable, in every command."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        if rasters:
+            func = click.option(
+                "--raster",
+                "raster_pairs",
+                multiple=True,
+                metavar="NAME=PATH",
+                help=f"GeoTIFF {purpose}, e.g. flood_depth=flood.tif. Repeatable.",
+            )(func)
+        return click.option(
+            "--constraint",
+            "constraint_pairs",
+            multiple=True,
+            metavar="NAME=PATH",
+            help=f"Constraint layer {purpose} (heritage_core, eco_belt …); PATH may be "
+            "file.gpkg::layer, and a GeoPackage holding a layer called NAME uses it. "
+            "Repeatable.",
+        )(func)
+
+    return decorate
+
+
+def _lang_option(what: str) -> Callable[..., Any]:
+    """Add ``--lang zh|en`` (default: `settings.lang`)."""
+    return click.option("--lang", type=click.Choice(LANGS), help=f"Language of {what}.")
+
+
+def _tiles_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--tiles`` with the providers of the registry (`geo_renewal.tiles`)."""
+    return click.option(
+        "--tiles",
+        type=click.Choice(tile_names()),
+        help="Base map (default: auto; 'none' with --offline). Tianditu reads TIANDITU_KEY.",
+    )(func)
 
 
 def _dask_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -115,14 +202,14 @@ _STATS_TERMINAL_COLUMNS = (
 
 @cli.command("stats")
 @click.argument("classified", type=click.Path(exists=True))
-@click.option("--layer", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
+@_layer_option("CLASSIFIED")
 @click.option("--by", help="Column to group by: street, project_id, category …")
 @click.option("--zones", "zones_path", type=click.Path(exists=True), help="Zone polygons.")
 @click.option("--zones-layer", help="Layer of the zones file.")
 @click.option("--zone-col", help="Column of the zones holding the zone key (default: row).")
 @click.option(
     "--how",
-    type=click.Choice(["apportion", "largest", "centroid"]),
+    type=click.Choice(["apportion", "largest", "centroid"]),  # == stats.HOW (tested)
     default="apportion",
     show_default=True,
     help="How parcels crossing zone borders are counted.",
@@ -131,7 +218,7 @@ _STATS_TERMINAL_COLUMNS = (
     "--planned-floor-area",
     help="Column (of the parcels or the zones) with the planned new floor area, for 拆建比.",
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Table language.")
+@_lang_option("the table")
 @click.option(
     "--out", type=click.Path(dir_okay=False), help="Write the table: .xlsx, .csv or .md."
 )
@@ -202,37 +289,26 @@ def stats_command(
 
 @cli.command("map")
 @click.argument("classified", type=click.Path(exists=True))
-@click.option("--layer-name", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
+@_layer_option("CLASSIFIED", old="--layer-name")
 @click.option(
     "--districts", "districts_path", type=click.Path(exists=True), help="Street polygons."
 )
 @click.option("--zones", "zones_path", type=click.Path(exists=True), help="Renewal zones.")
-@click.option(
-    "--layer",
-    "layer_pairs",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="Constraint layer, repeatable: heritage_core, heritage_control, eco_belt, "
-    "view_corridor, flood, river or any name.",
-)
-@click.option(
-    "--tiles",
-    type=click.Choice(tile_names()),
-    help="Base map (default: auto; 'none' with --offline). Tianditu reads TIANDITU_KEY.",
-)
+@_constraint_options("to draw", rasters=False)
+@_tiles_option
 @click.option(
     "--offline", is_flag=True, help="Embed every script and style: one file, no network."
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Map language.")
+@_lang_option("the map")
 @click.option("--title", help="Title shown on the map.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
 @_friendly_errors
 def map_command(
     classified: str,
-    layer_name: str | None,
+    layer: str | None,
     districts_path: str | None,
     zones_path: str | None,
-    layer_pairs: tuple[str, ...],
+    constraint_pairs: tuple[str, ...],
     tiles: str | None,
     offline: bool,
     lang: str | None,
@@ -250,7 +326,7 @@ def map_command(
 
     \b
         geo-renewal map classified.gpkg --districts streets.gpkg \\
-            --layer heritage_core=heritage.gpkg --title 东关片区 --out maps/dongguan.html
+            --constraint heritage_core=heritage.gpkg --title 东关片区 --out maps/dongguan.html
         geo-renewal map classified.gpkg --tiles none --offline --out maps/offline.html
     """
     from geo_renewal.io import read_layer, read_named_layer
@@ -258,8 +334,8 @@ def map_command(
 
     if tiles is None:
         tiles = "none" if offline else "auto"
-    pairs = _name_path_pairs(layer_pairs, "--layer")
-    parcels = read_layer(classified, layer=layer_name, kind="parcels")
+    pairs = _name_path_pairs(constraint_pairs, "--constraint")
+    parcels = read_layer(classified, layer=layer, kind="parcels")
     districts = None if districts_path is None else read_named_layer(districts_path, "districts")
     zones = None if zones_path is None else read_named_layer(zones_path, "zones")
     layers = {name: read_named_layer(path, name) for name, path in pairs.items()}
@@ -281,7 +357,7 @@ def map_command(
 
 @cli.command("resettle")
 @click.argument("classified", type=click.Path(exists=True, dir_okay=False))
-@click.option("--layer", help="Layer of CLASSIFIED to read (GeoPackage, zip …).")
+@_layer_option("CLASSIFIED")
 @click.option(
     "--sites",
     "sites_path",
@@ -310,20 +386,7 @@ def map_command(
     type=click.FloatRange(min=0, min_open=True),
     help="Metres counted as nearby for the 就地就近安置率 (default: settings, 1500).",
 )
-@click.option(
-    "--constraint",
-    "constraint_pairs",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="Constraint layer for the site checks, repeatable: heritage_core, ecological_belt …",
-)
-@click.option(
-    "--raster",
-    "raster_pairs",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="Raster for the site checks, repeatable: flood_depth=flood.tif.",
-)
+@_constraint_options("for the site checks")
 @click.option(
     "--time-limit",
     type=click.FloatRange(min=0, min_open=True),
@@ -331,7 +394,7 @@ def map_command(
     show_default=True,
     help="Seconds per solver call.",
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of reasons and CSV.")
+@_lang_option("the reasons and the CSV")
 @click.option(
     "--out",
     required=True,
@@ -462,13 +525,9 @@ def _stage_days(values: tuple[str, ...]) -> dict[str, float]:
     help="Stage length for the backward schedule (倒排工期), repeatable, in stage order; "
     "give every stage of the pipelines in use.",
 )
-@click.option(
-    "--tiles",
-    type=click.Choice(tile_names()),
-    help="Base map (default: auto; 'none' with --offline).",
-)
+@_tiles_option
 @click.option("--offline", is_flag=True, help="Embed every script: one file, no network.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Map and table language.")
+@_lang_option("the map and tables")
 @click.option("--title", help="Map title (default: 项目进度 <date>).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML map to write.")
 @click.option(
@@ -540,7 +599,7 @@ def progress_command(
 
 @cli.command("fund")
 @click.argument("projects", type=click.Path(exists=True, dir_okay=False))
-@click.option("--layer", help="Layer of PROJECTS (a polygon file) to read.")
+@_layer_option("PROJECTS (a polygon file)")
 @click.option(
     "--ledger",
     "ledger_path",
@@ -568,7 +627,7 @@ def progress_command(
     show_default=True,
     help="Money unit of the workbook: 万元 or 元.",
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Table language.")
+@_lang_option("the tables")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="XLSX to write.")
 @_friendly_errors
 def fund_command(
@@ -627,7 +686,7 @@ def fund_command(
 
 @cli.command("validate")
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--layer", help="Layer to read (GeoPackage …); defaults to the only or first one.")
+@_layer_option("PATH")
 @click.option(
     "--kind",
     type=click.Choice(["parcels", "buildings", "districts", "projects", "sites", "constraints"]),
@@ -831,22 +890,8 @@ def demo_command(out: str, lang: str | None, silent: bool) -> None:
     show_default=True,
     help="Rule file (.toml) or the name of a bundled set (default, shenzhen).",
 )
-@click.option(
-    "--layer",
-    "layer_specs",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="Constraint layer the rules name; PATH may be file.gpkg::layer (a GeoPackage holding "
-    "a layer called NAME uses it). Repeatable.",
-)
-@click.option(
-    "--raster",
-    "raster_specs",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="GeoTIFF the rules name, e.g. flood_depth=flood.tif. Repeatable.",
-)
-@click.option("--parcels-layer", help="Layer of PARCELS to read (GeoPackage …).")
+@_layer_option("PARCELS", old="--parcels-layer")
+@_constraint_options("the rules name")
 @click.option(
     "--buildings",
     type=click.Path(exists=True, dir_okay=False),
@@ -860,7 +905,7 @@ def demo_command(out: str, lang: str | None, silent: bool) -> None:
     type=click.FloatRange(min=0),
     help="Gap in metres bridged within one renewal zone (roads between blocks).",
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), help="Language of the reasons.")
+@_lang_option("the reasons")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.option(
     "--out",
@@ -874,9 +919,9 @@ def demo_command(out: str, lang: str | None, silent: bool) -> None:
 def classify_command(
     parcels: str,
     rules_spec: str,
-    layer_specs: tuple[str, ...],
-    raster_specs: tuple[str, ...],
-    parcels_layer: str | None,
+    layer: str | None,
+    constraint_pairs: tuple[str, ...],
+    raster_pairs: tuple[str, ...],
     buildings: str | None,
     buildings_layer: str | None,
     dist: float,
@@ -891,23 +936,24 @@ def classify_command(
 
     Prints the number of parcels and the land area (公顷) per category. Layers the rules
     name (heritage_core, eco_belt …) are taken from PARCELS when it is a GeoPackage holding
-    layers of those names, unless --layer names another file.
+    layers of those names, unless --constraint names another file.
 
     Example:
 
-        geo-renewal classify data/sample_district.gpkg --parcels-layer parcels
+    \b
+        geo-renewal classify data/sample_district.gpkg --layer parcels \\
             --raster flood_depth=data/flood_depth.tif --out classified.gpkg
-        geo-renewal classify parcels.shp --layer heritage_core=heritage.gpkg
-            --layer eco_belt=constraints.gpkg::eco_belt --out classified.gpkg
-        geo-renewal classify province.parquet/ --layer heritage_core=heritage.gpkg
+        geo-renewal classify parcels.shp --constraint heritage_core=heritage.gpkg \\
+            --constraint eco_belt=constraints.gpkg::eco_belt --out classified.gpkg
+        geo-renewal classify province.parquet/ --constraint heritage_core=heritage.gpkg \\
             --workers 2 --out province_classified/
     """
     from geo_renewal.classify import classify_file
     from geo_renewal.partitioned import dask_client
     from geo_renewal.tables import format_table
 
-    layers = _name_path_pairs(layer_specs, "--layer")
-    rasters = _name_path_pairs(raster_specs, "--raster")
+    layers = _name_path_pairs(constraint_pairs, "--constraint")
+    rasters = _name_path_pairs(raster_pairs, "--raster")
     with dask_client(workers=workers, scheduler=scheduler):
         done = classify_file(
             parcels,
@@ -915,7 +961,7 @@ def classify_command(
             rules=rules_spec,
             layers=layers,
             rasters=rasters,
-            parcels_layer=parcels_layer,
+            parcels_layer=layer,
             buildings=buildings,
             buildings_layer=buildings_layer,
             dist=dist,
@@ -926,7 +972,7 @@ def classify_command(
     for name, where in done.picked_layers.items():
         click.echo(
             f"using layer {name!r} of {where.split('::')[0]} for the rules "
-            f"(--layer {name}=PATH uses another file)",
+            f"(--constraint {name}=PATH uses another file)",
             err=True,
         )
     click.echo(format_table(done.summary, lang=done.lang), nl=False)

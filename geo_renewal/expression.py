@@ -68,6 +68,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Input kind -> the command-line option that gives it.
+_CLI_OPTION = {"layer": "constraint", "raster": "raster"}
+
 # isnull() is evaluated by the interpreter itself (`_call_value`): no compute.
 RULE_FUNCTIONS.add(
     RuleFunction(
@@ -810,7 +813,7 @@ def _call_value(node: ast.Call, ctx: _Context) -> Any:
         msg = (
             f"rule {ctx.rule_id!r}: {fname}({args[0]!r}) needs the {kind} {args[0]!r}, which "
             f"was not given; pass {kind}s={{{args[0]!r}: ...}} to classify_parcels "
-            f"(CLI: --{kind} {args[0]}=PATH)"
+            f"(CLI: --{_CLI_OPTION[kind]} {args[0]}=PATH)"
         )
         raise RuleError(msg)
     return ctx.values[key]

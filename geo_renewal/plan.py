@@ -405,9 +405,9 @@ def _working_crs(value: Any, path: Path) -> str | None:
 
 
 def _tiles(value: Any, path: Path) -> str:
-    from geo_renewal.maps import TILES
+    from geo_renewal.tiles import tile_names
 
-    return _choice(value, TILES, path, "outputs.tiles")
+    return _choice(value, tuple(tile_names()), path, "outputs.tiles")
 
 
 def _layer_sections(

@@ -39,6 +39,7 @@ from geo_renewal._errors import RuleError
 from geo_renewal._toml import parse_toml, read_toml
 from geo_renewal.expression import (
     _BOOL_NAMES,
+    _CLI_OPTION,
     FUNCTIONS,
     SPECIAL_NAMES,
     _constant_value,
@@ -268,7 +269,7 @@ class RuleSet:
         users = [r.id for r in self.rules if any(k[1] == name for k in r.value_keys(self.params))]
         return (
             f"rules {users} need the {kind} {name!r}, which was not given (given: {given}); "
-            f"pass {kind}s={{{name!r}: ...}} to classify_parcels, or --{kind} {name}=PATH on "
+            f"pass {kind}s={{{name!r}: ...}} to classify_parcels, or --{_CLI_OPTION[kind]} {name}=PATH on "
             "the command line"
         )
 

@@ -92,7 +92,7 @@ def test_missing_columns_layers_and_rasters_reported_at_once(grid_parcels):
     assert "unknown column `flors`" in text
     assert "did you mean `floors`?" in text
     assert "need the layer 'heritage_core'" in text
-    assert "--layer heritage_core=PATH" in text
+    assert "--constraint heritage_core=PATH" in text
     assert "given: ['heritage']" in text
     assert "need the raster 'flood_depth'" in text
     assert "--raster flood_depth=PATH" in text

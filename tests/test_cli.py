@@ -61,3 +61,54 @@ def test_library_error_becomes_a_click_error(tmp_path):
     assert res.output.startswith("Error: ")
     assert "crs" in res.output.lower()
     assert "Traceback" not in res.output
+
+
+def _example_lines(cmd: click.Command) -> list[str]:
+    """The example command lines of a command's docstring, as written in the source."""
+    doc = cmd.callback.__doc__ or ""
+    block = doc.split("Example:", 1)[1]
+    return [
+        ln.strip() for ln in block.splitlines() if ln.strip().startswith(("geo-renewal", "--"))
+    ]
+
+
+@pytest.mark.parametrize(("name", "cmd"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_help_example_prints_as_written(name, cmd):
+    """Click rewraps paragraphs: an example only survives in a ``\\b`` block."""
+    res = CliRunner().invoke(cli, [*name.split(), "-h"], terminal_width=100)
+    shown = {ln.strip() for ln in res.output.splitlines()}
+    lines = _example_lines(cmd)
+    assert lines, f"{name}: no example command line"
+    missing = [ln for ln in lines if ln.replace("\\\\", "\\") not in shown]
+    assert not missing, f"{name}: these example lines are rewrapped in --help: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [("classify", "--constraint"), ("map", "--constraint"), ("resettle", "--constraint")],
+)
+def test_one_vocabulary_for_layers(command, option):
+    """--layer is the input file's layer everywhere; constraint layers are --constraint."""
+    res = CliRunner().invoke(cli, [command, "-h"], terminal_width=100)
+    assert "--layer LAYER" in res.output
+    assert f"{option} NAME=PATH" in res.output
+
+
+def test_earlier_spellings_still_work(tmp_path):
+    from geo_renewal.datasets import get_path
+
+    out = tmp_path / "c.gpkg"
+    path = str(get_path("sample_district"))
+    args = ["classify", path, "--parcels-layer", "parcels", "--silent", "--out", str(out)]
+    args += ["--layer", f"heritage_core={path}::heritage_core"]
+    args += ["--raster", f"flood_depth={get_path('flood_depth')}"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "constraint layers are now --constraint NAME=PATH" in res.output
+
+
+def test_layer_takes_one_input_layer():
+    res = CliRunner().invoke(cli, ["stats", "x.gpkg", "--layer", "a=b.gpkg", "--by", "street"])
+    assert res.exit_code == 2
+    res = CliRunner().invoke(cli, ["validate", __file__, "--layer", "a=b"])
+    assert "not NAME=PATH" in res.output

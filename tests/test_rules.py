@@ -289,7 +289,7 @@ def test_special_names_and_spatial_values(frame):
     got = evaluate_expression(tree, frame, values=values, source="x")
     assert got.tolist() == [True, False, True, False]
     assert key not in values
-    with pytest.raises(RuleError, match=r"needs the layer 'eco'.*--layer eco=PATH"):
+    with pytest.raises(RuleError, match=r"needs the layer 'eco'.*--constraint eco=PATH"):
         evaluate_expression("share_in('eco') > 0", frame)
 
 
