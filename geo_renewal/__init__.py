@@ -68,10 +68,10 @@ _API: dict[str, str] = {
     # schedule.py
     "backward_schedule": "schedule",
     "compare_schedule": "schedule",
-    # fund.py
-    "FundParams": "fund",
+    # fund.py / fund_params.py
+    "FundParams": "fund_params",
     "FundBalance": "fund",
-    "load_fund_params": "fund",
+    "load_fund_params": "fund_params",
     "fund_balance": "fund",
     "fund_balance_from_files": "fund",
     "fund_tables": "fund",
