@@ -97,10 +97,10 @@ _API: dict[str, str] = {
     "renewal_map": "maps",
     "save_map": "maps",
     "tile_names": "tiles",
-    # resettlement.py / sites.py (the solver, allocation.py, is not re-exported here)
+    # resettlement.py / demand.py / sites.py (the solver, allocation.py, is not re-exported here)
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",
-    "resettlement_demand": "resettlement",
+    "resettlement_demand": "demand",
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",
