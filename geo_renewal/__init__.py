@@ -68,10 +68,10 @@ _API: dict[str, str] = {
     # schedule.py
     "backward_schedule": "schedule",
     "compare_schedule": "schedule",
-    # fund.py
-    "FundParams": "fund",
+    # fund.py / fund_params.py
+    "FundParams": "fund_params",
     "FundBalance": "fund",
-    "load_fund_params": "fund",
+    "load_fund_params": "fund_params",
     "fund_balance": "fund",
     "fund_balance_from_files": "fund",
     "fund_tables": "fund",
@@ -97,10 +97,10 @@ _API: dict[str, str] = {
     "renewal_map": "maps",
     "save_map": "maps",
     "tile_names": "tiles",
-    # resettlement.py / sites.py (the solver, allocation.py, is not re-exported here)
+    # resettlement.py / demand.py / sites.py (the solver, allocation.py, is not re-exported here)
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",
-    "resettlement_demand": "resettlement",
+    "resettlement_demand": "demand",
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",

@@ -1,9 +1,8 @@
 """
 The resettlement allocation solver: households of demand units to sites with capacities.
 
-Pure numpy + scipy (HiGHS through `scipy.optimize.milp`), no geometry: `allocate` takes the
-demand per unit, the capacity per site, a cost per household for each (unit, site) pair and
-which pairs are allowed; `max_nearby` bounds the 就地就近安置率. scipy is the ``solver`` extra.
+Numpy and scipy (HiGHS through `scipy.optimize.milp`, the ``solver`` extra), no geometry:
+`allocate` and `max_nearby` (the best 就地就近安置率); see ``docs/guide/resettlement.md``.
 """
 
 from __future__ import annotations

@@ -1,46 +1,14 @@
 """
 Project ledger (台账): read a ledger spreadsheet, check it, and join it to project polygons.
 
-A district runs its renewal as a list of projects. Each has a ledger row with a person
-responsible, household counts, and a planned and an actual date for every stage of its
-pipeline (DOMAIN.md §4). This module reads and checks such ledgers; where every project
-stands on a given day and what moved between two ledgers is `geo_renewal.progress`, the
-deadlines set backwards from the target date (倒排工期) are `geo_renewal.schedule` (their
-names stay importable from here).
-
-Ledger format
--------------
-One row per project; headers in Chinese or English (canonical name in brackets):
-
-===============================  =========================================================
-项目编号 (project_id)              project identifier, joins to the project polygons
-项目名称 (name)                    display name
-类型 (project_type)                征收拆迁 / 保留提升, or a category code (`schema.CATEGORIES`)
-街道 (street)                      street / sub-district
-责任单位 (responsible_unit)        responsible unit
-责任人 (responsible_person)        person responsible
-户数 (households)                  households concerned
-已签约户数 (signed_households)      households that have signed
-拆除建筑面积 (demolished_floor_area) floor area to demolish [m²]
-目标日期 (target_date)             date the whole project must be done by
-启动日期 (start_date)              optional; before it a project is "not started"
-当前阶段 (reported_stage)          optional; the stage the ledger claims (checked)
-<阶段>计划日期 (<stage>_planned)    planned completion date of a stage, e.g. 签约计划日期
-<阶段>实际日期 (<stage>_actual)     actual completion date of a stage, blank until reached
-===============================  =========================================================
-
-The stage pipeline of each project type is configurable (`pipelines=`); the default is
-`schema.PIPELINES`: 签约 → 拆除 → 组卷报批 → 供地 → 开工 for 征收拆迁 and 方案 → 施工 → 竣工验收
-for 保留提升. Further stages are declared with ``stages={"survey": ("测绘", "Survey")}``.
-
-Dates are read from Excel dates or text such as ``2024-03-01``, ``2024/3/1``, ``2024.3.1``,
-``2024年3月1日`` and ``20240301``. Every problem is reported with the spreadsheet row number
-(the header is row 1) and the column header as written in the file; no row is dropped.
+The ledger format (headers in Chinese or English, stage pipelines, dates) and the checks are
+described in the guide, ``docs/guide/ledger.md``. Progress on a date is `geo_renewal.progress`,
+deadlines set backwards (倒排工期) are `geo_renewal.schedule` (their names stay importable
+from here); reading cells is `geo_renewal._ledger_cells`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import logging
 import re
@@ -55,6 +23,17 @@ import pandas as pd
 from geo_renewal import schema
 from geo_renewal._errors import InputError, SchemaError
 from geo_renewal._findings import Findings
+from geo_renewal._ledger_cells import (
+    _BLANKED,
+    _IGNORED,
+    _fmt,
+    _isna,
+    _looks_like_dates,
+    _parse_date,
+    _parse_dates,
+    _parse_numbers,
+    _report,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -85,8 +64,6 @@ _TEXT = ("project_id", "name", "project_type", "street", "responsible_unit", "re
 
 _STAGE_ZH = re.compile(r"^(?P<stage>.+?)(?P<kind>计划|实际)(?:完成|完成的)?(?:日期|时间)?$")
 _STAGE_EN = re.compile(r"^(?P<stage>.+?)[_ ]?(?P<kind>planned|plan|actual)(?:[_ ]?date)?$")
-_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_BLANKS = frozenset({"", "-", "—", "/", "无", "nan", "nat", "none", "null", "n/a"})
 
 _SPECIAL_STAGES = ("not_started", "done")
 
@@ -99,11 +76,6 @@ _MOVED = {
     "backward_schedule": "schedule",
     "compare_schedule": "schedule",
 }
-
-# What the reader did about a finding (the ``action`` column).
-_KEPT = "none (kept)"
-_BLANKED = "set to missing"
-_IGNORED = "column ignored"
 
 
 def __getattr__(name: str) -> Any:
@@ -170,58 +142,6 @@ class Ledger:
         n_warn = int((self.findings["severity"] == "warning").sum())
         src = f" from {self.source}" if self.source else ""
         return f"<Ledger{src}: {len(self.table)} projects, {n_err} errors, {n_warn} warnings>"
-
-
-def _isna(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _report(
-    findings: Findings,
-    pos: np.ndarray | Sequence[int],
-    problem: str,
-    message: str,
-    *,
-    column: str | None = None,
-    severity: str = "error",
-    action: str = _KEPT,
-    values: Sequence[Any] | np.ndarray | None = None,
-    **fields: Any,
-) -> None:
-    """
-    Add one finding per table position in `pos`; rows and ids come from `findings`.
-
-    `message` is a `str.format` template of ``{row}`` (the spreadsheet row), ``{header}``
-    (`column` as the file spells it), ``{value}`` (the offending cell, from `values`) and
-    `fields`: a list or array gives one value per position, anything else one for all.
-    """
-    pos = np.asarray(pos, dtype=np.intp)
-    rows = np.asarray(findings.labels)
-    header = None if column is None else findings.header(column)
-    per_row = {k: v for k, v in fields.items() if isinstance(v, list | np.ndarray)}
-    same = {k: v for k, v in fields.items() if k not in per_row}
-    messages = [
-        message.format(
-            row=rows[i],
-            header=header,
-            value=None if values is None else values[k],
-            **same,
-            **{name: v[k] for name, v in per_row.items()},
-        )
-        for k, i in enumerate(pos)
-    ]
-    findings.rows(
-        pos,
-        column=header,
-        problem=problem,
-        severity=severity,
-        action=action,
-        message=np.asarray(messages, dtype=object),
-        value=values,
-    )
 
 
 # --------------------------------------------------------------------------- reading
@@ -396,94 +316,6 @@ def _map_headers(
     return rename, back
 
 
-def _looks_like_dates(values: pd.Series, key: str) -> bool:
-    """Tell whether a column is a date column: named so, or all its filled cells are dates."""
-    if re.search(r"(日期|时间|date)$", key):
-        return True
-    filled = [v for v in values.tolist() if not _isna(v) and str(v).strip().lower() not in _BLANKS]
-    return bool(filled) and all(_parse_date(v) is not None for v in filled)
-
-
-def _parse_date(v: Any) -> pd.Timestamp | None:
-    """Return a midnight Timestamp, NaT for blank, or None if unparseable."""
-    if v is None or v is pd.NaT:
-        return pd.NaT
-    if isinstance(v, pd.Timestamp | dt.datetime | dt.date):
-        return pd.Timestamp(v).normalize()
-    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-        if np.isnan(v):
-            return pd.NaT
-        if float(v).is_integer() and 19_000_101 <= v <= 21_001_231:
-            v = str(int(v))
-        elif 1 <= v < 80_000:  # Excel serial day number
-            return pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(v))
-        else:
-            return None
-    s = str(v).strip()
-    if s.lower() in _BLANKS:
-        return pd.NaT
-    s = re.split(r"[ T]", s, maxsplit=1)[0] if re.match(r"^\d{4}\D", s) else s
-    m = _DATE_RE.match(s)
-    if m is None and re.fullmatch(r"\d{8}", s):
-        m = re.match(r"^(\d{4})(\d{2})(\d{2})$", s)
-    if m is None:
-        return None
-    try:
-        return pd.Timestamp(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return None
-
-
-def _parse_dates(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
-    cache: dict[Any, Any] = {}
-    out = []
-    for v in raw.tolist():
-        key = (type(v).__name__, str(v))
-        if key not in cache:
-            cache[key] = _parse_date(v)
-        out.append(cache[key])
-    bad = np.flatnonzero([v is None for v in out])
-    cells = raw.tolist()
-    _report(
-        findings,
-        bad,
-        "bad_date",
-        "row {row}, column {header!r}: cannot read {value!r} as a date; "
-        "write it as 2024-03-01 or leave it blank.",
-        column=col,
-        action=_BLANKED,
-        values=[cells[i] for i in bad],
-    )
-    out = [pd.NaT if v is None else v for v in out]
-    return pd.Series(pd.to_datetime(pd.Series(out, dtype=object)), index=raw.index, name=col)
-
-
-def _parse_numbers(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
-    text = raw.map(lambda v: v if not isinstance(v, str) else v.strip())
-    text = text.map(
-        lambda v: (
-            re.sub(r"(,|，|\s|户|㎡|m2|平方米)", "", v, flags=re.IGNORECASE)
-            if isinstance(v, str)
-            else v
-        )
-    )
-    blank = text.map(lambda v: _isna(v) or (isinstance(v, str) and v.lower() in _BLANKS))
-    values = pd.to_numeric(text.where(~blank, None), errors="coerce").astype(float)
-    cells = raw.to_numpy()
-    bad = np.flatnonzero((values.isna() & ~blank).to_numpy())
-    message = "row {row}, column {header!r}: {value!r} is not a number; "
-    message += "write a plain number or leave it blank."
-    _report(findings, bad, "bad_number", message, column=col, action=_BLANKED, values=cells[bad])
-    neg = np.flatnonzero((values < 0).to_numpy())
-    message = "row {row}, column {header!r}: {value!r} is negative; counts and areas must be ≥ 0."
-    _report(findings, neg, "negative_value", message, column=col, values=cells[neg])
-    return values.rename(col)
-
-
-def _fmt(ts: pd.Timestamp) -> str:
-    return ts.strftime("%Y-%m-%d")
-
-
 def _read_projects(projects: gpd.GeoDataFrame | str | Path, layer: str | None) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
@@ -521,7 +353,7 @@ def read_ledger(
     """
     Read a project ledger (台账) from CSV or XLSX, check it, and join it to project polygons.
 
-    Headers may be Chinese or English (see the module docstring). Every cell problem is
+    Headers may be Chinese or English (see ``docs/guide/ledger.md``). Every cell problem is
     reported in `Ledger.findings` with its spreadsheet row and column; nothing is dropped:
     rows with problems stay in the table (an unreadable cell becomes blank), rows without a
     polygon get an empty geometry, and polygons without a row are kept in

@@ -1,11 +1,8 @@
 """
 Progress on a date (挂图作战): where the projects of a ledger stand, and what moved.
 
-Per project, per street and per type, what changed since the last ledger, and the tables,
-map and workbook of a progress meeting.
-
-The ledger is read and checked by `geo_renewal.ledger.read_ledger`; deadlines set
-backwards from the target date are `geo_renewal.schedule`.
+Per project, street and type, the changes since the last ledger, and the tables, map and
+workbook of a progress meeting; see the guide, ``docs/guide/ledger.md``.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """
-Resettlement planning: demand, and a capacity-constrained allocation of it to sites.
+Resettlement planning: a capacity-constrained allocation of demand to sites.
 
-Every household of a demolition (`demolish`) parcel either takes cash compensation or needs
-a resettlement flat. `resettlement_demand` counts the flat households per demand unit;
-`plan_resettlement` checks the candidate sites (`geo_renewal.sites`), allocates the units
-to them (`geo_renewal.allocation`, HiGHS through `scipy.optimize.milp`) and reports the
-flows, unmet demand with reasons and the 就地就近安置率 against the 50 % line (DOMAIN.md §2);
-`ResettlementPlan.write` saves it. Distances are straight lines in the working CRS (metres).
+`plan_resettlement` checks the sites (`geo_renewal.sites`), counts the demand
+(`geo_renewal.demand`, re-exported here), allocates it (`geo_renewal.allocation`) and reports
+flows, unmet demand and the 就地就近安置率; see the guide, ``docs/guide/resettlement.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ from geo_renewal._checks import check_lang, check_range
 from geo_renewal._errors import InputError, SchemaError
 from geo_renewal.allocation import AllocationResult, allocate, max_nearby, require_solver
 from geo_renewal.crs import check_crs, check_same_crs, to_working, working_crs
+from geo_renewal.demand import _union_by, _unit_labels, resettlement_demand
 from geo_renewal.io import atomic_write, write_layer
 from geo_renewal.sites import candidate_sites, site_capacity, site_suitability
 from geo_renewal.stats import MAX_REBUILD_RATIO
@@ -68,215 +66,6 @@ REASONS: dict[str, tuple[str, str]] = {
 
 def _check_positive(name: str, value: float) -> None:
     check_range(value, name=name, low=0.0, low_open=True)
-
-
-# --------------------------------------------------------------------------- demand
-
-
-def _largest_remainder(exact: np.ndarray) -> np.ndarray:
-    """Round non-negative `exact` to integers whose sum is round(sum(exact))."""
-    base = np.floor(exact + 1e-9)
-    frac = exact - base
-    short = int(np.floor(exact.sum() + 0.5 + 1e-9) - base.sum())
-    if short > 0:
-        # largest fractional parts first; stable, so ties go to the earlier unit
-        order = np.argsort(-frac, kind="stable")[:short]
-        base[order] += 1
-    return base.astype("int64")
-
-
-def _households(parcels: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Household count per parcel (int) and a flag where it was estimated from floor area."""
-    n = len(parcels)
-    hh = (
-        pd.to_numeric(parcels["households"], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
-        )
-        if "households" in parcels.columns
-        else np.full(n, np.nan)
-    )
-    est = np.isnan(hh)
-    if est.any():
-        fa = _floor_area(parcels)
-        hh = np.where(est, fa / settings.floor_area_per_household, hh)
-    hh = np.where(np.isnan(hh), 0.0, hh)
-    if (hh < 0).any():
-        rows = list(parcels.index[hh < 0][:5])
-        msg = f"`households` must be ≥ 0; demolition parcels {rows} hold negative counts."
-        raise InputError(msg)
-    return np.round(hh).astype("int64"), est
-
-
-def _floor_area(parcels: pd.DataFrame) -> np.ndarray:
-    n = len(parcels)
-    fa = np.full(n, np.nan)
-    if "floor_area" in parcels.columns:
-        fa = pd.to_numeric(parcels["floor_area"], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
-        )
-    if {"footprint_area", "floors"} <= set(parcels.columns):
-        fp = pd.to_numeric(parcels["footprint_area"], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
-        )
-        fl = pd.to_numeric(parcels["floors"], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
-        )
-        fa = np.where(np.isnan(fa), fp * fl, fa)
-    return fa
-
-
-def _unit_labels(classified: gpd.GeoDataFrame, by: str, zone_dist: float) -> pd.Series:
-    if by in classified.columns:
-        return classified[by]
-    if by == "zone_id":
-        from geo_renewal.classify import zone_labels
-
-        return zone_labels(classified, dist=zone_dist)
-    msg = (
-        f"`demand_by` column {by!r} is not in `classified` (columns: "
-        f"{[c for c in classified.columns if c != classified.geometry.name]}); "
-        f"use 'zone_id' (computed from the classification), 'project_id' or another column."
-    )
-    raise SchemaError(msg)
-
-
-def resettlement_demand(
-    classified: gpd.GeoDataFrame,
-    *,
-    by: str = "zone_id",
-    cash_share: float = 0.3,
-    category: str = "demolish",
-    planned_floor_area_col: str = "planned_floor_area",
-    zone_dist: float = 30.0,
-) -> gpd.GeoDataFrame:
-    """
-    Count the households of demolition parcels per demand unit and split flats from cash.
-
-    Households choosing a flat are ``households × (1 − cash_share)`` per unit, rounded to
-    whole households by the largest-remainder method: the district total of flat
-    households is ``round(total × (1 − cash_share))``, and in every unit
-    ``flat_households + cash_households == households`` exactly.
-
-    Parameters
-    ----------
-    classified
-        Parcels with a ``category`` column (`classify_parcels` output), ``households``
-        and, where counts are missing, ``floor_area`` (or ``footprint_area`` × ``floors``)
-        to estimate them with `settings.floor_area_per_household`.
-    by
-        Column naming the demand unit: ``"zone_id"`` (renewal zone; computed with
-        `geo_renewal.classify.zone_labels` when the column is missing), ``"project_id"``
-        or any other column. A parcel with an empty label becomes a unit of its own
-        (id ``"<parcel_id>"``), so no household is lost.
-    cash_share
-        Share of households taking cash compensation instead of a flat, 0–1 (default 0.3).
-    category
-        Category code whose parcels are demolished (default ``"demolish"``).
-    planned_floor_area_col
-        Column with the planned (new) floor area of a parcel, m²; summed per unit for the
-        拆建比 (DOMAIN.md §2) where present.
-    zone_dist
-        Gap in metres bridged when renewal zones are computed (`zone_labels`).
-
-    Returns
-    -------
-    demand
-        GeoDataFrame, one row per unit (input CRS), with ``unit_id``, ``n_parcels``,
-        ``households``, ``estimated_parcels`` (parcels whose households were estimated from
-        floor area), ``cash_households``, ``flat_households``, ``demolish_floor_area_m2``,
-        ``planned_floor_area_m2`` and the unit polygon (union of its demolition parcels).
-
-    Raises
-    ------
-    SchemaError
-        If ``category`` or the `by` column is missing.
-    InputError
-        If `cash_share` is outside 0–1 or household counts are negative.
-
-    Examples
-    --------
-    >>> from shapely import box
-    >>> parcels = gpd.GeoDataFrame(
-    ...     {"parcel_id": ["a", "b", "c"], "category": ["demolish"] * 3,
-    ...      "households": [5, 5, 5], "project_id": ["X", "Y", "Z"]},
-    ...     geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)],
-    ...     crs="EPSG:4548")
-    >>> d = resettlement_demand(parcels, by="project_id", cash_share=0.3)
-    >>> d["flat_households"].tolist(), d["cash_households"].tolist()  # 3.5 each → 11 in all
-    ([4, 4, 3], [1, 1, 2])
-    """
-    check_crs(classified, "classified")
-    if "category" not in classified.columns:
-        msg = "`classified` has no 'category' column; run `classify_parcels` first."
-        raise SchemaError(msg)
-    if not (0.0 <= cash_share <= 1.0):
-        msg = f"`cash_share` must be between 0 and 1 (share taking cash), got {cash_share!r}."
-        raise InputError(msg)
-    labels = _unit_labels(classified, by, zone_dist)
-    is_demo = (classified["category"].astype("string") == category).fillna(False).to_numpy(bool)
-    parcels = classified.loc[is_demo]
-    lab = labels.loc[parcels.index]
-    if lab.isna().any():
-        pid = (
-            parcels["parcel_id"].astype("string")
-            if "parcel_id" in parcels.columns
-            else pd.Series(parcels.index.astype(str), index=parcels.index)
-        )
-        lab = lab.astype(object).where(lab.notna(), pid.astype(object))
-    hh, est = _households(parcels)
-    fa = _floor_area(parcels)
-    planned = (
-        pd.to_numeric(parcels[planned_floor_area_col], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan
-        )
-        if planned_floor_area_col in parcels.columns
-        else np.full(len(parcels), np.nan)
-    )
-    frame = pd.DataFrame(
-        {
-            "unit_id": lab.to_numpy(dtype=object),
-            "households": hh,
-            "estimated": est.astype("int64"),
-            "fa": fa,
-            "planned": planned,
-        }
-    )
-    grouped = frame.groupby("unit_id", sort=True, dropna=False)
-    out = pd.DataFrame(
-        {
-            "n_parcels": grouped.size(),
-            "households": grouped["households"].sum(),
-            "estimated_parcels": grouped["estimated"].sum(),
-            "demolish_floor_area_m2": grouped["fa"].sum(min_count=1),
-            "planned_floor_area_m2": grouped["planned"].sum(min_count=1),
-        }
-    )
-    flats = _largest_remainder(out["households"].to_numpy(dtype=float) * (1.0 - cash_share))
-    out.insert(2, "flat_households", flats)
-    out.insert(2, "cash_households", out["households"].to_numpy() - flats)
-    codes = pd.Index(out.index).get_indexer(frame["unit_id"])
-    geoms = _union_by(parcels.geometry.to_numpy(), codes, len(out))
-    out = out.reset_index()
-    demand = gpd.GeoDataFrame(out, geometry=geoms, crs=classified.crs)
-    notes = []
-    if est.any():
-        notes.append(
-            f"households of {int(est.sum())} demolition parcels were estimated from floor area "
-            f"({settings.floor_area_per_household:g} m² per household)"
-        )
-    demand.attrs["notes"] = notes
-    return demand
-
-
-def _union_by(geoms: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
-    """Union of `geoms` per group code 0..n-1 (one shapely call per group)."""
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(n + 1))
-    out = np.empty(n, dtype=object)
-    for k in range(n):
-        part = geoms[order[bounds[k] : bounds[k + 1]]]
-        out[k] = part[0] if len(part) == 1 else shapely.union_all(part)
-    return out
 
 
 # --------------------------------------------------------------------------- plan

@@ -1,8 +1,7 @@
 """
 Schedules (倒排工期): stage deadlines set backwards from a project's target date.
 
-`backward_schedule` sets the deadlines of one pipeline; `compare_schedule` compares every
-project's planned dates in a ledger (`geo_renewal.ledger.read_ledger`) with them.
+`backward_schedule` and `compare_schedule`; see the guide, ``docs/guide/ledger.md``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """
 Resettlement sites: how many flats a site holds, and which suitability checks it passes.
 
-`site_capacity` applies the capacity formula of DOMAIN.md §3; `site_suitability` checks
-size, heritage and ecological zones, flood depth and distances to constraint layers, with
-the measured values and a sentence per check. Spatial and raster measures come from
-`geo_renewal.spatial` and `geo_renewal.raster` (one implementation of each predicate).
+`site_capacity` applies the capacity formula of DOMAIN.md §3; `site_suitability` checks a
+site against constraint layers and rasters (measures from `geo_renewal.spatial` and
+`geo_renewal.raster`). The checks and thresholds: ``docs/guide/resettlement.md``.
 """
 
 from __future__ import annotations

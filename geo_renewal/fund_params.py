@@ -1,0 +1,288 @@
+"""
+Fund-balance parameters: `FundParams` and `load_fund_params`.
+
+A TOML file over the bundled ``params/fund_default.toml``, merged and checked completely;
+see the guide, ``docs/guide/fund.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo_renewal._errors import InputError
+from geo_renewal._toml import parse_toml, read_toml
+
+__all__ = ["FundParams", "load_fund_params"]
+
+#: TOML section -> keys of `FundParams` in that section.
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "compensation": (
+        "appraised_value_per_m2",
+        "moving_per_household",
+        "temporary_per_household_month",
+        "temporary_months",
+        "business_loss_per_m2",
+        "incentive_per_household",
+    ),
+    "resettlement": (
+        "cash_share",
+        "floor_area_per_household",
+        "construction_cost_per_m2",
+        "settlement_price_per_m2",
+    ),
+    "costs": ("demolition_per_m2", "infrastructure_per_m2", "upgrade_per_household"),
+    "financing": ("rate_per_year", "years"),
+    "sale_plots": ("derive", "net_share", "far", "land_price_per_m2"),
+    "sensitivity": ("land_price_changes",),
+}
+_SHARES = ("cash_share", "net_share")
+_PLOT_KEYS = ("project_id", "plot_id", "area", "far", "land_price_per_m2")
+#: Parameters a project column may override (numbers, per project).
+_OVERRIDABLE = tuple(
+    k for sec in ("compensation", "resettlement", "costs", "financing") for k in _SECTIONS[sec]
+)
+
+
+@dataclass(frozen=True)
+class FundParams:
+    """
+    Parameters of the fund balance; see ``geo_renewal/params/fund_default.toml``.
+
+    Money in 元, areas in m², rates as fractions. Build it with `load_fund_params`.
+    """
+
+    appraised_value_per_m2: float
+    moving_per_household: float
+    temporary_per_household_month: float
+    temporary_months: float
+    business_loss_per_m2: float
+    incentive_per_household: float
+    cash_share: float
+    floor_area_per_household: float
+    construction_cost_per_m2: float
+    settlement_price_per_m2: float
+    demolition_per_m2: float
+    infrastructure_per_m2: float
+    upgrade_per_household: float
+    rate_per_year: float
+    years: float
+    derive: bool
+    net_share: float
+    far: float
+    land_price_per_m2: float
+    land_price_changes: tuple[float, ...]
+    plots: tuple[dict[str, Any], ...] = ()
+    source: str = field(default="(defaults)", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return the parameters as nested TOML sections.
+
+        Returns
+        -------
+        sections
+            ``{"compensation": {...}, ..., "plots": [...]}``.
+        """
+        out: dict[str, Any] = {
+            sec: {k: getattr(self, k) for k in keys} for sec, keys in _SECTIONS.items()
+        }
+        out["sensitivity"]["land_price_changes"] = list(self.land_price_changes)
+        out["plots"] = [dict(p) for p in self.plots]
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """
+        Return the parameters as a two-column table (section, key, value) for a report.
+
+        Returns
+        -------
+        params
+            One row per parameter, plus one per declared plot.
+        """
+        rows = [
+            {"param_section": sec, "param_name": k, "param_value": _text(getattr(self, k))}
+            for sec, keys in _SECTIONS.items()
+            for k in keys
+        ]
+        rows += [
+            {
+                "param_section": "plots",
+                "param_name": str(p.get("plot_id", i)),
+                "param_value": _text(p),
+            }
+            for i, p in enumerate(self.plots)
+        ]
+        rows.append({"param_section": "", "param_name": "source", "param_value": self.source})
+        return pd.DataFrame(rows)
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, tuple | list):
+        return ", ".join(f"{x:g}" for x in v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _default_toml() -> dict[str, Any]:
+    text = resources.files("geo_renewal").joinpath("params/fund_default.toml").read_text("utf-8")
+    return parse_toml(text, source="bundled:fund_default", what="fund parameter file")
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Merge `override` (nested sections or flat keys) onto `base`, refusing unknown keys."""
+    key_section = {k: sec for sec, keys in _SECTIONS.items() for k in keys}
+    out = {sec: dict(v) if isinstance(v, Mapping) else v for sec, v in base.items()}
+    for name, value in override.items():
+        if name == "plots":
+            out["plots"] = list(value)
+        elif name in _SECTIONS:
+            if not isinstance(value, Mapping):
+                msg = f"{source}: [{name}] must be a table of keys; got {value!r}."
+                raise InputError(msg)
+            for k, v in value.items():
+                if k not in _SECTIONS[name]:
+                    msg = (
+                        f"{source}: unknown key {k!r} in [{name}]; valid keys are "
+                        f"{list(_SECTIONS[name])}."
+                    )
+                    raise InputError(msg)
+                out.setdefault(name, {})[k] = v
+        elif name in key_section:
+            out.setdefault(key_section[name], {})[name] = value
+        else:
+            msg = (
+                f"{source}: unknown parameter {name!r}; valid sections are "
+                f"{[*_SECTIONS, 'plots']} and valid keys are {list(key_section)}."
+            )
+            raise InputError(msg)
+    return out
+
+
+def _build(sections: Mapping[str, Any], source: str) -> FundParams:
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for sec, keys in _SECTIONS.items():
+        for k in keys:
+            v = sections.get(sec, {}).get(k)
+            if v is None:
+                problems.append(f"[{sec}] {k} is missing")
+                continue
+            if k == "derive":
+                if not isinstance(v, bool):
+                    problems.append(f"[{sec}] {k} must be true or false, got {v!r}")
+                values[k] = bool(v)
+                continue
+            if k == "land_price_changes":
+                try:
+                    changes = tuple(float(x) for x in v)
+                except (TypeError, ValueError):
+                    problems.append(f"[{sec}] {k} must be a list of fractions, got {v!r}")
+                    continue
+                if any(c <= -1 for c in changes):
+                    problems.append(f"[{sec}] {k} must be > -1 (−100 %), got {list(changes)}")
+                values[k] = changes
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                problems.append(f"[{sec}] {k} must be a number, got {v!r}")
+                continue
+            v = float(v)
+            if not np.isfinite(v) or v < 0:
+                problems.append(f"[{sec}] {k} must be ≥ 0, got {v:g}")
+            elif k in _SHARES and v > 1:
+                problems.append(f"[{sec}] {k} is a share and must be between 0 and 1, got {v:g}")
+            values[k] = v
+    plots = []
+    for i, p in enumerate(sections.get("plots", [])):
+        if not isinstance(p, Mapping):
+            problems.append(f"[[plots]] #{i + 1} must be a table, got {p!r}")
+            continue
+        unknown = [k for k in p if k not in _PLOT_KEYS]
+        if unknown:
+            problems.append(
+                f"[[plots]] #{i + 1} has unknown keys {unknown}; valid keys are {list(_PLOT_KEYS)}"
+            )
+        if "project_id" not in p or "area" not in p:
+            problems.append(f"[[plots]] #{i + 1} needs project_id and area")
+            continue
+        for k in ("area", "far", "land_price_per_m2"):
+            if k in p and (
+                isinstance(p[k], bool) or not isinstance(p[k], int | float) or p[k] < 0
+            ):
+                problems.append(f"[[plots]] #{i + 1} {k} must be a number ≥ 0, got {p[k]!r}")
+        plots.append(
+            {**{k: p[k] for k in _PLOT_KEYS if k in p}, "project_id": str(p["project_id"])}
+        )
+    if problems:
+        msg = f"fund parameters {source} are invalid: " + "; ".join(problems) + "."
+        raise InputError(msg)
+    return FundParams(**values, plots=tuple(plots), source=source)
+
+
+def load_fund_params(
+    path: str | Path | None = None, *, overrides: Mapping[str, Any] | None = None
+) -> FundParams:
+    """
+    Load fund-balance parameters from a TOML file over the bundled defaults.
+
+    Parameters
+    ----------
+    path
+        A TOML file with any of the sections of ``geo_renewal/params/fund_default.toml``
+        (keys not given keep their defaults); None for the defaults alone.
+    overrides
+        Values applied last: nested sections (``{"compensation": {...}}``) or flat keys
+        (``{"appraised_value_per_m2": 18000}``).
+
+    Returns
+    -------
+    params
+        Validated `FundParams`.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or not TOML, a key is unknown (the message lists the valid
+        ones), a value is negative or not a number, or a share is outside 0–1.
+
+    Examples
+    --------
+    >>> p = load_fund_params(overrides={"appraised_value_per_m2": 18000})
+    >>> p.appraised_value_per_m2, p.cash_share
+    (18000.0, 0.3)
+    >>> load_fund_params(overrides={"compensation": {"appraised_value": 1}})
+    Traceback (most recent call last):
+    ...
+    geo_renewal._errors.InputError: overrides: unknown key 'appraised_value' in [compensation]; ...
+    """
+    sections = _default_toml()
+    source = "(defaults)"
+    if path is not None:
+        p = Path(path)
+        user = read_toml(p, what="fund parameter file")
+        sections = _merge(sections, user, str(p))
+        source = str(p)
+    if overrides:
+        sections = _merge(sections, overrides, "overrides")
+        source = f"{source} + overrides"
+    return _build(sections, source)
+
+
+def _as_params(params: FundParams | str | Path | Mapping[str, Any] | None) -> FundParams:
+    if params is None:
+        return load_fund_params()
+    if isinstance(params, FundParams):
+        return params
+    if isinstance(params, str | Path):
+        return load_fund_params(params)
+    if isinstance(params, Mapping):
+        return load_fund_params(overrides=params)
+    msg = f"`params` must be FundParams, a TOML path or a mapping; got {type(params).__name__}."
+    raise InputError(msg)
