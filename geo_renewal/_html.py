@@ -1,27 +1,9 @@
-r"""
+"""
 Escaping of data text for HTML pages and the JavaScript that folium and Leaflet emit.
 
 This is the one escaping helper of the toolkit: every value that comes from data (attribute
 values, column and layer names, titles, legend and category labels) passes through
 `escape` before it lands in a map, a popup, a legend or the HTML meeting report.
-
-`escape` turns text into a form that is inert in every context a map uses:
-
-* HTML text and quoted attribute values (``& < > " '`` become entities);
-* JavaScript string literals of any quote style, including template literals
-  (`` ` ``, ``$`` and ``\`` become entities, so ``${...}`` cannot interpolate and
-  ``\u003c`` / ``\x3c`` cannot decode into markup);
-* JSON string content (no quote, backslash or control character survives);
-* a ``<script>`` element (no ``<`` survives, so ``</script>`` cannot close it);
-* Jinja templates: branca/folium compile the output of every ``MacroElement`` macro as a
-  new Jinja template when a map is rendered, so ``{{ ... }}`` in data would run Python code
-  on the machine that saves the map. ``{`` and ``}`` become entities, so no ``{{``, ``{%``
-  or ``{#`` survives.
-
-Entities display exactly as the original characters once a browser parses the HTML
-(Leaflet inserts tooltip, popup and layer-control text with ``innerHTML``), so escaped text
-reads the same on screen. `script_json` serialises Python objects for a ``<script>``
-element, and `html_table` renders labelled rows for popups and reports.
 """
 
 from __future__ import annotations

@@ -5,36 +5,7 @@ Expressions are parsed with `ast`, checked against a whitelist and evaluated by 
 module's own interpreter as numpy/pandas operations; nothing reaches `eval`/`exec`. The
 functions an expression may call are the registry `geo_renewal._rulefuncs.RULE_FUNCTIONS`.
 
-The expression language
------------------------
-Expressions are parsed with `ast` and checked against a whitelist; they are then evaluated
-by this module's own interpreter as vectorised pandas/numpy operations. Nothing is ever
-passed to `eval`/`exec`, so an expression can neither run code, nor open files, nor import.
-Allowed:
-
-* column names of the parcels (also Chinese ones, e.g. ``户数``), names from the set's
-  ``[params]`` table, ``true``/``false``, and two computed names: ``area`` (m² in the working
-  CRS, never read from a column) and ``floor_area`` (the column; where it is missing or null,
-  ``footprint_area × floors``);
-* numbers, ``'text'``, ``and`` / ``or`` / ``not``, comparisons ``== != < <= > >=`` (chains
-  such as ``1000 <= area < 5000`` too), ``x in [..]`` / ``x not in [..]`` with a list of
-  constants, arithmetic ``+ - * /`` on numbers, unary ``-``;
-* the functions `FUNCTIONS`: ``isnull(col)``, ``share_in("layer")`` (share 0–1 of the
-  parcel's area inside a layer), ``intersects("layer")`` (touching counts),
-  ``distance_to("layer")`` (metres from the parcel's edge to the nearest feature, 0 when
-  they intersect), ``raster_mean("name")``, ``raster_max("name")`` and
-  ``raster_share_above("name", value)`` (zonal statistics of a GeoTIFF, see
-  `geo_renewal.raster`). Arguments are constants.
-
-Nulls: every comparison (including ``in`` and ``not in``) that involves a null value is
-False, and a null boolean column counts as False. ``not`` inverts that, so
-``not (build_year > 2000)`` is True where ``build_year`` is null: test nulls explicitly
-with ``isnull(build_year)``. Division by zero gives ±inf (or null for 0/0).
-
-Refused, with the rule id, the offending piece and its line/column: attribute access,
-subscripts, lambdas, comprehensions, conditional expressions, f-strings, ``**``, ``%``,
-``//``, bitwise operators (write ``and``/``or``/``not``, not ``&``/``|``/``~``), calls to
-anything but the functions above, keyword arguments, dunder names, and text arithmetic.
+The details are in the user guide, docs/guide/classification.md.
 """
 
 from __future__ import annotations
@@ -567,7 +538,7 @@ def evaluate_expression(
     Returns
     -------
     mask
-        Boolean numpy array, one value per row; nulls handled as in the module docstring.
+        Boolean numpy array, one value per row; nulls handled as the user guide says (docs/guide/classification.md).
 
     Raises
     ------

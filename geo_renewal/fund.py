@@ -345,7 +345,7 @@ def fund_balance(
     """
     Roll up costs and revenue per project and per bundle of projects (区域平衡).
 
-    See the module docstring for every line of the roll-up and the definition of the
+    See the user guide (docs/guide/fund.md) for every line of the roll-up and the definition of the
     break-even FAR.
 
     Parameters

@@ -6,32 +6,7 @@ zipped, or a folder holding one), GeoJSON, GeoParquet, FlatGeobuf, File Geodatab
 CSV/XLSX tables with a WKT column or longitude/latitude columns — into a GeoDataFrame with a
 checked CRS and, with ``kind=``, canonical column names and codes (`geo_renewal.schema`).
 
-Decisions worth knowing:
-
-- **Encodings.** A Shapefile with a ``.cpg`` is read as the ``.cpg`` says. Without one, the
-  ``.dbf`` bytes (field names and a sample of records from its start and end) decide:
-  strict UTF-8 if they decode as such, else GB18030 (a superset of GBK/GB2312). CSV files
-  are detected the same way. ``encoding=`` overrides both.
-- **CRS.** A layer without a CRS is refused (`CRSError`) unless ``crs=`` declares one; CSV
-  and XLSX tables never carry one, so they always need ``crs=`` — longitude/latitude columns
-  are *not* assumed to be WGS84, because tables exported from web maps are usually GCJ-02
-  (Gaode, Tencent) or BD-09 (Baidu). ``crs="gcj02"`` / ``crs="bd09"`` (any case, also
-  ``"GCJ-02"``, ``"BD-09"``) declare those; the data is converted to WGS84 (EPSG:4326) on
-  read. They are also accepted on a file that is labelled EPSG:4326/4490, as web-map
-  exports usually are.
-- **crs= on a file that has a CRS.** Equal (or EPSG:4326 vs 4490, treated as equal): fine.
-  Different: refused, because a silent relabelling moves the data — unless the file's own
-  CRS does not fit its coordinates (e.g. Gauss–Krüger eastings with a zone prefix under a
-  "CM" CRS) and the declared one does: then the declaration is the repair and wins
-  (logged). To reproject, read without ``crs=`` and call ``.to_crs()``.
-- **Plausibility.** Coordinates are checked against the final CRS with
-  `geo_renewal.crs.check_coordinates` (swapped axes, zone prefixes, degrees vs metres).
-- **Dirty values stay.** With ``kind=``, headers are renamed and coded values mapped, and
-  numeric columns become numbers only when every value parses; otherwise the text is left
-  for `validate_layer` to report row by row.
-
-`write_layer` writes by extension, atomically, and `atomic_write` is the building block other
-writers (tables, maps, reports) reuse.
+The details are in the user guide, docs/guide/reading.md.
 """
 
 from __future__ import annotations
@@ -154,7 +129,7 @@ def read_layer(
     ``.zip`` or a folder holding Shapefiles), GeoJSON, GeoParquet, FlatGeobuf, File
     Geodatabase, and CSV/XLSX with a WKT column (``wkt``, ``geometry``, ``geom`` …) or
     longitude/latitude columns (``经度``/``纬度``, ``lon``/``lat``, ``lng``, ``longitude``/
-    ``latitude``, ``x``/``y``). See the module docstring for the encoding and CRS rules.
+    ``latitude``, ``x``/``y``). The encoding and CRS rules are in docs/guide/reading.md.
 
     Parameters
     ----------

@@ -7,53 +7,7 @@ counts and areas (公顷), street outlines with labels, renewal zones, constrain
 resettlement sites and flows, and projects coloured by stage — with Chinese labels by
 default. `save_map` writes it atomically, optionally as one self-contained offline file.
 
-Design
-------
-* **Safe.** Every text from data (attribute values, column and layer names, titles, legend
-  and category labels) passes through `geo_renewal._html.escape`; folium's
-  ``GeoJsonTooltip`` / ``GeoJsonPopup`` (which insert raw values with ``innerHTML``) are not
-  used. Tooltips and popups are built in the browser from escaped values.
-* **Fast with big layers.** Geometries are simplified in the working CRS (topology of each
-  feature kept, ``settings.map_simplify_tolerance`` metres), rounded to
-  ``settings.map_coordinate_precision`` decimals and written as integer deltas. In the
-  browser a small script draws each layer as ONE path on Leaflet's canvas renderer (a fill
-  and a stroke per style and 50 features, no Leaflet object per feature) and finds the
-  feature under the mouse with a grid index, so 100k parcels open in seconds. Only tooltip
-  and popup fields are exported. Styles are per layer (one layer per category), never a
-  per-feature Python ``style_function``. Above ``settings.map_feature_warning`` features a
-  warning says what was reduced and what lighter output to use.
-* **Right over Chinese base maps.** ``tiles="gaode"`` tiles are in GCJ-02: the display copy
-  of every layer is shifted with `geo_renewal.crs.wgs84_to_gcj02`, and the attribution says
-  so. The data passed in is never changed. Tianditu tiles are CGCS2000 ≈ WGS84 (no shift).
-* **Offline.** ``save_map(m, path, offline=True)`` embeds Leaflet and the plugins (scripts,
-  stylesheets and their images as ``data:`` URIs) from the installed ``folium-offline``
-  package; with ``tiles="none"`` the file makes no network request at all.
-
-In the page, ``geoRenewal.layers`` lists the data layers in drawing order as
-``{name, layer, path, count}`` (``layer`` is the ``L.FeatureGroup`` in the layer control,
-``path`` the canvas path holding its ``count`` features), and
-``geoRenewal.featureLatLng(entry, i)`` gives a point of feature ``i`` — a stable handle for
-browser tests (hover, click) that does not depend on how features are drawn. The data the
-page carries is declared in `geo_renewal._mapdata` and documented in the header of
-``maps_runtime.js``.
-
-Base maps (``tiles=``)
-----------------------
-The providers are declared in `geo_renewal.tiles` (one `~geo_renewal.tiles.TileProvider`
-each).
-
-``"none"``
-    No base map, no network; a plain background.
-``"osm"``, ``"cartodb"``
-    OpenStreetMap / CARTO Positron (WGS84; often unreachable from government networks).
-``"tianditu"``, ``"tianditu-img"``
-    天地图 vector or imagery with the annotation layer; CGCS2000, no shift. Needs a key
-    (``tianditu_key=`` or the ``TIANDITU_KEY`` environment variable).
-``"gaode"``, ``"gaode-img"``
-    高德 vector or imagery (GCJ-02): every layer is shifted for display.
-``"auto"``
-    ``"tianditu"`` when a Tianditu key is available, else ``"osm"``. For machines
-    without network pass ``tiles="none"`` (the CLI does so for ``--offline``).
+The details are in the user guide, docs/guide/maps.md.
 """
 
 from __future__ import annotations
@@ -379,7 +333,7 @@ def renewal_map(
         columns), coloured by stage; overdue ones get a red dashed outline; the popup shows
         the whole ledger row.
     tiles
-        Base map, one of `TILES` (see the module docstring). ``"gaode"`` shifts the display
+        Base map, one of `TILES` (see `geo_renewal.tiles` and docs/guide/maps.md). ``"gaode"`` shifts the display
         copy of every layer to GCJ-02.
     lang
         ``"zh"`` or ``"en"`` for labels; default ``settings.lang`` (``"zh"``).

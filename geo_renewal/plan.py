@@ -6,57 +6,7 @@ fund parameters, the ledger and the outputs. `load_plan` reads and checks it, re
 every path relative to the file's folder, and refuses a bad file with the key at fault and
 the fix. `geo_renewal.workflow.run_plan` runs it.
 
-The format, section by section (only ``[layers.parcels]`` is required)::
-
-    [project]
-    name = "示例区城市更新"        # shown in titles
-    as_of = 2026-11-20             # date of the progress meeting (TOML date)
-    lang = "zh"                    # "zh" or "en" for meeting outputs
-    working_crs = "EPSG:4548"      # optional, else chosen automatically
-
-    [layers.parcels]               # parcels to classify (required)
-    path = "sample_district.gpkg"
-    layer = "parcels"
-    crs = "EPSG:4490"              # declare when the file has none; "gcj02"/"bd09" convert
-    encoding = "GBK"               # Shapefiles without .cpg
-    columns = { "地块号" = "parcel_id" }   # extra header mappings
-
-    [layers.districts]             # streets (街道): optional, same keys
-    [layers.projects]              # project polygons for the ledger: optional
-    [layers.sites]                 # resettlement sites: optional (else from the classification)
-    [layers.buildings]             # buildings aggregated to parcels: optional
-
-    [constraints.heritage_core]    # named layers the rules refer to, same keys as layers
-    path = "sample_district.gpkg"
-    layer = "heritage_core"
-
-    [rasters]
-    flood_depth = "flood_depth.tif"
-
-    [rules]
-    set = "default"                # bundled name or a path to a TOML rule file
-    zone_dist = 30                 # metres: parcels closer than this form one zone
-
-    [stats]
-    by = ["street", "category"]    # columns to group by, in addition to zones
-    how = "apportion"              # parcels across borders: "apportion", "largest", "centroid"
-
-    [resettlement]                 # keywords of plan_resettlement
-    cash_share = 0.3
-    demand_by = "zone_id"
-    keep_together = true
-    nearby_dist = 1500
-
-    [ledger]
-    path = "sample_ledger.xlsx"
-
-    [fund]
-    params = "fund.toml"           # optional, else the bundled defaults
-
-    [outputs]
-    dir = "maps"                   # relative to the working directory of the run
-    tiles = "none"                 # base map of the HTML maps
-    offline = true                 # self-contained HTML
+The details are in the user guide, docs/guide/workflow.md.
 """
 
 from __future__ import annotations

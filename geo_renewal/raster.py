@@ -5,25 +5,7 @@ The parcels are burnt into an integer grid of parcel numbers aligned with the ra
 that covers them, and per-parcel statistics are `numpy.bincount` sums over that grid: one
 pass over the pixels whatever the number of parcels, no per-parcel masking.
 
-Which pixels belong to a parcel (``all_touched``):
-
-* ``False``: pixels whose *centre* lies inside the parcel (GDAL's default rule). Parcels
-  too small to contain any pixel centre get no pixels (null statistics).
-* ``"auto"`` (default): the centre rule, and for parcels that hold no pixel centre, every
-  pixel they touch (GDAL's ``ALL_TOUCHED``), so small parcels are never left without a
-  value. Large parcels are not inflated by their boundary pixels.
-* ``True``: every pixel touched by the parcel (GDAL ``ALL_TOUCHED``, through
-  `rasterio.features.rasterize`; slow for hundreds of thousands of parcels).
-
-Where parcels overlap, a pixel goes to one of them only. Nodata pixels (the band mask) are
-left out of the mean and the maximum; `share_above` divides by all the parcel's pixels, so
-nodata counts as "not above" (a flood-depth raster usually marks dry land as nodata).
-Statistics of parcels outside the raster are null. Parcels are reprojected into the
-raster's CRS (logged); the raster is never resampled.
-
-The centre rule is computed by a vectorised scanline fill in numpy (even–odd rule, holes and
-multipolygons included) for north-up rasters, because `rasterio.features.rasterize`
-converts every geometry in Python (~40 µs each: 40 s for a million parcels).
+The details are in the user guide, docs/guide/classification.md.
 """
 
 from __future__ import annotations
@@ -86,7 +68,7 @@ def zonal_stats(
         Band number (1-based).
     all_touched
         Which pixels belong to a parcel: ``"auto"``, ``False`` or ``True``; see the
-        module docstring.
+        user guide, docs/guide/classification.md.
 
     Returns
     -------

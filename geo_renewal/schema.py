@@ -7,31 +7,7 @@ in meeting outputs. Readers (`read_layer(kind=...)`) rename headers with `column
 maps and tables label codes with `label`. Users extend the mappings by adding entries to
 `COLUMN_ALIASES` / `VALUE_ALIASES` or by passing ``columns={...}`` to the readers.
 
-Canonical columns (English snake_case, units in brackets):
-
-=================  ===========================================================
-parcel_id          parcel identifier (地块编号)
-building_id        building identifier (建筑编号)
-land_use           current land use code, see `LAND_USES` (用地性质)
-planned_use        planned land use code (规划用地性质)
-build_year         year built (建成年代)
-floors             number of storeys above ground (层数)
-structure          structure code, see `STRUCTURES` (结构)
-danger_grade       JGJ 125-2016 grade A/B/C/D (危房等级)
-households         households living there (户数)
-population         persons living there (人口)
-floor_area         gross floor area [m²] (建筑面积)
-footprint_area     building footprint area [m²] (基底面积)
-street             street / sub-district name (街道)
-community          residential community name (社区 / 小区)
-listed             True if a listed heritage building stands on it (文保单位)
-illegal            True for illegal structures (违法建筑)
-project_id         renewal project identifier (项目编号)
-zone_id            renewal zone identifier (片区编号)
-site_id            resettlement site identifier (安置地块编号)
-district_id        district / street polygon identifier (街道编号)
-name               display name (名称)
-=================  ===========================================================
+The details are in the user guide, docs/guide/reading.md.
 """
 
 from __future__ import annotations

@@ -7,24 +7,7 @@ formatted by what they measure, and the total row (index label
 `geo_renewal.stats.TOTAL_ROW`) is printed in bold. Cross-table columns ``metric:category``
 (e.g. ``area_m2:demolish``) are labelled "<category>·<metric>".
 
-Number formats by column name (the part before ``:``):
-
-==================================================  ==============  =================
-column                                              kind            XLSX format
-==================================================  ==============  =================
-``*_share``, ``*_rate``                             share           ``0.0%``
-``*_ratio``, ``far``                                ratio           ``0.00``
-``n_*``, ``households``, ``population``,             count           ``#,##0``
-``*_households``, ``*_population``, ``*_count``
-``*_m2``, ``*_ha``, ``*_mu``, ``*area``             area            ``#,##0.00``
-other integers / other floats                       int / float     ``#,##0`` / ``#,##0.00``
-==================================================  ==============  =================
-
-Dates are shown as ``yyyy-mm-dd``, booleans as 是/否 (Yes/No), and geometry columns are left
-out (write layers with `geo_renewal.io.write_layer`).
-
-Writes are atomic: a temporary file in the target folder is renamed over the target, so an
-interrupted run never leaves a half-written workbook.
+The details are in the user guide, docs/guide/statistics.md.
 """
 
 from __future__ import annotations
@@ -81,7 +64,7 @@ _ROW_CODES = frozenset({TOTAL_ROW, OUTSIDE_ROW, MISSING_ROW, UNCLASSIFIED, *CATE
 
 
 def _kind(col: Any, dtype: Any) -> str:
-    """Return the number kind of a column from its name (see module docstring) and dtype."""
+    """Return the number kind of a column from its name (docs/guide/statistics.md) and dtype."""
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
     if pd.api.types.is_datetime64_any_dtype(dtype):

@@ -4,44 +4,7 @@ Validate and repair a layer: what is wrong, what was repaired, and nothing dropp
 `validate_layer` checks a GeoDataFrame against its layer kind (`schema.KINDS`) and returns a
 `ValidationReport`. Every problem is a *finding* with a severity:
 
-``error``
-    The data is wrong and a person must look at it (a removed row, a duplicate id, a value
-    set to missing). ``report.ok`` is False when there is at least one.
-``warning``
-    Repaired automatically or suspicious but usable (a self-intersecting polygon repaired
-    with `shapely.make_valid`, a small overlap between parcels, an unknown land-use code).
-``info``
-    Noted for the record.
-
-Checks, in order (problem codes in brackets):
-
-- the layer has a CRS [``missing_crs``]; required columns exist, all listed at once
-  [``missing_column``];
-- null or empty geometry: removed [``null_geometry``];
-- invalid geometry: repaired with ``make_valid`` keeping the polygon parts (collections of
-  mixed dimensions lose their points and lines); removed if no area is left
-  [``invalid_geometry``];
-- geometry type not allowed for the kind (``KINDS[kind]["geometry"]``): a collection holding
-  polygons keeps them, anything else is removed [``wrong_geometry_type``];
-- ids: missing [``missing_id``], exact duplicate rows (same id, attributes and geometry:
-  the later copies are removed) [``exact_duplicate``], the same id on different rows
-  [``duplicate_id``];
-- numeric columns holding text [``non_numeric``] and implausible values
-  [``implausible_value``]: build year in the future or before 1800, floors ≤ 0 or > 200,
-  negative households, population, floor or footprint area, danger grade not A–D;
-  such values are set to missing (NaN) in the cleaned layer;
-- yes/no columns (``listed``, ``illegal``) holding something else [``non_boolean``];
-- land-use and structure values that are not known codes [``unknown_code``];
-- overlapping polygons of parcels, buildings, districts and sites [``overlap``], found with
-  an STRtree in the working CRS; overlaps below ``overlap_tolerance`` m² (default 1 m², the
-  slivers left by digitising and coordinate rounding) are ignored; an overlap covering half
-  of the smaller polygon or more is an error (a stacked duplicate), smaller ones warnings;
-- features that intersect no polygon of `districts` [``outside_districts``].
-
-The cleaned layer (``report.layer``) keeps the input's index, columns and CRS; removed rows
-are in ``report.removed`` with their reason, so ``len(layer) + len(removed) == len(input)``.
-All checks are vectorised (shapely 2 array functions, STRtree): a million parcels take
-seconds, not minutes.
+The details are in the user guide, docs/guide/validation.md.
 """
 
 from __future__ import annotations

@@ -14,15 +14,6 @@ import shapely
 import geo_renewal
 
 
-@pytest.fixture(autouse=True)
-def _doctest_namespace(doctest_namespace):
-    doctest_namespace["gr"] = geo_renewal
-    doctest_namespace["geo_renewal"] = geo_renewal
-    doctest_namespace["gpd"] = gpd
-    doctest_namespace["pd"] = pd
-    doctest_namespace["np"] = np
-
-
 @pytest.fixture
 def grid_parcels() -> gpd.GeoDataFrame:
     """A 4 × 5 grid of 100 m × 100 m parcels with 10 m roads, in EPSG:4548 near Jinan."""

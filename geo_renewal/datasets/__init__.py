@@ -4,28 +4,6 @@ Sample data: a realistic, fictional renewal district near Jinan, and where its f
 The sample district (样例片区) is made by a deterministic generator (see
 `geo_renewal.datasets._generate` for the layout and the documented distributions) and
 shipped as files in ``data/``:
-
-=================  =============================================================
-name               file
-=================  =============================================================
-sample_district    ``sample_district.gpkg``: layers ``districts`` (7 streets 街道),
-                   ``parcels`` (~4,200), ``buildings`` (~2,900, two streets),
-                   ``projects`` (17), ``river``, ``eco_belt``,
-                   ``heritage_core``, ``heritage_control``, ``view_corridor``;
-                   EPSG:4548 (CGCS2000 Gauss–Krüger CM 117°E, metres)
-flood_depth        ``flood_depth.tif``: design-flood depth, metres, float32, 10 m
-                   cells, EPSG:4548, nodata −9999
-sample_ledger      ``sample_ledger.xlsx``: the project ledger (sheet 台账) with
-                   Chinese headers, as of 2026-11-20
-sample_shp         ``sample_shp/sample_parcels.shp``: the parcels as a survey office
-                   delivers them — Chinese field names and values, GBK, no ``.cpg``
-sample_plan        ``sample_plan.toml``: the project file that runs the whole workflow on
-                   the files above (``geo-renewal run``)
-=================  =============================================================
-
-`get_path` looks in the installed package first (wheels carry the files in
-``geo_renewal/datasets/data``) and then in the source tree's ``data/``;
-`write_sample_data` regenerates every file (``geo-renewal sample-data --out DIR``).
 """
 
 from __future__ import annotations
