@@ -165,7 +165,7 @@ _CSS_LINK = re.compile(r"<link\s+[^>]*href=\"([^\"]+)\"[^>]*/?>", re.IGNORECASE)
 
 def _offline_assets() -> dict[str, str]:
     elements = import_optional("offlinefolium.elements", purpose="save_map(offline=True)")
-    return elements._res  # type: ignore[no-any-return]
+    return elements._res
 
 
 def inline_assets(page: str) -> str:

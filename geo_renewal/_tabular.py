@@ -127,7 +127,9 @@ def _row_label(df: pd.DataFrame, i: int) -> int:
     return int(i) + 2
 
 
-def _pick(items: list[Any], names: list[str], *, layer: str | None, kind: str | None, what: str):
+def _pick(
+    items: list[Any], names: list[str], *, layer: str | None, kind: str | None, what: str
+) -> Any:
     """Choose one of `items` by `layer` name, by `kind` name, or as the only one."""
     if layer is not None:
         if layer in names:

@@ -287,11 +287,13 @@ def _areal_scale(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     if not ok.any():
         return scale
     if _is_transverse_mercator(crs):
-        params = {p.code: p.value for p in crs.coordinate_operation.params}
+        op, ell = crs.coordinate_operation, crs.ellipsoid
+        assert op is not None  # a transverse Mercator grid has an operation
+        assert ell is not None  # and an ellipsoid
+        params = {p.code: p.value for p in op.params}
         k0 = float(params.get("8805", 1.0))
         fe = float(params.get("8806", 0.0))
         fn = float(params.get("8807", 0.0))
-        ell = crs.ellipsoid
         a, f = (
             ell.semi_major_metre,
             1.0 / ell.inverse_flattening if ell.inverse_flattening else 0.0,
@@ -762,7 +764,9 @@ def _check_bounds(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
     _check_not_degrees(bounds, crs, name)
     if not _is_transverse_mercator(crs):
         return
-    params = {p.code: float(p.value) for p in crs.coordinate_operation.params}
+    op = crs.coordinate_operation
+    assert op is not None  # a transverse Mercator grid has one
+    params = {p.code: float(p.value) for p in op.params}
     fe, fn = params.get("8806", 0.0), params.get("8807", 0.0)
     if fn != 0.0:
         return
@@ -895,7 +899,7 @@ def _refuse_other_zone(
             else "the matching Gauss–Krüger 'CM' CRS"
         )
     else:
-        three = _zone_family(zone_x)
+        three = _zone_family(int(zone_x or 0))
         what = f"carry the zone number {zone_x}"
         hint = (
             _gk_suggestion(datum, three=three, zone=zone_x, prefixed=True)

@@ -519,12 +519,12 @@ def _add_controls(
             md.ATTRIBUTION: '<a href="https://leafletjs.com">Leaflet</a>',
         }
     ).add_to(m)
-    folium.plugins.Fullscreen(
+    folium.plugins.Fullscreen(  # type: ignore[no-untyped-call]
         position="topleft",
         title=escape(_t("fullscreen", lang)),
         title_cancel=escape(_t("exit_fullscreen", lang)),
     ).add_to(m)
-    folium.plugins.MeasureControl(
+    folium.plugins.MeasureControl(  # type: ignore[no-untyped-call]
         position="topleft",
         primary_length_unit="meters",
         secondary_length_unit="kilometers",

@@ -415,7 +415,7 @@ def _known_categories(parcels: Any, col: str) -> list[Any] | None:
         return None
     from dask.dataframe.utils import has_known_categories
 
-    return list(dtype.categories) if has_known_categories(parcels[col]) else None
+    return list(dtype.categories) if has_known_categories(parcels[col]) else None  # type: ignore[no-untyped-call]
 
 
 def _observed(part: pd.DataFrame, cols: list[str]) -> pd.Series:

@@ -19,7 +19,8 @@ import pandas as pd
 from geo_renewal import schema
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError, SchemaError
-from geo_renewal.ledger import Ledger, _as_timestamp, _isna, _ledger_parts, read_ledger
+from geo_renewal._ledger_cells import _isna
+from geo_renewal.ledger import Ledger, _as_timestamp, _ledger_parts, read_ledger
 from geo_renewal.schedule import compare_schedule
 
 if TYPE_CHECKING:

@@ -193,7 +193,7 @@ class ValidationReport:
 
 def _s(values: object, fmt: Callable[[object], str] = str) -> np.ndarray:
     """Format each value into an object array of str (elementwise `+` then works)."""
-    out = np.empty(len(values), dtype=object)  # type: ignore[arg-type]
+    out: np.ndarray = np.empty(len(values), dtype=object)  # type: ignore[arg-type]
     out[:] = [fmt(v) for v in values]  # type: ignore[attr-defined]
     return out
 
@@ -546,7 +546,7 @@ def _check_geometry_type(
     """Rows at `pos` have a type not `allowed`: keep their polygon parts or remove them."""
     type_names = np.asarray(shapely.get_type_id(check[pos]))
     names = {v: k for k, v in _GEOM_TYPE_IDS.items()}
-    tname = _s(type_names, lambda t: names[int(t)])
+    tname = _s(type_names, lambda t: names[int(t)])  # type: ignore[call-overload]
     salvage = np.zeros(pos.size, dtype=bool)
     if polygonal and repair:
         parts = _polygon_parts(check[pos])

@@ -242,6 +242,7 @@ def _resettlement(result: RunResult) -> None:
     from geo_renewal.resettlement import plan_resettlement
 
     classified = result.classified
+    assert classified is not None  # set by the classification step
     if not (classified["category"] == "demolish").any():
         logger.info("no parcel is classified demolish; resettlement skipped")
         return
@@ -281,7 +282,7 @@ def _maps(result: RunResult, out: Path) -> None:
     plan = result.plan
     zh = plan.lang == "zh"
     districts = result.layers.get("districts")
-    common = {"districts": districts, "tiles": plan.tiles, "lang": plan.lang}
+    common: dict[str, Any] = {"districts": districts, "tiles": plan.tiles, "lang": plan.lang}
     zones = result.zones
     if zones is not None and "category" in zones.columns:
         zones = zones[zones["category"].astype(str) != "unchanged"]  # nothing to outline there
@@ -353,7 +354,9 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
         from geo_renewal.progress import progress_tables
 
         for name, df in progress_tables(
-            result.progress, findings=result.ledger.findings, lang=result.plan.lang
+            result.progress,
+            findings=None if result.ledger is None else result.ledger.findings,
+            lang=result.plan.lang,
         ).items():
             tables[name[:31]] = df
     if result.fund is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from geo_renewal._compat import import_optional
 from geo_renewal._errors import InputError
@@ -260,7 +260,7 @@ def _write_ledger(district: SampleDistrict, path: Path) -> None:
         wb.save(tmp)
 
 
-def _survey_frame(district: SampleDistrict):
+def _survey_frame(district: SampleDistrict) -> Any:
     """Return the parcels as a survey office delivers them: Chinese headers and values."""
     from geo_renewal import schema
 

@@ -7,6 +7,7 @@ The distributions are documented in `geo_renewal.datasets._generate`, which call
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,9 @@ class _Draws:
         )
 
 
-def _pick(rng: np.random.Generator, m: np.ndarray, values: list, p: list) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, m: np.ndarray, values: list[Any], p: list[float]
+) -> np.ndarray:
     return rng.choice(np.asarray(values, dtype=object), size=int(m.sum()), p=p)
 
 

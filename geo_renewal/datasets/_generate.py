@@ -808,12 +808,12 @@ def _choose_sites(
     parcels: gpd.GeoDataFrame,
     cats: pd.Series,
     site_rng: np.random.Generator,
-) -> tuple[dict[int, list], int]:
+) -> tuple[dict[int, list[Any]], int]:
     """Convert blocks into sites until their capacity covers ~95 % of the flats needed."""
     dem_hh = parcels["households"].where(cats == "demolish", 0).groupby(parcels["block"]).sum()
     dem_hh = dem_hh.reindex(list(range(blocks.n)), fill_value=0).to_numpy()
     order = _site_order(blocks, zones, parcels, cats)
-    site_parts: dict[int, list] = {}
+    site_parts: dict[int, list[Any]] = {}
     capacity = 0
     demand_hh = int(dem_hh.sum())
     for b in order:
@@ -839,7 +839,7 @@ def _rebuild_vacant(
     blocks: _Blocks,
     core: Polygon,
     decoys: dict[str, int],
-    site_parts: dict[int, list],
+    site_parts: dict[int, list[Any]],
     redo_rng: np.random.Generator,
 ) -> gpd.GeoDataFrame:
     """Replace the parcels of the decoy and site blocks with vacant parcels."""
