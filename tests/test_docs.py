@@ -118,3 +118,11 @@ def test_docs_build_without_warnings(tmp_path):
     cli_page = (out / "cli.html").read_text(encoding="utf-8")
     assert "geo-renewal classify" in cli_page
     assert "Usage: geo-renewal classify [OPTIONS] PARCELS" in cli_page
+
+
+def test_the_maps_guide_names_every_tile_provider():
+    from geo_renewal.tiles import tile_names
+
+    text = (DOCS / "guide" / "maps.md").read_text(encoding="utf-8")
+    missing = [t for t in tile_names() if f'"{t}"' not in text]
+    assert not missing, f"docs/guide/maps.md does not describe the tile providers {missing}"
