@@ -22,6 +22,7 @@ import shapely
 from geo_renewal._html import escape_many
 from geo_renewal.crs import check_crs, to_working
 from geo_renewal.schema import CATEGORIES, STAGES, label
+from geo_renewal.text import say
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -144,9 +145,6 @@ CONSTRAINT_STYLES: dict[str, tuple[str, str, dict[str, Any]]] = {
 # Columns whose values are codes with labels in schema (translated in tooltips/popups).
 CODED = ("category", "land_use", "planned_use", "structure", "stage", "project_type")
 
-#: Display texts of booleans: (yes, no) by "is Chinese".
-_YES_NO = {True: ("是", "否"), False: ("yes", "no")}
-
 
 def category_order(values: pd.Series) -> list[str]:
     """Built-in categories first (schema order), then user categories, then unclassified."""
@@ -212,7 +210,7 @@ def fmt_number(x: float) -> str:
 def format_values(values: pd.Series, col: str, lang: str) -> list[str]:
     """Return display text (escaped) of a column: labels for codes, units for rates."""
     s = values
-    yes, no = _YES_NO[lang == "zh"]
+    yes, no = say("map.yes", lang), say("map.no", lang)
     is_rate = col.endswith(("_rate", "_share")) or col in ("utilisation", "utilization")
 
     def one(v: Any) -> str:

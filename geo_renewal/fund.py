@@ -28,6 +28,7 @@ from geo_renewal.fund_params import (
     _as_params,
     load_fund_params,
 )
+from geo_renewal.text import say
 
 __all__ = [
     "MONEY_COLUMNS",
@@ -743,13 +744,12 @@ def fund_tables(
         index=list(dict.fromkeys(sens["bundle"])),
         columns=list(dict.fromkeys(sens["change"])),
     )
-    wide.columns = [f"{'土地价格' if lang == 'zh' else 'Land price'} {c}" for c in wide.columns]
+    wide.columns = [say("fund.land_price", lang, change=c) for c in wide.columns]
     wide.index.name = "bundle"
-    names = (
-        ("区域平衡", "项目测算", "出让地块", "敏感性分析", "测算参数")
-        if lang == "zh"
-        else ("Bundles", "Projects", "Sale plots", "Sensitivity", "Parameters")
-    )
+    names = [
+        say(f"fund.sheet.{k}", lang)
+        for k in ("bundles", "projects", "plots", "sensitivity", "parameters")
+    ]
     return dict(
         zip(
             names,

@@ -38,6 +38,7 @@ from geo_renewal._mapdata import CONSTRAINT_STYLES, FALLBACK_PALETTE
 from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
+from geo_renewal.text import pick, say
 from geo_renewal.tiles import TILES, datum_note, tile_layers
 
 if TYPE_CHECKING:
@@ -49,32 +50,6 @@ __all__ = ["TILES", "renewal_map", "save_map"]
 
 logger = logging.getLogger(__name__)
 
-
-#: Labels of map-only texts: key -> (zh, en).
-_TEXT: dict[str, tuple[str, str]] = {
-    "legend": ("图例", "Legend"),
-    "category": ("更新类别", "Renewal class"),
-    "count": ("地块数", "Parcels"),
-    "area_ha": ("面积（公顷）", "Area (ha)"),
-    "total": ("合计", "Total"),
-    "unclassified": ("未分类", "Unclassified"),
-    "districts": ("街道界线", "Street boundaries"),
-    "zones": ("更新片区", "Renewal zones"),
-    "sites": ("安置地块", "Resettlement sites"),
-    "flows": ("安置流向", "Resettlement flows"),
-    "projects": ("项目", "Projects"),
-    "stage": ("项目阶段", "Project stage"),
-    "overdue": ("逾期项目", "Overdue projects"),
-    "other_layers": ("其他图层", "Other layers"),
-    "capacity": ("容量", "Capacity"),
-    "allocated": ("已安置", "Allocated"),
-    "units": ("套", "units"),
-    "hh": ("户", "households"),
-    "zoom_in": ("放大", "Zoom in"),
-    "zoom_out": ("缩小", "Zoom out"),
-    "fullscreen": ("全屏", "Full screen"),
-    "exit_fullscreen": ("退出全屏", "Exit full screen"),
-}
 
 _DEFAULT_PARCEL_FIELDS = (
     "parcel_id",
@@ -100,11 +75,6 @@ _OFFLINE_DROP_HINT = (
     "pass tiles='none' for a map that makes no network request, or keep tiles and open the "
     "file where the tile server is reachable"
 )
-
-
-def _t(key: str, lang: str) -> str:
-    zh, en = _TEXT[key]
-    return zh if lang == "zh" else en
 
 
 # --------------------------------------------------------------------------------------
@@ -245,7 +215,7 @@ def _hex_to_rgba(color: str, alpha: float) -> str:
 
 def _category_label(code: str, lang: str) -> str:
     if code == md.UNCLASSIFIED:
-        return _t("unclassified", lang)
+        return say("map.unclassified", lang)
     return label(code, lang)
 
 
@@ -496,10 +466,12 @@ def _data_layers(
     if flows is not None:
         other_rows.append(_flow_layer(m, ctx, flows))
     if other_rows:
-        legend.append(f"<h5>{escape(_t('other_layers', ctx.lang))}</h5>" + "".join(other_rows))
+        legend.append(
+            f"<h5>{escape(say('map.other_layers', ctx.lang))}</h5>" + "".join(other_rows)
+        )
     note = datum_note(ctx.lang, gcj02=ctx.gcj02)
     legend.append(f'<div class="gr-note">{escape(note)}</div>')
-    return f"<h4>{escape(_t('legend', ctx.lang))}</h4>" + "".join(legend)
+    return f"<h4>{escape(say('map.legend', ctx.lang))}</h4>" + "".join(legend)
 
 
 def _add_controls(
@@ -513,16 +485,16 @@ def _add_controls(
         {
             md.TITLE: escape(title) if title else "",
             md.LEGEND: legend,
-            md.ZOOM_IN: escape(_t("zoom_in", lang)),
-            md.ZOOM_OUT: escape(_t("zoom_out", lang)),
+            md.ZOOM_IN: escape(say("map.zoom_in", lang)),
+            md.ZOOM_OUT: escape(say("map.zoom_out", lang)),
             md.NO_TILES: no_tiles,
             md.ATTRIBUTION: '<a href="https://leafletjs.com">Leaflet</a>',
         }
     ).add_to(m)
     folium.plugins.Fullscreen(  # type: ignore[no-untyped-call]
         position="topleft",
-        title=escape(_t("fullscreen", lang)),
-        title_cancel=escape(_t("exit_fullscreen", lang)),
+        title=escape(say("map.fullscreen", lang)),
+        title_cancel=escape(say("map.exit_fullscreen", lang)),
     ).add_to(m)
     folium.plugins.MeasureControl(  # type: ignore[no-untyped-call]
         position="topleft",
@@ -530,7 +502,7 @@ def _add_controls(
         secondary_length_unit="kilometers",
         primary_area_unit="sqmeters",
         secondary_area_unit="hectares",
-        localization="cn" if lang == "zh" else "en",
+        localization={"zh": "cn", "en": "en"}[lang],
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
 
@@ -639,12 +611,12 @@ def _parcel_fields(
 
 def _category_table(rows: list[str], total_n: int, total_a: float, lang: str) -> str:
     total = (
-        f'<tr class="gr-total"><td class="gr-l">{escape(_t("total", lang))}</td>'
+        f'<tr class="gr-total"><td class="gr-l">{escape(say("map.total", lang))}</td>'
         f"<td>{total_n:,}</td><td>{_fmt_ha(total_a)}</td></tr>"
     )
     head = (
-        f'<tr><th class="gr-l">{escape(_t("category", lang))}</th>'
-        f"<th>{escape(_t('count', lang))}</th><th>{escape(_t('area_ha', lang))}</th></tr>"
+        f'<tr><th class="gr-l">{escape(say("map.category", lang))}</th>'
+        f"<th>{escape(say('map.count', lang))}</th><th>{escape(say('map.area_ha', lang))}</th></tr>"
     )
     return f'<table class="gr-cats">{head}{"".join(rows)}{total}</table>'
 
@@ -671,7 +643,7 @@ def _zone_layer(m: folium.Map, ctx: _Ctx, zones: gpd.GeoDataFrame) -> str:
         style_keys = np.array([order.index(str(c)) for c in codes], dtype=int)
     id_col = _name_col(zones, ("zone_id", "name"))
     labels = _label_texts(zones, id_col, lang) if len(zones) <= 300 else None
-    name = _t("zones", lang)
+    name = say("map.zones", lang)
     _add_layer(
         m,
         ctx,
@@ -691,7 +663,7 @@ def _constraint_layer(m: folium.Map, ctx: _Ctx, lname: str, gdf: gpd.GeoDataFram
     lang = ctx.lang
     if lname in CONSTRAINT_STYLES:
         zh, en, style = CONSTRAINT_STYLES[lname]
-        text = zh if lang == "zh" else en
+        text = pick((zh, en), lang)
     else:
         color = FALLBACK_PALETTE[ctx.n_generic % len(FALLBACK_PALETTE)]
         ctx.n_generic += 1
@@ -719,7 +691,7 @@ def _district_layer(m: folium.Map, ctx: _Ctx, districts: gpd.GeoDataFrame) -> st
     style = {"color": "#252525", "weight": 2.2, "fill": False, "opacity": 0.9}
     col = _name_col(districts, ("name", "street", "district_id"))
     labels = _label_texts(districts, col, lang) if len(districts) <= 300 else None
-    name = _t("districts", lang)
+    name = say("map.districts", lang)
     _add_layer(
         m,
         ctx,
@@ -745,17 +717,17 @@ def _site_layer(m: folium.Map, ctx: _Ctx, sites: gpd.GeoDataFrame) -> str:
         bits = [names[i]] if names[i] else []
         if cap is not None and pd.notna(cap.iloc[i]):
             bits.append(
-                f"{escape(_t('capacity', lang))} {md.fmt_number(float(cap.iloc[i]))} "
-                f"{escape(_t('units', lang))}"
+                f"{escape(say('map.capacity', lang))} {md.fmt_number(float(cap.iloc[i]))} "
+                f"{escape(say('map.units', lang))}"
             )
         if alloc is not None and pd.notna(alloc.iloc[i]):
             bits.append(
-                f"{escape(_t('allocated', lang))} {md.fmt_number(float(alloc.iloc[i]))} "
-                f"{escape(_t('hh', lang))}"
+                f"{escape(say('map.allocated', lang))} {md.fmt_number(float(alloc.iloc[i]))} "
+                f"{escape(say('map.hh', lang))}"
             )
         labels.append("<br>".join(bits))
     tip = [c for c in _SITE_FIELDS if c in sites.columns]
-    name = _t("sites", lang)
+    name = say("map.sites", lang)
     _add_layer(
         m,
         ctx,
@@ -784,10 +756,10 @@ def _flow_layer(m: folium.Map, ctx: _Ctx, flows: gpd.GeoDataFrame) -> str:
     styles = [{"weight": float(w)} for w in uniq]
     labels = None
     if "households" in flows.columns and len(flows) <= 200:
-        unit = escape(_t("hh", lang))
+        unit = escape(say("map.hh", lang))
         labels = [f"{md.fmt_number(float(h))} {unit}" for h in hh]
     tip = [c for c in _FLOW_FIELDS if c in flows.columns]
-    name = _t("flows", lang)
+    name = say("map.flows", lang)
     _add_layer(
         m,
         ctx,
@@ -815,7 +787,7 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
     stage = stage.where(stage.notna(), md.UNCLASSIFIED).map(str)
     order, colors = md.stage_colors(stage)
     base = {"color": "#404040", "weight": 1.2, "fillOpacity": 0.7}
-    name = _t("projects", lang)
+    name = say("map.projects", lang)
     _add_layer(
         m,
         ctx,
@@ -834,14 +806,14 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
     counts = stage.value_counts()
     rows = []
     for s in order:
-        text = _t("unclassified", lang) if s == md.UNCLASSIFIED else label(s, lang)
+        text = say("map.unclassified", lang) if s == md.UNCLASSIFIED else label(s, lang)
         rows.append(
             f'<tr><td class="gr-l">{_swatch({**base, "fillColor": colors[s]})}'
             f"{escape(text)}</td><td>{int(counts.get(s, 0)):,}</td></tr>"
         )
     if "overdue" in projects.columns:
         rows.append(_overdue_layer(m, ctx, projects))
-    return f'<h5>{escape(_t("stage", lang))}</h5><table class="gr-stages">{"".join(rows)}</table>'
+    return f'<h5>{escape(say("map.stage", lang))}</h5><table class="gr-stages">{"".join(rows)}</table>'
 
 
 def _project_labels(projects: gpd.GeoDataFrame, stage: pd.Series, lang: str) -> list[str]:
@@ -867,7 +839,7 @@ def _overdue_layer(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str:
         "fill": False,
         "interactive": False,
     }
-    text = _t("overdue", ctx.lang)
+    text = say("map.overdue", ctx.lang)
     if n_over:
         _add_layer(
             m,

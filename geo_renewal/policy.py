@@ -12,6 +12,7 @@ import pandas as pd
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import SchemaError
 from geo_renewal.schema import RESERVED_ROWS
+from geo_renewal.text import say
 
 __all__ = ["MAX_DEMOLITION_SHARE", "MAX_REBUILD_RATIO", "policy_checks"]
 
@@ -22,12 +23,6 @@ MAX_DEMOLITION_SHARE = 0.20
 
 #: 63号文: 拆建比 (new floor area ÷ demolished floor area) at most 2.
 MAX_REBUILD_RATIO = 2.0
-
-
-_VIOLATION_TEXT = {
-    "zh": ("拆除比例 {v:.1%} > {lim:.0%}", "拆建比 {v:.2f} > {lim:g}", "；"),
-    "en": ("demolition share {v:.1%} > {lim:.0%}", "rebuild ratio {v:.2f} > {lim:g}", "; "),
-}
 
 
 def policy_checks(
@@ -106,7 +101,7 @@ def policy_checks(
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(demolished > 0, planned / demolished, np.nan)
         out["rebuild_ratio"] = ratio
-    share_t, ratio_t, sep = _VIOLATION_TEXT[lang]
+    sep = say("policy.separator", lang)
     texts = []
     for r, key in enumerate(out.index):
         if isinstance(key, str) and key in RESERVED_ROWS:
@@ -114,9 +109,11 @@ def policy_checks(
             continue
         broken = []
         if share[r] > max_demolition_share:
-            broken.append(share_t.format(v=share[r], lim=max_demolition_share))
+            broken.append(
+                say("policy.demolition_share", lang, v=share[r], lim=max_demolition_share)
+            )
         if ratio is not None and ratio[r] > max_rebuild_ratio:
-            broken.append(ratio_t.format(v=ratio[r], lim=max_rebuild_ratio))
+            broken.append(say("policy.rebuild_ratio", lang, v=ratio[r], lim=max_rebuild_ratio))
         texts.append(sep.join(broken))
     out["violations"] = pd.Series(texts, index=out.index, dtype="string")
     return out

@@ -22,6 +22,7 @@ from geo_renewal._errors import InputError, SchemaError
 from geo_renewal._ledger_cells import _isna
 from geo_renewal.ledger import Ledger, _as_timestamp, _ledger_parts, read_ledger
 from geo_renewal.schedule import compare_schedule
+from geo_renewal.text import MEETING_TEXT, lang_index, say
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -36,7 +37,6 @@ __all__ = [
     "write_progress_meeting",
 ]
 
-_SEVERITY_LABELS = {"error": ("错误", "error"), "warning": ("警告", "warning")}
 #: Findings column -> column of the ledger problems sheet (translated by `write_tables`).
 _FINDING_HEADERS = {
     "row": "ledger_row",
@@ -157,7 +157,7 @@ def project_progress(
     table, resolved, registry = _ledger_parts(ledger, pipelines)
     lang = check_lang(lang)
     day = _as_timestamp(as_of, "as_of")
-    i_lab = 0 if lang == "zh" else 1
+    i_lab = lang_index(lang)
     where = _where_projects_stand(table, resolved, registry, day, i_lab)
     out = _progress_columns(table, where, registry, day, lang)
     rest = [c for c in table.columns if c not in out.columns]
@@ -259,12 +259,12 @@ def _progress_columns(
     lang: str,
 ) -> pd.DataFrame:
     """Return the progress columns: stage, delay, overdue stages, signing rate, target."""
-    i_lab = 0 if lang == "zh" else 1
+    i_lab = lang_index(lang)
     stage, planned, overdue_lists = where["stage"], where["planned"], where["overdue_lists"]
     days_behind = (day - planned).dt.days.astype(float)
     is_done = pd.Series(stage, index=table.index) == "done"
     days_behind = days_behind.where(~is_done.to_numpy())
-    sep = "、" if lang == "zh" else ", "
+    sep = say("progress.list_separator", lang)
     households = _column(table, "households", np.nan)
     signed = _column(table, "signed_households", np.nan)
     rate = (signed / households.where(households > 0)).astype(float)
@@ -573,24 +573,23 @@ def _changes(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _change_text(out: pd.DataFrame, lang: str) -> list[str]:
-    zh = lang == "zh"
     texts = []
     for r in out.itertuples():
         parts = []
         if r.is_new:
-            parts.append("新增项目" if zh else "new project")
+            parts.append(say("progress.change.new_project", lang))
         if r.is_removed:
-            parts.append("已移出台账" if zh else "removed from ledger")
+            parts.append(say("progress.change.removed", lang))
         if r.stage_changed:
             parts.append(f"{r.old_stage_label} → {r.new_stage_label}")
         if r.newly_overdue:
-            parts.append("新增逾期" if zh else "newly overdue")
+            parts.append(say("progress.change.newly_overdue", lang))
         if r.overdue_cleared:
-            parts.append("逾期已消除" if zh else "no longer overdue")
+            parts.append(say("progress.change.overdue_cleared", lang))
         if r.signing_changed and np.isfinite(r.signing_rate_change):
             pts = r.signing_rate_change * 100
-            parts.append(f"签约率 {pts:+.1f} 个百分点" if zh else f"signing rate {pts:+.1f} pts")
-        texts.append(("；" if zh else "; ").join(parts))
+            parts.append(say("progress.change.signing", lang, pts=pts))
+        texts.append(say("progress.change.separator", lang).join(parts))
     return texts
 
 
@@ -645,20 +644,19 @@ def progress_tables(
     [{'project_type': 'Expropriate & demolish', 'stage': 'signing', 'overdue': True}]
     """
     lang = check_lang(lang)
-    zh = lang == "zh"
     sheets = {
-        ("项目进度" if zh else "Progress"): _progress_sheet(progress, lang),
-        ("按街道" if zh else "By street"): progress_summary(progress, by="street"),
-        ("按类型" if zh else "By type"): progress_summary(progress, by="project_type"),
+        say("progress.sheet.progress", lang): _progress_sheet(progress, lang),
+        say("progress.sheet.by_street", lang): progress_summary(progress, by="street"),
+        say("progress.sheet.by_type", lang): progress_summary(progress, by="project_type"),
     }
     if findings is not None:
-        sheets["台账问题" if zh else "Ledger problems"] = _findings_sheet(findings, zh=zh)
+        sheets[say("progress.sheet.ledger_problems", lang)] = _findings_sheet(findings, lang=lang)
     if changes is not None:
-        sheets["变化情况" if zh else "Changes"] = changes[
+        sheets[say("progress.sheet.changes", lang)] = changes[
             [c for c in _CHANGE_COLUMNS if c in changes]
         ]
     if schedule is not None:
-        sheets["倒排工期" if zh else "Backward schedule"] = schedule.drop(
+        sheets[say("progress.sheet.schedule", lang)] = schedule.drop(
             columns=["stage_label"], errors="ignore"
         )
     return sheets
@@ -680,12 +678,14 @@ def _progress_sheet(progress: pd.DataFrame, lang: str) -> pd.DataFrame:
     return table
 
 
-def _findings_sheet(findings: pd.DataFrame, *, zh: bool) -> pd.DataFrame:
+def _findings_sheet(findings: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     """Return the ledger problems sheet: row, project, column, problem, severity, message."""
     f = findings.rename(columns=_FINDING_HEADERS)
     f = f[[c for c in _FINDING_HEADERS.values() if c in f.columns]].copy()
     f["finding_severity"] = f["finding_severity"].map(
-        lambda v: _SEVERITY_LABELS.get(v, (v, v))[0 if zh else 1]
+        lambda v: (
+            say(f"progress.severity.{v}", lang) if f"progress.severity.{v}" in MEETING_TEXT else v
+        )
     )
     return f
 
@@ -772,7 +772,7 @@ class ProgressMeeting:
             return ""
         errors = findings[findings["severity"] == "error"]
         n_warn = int((findings["severity"] == "warning").sum())
-        sheet = next(k for k in self.tables if k in ("台账问题", "Ledger problems"))
+        sheet = next(k for k in self.tables if k in MEETING_TEXT["progress.sheet.ledger_problems"])
         lines = [f"ledger problems: {len(errors)} errors, {n_warn} warnings (sheet '{sheet}')"]
         lines += [f"  error: {msg}" for msg in errors["message"].head(limit)]
         return "\n".join(lines)
@@ -943,8 +943,7 @@ def write_progress_meeting(
         tiles = "none" if offline else "auto"
     drawn = progress[progress["has_polygon"]] if "has_polygon" in progress else progress
     drawn = drawn.drop(columns=[c for c in _MAP_INTERNAL if c in drawn.columns])
-    zh = meeting.lang == "zh"
-    title = title or (f"项目进度 {meeting.as_of}" if zh else f"Project progress {meeting.as_of}")
+    title = title or say("progress.map_title", meeting.lang, as_of=meeting.as_of)
     m = renewal_map(None, projects=drawn, tiles=tiles, lang=meeting.lang, title=title)
     map_path = save_map(m, out, offline=offline)
     xlsx_path = Path(xlsx) if xlsx else Path(out).with_suffix(".xlsx")

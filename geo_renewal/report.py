@@ -26,80 +26,15 @@ from geo_renewal._html import escape
 from geo_renewal.schema import CATEGORIES, STAGES, label
 from geo_renewal.stats import TOTAL_ROW
 from geo_renewal.tables import format_table
+from geo_renewal.text import say
 
 if TYPE_CHECKING:
     from geo_renewal.workflow import RunResult
 
 __all__ = ["bar_chart", "meeting_report"]
 
-_TEXT = {
-    "zh": {
-        "subtitle": "城市更新挂图作战 · 会议材料",
-        "as_of": "截至",
-        "key": "关键指标",
-        "hh_move": "征收拆迁户数",
-        "persons_move": "涉及人口",
-        "demolish_area": "拆除建筑面积",
-        "flats": "安置需求（套）",
-        "capacity": "安置供给（套）",
-        "nearby": "就地就近安置率",
-        "overdue": "滞后项目",
-        "projects": "项目总数",
-        "land": "各类用地面积（公顷）",
-        "households": "各类户数（户）",
-        "map": "更新分类图",
-        "policy": "63号文约束检查（按更新单元）",
-        "policy_ok": "全部单元符合拆除比例和拆建比要求。",
-        "policy_bad": "以下单元突破限值：",
-        "stages": "项目所处阶段",
-        "behind": "滞后项目清单",
-        "none_behind": "无滞后项目。",
-        "streets": "分街道统计",
-        "sites": "安置地块",
-        "wan_m2": "万㎡",
-        "hu": "户",
-        "ren": "人",
-        "tao": "套",
-        "ge": "个",
-        "footer": "由 geo_renewal 生成",
-        "validation": "数据检查",
-        "validation_ok": "输入数据无错误。",
-        "validation_bad": "输入数据有 {n} 条问题，详见统计表“数据检查”页。",
-    },
-    "en": {
-        "subtitle": "Urban renewal progress meeting",
-        "as_of": "as of",
-        "key": "Key figures",
-        "hh_move": "Households to move",
-        "persons_move": "Persons concerned",
-        "demolish_area": "Floor area to demolish",
-        "flats": "Flats needed",
-        "capacity": "Flats available",
-        "nearby": "On-site or nearby rate",
-        "overdue": "Projects behind",
-        "projects": "Projects",
-        "land": "Land by class (ha)",
-        "households": "Households by class",
-        "map": "Renewal classes",
-        "policy": "MOHURD No. 63 checks (per renewal unit)",
-        "policy_ok": "Every unit keeps the demolition share and rebuild ratio limits.",
-        "policy_bad": "Units breaking a limit:",
-        "stages": "Projects by stage",
-        "behind": "Projects behind schedule",
-        "none_behind": "No project is behind schedule.",
-        "streets": "By street",
-        "sites": "Resettlement sites",
-        "wan_m2": "10k m²",
-        "hu": "",
-        "ren": "",
-        "tao": "",
-        "ge": "",
-        "footer": "Made with geo_renewal",
-        "validation": "Data checks",
-        "validation_ok": "The input data has no errors.",
-        "validation_bad": "The input data has {n} findings; see the workbook's Validation sheet.",
-    },
-}
+#: The ``lang`` attribute of the page.
+_HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","Source Han Sans SC",
@@ -197,46 +132,69 @@ def _category_color(code: str) -> str:
     return cat.color if cat else "#636363"
 
 
-def _key_figures(result: RunResult, t: dict[str, str]) -> str:
+def _key_figures(result: RunResult, lang: str) -> str:
     totals = _category_totals(result)
     dem = totals.loc["demolish"] if "demolish" in totals.index else pd.Series(dtype=float)
     households = float(dem.get("households", 0.0))
     persons = float(dem.get("population", 0.0))
     floor = float(dem.get("floor_area_m2", 0.0))
     kpis = [
-        _kpi(f"{households:,.0f} {t['hu']}".strip(), t["hh_move"]),
-        _kpi(f"{persons:,.0f} {t['ren']}".strip(), t["persons_move"]),
-        _kpi(f"{floor / 10_000:,.2f} {t['wan_m2']}", t["demolish_area"]),
+        _kpi(say("report.n_households", lang, n=households), say("report.hh_move", lang)),
+        _kpi(say("report.n_persons", lang, n=persons), say("report.persons_move", lang)),
+        _kpi(say("report.wan_m2", lang, n=floor / 10_000), say("report.demolish_area", lang)),
     ]
     rs = result.resettlement
     if rs is not None:
         s = rs.summary
         demand = float(s.get("flat_households", 0))
         supply = float(s.get("capacity_units", rs.sites.get("capacity_units", pd.Series()).sum()))
-        kpis.append(_kpi(f"{demand:,.0f} {t['tao']}".strip(), t["flats"]))
-        kpis.append(_kpi(f"{supply:,.0f} {t['tao']}".strip(), t["capacity"], bad=supply < demand))
+        kpis.append(_kpi(say("report.n_flats", lang, n=demand), say("report.flats", lang)))
+        kpis.append(
+            _kpi(
+                say("report.n_flats", lang, n=supply),
+                say("report.capacity", lang),
+                bad=supply < demand,
+            )
+        )
         rate = s.get("nearby_rate")
         if rate is not None and not pd.isna(rate):
-            kpis.append(_kpi(f"{100 * float(rate):.1f}%", t["nearby"], bad=float(rate) < 0.5))
+            kpis.append(
+                _kpi(
+                    f"{100 * float(rate):.1f}%", say("report.nearby", lang), bad=float(rate) < 0.5
+                )
+            )
     if result.progress is not None:
         n_over = int(result.progress["overdue"].fillna(False).astype(bool).sum())
-        kpis.append(_kpi(f"{len(result.progress)} {t['ge']}".strip(), t["projects"]))
-        kpis.append(_kpi(f"{n_over} {t['ge']}".strip(), t["overdue"], bad=n_over > 0))
-    return f'<section><h2>{escape(t["key"])}</h2><div class="kpis">{"".join(kpis)}</div></section>'
+        kpis.append(
+            _kpi(
+                say("report.n_projects", lang, n=len(result.progress)),
+                say("report.projects", lang),
+            )
+        )
+        kpis.append(
+            _kpi(
+                say("report.n_projects", lang, n=n_over),
+                say("report.overdue", lang),
+                bad=n_over > 0,
+            )
+        )
+    return f'<section><h2>{escape(say("report.key_figures", lang))}</h2><div class="kpis">{"".join(kpis)}</div></section>'
 
 
-def _charts(result: RunResult, t: dict[str, str], lang: str) -> str:
+def _charts(result: RunResult, lang: str) -> str:
     totals = _category_totals(result)
     labels = [label(str(code), lang) for code in totals.index]
     colors = [_category_color(str(code)) for code in totals.index]
     charts = [
-        bar_chart(totals["area_ha"].tolist(), labels, colors=colors, title=t["land"]),
+        bar_chart(
+            totals["area_ha"].tolist(), labels, colors=colors, title=say("report.land", lang)
+        ),
         bar_chart(
             totals.get("households", pd.Series(0.0, index=totals.index)).fillna(0).tolist(),
             labels,
             colors=colors,
             fmt="{:,.0f}",
-            title=t["households"],
+            title=say("report.households", lang),
         ),
     ]
     if result.progress is not None:
@@ -250,39 +208,39 @@ def _charts(result: RunResult, t: dict[str, str], lang: str) -> str:
                 [label(s, lang) for s in order],
                 colors=[STAGES[s][2] if s in STAGES else "#636363" for s in order],
                 fmt="{:,.0f}",
-                title=t["stages"],
+                title=say("report.stages", lang),
             )
         )
     return f'<section><div class="charts">{"".join(charts)}</div></section>'
 
 
-def _policy(result: RunResult, t: dict[str, str], lang: str) -> str:
+def _policy(result: RunResult, lang: str) -> str:
     table = result.stats.get("zone_id")
     if table is None or "violations" not in table.columns:
         return ""
     units = table.drop(index=[TOTAL_ROW], errors="ignore")
     bad = units[units["violations"].fillna("").astype(str).str.len() > 0]
     if bad.empty:
-        body = f'<p class="ok">{escape(t["policy_ok"])}</p>'
+        body = f'<p class="ok">{escape(say("report.policy_ok", lang))}</p>'
     else:
         cols = [
             c
             for c in ("floor_area_m2", "demolish_floor_area_m2", "demolish_share", "violations")
             if c in bad.columns
         ]
-        body = f'<p class="bad">{escape(t["policy_bad"])}</p>' + _scroll(
+        body = f'<p class="bad">{escape(say("report.policy_bad", lang))}</p>' + _scroll(
             format_table(bad, lang=lang, style="html", columns=cols)
         )
-    return f"<section><h2>{escape(t['policy'])}</h2>{body}</section>"
+    return f"<section><h2>{escape(say('report.policy', lang))}</h2>{body}</section>"
 
 
-def _behind(result: RunResult, t: dict[str, str], lang: str) -> str:
+def _behind(result: RunResult, lang: str) -> str:
     p = result.progress
     if p is None:
         return ""
     late = p[p["overdue"].fillna(False).astype(bool)]
     if late.empty:
-        body = f'<p class="ok">{escape(t["none_behind"])}</p>'
+        body = f'<p class="ok">{escape(say("report.none_behind", lang))}</p>'
     else:
         late = pd.DataFrame(late.drop(columns="geometry", errors="ignore"))
         late = late.sort_values("days_behind", ascending=False)
@@ -305,14 +263,14 @@ def _behind(result: RunResult, t: dict[str, str], lang: str) -> str:
                 late.reset_index(drop=True), lang=lang, style="html", columns=cols, index=False
             )
         )
-    return f"<section><h2>{escape(t['behind'])}</h2>{body}</section>"
+    return f"<section><h2>{escape(say('report.behind', lang))}</h2>{body}</section>"
 
 
 def _scroll(html: str) -> str:
     return f'<div class="scroll">{html}</div>'
 
 
-def _tables(result: RunResult, t: dict[str, str], lang: str) -> str:
+def _tables(result: RunResult, lang: str) -> str:
     parts = []
     street = result.stats.get("street")
     if street is not None:
@@ -330,7 +288,7 @@ def _tables(result: RunResult, t: dict[str, str], lang: str) -> str:
             if c in street.columns
         ]
         parts.append(
-            f"<section><h2>{escape(t['streets'])}</h2>"
+            f"<section><h2>{escape(say('report.streets', lang))}</h2>"
             + _scroll(format_table(street, lang=lang, style="html", columns=cols))
             + "</section>"
         )
@@ -352,23 +310,21 @@ def _tables(result: RunResult, t: dict[str, str], lang: str) -> str:
             if c in sites.columns
         ]
         parts.append(
-            f"<section><h2>{escape(t['sites'])}</h2>"
+            f"<section><h2>{escape(say('report.sites', lang))}</h2>"
             + _scroll(format_table(sites, lang=lang, style="html", columns=cols, index=False))
             + "</section>"
         )
     return "".join(parts)
 
 
-def _validation(result: RunResult, t: dict[str, str]) -> str:
+def _validation(result: RunResult, lang: str) -> str:
     n = sum(len(r.to_frame()) for r in result.validation.values())
-    text = t["validation_ok"] if n == 0 else t["validation_bad"].format(n=n)
+    text = say("report.validation_ok", lang) if n == 0 else say("report.validation_bad", lang, n=n)
     cls = "ok" if n == 0 else "bad"
-    return (
-        f'<section><h2>{escape(t["validation"])}</h2><p class="{cls}">{escape(text)}</p></section>'
-    )
+    return f'<section><h2>{escape(say("report.validation", lang))}</h2><p class="{cls}">{escape(text)}</p></section>'
 
 
-def _map(result: RunResult, t: dict[str, str]) -> str:
+def _map(result: RunResult, lang: str) -> str:
     path = result.files.get("classification_map")
     if path is None or not Path(path).exists():
         return ""
@@ -376,8 +332,8 @@ def _map(result: RunResult, t: dict[str, str]) -> str:
     # srcdoc is an attribute: escaping makes the whole map inert text until the iframe
     # parses it as its own document; nothing in it can close the attribute.
     return (
-        f"<section><h2>{escape(t['map'])}</h2>"
-        f'<iframe title="{escape(t["map"])}" srcdoc="{escape(html)}"></iframe></section>'
+        f"<section><h2>{escape(say('report.map', lang))}</h2>"
+        f'<iframe title="{escape(say("report.map", lang))}" srcdoc="{escape(html)}"></iframe></section>'
     )
 
 
@@ -424,24 +380,23 @@ def meeting_report(
     from geo_renewal.io import atomic_write
 
     lang = lang or result.plan.lang
-    t = _TEXT["zh" if lang == "zh" else "en"]
     title = title or result.plan.name
     as_of = result.plan.as_of
     stamp = as_of.isoformat() if isinstance(as_of, dt.date) else str(as_of)
     body = [
         f"<header><h1>{escape(title)}</h1>"
-        f"<p>{escape(t['subtitle'])} · {escape(t['as_of'])} {escape(stamp)}</p></header><main>",
-        _key_figures(result, t),
-        _charts(result, t, lang),
-        _map(result, t) if embed_map else "",
-        _policy(result, t, lang),
-        _behind(result, t, lang),
-        _tables(result, t, lang),
-        _validation(result, t),
-        f"</main><footer>{escape(t['footer'])}</footer>",
+        f"<p>{escape(say('report.subtitle', lang, as_of=stamp))}</p></header><main>",
+        _key_figures(result, lang),
+        _charts(result, lang),
+        _map(result, lang) if embed_map else "",
+        _policy(result, lang),
+        _behind(result, lang),
+        _tables(result, lang),
+        _validation(result, lang),
+        f"</main><footer>{escape(say('report.footer', lang))}</footer>",
     ]
     page = (
-        f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<!DOCTYPE html><html lang="{_HTML_LANG[lang]}"><head>'
         '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         + "".join(body)

@@ -30,6 +30,7 @@ from geo_renewal.io import atomic_write, write_layer
 from geo_renewal.sites import candidate_sites, site_capacity, site_suitability
 from geo_renewal.stats import MAX_REBUILD_RATIO
 from geo_renewal.tables import write_table
+from geo_renewal.text import MEETING_TEXT, say
 
 if TYPE_CHECKING:
     import os
@@ -51,16 +52,8 @@ NEARBY_RATE_MIN = 0.5
 
 #: Why demand stays unmet: code -> (zh, en).
 REASONS: dict[str, tuple[str, str]] = {
-    "no_sites": ("没有可用的安置地块", "no usable resettlement site"),
-    "beyond_max_dist": (
-        "所有安置地块均超出最大安置距离",
-        "every usable site is beyond max_dist",
-    ),
-    "own_site_excluded": (
-        "距离内仅有本单元内的地块（exclude_on_site 已排除）",
-        "the only sites within reach lie inside the unit (excluded by exclude_on_site)",
-    ),
-    "no_capacity": ("可达安置地块容量不足", "the sites within reach are full"),
+    code: MEETING_TEXT[f"resettlement.unmet.{code}"]
+    for code in ("no_sites", "beyond_max_dist", "own_site_excluded", "no_capacity")
 }
 
 
@@ -807,7 +800,7 @@ def _unmet_table(
             "unmet": unmet_hh[um],
             "reason": pd.array(codes[um], dtype="string"),
             "reason_text": pd.array(
-                [REASONS[c][0 if options["lang"] == "zh" else 1] for c in codes[um]],
+                [say(f"resettlement.unmet.{c}", options["lang"]) for c in codes[um]],
                 dtype="string",
             ),
         }

@@ -53,6 +53,7 @@ from geo_renewal.expression import (
     spatial_keys,
 )
 from geo_renewal.schema import CATEGORIES, Category
+from geo_renewal.text import pick
 
 __all__ = [
     "FUNCTIONS",
@@ -117,7 +118,7 @@ class Rule:
 
     def reason(self, lang: str = "zh") -> str:
         """Return the reason in `lang` (``"zh"`` or ``"en"``)."""
-        return self.reason_zh if lang == "zh" else self.reason_en
+        return pick((self.reason_zh, self.reason_en), lang)
 
     def value_keys(self, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Keys of the spatial and raster values the condition needs (see `spatial_keys`)."""
@@ -320,7 +321,7 @@ class RuleSet:
     def default_reason(self, lang: str | None = None) -> str:
         """Return the reason of the default category in `lang` (default: the set's)."""
         lang = lang or self.language
-        return self.default_reason_zh if lang == "zh" else self.default_reason_en
+        return pick((self.default_reason_zh, self.default_reason_en), lang)
 
     def summary(self) -> str:
         """

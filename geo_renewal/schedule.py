@@ -17,6 +17,7 @@ from geo_renewal import schema
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError
 from geo_renewal.ledger import _as_timestamp, _ledger_parts, _normalise, _stage_lookup
+from geo_renewal.text import lang_index
 
 if TYPE_CHECKING:
     from geo_renewal.ledger import Ledger
@@ -117,7 +118,7 @@ def backward_schedule(
     after = np.concatenate([np.cumsum(days[::-1])[::-1][1:], [0.0]]) if len(days) else days
     finish = [target - pd.Timedelta(days=float(x)) for x in after]
     start = [f - pd.Timedelta(days=float(d)) for f, d in zip(finish, days, strict=True)]
-    i_lab = 0 if lang == "zh" else 1
+    i_lab = lang_index(lang)
     return pd.DataFrame(
         {
             "stage": pd.Series(stages, dtype="str"),
@@ -193,7 +194,7 @@ def compare_schedule(
     """
     table, resolved, registry = _ledger_parts(ledger, pipelines)
     lang = check_lang(lang)
-    i_lab = 0 if lang == "zh" else 1
+    i_lab = lang_index(lang)
     day = None if as_of is None else _as_timestamp(as_of, "as_of")
     per_type = all(isinstance(v, Mapping) for v in durations.values()) and bool(durations)
     lookup = _stage_lookup(registry)

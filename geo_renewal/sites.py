@@ -19,6 +19,7 @@ from geo_renewal import settings
 from geo_renewal._checks import check_lang, check_range
 from geo_renewal._errors import InputError
 from geo_renewal.crs import check_crs, check_same_crs, to_working
+from geo_renewal.text import say
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -174,20 +175,8 @@ def _capacity_table(sites: gpd.GeoDataFrame, capacity: Mapping[str, Any]) -> pd.
 
 # --------------------------------------------------------------------------- suitability
 
-_CHECK_TEXT = {
-    "size": ("面积", "area"),
-    "heritage": ("文保范围", "heritage zone"),
-    "ecology": ("生态带", "ecological belt"),
-    "flood": ("淹没深度", "flood depth"),
-    "distance": ("与管控要素距离", "distance to"),
-    "not_checked": ("未检查", "not checked"),
-}
-
 #: One check's result: columns to add (in order), the ``ok_*`` column, a text per site.
 _Check = tuple[dict[str, Any], str, list[str]]
-
-
-_KIND_ZH = {"layer": "图层", "raster": "栅格"}
 
 
 def _as_names(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
@@ -204,10 +193,8 @@ def _mark(ok: bool) -> str:
 
 def _not_checked(n: int, label: str, kind: str, names: str, lang: str) -> list[str]:
     """Return the "– … not checked (no layer …)" text of a check whose input is missing."""
-    nc = _CHECK_TEXT["not_checked"][0 if lang == "zh" else 1]
-    if lang == "zh":
-        return [f"– {label}{nc}（缺少{_KIND_ZH[kind]} {names}）"] * n
-    return [f"– {label} {nc} (no {kind} {names})"] * n
+    kind_text = say(f"sites.kind_{kind}", lang)
+    return [say("sites.not_checked", lang, label=label, kind=kind_text, names=names)] * n
 
 
 def site_suitability(
@@ -389,7 +376,7 @@ def _suitability_table(
 
 def _size_check(area: np.ndarray, min_area: float, lang: str) -> _Check:
     ok = area >= min_area
-    label = _CHECK_TEXT["size"][0 if lang == "zh" else 1]
+    label = say("sites.size", lang)
     texts = [
         f"{_mark(ok[k])} {label} {area[k]:.0f} m² {'≥' if ok[k] else '<'} {min_area:.0f} m²"
         for k in range(len(area))
@@ -408,7 +395,7 @@ def _zone_check(
     """Share of each site inside the `names` layers (the largest), against `max_share`."""
     n = len(sites)
     col, share_col = f"ok_{key}", f"{key}_share"
-    label = _CHECK_TEXT[key][0 if lang == "zh" else 1]
+    label = say(f"sites.{key}", lang)
     present = [nm for nm in names if nm in layers]
     if not present:
         what = ", ".join(repr(nm) for nm in names) or "—"
@@ -436,7 +423,7 @@ def _flood_check(
 ) -> _Check:
     """Share of each site's pixels deeper than `max_depth`, against `max_share`."""
     n = len(sites)
-    label = _CHECK_TEXT["flood"][0 if lang == "zh" else 1]
+    label = say("sites.flood", lang)
     if flood is None or flood not in rasters:
         columns = {
             "flood_depth_max": np.nan,
@@ -447,7 +434,7 @@ def _flood_check(
     depth, wet = _flood(sites, rasters[flood], max_depth)
     # no raster cell under the site (outside the raster) counts as not flooded
     ok = ~(wet > max_share)
-    over = "深于" if lang == "zh" else "deeper than"
+    over = say("sites.deeper_than", lang)
     texts = []
     for k in range(n):
         val = "—" if np.isnan(wet[k]) else f"{100 * wet[k]:.0f} %"
@@ -468,7 +455,7 @@ def _distance_check(
 ) -> _Check:
     """Distance of each site to every `min_dist` layer, each against its limit."""
     n = len(sites)
-    label = _CHECK_TEXT["distance"][0 if lang == "zh" else 1]
+    label = say("sites.distance", lang)
     columns: dict[str, Any] = {}
     per_layer: list[list[str]] = []
     ok_all = np.ones(n, dtype=bool)

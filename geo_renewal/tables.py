@@ -31,6 +31,7 @@ from geo_renewal._errors import InputError
 from geo_renewal.io import atomic_write
 from geo_renewal.schema import CATEGORIES, label
 from geo_renewal.stats import MISSING_ROW, OUTSIDE_ROW, TOTAL_ROW, UNCLASSIFIED
+from geo_renewal.text import say
 
 __all__ = ["VALID_EXTENSIONS", "format_table", "write_table", "write_tables"]
 
@@ -55,7 +56,6 @@ _PY_FORMATS = {
     "float": "{:,.2f}",
     "date": "{:%Y-%m-%d}",
 }
-_YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}
 #: Columns whose cells are codes with labels (categories, land uses, structures, stages).
 _CODE_COLUMNS = frozenset(
     {"category", "land_use", "planned_use", "structure", "stage", "project_type"}
@@ -91,8 +91,9 @@ def _header(col: Any, lang: str) -> str:
     text = str(col)
     if ":" in text:
         metric, code = text.split(":", 1)
-        sep = "·" if lang == "zh" else ": "
-        return f"{label(code, lang)}{sep}{label(metric, lang)}"
+        return say(
+            "tables.metric_of_code", lang, code=label(code, lang), metric=label(metric, lang)
+        )
     return label(text, lang)
 
 
@@ -151,7 +152,7 @@ def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Col
         seen.add(header)
         raw = [_python(v) for v in s.astype(object).tolist()]
         if kind == "bool":
-            yes, no = _YES_NO[lang]
+            yes, no = say("tables.yes", lang), say("tables.no", lang)
             values = [None if v is None else (yes if v else no) for v in raw]
             texts = ["" if v is None else v for v in values]
             kind = "text"

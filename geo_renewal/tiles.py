@@ -17,6 +17,7 @@ from typing import Any
 
 from geo_renewal._checks import check_choice
 from geo_renewal._errors import InputError
+from geo_renewal.text import pick, say
 
 __all__ = [
     "PROVIDERS",
@@ -32,15 +33,6 @@ logger = logging.getLogger(__name__)
 
 #: Environment variable read for the Tianditu key when ``tianditu_key=`` is not given.
 TIANDITU_KEY_ENV = "TIANDITU_KEY"
-
-#: Datum note shown after each tile attribution and in the legend: (zh, en).
-_DATUM: dict[bool, tuple[str, str]] = {
-    False: ("坐标系：WGS84（≈CGCS2000）", "Coordinates: WGS84 (≈ CGCS2000)"),
-    True: (
-        "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配高德底图（数据本身未改动）",
-        "Overlays shifted from WGS84 to GCJ-02 for display over Gaode tiles (data unchanged)",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -232,8 +224,7 @@ def datum_note(lang: str, *, gcj02: bool) -> str:
     >>> datum_note("en", gcj02=False)
     'Coordinates: WGS84 (≈ CGCS2000)'
     """
-    zh, en = _DATUM[bool(gcj02)]
-    return zh if lang == "zh" else en
+    return say("tiles.datum_gcj02" if gcj02 else "tiles.datum_wgs84", lang)
 
 
 def tile_layers(
@@ -305,14 +296,13 @@ def _layers_of(provider: TileProvider, lang: str, key: str) -> list[dict[str, An
     """Return the base layer (and label overlay) of `provider` as TileLayer keywords."""
     from geo_renewal._html import escape  # numpy and pandas: not at import
 
-    zh = lang == "zh"
     url, attr, options = _source(provider)
     attr = f"{attr} | {escape(datum_note(lang, gcj02=provider.gcj02))}"
     base = {"tiles": url.replace("{key}", key), "attr": attr}
-    layers = [{**base, "name": provider.label[0 if zh else 1], **options}]
+    layers = [{**base, "name": pick(provider.label, lang), **options}]
     if provider.labels_url is not None:
-        note = provider.labels_url[0 if zh else 1].replace("{key}", key)
-        name = provider.labels_label[0 if zh else 1]
+        note = pick(provider.labels_url, lang).replace("{key}", key)
+        name = pick(provider.labels_label, lang)
         layers.append({**base, "tiles": note, "name": name, **options, "overlay": True})
     return layers
 

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from geo_renewal import settings
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal.plan import Plan, load_plan
+from geo_renewal.text import pick, say
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -111,36 +112,37 @@ class RunResult:
         text
             A few lines of plain text in the run's language.
         """
-        zh = self.plan.lang == "zh"
+        lang = self.plan.lang
         lines = []
         if "category" in self.stats:
             from geo_renewal.schema import label
             from geo_renewal.stats import TOTAL_ROW
 
             table = self.stats["category"].drop(index=TOTAL_ROW)
-            lines.append(("地块分类" if zh else "Parcels by class") + ":")
+            lines.append(say("workflow.summary.classes", lang))
             for code, row in table.iterrows():
                 extra = ""
                 if "households" in table.columns:
-                    extra = f", {row['households']:,.0f} " + ("户" if zh else "households")
+                    extra = say("workflow.summary.class_households", lang, n=row["households"])
                 lines.append(
                     f"  {label(str(code), self.plan.lang)}: {row['n_parcels']:,.0f}{extra}"
                 )
         if self.resettlement is not None:
             s = self.resettlement.summary
             lines.append(
-                ("安置" if zh else "Resettlement")
-                + f": {s.get('allocated_households', 0):,.0f} / {s.get('flat_households', 0):,.0f} "
-                + ("户已落位" if zh else "flat households placed")
+                say(
+                    "workflow.summary.resettlement",
+                    lang,
+                    placed=s.get("allocated_households", 0),
+                    flats=s.get("flat_households", 0),
+                )
             )
         if self.progress is not None:
             n_over = int(self.progress["overdue"].fillna(False).astype(bool).sum())
             lines.append(
-                ("项目" if zh else "Projects")
-                + f": {len(self.progress)}, "
-                + (f"{n_over} 个滞后" if zh else f"{n_over} overdue")
+                say("workflow.summary.projects", lang, n=len(self.progress), n_over=n_over)
             )
-        lines.append(("输出文件" if zh else "Files written") + ":")
+        lines.append(say("workflow.summary.files", lang))
         lines.extend(f"  {name}: {path}" for name, path in self.files.items())
         return "\n".join(lines)
 
@@ -280,7 +282,6 @@ def _maps(result: RunResult, out: Path) -> None:
     from geo_renewal.maps import renewal_map, save_map
 
     plan = result.plan
-    zh = plan.lang == "zh"
     districts = result.layers.get("districts")
     common: dict[str, Any] = {"districts": districts, "tiles": plan.tiles, "lang": plan.lang}
     zones = result.zones
@@ -290,7 +291,7 @@ def _maps(result: RunResult, out: Path) -> None:
         result.classified,
         zones=zones,
         layers=result.constraints or None,
-        title=f"{plan.name} · " + ("更新分类" if zh else "renewal classes"),
+        title=say("workflow.map.classes", plan.lang, name=plan.name),
         **common,
     )
     result.files["classification_map"] = save_map(
@@ -301,7 +302,7 @@ def _maps(result: RunResult, out: Path) -> None:
             result.classified,
             sites=result.resettlement.sites,
             flows=result.resettlement.flows,
-            title=f"{plan.name} · " + ("安置规划" if zh else "resettlement"),
+            title=say("workflow.map.resettlement", plan.lang, name=plan.name),
             **common,
         )
         result.files["resettlement_map"] = save_map(
@@ -311,9 +312,9 @@ def _maps(result: RunResult, out: Path) -> None:
         m = renewal_map(
             None,
             projects=result.progress,
-            title=f"{plan.name} · "
-            + ("项目进度（挂图作战）" if zh else "project progress")
-            + f" {plan.as_of.isoformat()}",
+            title=say(
+                "workflow.map.progress", plan.lang, name=plan.name, as_of=plan.as_of.isoformat()
+            ),
             **common,
         )
         result.files["progress_map"] = save_map(
@@ -337,19 +338,20 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     """
     from geo_renewal.schema import label
 
-    zh = result.plan.lang == "zh"
+    lang = result.plan.lang
     tables: dict[str, pd.DataFrame] = {}
     for key, df in result.stats.items():
-        name = ("按" + label(key, "zh").split("（")[0] + "统计") if zh else f"By {key}"
+        group = pick((label(key, "zh").split("（")[0], key), lang)
+        name = say("workflow.sheet.by_group", lang, group=group)
         tables[name[:31]] = df
     rs = result.resettlement
     if rs is not None:
         sites = pd.DataFrame(rs.sites.drop(columns="geometry")).reset_index(drop=True)
-        tables["安置地块" if zh else "Sites"] = sites
-        tables["安置分配" if zh else "Allocation"] = rs.allocation
-        tables["就近安置率" if zh else "Nearby rates"] = rs.rates
+        tables[say("workflow.sheet.sites", lang)] = sites
+        tables[say("workflow.sheet.allocation", lang)] = rs.allocation
+        tables[say("workflow.sheet.nearby_rates", lang)] = rs.rates
         if len(rs.unmet):
-            tables["未落位需求" if zh else "Unmet demand"] = rs.unmet
+            tables[say("workflow.sheet.unmet", lang)] = rs.unmet
     if result.progress is not None:
         from geo_renewal.progress import progress_tables
 
@@ -367,7 +369,7 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     findings = [report.to_frame().assign(layer=role) for role, report in result.validation.items()]
     findings = [f for f in findings if len(f)]
     if findings:
-        tables["数据检查" if zh else "Validation"] = pd.concat(findings, ignore_index=True)
+        tables[say("workflow.sheet.validation", lang)] = pd.concat(findings, ignore_index=True)
     return tables
 
 

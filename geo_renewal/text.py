@@ -1,0 +1,261 @@
+"""
+Meeting strings (zh/en): the one table of sentences and captions every meeting output reads.
+
+Column, category and code labels are data of `geo_renewal.schema`; this module holds the
+texts of maps, the report, workbook sheets, checks and the run summary (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geo_renewal._checks import LANGS, check_lang, did_you_mean
+
+__all__ = ["MEETING_TEXT", "lang_index", "pick", "say"]
+
+#: Meeting texts: namespaced key -> (zh, en); ``str.format`` fields are the same in both.
+MEETING_TEXT: dict[str, tuple[str, str]] = {
+    # maps: legend, layer names, popups, controls
+    "map.legend": ("图例", "Legend"),
+    "map.category": ("更新类别", "Renewal class"),
+    "map.count": ("地块数", "Parcels"),
+    "map.area_ha": ("面积（公顷）", "Area (ha)"),
+    "map.total": ("合计", "Total"),
+    "map.unclassified": ("未分类", "Unclassified"),
+    "map.districts": ("街道界线", "Street boundaries"),
+    "map.zones": ("更新片区", "Renewal zones"),
+    "map.sites": ("安置地块", "Resettlement sites"),
+    "map.flows": ("安置流向", "Resettlement flows"),
+    "map.projects": ("项目", "Projects"),
+    "map.stage": ("项目阶段", "Project stage"),
+    "map.overdue": ("逾期项目", "Overdue projects"),
+    "map.other_layers": ("其他图层", "Other layers"),
+    "map.capacity": ("容量", "Capacity"),
+    "map.allocated": ("已安置", "Allocated"),
+    "map.units": ("套", "units"),
+    "map.hh": ("户", "households"),
+    "map.zoom_in": ("放大", "Zoom in"),
+    "map.zoom_out": ("缩小", "Zoom out"),
+    "map.fullscreen": ("全屏", "Full screen"),
+    "map.exit_fullscreen": ("退出全屏", "Exit full screen"),
+    "map.yes": ("是", "yes"),
+    "map.no": ("否", "no"),
+    "tiles.datum_wgs84": ("坐标系：WGS84（≈CGCS2000）", "Coordinates: WGS84 (≈ CGCS2000)"),
+    "tiles.datum_gcj02": (
+        "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配高德底图（数据本身未改动）",
+        "Overlays shifted from WGS84 to GCJ-02 for display over Gaode tiles (data unchanged)",
+    ),
+    # the one-page report
+    "report.subtitle": (
+        "城市更新挂图作战 · 会议材料 · 截至 {as_of}",
+        "Urban renewal progress meeting · as of {as_of}",
+    ),
+    "report.key_figures": ("关键指标", "Key figures"),
+    "report.hh_move": ("征收拆迁户数", "Households to move"),
+    "report.persons_move": ("涉及人口", "Persons concerned"),
+    "report.demolish_area": ("拆除建筑面积", "Floor area to demolish"),
+    "report.flats": ("安置需求（套）", "Flats needed"),
+    "report.capacity": ("安置供给（套）", "Flats available"),
+    "report.nearby": ("就地就近安置率", "On-site or nearby rate"),
+    "report.overdue": ("滞后项目", "Projects behind"),
+    "report.projects": ("项目总数", "Projects"),
+    "report.land": ("各类用地面积（公顷）", "Land by class (ha)"),
+    "report.households": ("各类户数（户）", "Households by class"),
+    "report.map": ("更新分类图", "Renewal classes"),
+    "report.policy": ("63号文约束检查（按更新单元）", "MOHURD No. 63 checks (per renewal unit)"),
+    "report.policy_ok": (
+        "全部单元符合拆除比例和拆建比要求。",
+        "Every unit keeps the demolition share and rebuild ratio limits.",
+    ),
+    "report.policy_bad": ("以下单元突破限值：", "Units breaking a limit:"),
+    "report.stages": ("项目所处阶段", "Projects by stage"),
+    "report.behind": ("滞后项目清单", "Projects behind schedule"),
+    "report.none_behind": ("无滞后项目。", "No project is behind schedule."),
+    "report.streets": ("分街道统计", "By street"),
+    "report.sites": ("安置地块", "Resettlement sites"),
+    "report.n_households": ("{n:,.0f} 户", "{n:,.0f}"),
+    "report.n_persons": ("{n:,.0f} 人", "{n:,.0f}"),
+    "report.n_flats": ("{n:,.0f} 套", "{n:,.0f}"),
+    "report.n_projects": ("{n} 个", "{n}"),
+    "report.wan_m2": ("{n:,.2f} 万㎡", "{n:,.2f} 10k m²"),
+    "report.footer": ("由 geo_renewal 生成", "Made with geo_renewal"),
+    "report.validation": ("数据检查", "Data checks"),
+    "report.validation_ok": ("输入数据无错误。", "The input data has no errors."),
+    "report.validation_bad": (
+        "输入数据有 {n} 条问题，详见统计表“数据检查”页。",
+        "The input data has {n} findings; see the workbook's Validation sheet.",
+    ),
+    # tables
+    "tables.yes": ("是", "Yes"),
+    "tables.no": ("否", "No"),
+    "tables.metric_of_code": ("{code}·{metric}", "{code}: {metric}"),
+    # 63号文 checks
+    "policy.demolition_share": (
+        "拆除比例 {v:.1%} > {lim:.0%}",
+        "demolition share {v:.1%} > {lim:.0%}",
+    ),
+    "policy.rebuild_ratio": ("拆建比 {v:.2f} > {lim:g}", "rebuild ratio {v:.2f} > {lim:g}"),
+    "policy.separator": ("；", "; "),
+    # site suitability checks
+    "sites.size": ("面积", "area"),
+    "sites.heritage": ("文保范围", "heritage zone"),
+    "sites.ecology": ("生态带", "ecological belt"),
+    "sites.flood": ("淹没深度", "flood depth"),
+    "sites.distance": ("与管控要素距离", "distance to"),
+    "sites.deeper_than": ("深于", "deeper than"),
+    "sites.not_checked": (
+        "– {label}未检查（缺少{kind} {names}）",
+        "– {label} not checked (no {kind} {names})",
+    ),
+    "sites.kind_layer": ("图层", "layer"),
+    "sites.kind_raster": ("栅格", "raster"),
+    # resettlement: why demand stays unmet
+    "resettlement.unmet.no_sites": ("没有可用的安置地块", "no usable resettlement site"),
+    "resettlement.unmet.beyond_max_dist": (
+        "所有安置地块均超出最大安置距离",
+        "every usable site is beyond max_dist",
+    ),
+    "resettlement.unmet.own_site_excluded": (
+        "距离内仅有本单元内的地块（exclude_on_site 已排除）",
+        "the only sites within reach lie inside the unit (excluded by exclude_on_site)",
+    ),
+    "resettlement.unmet.no_capacity": ("可达安置地块容量不足", "the sites within reach are full"),
+    # progress meeting
+    "progress.list_separator": ("、", ", "),
+    "progress.change.new_project": ("新增项目", "new project"),
+    "progress.change.removed": ("已移出台账", "removed from ledger"),
+    "progress.change.newly_overdue": ("新增逾期", "newly overdue"),
+    "progress.change.overdue_cleared": ("逾期已消除", "no longer overdue"),
+    "progress.change.signing": ("签约率 {pts:+.1f} 个百分点", "signing rate {pts:+.1f} pts"),
+    "progress.change.separator": ("；", "; "),
+    "progress.sheet.progress": ("项目进度", "Progress"),
+    "progress.sheet.by_street": ("按街道", "By street"),
+    "progress.sheet.by_type": ("按类型", "By type"),
+    "progress.sheet.ledger_problems": ("台账问题", "Ledger problems"),
+    "progress.sheet.changes": ("变化情况", "Changes"),
+    "progress.sheet.schedule": ("倒排工期", "Backward schedule"),
+    "progress.severity.error": ("错误", "error"),
+    "progress.severity.warning": ("警告", "warning"),
+    "progress.map_title": ("项目进度 {as_of}", "Project progress {as_of}"),
+    # fund balance workbook
+    "fund.land_price": ("土地价格 {change}", "Land price {change}"),
+    "fund.sheet.bundles": ("区域平衡", "Bundles"),
+    "fund.sheet.projects": ("项目测算", "Projects"),
+    "fund.sheet.plots": ("出让地块", "Sale plots"),
+    "fund.sheet.sensitivity": ("敏感性分析", "Sensitivity"),
+    "fund.sheet.parameters": ("测算参数", "Parameters"),
+    # run_plan: maps, workbook sheets, the printed summary
+    "workflow.map.classes": ("{name} · 更新分类", "{name} · renewal classes"),
+    "workflow.map.resettlement": ("{name} · 安置规划", "{name} · resettlement"),
+    "workflow.map.progress": (
+        "{name} · 项目进度（挂图作战） {as_of}",
+        "{name} · project progress {as_of}",
+    ),
+    "workflow.sheet.by_group": ("按{group}统计", "By {group}"),
+    "workflow.sheet.sites": ("安置地块", "Sites"),
+    "workflow.sheet.allocation": ("安置分配", "Allocation"),
+    "workflow.sheet.nearby_rates": ("就近安置率", "Nearby rates"),
+    "workflow.sheet.unmet": ("未落位需求", "Unmet demand"),
+    "workflow.sheet.validation": ("数据检查", "Validation"),
+    "workflow.summary.classes": ("地块分类:", "Parcels by class:"),
+    "workflow.summary.class_households": (", {n:,.0f} 户", ", {n:,.0f} households"),
+    "workflow.summary.resettlement": (
+        "安置: {placed:,.0f} / {flats:,.0f} 户已落位",
+        "Resettlement: {placed:,.0f} / {flats:,.0f} flat households placed",
+    ),
+    "workflow.summary.projects": ("项目: {n}, {n_over} 个滞后", "Projects: {n}, {n_over} overdue"),
+    "workflow.summary.files": ("输出文件:", "Files written:"),
+}
+
+
+def lang_index(lang: str | None) -> int:
+    """
+    Return the position of `lang` in a ``(zh, en)`` pair: 0 for Chinese, 1 for English.
+
+    Parameters
+    ----------
+    lang
+        ``"zh"``, ``"en"`` or None (`settings.lang`).
+
+    Returns
+    -------
+    index
+        0 or 1.
+
+    Examples
+    --------
+    >>> lang_index("en")
+    1
+    """
+    return LANGS.index(check_lang(lang))
+
+
+def pick(pair: tuple[str, str], lang: str | None) -> str:
+    """
+    Return the text of `lang` from a ``(zh, en)`` pair of data (a registry's labels).
+
+    Parameters
+    ----------
+    pair
+        The Chinese and the English text.
+    lang
+        ``"zh"``, ``"en"`` or None (`settings.lang`).
+
+    Returns
+    -------
+    text
+        One of the two.
+
+    Examples
+    --------
+    >>> pick(("天地图", "Tianditu"), "zh")
+    '天地图'
+    """
+    return pair[lang_index(lang)]
+
+
+def say(key: str, lang: str | None, **fields: Any) -> str:
+    """
+    Return the meeting text `key` in `lang`, with `fields` filled in by ``str.format``.
+
+    Parameters
+    ----------
+    key
+        A key of `MEETING_TEXT`, e.g. ``"map.legend"``.
+    lang
+        ``"zh"``, ``"en"`` or None (`settings.lang`).
+    **fields
+        Values of the text's ``{fields}``.
+
+    Returns
+    -------
+    text
+        The text.
+
+    Raises
+    ------
+    KeyError
+        If `key` is not in `MEETING_TEXT` (the message names the closest key).
+    InputError
+        If `lang` is not ``"zh"`` or ``"en"``.
+
+    Examples
+    --------
+    >>> say("map.legend", "en")
+    'Legend'
+    >>> say("report.validation_bad", "zh", n=3)
+    '输入数据有 3 条问题，详见统计表“数据检查”页。'
+    >>> say("map.legnd", "en")
+    Traceback (most recent call last):
+    ...
+    KeyError: 'no meeting text `map.legnd`; did you mean `map.legend`? Add it to geo_renewal.text.MEETING_TEXT.'
+    """
+    pair = MEETING_TEXT.get(key)
+    if pair is None:
+        msg = (
+            f"no meeting text `{key}`; {did_you_mean(key, MEETING_TEXT)}"
+            "Add it to geo_renewal.text.MEETING_TEXT."
+        )
+        raise KeyError(msg)
+    text = pair[lang_index(lang)]
+    return text.format(**fields) if fields else text
