@@ -130,8 +130,12 @@ def rule_function(
 
     Examples
     --------
-    >>> "share_in" in RULE_FUNCTIONS or True
-    True
+    >>> @rule_function("n_vertices", args=("layer",), result="number", summary="a doctest")
+    ... def _n_vertices(index, geoms, key, rows):
+    ...     return index.areas * 0
+    >>> RULE_FUNCTIONS["n_vertices"].args, RULE_FUNCTIONS["n_vertices"].source
+    (('layer',), 'layer')
+    >>> del RULE_FUNCTIONS._functions["n_vertices"]  # a doctest leaves the registry as it was
     """
 
     def register(compute: Callable[..., Any]) -> Callable[..., Any]:

@@ -390,8 +390,8 @@ def _group_keys(
             found[c] = (is_cat, list(distinct))
     cat_order = None
     if category_col in meta.columns:
-        if known[category_col] is not None:
-            cat_order = [str(c) for c in known[category_col] or []]
+        if (cats := known[category_col]) is not None:
+            cat_order = [str(c) for c in cats]
         else:
             is_cat, values = found[category_col]
             if is_cat:
@@ -401,8 +401,8 @@ def _group_keys(
                 cat_order = list(CATEGORIES) + sorted(observed - set(CATEGORIES))
     by_keys: list[Any] | None = None
     if by is not None and by != category_col and by in meta.columns:
-        if known[by] is not None:
-            by_keys = list(known[by] or [])
+        if (groups := known[by]) is not None:
+            by_keys = list(groups)
         else:
             is_cat, values = found[by]
             by_keys = values if is_cat else sorted(values)

@@ -312,6 +312,27 @@ def _scanline_fill(
 # ------------------------------------------------------------- rule functions
 
 
+@rule_function(
+    "raster_mean",
+    args=("raster",),
+    result="number",
+    summary="mean of the raster's valid pixels in the parcel",
+    batched=True,
+)
+@rule_function(
+    "raster_max",
+    args=("raster",),
+    result="number",
+    summary="maximum of the raster's valid pixels in the parcel",
+    batched=True,
+)
+@rule_function(
+    "raster_share_above",
+    args=("raster", "number"),
+    result="number",
+    summary="share 0–1 of the parcel's pixels whose value is greater than the number",
+    batched=True,
+)
 def _rule_raster_values(
     geometry: gpd.GeoSeries, path: Any, keys: list[tuple[Any, ...]]
 ) -> dict[tuple[Any, ...], np.ndarray]:
@@ -323,17 +344,3 @@ def _rule_raster_values(
         key: table[column.get(key[0]) or f"share_above_{key[2]:g}"].to_numpy(dtype=float)
         for key in keys
     }
-
-
-for _name, _args, _summary in (
-    ("raster_mean", ("raster",), "mean of the raster's valid pixels in the parcel"),
-    ("raster_max", ("raster",), "maximum of the raster's valid pixels in the parcel"),
-    (
-        "raster_share_above",
-        ("raster", "number"),
-        "share 0–1 of the parcel's pixels whose value is greater than the number",
-    ),
-):
-    rule_function(_name, args=_args, result="number", summary=_summary, batched=True)(
-        _rule_raster_values
-    )

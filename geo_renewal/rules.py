@@ -296,10 +296,10 @@ class RuleSet:
                 continue
             mask = rule.evaluate(frame, params=self.params, special=special, cheap=True)
             for key in keys:
-                if mask is None or need.get(key, mask) is None:
-                    need[key] = None
-                else:
-                    need[key] = need[key] | mask if key in need else mask
+                if key not in need:
+                    need[key] = mask
+                elif need[key] is not None:  # None: every parcel already
+                    need[key] = None if mask is None else need[key] | mask
         return {k: need.get(k) for k in self.value_keys()}
 
     def evaluate(
