@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from collections.abc import Iterable
 from typing import Any
 
 from geo_renewal import settings
 from geo_renewal._errors import InputError
 
-__all__ = ["LANGS", "check_choice", "check_lang", "check_range", "did_you_mean"]
+__all__ = [
+    "LANGS",
+    "check_choice",
+    "check_lang",
+    "check_range",
+    "check_threads",
+    "did_you_mean",
+]
 
 #: Languages of meeting outputs.
 LANGS = ("zh", "en")
@@ -187,3 +195,35 @@ def check_range(
         msg = f"`{name}` must be {want}; got {value!r}."
         raise InputError(msg)
     return number
+
+
+def check_threads(n_jobs: int | None) -> int:
+    """
+    Return the number of threads for GEOS work: `n_jobs`, or up to 4 when None.
+
+    Parameters
+    ----------
+    n_jobs
+        A positive number of threads, or None.
+
+    Returns
+    -------
+    threads
+        A positive number.
+
+    Raises
+    ------
+    InputError
+        If `n_jobs` is not a positive whole number or None.
+
+    Examples
+    --------
+    >>> check_threads(2), 1 <= check_threads(None) <= 4
+    (2, True)
+    """
+    if n_jobs is None:
+        return max(1, min(4, os.cpu_count() or 1))
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        msg = f"`n_jobs` must be a positive number of threads or None, got {n_jobs!r}."
+        raise InputError(msg)
+    return n_jobs

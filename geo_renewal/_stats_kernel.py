@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import warnings
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -112,15 +111,6 @@ class _Assignment:
     w: np.ndarray
     keys: list[Any]  # group keys, in row order (special rows included)
     index_name: str | None
-
-
-def _n_threads(n_jobs: int | None) -> int:
-    if n_jobs is None:
-        return max(1, min(4, os.cpu_count() or 1))
-    if n_jobs < 1:
-        msg = f"`n_jobs` must be a positive number of threads or None, got {n_jobs!r}."
-        raise InputError(msg)
-    return n_jobs
 
 
 def _chunked(n: int, threads: int, func: Any) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from geo_renewal._checks import check_choice, check_lang
+from geo_renewal._checks import check_choice, check_lang, check_threads
 from geo_renewal._errors import ConservationError, InputError
 from geo_renewal._stats_kernel import (
     AREA_UNITS,
@@ -23,7 +23,6 @@ from geo_renewal._stats_kernel import (
     _assign_by,
     _assign_zones,
     _Assignment,
-    _n_threads,
     _project,
     _tabulate,
     _zone_setup,
@@ -180,7 +179,7 @@ def zone_stats(
         "policy": policy,
         "overlaps": overlaps,
         "lang": check_lang(lang),
-        "threads": _n_threads(n_jobs),
+        "threads": check_threads(n_jobs),
     }
     if is_partitioned(parcels):
         from geo_renewal.partitioned import zone_stats_partitioned

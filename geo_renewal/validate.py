@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ import geopandas as gpd
 import shapely
 
 from geo_renewal import schema
+from geo_renewal._checks import check_threads
 from geo_renewal._errors import InputError
 from geo_renewal._findings import SEVERITIES, Findings
 from geo_renewal._overlaps import _overlapping_pairs
@@ -267,7 +267,7 @@ def validate_layer(
     ...
     """
     _check_arguments(gdf, kind, districts)
-    threads = _n_threads(n_jobs)
+    threads = check_threads(n_jobs)
     spec = schema.KINDS[kind]
     required = spec["required"]
     id_col = required[0] if required and required[0] in gdf.columns else None
@@ -319,15 +319,6 @@ def _check_arguments(
     if districts is not None and not isinstance(districts, gpd.GeoDataFrame | gpd.GeoSeries):
         msg = f"`districts` must be a GeoDataFrame, got {type(districts).__name__}."
         raise InputError(msg)
-
-
-def _n_threads(n_jobs: int | None) -> int:
-    if n_jobs is None:
-        return max(1, min(4, os.cpu_count() or 1))
-    if not isinstance(n_jobs, int) or n_jobs < 1:
-        msg = f"`n_jobs` must be a positive number of threads or None, got {n_jobs!r}."
-        raise InputError(msg)
-    return n_jobs
 
 
 @dataclass
