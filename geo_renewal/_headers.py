@@ -173,6 +173,7 @@ def find_header(
     known: Callable[[str], bool],
     merged: Sequence[tuple[int, int, int, int]] = (),
     header_row: int | Sequence[int] | None = None,
+    pairs: bool = True,
 ) -> Header:
     """
     Find the header of a sheet: the row (or two rows) with the most known headers.
@@ -193,6 +194,8 @@ def find_header(
         inclusive, in `grid` positions.
     header_row
         The header row(s) as grid positions, when the caller gives them.
+    pairs
+        If False, only single header rows are considered.
 
     Returns
     -------
@@ -218,7 +221,7 @@ def find_header(
     for r in range(min(len(grid), HEADER_SCAN_ROWS)):
         if first_filled is None and any(_text(v) for v in grid[r]):
             first_filled = r
-        for rows in ((r,), (r, r + 1)) if r + 1 < len(grid) else ((r,),):
+        for rows in ((r,), (r, r + 1)) if pairs and r + 1 < len(grid) else ((r,),):
             cand = _header_at(grid, merged, rows, width, known)
             if best is None or cand.score > best.score:
                 best = cand
