@@ -16,6 +16,7 @@ import pandas as pd
 
 from geo_renewal import schema
 from geo_renewal._errors import InputError
+from geo_renewal._headers import normalise_header
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -24,7 +25,7 @@ logger = logging.getLogger("geo_renewal.io")
 
 
 def _norm(header: Any) -> str:
-    return str(header).strip().lower()
+    return normalise_header(header)
 
 
 def _canonical(

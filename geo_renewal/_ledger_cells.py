@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,60 @@ _BLANKS = frozenset({"", "-", "—", "/", "无", "nan", "nat", "none", "null", "
 _KEPT = "none (kept)"
 _BLANKED = "set to missing"
 _IGNORED = "column ignored"
+
+
+#: Dates outside these years are not plausible in a ledger: a typo, or a year typed as a number.
+_FIRST_YEAR, _LAST_YEAR = 1990, 2100
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Excel serial day numbers of 1990-01-01 and 2100-12-31.
+_FIRST_SERIAL, _LAST_SERIAL = 32_874, 73_415
+
+
+class LedgerFindings(Findings):
+    """
+    The findings of one ledger sheet: cells named as a person finds them (台账!H7).
+
+    Parameters
+    ----------
+    labels, ids, headers
+        As `geo_renewal._findings.Findings`.
+    sheet
+        The sheet's name, or None (a CSV or a DataFrame).
+    letters
+        Canonical column -> its spreadsheet column letter.
+    prefixes
+        One text per table position put before each row's message (the file and sheet,
+        when several files are read as one ledger).
+    """
+
+    def __init__(
+        self,
+        labels: np.ndarray | None = None,
+        ids: np.ndarray | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        sheet: str | None = None,
+        letters: Mapping[str, str] | None = None,
+        prefixes: np.ndarray | None = None,
+    ) -> None:
+        super().__init__(labels, ids, headers=headers)
+        self.sheet = sheet
+        self.letters: Mapping[str, str] = dict(letters or {})
+        self.prefixes = prefixes
+
+    def cell(self, column: str | None, row: Any) -> str:
+        """Name the cell of canonical `column` in spreadsheet `row`: 台账!H7, H7 or row 7."""
+        letter = None if column is None else self.letters.get(column)
+        if letter is None:
+            return f"row {row}"
+        return f"{self.sheet}!{letter}{row}" if self.sheet else f"{letter}{row}"
+
+
+def _where(findings: Findings, column: str | None, header: str | None, row: Any) -> str:
+    """Name the cell of a finding: 台账!H7 (row 7, column '户数'), or row 7, column '户数'."""
+    at = f"row {row}, column {header!r}"
+    cell = findings.cell(column, row) if isinstance(findings, LedgerFindings) else f"row {row}"
+    return at if cell.startswith("row ") else f"{cell} ({at})"
 
 
 def _isna(v: Any) -> bool:
@@ -52,8 +106,13 @@ def _report(
     `fields`: a list or array gives one value per position, anything else one for all.
     """
     pos = np.asarray(pos, dtype=np.intp)
+    if pos.size == 0:
+        return
     rows = np.asarray(findings.labels)
     header = None if column is None else findings.header(column)
+    if "{where}" in message:
+        fields = {**fields, "where": [_where(findings, column, header, rows[i]) for i in pos]}
+    prefixes = getattr(findings, "prefixes", None)
     per_row = {k: v for k, v in fields.items() if isinstance(v, list | np.ndarray)}
     same = {k: v for k, v in fields.items() if k not in per_row}
     messages = [
@@ -66,6 +125,8 @@ def _report(
         )
         for k, i in enumerate(pos)
     ]
+    if prefixes is not None:
+        messages = [f"{prefixes[i]}: {m}" for m, i in zip(messages, pos, strict=True)]
     findings.rows(
         pos,
         column=header,
@@ -96,8 +157,8 @@ def _parse_date(v: Any) -> pd.Timestamp | None:
             return pd.NaT
         if float(v).is_integer() and 19_000_101 <= v <= 21_001_231:
             v = str(int(v))
-        elif 1 <= v < 80_000:  # Excel serial day number
-            return pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(v))
+        elif _FIRST_SERIAL <= v <= _LAST_SERIAL:  # Excel serial day number, 1990–2100
+            return _EXCEL_EPOCH + pd.Timedelta(days=int(v))
         else:
             return None
     s = str(v).strip()
@@ -115,13 +176,36 @@ def _parse_date(v: Any) -> pd.Timestamp | None:
         return None
 
 
+def _date_problem(v: Any) -> str:
+    """Why cell value `v` is not a date, in a few words."""
+    if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+        if float(v).is_integer() and 1900 <= v <= 2100:
+            return f"{v:g} is a bare year, not a date"
+        if 1 <= v < 100_000:
+            day = _EXCEL_EPOCH + pd.Timedelta(days=int(v))
+            return (
+                f"the number {v:g} would be the Excel day {day:%Y-%m-%d}, outside "
+                f"{_FIRST_YEAR}–{_LAST_YEAR}"
+            )
+        return f"the number {v:g} is not a date"
+    if isinstance(v, pd.Timestamp | dt.datetime | dt.date):
+        ts = pd.Timestamp(v)
+        serial = (ts.normalize() - _EXCEL_EPOCH).days
+        hint = f" (the year {serial} typed into a date cell?)" if 1900 <= serial <= 2100 else ""
+        return f"{ts:%Y-%m-%d} is outside {_FIRST_YEAR}–{_LAST_YEAR}{hint}"
+    return f"cannot read {str(v)!r} as a date"
+
+
 def _parse_dates(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
     cache: dict[Any, Any] = {}
     out = []
     for v in raw.tolist():
         key = (type(v).__name__, str(v))
         if key not in cache:
-            cache[key] = _parse_date(v)
+            parsed = _parse_date(v)
+            if isinstance(parsed, pd.Timestamp) and not pd.isna(parsed):
+                parsed = parsed if _FIRST_YEAR <= parsed.year <= _LAST_YEAR else None
+            cache[key] = parsed
         out.append(cache[key])
     bad = np.flatnonzero([v is None for v in out])
     cells = raw.tolist()
@@ -129,11 +213,11 @@ def _parse_dates(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
         findings,
         bad,
         "bad_date",
-        "row {row}, column {header!r}: cannot read {value!r} as a date; "
-        "write it as 2024-03-01 or leave it blank.",
+        "{where}: {why}; write the date as 2024-03-01 or leave it blank.",
         column=col,
         action=_BLANKED,
         values=[cells[i] for i in bad],
+        why=[_date_problem(cells[i]) for i in bad],
     )
     out = [pd.NaT if v is None else v for v in out]
     return pd.Series(pd.to_datetime(pd.Series(out, dtype=object)), index=raw.index, name=col)
@@ -152,7 +236,7 @@ def _parse_numbers(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
     values = pd.to_numeric(text.where(~blank, None), errors="coerce").astype(float)
     cells = raw.to_numpy()
     bad = np.flatnonzero((values.isna() & ~blank).to_numpy())
-    message = "row {row}, column {header!r}: {value!r} is not a number; "
+    message = "{where}: {value!r} is not a number; "
     message += "write a plain number or leave it blank."
     _report(findings, bad, "bad_number", message, column=col, action=_BLANKED, values=cells[bad])
     neg = np.flatnonzero((values < 0).to_numpy())

@@ -7,6 +7,7 @@ normalised header. Used by `geo_renewal.io.read_layer`.
 
 from __future__ import annotations
 
+import logging
 import warnings
 import zipfile
 from pathlib import Path
@@ -19,9 +20,13 @@ from geo_renewal import schema
 from geo_renewal._columns import _norm
 from geo_renewal._encoding import _text_encoding
 from geo_renewal._errors import InputError
+from geo_renewal._findings import FINDING_COLUMNS
+from geo_renewal._headers import HEADER_SCAN_ROWS, ROW_KINDS, find_header, row_kind
 
 if TYPE_CHECKING:
     import geopandas as gpd
+
+logger = logging.getLogger("geo_renewal.io")
 
 
 # Normalised header spellings of geometry columns in tables (checked in this order).
@@ -56,25 +61,44 @@ def _read_table(
             if layer is not None:
                 msg = f"`{name}` is a CSV, which holds one table; drop `layer={layer!r}`."
                 raise InputError(msg)
-            enc = encoding or _text_encoding(path)
-            headers = list(pd.read_csv(path, encoding=enc, nrows=0).columns)
-            df = pd.read_csv(path, encoding=enc, dtype=id_dtypes(headers))
+            enc, sep = _csv_dialect(path, encoding)
+            opts: dict[str, Any] = {"encoding": enc, "sep": sep, "skip_blank_lines": False}
+            top = pd.read_csv(path, header=None, nrows=HEADER_SCAN_ROWS, dtype=str, **opts)
+            skip, where = _header_row(top, aliases), name
+            headers = list(pd.read_csv(path, skiprows=skip, nrows=0, **opts).columns)
+            df = pd.read_csv(path, skiprows=skip, dtype=id_dtypes(headers), **opts)
         else:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
                 with pd.ExcelFile(path, engine="openpyxl") as xl:
                     sheets = [str(s) for s in xl.sheet_names]
                     sheet = _pick(sheets, sheets, layer=layer, kind=kind, what=f"`{name}`")
-                    headers = list(pd.read_excel(xl, sheet_name=sheet, nrows=0).columns)
-                    df = pd.read_excel(xl, sheet_name=sheet, dtype=id_dtypes(headers))
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        msg = f"cannot read `{name}` as a table: {e}; check the file, or pass `encoding=`."
+                    top = pd.read_excel(
+                        xl, sheet_name=sheet, header=None, nrows=HEADER_SCAN_ROWS, dtype=object
+                    )
+                    skip, where = _header_row(top, aliases), f"{name} [{sheet}]"
+                    headers = list(
+                        pd.read_excel(xl, sheet_name=sheet, skiprows=skip, nrows=0).columns
+                    )
+                    df = pd.read_excel(
+                        xl, sheet_name=sheet, skiprows=skip, dtype=id_dtypes(headers)
+                    )
+    except (UnicodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        msg = (
+            f"cannot read `{name}` as a table: it is empty, not text in the expected "
+            f"encoding, or not comma/tab-separated; save it from Excel as 'CSV UTF-8', or "
+            f"pass `encoding=`.\n{e}"
+        )
         raise InputError(msg) from e
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         if isinstance(e, InputError):
             raise
-        msg = f"cannot read `{name}` as a workbook: {e}"
+        msg = (
+            f"cannot read `{name}` as a workbook: it is damaged, encrypted or not an .xlsx "
+            f"file; open it in Excel or WPS and save it as .xlsx.\n{e}"
+        )
         raise InputError(msg) from e
+    df, found = _records(df, skip, where, aliases)
     norm: dict[str, Any] = {}
     for c in df.columns:
         norm.setdefault(_norm(c), c)
@@ -94,7 +118,8 @@ def _read_table(
                 f"{str(text.iloc[bad[0]])[:60]!r}; fix or blank those cells."
             )
             raise InputError(msg)
-        return gpd.GeoDataFrame(df.drop(columns=[wkt_col]), geometry=geoms), f"column {wkt_col!r}"
+        out = gpd.GeoDataFrame(df.drop(columns=[wkt_col]), geometry=geoms)
+        return _with_findings(out, found), f"column {wkt_col!r}"
     if lon_col is None or lat_col is None:
         msg = (
             f"`{name}` has no geometry: expected a WKT column (one of {list(_WKT_COLUMNS)}) or "
@@ -118,13 +143,109 @@ def _read_table(
         xy.append(values.to_numpy(dtype=float))
     geoms = shapely.points(xy[0], xy[1])
     geoms[~(np.isfinite(xy[0]) & np.isfinite(xy[1]))] = None
-    return gpd.GeoDataFrame(df, geometry=geoms), f"columns {lon_col!r}/{lat_col!r}"
+    out = gpd.GeoDataFrame(df, geometry=geoms)
+    return _with_findings(out, found), f"columns {lon_col!r}/{lat_col!r}"
 
 
 def _row_label(df: pd.DataFrame, i: int) -> int:
-    """Spreadsheet-style row number of data row `i` (header is row 1)."""
-    del df
-    return int(i) + 2
+    """Spreadsheet row number of data row `i` (the header row is above the first)."""
+    rows = df.attrs.get(_SHEET_ROWS)
+    return int(rows[i]) if rows is not None else int(i) + 2
+
+
+_SHEET_ROWS = "sheet_rows"
+#: Key of `DataFrame.attrs` holding what reading a table found (rows left out, title rows):
+#: a tuple of findings, each a dict with the keys `FINDING_COLUMNS`; `validate_layer`
+#: reports them.
+READ_FINDINGS = "read_findings"
+
+
+def _csv_dialect(path: Path, encoding: str | None) -> tuple[str, str]:
+    """Return the encoding and separator of a CSV: Excel's "Unicode text" is UTF-16 with tabs."""
+    with path.open("rb") as f:
+        head = f.read(65_536)
+    if encoding is None and head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    enc = encoding or _text_encoding(path)
+    try:
+        first = head.decode(enc, errors="ignore").lstrip("\ufeff").splitlines()[0]
+    except IndexError:
+        first = ""
+    return enc, "\t" if first.count("\t") > first.count(",") else ","
+
+
+def _header_row(top: pd.DataFrame, aliases: dict[str, str]) -> int:
+    """Return the position of the header row among the first rows (0 unless a title is above it)."""
+    names = {*aliases, *_WKT_COLUMNS, *_LON_COLUMNS, *_LAT_COLUMNS}
+    grid = [tuple(r) for r in top.itertuples(index=False, name=None)]
+    header = find_header(grid, known=names.__contains__, pairs=False)
+    return header.rows[0] if header.score >= 2 else 0
+
+
+def _records(
+    df: pd.DataFrame, skip: int, where: str, aliases: dict[str, str]
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Drop blank rows and total / note rows (each a finding); note skipped title rows."""
+    found: list[dict[str, Any]] = []
+    if skip:
+        found.append(
+            _finding(
+                None,
+                "header_rows",
+                f"{where}: the header is in row {skip + 1}; the {skip} row(s) above it "
+                f"(a title) were skipped.",
+                "info",
+            )
+        )
+    rows = np.arange(len(df)) + skip + 2
+    blank = df.isna().all(axis=1).to_numpy()
+    labels = [c for c in df.columns if aliases.get(_norm(c)) in _ID_COLUMNS]
+    keep = ~blank
+    values = df.to_numpy(dtype=object)
+    label_idx = [df.columns.get_loc(c) for c in labels]
+    for i in np.flatnonzero(keep):
+        row = values[i]
+        first = next((v for v in row if isinstance(v, str) and v.strip()), None)
+        kind = row_kind([first, *(row[j] for j in label_idx)])
+        if kind is None:
+            continue
+        keep[i] = False
+        found.append(
+            _finding(
+                int(rows[i]),
+                f"{kind[0]}_row",
+                f"{where}: row {rows[i]} is {ROW_KINDS[kind[0]]} ({kind[1]!r}), not a feature; "
+                f"it was left out (delete it from the file to silence this).",
+                "warning",
+                value=kind[1],
+            )
+        )
+    out = df if keep.all() else df.loc[keep].reset_index(drop=True)
+    if skip or not keep.all():
+        out.attrs[_SHEET_ROWS] = [int(r) for r in rows[keep]]
+    return out, found
+
+
+def _finding(
+    row: int | None, problem: str, message: str, severity: str, value: Any = None
+) -> dict[str, Any]:
+    action = "left out" if problem.endswith("_row") else "reported"
+    return dict(
+        zip(
+            FINDING_COLUMNS,
+            [row, None, None, problem, severity, action, message, value],
+            strict=True,
+        )
+    )
+
+
+def _with_findings(gdf: gpd.GeoDataFrame, found: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    gdf.attrs.pop(_SHEET_ROWS, None)
+    if found:
+        for f in found:
+            logger.warning("%s", f["message"])
+        gdf.attrs[READ_FINDINGS] = tuple(found)
+    return gdf
 
 
 def _pick(

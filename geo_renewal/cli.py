@@ -369,6 +369,12 @@ def _stage_days(values: tuple[str, ...]) -> dict[str, float]:
 )
 @click.option("--projects-layer", help="Layer of the projects file (default: 'projects').")
 @click.option("--sheet", help="Sheet of an XLSX ledger (default: 台账, else the first).")
+@click.option(
+    "--header-row",
+    type=click.IntRange(min=1),
+    help="Spreadsheet row of the ledger's header, from 1 (default: found below title rows; "
+    "a two-row header is found too).",
+)
 @click.option("--as-of", help="Day of the assessment, e.g. 2026-11-20 (default: today).")
 @click.option(
     "--previous",
@@ -401,6 +407,7 @@ def progress_command(
     projects_path: str,
     projects_layer: str | None,
     sheet: str | None,
+    header_row: int | None,
     as_of: str | None,
     previous_path: str | None,
     previous_as_of: str | None,
@@ -443,6 +450,7 @@ def progress_command(
         previous_as_of=previous_as_of,
         durations=_stage_days(durations) if durations else None,
         lang=lang,
+        header_row=header_row,
     )
     map_path, xlsx_path = write_progress_meeting(
         meeting, out, xlsx=xlsx, tiles=tiles, offline=offline, title=title
@@ -467,6 +475,12 @@ def progress_command(
     help="Ledger (台账) with households and demolished floor area, joined to PROJECTS.",
 )
 @click.option("--sheet", help="Sheet of an XLSX ledger.")
+@click.option(
+    "--header-row",
+    type=click.IntRange(min=1),
+    help="Spreadsheet row of the ledger's header, from 1 (default: found below title rows; "
+    "a two-row header is found too).",
+)
 @click.option(
     "--params",
     "params_path",
@@ -495,6 +509,7 @@ def fund_command(
     layer: str | None,
     ledger_path: str | None,
     sheet: str | None,
+    header_row: int | None,
     params_path: str | None,
     plots_path: str | None,
     bundle_col: str | None,
@@ -533,6 +548,7 @@ def fund_command(
             params=params_path,
             plots=plots_path,
             bundles=bundle_col,
+            header_row=header_row,
         )
     path = write_fund_tables(balance, out, unit=unit, lang=lang)
     click.echo(balance.summary_text(unit=unit, lang=lang))

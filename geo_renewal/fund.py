@@ -771,15 +771,22 @@ _TABLE_SUFFIXES = (".csv", ".xlsx", ".xls", ".tsv", ".txt")
 
 
 def _read_fund_projects(
-    projects: str | Path, *, ledger: str | Path | None, layer: str | None, sheet: str | None
+    projects: str | Path,
+    *,
+    ledger: str | Path | None,
+    layer: str | None,
+    sheet: str | None,
+    header_row: int | Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Read the projects: polygons joined to a ledger, a ledger alone, or a polygon layer."""
     from geo_renewal.ledger import read_ledger
 
     if ledger is not None:
-        return read_ledger(ledger, projects=projects, projects_layer=layer, sheet=sheet).table
+        return read_ledger(
+            ledger, projects=projects, projects_layer=layer, sheet=sheet, header_row=header_row
+        ).table
     if Path(projects).suffix.lower() in _TABLE_SUFFIXES:
-        return read_ledger(projects, sheet=sheet).table
+        return read_ledger(projects, sheet=sheet, header_row=header_row).table
     from geo_renewal.io import read_layer
 
     return read_layer(projects, layer=layer, kind="projects")
@@ -806,6 +813,7 @@ def fund_balance_from_files(
     params: FundParams | str | Path | Mapping[str, Any] | None = None,
     plots: str | Path | pd.DataFrame | None = None,
     bundles: Mapping[str, Sequence[str]] | str | pd.Series | None = None,
+    header_row: int | Sequence[int] | None = None,
 ) -> FundBalance:
     """
     Read the projects (and sale plots) from files and balance their funds (区域平衡).
@@ -829,6 +837,8 @@ def fund_balance_from_files(
         Sale plots: a CSV (UTF-8), XLSX or polygon file, or a DataFrame.
     bundles
         Bundles, as for `fund_balance` (e.g. the name of a column of the projects).
+    header_row
+        The header row(s) of the ledger, as for `read_ledger` (found by default).
 
     Returns
     -------
@@ -854,7 +864,9 @@ def fund_balance_from_files(
     >>> len(fb.projects) == len(gr.read_layer(path, layer="projects"))
     True
     """
-    table = _read_fund_projects(projects, ledger=ledger, layer=layer, sheet=sheet)
+    table = _read_fund_projects(
+        projects, ledger=ledger, layer=layer, sheet=sheet, header_row=header_row
+    )
     if plots is not None and not isinstance(plots, pd.DataFrame):
         plots = _read_plots(plots)
     return fund_balance(table, params=params, plots=plots, bundles=bundles)

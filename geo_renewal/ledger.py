@@ -21,11 +21,14 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal import schema
+from geo_renewal._checks import did_you_mean
 from geo_renewal._errors import InputError, SchemaError
 from geo_renewal._findings import Findings
+from geo_renewal._headers import Header, find_header, normalise_header
 from geo_renewal._ledger_cells import (
     _BLANKED,
     _IGNORED,
+    LedgerFindings,
     _fmt,
     _isna,
     _looks_like_dates,
@@ -34,6 +37,13 @@ from geo_renewal._ledger_cells import (
     _parse_numbers,
     _report,
 )
+from geo_renewal._ledger_rows import (
+    compare_totals,
+    merged_body_cells,
+    special_rows,
+    uncached_formulas,
+)
+from geo_renewal._ledger_sheet import Sheet, column_letter, header_note, read_sheet
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -41,6 +51,9 @@ if TYPE_CHECKING:
 __all__ = ["LEDGER_COLUMNS", "Ledger", "read_ledger"]
 
 logger = logging.getLogger(__name__)
+
+#: The normaliser of headers and labels (schedule.py looks stages up with it too).
+_normalise = normalise_header
 
 #: Canonical ledger columns (besides the stage dates), in output order.
 LEDGER_COLUMNS: tuple[str, ...] = (
@@ -147,10 +160,6 @@ class Ledger:
 # --------------------------------------------------------------------------- reading
 
 
-def _normalise(header: Any) -> str:
-    return re.sub(r"\s+", "", str(header)).strip().lower()
-
-
 def _stage_registry(
     stages: Mapping[str, Sequence[str]] | None,
 ) -> dict[str, tuple[str, str, str]]:
@@ -222,61 +231,46 @@ def _type_lookup(pipelines: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return lookup
 
 
-def _read_frame(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, str]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        try:
-            book = pd.ExcelFile(path)
-        except Exception as e:
-            msg = f"cannot open ledger workbook {path}: {e}; save it as .xlsx or CSV."
-            raise InputError(msg) from e
-        with book:
-            names = book.sheet_names
-            if sheet is None:
-                chosen: str | int = "台账" if "台账" in names else names[0]
-            elif isinstance(sheet, int) or sheet in names:
-                chosen = sheet
-            else:
-                msg = f"ledger workbook {path} has no sheet {sheet!r}; its sheets are {names}."
-                raise InputError(msg)
-            df = pd.read_excel(book, sheet_name=chosen, dtype=object)
-        logger.info("read ledger %s, sheet %s: %d rows", path, chosen, len(df))
-        return df, f"{path} [{chosen}]"
-    if suffix in (".csv", ".txt", ".tsv"):
-        sep = "\t" if suffix == ".tsv" else ","
-        last: Exception | None = None
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                df = pd.read_csv(
-                    path, dtype=str, keep_default_na=False, encoding=enc, sep=sep, na_filter=False
-                )
-            except UnicodeDecodeError as e:
-                last = e
-                continue
-            logger.info("read ledger %s (%s): %d rows", path, enc, len(df))
-            return df.astype(object), str(path)
-        msg = f"cannot decode ledger {path} as UTF-8 or GBK ({last}); save it as UTF-8 CSV."
-        raise InputError(msg)
-    msg = f"ledger {path} has unsupported extension {suffix!r}; use .csv or .xlsx."
-    raise InputError(msg)
+def _header_lookups(
+    registry: Mapping[str, tuple[str, str, str]],
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Normalised header -> canonical: ledger columns, general aliases, stage labels."""
+    general = {_normalise(k): v for k, v in schema.column_aliases().items() if v in LEDGER_COLUMNS}
+    special = {_normalise(c): c for c in LEDGER_COLUMNS}
+    return special, general, _stage_lookup(registry)
+
+
+def _known_header(registry: Mapping[str, tuple[str, str, str]]) -> Any:
+    """Return a predicate telling whether a normalised header is a ledger column or stage date."""
+    special, general, stage_lookup = _header_lookups(registry)
+
+    def known(key: str) -> bool:
+        if key in special or key in general:
+            return True
+        m = _STAGE_ZH.match(key) or _STAGE_EN.match(key)
+        return m is not None and _normalise(m["stage"]) in stage_lookup
+
+    return known
+
+
+def _is_id_header(key: str) -> bool:
+    return key == "project_id" or schema.column_aliases().get(key) == "project_id"
 
 
 def _map_headers(
     raw: pd.DataFrame,
+    keys: Mapping[Any, str],
     registry: Mapping[str, tuple[str, str, str]],
     findings: Findings,
 ) -> tuple[dict[Any, str], dict[str, str]]:
     """Return original header -> canonical name, and canonical -> original header."""
-    general = schema.column_aliases()
-    special = {_normalise(c): c for c in LEDGER_COLUMNS}
-    stage_lookup = _stage_lookup(registry)
+    special, general, stage_lookup = _header_lookups(registry)
     rename: dict[Any, str] = {}
     back: dict[str, str] = {}
+    unmatched = []
     for col in raw.columns:
-        key = _normalise(col)
-        canonical = special.get(key)
-        if canonical is None and general.get(key) in LEDGER_COLUMNS:
-            canonical = general[key]
+        key = keys.get(col, _normalise(col))
+        canonical = special.get(key) or general.get(key)
         if canonical is None:
             m = _STAGE_ZH.match(key) or _STAGE_EN.match(key)
             if m:
@@ -301,6 +295,7 @@ def _map_headers(
                     continue
                 canonical = f"{stage}_{kind}"
         if canonical is None:
+            unmatched.append((col, key))
             continue
         if canonical in back:
             findings.add(
@@ -313,7 +308,33 @@ def _map_headers(
             continue
         rename[col] = canonical
         back[canonical] = str(col)
+    _near_misses(unmatched, {**general, **special}, back, findings)
     return rename, back
+
+
+def _near_misses(
+    unmatched: Sequence[tuple[Any, str]],
+    spellings: Mapping[str, str],
+    back: Mapping[str, str],
+    findings: Findings,
+) -> None:
+    """Report headers that look like a ledger column the sheet lacks, with the suggestion."""
+    missing = {k: v for k, v in spellings.items() if v not in back}
+    for col, key in unmatched:
+        if not key or str(col).startswith("Unnamed:"):
+            continue
+        hint = did_you_mean(key, missing)
+        if not hint:
+            continue
+        close = hint.split("`")[1]
+        findings.add(
+            "unknown_header",
+            f"column {str(col)!r} is not a ledger column and is kept as an extra column; "
+            f"{hint}(that header means {missing[close]}: rename the column if it holds it).",
+            severity="warning",
+            column=str(col),
+            action="kept as an extra column",
+        )
 
 
 def _read_projects(projects: gpd.GeoDataFrame | str | Path, layer: str | None) -> gpd.GeoDataFrame:
@@ -342,35 +363,45 @@ def _read_projects(projects: gpd.GeoDataFrame | str | Path, layer: str | None) -
 
 
 def read_ledger(
-    path: str | Path | pd.DataFrame,
+    path: str | Path | pd.DataFrame | Sequence[str | Path],
     *,
     projects: gpd.GeoDataFrame | str | Path | None = None,
     projects_layer: str | None = None,
     pipelines: Mapping[str, Sequence[str]] | None = None,
     stages: Mapping[str, Sequence[str]] | None = None,
     sheet: str | int | None = None,
+    header_row: int | Sequence[int] | None = None,
 ) -> Ledger:
     """
     Read a project ledger (台账) from CSV or XLSX, check it, and join it to project polygons.
 
-    Headers may be Chinese or English (see ``docs/guide/ledger.md``). Every cell problem is
-    reported in `Ledger.findings` with its spreadsheet row and column; nothing is dropped:
-    rows with problems stay in the table (an unreadable cell becomes blank), rows without a
-    polygon get an empty geometry, and polygons without a row are kept in
-    `Ledger.unmatched_projects`.
+    Headers may be Chinese or English (see ``docs/guide/ledger.md``), with units in
+    brackets (户数（户）), spaces, line breaks or full-width characters. The header row is
+    found below title rows; a two-row header (a stage name merged over 计划日期 / 实际日期)
+    is read as one. Every cell problem is reported in `Ledger.findings` with its
+    spreadsheet row and column; nothing is dropped: rows with problems stay in the table
+    (an unreadable cell becomes blank), rows without a polygon get an empty geometry, and
+    polygons without a row are kept in `Ledger.unmatched_projects`. Total, subtotal,
+    breakdown (其中) and note rows are not projects: they are listed in the findings and
+    the sums of a total row are compared with the sum of the project rows.
 
     Checks: missing or duplicate project ids, unknown project type, unknown stage (a stage
     column no pipeline knows, a date for a stage outside the project's pipeline, or an
     unknown ``当前阶段``), unparseable dates and numbers, negative counts, signed households
     exceeding households, actual dates out of stage order (a later stage finished before an
     earlier one), planned dates out of order, a stage finished while an earlier one is not,
-    and a ``当前阶段`` that disagrees with the dates.
+    and a ``当前阶段`` that disagrees with the dates; formulas without a saved value,
+    numbers in date columns that are no plausible date (a bare year, an Excel day before
+    1990 or after 2100), merged number cells, headers that look like a ledger column
+    without matching one, and totals that differ from the sum of their project rows.
 
     Parameters
     ----------
     path
-        A ``.csv`` (UTF-8 with or without BOM, or GBK) or ``.xlsx`` file, or a DataFrame
-        laid out the same way.
+        A ``.csv`` (UTF-8 with or without BOM, GBK, or Excel's UTF-16 "Unicode text" with
+        tabs) or ``.xlsx`` file, a list of them read as one ledger (one file per street:
+        each row keeps ``source_file`` and ``source_sheet``, and an id in two files is an
+        error), or a DataFrame laid out the same way.
     projects
         Project polygons (GeoDataFrame or a file path) with a ``project_id`` column
         (or 项目编号).
@@ -382,7 +413,13 @@ def read_ledger(
     stages
         Extra stages: code -> (zh label, en label[, colour]).
     sheet
-        Workbook sheet; defaults to the sheet named 台账, else the first.
+        Workbook sheet (name, or position from 0); by default the only sheet, else the
+        one whose headers name most ledger columns (台账 on a tie).
+    header_row
+        The spreadsheet row of the header (from 1), or two consecutive rows of a two-row
+        header; found by default (the row, or pair of rows, naming most ledger columns
+        among the first 30), and the findings say which rows were taken when it is not
+        row 1.
 
     Returns
     -------
@@ -393,7 +430,8 @@ def read_ledger(
     Raises
     ------
     InputError
-        If the file cannot be read, or `pipelines` / `stages` are malformed.
+        If the file cannot be read, no sheet looks like a ledger (the sheets are
+        listed), or `pipelines` / `stages` / `header_row` are malformed.
     SchemaError
         If the ledger has no project id column, or no project type column and the
         polygons carry none either.
@@ -417,23 +455,27 @@ def read_ledger(
     """
     registry = _stage_registry(stages)
     resolved = _resolve_pipelines(pipelines, registry)
-    raw, source = _raw_ledger(path, sheet)
-    findings = Findings(np.arange(len(raw)) + 2)  # spreadsheet row numbers, header = 1
-    rename, back = _map_headers(raw, registry, findings)
-    findings.headers = back
-    _require_id_column(back, raw, source)
-    canon = {v: raw[k] for k, v in rename.items()}
-    file_stages = [c.rsplit("_", 1)[0] for c in back if c.endswith(("_planned", "_actual"))]
-    df = _text_columns(raw, canon)
-    findings.ids = df["project_id"].to_numpy(dtype=object)
-    _value_columns(df, canon, resolved, file_stages, findings)
-    for c in raw.columns:
-        if c not in rename:
-            df[str(c)] = raw[c]
-    df["ledger_row"] = findings.labels
-
-    _check_ids(df, findings)
-    df["project_type"] = _check_types(df, resolved, findings, has_col="project_type" in canon)
+    rows_given = _header_rows(header_row)
+    paths = _ledger_paths(path)
+    many = len(paths) > 1
+    parts = [_read_part(p, sheet, rows_given, registry, resolved, many=many) for p in paths]
+    df, back, file_stages, has_type = _combine(parts)
+    source = (
+        None
+        if isinstance(path, pd.DataFrame)
+        else "; ".join(
+            str(p.table["source_sheet_name"].iloc[0]) if len(p.table) else str(p.source)
+            for p in parts
+        )
+    )
+    findings = LedgerFindings(
+        df["ledger_row"].to_numpy(),
+        df["project_id"].to_numpy(dtype=object),
+        headers=back,
+        prefixes=df["source_sheet_name"].to_numpy(dtype=object) if many else None,
+    )
+    _check_ids(df, findings, many=many)
+    df["project_type"] = _check_types(df, resolved, findings, has_col=has_type)
     _check_counts(df, findings)
     _check_stage_dates(df, resolved, registry, findings, file_stages)
     _check_reported_stage(df, resolved, registry, findings)
@@ -441,14 +483,15 @@ def read_ledger(
     if projects is not None:
         polygons = _read_projects(projects, projects_layer)
         df, unmatched = _join_projects(df, polygons, resolved, findings)
-    _require_types(
-        df, resolved, source, has_col="project_type" in canon, joined=projects is not None
-    )
+    _require_types(df, resolved, source, has_col=has_type, joined=projects is not None)
     _check_missing_types(df, resolved, findings)
-
+    if not many:
+        df = df.drop(columns=["source_file", "source_sheet", "source_sheet_name"])
+    else:
+        df = df.drop(columns=["source_sheet_name"])
     result = Ledger(
         table=_ordered(df),
-        findings=_findings_frame(findings),
+        findings=_findings_frame([(p.findings, p.source) for p in parts] + [(findings, None)]),
         pipelines=resolved,
         stages=registry,
         unmatched_projects=unmatched,
@@ -458,28 +501,208 @@ def read_ledger(
     return result
 
 
-def _raw_ledger(
-    path: str | Path | pd.DataFrame, sheet: str | int | None
-) -> tuple[pd.DataFrame, str | None]:
-    """Read the spreadsheet as text cells, without blank rows and blank unnamed columns."""
-    if isinstance(path, pd.DataFrame):
-        raw, source = path.copy().astype(object), None
-    else:
-        p = Path(path)
-        if not p.exists():
-            msg = f"ledger file {p} does not exist; check the path."
-            raise InputError(msg)
-        raw, source = _read_frame(p, sheet)
-    raw = raw.dropna(how="all").reset_index(drop=True)
-    raw = raw.loc[:, [not str(c).startswith("Unnamed:") or raw[c].notna().any() for c in raw]]
-    return raw, source
+@dataclass
+class _Part:
+    """One ledger sheet read: its project rows, findings, headers and stages."""
+
+    table: pd.DataFrame
+    findings: LedgerFindings
+    back: dict[str, str]
+    file_stages: list[str]
+    has_type: bool
+    source: str | None
 
 
-def _require_id_column(back: Mapping[str, str], raw: pd.DataFrame, source: str | None) -> None:
-    if "project_id" not in back:
+def _header_rows(header_row: int | Sequence[int] | None) -> tuple[int, ...] | None:
+    """Check `header_row` (spreadsheet rows, from 1) and return it as 0-based grid rows."""
+    if header_row is None:
+        return None
+    rows = (header_row,) if isinstance(header_row, int | np.integer) else tuple(header_row)
+    ok = 1 <= len(rows) <= 2 and all(
+        isinstance(r, int | np.integer) and not isinstance(r, bool) and r >= 1 for r in rows
+    )
+    if not ok or (len(rows) == 2 and rows[1] != rows[0] + 1):
         msg = (
-            f"ledger {source or '(DataFrame)'} has no project id column; expected 项目编号 or "
-            f"project_id among its headers {[str(c) for c in raw.columns]}."
+            f"`header_row` must be the spreadsheet row of the header (from 1), or two "
+            f"consecutive rows for a two-row header, e.g. 3 or (3, 4); got {header_row!r}."
+        )
+        raise InputError(msg)
+    return tuple(int(r) - 1 for r in rows)
+
+
+def _ledger_paths(path: Any) -> list[Any]:
+    if isinstance(path, pd.DataFrame | str | Path):
+        return [path]
+    if isinstance(path, Sequence) and path and all(isinstance(p, str | Path) for p in path):
+        return list(path)
+    msg = (
+        f"`path` must be a ledger file (CSV / XLSX), a list of them (one per street) or a "
+        f"DataFrame; got {type(path).__name__} {path!r:.80}."
+    )
+    raise InputError(msg)
+
+
+def _sheet_of(
+    path: str | Path | pd.DataFrame,
+    sheet: str | int | None,
+    rows_given: tuple[int, ...] | None,
+    registry: Mapping[str, tuple[str, str, str]],
+) -> tuple[Sheet, Header]:
+    """Return the cells of the ledger sheet and its header."""
+    known = _known_header(registry)
+    if isinstance(path, pd.DataFrame):
+        grid = [tuple(path.columns), *path.astype(object).itertuples(index=False, name=None)]
+        book = Sheet(grid=grid)
+        rows_given = rows_given or (0,)
+    else:
+        book = read_sheet(
+            Path(path), sheet=sheet, known=known, required=_is_id_header, header_row=rows_given
+        )
+    if rows_given is not None and rows_given[-1] >= len(book.grid):
+        msg = (
+            f"`header_row` {rows_given[0] + 1} is below the last row of {book.source} "
+            f"({len(book.grid)} rows); give the row the headers are in."
+        )
+        raise InputError(msg)
+    return book, find_header(book.grid, known=known, merged=book.merged, header_row=rows_given)
+
+
+def _body(book: Sheet, header: Header) -> tuple[pd.DataFrame, np.ndarray, dict[Any, str]]:
+    """Return the rows below the header as a frame of cells, blank rows dropped; their sheet rows."""
+    names = _names_of(header)
+    keys = dict(zip(names, header.keys, strict=True))
+    width = len(names)
+    start = header.rows[-1] + 1
+    cells, rows = [], []
+    for r in range(start, len(book.grid)):
+        row = book.grid[r]
+        if any(
+            v is not None and not (isinstance(v, str) and not v.strip()) and not _isna(v)
+            for v in row
+        ):
+            cells.append(tuple(row[:width]) + (None,) * (width - len(row)))
+            rows.append(r + 1)
+    raw = (
+        pd.DataFrame(cells, columns=names, dtype=object)
+        if cells
+        else pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
+    )
+    raw = (
+        raw.map(lambda v: None if isinstance(v, str) and not v.strip() else v) if len(raw) else raw
+    )
+    keep = [not c.startswith("Unnamed:") or raw[c].notna().any() for c in raw.columns]
+    return raw.loc[:, keep], np.asarray(rows, dtype=np.int64), keys
+
+
+def _read_part(
+    path: str | Path | pd.DataFrame,
+    sheet: str | int | None,
+    rows_given: tuple[int, ...] | None,
+    registry: Mapping[str, tuple[str, str, str]],
+    pipelines: Mapping[str, Sequence[str]],
+    *,
+    many: bool,
+) -> _Part:
+    """Read one ledger sheet: header, non-project rows, unreadable cells, values."""
+    book, header = _sheet_of(path, sheet, rows_given, registry)
+    raw, rows, keys = _body(book, header)
+    prefix = None  # several files: the part's messages are prefixed in _findings_frame
+    grid_col = {c: j for j, c in enumerate(_names_of(header)) if c in raw.columns}
+    findings = LedgerFindings(rows, sheet=book.sheet)
+    rename, back = _map_headers(raw, keys, registry, findings)
+    findings.headers = back
+    if book.file is not None:  # a DataFrame has no spreadsheet columns to name
+        findings.letters = {
+            v: column_letter(grid_col[k]) for k, v in rename.items() if k in grid_col
+        }
+    _require_id_column(back, raw, book.source, header)
+    note = header_note(header, book)
+    if note:
+        findings.add("header_rows", note, severity="info", action="reported")
+    numeric_raw = {c for c, v in rename.items() if v in _NUMERIC}
+    positions = {int(r) - 1: i for i, r in enumerate(rows)}
+    by_grid = {j: c for c, j in grid_col.items()}
+    raw = merged_body_cells(raw, book, positions, by_grid, numeric_raw, findings, prefix=prefix)
+    labels = [c for c, v in rename.items() if v in ("project_id", "name", "street")]
+    kinds = special_rows(raw, labels, rows, findings, prefix=prefix)
+    numeric = {v: c for c, v in rename.items() if v in _NUMERIC}
+    compare_totals(raw, kinds, numeric, rows, findings, prefix=prefix)
+    project = np.array([k is None for k in kinds], dtype=bool)
+    uncached_formulas(
+        book,
+        {int(r) - 1: int(r) for r in rows[project]},
+        by_grid,
+        findings,
+        prefix=prefix,
+    )
+    raw, rows = raw.loc[project].reset_index(drop=True), rows[project]
+    findings.labels = rows
+    df = _part_table(raw, rename, back, pipelines, findings)
+    df["source_file"] = book.file
+    df["source_sheet"] = book.sheet
+    df["source_sheet_name"] = book.source
+    file_stages = [c.rsplit("_", 1)[0] for c in back if c.endswith(("_planned", "_actual"))]
+    source = book.source if many else None
+    return _Part(df, findings, back, file_stages, "project_type" in back, source)
+
+
+def _names_of(header: Header) -> list[str]:
+    names: list[str] = []
+    for j, name in enumerate(header.names):
+        label = name or f"Unnamed: {j}"
+        while label in names:
+            label += "*"
+        names.append(label)
+    return names
+
+
+def _part_table(
+    raw: pd.DataFrame,
+    rename: Mapping[Any, str],
+    back: Mapping[str, str],
+    pipelines: Mapping[str, Sequence[str]],
+    findings: LedgerFindings,
+) -> pd.DataFrame:
+    """Return the canonical columns of the project rows, cells parsed (bad cells reported)."""
+    canon = {v: raw[k] for k, v in rename.items()}
+    file_stages = [c.rsplit("_", 1)[0] for c in back if c.endswith(("_planned", "_actual"))]
+    df = _text_columns(raw, canon)
+    findings.ids = df["project_id"].to_numpy(dtype=object)
+    _value_columns(df, canon, pipelines, file_stages, findings)
+    for c in raw.columns:
+        if c not in rename:
+            df[str(c)] = raw[c]
+    df["ledger_row"] = findings.labels
+    return df
+
+
+def _combine(parts: Sequence[_Part]) -> tuple[pd.DataFrame, dict[str, str], list[str], bool]:
+    """One table of the parts' rows; the first part's headers name the columns."""
+    df = (
+        pd.concat([p.table for p in parts], ignore_index=True)
+        if len(parts) > 1
+        else parts[0].table
+    )
+    back: dict[str, str] = {}
+    for p in parts:
+        for k, v in p.back.items():
+            back.setdefault(k, v)
+    stages = [s for p in parts for s in p.file_stages]
+    has_type = any(p.has_type for p in parts)
+    if has_type and not all(p.has_type for p in parts):
+        df["project_type"] = df["project_type"].astype(object)
+    return df, back, stages, has_type
+
+
+def _require_id_column(
+    back: Mapping[str, str], raw: pd.DataFrame, source: str, header: Header
+) -> None:
+    if "project_id" not in back:
+        at = " and ".join(str(r + 1) for r in header.rows)
+        msg = (
+            f"ledger {source} has no project id column; expected 项目编号 or project_id among "
+            f"the headers of row {at}: {[str(c) for c in raw.columns]}; if the header is in "
+            f"another row, pass `header_row=` (--header-row)."
         )
         raise SchemaError(msg)
 
@@ -570,9 +793,27 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
     return df[order + [c for c in df.columns if c not in order]]
 
 
-def _findings_frame(findings: Findings) -> pd.DataFrame:
-    """Return the findings sorted by row (spreadsheet rows as integers; row-less last)."""
-    frame = findings.frame(sort_by_row=True)
+def _findings_frame(parts: Sequence[tuple[Findings, str | None]]) -> pd.DataFrame:
+    """
+    Return the findings sorted by row (spreadsheet rows as integers; row-less last).
+
+    Each part is a collector and the file and sheet its messages are prefixed with (None:
+    as they are).
+    """
+    frames = []
+    for k, (findings, source) in enumerate(parts):
+        frame = findings.frame()
+        if source is not None:
+            named = frame["message"].str.startswith(f"{source}:")
+            frame["message"] = frame["message"].where(named, f"{source}: " + frame["message"])
+        frame["_part"] = k
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True) if frames else Findings().frame()
+    if "_part" not in frame:
+        frame["_part"] = 0
+    row = pd.to_numeric(frame["row"], errors="coerce")
+    frame = frame.assign(_row=row.fillna(np.inf)).sort_values(["_row"], kind="stable")
+    frame = frame.drop(columns=["_part", "_row"]).reset_index(drop=True)
     frame["row"] = frame["row"].astype("Int64")
     return frame
 
@@ -589,23 +830,32 @@ def _flag_rows(findings: Findings, problem: str, df: pd.DataFrame) -> pd.Series:
     return df["ledger_row"].isin(flagged)
 
 
-def _check_ids(df: pd.DataFrame, findings: Findings) -> None:
+def _check_ids(df: pd.DataFrame, findings: Findings, *, many: bool = False) -> None:
     ids = df["project_id"].to_numpy(dtype=object)
     pos = np.flatnonzero(df["project_id"].isna().to_numpy())
     message = "row {row}: project id (项目编号) is blank; fill it in."
     _report(findings, pos, "missing_id", message, column="project_id")
     dup = df["project_id"].notna() & df["project_id"].duplicated(keep=False)
-    first_row = df.loc[dup].groupby("project_id")["ledger_row"].min()
+    first = pd.Series(np.arange(len(df)), index=df.index)[dup].groupby(df["project_id"][dup]).min()
     pos = np.flatnonzero((dup & df["project_id"].duplicated(keep="first")).to_numpy())
+    first_pos = [int(first[pid]) for pid in ids[pos]]
+    rows = df["ledger_row"].to_numpy()
+    where = [f"row {rows[i]}" for i in first_pos]
+    if many:
+        sources = df["source_sheet_name"].to_numpy(dtype=object)
+        where = [
+            w if sources[i] == sources[p] else f"{sources[i]}, {w}"
+            for w, i, p in zip(where, first_pos, pos, strict=True)
+        ]
     _report(
         findings,
         pos,
         "duplicate_id",
-        "row {row}: project id {value!r} already appears in row {first}; "
+        "row {row}: project id {value!r} already appears in {first}; "
         "give each project one row (merge or renumber).",
         column="project_id",
         values=ids[pos],
-        first=[first_row[pid] for pid in ids[pos]],
+        first=where,
     )
 
 

@@ -797,6 +797,7 @@ def progress_meeting(
     previous_as_of: Any = None,
     durations: Mapping[str, Any] | None = None,
     lang: str | None = None,
+    header_row: int | Sequence[int] | None = None,
 ) -> ProgressMeeting:
     """
     Prepare a progress meeting (挂图作战): read the ledger, its progress and the tables.
@@ -826,6 +827,9 @@ def progress_meeting(
         schedule (`compare_schedule`).
     lang
         Language of labels and tables; defaults to `settings.lang`.
+    header_row
+        The header row(s) of a ledger file, as for `read_ledger` (found by default; also
+        used for `previous`).
 
     Returns
     -------
@@ -857,12 +861,22 @@ def progress_meeting(
     book = (
         ledger
         if isinstance(ledger, Ledger)
-        else read_ledger(ledger, projects=projects, projects_layer=projects_layer, sheet=sheet)
+        else read_ledger(
+            ledger,
+            projects=projects,
+            projects_layer=projects_layer,
+            sheet=sheet,
+            header_row=header_row,
+        )
     )
     progress = project_progress(book, as_of=day, lang=lang)
     changes = None
     if previous is not None:
-        old = previous if isinstance(previous, Ledger) else read_ledger(previous, sheet=sheet)
+        old = (
+            previous
+            if isinstance(previous, Ledger)
+            else read_ledger(previous, sheet=sheet, header_row=header_row)
+        )
         old_day = day if previous_as_of is None or previous_as_of == "" else previous_as_of
         changes = compare_ledgers(old, book, as_of=day, old_as_of=old_day, lang=lang)
     schedule = compare_schedule(book, durations, as_of=day, lang=lang) if durations else None

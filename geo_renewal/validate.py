@@ -274,6 +274,15 @@ def validate_layer(
     labels = np.asarray(gdf.index, dtype=object)
     ids = gdf[id_col].to_numpy(dtype=object) if id_col else None
     col = Findings(labels, ids)
+    for f in gdf.attrs.get("read_findings", ()):  # rows left out on read (_tabular)
+        col.add(
+            f["problem"],
+            f["message"],
+            severity=f["severity"],
+            row=f["row"],
+            action=f["action"],
+            value=f["value"],
+        )
     act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
 
     _check_layer(gdf, kind, required, col)
