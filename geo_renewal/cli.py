@@ -612,17 +612,13 @@ def _write_findings(frame: Any, path: str) -> None:
     """Write a findings table to CSV (UTF-8 with BOM, for Excel) or XLSX, atomically."""
     from pathlib import Path
 
-    from geo_renewal.io import atomic_write
+    from geo_renewal.tables import _write_frame
 
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         msg = f"--findings must end in .csv or .xlsx, got {path!r}."
         raise click.BadParameter(msg)
-    with atomic_write(path) as tmp:
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-        else:
-            frame.to_excel(tmp, index=False)
+    _write_frame(frame, path)  # formula-like text stays text, as in every table written
 
 
 @cli.command("sample-data")
