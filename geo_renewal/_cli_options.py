@@ -8,15 +8,26 @@ the language of meeting outputs, ``--tiles`` a provider of the registry.
 
 from __future__ import annotations
 
+import errno
 import functools
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from geo_renewal._cellsafe import terminal_text
 from geo_renewal._checks import LANGS
 from geo_renewal._errors import GeoRenewalError
 from geo_renewal.tiles import tile_names
+
+#: Exit code of a run stopped with Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+
+def _debug() -> bool:
+    """Tell whether ``geo-renewal --debug`` was given (show tracebacks)."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().params.get("debug"))
 
 
 def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,9 +38,82 @@ def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except GeoRenewalError as e:
-            raise click.ClickException(str(e)) from e
+            if _debug():
+                raise
+            raise click.ClickException(terminal_text(str(e))) from e
 
     return wrapper
+
+
+class _Interrupted(click.ClickException):
+    exit_code = EXIT_INTERRUPTED
+
+
+def _os_message(e: OSError) -> str:
+    """One sentence for an operating-system error: the file, what happened, what to do."""
+    where = f"{e.filename}: " if e.filename else ""
+    if e.errno == errno.ENOSPC:
+        return f"{where}the disk is full; free some space or write to another disk (--out)."
+    if isinstance(e, PermissionError):
+        return (
+            f"{where}permission denied; check that you may read or write it and that it is "
+            "not open in another program (Excel, WPS), or choose another --out."
+        )
+    if isinstance(e, FileNotFoundError):
+        return f"{where}no such file or folder; check the path."
+    return f"{where}{e.strerror or e}; check the file and the folder."
+
+
+def user_error(e: BaseException) -> click.ClickException:
+    """
+    Turn any error of a command into one message for the terminal (no traceback).
+
+    Input problems (`GeoRenewalError`) keep their message; permission, full-disk and other
+    operating-system errors name the file and the fix; a missing optional package names what
+    to install; Ctrl-C says nothing was replaced (exit code 130). Anything else is reported
+    as an unexpected error with a pointer to ``--debug``.
+    """
+    if isinstance(e, KeyboardInterrupt):
+        msg = "interrupted (Ctrl-C); files being written were not replaced, earlier outputs are unchanged."
+        return _Interrupted(msg)
+    if isinstance(e, GeoRenewalError):
+        msg = str(e)
+    elif isinstance(e, OSError):
+        msg = _os_message(e)
+    elif isinstance(e, ImportError):
+        msg = (
+            str(e)
+            if "pip install" in str(e)
+            else (
+                f"a package is missing ({e.name or e}): pip install {e.name or 'geo-renewal[all]'}."
+            )
+        )
+    elif isinstance(e, MemoryError):
+        msg = (
+            "not enough memory for this input; run with --workers N (dask) or on a larger machine."
+        )
+    else:
+        msg = (
+            f"unexpected error ({type(e).__name__}: {e}); this is a bug or an input the "
+            "toolkit does not understand: run again with `geo-renewal --debug …` and report "
+            "the traceback."
+        )
+    return click.ClickException(terminal_text(msg))
+
+
+class ErrorHandlingGroup(click.Group):
+    """The top-level command group: every error becomes one message unless ``--debug``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn errors other than click's own into `user_error` messages."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as e:
+            if ctx.params.get("debug"):
+                raise
+            raise user_error(e) from e
 
 
 def _name_path_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:

@@ -500,6 +500,7 @@ def zones_from_parcels(classified: gpd.GeoDataFrame, *, dist: float = 30.0) -> g
     sums = table.groupby("_z").agg(**agg)
     by_zone = np.argsort(inverse, kind="stable")
     groups = np.split(geoms[by_zone], np.cumsum(np.bincount(inverse, minlength=len(ids)))[:-1])
+    groups = groups if len(ids) else []  # np.split of nothing is one empty group: no zone
     dissolved = [shapely.union_all(g) for g in groups]
     zones = gpd.GeoDataFrame(
         {
@@ -610,7 +611,7 @@ def classify_file(
     >>> sorted(done.picked_layers)[:2], done.summary.index[-1]
     (['eco_belt', 'heritage_control'], 'total')
     """
-    from geo_renewal.io import layers_in, read_layer, write_layer
+    from geo_renewal.io import atomic_write, layers_in, read_layer, write_layer
 
     to_dataset = _check_out(out)
     rules = load_rules(rules, lang=lang)
@@ -619,6 +620,10 @@ def classify_file(
     picked = {name: f"{parcels}::{name}" for name in held}
     layers.update(picked)
     gdf = read_layer(parcels, layer=parcels_layer, kind="parcels", partitions=partitions)
+    if not is_partitioned(gdf) and not len(gdf):
+        where = f" (layer {parcels_layer!r})" if parcels_layer else ""
+        msg = f"{parcels}{where} has no rows; nothing to classify. Check the file and --layer."
+        raise InputError(msg)
     bldg = read_layer(buildings, layer=buildings_layer, kind="buildings") if buildings else None
     classified = classify_parcels(
         gdf, rules, layers=layers, rasters=rasters, buildings=bldg, verbose=verbose
@@ -631,8 +636,9 @@ def classify_file(
         if is_partitioned(classified):
             classified = classified.compute().sort_index()
         zones = zones_from_parcels(classified, dist=dist)
-        write_layer(classified, out, layer="parcels")
-        write_layer(zones, out, layer="zones")
+        with atomic_write(out, keep_existing=True) as tmp:  # both layers or neither
+            write_layer(classified, tmp, layer="parcels")
+            write_layer(zones, tmp, layer="zones")
     summary = category_summary(classified, rules)
     return ClassifiedFile(Path(out), zones, summary, picked, rules.language)
 

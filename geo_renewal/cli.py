@@ -14,7 +14,9 @@ from typing import Any
 import click
 
 from geo_renewal import __version__
+from geo_renewal._cellsafe import terminal_text
 from geo_renewal._cli_options import (
+    ErrorHandlingGroup,
     _constraint_options,
     _dask_options,
     _friendly_errors,
@@ -28,11 +30,22 @@ from geo_renewal._cli_options import (
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=ErrorHandlingGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="geo-renewal")
 @click.option("-v", "--verbose", count=True, help="Log progress (-v info, -vv debug).")
-def cli(verbose: int) -> None:
-    """Urban-renewal planning: classify parcels, count households, map progress."""
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="GEO_RENEWAL_DEBUG",
+    help="Show the Python traceback of an error (for a bug report).",
+)
+def cli(verbose: int, debug: bool) -> None:
+    """
+    Urban-renewal planning: classify parcels, count households, map progress.
+
+    An error is one message naming the file and the fix (exit code 1; 2 for a wrong
+    option, 130 after Ctrl-C); `geo-renewal --debug COMMAND …` shows the traceback.
+    """
     if verbose:
         logging.basicConfig(
             level=logging.DEBUG if verbose > 1 else logging.INFO,
@@ -332,9 +345,9 @@ def resettle_command(
             lang=lang,
         )
     files = plan.write(out_path, lang=lang)
-    click.echo(plan.summary_text())
+    click.echo(terminal_text(plan.summary_text()))
     for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
+        click.echo(terminal_text(f"warning: {w.message}"), err=True)
     click.echo(
         f"wrote {files['layers']} (sites, flows, units) and {files['allocation']}", err=True
     )
@@ -455,10 +468,10 @@ def progress_command(
     map_path, xlsx_path = write_progress_meeting(
         meeting, out, xlsx=xlsx, tiles=tiles, offline=offline, title=title
     )
-    click.echo(meeting.summary_text())
+    click.echo(terminal_text(meeting.summary_text()))
     problems = meeting.problems_text()
     if problems:
-        click.echo(problems, err=True)
+        click.echo(terminal_text(problems), err=True)
     click.echo(f"wrote {map_path} and {xlsx_path}", err=True)
 
 
@@ -551,9 +564,9 @@ def fund_command(
             header_row=header_row,
         )
     path = write_fund_tables(balance, out, unit=unit, lang=lang)
-    click.echo(balance.summary_text(unit=unit, lang=lang))
+    click.echo(terminal_text(balance.summary_text(unit=unit, lang=lang)))
     for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
+        click.echo(terminal_text(f"warning: {w.message}"), err=True)
     click.echo(f"wrote {path}", err=True)
 
 
@@ -616,7 +629,7 @@ def validate_command(
     if districts_path:
         districts = read_layer(districts_path, layer=districts_layer, kind="districts")
     report = validate_layer(gdf, kind=kind, districts=districts)
-    click.echo(str(report))
+    click.echo(terminal_text(str(report)))
     if findings_path:
         _write_findings(report.to_frame(), findings_path)
         click.echo(f"findings written to {findings_path}")
@@ -628,17 +641,13 @@ def _write_findings(frame: Any, path: str) -> None:
     """Write a findings table to CSV (UTF-8 with BOM, for Excel) or XLSX, atomically."""
     from pathlib import Path
 
-    from geo_renewal.io import atomic_write
+    from geo_renewal.tables import _write_frame
 
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         msg = f"--findings must end in .csv or .xlsx, got {path!r}."
         raise click.BadParameter(msg)
-    with atomic_write(path) as tmp:
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-        else:
-            frame.to_excel(tmp, index=False)
+    _write_frame(frame, path)  # formula-like text stays text, as in every table written
 
 
 @cli.command("sample-data")
@@ -681,13 +690,13 @@ def _run_and_report(plan_path: Any, out: str | None, lang: str | None, silent: b
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_plan(plan, out_dir=out, verbose=not silent)
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
     seen = set()
     for w in caught:
         text = str(w.message)
         if issubclass(w.category, UserWarning) and text not in seen:
             seen.add(text)
-            click.echo(f"Warning: {text}", err=True)
+            click.echo(terminal_text(f"Warning: {text}"), err=True)
 
 
 _LANG_OPTION = click.option(
@@ -877,5 +886,5 @@ def rules_check_command(rules: str) -> None:
     from geo_renewal.rules import load_rules
 
     rule_set = load_rules(rules)
-    click.echo(rule_set.summary())
+    click.echo(terminal_text(rule_set.summary()))
     click.echo("OK")

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geo_renewal import settings
+from geo_renewal import schema, settings
 from geo_renewal._checks import did_you_mean
 from geo_renewal._errors import RuleError
 from geo_renewal._toml import parse_toml, read_toml
@@ -234,10 +234,17 @@ class RuleSet:
         Raises
         ------
         RuleError
-            Listing every missing column (with a "did you mean"), layer and raster.
+            Listing every missing column (with a "did you mean"), layer and raster, and
+            every param named like a column of the parcels (it would hide the column).
         """
         columns = pd.Index(list(columns))
-        problems = [p for rule in self.rules if (p := self._column_problem(rule, columns))]
+        where = f"rule file {self.source!r}"
+        problems = [
+            _shadow_problem(where, str(p), f"the column {p!r} of the parcels")
+            for p in self.params
+            if p in columns
+        ]
+        problems += [p for rule in self.rules if (p := self._column_problem(rule, columns))]
         has_floor_area = "floor_area" in columns or {"footprint_area", "floors"} <= set(columns)
         if self.uses("floor_area") and not has_floor_area:
             problems.append(
@@ -527,6 +534,8 @@ def _parse_params(raw: Any, where: str, problems: list[str]) -> dict[str, Any]:
             problems.append(f"{where}: param name {name!r} is not a valid name")
         elif name in FUNCTIONS or name in SPECIAL_NAMES or name.lower() in _BOOL_NAMES:
             problems.append(f"{where}: param name {name!r} is reserved; rename it")
+        elif name in _canonical_columns():
+            problems.append(_shadow_problem(where, name, f"the canonical column {name!r}"))
         elif isinstance(value, bool | int | float | str):
             params[name] = value
         else:
@@ -534,6 +543,23 @@ def _parse_params(raw: Any, where: str, problems: list[str]) -> dict[str, Any]:
                 f"{where}: param {name!r} must be a number, text or true/false, got {value!r}"
             )
     return params
+
+
+def _canonical_columns() -> set[str]:
+    """Every canonical column name of `geo_renewal.schema` and the columns classify adds."""
+    names = set(schema.COLUMN_ALIASES) | set(schema.NUMERIC_COLUMNS) | set(schema.BOOL_COLUMNS)
+    for kind in schema.KINDS.values():
+        names.update(kind["required"], kind["optional"])
+    return names | {"category", "rule_id", "reason", "matched", "zone_id"}
+
+
+def _shadow_problem(where: str, name: str, column: str) -> str:
+    """Describe a param that would hide a column of the same name in the rules."""
+    return (
+        f"{where}: param {name!r} has the name of {column}: in the rules it would replace "
+        f"the column's values (every parcel would compare the constant); rename the parameter "
+        f"(e.g. max_{name} or {name}_limit)"
+    )
 
 
 def _parse_categories(raw: Any, where: str, problems: list[str]) -> dict[str, Category]:

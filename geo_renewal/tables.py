@@ -12,6 +12,7 @@ The details are in the user guide, docs/guide/statistics.md.
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import re
@@ -26,6 +27,7 @@ import pandas as pd
 
 from geopandas.array import GeometryDtype
 
+from geo_renewal._cellsafe import csv_field, set_cell, terminal_text
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError
 from geo_renewal.io import atomic_write
@@ -176,6 +178,8 @@ def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Col
 
 
 def _md_cell(text: str) -> str:
+    """Escape a Markdown table cell: HTML (data is never markup), pipes, line breaks."""
+    text = html.escape(terminal_text(text.replace("\r\n", "\n")), quote=False)
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
@@ -197,6 +201,17 @@ def _pad(text: str, width: int, right: bool) -> str:
 
 
 def _plain(cols: list[_Column], is_total: list[bool], title: str | None) -> str:
+    # Data text goes to a terminal: control characters (escape sequences, line breaks) escaped.
+    cols = [
+        _Column(
+            terminal_text(c.header, cell=True),
+            c.kind,
+            c.values,
+            [terminal_text(t, cell=True) for t in c.texts],
+        )
+        for c in cols
+    ]
+    title = None if title is None else terminal_text(title)
     widths = [max([_width(c.header), *(_width(t) for t in c.texts)]) for c in cols]
     lines = [title] if title else []
     lines.append(
@@ -333,7 +348,7 @@ def _fill_sheet(ws: Any, cols: list[_Column], is_total: list[bool], title: str |
     thin = Side(style="thin", color="808080")
     row0 = 1
     if title:
-        ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+        set_cell(ws, 1, 1, title).font = Font(bold=True, size=14)
         if len(cols) > 1:
             ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
         row0 = 2
@@ -344,7 +359,7 @@ def _fill_sheet(ws: Any, cols: list[_Column], is_total: list[bool], title: str |
     top = Border(top=thin)
     max_lines = 1
     for j, col in enumerate(cols, start=1):
-        cell = ws.cell(row=row0, column=j, value=col.header)
+        cell = set_cell(ws, row0, j, col.header)
         cell.font, cell.fill, cell.alignment = header_font, header_fill, header_align
         cell.border = Border(bottom=thin)
         data_width = max([0, *(_width(t) for t in col.texts)])
@@ -354,7 +369,7 @@ def _fill_sheet(ws: Any, cols: list[_Column], is_total: list[bool], title: str |
         max_lines = max(max_lines, math.ceil(head_width / max(width - 1, 1)))
         fmt = _XLSX_FORMATS.get(col.kind)
         for r, value in enumerate(col.values):
-            c = ws.cell(row=row0 + 1 + r, column=j, value=value)
+            c = set_cell(ws, row0 + 1 + r, j, value)  # text stays text (no formulas)
             if fmt is not None:
                 c.number_format = fmt
             if is_total[r]:
@@ -385,10 +400,36 @@ def _write_xlsx(
 
 
 def _write_csv(cols: list[_Column], path: Path) -> None:
-    frame = pd.DataFrame({j: c.values for j, c in enumerate(cols)}, dtype=object)
-    frame.columns = [c.header for c in cols]
+    # Formula-like text ('=…', '+…', '-…', '@…') gets a leading quote; numbers stay numbers.
+    frame = pd.DataFrame(
+        {j: [csv_field(v) for v in c.values] for j, c in enumerate(cols)}, dtype=object
+    )
+    frame.columns = [csv_field(c.header) for c in cols]
     with atomic_write(path) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
+def _write_frame(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """
+    Write `df` as it is (column names untranslated, no formats) to CSV or XLSX, safely.
+
+    For machine-read tables such as `geo-renewal validate --findings`: the cells go through
+    the same writers as the meeting tables, so formula-like text stays text.
+    """
+    path = Path(path)
+    ext = _extension(path)
+    cols = []
+    for col in df.columns:
+        values = [_python(v) for v in df[col].astype(object).tolist()]
+        texts = ["" if v is None else str(v) for v in values]
+        cols.append(_Column(str(col), "text", values, texts))
+    if ext == ".xlsx":
+        _write_xlsx([("Sheet1", cols, [False] * len(df), None)], path)
+    elif ext == ".csv":
+        _write_csv(cols, path)
+    else:
+        _write_text(_markdown(cols, [False] * len(df), None), path)
+    return path
 
 
 def _write_text(text: str, path: Path) -> None:

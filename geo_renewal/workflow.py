@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from geo_renewal import settings
 from geo_renewal._errors import InputError, RuleError
+from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import pick, say
 
@@ -54,6 +55,7 @@ OUTPUT_FILES: dict[str, str] = {
     "workbook": "statistics.xlsx",
     "report": "report.html",
     "classified": "classified.gpkg",
+    "manifest": "manifest.json",
 }
 
 
@@ -170,6 +172,7 @@ def _read_layers(result: RunResult) -> None:
         )
         result.validation[role] = report
         result.layers[role] = report.layer
+    _refuse_empty(plan, raw["parcels"], result.layers["parcels"])
     for name, spec in plan.constraints.items():
         kwargs = spec.read_kwargs()
         kwargs["kind"] = kwargs["kind"] or "constraints"
@@ -182,6 +185,22 @@ def _read_layers(result: RunResult) -> None:
                 f"available: {', '.join(sorted(map(str, available)))}."
             )
             raise InputError(msg)
+
+
+def _refuse_empty(plan: Plan, read: gpd.GeoDataFrame, kept: gpd.GeoDataFrame) -> None:
+    """Refuse a run without parcels: there would be nothing to classify or count."""
+    if len(kept):
+        return
+    spec = plan.layers["parcels"]
+    layer = f" (layer {spec.layer!r})" if spec.layer else ""
+    if len(read):
+        problem = f": every one of its {len(read)} parcels was removed by validation"
+        fix = f"run `geo-renewal validate {spec.path}` to see why"
+    else:
+        problem = " has no rows"
+        fix = f"check the file, or `layers.parcels` in {plan.path}"
+    msg = f"{spec.path}{layer}{problem}; nothing to classify. {fix[0].upper()}{fix[1:]}."
+    raise InputError(msg)
 
 
 def _classify(result: RunResult) -> None:
@@ -397,10 +416,20 @@ def run_plan(
     result
         Every intermediate product and the files written (`RunResult`).
 
+    Notes
+    -----
+    The outputs are all or nothing (`geo_renewal._staging`): they are written into a staging
+    folder next to `out_dir` and swapped in when every one is complete, ``manifest.json``
+    (inputs, rule set, parameters, versions and outputs with their SHA-256) last. A run that
+    fails or is interrupted leaves the previous outputs unchanged. Only the toolkit's own
+    files in the folder are replaced; other files there are left alone.
+
     Raises
     ------
     InputError
         If the project file or any input is invalid; the message names the file and key.
+        Also when the outputs cannot be written (permission, full disk): the previous
+        outputs are then unchanged.
 
     Examples
     --------
@@ -413,37 +442,52 @@ def run_plan(
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
-    out.mkdir(parents=True, exist_ok=True)
     result = RunResult(plan=plan)
     old_crs = settings.working_crs
     if plan.working_crs is not None:
         settings.working_crs = plan.working_crs
     steps = 8
     try:
-        with tqdm(total=steps, disable=not verbose, unit="step") as bar:
+        with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
+            inputs = _input_files(plan)  # hashed before anything is read
+            tmp = stage.path
             _step(result, bar, "read", lambda: _read_layers(result))
             _step(result, bar, "classify", lambda: _classify(result))
             _step(result, bar, "statistics", lambda: _statistics(result))
             _step(result, bar, "resettlement", lambda: _resettlement(result))
             _step(result, bar, "progress", lambda: _progress(result))
-            _step(result, bar, "maps", lambda: _maps(result, out))
-            _step(result, bar, "workbook", lambda: _write_outputs(result, out))
-            _step(result, bar, "report", lambda: _report(result, out))
+            _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
+            _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
+            _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
+            stage.commit(_manifest(result, inputs))
     finally:
         settings.working_crs = old_crs
+    result.files = {name: out / path.name for name, path in result.files.items()}
+    result.files["manifest"] = out / MANIFEST
     return result
 
 
+def _writing(
+    out: Path, write: Callable[[RunResult, Path], None], result: RunResult, tmp: Path
+) -> None:
+    """Run a writing step into the staging folder; a full disk or a refusal is one sentence."""
+    try:
+        write(result, tmp)
+    except OSError as e:
+        raise output_error(out, e) from e
+
+
 def _write_outputs(result: RunResult, out: Path) -> None:
-    from geo_renewal.io import write_layer
+    from geo_renewal.io import atomic_write, write_layer
     from geo_renewal.tables import write_tables
 
     result.files["workbook"] = write_tables(
         workbook_tables(result), out / OUTPUT_FILES["workbook"], lang=result.plan.lang
     )
     path = out / OUTPUT_FILES["classified"]
-    write_layer(result.classified, path, layer="parcels")
-    write_layer(result.zones, path, layer="zones")
+    with atomic_write(path) as tmp:  # both layers or neither: one file, renamed when complete
+        write_layer(result.classified, tmp, layer="parcels")
+        write_layer(result.zones, tmp, layer="zones")
     result.files["classified"] = path
 
 
@@ -451,3 +495,59 @@ def _report(result: RunResult, out: Path) -> None:
     from geo_renewal.report import meeting_report
 
     result.files["report"] = meeting_report(result, out / OUTPUT_FILES["report"])
+
+
+def _input_files(plan: Plan) -> list[dict[str, Any]]:
+    """Every input file of the plan with its size and SHA-256 (each file hashed once)."""
+    items: list[tuple[str, Path | None, str | None]] = [("plan", plan.path, None)]
+    items += [(f"layers.{r}", spec.path, spec.layer) for r, spec in plan.layers.items()]
+    items += [(f"constraints.{n}", spec.path, spec.layer) for n, spec in plan.constraints.items()]
+    items += [(f"rasters.{n}", path, None) for n, path in plan.rasters.items()]
+    items += [("ledger", plan.ledger, plan.ledger_sheet), ("fund_params", plan.fund_params, None)]
+    if Path(plan.rules).suffix.lower() == ".toml":
+        items.append(("rules", Path(plan.rules), None))
+    seen: dict[Path, dict[str, Any]] = {}
+    entries = []
+    for role, path, layer in items:
+        if path is None:
+            continue
+        if path not in seen:
+            seen[path] = file_entry(path)
+        entries.append({"role": role, **({"layer": layer} if layer else {}), **seen[path]})
+    return entries
+
+
+def _manifest(result: RunResult, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Build the run manifest (`Staging.commit` adds the outputs and the times)."""
+    from geo_renewal.rules import load_rules
+
+    plan = result.plan
+    rules = load_rules(plan.rules, lang=plan.lang)
+    return {
+        "tool": "geo-renewal",
+        "project": plan.name,
+        "inputs": inputs,
+        "rules": {
+            "set": plan.rules,
+            "name": rules.name,
+            "source": rules.source,
+            "n_rules": len(rules.rules),
+            "params": rules.params,
+        },
+        "parameters": {
+            "as_of": plan.as_of.isoformat(),
+            "lang": plan.lang,
+            "working_crs": str(settings.working_crs),
+            "zone_dist": plan.zone_dist,
+            "stats_by": list(plan.stats_by),
+            "stats_how": plan.stats_how,
+            "resettlement": dict(plan.resettlement),
+            "ledger_sheet": plan.ledger_sheet,
+            "tiles": plan.tiles,
+            "offline": plan.offline,
+            "floor_area_per_household": settings.floor_area_per_household,
+            "persons_per_household": settings.persons_per_household,
+            "nearby_dist": settings.nearby_dist,
+        },
+        "packages": package_versions(),
+    }

@@ -237,15 +237,19 @@ def _write_ledger(district: SampleDistrict, path: Path) -> None:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    from geo_renewal._cellsafe import set_cell
     from geo_renewal.io import atomic_write
 
     ledger = district.ledger
     wb = Workbook()
     ws = wb.active
     ws.title = "台账"
-    ws.append(list(ledger.columns))
-    for row in ledger.itertuples(index=False):
-        ws.append([None if v is None else v for v in row])
+    for j, col in enumerate(ledger.columns, start=1):
+        set_cell(ws, 1, j, col)
+    for i, row in enumerate(ledger.itertuples(index=False), start=2):
+        for j, v in enumerate(row, start=1):
+            if v is not None:
+                set_cell(ws, i, j, v)  # text stays text (geo_renewal._cellsafe)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for j, col in enumerate(ledger.columns, start=1):
