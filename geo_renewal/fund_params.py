@@ -107,7 +107,7 @@ class FundParams:
             One row per parameter, plus one per declared plot.
         """
         rows = [
-            {"param_section": sec, "param_name": k, "param_value": _text(getattr(self, k))}
+            {"param_section": sec, "param_name": k, "param_value": _cell(getattr(self, k))}
             for sec, keys in _SECTIONS.items()
             for k in keys
         ]
@@ -119,8 +119,17 @@ class FundParams:
             }
             for i, p in enumerate(self.plots)
         ]
-        rows.append({"param_section": "", "param_name": "source", "param_value": self.source})
-        return pd.DataFrame(rows)
+        rows.append({"param_section": None, "param_name": "source", "param_value": self.source})
+        table = pd.DataFrame(rows)
+        table.attrs["kind_by"] = {"param_value": "param_name"}  # cash_share as a percentage
+        return table
+
+
+def _cell(v: Any) -> Any:
+    """Return a parameter as a table cell: numbers and yes/no as they are, lists as text."""
+    if isinstance(v, tuple | list):
+        return ", ".join(f"{x:+.0%}" if x else "0%" for x in v)
+    return v
 
 
 def _text(v: Any) -> str:

@@ -23,7 +23,7 @@ from geo_renewal._toml import read_toml
 __all__ = ["LayerSpec", "Plan", "load_plan"]
 
 _SECTIONS = {
-    "project": {"name", "as_of", "lang", "working_crs"},
+    "project": {"name", "as_of", "lang", "working_crs", "office"},
     "layers": None,  # free names, each a layer spec
     "constraints": None,
     "rasters": None,
@@ -128,6 +128,8 @@ class Plan:
     stats_how
         How parcels crossing a zone, street or project border are counted
         (`geo_renewal.stats.zone_stats` ``how``).
+    office
+        制表单位, the office issuing the tables (``project.office``), or None.
     """
 
     path: Path
@@ -149,6 +151,7 @@ class Plan:
     tiles: str
     offline: bool
     stats_how: str = "apportion"
+    office: str | None = None
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -292,6 +295,11 @@ def load_plan(path: str | Path) -> Plan:
         tiles=_tiles(outputs.get("tiles", "none"), path),
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
+        office=(
+            _typed(project["office"], str, path, "project.office", '"某某区城市更新局"')
+            if "office" in project
+            else None
+        ),
     )
 
 

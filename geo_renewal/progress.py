@@ -321,7 +321,7 @@ def progress_summary(
     -------
     summary
         Indexed by `by`, with ``projects``, one count column per stage code present
-        (pipeline order, then ``done``), ``overdue``, ``households``,
+        (pipeline order, then ``done``), ``n_overdue`` (overdue projects), ``households``,
         ``signing_households`` (households of the projects that report signed households;
         upgrade projects do not sign), ``signed_households``, ``signing_rate`` (Σ signed ÷
         households to sign; blank where no project signs) and
@@ -342,12 +342,12 @@ def progress_summary(
     ...     "signing_actual": [None, "2024-02-01", None],
     ... })
     >>> prog = project_progress(read_ledger(raw), as_of="2024-06-01")
-    >>> progress_summary(prog, by="street")[["projects", "signing", "design", "overdue"]]
-            projects  signing  design  overdue
+    >>> progress_summary(prog, by="street")[["projects", "signing", "design", "n_overdue"]]
+            projects  signing  design  n_overdue
     street
-    东关             2        1       0        1
-    西关             1        0       1        0
-    total          3        1       1        1
+    东关             2        1       0          1
+    西关             1        0       1          0
+    total          3        1       1          1
     """
     from geo_renewal.stats import MISSING_ROW, TOTAL_ROW
 
@@ -374,7 +374,7 @@ def progress_summary(
     )
     summary = df.groupby(keys, sort=True).agg(
         projects=("project_id", "size"),
-        overdue=("overdue", "sum"),
+        n_overdue=("overdue", "sum"),
         households=("households", "sum"),
         signed_households=("signed_households", lambda x: x.sum(min_count=1)),
         demolished_floor_area=("demolished_floor_area", lambda x: x.sum(min_count=1)),
@@ -387,12 +387,12 @@ def progress_summary(
         row.index = pd.Index([name]) if len(keys) == 1 else pd.MultiIndex.from_tuples([name])
         summary = pd.concat([summary, row])
         summary.index.names = keys
-    ints = ["projects", "overdue", *stage_order]
+    ints = ["projects", "n_overdue", *stage_order]
     summary[ints] = summary[ints].astype(int)
     summary["signing_rate"] = summary["signed_households"] / summary["signing_households"].where(
         summary["signing_households"] > 0
     )
-    cols = ["projects", *stage_order, "overdue", "households", "signing_households"]
+    cols = ["projects", *stage_order, "n_overdue", "households", "signing_households"]
     cols += ["signed_households", "signing_rate", "demolished_floor_area"]
     return summary[cols]
 

@@ -23,7 +23,9 @@ __all__ = [
     "KINDS",
     "LAND_USES",
     "MISSING_ROW",
+    "MISSING_TEXT",
     "NUMERIC_COLUMNS",
+    "OUTSIDE_LABELS",
     "OUTSIDE_ROW",
     "PIPELINES",
     "RESERVED_ROWS",
@@ -33,10 +35,12 @@ __all__ = [
     "TRUE_VALUES",
     "UNCLASSIFIED",
     "VALUE_ALIASES",
+    "VALUE_LABELS",
     "Category",
     "category_codes",
     "column_aliases",
     "label",
+    "value_label",
 ]
 
 
@@ -471,13 +475,17 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "param_value": ("取值", "Value"),
     "category": ("更新类别", "Renewal class"),
     "rule_id": ("规则编号", "Rule"),
+    "matched": ("命中规则", "Rules matched"),
+    "zone_name": ("片区", "Zone"),
+    "unit_name": ("搬迁单元", "Unit"),
+    "n_overdue": ("逾期项目数（个）", "Overdue projects"),
     "reason": ("判定理由", "Reason"),
     "area": ("用地面积（㎡）", "Land area (m²)"),
     "far": ("容积率", "FAR"),
     # stats.py: zone_stats / policy_checks columns and special rows
     "zone": ("片区", "Zone"),
     "total": ("合计", "Total"),
-    "outside": ("区外", "Outside all zones"),
+    "outside": ("范围外", "Outside all zones"),
     "missing": ("未填写", "Not given"),
     "unclassified": ("未分类", "Unclassified"),
     "n_parcels": ("地块数（个）", "Parcels"),
@@ -541,6 +549,50 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "on_site": ("就地安置", "On site"),
     "nearby": ("就近安置", "Nearby"),
     "reason_text": ("原因", "Reason"),
+}
+
+#: Label of the outside row (`OUTSIDE_ROW`) by what the rows are: outside every project is
+#: 项目范围外, not 区外 (outside the district). Other tables use the label of ``outside``.
+OUTSIDE_LABELS: dict[str, tuple[str, str]] = {
+    "project_id": ("项目范围外", "Outside every project"),
+    "zone_id": ("片区范围外", "Outside every zone"),
+    "zone_name": ("片区范围外", "Outside every zone"),
+    "street": ("街道范围外", "Outside every street"),
+    "district_id": ("街道范围外", "Outside every street"),
+}
+
+#: Text of a missing value where missing means something other than blank: a street whose
+#: buildings were not surveyed has no building count (未调查), which is not 0 buildings.
+MISSING_TEXT: dict[str, tuple[str, str]] = {
+    "n_buildings": ("未调查", "not surveyed"),
+}
+
+#: Labels of the codes a column holds, per column: code -> (zh, en). Codes not listed fall
+#: back to `label` (so a parameter name is labelled like the column of the same name).
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "plot_source": {
+        "derived": ("按净出让比例推算", "Derived (net sale share)"),
+        "declared": ("参数文件声明", "Declared in the parameters"),
+        "given": ("出让地块图层", "Sale-plot layer"),
+    },
+    "param_section": {
+        "compensation": ("征收补偿", "Compensation"),
+        "resettlement": ("安置", "Resettlement"),
+        "costs": ("建设费用", "Costs"),
+        "financing": ("融资", "Financing"),
+        "sale_plots": ("出让地块", "Sale plots"),
+        "sensitivity": ("敏感性分析", "Sensitivity"),
+        "plots": ("声明的出让地块", "Declared sale plots"),
+    },
+    "param_name": {
+        "derive": ("无出让地块时按比例推算", "Derive plots where none are given"),
+        "net_share": ("净出让用地比例", "Net sale share of the land"),
+        "land_price_changes": ("土地价格变动幅度", "Land price changes"),
+        "source": ("参数来源", "Parameter source"),
+    },
+    "param_value": {
+        "(defaults)": ("内置默认参数", "Bundled defaults"),
+    },
 }
 
 # ledger.py: planned / actual date columns of every stage, e.g. "signing_planned" 签约计划日期.
@@ -630,3 +682,37 @@ def label(code: str, lang: str = "zh") -> str:
         if code in table:
             return table[code][i]
     return code
+
+
+def value_label(col: str, value: object, lang: str = "zh") -> object:
+    """
+    Return the meeting label of a code held in column `col` (see `VALUE_LABELS`).
+
+    Values that are not text are returned unchanged; text not listed for `col` is labelled
+    with `label` (unknown text passes through).
+
+    Parameters
+    ----------
+    col
+        The column, e.g. ``"plot_source"``.
+    value
+        A cell of that column.
+    lang
+        ``"zh"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    text
+        The label, or `value` itself.
+
+    Examples
+    --------
+    >>> value_label("plot_source", "derived"), value_label("param_name", "far", "en")
+    ('按净出让比例推算', 'FAR')
+    """
+    if not isinstance(value, str):
+        return value
+    pair = VALUE_LABELS.get(col, {}).get(value)
+    if pair is not None:
+        return pair[0 if lang == "zh" else 1]
+    return label(value, lang)

@@ -12,6 +12,7 @@ The details are in the user guide, docs/guide/statistics.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 import os
@@ -31,9 +32,16 @@ from geo_renewal._cellsafe import csv_field, set_cell, terminal_text
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError
 from geo_renewal.io import atomic_write
-from geo_renewal.schema import CATEGORIES, label
+from geo_renewal.schema import (
+    CATEGORIES,
+    MISSING_TEXT,
+    OUTSIDE_LABELS,
+    VALUE_LABELS,
+    label,
+    value_label,
+)
 from geo_renewal.stats import MISSING_ROW, OUTSIDE_ROW, TOTAL_ROW, UNCLASSIFIED
-from geo_renewal.text import say
+from geo_renewal.text import pick, say
 
 __all__ = ["VALID_EXTENSIONS", "format_table", "write_table", "write_tables"]
 
@@ -63,6 +71,9 @@ _CODE_COLUMNS = frozenset(
     {"category", "land_use", "planned_use", "structure", "stage", "project_type"}
 )
 _ROW_CODES = frozenset({TOTAL_ROW, OUTSIDE_ROW, MISSING_ROW, UNCLASSIFIED, *CATEGORIES})
+#: Table attribute naming, per value column, the column whose codes give each cell's number
+#: kind (a parameter table: ``{"param_value": "param_name"}``; ``cash_share`` is a share).
+KIND_BY_ATTR = "kind_by"
 
 
 def _kind(col: Any, dtype: Any) -> str:
@@ -74,8 +85,14 @@ def _kind(col: Any, dtype: Any) -> str:
     if not pd.api.types.is_numeric_dtype(dtype):
         return "text"
     base = str(col).split(":", 1)[0]
-    if base.endswith(("_share", "_rate")) or base in {"share", "rate"}:
+    if (
+        base.endswith(("_share", "_rate"))
+        or base.startswith("rate_")
+        or base in {"share", "rate", "utilisation"}
+    ):
         return "share"
+    if base.startswith("days_") or base.endswith("_days"):
+        return "count"  # whole days: 滞后天数 419, not 419.00
     if base.endswith("_ratio") or base in {"far", "ratio"}:
         return "ratio"
     if (
@@ -125,6 +142,7 @@ class _Column:
     kind: str
     values: list[Any]  # plain Python values for the file
     texts: list[str]  # formatted for text output and widths (dates kept as dates in XLSX)
+    formats: list[str | None] | None = None  # XLSX number format per cell, if they differ
 
 
 def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Column], list[bool]]:
@@ -135,41 +153,107 @@ def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Col
     is_total = [isinstance(k, str) and k == total_label for k in df.index]
     cols: list[_Column] = []
     if index:
-        name = df.index.name
-        header = "" if name is None else _header(name, lang)
-        values = [
-            label(k, lang) if isinstance(k, str) and k in _ROW_CODES else _python(k)
-            for k in df.index
-        ]
-        cols.append(_Column(header, "text", values, ["" if v is None else str(v) for v in values]))
+        cols.append(_index_column(df.index, lang))
     seen: set[str] = set()
+    kind_by: Mapping[str, str] = df.attrs.get(KIND_BY_ATTR, {})
     for col in df.columns:
         s = df[col]
         if isinstance(s.dtype, GeometryDtype):
             continue  # geometries belong in write_layer, not in a table
-        kind = _kind(col, s.dtype)
         header = _header(col, lang)
         if header in seen:
-            header = f"{header} [{col}]"
+            header = f"{header} [{_header_hint(col, lang)}]"
         seen.add(header)
-        raw = [_python(v) for v in s.astype(object).tolist()]
-        if kind == "bool":
-            yes, no = say("tables.yes", lang), say("tables.no", lang)
-            values = [None if v is None else (yes if v else no) for v in raw]
-            texts = ["" if v is None else v for v in values]
-            kind = "text"
-        elif kind == "text":
-            translate = str(col).split(":", 1)[0] in _CODE_COLUMNS
-            values = [label(str(v), lang) if translate and v is not None else v for v in raw]
-            texts = ["" if v is None else str(v) for v in values]
+        if col in kind_by and kind_by[col] in df.columns:
+            cols.append(_mixed_column(header, s, df[kind_by[col]], lang))
         else:
-            fmt = _PY_FORMATS[kind]
-            values = raw
-            if kind == "count":  # whole counts as integers (CSV shows 12, not 12.0)
-                values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in raw]
-            texts = ["" if v is None else fmt.format(v) for v in raw]
-        cols.append(_Column(header, kind, values, texts))
+            cols.append(_column(header, col, s, lang))
     return cols, is_total
+
+
+def _index_column(idx: pd.Index, lang: str) -> _Column:
+    """Return the index as the first column, special rows and codes labelled."""
+    name = idx.name
+    header = "" if name is None else _header(name, lang)
+    outside = OUTSIDE_LABELS.get(str(name))
+    values = []
+    for k in idx:
+        if isinstance(k, str) and k == OUTSIDE_ROW and outside is not None:
+            values.append(pick(outside, lang))
+        elif isinstance(k, str) and k in _ROW_CODES:
+            values.append(label(k, lang))
+        else:
+            values.append(_python(k))
+    return _Column(header, "text", values, ["" if v is None else str(v) for v in values])
+
+
+def _header_hint(col: Any, lang: str) -> str:
+    """Return what tells two columns of one label apart: the English label, or the code."""
+    other = label(str(col), "en")
+    return other if lang == "zh" and other != str(col) else str(col)
+
+
+def _cells(kind: str, raw: list[Any], col: Any, lang: str) -> tuple[list[Any], list[str]]:
+    """File values and texts of one column of number kind `kind` (not text or bool)."""
+    fmt = _PY_FORMATS[kind]
+    values = raw
+    if kind == "count":  # whole counts as integers (CSV shows 12, not 12.0)
+        values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in raw]
+    missing = MISSING_TEXT.get(str(col).split(":", 1)[0])
+    if missing is not None:  # e.g. 建筑栋数 of a street not surveyed: 未调查, not 0 or blank
+        text = pick(missing, lang)
+        values = [text if v is None else v for v in values]
+        return values, [text if v is None else fmt.format(v) for v in raw]
+    return values, ["" if v is None else fmt.format(v) for v in raw]
+
+
+def _text_cells(col: Any, raw: list[Any], lang: str) -> list[Any]:
+    """Text cells, codes labelled: categories, stages, land uses and the value codes of `col`."""
+    base = str(col).split(":", 1)[0]
+    if base in VALUE_LABELS:
+        return [None if v is None else value_label(base, v, lang) for v in raw]
+    if base in _CODE_COLUMNS:
+        return [None if v is None else label(str(v), lang) for v in raw]
+    return raw
+
+
+def _column(header: str, col: Any, s: pd.Series, lang: str) -> _Column:
+    kind = _kind(col, s.dtype)
+    raw = [_python(v) for v in s.astype(object).tolist()]
+    if kind == "bool":
+        yes, no = say("tables.yes", lang), say("tables.no", lang)
+        values: list[Any] = [None if v is None else (yes if v else no) for v in raw]
+        return _Column(header, "text", values, ["" if v is None else v for v in values])
+    if kind == "text":
+        values = _text_cells(col, raw, lang)
+        return _Column(header, kind, values, ["" if v is None else str(v) for v in values])
+    values, texts = _cells(kind, raw, col, lang)
+    return _Column(header, kind, values, texts)
+
+
+def _mixed_column(header: str, s: pd.Series, names: pd.Series, lang: str) -> _Column:
+    """Return a value column whose cells take the number kind of the code beside them."""
+    values: list[Any] = []
+    texts: list[str] = []
+    formats: list[str | None] = []
+    yes, no = say("tables.yes", lang), say("tables.no", lang)
+    for raw, name in zip(s.astype(object).tolist(), names.astype(object).tolist(), strict=True):
+        v = _python(raw)
+        if isinstance(v, bool):
+            v = yes if v else no
+        if isinstance(v, int | float):
+            kind = _kind(name, np.float64)
+            if kind == "float" and float(v).is_integer():
+                kind = "int"  # 36 months, 15000 元/㎡: no decimals to show
+            values.append(v)
+            texts.append(_PY_FORMATS[kind].format(v))
+            formats.append(_XLSX_FORMATS[kind])
+            continue
+        v = None if v is None else value_label(str(s.name), v, lang)
+        values.append(v)
+        texts.append("" if v is None else str(v))
+        formats.append(None)
+    return _Column(header, "text", values, texts, formats)
 
 
 # --------------------------------------------------------------------------------------
@@ -341,17 +425,52 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return clean
 
 
-def _fill_sheet(ws: Any, cols: list[_Column], is_total: list[bool], title: str | None) -> None:
+def _title_lines(
+    title: str | None, name: str, office: str | None, as_of: dt.date | str | None, lang: str
+) -> list[str]:
+    """Return the lines above a sheet's table: its title, then 制表单位 and 截至日期."""
+    if office is None and as_of is None:
+        return [title] if title else []
+    date = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
+    if office and date is not None:
+        line = say("tables.office_as_of", lang, office=office, as_of=date)
+    elif office:
+        line = say("tables.office", lang, office=office)
+    else:
+        line = say("tables.as_of", lang, as_of=date)
+    return [title or name, line]
+
+
+def _title_rows(ws: Any, lines: list[str], ncols: int) -> int:
+    """Write the title lines above the table (the first large and bold); return the header row."""
+    from openpyxl.styles import Font
+
+    for r, line in enumerate(lines, start=1):
+        set_cell(ws, r, 1, line).font = (
+            Font(bold=True, size=14) if r == 1 else Font(size=10)
+        )
+        if ncols > 1:
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
+    return len(lines) + 1
+
+
+def _print_setup(ws: Any, row0: int) -> None:
+    """A4 landscape, fitted to the page width, title and header rows on every page."""
+    ws.print_title_rows = f"1:{row0}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+
+
+def _fill_sheet(ws: Any, cols: list[_Column], is_total: list[bool], title: list[str]) -> None:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
     thin = Side(style="thin", color="808080")
-    row0 = 1
-    if title:
-        set_cell(ws, 1, 1, title).font = Font(bold=True, size=14)
-        if len(cols) > 1:
-            ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(cols))
-        row0 = 2
+    row0 = _title_rows(ws, title, len(cols))
     header_font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="D9E1F2")
     header_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -370,22 +489,19 @@ def _fill_sheet(ws: Any, cols: list[_Column], is_total: list[bool], title: str |
         fmt = _XLSX_FORMATS.get(col.kind)
         for r, value in enumerate(col.values):
             c = set_cell(ws, row0 + 1 + r, j, value)  # text stays text (no formulas)
-            if fmt is not None:
-                c.number_format = fmt
+            cell_fmt = col.formats[r] if col.formats is not None else fmt
+            if cell_fmt is not None:
+                c.number_format = cell_fmt
             if is_total[r]:
                 c.font = bold
                 c.border = top
     ws.row_dimensions[row0].height = 15 * max_lines + 3
     ws.freeze_panes = ws.cell(row=row0 + 1, column=2 if len(cols) > 1 else 1)
-    ws.print_title_rows = f"{row0}:{row0}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _print_setup(ws, row0)
 
 
 def _write_xlsx(
-    sheets: list[tuple[str, list[_Column], list[bool], str | None]], path: Path
+    sheets: list[tuple[str, list[_Column], list[bool], list[str]]], path: Path
 ) -> None:
     from openpyxl import Workbook
 
@@ -445,14 +561,17 @@ def write_table(
     title: str | None = None,
     index: bool | None = None,
     sheet_name: str | None = None,
+    office: str | None = None,
+    as_of: dt.date | str | None = None,
 ) -> Path:
     """
     Write a meeting table to XLSX, CSV or Markdown, chosen by the file extension.
 
     - ``.xlsx``: translated headers with units, number formats (thousands separators,
-      2 decimals for areas, integers for counts, percentages for shares), the total row in
-      bold, frozen header, column widths that count CJK characters double, landscape print
-      fitted to the page width; `title` in a first row.
+      2 decimals for areas, integers for counts and days, percentages for shares), the
+      total row in bold, frozen header, column widths that count CJK characters double;
+      `title` in a first row and, with `office` or `as_of`, a second row 制表单位 · 截至日期;
+      printed A4 landscape, fitted to the page width, title and header rows on every page.
     - ``.csv``: UTF-8 with a byte-order mark so Excel shows Chinese correctly; raw numbers
       at full precision, translated headers; `title` is not written.
     - ``.md``: a Markdown pipe table (numbers formatted, total row in bold) under a
@@ -472,6 +591,9 @@ def write_table(
         Write the index as the first column; default: unless it is an unnamed RangeIndex.
     sheet_name
         XLSX sheet name; defaults to `title` or ``"Sheet1"``.
+    office, as_of
+        制表单位 (the office issuing the table) and 截至日期 (the date the figures hold for),
+        written under the title of an XLSX sheet.
 
     Returns
     -------
@@ -501,7 +623,9 @@ def write_table(
     ext = _extension(path)
     cols, is_total = _columns(df, lang, index)
     if ext == ".xlsx":
-        _write_xlsx([(sheet_name or title or "Sheet1", cols, is_total, title)], path)
+        name = sheet_name or title or "Sheet1"
+        lines = _title_lines(title, name, office, as_of, lang)
+        _write_xlsx([(name, cols, is_total, lines)], path)
     elif ext == ".csv":
         _write_csv(cols, path)
     else:
@@ -515,6 +639,8 @@ def write_tables(
     *,
     lang: str | None = None,
     titles: Mapping[str, str] | None = None,
+    office: str | None = None,
+    as_of: dt.date | str | None = None,
 ) -> Path:
     """
     Write several tables into one file: one XLSX sheet each, or Markdown sections.
@@ -531,6 +657,9 @@ def write_tables(
         Header language, ``"zh"`` or ``"en"``; defaults to `settings.lang`.
     titles
         Optional sheet name -> title written above that table.
+    office, as_of
+        制表单位 and 截至日期: with either, every XLSX sheet opens with a title row (its
+        title or sheet name) and a row naming the office and the date.
 
     Returns
     -------
@@ -567,12 +696,15 @@ def write_tables(
     prepared = []
     for name, df in tables.items():
         cols, is_total = _columns(df, lang, None)
-        prepared.append((label(str(name), lang), cols, is_total, titles.get(name)))
+        sheet = label(str(name), lang)
+        lines = _title_lines(titles.get(name), sheet, office, as_of, lang)
+        prepared.append((sheet, cols, is_total, lines))
     if ext == ".xlsx":
         _write_xlsx(prepared, path)
     else:
         parts = [
-            _markdown(cols, is_total, title or name) for name, cols, is_total, title in prepared
+            _markdown(cols, is_total, lines[0] if lines else name)
+            for name, cols, is_total, lines in prepared
         ]
         _write_text("\n".join(parts), path)
     return path

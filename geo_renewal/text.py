@@ -89,6 +89,12 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "tables.yes": ("是", "Yes"),
     "tables.no": ("否", "No"),
     "tables.metric_of_code": ("{code}·{metric}", "{code}: {metric}"),
+    "tables.office": ("制表单位：{office}", "Prepared by: {office}"),
+    "tables.as_of": ("截至日期：{as_of}", "As of: {as_of}"),
+    "tables.office_as_of": (
+        "制表单位：{office}　　截至日期：{as_of}",
+        "Prepared by: {office} · As of: {as_of}",
+    ),
     # 63号文 checks
     "policy.demolition_share": (
         "拆除比例 {v:.1%} > {lim:.0%}",
@@ -151,7 +157,11 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{name} · 项目进度（挂图作战） {as_of}",
         "{name} · project progress {as_of}",
     ),
-    "workflow.sheet.by_group": ("按{group}统计", "By {group}"),
+    "workflow.sheet.by_group": ("按{group}统计", "Statistics by {group}"),
+    "workflow.sheet.by.street": ("按街道统计", "Statistics by street"),
+    "workflow.sheet.by.category": ("按更新类别统计", "Statistics by class"),
+    "workflow.sheet.by.zone_id": ("按片区统计", "Statistics by zone"),
+    "workflow.sheet.by.project_id": ("按项目统计", "Statistics by project"),
     "workflow.sheet.sites": ("安置地块", "Sites"),
     "workflow.sheet.allocation": ("安置分配", "Allocation"),
     "workflow.sheet.nearby_rates": ("就近安置率", "Nearby rates"),
@@ -165,6 +175,12 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     ),
     "workflow.summary.projects": ("项目: {n}, {n_over} 个滞后", "Projects: {n}, {n_over} overdue"),
     "workflow.summary.files": ("输出文件:", "Files written:"),
+    "workflow.file.classification_map": ("更新分类图", "Classification map"),
+    "workflow.file.resettlement_map": ("安置规划图", "Resettlement map"),
+    "workflow.file.progress_map": ("项目进度图", "Progress map"),
+    "workflow.file.workbook": ("统计表", "Workbook"),
+    "workflow.file.report": ("会议材料", "Meeting report"),
+    "workflow.file.classified": ("分类结果图层", "Classified layers"),
 }
 
 

@@ -33,7 +33,7 @@ from geo_renewal import settings
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal.plan import Plan, load_plan
-from geo_renewal.text import pick, say
+from geo_renewal.text import say
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -145,7 +145,7 @@ class RunResult:
                 say("workflow.summary.projects", lang, n=len(self.progress), n_over=n_over)
             )
         lines.append(say("workflow.summary.files", lang))
-        lines.extend(f"  {name}: {path}" for name, path in self.files.items())
+        lines.extend(f"  {say(f'workflow.file.{k}', lang)}: {v}" for k, v in self.files.items())
         return "\n".join(lines)
 
 
@@ -355,18 +355,16 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     tables
         Sheet name (in the run's language) -> table.
     """
-    from geo_renewal.schema import label
-
     lang = result.plan.lang
-    tables: dict[str, pd.DataFrame] = {}
+    tables = _SheetNames()
     for key, df in result.stats.items():
-        group = pick((label(key, "zh").split("（")[0], key), lang)
-        name = say("workflow.sheet.by_group", lang, group=group)
-        tables[name[:31]] = df
+        tables[_stats_sheet_name(key, lang)] = df
     rs = result.resettlement
     if rs is not None:
-        sites = pd.DataFrame(rs.sites.drop(columns="geometry")).reset_index(drop=True)
-        tables[say("workflow.sheet.sites", lang)] = sites
+        # the classification's own columns (rule ids, zone codes) are no part of a site list
+        internal = ["geometry", "rule_id", "matched", "zone_id"]
+        sites = pd.DataFrame(rs.sites.drop(columns=internal, errors="ignore"))
+        tables[say("workflow.sheet.sites", lang)] = sites.reset_index(drop=True)
         tables[say("workflow.sheet.allocation", lang)] = rs.allocation
         tables[say("workflow.sheet.nearby_rates", lang)] = rs.rates
         if len(rs.unmet):
@@ -389,7 +387,29 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     findings = [f for f in findings if len(f)]
     if findings:
         tables[say("workflow.sheet.validation", lang)] = pd.concat(findings, ignore_index=True)
-    return tables
+    return dict(tables)
+
+
+class _SheetNames(dict[str, pd.DataFrame]):
+    """Sheet name -> table, cut to Excel's 31 characters; a name given twice is refused."""
+
+    def __setitem__(self, name: str, df: pd.DataFrame) -> None:
+        name = name[:31]
+        if name in self:
+            msg = f"internal error: two workbook sheets are named {name!r}; please report this."
+            raise RuntimeError(msg)
+        super().__setitem__(name, df)
+
+
+def _stats_sheet_name(key: str, lang: str) -> str:
+    """Return the sheet name of the statistics grouped by `key` (按街道统计, …)."""
+    from geo_renewal.schema import label
+    from geo_renewal.text import MEETING_TEXT
+
+    if f"workflow.sheet.by.{key}" in MEETING_TEXT:
+        return say(f"workflow.sheet.by.{key}", lang)
+    group = label(key, lang).split("（")[0].split(" (")[0]
+    return say("workflow.sheet.by_group", lang, group=group)
 
 
 def run_plan(
@@ -481,8 +501,13 @@ def _write_outputs(result: RunResult, out: Path) -> None:
     from geo_renewal.io import atomic_write, write_layer
     from geo_renewal.tables import write_tables
 
+    plan = result.plan
     result.files["workbook"] = write_tables(
-        workbook_tables(result), out / OUTPUT_FILES["workbook"], lang=result.plan.lang
+        workbook_tables(result),
+        out / OUTPUT_FILES["workbook"],
+        lang=plan.lang,
+        office=plan.office or plan.name,
+        as_of=plan.as_of,
     )
     path = out / OUTPUT_FILES["classified"]
     with atomic_write(path) as tmp:  # both layers or neither: one file, renamed when complete

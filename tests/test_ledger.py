@@ -408,9 +408,9 @@ def test_progress_summary_by_street_and_type(xlsx_ledger):
     assert s.loc["东关街道", "projects"] == 2
     assert s.loc["东关街道", "approval"] == 1
     assert s.loc["东关街道", "done"] == 1
-    assert s.loc["西关街道", "overdue"] == 1
+    assert s.loc["西关街道", "n_overdue"] == 1
     assert s.loc["total", "projects"] == len(p)
-    assert s.loc["total", "overdue"] == int(p["overdue"].sum())
+    assert s.loc["total", "n_overdue"] == int(p["overdue"].sum())
     assert s.loc["total", "households"] == p["households"].sum()
     assert s.loc["total", "signed_households"] == p["signed_households"].sum()
     # Upgrade projects do not sign: the rate counts the expropriation households only.

@@ -486,7 +486,7 @@ def test_cli_stats_by_street_and_zones(classified, straddling_zones, tmp_path):
         ["stats", str(src), "--zones", str(zpath), "--zone-col", "zone_id", "--how", "largest"],
     )
     assert res.exit_code == 0, res.output
-    assert "区外" in res.stdout
+    assert "片区范围外" in res.stdout
     res = runner.invoke(cli, ["stats", str(src), "--lang", "en"])
     assert res.exit_code != 0
     assert "exactly one of --by" in res.output

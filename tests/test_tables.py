@@ -74,7 +74,7 @@ def test_xlsx_english_title_and_special_rows(grid_parcels, tmp_path):
     assert _headers(ws, 2)[:3] == ["Zone ID", "Parcels", "Land area (m²)"]
     assert [ws.cell(row=r, column=1).value for r in (3, 4, 5)] == [
         "Z1",
-        "Outside all zones",
+        "Outside every zone",
         "Total",
     ]
     assert ws.freeze_panes == "B3"

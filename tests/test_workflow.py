@@ -94,14 +94,16 @@ def test_workbook_has_every_table_with_totals(demo):
     for sheet in (
         "按街道统计",
         "按更新类别统计",
-        "按片区编号统计",
-        "按项目编号统计",
+        "按片区统计",
+        "按项目统计",
         "安置分配",
         "项目进度",
     ):
         assert sheet in names
     ws = wb["按街道统计"]
-    assert ws.cell(1, 1).value == "街道"
+    assert ws.cell(1, 1).value == "按街道统计"
+    assert ws.cell(2, 1).value.startswith("制表单位：")
+    assert ws.cell(3, 1).value == "街道"
     last = ws.max_row
     assert ws.cell(last, 1).value == "合计"
     assert ws.cell(last, 1).font.bold
