@@ -446,9 +446,7 @@ def _title_rows(ws: Any, lines: list[str], ncols: int) -> int:
     from openpyxl.styles import Font
 
     for r, line in enumerate(lines, start=1):
-        set_cell(ws, r, 1, line).font = (
-            Font(bold=True, size=14) if r == 1 else Font(size=10)
-        )
+        set_cell(ws, r, 1, line).font = Font(bold=True, size=14) if r == 1 else Font(size=10)
         if ncols > 1:
             ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=ncols)
     return len(lines) + 1

@@ -181,6 +181,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.workbook": ("统计表", "Workbook"),
     "workflow.file.report": ("会议材料", "Meeting report"),
     "workflow.file.classified": ("分类结果图层", "Classified layers"),
+    "workflow.file.manifest": ("运行清单", "Run manifest"),
 }
 
 
