@@ -36,6 +36,7 @@ from geo_renewal._ledger_cells import (
     _parse_dates,
     _parse_numbers,
     _report,
+    _unit_factor,
 )
 from geo_renewal._ledger_rows import (
     compare_totals,
@@ -699,10 +700,19 @@ def _require_id_column(
 ) -> None:
     if "project_id" not in back:
         at = " and ".join(str(r + 1) for r in header.rows)
+        spellings = [k for k, v in schema.column_aliases().items() if v == "project_id"]
+        hint = next(
+            (
+                f"column {str(c)!r} looks like one: rename it; "
+                for c in raw.columns
+                if did_you_mean(_normalise(c), spellings)
+            ),
+            "",
+        )
         msg = (
             f"ledger {source} has no project id column; expected 项目编号 or project_id among "
-            f"the headers of row {at}: {[str(c) for c in raw.columns]}; if the header is in "
-            f"another row, pass `header_row=` (--header-row)."
+            f"the headers of row {at}: {[str(c) for c in raw.columns]}; {hint}if the header "
+            f"is in another row, pass `header_row=` (--header-row)."
         )
         raise SchemaError(msg)
 
@@ -737,11 +747,11 @@ def _value_columns(
     """Add the numbers, dates, stage dates and reported stage to `df`, reporting bad cells."""
     index = df.index
     for col in _NUMERIC:
-        df[col] = (
-            _parse_numbers(canon[col], col, findings)
-            if col in canon
-            else pd.Series(np.nan, index=index)
-        )
+        if col in canon:
+            factor = _unit_factor(col, findings.header(col), findings)
+            df[col] = _parse_numbers(canon[col], col, findings) * factor
+        else:
+            df[col] = pd.Series(np.nan, index=index)
     all_stages = list(dict.fromkeys(s for p in pipelines.values() for s in p))
     stage_cols = [
         f"{stage}_{kind}"

@@ -440,3 +440,52 @@ def test_empty_table_layer(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(InputError, match=r"empty\.csv.*empty"):
         read_layer(path, crs="EPSG:4490")
+
+
+# ------------------------------------------------------------------- units, hidden sheets, ids
+
+
+def test_area_in_ten_thousand_square_metres_is_converted(book, tmp_path, clean):
+    ws = book.active
+    j = _col(ws, "拆除建筑面积")
+    ws.cell(1, j).value = "拆除建筑面积（万㎡）"
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(r, j).value is not None:
+            ws.cell(r, j).value = ws.cell(r, j).value / 10_000
+    ledger = read_ledger(_save(book, tmp_path))
+    area = ledger.table["demolished_floor_area"].sum()
+    assert area == pytest.approx(clean[0].table["demolished_floor_area"].sum())
+    f = _one(ledger, "unit_converted")
+    assert f["column"] == "拆除建筑面积（万㎡）"
+    assert "10,000" in f["message"]
+
+
+def test_households_header_in_persons_is_a_warning(book, tmp_path):
+    ws = book.active
+    ws.cell(1, _col(ws, "户数")).value = "户数（人）"
+    ledger = read_ledger(_save(book, tmp_path))
+    f = _one(ledger, "unknown_unit")
+    assert f["column"] == "户数（人）"
+    assert "'人'" in f["message"]
+    assert f["severity"] == "warning"
+
+
+def test_hidden_old_copy_of_the_ledger_is_not_chosen(book, tmp_path, clean):
+    current = book["台账"]
+    current.title = "本周"
+    old = book.copy_worksheet(current)
+    old.title = "旧台账"
+    old.append(["GX99", "旧项目", "征收拆迁"])
+    old.sheet_state = "hidden"
+    book.move_sheet(old, offset=-1)
+    book.active = 1
+    ledger = read_ledger(_save(book, tmp_path))
+    assert "[本周]" in ledger.source
+    assert len(ledger.table) == len(clean[0].table)
+
+
+def test_id_header_close_to_a_known_one(book, tmp_path):
+    ws = book.active
+    ws.cell(1, _col(ws, "项目编号")).value = "项目编码"
+    with pytest.raises(SchemaError, match=r"台账\.xlsx \[台账\].*'项目编码' looks like one"):
+        read_ledger(_save(book, tmp_path))
