@@ -139,6 +139,12 @@ def _report(
     )
 
 
+def _id_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
 def _looks_like_dates(values: pd.Series, key: str) -> bool:
     """Tell whether a column is a date column: named so, or all its filled cells are dates."""
     if re.search(r"(日期|时间|date)$", key):
