@@ -53,6 +53,7 @@ from geo_renewal._ledger_headers import _stage_lookup as _stage_lookup
 from geo_renewal._ledger_join import _join_projects, _read_projects
 from geo_renewal._ledger_rows import (
     compare_totals,
+    error_cells,
     merged_body_cells,
     special_rows,
     uncached_formulas,
@@ -460,6 +461,7 @@ def _read_part(
     positions = {int(r) - 1: i for i, r in enumerate(rows)}
     by_grid = {j: c for c, j in grid_col.items()}
     raw = merged_body_cells(raw, book, positions, by_grid, numeric_raw, findings, prefix=prefix)
+    raw = error_cells(raw, book, rows, grid_col if book.file else {}, findings)
     labels = [c for c, v in rename.items() if v in ("project_id", "name", "street")]
     kinds = special_rows(raw, labels, rows, findings, prefix=prefix)
     numeric = {v: c for c, v in rename.items() if v in _NUMERIC}

@@ -489,3 +489,18 @@ def test_id_header_close_to_a_known_one(book, tmp_path):
     ws.cell(1, _col(ws, "项目编号")).value = "项目编码"
     with pytest.raises(SchemaError, match=r"台账\.xlsx \[台账\].*'项目编码' looks like one"):
         read_ledger(_save(book, tmp_path))
+
+
+def test_excel_error_values_are_blank_and_named(book, tmp_path):
+    ws = book.active
+    j_street = _col(ws, "街道")
+    ws.cell(6, j_street).value = "#REF!"
+    ws.cell(8, _col(ws, "户数")).value = "#DIV/0!"
+    ledger = read_ledger(_save(book, tmp_path))
+    errors = ledger.findings[ledger.findings["problem"] == "formula_error"]
+    assert list(errors["row"]) == [6, 8]
+    letter = openpyxl.utils.get_column_letter(j_street)
+    assert f"台账!{letter}6" in errors["message"].iloc[0]
+    assert "#REF!" in errors["message"].iloc[0]
+    assert ledger.table.loc[ledger.table["ledger_row"] == 6, "street"].isna().all()
+    assert "bad_number" not in set(ledger.findings["problem"])
