@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal._findings import Findings
+from geo_renewal._headers import split_unit
 
 _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _BLANKS = frozenset({"", "-", "—", "/", "无", "nan", "nat", "none", "null", "n/a"})
@@ -138,6 +139,12 @@ def _report(
     )
 
 
+def _id_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
 def _looks_like_dates(values: pd.Series, key: str) -> bool:
     """Tell whether a column is a date column: named so, or all its filled cells are dates."""
     if re.search(r"(日期|时间|date)$", key):
@@ -243,6 +250,58 @@ def _parse_numbers(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
     message = "row {row}, column {header!r}: {value!r} is negative; counts and areas must be ≥ 0."
     _report(findings, neg, "negative_value", message, column=col, values=cells[neg])
     return values.rename(col)
+
+
+_COUNT_UNITS = {"户": 1.0, "hh": 1.0, "households": 1.0, "万户": 1e4}
+#: Units a ledger writes in the brackets of a number header -> factor to the canonical unit.
+_UNITS: dict[str, dict[str, float]] = {
+    "households": _COUNT_UNITS,
+    "signed_households": _COUNT_UNITS,
+    "demolished_floor_area": {
+        **dict.fromkeys(("m2", "平方米", "平米", "sqm"), 1.0),
+        **dict.fromkeys(("万m2", "万平方米", "万平米"), 1e4),
+        **dict.fromkeys(("ha", "公顷"), 1e4),
+        "亩": 10_000 / 15,
+    },
+}
+_CANONICAL_UNIT = {"households": "户", "signed_households": "户", "demolished_floor_area": "㎡"}
+
+
+def _unit_factor(col: str, header: str, findings: Findings) -> float:
+    """
+    Return the factor from the unit in `header`'s brackets to `col`'s unit (㎡, 户).
+
+    A known unit other than the canonical one (万㎡, 公顷, 亩) converts the column, reported;
+    an unknown one (户数（人）) is a warning, and the values are taken as they are.
+    """
+    unit = split_unit(header)[1]
+    table = _UNITS.get(col)
+    if unit is None or table is None:
+        return 1.0
+    factor = table.get(unit)
+    target = _CANONICAL_UNIT[col]
+    if factor is None:
+        findings.add(
+            "unknown_unit",
+            f"column {header!r} gives the unit {unit!r}, but {col} is counted in {target}; "
+            f"the values are read as {target}: check the column, or convert it to {target}.",
+            severity="warning",
+            column=col,
+            action=_KEPT,
+            value=unit,
+        )
+        return 1.0
+    if factor != 1.0:
+        findings.add(
+            "unit_converted",
+            f"column {header!r} is in {unit}: its values are converted to {target} "
+            f"(× {factor:,.6g}).",
+            severity="info",
+            column=col,
+            action=f"converted to {target}",
+            value=unit,
+        )
+    return factor
 
 
 def _fmt(ts: pd.Timestamp) -> str:

@@ -156,6 +156,56 @@ def uncached_formulas(
         )
 
 
+_EXCEL_ERRORS = frozenset(
+    {"#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"}
+)
+
+
+def error_cells(
+    raw: pd.DataFrame,
+    sheet: Sheet,
+    rows: np.ndarray,
+    columns: Mapping[str, int],
+    findings: Findings,
+) -> pd.DataFrame:
+    """
+    Blank and report every cell holding an Excel error value (#REF!, #DIV/0!, #N/A …).
+
+    `columns` maps `raw`'s headers to their 0-based grid column (for the cell's name).
+    """
+    out = raw
+    for col in raw.columns:
+        values = raw[col].to_numpy(dtype=object)
+        hits = [
+            i for i, v in enumerate(values) if isinstance(v, str) and v.strip() in _EXCEL_ERRORS
+        ]
+        if not hits:
+            continue
+        if out is raw:
+            out = raw.copy()
+        out.loc[out.index[hits], col] = None
+        for i in hits:
+            j = columns.get(col)
+            cell = "" if j is None else f"{column_letter(j)}{rows[i]}"
+            if cell and sheet.sheet:
+                cell = f"{sheet.sheet}!{cell}"
+            at = (
+                f"cell {cell} (row {rows[i]}, column {col!r})"
+                if cell
+                else (f"row {rows[i]}, column {col!r}")
+            )
+            findings.add(
+                "formula_error",
+                f"{at} holds the Excel error {values[i].strip()}: its formula cannot be "
+                f"computed, so it is read as blank; correct the formula or type the value.",
+                row=int(rows[i]),
+                column=col,
+                action=_BLANKED,
+                value=values[i],
+            )
+    return out
+
+
 def merged_body_cells(
     raw: pd.DataFrame,
     sheet: Sheet,

@@ -180,7 +180,8 @@ def _choose_sheet(
     if len(names) == 1:
         return names[0]
     scores: dict[str, int] = {}
-    for name in names:
+    visible = [n for n in names if getattr(book[n], "sheet_state", "visible") == "visible"]
+    for name in visible or names:
         top = list(book[name].iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True))
         header = find_header(top, known=known, header_row=header_row)
         if any(required(k) for k in header.keys):

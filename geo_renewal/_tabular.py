@@ -43,13 +43,10 @@ _LAT_COLUMNS = ("纬度", "lat", "latitude", "y", "y坐标", "北坐标")
 _ID_COLUMNS = ("parcel_id", "building_id", "project_id", "site_id", "district_id", "zone_id")
 
 
-def _read_table(
+def _read_cells(
     path: Path, *, layer: str | None, kind: str | None, encoding: str | None
-) -> tuple[gpd.GeoDataFrame, str]:
-    """Read a CSV/XLSX into a GeoDataFrame (no CRS); return it and a geometry description."""
-    import geopandas as gpd
-    import shapely
-
+) -> tuple[pd.DataFrame, int, str]:
+    """Read the table below its header: the frame, the rows above the header, its name."""
     name = str(path)
     aliases = schema.column_aliases()
 
@@ -98,6 +95,19 @@ def _read_table(
             f"file; open it in Excel or WPS and save it as .xlsx.\n{e}"
         )
         raise InputError(msg) from e
+    return df, skip, where
+
+
+def _read_table(
+    path: Path, *, layer: str | None, kind: str | None, encoding: str | None
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Read a CSV/XLSX into a GeoDataFrame (no CRS); return it and a geometry description."""
+    import geopandas as gpd
+    import shapely
+
+    name = str(path)
+    aliases = schema.column_aliases()
+    df, skip, where = _read_cells(path, layer=layer, kind=kind, encoding=encoding)
     df, found = _records(df, skip, where, aliases)
     norm: dict[str, Any] = {}
     for c in df.columns:

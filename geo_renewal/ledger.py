@@ -4,14 +4,15 @@ Project ledger (台账): read a ledger spreadsheet, check it, and join it to pro
 The ledger format (headers in Chinese or English, stage pipelines, dates) and the checks are
 described in the guide, ``docs/guide/ledger.md``. Progress on a date is `geo_renewal.progress`,
 deadlines set backwards (倒排工期) are `geo_renewal.schedule` (their names stay importable
-from here); reading cells is `geo_renewal._ledger_cells`.
+from here). Reading a sheet is `geo_renewal._ledger_sheet` (cells, merges, formulas),
+`geo_renewal._ledger_headers` (headers), `geo_renewal._ledger_rows` (total and note rows)
+and `geo_renewal._ledger_cells` (values); joining polygons is `geo_renewal._ledger_join`.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,24 +22,38 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal import schema
-from geo_renewal._checks import did_you_mean
 from geo_renewal._errors import InputError, SchemaError
 from geo_renewal._findings import Findings
 from geo_renewal._headers import Header, find_header, normalise_header
 from geo_renewal._ledger_cells import (
     _BLANKED,
-    _IGNORED,
     LedgerFindings,
     _fmt,
+    _id_text,
     _isna,
-    _looks_like_dates,
     _parse_date,
     _parse_dates,
     _parse_numbers,
     _report,
+    _unit_factor,
 )
+from geo_renewal._ledger_headers import (
+    _DATES,
+    _NUMERIC,
+    _SPECIAL_STAGES,
+    _TEXT,
+    LEDGER_COLUMNS,
+    _is_id_header,
+    _known_header,
+    _map_headers,
+    _require_id_column,
+    _type_lookup,
+)
+from geo_renewal._ledger_headers import _stage_lookup as _stage_lookup
+from geo_renewal._ledger_join import _join_projects, _read_projects
 from geo_renewal._ledger_rows import (
     compare_totals,
+    error_cells,
     merged_body_cells,
     special_rows,
     uncached_formulas,
@@ -55,30 +70,6 @@ logger = logging.getLogger(__name__)
 #: The normaliser of headers and labels (schedule.py looks stages up with it too).
 _normalise = normalise_header
 
-#: Canonical ledger columns (besides the stage dates), in output order.
-LEDGER_COLUMNS: tuple[str, ...] = (
-    "project_id",
-    "name",
-    "project_type",
-    "street",
-    "responsible_unit",
-    "responsible_person",
-    "households",
-    "signed_households",
-    "demolished_floor_area",
-    "target_date",
-    "start_date",
-    "reported_stage",
-)
-
-_NUMERIC = ("households", "signed_households", "demolished_floor_area")
-_DATES = ("target_date", "start_date")
-_TEXT = ("project_id", "name", "project_type", "street", "responsible_unit", "responsible_person")
-
-_STAGE_ZH = re.compile(r"^(?P<stage>.+?)(?P<kind>计划|实际)(?:完成|完成的)?(?:日期|时间)?$")
-_STAGE_EN = re.compile(r"^(?P<stage>.+?)[_ ]?(?P<kind>planned|plan|actual)(?:[_ ]?date)?$")
-
-_SPECIAL_STAGES = ("not_started", "done")
 
 #: Names that moved to `geo_renewal.progress` and `geo_renewal.schedule`; importable here.
 _MOVED = {
@@ -207,159 +198,6 @@ def _resolve_pipelines(
             raise InputError(msg)
         out[ptype] = tuple(codes)
     return out
-
-
-def _stage_lookup(registry: Mapping[str, tuple[str, str, str]]) -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for code, (zh, en, _colour) in registry.items():
-        for spelling in (code, zh, en, en.replace(" ", "_")):
-            lookup.setdefault(_normalise(spelling), code)
-    return lookup
-
-
-def _type_lookup(pipelines: Mapping[str, Sequence[str]]) -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for code in pipelines:
-        lookup[_normalise(code)] = code
-        if code in schema.CATEGORIES:
-            cat = schema.CATEGORIES[code]
-            lookup[_normalise(cat.zh)] = code
-            lookup[_normalise(cat.en)] = code
-    for spelling, code in schema.VALUE_ALIASES.get("project_type", {}).items():
-        if code in pipelines:
-            lookup.setdefault(_normalise(spelling), code)
-    return lookup
-
-
-def _header_lookups(
-    registry: Mapping[str, tuple[str, str, str]],
-) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """Normalised header -> canonical: ledger columns, general aliases, stage labels."""
-    general = {_normalise(k): v for k, v in schema.column_aliases().items() if v in LEDGER_COLUMNS}
-    special = {_normalise(c): c for c in LEDGER_COLUMNS}
-    return special, general, _stage_lookup(registry)
-
-
-def _known_header(registry: Mapping[str, tuple[str, str, str]]) -> Any:
-    """Return a predicate telling whether a normalised header is a ledger column or stage date."""
-    special, general, stage_lookup = _header_lookups(registry)
-
-    def known(key: str) -> bool:
-        if key in special or key in general:
-            return True
-        m = _STAGE_ZH.match(key) or _STAGE_EN.match(key)
-        return m is not None and _normalise(m["stage"]) in stage_lookup
-
-    return known
-
-
-def _is_id_header(key: str) -> bool:
-    return key == "project_id" or schema.column_aliases().get(key) == "project_id"
-
-
-def _map_headers(
-    raw: pd.DataFrame,
-    keys: Mapping[Any, str],
-    registry: Mapping[str, tuple[str, str, str]],
-    findings: Findings,
-) -> tuple[dict[Any, str], dict[str, str]]:
-    """Return original header -> canonical name, and canonical -> original header."""
-    special, general, stage_lookup = _header_lookups(registry)
-    rename: dict[Any, str] = {}
-    back: dict[str, str] = {}
-    unmatched = []
-    for col in raw.columns:
-        key = keys.get(col, _normalise(col))
-        canonical = special.get(key) or general.get(key)
-        if canonical is None:
-            m = _STAGE_ZH.match(key) or _STAGE_EN.match(key)
-            if m:
-                kind = "actual" if m["kind"] in ("实际", "actual") else "planned"
-                stage = stage_lookup.get(_normalise(m["stage"]))
-                if (stage is None or stage in _SPECIAL_STAGES) and not _looks_like_dates(
-                    raw[col], key
-                ):
-                    continue  # e.g. 资金计划 (a plan amount): an ordinary extra column
-                if stage is None or stage in _SPECIAL_STAGES:
-                    valid = [
-                        f"{v[0]} ({k})" for k, v in registry.items() if k not in _SPECIAL_STAGES
-                    ]
-                    findings.add(
-                        "unknown_stage",
-                        f"column {col!r} names unknown stage {m['stage']!r}; known stages are "
-                        f"{', '.join(valid)}; rename the column or declare the stage with "
-                        f"`stages={{code: (zh, en)}}` and add it to `pipelines`.",
-                        column=str(col),
-                        action=_IGNORED,
-                    )
-                    continue
-                canonical = f"{stage}_{kind}"
-        if canonical is None:
-            unmatched.append((col, key))
-            continue
-        if canonical in back:
-            findings.add(
-                "duplicate_column",
-                f"columns {back[canonical]!r} and {col!r} both mean {canonical!r}; "
-                f"the first is used, remove or rename the other.",
-                column=str(col),
-                action=_IGNORED,
-            )
-            continue
-        rename[col] = canonical
-        back[canonical] = str(col)
-    _near_misses(unmatched, {**general, **special}, back, findings)
-    return rename, back
-
-
-def _near_misses(
-    unmatched: Sequence[tuple[Any, str]],
-    spellings: Mapping[str, str],
-    back: Mapping[str, str],
-    findings: Findings,
-) -> None:
-    """Report headers that look like a ledger column the sheet lacks, with the suggestion."""
-    missing = {k: v for k, v in spellings.items() if v not in back}
-    for col, key in unmatched:
-        if not key or str(col).startswith("Unnamed:"):
-            continue
-        hint = did_you_mean(key, missing)
-        if not hint:
-            continue
-        close = hint.split("`")[1]
-        findings.add(
-            "unknown_header",
-            f"column {str(col)!r} is not a ledger column and is kept as an extra column; "
-            f"{hint}(that header means {missing[close]}: rename the column if it holds it).",
-            severity="warning",
-            column=str(col),
-            action="kept as an extra column",
-        )
-
-
-def _read_projects(projects: gpd.GeoDataFrame | str | Path, layer: str | None) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-
-    if isinstance(projects, gpd.GeoDataFrame):
-        gdf = projects
-    else:
-        try:
-            from geo_renewal.io import read_layer
-        except ImportError:  # pragma: no cover - io.py is part of the package
-            gdf = gpd.read_file(projects, layer=layer)
-        else:
-            gdf = read_layer(projects, layer=layer, kind="projects")
-    if "project_id" not in gdf.columns:
-        lookup = schema.column_aliases()
-        found = [c for c in gdf.columns if lookup.get(_normalise(c)) == "project_id"]
-        if not found:
-            msg = (
-                f"`projects` has no project id column (项目编号 / project_id); its columns are "
-                f"{list(gdf.columns)}; rename the id column to project_id."
-            )
-            raise SchemaError(msg)
-        gdf = gdf.rename(columns={found[0]: "project_id"})
-    return gdf
 
 
 def read_ledger(
@@ -623,6 +461,7 @@ def _read_part(
     positions = {int(r) - 1: i for i, r in enumerate(rows)}
     by_grid = {j: c for c, j in grid_col.items()}
     raw = merged_body_cells(raw, book, positions, by_grid, numeric_raw, findings, prefix=prefix)
+    raw = error_cells(raw, book, rows, grid_col if book.file else {}, findings)
     labels = [c for c, v in rename.items() if v in ("project_id", "name", "street")]
     kinds = special_rows(raw, labels, rows, findings, prefix=prefix)
     numeric = {v: c for c, v in rename.items() if v in _NUMERIC}
@@ -694,19 +533,6 @@ def _combine(parts: Sequence[_Part]) -> tuple[pd.DataFrame, dict[str, str], list
     return df, back, stages, has_type
 
 
-def _require_id_column(
-    back: Mapping[str, str], raw: pd.DataFrame, source: str, header: Header
-) -> None:
-    if "project_id" not in back:
-        at = " and ".join(str(r + 1) for r in header.rows)
-        msg = (
-            f"ledger {source} has no project id column; expected 项目编号 or project_id among "
-            f"the headers of row {at}: {[str(c) for c in raw.columns]}; if the header is in "
-            f"another row, pass `header_row=` (--header-row)."
-        )
-        raise SchemaError(msg)
-
-
 def _text_or_none(v: Any) -> str | None:
     return None if _isna(v) or str(v).strip() == "" else str(v).strip()
 
@@ -737,11 +563,11 @@ def _value_columns(
     """Add the numbers, dates, stage dates and reported stage to `df`, reporting bad cells."""
     index = df.index
     for col in _NUMERIC:
-        df[col] = (
-            _parse_numbers(canon[col], col, findings)
-            if col in canon
-            else pd.Series(np.nan, index=index)
-        )
+        if col in canon:
+            factor = _unit_factor(col, findings.header(col), findings)
+            df[col] = _parse_numbers(canon[col], col, findings) * factor
+        else:
+            df[col] = pd.Series(np.nan, index=index)
     all_stages = list(dict.fromkeys(s for p in pipelines.values() for s in p))
     stage_cols = [
         f"{stage}_{kind}"
@@ -816,12 +642,6 @@ def _findings_frame(parts: Sequence[tuple[Findings, str | None]]) -> pd.DataFram
     frame = frame.drop(columns=["_part", "_row"]).reset_index(drop=True)
     frame["row"] = frame["row"].astype("Int64")
     return frame
-
-
-def _id_text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
 
 
 def _flag_rows(findings: Findings, problem: str, df: pd.DataFrame) -> pd.Series:
@@ -1069,121 +889,6 @@ def _check_reported_stage(
         values=values,
         names=names,
     )
-
-
-def _join_projects(
-    df: pd.DataFrame,
-    polygons: gpd.GeoDataFrame,
-    pipelines: Mapping[str, Sequence[str]],
-    findings: Findings,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Join the polygons on project id; report rows without and polygons without a partner."""
-    import geopandas as gpd
-
-    polys = polygons.copy()
-    polys["project_id"] = polys["project_id"].map(lambda v: None if _isna(v) else _id_text(v))
-    polys_by_id = _polygons_by_id(polys, findings)
-    gname = polys_by_id.geometry.name
-    geoms = df["project_id"].map(polys_by_id[gname])
-    has_polygon = df["project_id"].isin(polys_by_id.index) & df["project_id"].notna()
-    out = _fill_from_polygons(df, polys_by_id, pipelines, findings)
-    pos = np.flatnonzero((~has_polygon & out["project_id"].notna()).to_numpy())
-    _report(
-        findings,
-        pos,
-        "no_polygon",
-        "row {row}: project {pid!r} has no polygon in the projects layer; it is kept without "
-        "geometry and will not show on maps.",
-        severity="warning",
-        action="kept without geometry",
-        pid=out["project_id"].to_numpy(dtype=object)[pos],
-    )
-    out["has_polygon"] = has_polygon.to_numpy()
-    gdf = gpd.GeoDataFrame(
-        out, geometry=gpd.GeoSeries(geoms.to_numpy(), index=out.index), crs=polys.crs
-    )
-    gdf = gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf
-    unmatched = polys.loc[polys["project_id"].isna() | ~polys["project_id"].isin(df["project_id"])]
-    pids = unmatched["project_id"].tolist()
-    findings.add_many(
-        "no_ledger_row",
-        [
-            f"project polygon {pid!r} has no ledger row; add a row for it or remove the polygon "
-            f"(kept in `ledger.unmatched_projects`)."
-            for pid in pids
-        ],
-        ids=pids,
-        severity="warning",
-        action="kept in ledger.unmatched_projects",
-    )
-    return gdf, unmatched
-
-
-def _polygons_by_id(polys: gpd.GeoDataFrame, findings: Findings) -> gpd.GeoDataFrame:
-    """Index the polygons by project id, merging the polygons of a repeated id (warned)."""
-    import geopandas as gpd
-
-    dup = polys["project_id"].notna() & polys["project_id"].duplicated(keep=False)
-    if not dup.any():
-        return polys.loc[polys["project_id"].notna()].set_index("project_id")
-    pids = polys.loc[dup, "project_id"].unique().tolist()
-    counts = polys["project_id"].value_counts()
-    findings.add_many(
-        "duplicate_polygon",
-        [
-            f"project {pid!r} has {int(counts[pid])} polygons; they are merged into one "
-            f"multipolygon."
-            for pid in pids
-        ],
-        ids=pids,
-        severity="warning",
-        action="merged",
-    )
-    geom = polys.loc[polys["project_id"].notna()].dissolve(by="project_id")
-    attrs = polys.loc[polys["project_id"].notna()].drop_duplicates("project_id")
-    attrs = attrs.set_index("project_id").drop(columns=polys.geometry.name)
-    return gpd.GeoDataFrame(
-        attrs.join(geom[[geom.geometry.name]]), geometry=geom.geometry.name, crs=polys.crs
-    )
-
-
-def _fill_from_polygons(
-    df: pd.DataFrame,
-    polys_by_id: gpd.GeoDataFrame,
-    pipelines: Mapping[str, Sequence[str]],
-    findings: Findings,
-) -> pd.DataFrame:
-    """Fill blank name, street and type from the polygons; the ledger's type wins (warned)."""
-    out = df.copy()
-    type_lookup = _type_lookup(pipelines)
-    for col in ("name", "street", "project_type"):
-        if col not in polys_by_id.columns:
-            continue
-        poly_val = df["project_id"].map(polys_by_id[col])
-        if col == "project_type":
-            poly_val = poly_val.map(
-                lambda v: None if _isna(v) else type_lookup.get(_normalise(v), str(v))
-            )
-            conflict = out[col].notna() & poly_val.notna() & (out[col] != poly_val)
-            pos = np.flatnonzero(conflict.fillna(False).to_numpy())
-            _report(
-                findings,
-                pos,
-                "type_mismatch",
-                "row {row}: ledger type {ledger} differs from the polygon's {polygon}; the "
-                "ledger's is used, correct one of them.",
-                column=col,
-                severity="warning",
-                action="ledger value used",
-                values=[poly_val.iloc[i] for i in pos],
-                ledger=[schema.label(out[col].iloc[i]) for i in pos],
-                polygon=[schema.label(poly_val.iloc[i]) for i in pos],
-            )
-        fill = out[col].isna() & poly_val.notna()
-        if fill.any():
-            out[col] = out[col].astype(object).where(~fill, poly_val).astype("str")
-            out.loc[out[col].isin(["None", "nan"]), col] = None
-    return out
 
 
 # --------------------------------------------------------------------------- progress

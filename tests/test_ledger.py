@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import geopandas as gpd
 import shapely
@@ -710,3 +712,65 @@ def test_sample_district_ledger():
     n_demolish = int((ledger.table["project_type"] == "demolish").sum())
     assert len(fb.plots) == n_demolish  # one derived sale plot per expropriation project
     assert fb.bundles.loc["total", "balance"] == pytest.approx(fb.projects["balance"].sum())
+
+
+# ---------------------------------------------------------------------------- total rows
+
+_SPECIAL_LABELS = (
+    "合计",
+    "小计",
+    "总计",
+    "东关街道小计",
+    "其中：征收拆迁",
+    "备注：以上为初步数据",
+    "合 计",
+)
+
+
+@pytest.fixture(scope="module")
+def sample_raw() -> pd.DataFrame:
+    """The sample ledger as a frame of cells (Chinese headers)."""
+    from geo_renewal import datasets
+
+    return pd.read_excel(datasets.get_path("sample_ledger"), dtype=object)
+
+
+def _project_totals(ledger: Ledger) -> dict:
+    t = ledger.table
+    return {
+        "ids": list(t["project_id"]),
+        "households": t["households"].sum(),
+        "signed_households": t["signed_households"].sum(),
+        "area": t["demolished_floor_area"].sum(),
+        "signing": list(t["signing_actual"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def sample_totals(sample_raw) -> dict:
+    return _project_totals(read_ledger(sample_raw))
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_total_rows_anywhere_give_the_project_totals(sample_raw, sample_totals, data):
+    """Total, subtotal, breakdown and note rows in random places do not change any total."""
+    clean = sample_totals
+    n_extra = data.draw(st.integers(1, 6), label="extra rows")
+    raw = sample_raw.copy()
+    for _ in range(n_extra):
+        at = data.draw(st.integers(0, len(raw)), label="position")
+        label = data.draw(st.sampled_from(_SPECIAL_LABELS), label="label")
+        column = data.draw(st.sampled_from(["项目编号", "项目名称"]), label="label column")
+        hh = data.draw(st.one_of(st.none(), st.integers(0, 100_000)), label="户数")
+        row = pd.DataFrame([{column: label, "户数": hh, "已签约户数": hh}], dtype=object)
+        raw = pd.concat([raw.iloc[:at], row, raw.iloc[at:]], ignore_index=True)
+    ledger = read_ledger(raw)
+    assert _project_totals(ledger) == clean
+    special = ledger.findings["problem"].str.endswith("_row")
+    assert special.sum() == n_extra
+    assert not (ledger.findings["severity"] == "error").any(), ledger.findings
