@@ -810,5 +810,5 @@ def _project(geometry: gpd.GeoSeries, wcrs: Any) -> tuple[np.ndarray, np.ndarray
     projected = to_working(geometry, crs=wcrs)
     pgeoms = np.asarray(projected.array, dtype=object)
     planar = np.nan_to_num(shapely.area(pgeoms), nan=0.0)
-    parea = np.nan_to_num(area(projected).to_numpy(dtype=float), nan=0.0)
+    parea = np.nan_to_num(area(projected, name="parcels").to_numpy(dtype=float), nan=0.0)
     return pgeoms, planar, parea

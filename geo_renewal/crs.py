@@ -34,6 +34,7 @@ from pyproj import CRS
 
 from geo_renewal import settings
 from geo_renewal._errors import CRSError
+from geo_renewal._geomcheck import refuse_bad_coordinates
 from geo_renewal._shift import (
     GCJ_BOX,
     _bd09_to_gcj02_xy,
@@ -232,7 +233,7 @@ def to_working(
     return gdf.to_crs(target)
 
 
-def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "layer") -> pd.Series:
     """
     Return the area of every feature in m², agreeing with the geodesic area.
 
@@ -248,6 +249,8 @@ def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     ----------
     gdf
         A layer with a CRS.
+    name
+        How the layer is called in messages (argument name or file path).
 
     Returns
     -------
@@ -258,6 +261,9 @@ def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     ------
     CRSError
         If `gdf` has no CRS.
+    InputError
+        If a geometry has a NaN or infinite coordinate, or lies outside the plausible range
+        of the CRS (the message names the rows; `validate_layer` removes them).
 
     Examples
     --------
@@ -268,6 +274,8 @@ def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     10000.0
     """
     geoms = gdf.geometry if hasattr(gdf, "geometry") else gdf
+    if geoms.crs is not None:
+        refuse_bad_coordinates(geoms, geoms.crs, name=name)
     target = working_crs(geoms)
     projected = to_working(geoms, crs=target)
     values = np.asarray(projected.values)

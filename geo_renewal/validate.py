@@ -24,6 +24,7 @@ from geo_renewal import schema
 from geo_renewal._checks import check_threads
 from geo_renewal._errors import InputError
 from geo_renewal._findings import SEVERITIES, Findings
+from geo_renewal._geomcheck import bad_coordinates
 from geo_renewal._overlaps import _overlapping_pairs
 
 if TYPE_CHECKING:
@@ -37,7 +38,10 @@ logger = logging.getLogger(__name__)
 PROBLEMS: dict[str, str] = {
     "missing_crs": "layer has no CRS",
     "missing_column": "required column missing",
+    "encoding_mismatch": "declared text encoding contradicts the bytes",
+    "duplicate_column": "several columns for one canonical name",
     "null_geometry": "null or empty geometry",
+    "bad_coordinates": "NaN, infinite or implausible coordinates",
     "invalid_geometry": "invalid geometry",
     "wrong_geometry_type": "geometry type not allowed for this kind of layer",
     "missing_id": "missing id",
@@ -45,6 +49,8 @@ PROBLEMS: dict[str, str] = {
     "duplicate_id": "duplicate id",
     "non_numeric": "non-numeric value in a numeric column",
     "implausible_value": "implausible value",
+    "implausible_density": "implausibly many households or persons for the floor area",
+    "fractional_count": "fraction where a whole number is expected",
     "non_boolean": "value is not yes/no",
     "unknown_code": "unknown code",
     "overlap": "overlapping polygons",
@@ -277,22 +283,33 @@ def validate_layer(
     act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
 
     _check_layer(gdf, kind, required, col)
+    for note in gdf.attrs.get("read_findings", ()):
+        col.add(
+            note["problem"],
+            note["message"],
+            severity=note["severity"],
+            column=note["column"],
+            action=note["action"],
+        )
     geoms = np.asarray(gdf.geometry.array, dtype=object)
-    new_geoms, removals = _check_geometry(geoms, spec["geometry"], col, repair=repair, act=act)
+    new_geoms, removals = _check_geometry(
+        geoms, spec["geometry"], col, crs=gdf.crs, repair=repair, act=act
+    )
     if id_col:
         _check_ids(gdf, id_col, geoms, col, removals, repair=repair)
     values = _check_values(gdf, col, repair=repair, act=act)
     layer, removed, keep = _clean_layer(gdf, new_geoms, values, removals, repair=repair)
     none = np.zeros(0, dtype=np.intp)
     overlaps = _overlap_frame(none, none, labels, ids, np.zeros(0), np.zeros(0))
-    if gdf.crs is not None and keep.any():
-        kept_pos = np.flatnonzero(keep)
+    kept_pos = np.flatnonzero(keep if repair else removals.pending())
+    if gdf.crs is not None and kept_pos.size:
+        measured = layer if repair else _measurable(gdf, kept_pos)
         if kind in _OVERLAP_KINDS:
             overlaps = _check_overlaps(
-                layer, kept_pos, labels, ids, col, tolerance=overlap_tolerance, threads=threads
+                measured, kept_pos, labels, ids, col, tolerance=overlap_tolerance, threads=threads
             )
         if districts is not None:
-            _check_districts(layer, kept_pos, districts, col)
+            _check_districts(measured, kept_pos, districts, col)
 
     findings, n = col.frame(), len(gdf)
     report = ValidationReport(
@@ -302,6 +319,16 @@ def validate_layer(
         "validated %d %s: %d findings, %d rows removed", n, kind, len(findings), len(removed)
     )
     return report
+
+
+def _measurable(gdf: gpd.GeoDataFrame, pos: np.ndarray) -> gpd.GeoDataFrame:
+    """Rows `pos` of `gdf` with invalid geometries made valid (for measuring; repair=False)."""
+    geoms = np.asarray(gdf.geometry.array, dtype=object)[pos]
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+    return gpd.GeoDataFrame(geometry=geoms, index=gdf.index[pos], crs=gdf.crs)
 
 
 def _check_arguments(
@@ -415,15 +442,17 @@ def _check_geometry(
     allowed: Sequence[str],
     col: Findings,
     *,
+    crs: object,
     repair: bool,
     act: Callable[[str], str],
 ) -> tuple[np.ndarray, _Removals]:
-    """Null/empty, invalid and wrong-type geometries; return repaired geoms and removals."""
+    """Null/empty, unmeasurable, invalid and wrong-type geometries; return repaired geoms and removals."""
     new = geoms.copy()
     removals = _Removals.none(geoms.size)
     allowed_ids = {_GEOM_TYPE_IDS[t] for t in allowed}
     polygonal = allowed_ids <= {3, 6}
     bad = _check_null_geometry(geoms, col, removals, repair=repair, act=act)
+    bad |= _check_coordinates(geoms, crs, bad, col, removals, repair=repair, act=act)
     invalid = np.zeros(geoms.size, dtype=bool)
     invalid[~bad] = ~shapely.is_valid(geoms[~bad])
     pos = np.flatnonzero(invalid)
@@ -481,6 +510,37 @@ def _check_null_geometry(
     )
     removals.mark(pos, "null_geometry", msg)
     return bad
+
+
+def _check_coordinates(
+    geoms: np.ndarray,
+    crs: object,
+    skip: np.ndarray,
+    col: Findings,
+    removals: _Removals,
+    *,
+    repair: bool,
+    act: Callable[[str], str],
+) -> np.ndarray:
+    """Report (and mark for removal) NaN, infinite or implausible coordinates; return the mask."""
+    live = np.flatnonzero(~skip)
+    found, reasons = bad_coordinates(geoms[live], crs)
+    pos = live[found]
+    col.rows(
+        pos,
+        column="geometry",
+        problem="bad_coordinates",
+        severity="error",
+        action=act("removed"),
+        message="geometry "
+        + reasons
+        + "; no area or distance can be measured"
+        + ("; the row is removed" if repair else ""),
+    )
+    removals.mark(pos, "bad_coordinates", "geometry " + reasons)
+    mask = np.zeros(geoms.size, dtype=bool)
+    mask[pos] = True
+    return mask
 
 
 def _repair_invalid(
