@@ -54,26 +54,36 @@ def plausible_box(crs: CRS) -> tuple[float, float, float, float]:
     return tuple(float(v) for v in box)  # type: ignore[return-value]
 
 
-def bad_coordinates(geoms: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray]:
+def bad_coordinates(
+    geoms: np.ndarray,
+    crs: Any,
+    *,
+    bounds: np.ndarray | None = None,
+    measure: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """
     Return the positions of geometries with unusable coordinates, and why (text).
 
     A geometry is bad when a coordinate is NaN or infinite, or when its bounds leave the
     plausible range of `crs` (`plausible_box`). Null and empty geometries are not bad here
-    (they are reported as such elsewhere). `crs` None checks finiteness only.
+    (they are reported as such elsewhere). `crs` None checks finiteness only. A caller that
+    has the per-row `bounds` and planar areas or lengths (`measure`, NaN or infinite where
+    a coordinate is) already passes them: the check then costs almost nothing.
     """
     geoms = np.asarray(geoms, dtype=object)
     if geoms.size == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=object)
     missing = shapely.is_missing(geoms)
-    nonfinite = ~np.isfinite(shapely.length(geoms)) & ~missing
-    types = shapely.get_type_id(geoms)
-    points = np.flatnonzero(np.isin(types, (0, 4)) & ~missing)
-    if points.size:
-        coords, idx = shapely.get_coordinates(geoms[points], return_index=True)
-        bad_pt = np.unique(idx[~np.isfinite(coords).all(axis=1)])
-        nonfinite[points[bad_pt]] = True
-    bounds = shapely.bounds(geoms)
+    if measure is None:
+        with np.errstate(invalid="ignore", over="ignore"):
+            measure = shapely.length(geoms)
+    if bounds is None:
+        bounds = shapely.bounds(geoms)
+    nonfinite = ~np.isfinite(measure) & ~missing
+    # A NaN point has NaN bounds, as an empty geometry has (bounds skip NaN vertices).
+    unbounded = np.flatnonzero(np.isnan(bounds).any(axis=1) & ~missing & ~nonfinite)
+    if unbounded.size:
+        nonfinite[unbounded[~shapely.is_empty(geoms[unbounded])]] = True
     outside = np.zeros(geoms.size, dtype=bool)
     box = None if crs is None else plausible_box(CRS.from_user_input(crs))
     if box is not None:
@@ -91,7 +101,8 @@ def bad_coordinates(geoms: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray
             reasons[i] = "has a NaN or infinite coordinate"
         else:
             reasons[i] = (
-                f"lies at {_span(bounds[p])}, outside the plausible range of the CRS ({_span(box)}: its area of use widened by {MARGIN_DEG:g}°)"  # type: ignore[arg-type]
+                f"lies at {_span(bounds[p])}, outside the plausible range of the CRS "
+                f"({_span(box)}: its area of use widened by {MARGIN_DEG:g}°)"  # type: ignore[arg-type]
             )
     return pos, reasons
 
@@ -107,16 +118,23 @@ def _span(b: Sequence[float]) -> str:
 
 
 def refuse_bad_coordinates(
-    geoms: Any, crs: Any, *, name: str, labels: Sequence[Any] | None = None
+    geoms: Any,
+    crs: Any,
+    *,
+    name: str,
+    labels: Sequence[Any] | None = None,
+    bounds: np.ndarray | None = None,
+    measure: np.ndarray | None = None,
 ) -> None:
     """
     Raise `InputError` naming the rows whose coordinates are NaN, infinite or implausible.
 
     `geoms` is a GeoSeries or an array of geometries (in `crs`), `labels` their row labels
-    (the GeoSeries' index by default). Cheap: a few vectorised passes, no vertex copy.
+    (the GeoSeries' index by default); `bounds` and `measure` as for `bad_coordinates`.
+    Cheap: two vectorised passes at most, no vertex copy.
     """
     array = np.asarray(getattr(geoms, "array", geoms), dtype=object)
-    pos, reasons = bad_coordinates(array, crs)
+    pos, reasons = bad_coordinates(array, crs, bounds=bounds, measure=measure)
     if pos.size == 0:
         return
     if labels is None:

@@ -125,14 +125,18 @@ def gk_zone_crs(lon: float) -> CRS:
 
 def _lonlat_center(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, float]:
     minx, miny, maxx, maxy = gdf.total_bounds
+    crs = CRS.from_user_input(gdf.crs)
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        refuse_bad_coordinates(gdf.geometry, crs, name="layer")  # an infinite coordinate
         msg = "cannot choose a working CRS for an empty layer; pass a layer with geometries."
         raise CRSError(msg)
-    crs = CRS.from_user_input(gdf.crs)
     if crs.is_geographic:
-        return (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    tr = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
-    lon, lat = tr.transform((minx + maxx) / 2.0, (miny + maxy) / 2.0)
+        lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+    else:
+        tr = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+        lon, lat = tr.transform((minx + maxx) / 2.0, (miny + maxy) / 2.0)
+    if not (abs(lon) <= 180.0 and abs(lat) <= 90.0):  # also False for NaN
+        refuse_bad_coordinates(gdf.geometry, crs, name="layer")
     return float(lon), float(lat)
 
 
@@ -274,20 +278,24 @@ def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "layer") -> pd.Se
     10000.0
     """
     geoms = gdf.geometry if hasattr(gdf, "geometry") else gdf
-    if geoms.crs is not None:
-        refuse_bad_coordinates(geoms, geoms.crs, name=name)
     target = working_crs(geoms)
     projected = to_working(geoms, crs=target)
     values = np.asarray(projected.values)
-    planar = shapely.area(values).astype(float, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):
+        planar = shapely.area(values).astype(float, copy=False)
+    bounds = shapely.bounds(values)
+    refuse_bad_coordinates(
+        values, target, name=name, labels=gdf.index, bounds=bounds, measure=planar
+    )
     planar[shapely.is_missing(values)] = np.nan
-    scale = _areal_scale(values, target)
+    scale = _areal_scale(values, target, bounds=bounds)
     return pd.Series(planar / scale, index=gdf.index, name="area")
 
 
-def _areal_scale(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+def _areal_scale(geoms: np.ndarray, crs: CRS, *, bounds: np.ndarray | None = None) -> np.ndarray:
     """Areal scale factor of `crs` at the bounding-box centre of each geometry (1 if empty)."""
-    bounds = shapely.bounds(geoms)
+    if bounds is None:
+        bounds = shapely.bounds(geoms)
     x = (bounds[:, 0] + bounds[:, 2]) / 2.0
     y = (bounds[:, 1] + bounds[:, 3]) / 2.0
     ok = np.isfinite(x) & np.isfinite(y)

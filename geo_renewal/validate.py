@@ -30,7 +30,13 @@ from geo_renewal._overlaps import _overlapping_pairs
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["PROBLEMS", "ValidationReport", "validate_layer"]
+__all__ = [
+    "MAX_HOUSEHOLDS_PER_100M2",
+    "MAX_PERSONS_PER_100M2",
+    "PROBLEMS",
+    "ValidationReport",
+    "validate_layer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +84,13 @@ _GEOM_TYPE_IDS = {
     "GeometryCollection": 7,
 }
 _MAX_LISTED = 10  # rows listed per problem in str(report)
+#: Households per 100 m² of floor area above which a count is implausible (a warning): less
+#: than 12.5 m² of floor area per household, below any dwelling; typical old housing has 1-4.
+#: It catches unit mistakes (floor area in 万㎡, persons in the households column).
+MAX_HOUSEHOLDS_PER_100M2 = 8.0
+#: Persons per 100 m² of floor area above which a count is implausible (a warning): less
+#: than 4 m² of floor area per person, denser than a dormitory; typical is 3-11.
+MAX_PERSONS_PER_100M2 = 25.0
 
 
 @dataclass
@@ -241,6 +254,16 @@ def validate_layer(
     report
         A `ValidationReport`; ``report.layer`` is the cleaned layer and
         ``report.removed`` the removed rows with their reason.
+
+    Notes
+    -----
+    Geometry with a NaN or infinite coordinate, or outside the plausible range of the CRS
+    (its area of use widened by `geo_renewal._geomcheck.MARGIN_DEG` = 30°), is an error
+    (``bad_coordinates``) and removed. Warnings, the rows kept: households or floors that
+    are not whole numbers (``fractional_count``); more than `MAX_HOUSEHOLDS_PER_100M2` = 8
+    households or `MAX_PERSONS_PER_100M2` = 25 persons per 100 m² of ``floor_area``
+    (``implausible_density``). What reading resolved (an encoding declaration the bytes
+    overruled, two columns for one name) is in the findings too.
 
     Raises
     ------
@@ -408,7 +431,62 @@ def _check_values(
     for c, codes in _CODE_COLUMNS.items():
         if c in gdf.columns:
             _check_codes(gdf[c], c, codes, col)
+    _check_magnitudes(gdf, values, col)
     return values
+
+
+def _numbers(gdf: gpd.GeoDataFrame, values: dict[str, pd.Series], c: str) -> np.ndarray | None:
+    if c not in gdf.columns:
+        return None
+    s = pd.to_numeric(values.get(c, gdf[c]), errors="coerce")
+    return s.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _check_magnitudes(gdf: gpd.GeoDataFrame, values: dict[str, pd.Series], col: Findings) -> None:
+    """Warn about fractional households and floors, and crowding beyond the bounds."""
+    for c, what in (("households", "households"), ("floors", "storeys")):
+        v = _numbers(gdf, values, c)
+        if v is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            pos = np.flatnonzero(np.isfinite(v) & (v != np.round(v)))
+        txt = _s(v[pos], lambda x: f"{x:g}")
+        col.rows(
+            pos,
+            column=c,
+            problem="fractional_count",
+            severity="warning",
+            action="none (kept)",
+            message=f"{c} " + txt + f" is not a whole number of {what}; check the source",
+            value=txt,
+        )
+    floor = _numbers(gdf, values, "floor_area")
+    if floor is None:
+        return
+    for c, bound, unit in (
+        ("households", MAX_HOUSEHOLDS_PER_100M2, "households"),
+        ("population", MAX_PERSONS_PER_100M2, "persons"),
+    ):
+        v = _numbers(gdf, values, c)
+        if v is None:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            density = v / floor * 100.0
+            pos = np.flatnonzero((v > 0) & (floor >= 0) & (density > bound))
+        col.rows(
+            pos,
+            column=c,
+            problem="implausible_density",
+            severity="warning",
+            action="none (kept)",
+            message=f"{c} "
+            + _s(v[pos], lambda x: f"{x:g}")
+            + " on "
+            + _s(floor[pos], lambda x: f"{x:,.0f}")
+            + f" m² of floor area is more than {bound:g} {unit} per 100 m²; check the count "
+            "and the floor area",
+            value=_s(v[pos], lambda x: f"{x:g}"),
+        )
 
 
 def _clean_layer(
