@@ -181,11 +181,21 @@ def read_layer(
     Raises
     ------
     InputError
-        If the file is missing or unreadable, the layer/sheet is unknown (valid ones are
-        listed), the extension or `kind` is unknown, or a table has no geometry columns.
+        If the file is missing, empty, damaged or unreadable, a Shapefile lacks its
+        ``.dbf`` or ``.shx``, the layer/sheet is unknown (valid ones are listed), the
+        extension or `kind` is unknown, a table has no geometry columns, no text encoding
+        fits the bytes, or two columns with values would get one canonical name. The first
+        line of the message is one sentence for the planner; the reader's own text follows.
     CRSError
         If the layer has no CRS and `crs` is not given, `crs` contradicts the file's CRS,
         or the coordinates cannot be in the CRS (swapped axes, zone prefix …).
+
+    Warns
+    -----
+    UserWarning
+        When the bytes overrule a declared text encoding (``.cpg``, the DBF language byte,
+        `encoding=`), or columns clashing on one canonical name were resolved; the same is
+        kept in ``gdf.attrs["read_findings"]`` and reported by `validate_layer`.
 
     See Also
     --------
