@@ -21,6 +21,7 @@ import geopandas as gpd
 import shapely
 
 from geo_renewal._errors import InputError
+from geo_renewal._geomcheck import refuse_bad_coordinates
 from geo_renewal._rulefuncs import RULE_FUNCTIONS
 from geo_renewal.crs import to_working, working_crs
 from geo_renewal.rules import RuleSet
@@ -69,6 +70,7 @@ def classify_frame(
 def _parcel_index(parcels: gpd.GeoDataFrame, wcrs: Any) -> _ParcelIndex:
     """Index the parcels in the working CRS (chosen from them unless `wcrs` is given)."""
     n = len(parcels)
+    refuse_bad_coordinates(parcels.geometry, parcels.crs, name="parcels")
     crs = (working_crs(parcels) if n else None) if wcrs is None else wcrs
     geoms = (
         np.asarray(to_working(parcels.geometry, crs=crs).array) if n else np.empty(0, dtype=object)

@@ -29,57 +29,178 @@ def _norm(header: Any) -> str:
 
 
 def _canonical(
-    gdf: gpd.GeoDataFrame, *, kind: str | None, columns: Mapping[str, str] | None, name: str
+    gdf: gpd.GeoDataFrame,
+    *,
+    kind: str | None,
+    columns: Mapping[str, str] | None,
+    name: str,
+    notes: list[dict[str, Any]] | None = None,
+    lazy: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Rename headers to canonical names and normalise coded/numeric values."""
+    """
+    Rename headers to canonical names and normalise coded/numeric values.
+
+    Several headers claiming one canonical name (the name itself, a zh/en alias, a
+    `columns` target) are resolved by `_claims`: empty columns are dropped, the one with
+    values takes the name; findings go to `notes`. `lazy` (a dask frame's empty meta):
+    values cannot be looked at, so any such clash is refused.
+    """
     geom = gdf.geometry.name
     headers = [c for c in gdf.columns if c != geom]
-    rename: dict[Any, str] = {}
-    if columns:
-        if not isinstance(columns, Mapping):
-            msg = f"`columns` must be a mapping {{'原字段': 'canonical'}}; got {type(columns).__name__}."
-            raise InputError(msg)
-        by_norm: dict[str, Any] = {}
-        for h in headers:
-            by_norm.setdefault(_norm(h), h)
-        missing = []
-        for src, dst in columns.items():
-            h = src if src in headers else by_norm.get(_norm(src))
-            if h is None:
-                missing.append(src)
-            else:
-                rename[h] = dst
-        if missing:
-            msg = (
-                f"`columns` names headers that `{name}` does not have: {missing}; its headers "
-                f"are {[str(h) for h in headers]}."
-            )
-            raise InputError(msg)
+    explicit = _explicit_renames(headers, columns, name)
+    rename = dict(explicit)
     if kind is not None:
         lookup = schema.column_aliases()
-        present = {h for h in headers if h not in rename} | set(rename.values())
         for h in headers:
-            if h in rename:
-                continue
             canonical = lookup.get(_norm(h))
-            if canonical is None or canonical == h:
-                continue
-            if canonical in present:
-                logger.info("%s: keeping %r as is; %r is already a column", name, h, canonical)
-                continue
-            rename[h] = canonical
-            present.discard(h)
-            present.add(canonical)
+            if h not in rename and canonical is not None and canonical != h:
+                rename[h] = canonical
+    rename, drop = _claims(gdf, headers, rename, set(explicit), name, notes, lazy=lazy)
+    out = gdf.drop(columns=drop) if drop else gdf
+    out = out.rename(columns=rename) if rename else out
+    if rename:
+        logger.info("%s: renamed columns %s", name, rename)
+    if kind is None:
+        return out
+    return _normalise_values(out, name)
+
+
+def _explicit_renames(
+    headers: list[Any], columns: Mapping[str, str] | None, name: str
+) -> dict[Any, str]:
+    """Return the `columns` renames by the file's header; refuse unknown headers."""
+    if not columns:
+        return {}
+    if not isinstance(columns, Mapping):
+        msg = (
+            f"`columns` must be a mapping {{'原字段': 'canonical'}}; got {type(columns).__name__}."
+        )
+        raise InputError(msg)
+    by_norm: dict[str, Any] = {}
+    for h in headers:
+        by_norm.setdefault(_norm(h), h)
+    rename: dict[Any, str] = {}
+    missing = []
+    for src, dst in columns.items():
+        h = src if src in headers else by_norm.get(_norm(src))
+        if h is None:
+            missing.append(src)
+        else:
+            rename[h] = dst
+    if missing:
+        msg = (
+            f"`columns` names headers that `{name}` does not have: {missing}; its headers "
+            f"are {[str(h) for h in headers]}."
+        )
+        raise InputError(msg)
     targets = list(rename.values())
     if len(set(targets)) != len(targets):
         dupes = sorted({t for t in targets if targets.count(t) > 1})
         msg = f"`columns` maps several headers of `{name}` onto {dupes}; map one header each."
         raise InputError(msg)
-    out = gdf.rename(columns=rename) if rename else gdf
-    if rename:
-        logger.info("%s: renamed columns %s", name, rename)
-    if kind is None:
-        return out
+    return rename
+
+
+def _is_empty(s: pd.Series) -> bool:
+    """Return True when no row holds a value (missing, or blank text)."""
+    if _is_text(s):
+        return bool(s.isna().all() or (s.dropna().astype(str).str.strip() == "").all())
+    return bool(s.isna().all())
+
+
+def _claims(
+    gdf: gpd.GeoDataFrame,
+    headers: list[Any],
+    rename: dict[Any, str],
+    explicit: set[Any],
+    name: str,
+    notes: list[dict[str, Any]] | None,
+    *,
+    lazy: bool,
+) -> tuple[dict[Any, str], list[Any]]:
+    """
+    Resolve headers that would end with one name; return the renames and the columns to drop.
+
+    The rule (docs/guide/reading.md): empty columns among them are dropped (reported); if
+    one with values remains it takes the name. If several hold values, a `columns` target
+    among them is refused; otherwise the header already spelled canonically keeps the name
+    and the aliases keep their own headers (reported); with none so spelled, refused.
+    """
+    final: dict[str, list[Any]] = {}
+    for h in headers:
+        final.setdefault(str(rename.get(h, h)), []).append(h)
+    rename, drop = dict(rename), []
+    for target, members in final.items():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda m: m != target)  # the header spelled canonically first
+        if lazy:
+            _refuse_clash(name, target, members, explicit, None)
+        full = [m for m in members if not _is_empty(gdf[m])]
+        empty = [m for m in members if m not in full]
+        if not full:
+            full, empty = empty[:1], empty[1:]
+        for m in empty:
+            drop.append(m)
+            rename.pop(m, None)
+            _note(
+                notes,
+                f"`{name}`: columns {' and '.join(repr(str(x)) for x in members)} "
+                f"{'both' if len(members) == 2 else 'all'} mean "
+                f"{target!r}; {str(m)!r} is empty and was dropped, {str(full[0])!r} is used",
+                column=target,
+            )
+        if len(full) == 1:
+            continue
+        keeper = [m for m in full if m == target and m not in rename]
+        if any(m in explicit for m in full) or not keeper:
+            _refuse_clash(name, target, full, explicit, gdf)
+        for m in full:
+            if m != keeper[0]:
+                rename.pop(m, None)
+                _note(
+                    notes,
+                    f"`{name}`: {str(m)!r} also means {target!r} but holds other values; "
+                    f"{target!r} is used and {str(m)!r} kept under its own header. If "
+                    f"{str(m)!r} is the right one, pass `columns={{{target!r}: "
+                    f"'{target}_old', {str(m)!r}: {target!r}}}`",
+                    column=target,
+                )
+    return rename, drop
+
+
+def _refuse_clash(
+    name: str, target: str, members: list[Any], explicit: set[Any], gdf: gpd.GeoDataFrame | None
+) -> None:
+    both = " and ".join(repr(str(m)) for m in members)
+    via = " (through `columns=`)" if any(m in explicit for m in members) else ""
+    held = "" if gdf is None else ", and both hold values"
+    other = next((m for m in members if m not in explicit), members[0])
+    fix = {str(other): f"{target}_old", **{str(m): target for m in members if m in explicit}}
+    msg = (
+        f"`{name}`: columns {both} would both become {target!r}{via}{held}; keep one: "
+        f"rename the other, e.g. `columns={fix!r}`, or map a different header."
+    )
+    raise InputError(msg)
+
+
+def _note(notes: list[dict[str, Any]] | None, message: str, *, column: str) -> None:
+    logger.info(message)
+    if notes is not None:
+        notes.append(
+            {
+                "problem": "duplicate_column",
+                "message": message,
+                "severity": "warning",
+                "column": column,
+                "action": "resolved on read",
+            }
+        )
+
+
+def _normalise_values(out: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
+    """Map coded values, parse numbers and yes/no of the canonical columns."""
+    geom = out.geometry.name
     updates: dict[str, pd.Series] = {}
     for col, aliases in schema.VALUE_ALIASES.items():
         if col in out.columns and col != geom:

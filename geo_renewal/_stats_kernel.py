@@ -809,6 +809,7 @@ def _project(geometry: gpd.GeoSeries, wcrs: Any) -> tuple[np.ndarray, np.ndarray
         return np.asarray(geometry.array, dtype=object), np.zeros(n), np.zeros(n)
     projected = to_working(geometry, crs=wcrs)
     pgeoms = np.asarray(projected.array, dtype=object)
+    # `area` first: it refuses NaN, infinite and implausible coordinates (naming the rows).
+    parea = np.nan_to_num(area(projected, name="parcels").to_numpy(dtype=float), nan=0.0)
     planar = np.nan_to_num(shapely.area(pgeoms), nan=0.0)
-    parea = np.nan_to_num(area(projected).to_numpy(dtype=float), nan=0.0)
     return pgeoms, planar, parea

@@ -34,6 +34,7 @@ from pyproj import CRS
 
 from geo_renewal import settings
 from geo_renewal._errors import CRSError
+from geo_renewal._geomcheck import refuse_bad_coordinates
 from geo_renewal._shift import (
     GCJ_BOX,
     _bd09_to_gcj02_xy,
@@ -124,14 +125,18 @@ def gk_zone_crs(lon: float) -> CRS:
 
 def _lonlat_center(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[float, float]:
     minx, miny, maxx, maxy = gdf.total_bounds
+    crs = CRS.from_user_input(gdf.crs)
     if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        refuse_bad_coordinates(gdf.geometry, crs, name="layer")  # an infinite coordinate
         msg = "cannot choose a working CRS for an empty layer; pass a layer with geometries."
         raise CRSError(msg)
-    crs = CRS.from_user_input(gdf.crs)
     if crs.is_geographic:
-        return (minx + maxx) / 2.0, (miny + maxy) / 2.0
-    tr = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
-    lon, lat = tr.transform((minx + maxx) / 2.0, (miny + maxy) / 2.0)
+        lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+    else:
+        tr = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+        lon, lat = tr.transform((minx + maxx) / 2.0, (miny + maxy) / 2.0)
+    if not (abs(lon) <= 180.0 and abs(lat) <= 90.0):  # also False for NaN
+        refuse_bad_coordinates(gdf.geometry, crs, name="layer")
     return float(lon), float(lat)
 
 
@@ -232,7 +237,7 @@ def to_working(
     return gdf.to_crs(target)
 
 
-def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
+def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "layer") -> pd.Series:
     """
     Return the area of every feature in m², agreeing with the geodesic area.
 
@@ -248,6 +253,8 @@ def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     ----------
     gdf
         A layer with a CRS.
+    name
+        How the layer is called in messages (argument name or file path).
 
     Returns
     -------
@@ -258,6 +265,9 @@ def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     ------
     CRSError
         If `gdf` has no CRS.
+    InputError
+        If a geometry has a NaN or infinite coordinate, or lies outside the plausible range
+        of the CRS (the message names the rows; `validate_layer` removes them).
 
     Examples
     --------
@@ -271,15 +281,21 @@ def area(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pd.Series:
     target = working_crs(geoms)
     projected = to_working(geoms, crs=target)
     values = np.asarray(projected.values)
-    planar = shapely.area(values).astype(float, copy=False)
+    with np.errstate(invalid="ignore", over="ignore"):
+        planar = shapely.area(values).astype(float, copy=False)
+    bounds = shapely.bounds(values)
+    refuse_bad_coordinates(
+        values, target, name=name, labels=gdf.index, bounds=bounds, measure=planar
+    )
     planar[shapely.is_missing(values)] = np.nan
-    scale = _areal_scale(values, target)
+    scale = _areal_scale(values, target, bounds=bounds)
     return pd.Series(planar / scale, index=gdf.index, name="area")
 
 
-def _areal_scale(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+def _areal_scale(geoms: np.ndarray, crs: CRS, *, bounds: np.ndarray | None = None) -> np.ndarray:
     """Areal scale factor of `crs` at the bounding-box centre of each geometry (1 if empty)."""
-    bounds = shapely.bounds(geoms)
+    if bounds is None:
+        bounds = shapely.bounds(geoms)
     x = (bounds[:, 0] + bounds[:, 2]) / 2.0
     y = (bounds[:, 1] + bounds[:, 3]) / 2.0
     ok = np.isfinite(x) & np.isfinite(y)

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import uuid
+import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from glob import escape as glob_escape
@@ -29,7 +30,15 @@ from pyproj import CRS
 
 from geo_renewal import geoparquet, schema, settings
 from geo_renewal._columns import _canonical, _is_text
-from geo_renewal._encoding import _SAMPLE_BYTES, _codec_name, _dbf_encoding, _shapefile_encoding
+from geo_renewal._encoding import (
+    _SAMPLE_BYTES,
+    TextChoice,
+    _codec_name,
+    _declared,
+    _shapefile_encoding,
+    _sidecar,
+    choose_text_encoding,
+)
 from geo_renewal._errors import CRSError, InputError
 from geo_renewal._tabular import _pick, _read_table
 from geo_renewal.crs import (
@@ -172,11 +181,21 @@ def read_layer(
     Raises
     ------
     InputError
-        If the file is missing or unreadable, the layer/sheet is unknown (valid ones are
-        listed), the extension or `kind` is unknown, or a table has no geometry columns.
+        If the file is missing, empty, damaged or unreadable, a Shapefile lacks its
+        ``.dbf`` or ``.shx``, the layer/sheet is unknown (valid ones are listed), the
+        extension or `kind` is unknown, a table has no geometry columns, no text encoding
+        fits the bytes, or two columns with values would get one canonical name. The first
+        line of the message is one sentence for the planner; the reader's own text follows.
     CRSError
         If the layer has no CRS and `crs` is not given, `crs` contradicts the file's CRS,
         or the coordinates cannot be in the CRS (swapped axes, zone prefix …).
+
+    Warns
+    -----
+    UserWarning
+        When the bytes overrule a declared text encoding (``.cpg``, the DBF language byte,
+        `encoding=`), or columns clashing on one canonical name were resolved; the same is
+        kept in ``gdf.attrs["read_findings"]`` and reported by `validate_layer`.
 
     See Also
     --------
@@ -214,6 +233,7 @@ def read_layer(
         msg = f"`{name}` does not exist; check the path (the working directory is {Path.cwd()})."
         raise InputError(msg)
     ext = path.suffix.lower()
+    _check_readable(path)
     if geoparquet._is_dataset(path):
         if layer is not None:
             msg = (
@@ -224,7 +244,9 @@ def read_layer(
             geoparquet._read_dataset(path, name=name), declared, shift, name
         )
         if kind is not None or columns:
-            renamed = _canonical(ddf._meta, kind=kind, columns=columns, name=name).columns
+            renamed = _canonical(
+                ddf._meta, kind=kind, columns=columns, name=name, lazy=True
+            ).columns
             rename = {a: b for a, b in zip(ddf.columns, renamed, strict=True) if a != b}
             if rename:
                 sp = getattr(ddf, "spatial_partitions", None)
@@ -240,6 +262,7 @@ def read_layer(
         raise InputError(msg)
     logger.info("reading %s%s", name, f" (layer {layer!r})" if layer is not None else "")
     table_geometry = None
+    notes: list[dict[str, Any]] = []
     if ext in (".csv", ".xlsx", ".xlsm"):
         gdf, table_geometry = _read_table(path, layer=layer, kind=kind, encoding=encoding)
     elif ext in (".parquet", ".geoparquet"):
@@ -249,17 +272,122 @@ def read_layer(
         try:
             gdf = gpd.read_parquet(path)
         except (ValueError, OSError) as e:
-            msg = f"cannot read `{name}` as GeoParquet: {e}"
-            raise InputError(msg) from e
+            raise _unreadable(path, e) from e
     else:
-        gdf = _read_vector(path, layer=layer, kind=kind, encoding=encoding)
+        gdf = _read_vector(path, layer=layer, kind=kind, encoding=encoding, notes=notes)
     gdf = _apply_crs(gdf, declared, shift, name=name, table_geometry=table_geometry)
     if kind is not None or columns:
-        gdf = _canonical(gdf, kind=kind, columns=columns, name=name)
+        gdf = _canonical(gdf, kind=kind, columns=columns, name=name, notes=notes)
+    _report_notes(gdf, notes)
     logger.info("read %d features from %s in %s", len(gdf), name, gdf.crs.to_string())
     if partitions is not None:
         return geoparquet.partition_layer(gdf, partitions)
     return gdf
+
+
+def _note(problem: str, message: str, *, action: str, severity: str = "error") -> dict[str, Any]:
+    return {
+        "problem": problem,
+        "message": message,
+        "severity": severity,
+        "column": None,
+        "action": action,
+    }
+
+
+def _report_notes(gdf: gpd.GeoDataFrame, notes: list[dict[str, Any]]) -> None:
+    """Warn about what reading resolved, and keep it for `validate_layer` in ``attrs``."""
+    for note in notes:
+        warnings.warn(note["message"], UserWarning, stacklevel=3)
+    if notes:
+        gdf.attrs["read_findings"] = [dict(n) for n in notes]
+
+
+_FORMAT_NAMES = {
+    ".gpkg": "a GeoPackage",
+    ".shp": "a Shapefile",
+    ".zip": "a zip file",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".parquet": "GeoParquet",
+    ".geoparquet": "GeoParquet",
+    ".fgb": "FlatGeobuf",
+    ".gdb": "a File Geodatabase",
+}
+
+
+def _check_readable(path: Path) -> None:
+    """Refuse an empty file, or a folder where a file is expected, in one sentence."""
+    name, ext = str(path), path.suffix.lower()
+    if path.is_dir():
+        if ext in READ_FORMATS and ext != ".gdb" and not geoparquet._is_dataset(path):
+            shps = [p for p in path.iterdir() if p.suffix.lower() == ".shp"]
+            if not shps:
+                msg = (
+                    f"`{name}` is a folder, not {_FORMAT_NAMES.get(ext, 'a ' + ext + ' file')}; "
+                    "pass the file itself (or a folder holding Shapefiles)."
+                )
+                raise InputError(msg)
+        return
+    if path.stat().st_size == 0:
+        msg = (
+            f"`{name}` is empty (0 bytes): the copy, download or export did not finish; "
+            "ask for the file again."
+        )
+        raise InputError(msg)
+
+
+def _unreadable(path: Path, e: BaseException, *, layer: str | None = None) -> InputError:
+    """One sentence on why `path` cannot be read and what to do, the library's text below."""
+    name, ext = str(path), path.suffix.lower()
+    what = _FORMAT_NAMES.get(ext, "a vector layer")
+    where = f" layer {layer!r}" if layer else ""
+    detail = str(e).strip() or type(e).__name__
+    if ext == ".gpkg" and path.is_file():
+        with path.open("rb") as f:
+            magic = f.read(16)
+        if magic != b"SQLite format 3\0":
+            why = "is not a GeoPackage: it does not start like one (another kind of file renamed, or overwritten)"
+        else:
+            why = "is a damaged GeoPackage (cut short or corrupted, e.g. by an interrupted copy)"
+    elif (
+        "not recognized as being in a supported file format" in detail
+        or "not recognised" in detail
+    ):
+        why = (
+            f"is not readable as {what}: it is damaged or another kind of file with this extension"
+        )
+    else:
+        why = f"cannot be read as {what}{where}"
+    msg = (
+        f"`{name}` {why}; ask for the file again, or open it in QGIS to check it.\n"
+        f"(the reader said: {detail})"
+    )
+    return InputError(msg)
+
+
+_SIDECAR_ROLE = {
+    ".dbf": "its attribute table (ids, uses, households …)",
+    ".shx": "the index of its shapes",
+}
+
+
+def _check_sidecars(shp: Path) -> None:
+    """Refuse a Shapefile without its .dbf or .shx: it is never read without attributes."""
+    missing = [e for e in (".dbf", ".shx") if _sidecar(shp, e) is None]
+    if missing:
+        _refuse_missing_sidecars(str(shp), missing)
+
+
+def _refuse_missing_sidecars(name: str, missing: list[str]) -> None:
+    stem = Path(name.rpartition("::")[2] or name).stem
+    parts = " and ".join(f"`{stem}{e}` ({_SIDECAR_ROLE[e]})" for e in missing)
+    msg = (
+        f"`{name}` is an incomplete Shapefile: {parts} {'is' if len(missing) == 1 else 'are'} "
+        f"missing; copy {'it' if len(missing) == 1 else 'them'} into the same folder, or ask "
+        "for the complete set (.shp, .shx, .dbf, .prj, .cpg) or a GeoPackage."
+    )
+    raise InputError(msg)
 
 
 def _parse_crs(crs: Any) -> tuple[CRS | None, str | None]:
@@ -387,7 +515,12 @@ def _apply_crs(
 
 
 def _read_vector(
-    path: Path, *, layer: str | None, kind: str | None, encoding: str | None
+    path: Path,
+    *,
+    layer: str | None,
+    kind: str | None,
+    encoding: str | None,
+    notes: list[dict[str, Any]],
 ) -> gpd.GeoDataFrame:
     import geopandas as gpd
     import pyogrio
@@ -395,7 +528,7 @@ def _read_vector(
     name = str(path)
     source: str | Path = path
     ext = path.suffix.lower()
-    detected: str | None = None
+    choice = TextChoice(encoding)
     if path.is_dir() and ext != ".gdb":
         shp = _pick(
             sorted(p for p in path.iterdir() if p.suffix.lower() == ".shp"),
@@ -406,19 +539,23 @@ def _read_vector(
         )
         source, layer = shp, None
         ext = ".shp"
-    if ext == ".shp" and encoding is None:
-        detected = _shapefile_encoding(Path(source))
+    if ext == ".shp":
+        _check_sidecars(Path(source))
+        choice = _shapefile_encoding(Path(source), encoding)
     elif ext == ".zip":
-        source, layer, detected = _zip_source(path, layer=layer, kind=kind, encoding=encoding)
+        source, layer, choice = _zip_source(path, layer=layer, kind=kind, encoding=encoding)
     if ext in (".gpkg", ".gdb") or (ext == ".zip" and layer is None):
         layer = _pick_layer(source, layer=layer, kind=kind, name=name)
-    enc = encoding or detected
+    enc = choice.encoding
+    if choice.override:
+        notes.append(_note("encoding_mismatch", choice.override, action=f"read as {enc}"))
     use_arrow = settings.use_arrow
     try:
         gdf = pyogrio.read_dataframe(source, layer=layer, encoding=enc, use_arrow=use_arrow)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
-        msg = f"cannot read `{name}`{f' layer {layer!r}' if layer else ''}: {e}"
-        raise InputError(msg) from e
+        raise _unreadable(
+            Path(source) if isinstance(source, Path) else path, e, layer=layer
+        ) from e
     except UnicodeDecodeError as e:
         msg = f"cannot decode the text of `{name}` as {enc or 'UTF-8'}; pass `encoding=` ({e})."
         raise InputError(msg) from e
@@ -442,36 +579,42 @@ def _pick_layer(source: str | Path, *, layer: str | None, kind: str | None, name
     try:
         names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
     except pyogrio.errors.DataSourceError as e:
-        msg = f"cannot open `{name}`: {e}"
-        raise InputError(msg) from e
+        raise _unreadable(Path(name), e) from e
     return _pick(names, names, layer=layer, kind=kind, what=f"`{name}`")
 
 
 def _zip_source(
     path: Path, *, layer: str | None, kind: str | None, encoding: str | None
-) -> tuple[str, str | None, str | None]:
-    """Return (GDAL path, layer, detected encoding) for a zip; Shapefiles chosen by stem."""
+) -> tuple[str, str | None, TextChoice]:
+    """Return (GDAL path, layer, text encoding) for a zip; Shapefiles chosen by stem."""
     try:
         with zipfile.ZipFile(path) as zf:
             members = zf.namelist()
             shps = sorted(m for m in members if m.lower().endswith(".shp"))
             if not shps:
-                return f"/vsizip/{path.resolve()}", layer, None
+                return f"/vsizip/{path.resolve()}", layer, TextChoice(encoding)
             stems = [Path(m).stem for m in shps]
             shp = _pick(shps, stems, layer=layer, kind=kind, what=f"zip `{path}`")
-            detected = None
-            if encoding is None:
-                base = shp[:-4]
-                lowered = {m.lower(): m for m in members}
-                if (base + ".cpg").lower() not in lowered and (
-                    dbf := lowered.get((base + ".dbf").lower())
-                ):
-                    with zf.open(dbf) as f:
-                        detected = _dbf_encoding(f.read(_SAMPLE_BYTES))
+            base = shp[:-4]
+            lowered = {m.lower(): m for m in members}
+            missing = [e for e in (".dbf", ".shx") if (base + e).lower() not in lowered]
+            if missing:
+                _refuse_missing_sidecars(f"{path}::{shp}", missing)
+            cpg = lowered.get((base + ".cpg").lower())
+            cpg_text = zf.read(cpg).decode("latin-1") if cpg else None
+            declared, source, _ = _declared(encoding, cpg_text)
+            with zf.open(lowered[(base + ".dbf").lower()]) as f:
+                head = f.read(_SAMPLE_BYTES)
+            choice = choose_text_encoding(
+                head, b"", declared=declared, source=source, name=f"{path}::{shp}"
+            )
     except zipfile.BadZipFile as e:
-        msg = f"`{path}` is not a readable zip file ({e})."
+        msg = (
+            f"`{path}` is not a readable zip file: it is damaged or not a zip; ask for the "
+            f"file again or re-pack the Shapefile.\n({e})"
+        )
         raise InputError(msg) from e
-    return f"/vsizip/{path.resolve()}/{shp}", None, detected
+    return f"/vsizip/{path.resolve()}/{shp}", None, choice
 
 
 # --- tables -------------------------------------------------------------------------

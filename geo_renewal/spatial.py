@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from geo_renewal._errors import InputError
+from geo_renewal._geomcheck import refuse_bad_coordinates
 from geo_renewal._rulefuncs import rule_function
 from geo_renewal.crs import check_crs, to_working, working_crs
 
@@ -77,6 +78,9 @@ class _ParcelIndex:
 
 def _parcel_index(parcels: gpd.GeoDataFrame | gpd.GeoSeries) -> _ParcelIndex:
     check_crs(parcels, "parcels")
+    refuse_bad_coordinates(
+        parcels.geometry if hasattr(parcels, "geometry") else parcels, parcels.crs, name="parcels"
+    )
     crs = working_crs(parcels)
     geoms = to_working(parcels.geometry if hasattr(parcels, "geometry") else parcels, crs=crs)
     return _ParcelIndex(np.asarray(geoms.array), crs)

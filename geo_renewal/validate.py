@@ -24,12 +24,19 @@ from geo_renewal import schema
 from geo_renewal._checks import check_threads
 from geo_renewal._errors import InputError
 from geo_renewal._findings import SEVERITIES, Findings
+from geo_renewal._geomvalid import _check_geometry, _Removals, _s
 from geo_renewal._overlaps import _overlapping_pairs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["PROBLEMS", "ValidationReport", "validate_layer"]
+__all__ = [
+    "MAX_HOUSEHOLDS_PER_100M2",
+    "MAX_PERSONS_PER_100M2",
+    "PROBLEMS",
+    "ValidationReport",
+    "validate_layer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +44,10 @@ logger = logging.getLogger(__name__)
 PROBLEMS: dict[str, str] = {
     "missing_crs": "layer has no CRS",
     "missing_column": "required column missing",
+    "encoding_mismatch": "declared text encoding contradicts the bytes",
+    "duplicate_column": "several columns for one canonical name",
     "null_geometry": "null or empty geometry",
+    "bad_coordinates": "NaN, infinite or implausible coordinates",
     "invalid_geometry": "invalid geometry",
     "wrong_geometry_type": "geometry type not allowed for this kind of layer",
     "missing_id": "missing id",
@@ -45,6 +55,8 @@ PROBLEMS: dict[str, str] = {
     "duplicate_id": "duplicate id",
     "non_numeric": "non-numeric value in a numeric column",
     "implausible_value": "implausible value",
+    "implausible_density": "implausibly many households or persons for the floor area",
+    "fractional_count": "fraction where a whole number is expected",
     "non_boolean": "value is not yes/no",
     "unknown_code": "unknown code",
     "overlap": "overlapping polygons",
@@ -61,17 +73,14 @@ _CODE_COLUMNS = {
     "structure": schema.STRUCTURES,
 }
 _OVERLAP_KINDS = ("parcels", "buildings", "districts", "sites")
-_GEOM_TYPE_IDS = {
-    "Point": 0,
-    "LineString": 1,
-    "LinearRing": 2,
-    "Polygon": 3,
-    "MultiPoint": 4,
-    "MultiLineString": 5,
-    "MultiPolygon": 6,
-    "GeometryCollection": 7,
-}
 _MAX_LISTED = 10  # rows listed per problem in str(report)
+#: Households per 100 m² of floor area above which a count is implausible (a warning): less
+#: than 12.5 m² of floor area per household, below any dwelling; typical old housing has 1-4.
+#: It catches unit mistakes (floor area in 万㎡, persons in the households column).
+MAX_HOUSEHOLDS_PER_100M2 = 8.0
+#: Persons per 100 m² of floor area above which a count is implausible (a warning): less
+#: than 4 m² of floor area per person, denser than a dormitory; typical is 3-11.
+MAX_PERSONS_PER_100M2 = 25.0
 
 
 @dataclass
@@ -191,13 +200,6 @@ class ValidationReport:
         return f"<pre>{html.escape(str(self))}</pre>"
 
 
-def _s(values: object, fmt: Callable[[object], str] = str) -> np.ndarray:
-    """Format each value into an object array of str (elementwise `+` then works)."""
-    out: np.ndarray = np.empty(len(values), dtype=object)  # type: ignore[arg-type]
-    out[:] = [fmt(v) for v in values]  # type: ignore[attr-defined]
-    return out
-
-
 def validate_layer(
     gdf: gpd.GeoDataFrame,
     *,
@@ -235,6 +237,16 @@ def validate_layer(
     report
         A `ValidationReport`; ``report.layer`` is the cleaned layer and
         ``report.removed`` the removed rows with their reason.
+
+    Notes
+    -----
+    Geometry with a NaN or infinite coordinate, or outside the plausible range of the CRS
+    (its area of use widened by `geo_renewal._geomcheck.MARGIN_DEG` = 30°), is an error
+    (``bad_coordinates``) and removed. Warnings, the rows kept: households or floors that
+    are not whole numbers (``fractional_count``); more than `MAX_HOUSEHOLDS_PER_100M2` = 8
+    households or `MAX_PERSONS_PER_100M2` = 25 persons per 100 m² of ``floor_area``
+    (``implausible_density``). What reading resolved (an encoding declaration the bytes
+    overruled, two columns for one name) is in the findings too.
 
     Raises
     ------
@@ -286,22 +298,33 @@ def validate_layer(
     act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
 
     _check_layer(gdf, kind, required, col)
+    for note in gdf.attrs.get("read_findings", ()):
+        col.add(
+            note["problem"],
+            note["message"],
+            severity=note["severity"],
+            column=note["column"],
+            action=note["action"],
+        )
     geoms = np.asarray(gdf.geometry.array, dtype=object)
-    new_geoms, removals = _check_geometry(geoms, spec["geometry"], col, repair=repair, act=act)
+    new_geoms, removals = _check_geometry(
+        geoms, spec["geometry"], col, crs=gdf.crs, repair=repair, act=act
+    )
     if id_col:
         _check_ids(gdf, id_col, geoms, col, removals, repair=repair)
     values = _check_values(gdf, col, repair=repair, act=act)
     layer, removed, keep = _clean_layer(gdf, new_geoms, values, removals, repair=repair)
     none = np.zeros(0, dtype=np.intp)
     overlaps = _overlap_frame(none, none, labels, ids, np.zeros(0), np.zeros(0))
-    if gdf.crs is not None and keep.any():
-        kept_pos = np.flatnonzero(keep)
+    kept_pos = np.flatnonzero(keep if repair else removals.pending())
+    if gdf.crs is not None and kept_pos.size:
+        measured = layer if repair else _measurable(gdf, kept_pos)
         if kind in _OVERLAP_KINDS:
             overlaps = _check_overlaps(
-                layer, kept_pos, labels, ids, col, tolerance=overlap_tolerance, threads=threads
+                measured, kept_pos, labels, ids, col, tolerance=overlap_tolerance, threads=threads
             )
         if districts is not None:
-            _check_districts(layer, kept_pos, districts, col)
+            _check_districts(measured, kept_pos, districts, col)
 
     findings, n = col.frame(), len(gdf)
     report = ValidationReport(
@@ -311,6 +334,16 @@ def validate_layer(
         "validated %d %s: %d findings, %d rows removed", n, kind, len(findings), len(removed)
     )
     return report
+
+
+def _measurable(gdf: gpd.GeoDataFrame, pos: np.ndarray) -> gpd.GeoDataFrame:
+    """Rows `pos` of `gdf` with invalid geometries made valid (for measuring; repair=False)."""
+    geoms = np.asarray(gdf.geometry.array, dtype=object)[pos]
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+    return gpd.GeoDataFrame(geometry=geoms, index=gdf.index[pos], crs=gdf.crs)
 
 
 def _check_arguments(
@@ -328,26 +361,6 @@ def _check_arguments(
     if districts is not None and not isinstance(districts, gpd.GeoDataFrame | gpd.GeoSeries):
         msg = f"`districts` must be a GeoDataFrame, got {type(districts).__name__}."
         raise InputError(msg)
-
-
-@dataclass
-class _Removals:
-    """Why each input row is removed (problem code and reason; None where it is kept)."""
-
-    problem: np.ndarray
-    reason: np.ndarray
-
-    @classmethod
-    def none(cls, n: int) -> _Removals:
-        return cls(np.full(n, None, dtype=object), np.full(n, None, dtype=object))
-
-    def mark(self, pos: np.ndarray, problem: str, reason: object) -> None:
-        self.problem[pos] = problem
-        self.reason[pos] = reason
-
-    def pending(self) -> np.ndarray:
-        """Return True for the rows not (yet) removed."""
-        return self.problem == None  # noqa: E711 - elementwise on an object array
 
 
 def _check_layer(gdf: gpd.GeoDataFrame, kind: str, required: Sequence[str], col: Findings) -> None:
@@ -390,7 +403,62 @@ def _check_values(
     for c, codes in _CODE_COLUMNS.items():
         if c in gdf.columns:
             _check_codes(gdf[c], c, codes, col)
+    _check_magnitudes(gdf, values, col)
     return values
+
+
+def _numbers(gdf: gpd.GeoDataFrame, values: dict[str, pd.Series], c: str) -> np.ndarray | None:
+    if c not in gdf.columns:
+        return None
+    s = pd.to_numeric(values.get(c, gdf[c]), errors="coerce")
+    return s.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _check_magnitudes(gdf: gpd.GeoDataFrame, values: dict[str, pd.Series], col: Findings) -> None:
+    """Warn about fractional households and floors, and crowding beyond the bounds."""
+    for c, what in (("households", "households"), ("floors", "storeys")):
+        v = _numbers(gdf, values, c)
+        if v is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            pos = np.flatnonzero(np.isfinite(v) & (v != np.round(v)))
+        txt = _s(v[pos], lambda x: f"{x:g}")
+        col.rows(
+            pos,
+            column=c,
+            problem="fractional_count",
+            severity="warning",
+            action="none (kept)",
+            message=f"{c} " + txt + f" is not a whole number of {what}; check the source",
+            value=txt,
+        )
+    floor = _numbers(gdf, values, "floor_area")
+    if floor is None:
+        return
+    for c, bound, unit in (
+        ("households", MAX_HOUSEHOLDS_PER_100M2, "households"),
+        ("population", MAX_PERSONS_PER_100M2, "persons"),
+    ):
+        v = _numbers(gdf, values, c)
+        if v is None:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            density = v / floor * 100.0
+            pos = np.flatnonzero((v > 0) & (floor >= 0) & (density > bound))
+        col.rows(
+            pos,
+            column=c,
+            problem="implausible_density",
+            severity="warning",
+            action="none (kept)",
+            message=f"{c} "
+            + _s(v[pos], lambda x: f"{x:g}")
+            + " on "
+            + _s(floor[pos], lambda x: f"{x:,.0f}")
+            + f" m² of floor area is more than {bound:g} {unit} per 100 m²; check the count "
+            "and the floor area",
+            value=_s(v[pos], lambda x: f"{x:g}"),
+        )
 
 
 def _clean_layer(
@@ -417,203 +485,6 @@ def _clean_layer(
     removed["problem"] = pd.Series(problem, index=removed.index, dtype=object)
     removed["reason"] = pd.Series(reason, index=removed.index, dtype=object)
     return layer, removed, keep
-
-
-def _check_geometry(
-    geoms: np.ndarray,
-    allowed: Sequence[str],
-    col: Findings,
-    *,
-    repair: bool,
-    act: Callable[[str], str],
-) -> tuple[np.ndarray, _Removals]:
-    """Null/empty, invalid and wrong-type geometries; return repaired geoms and removals."""
-    new = geoms.copy()
-    removals = _Removals.none(geoms.size)
-    allowed_ids = {_GEOM_TYPE_IDS[t] for t in allowed}
-    polygonal = allowed_ids <= {3, 6}
-    bad = _check_null_geometry(geoms, col, removals, repair=repair, act=act)
-    invalid = np.zeros(geoms.size, dtype=bool)
-    invalid[~bad] = ~shapely.is_valid(geoms[~bad])
-    pos = np.flatnonzero(invalid)
-    if pos.size and repair:
-        _repair_invalid(geoms, new, pos, col, removals, polygonal=polygonal)
-    elif pos.size:
-        col.rows(
-            pos,
-            column="geometry",
-            problem="invalid_geometry",
-            severity="error",
-            action=act("repaired"),
-            message=_s(shapely.is_valid_reason(geoms[pos])) + "; repair with shapely.make_valid",
-        )
-    # Wrong geometry type (checked on the repaired geometry).
-    live = np.flatnonzero(removals.pending())
-    check = new if repair else geoms
-    wrong = ~np.isin(shapely.get_type_id(check[live]), list(allowed_ids))
-    if wrong.any():
-        _check_geometry_type(
-            check,
-            new,
-            live[wrong],
-            allowed,
-            col,
-            removals,
-            polygonal=polygonal,
-            repair=repair,
-            act=act,
-        )
-    return new, removals
-
-
-def _check_null_geometry(
-    geoms: np.ndarray,
-    col: Findings,
-    removals: _Removals,
-    *,
-    repair: bool,
-    act: Callable[[str], str],
-) -> np.ndarray:
-    """Report (and mark for removal) null and empty geometries; return their mask."""
-    null = shapely.is_missing(geoms)
-    empty = ~null & shapely.is_empty(geoms)
-    bad = null | empty
-    pos = np.flatnonzero(bad)
-    msg = np.where(null[pos], "geometry is null", "geometry is empty")
-    col.rows(
-        pos,
-        column="geometry",
-        problem="null_geometry",
-        severity="error",
-        action=act("removed"),
-        message=_s(msg) + ("; the row is removed" if repair else ""),
-    )
-    removals.mark(pos, "null_geometry", msg)
-    return bad
-
-
-def _repair_invalid(
-    geoms: np.ndarray,
-    new: np.ndarray,
-    pos: np.ndarray,
-    col: Findings,
-    removals: _Removals,
-    *,
-    polygonal: bool,
-) -> None:
-    """Repair the invalid geometries at `pos` into `new`; mark those with nothing left."""
-    reasons = shapely.is_valid_reason(geoms[pos])
-    if polygonal:
-        fixed = shapely.make_valid(geoms[pos], method="structure", keep_collapsed=False)
-    else:
-        fixed = shapely.make_valid(geoms[pos])
-    new[pos] = fixed
-    if polygonal:
-        new[pos] = _polygon_parts(new[pos])
-    gone = shapely.is_empty(new[pos]) | shapely.is_missing(new[pos])
-    keep_pos, gone_pos = pos[~gone], pos[gone]
-    col.rows(
-        keep_pos,
-        column="geometry",
-        problem="invalid_geometry",
-        severity="warning",
-        action="repaired (make_valid)",
-        message=_s(reasons[~gone]) + "; repaired with make_valid, polygon parts kept",
-    )
-    col.rows(
-        gone_pos,
-        column="geometry",
-        problem="invalid_geometry",
-        severity="error",
-        action="removed",
-        message=_s(reasons[gone]) + "; no area is left after repair, the row is removed",
-    )
-    removals.mark(gone_pos, "invalid_geometry", _s(reasons[gone]) + " (no area left after repair)")
-
-
-def _check_geometry_type(
-    check: np.ndarray,
-    new: np.ndarray,
-    pos: np.ndarray,
-    allowed: Sequence[str],
-    col: Findings,
-    removals: _Removals,
-    *,
-    polygonal: bool,
-    repair: bool,
-    act: Callable[[str], str],
-) -> None:
-    """Rows at `pos` have a type not `allowed`: keep their polygon parts or remove them."""
-    type_names = np.asarray(shapely.get_type_id(check[pos]))
-    names = {v: k for k, v in _GEOM_TYPE_IDS.items()}
-    tname = _s(type_names, lambda t: names[int(t)])  # type: ignore[call-overload]
-    salvage = np.zeros(pos.size, dtype=bool)
-    if polygonal and repair:
-        parts = _polygon_parts(check[pos])
-        salvage = ~shapely.is_empty(parts)
-        new[pos[salvage]] = parts[salvage]
-    allowed_txt = " or ".join(allowed)
-    col.rows(
-        pos[salvage],
-        column="geometry",
-        problem="wrong_geometry_type",
-        severity="warning",
-        action="polygon parts kept",
-        message=tname[salvage]
-        + f" where {allowed_txt} is expected; its polygon parts are kept, the rest dropped",
-    )
-    lost = pos[~salvage]
-    col.rows(
-        lost,
-        column="geometry",
-        problem="wrong_geometry_type",
-        severity="error",
-        action=act("removed"),
-        message=tname[~salvage]
-        + f" where {allowed_txt} is expected"
-        + ("; the row is removed" if repair else ""),
-    )
-    removals.mark(
-        lost, "wrong_geometry_type", tname[~salvage] + f" where {allowed_txt} is expected"
-    )
-
-
-def _polygon_parts(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygon parts of each geometry (empty polygon where there are none)."""
-    out = np.asarray(geoms, dtype=object).copy()
-    types = shapely.get_type_id(out)
-    mixed = np.flatnonzero(~np.isin(types, [3, 6]))
-    if mixed.size == 0:
-        return out
-    parts, idx = shapely.get_parts(out[mixed], return_index=True)
-    # Collections can nest: flatten one more level.
-    nested = shapely.get_type_id(parts) == 7
-    if nested.any():
-        sub, sub_idx = shapely.get_parts(parts[nested], return_index=True)
-        parts = np.concatenate([parts[~nested], sub])
-        idx = np.concatenate([idx[~nested], idx[nested][sub_idx]])
-    ptype = shapely.get_type_id(parts)
-    multi = ptype == 6
-    if multi.any():
-        sub, sub_idx = shapely.get_parts(parts[multi], return_index=True)
-        parts = np.concatenate([parts[~multi], sub])
-        idx = np.concatenate([idx[~multi], idx[multi][sub_idx]])
-        ptype = shapely.get_type_id(parts)
-    poly = (ptype == 3) & ~shapely.is_empty(parts)
-    result = np.full(mixed.size, shapely.Polygon(), dtype=object)
-    if poly.any():
-        pp, pi = parts[poly], idx[poly]
-        order = np.argsort(pi, kind="stable")
-        pp, pi = pp[order], pi[order]
-        uniq, counts = np.unique(pi, return_counts=True)
-        multis = shapely.multipolygons(pp, indices=np.repeat(np.arange(uniq.size), counts))
-        singles = counts == 1
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        multis = np.asarray(multis, dtype=object)
-        multis[singles] = pp[first[singles]]
-        result[uniq] = multis
-    out[mixed] = result
-    return out
 
 
 def _check_ids(

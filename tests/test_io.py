@@ -165,27 +165,30 @@ def test_cpg_is_honoured(tmp_path, parcels):
 
 
 def test_encoding_override(tmp_path, parcels):
+    """`encoding=` declares; GBK bytes declared latin-1 or UTF-8 are read as GB18030, reported."""
     path = _gbk_shapefile_without_cpg(tmp_path, parcels)
-    garbled = read_layer(path, encoding="latin-1")
-    assert "街道" not in garbled.columns
-    assert garbled["name"].iloc[0] == "老城四合院".encode("gbk").decode("latin-1")
+    for wrong in ("latin-1", "utf-8"):
+        with pytest.warns(UserWarning, match=r"`encoding=` declares.*read as GB18030"):
+            back = read_layer(path, encoding=wrong)
+        assert back["name"].tolist() == parcels["name"].tolist()
+        assert back.attrs["read_findings"][0]["problem"] == "encoding_mismatch"
     assert read_layer(path, encoding="GBK")["name"].tolist() == parcels["name"].tolist()
-    with pytest.raises(InputError, match="cannot decode"):
-        read_layer(path, encoding="utf-8")
     with pytest.raises(InputError, match="unknown `encoding` 'klingon'"):
         read_layer(path, encoding="klingon")
 
 
 def test_dbf_encoding_guess():
-    assert io._dbf_encoding(b"") is None
+    from geo_renewal._encoding import _dbf_encoding
+
+    assert _dbf_encoding(b"") is None
     header = bytearray(32)
     header[8:10] = (65).to_bytes(2, "little")  # one field + terminator
     header[10:12] = (11).to_bytes(2, "little")
     field = "名称".encode("gbk").ljust(11, b"\0") + b"C" + bytes(20)
     sample = bytes(header) + field + b"\r" + b" " + "东关街道路".encode("gbk")
-    assert io._dbf_encoding(sample) == "GB18030"
+    assert _dbf_encoding(sample) == "GB18030"
     utf = bytes(header) + "名称".encode().ljust(11, b"\0") + b"C" + bytes(20) + b"\r" + b" abc"
-    assert io._dbf_encoding(utf) == "UTF-8"
+    assert _dbf_encoding(utf) == "UTF-8"
 
 
 # --- CRS declarations ---------------------------------------------------------------
@@ -357,7 +360,8 @@ def test_user_columns_mapping_and_errors(tmp_path, survey):
 
 def test_alias_does_not_clobber_existing_canonical(tmp_path, parcels):
     gdf = parcels.assign(地块编号=["x"] * 5)
-    got = read_layer(write_layer(gdf, tmp_path / "p.gpkg"), kind="parcels")
+    with pytest.warns(UserWarning, match=r"'地块编号' also means 'parcel_id'.*own header"):
+        got = read_layer(write_layer(gdf, tmp_path / "p.gpkg"), kind="parcels")
     assert got["parcel_id"].tolist() == parcels["parcel_id"].tolist()
     assert "地块编号" in got.columns
 
