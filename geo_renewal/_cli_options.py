@@ -51,7 +51,9 @@ class _Interrupted(click.ClickException):
 
 def _os_message(e: OSError) -> str:
     """One sentence for an operating-system error: the file, what happened, what to do."""
-    where = f"{e.filename}: " if e.filename else ""
+    from geo_renewal._staging import shown_path
+
+    where = f"{shown_path(e.filename)}: " if e.filename else ""
     if e.errno == errno.ENOSPC:
         return f"{where}the disk is full; free some space or write to another disk (--out)."
     if isinstance(e, PermissionError):
