@@ -113,7 +113,7 @@ class ErrorHandlingGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except (Exception, KeyboardInterrupt) as e:
-            if ctx.params.get("debug"):
+            if ctx.params.get("debug") and not isinstance(e, KeyboardInterrupt):
                 raise
             raise user_error(e) from e
 

@@ -77,6 +77,8 @@ _PACKAGES = (
 _SIDECARS = (".dbf", ".shx", ".prj", ".cpg")
 #: Names of temporary files (`geo_renewal.io.atomic_write`) and of staging/old folders.
 _TMP_NAME = re.compile(r"^\.(?P<stem>.+)\.tmp-[0-9a-f]{8}(?P<ext>\.[^.]*)?$")
+#: Name part of a staging folder made inside the output folder (when that is a mount point).
+_INSIDE = "geo-renewal"
 _STAGED_NAME = re.compile(r"^\.(?P<out>.+)\.(?:staging|old)-[0-9a-f]{8}$")
 _CHUNK = 1 << 20
 
@@ -210,6 +212,11 @@ class Staging:
             raise InputError(msg)
         try:
             self.path.mkdir(parents=True)
+            if self.out.is_dir() and not _same_disk(self.out, self.path):
+                # `out` is a mount point (a USB stick): stage inside it, on its own disk
+                self.path.rmdir()
+                self.path = self.out / f".{_INSIDE}.staging-{uuid.uuid4().hex[:8]}"
+                self.path.mkdir()
         except OSError as e:
             raise output_error(self.out, e) from e
         return self
@@ -288,6 +295,11 @@ class Staging:
         shutil.rmtree(aside, ignore_errors=True)
 
 
+def _same_disk(a: Path, b: Path) -> bool:
+    """Tell whether two folders are on one file system (a rename between them works)."""
+    return os.stat(a).st_dev == os.stat(b).st_dev
+
+
 def shown_path(path: str | os.PathLike[str]) -> Path:
     """
     Return the path a planner knows in place of a temporary one.
@@ -309,6 +321,8 @@ def shown_path(path: str | os.PathLike[str]) -> Path:
     parts = p.parts
     for i, part in enumerate(parts):
         if m := _STAGED_NAME.match(part):
+            if m["out"] == _INSIDE:  # a staging folder inside the output folder
+                return Path(*parts[:i], *parts[i + 1 :])
             return (
                 Path(*parts[:i], m["out"], *parts[i + 1 :]) if parts[i + 1 :] else Path(*parts[:i])
             )

@@ -394,3 +394,26 @@ def test_ctrl_c_during_run_leaves_the_previous_outputs_byte_identical(small_run)
     assert "Traceback" not in err
     assert _hashes(out) == before
     assert _leftovers(out) == []
+
+
+def test_an_output_folder_on_its_own_disk_is_staged_inside_it(small_run, monkeypatch):
+    from geo_renewal import _staging
+
+    plan, out = small_run
+    mine = (out / "dongguan.html").read_bytes()
+    monkeypatch.setattr(_staging, "_same_disk", lambda a, b: False)  # e.g. a USB stick
+    seen = []
+    real = _staging.Staging.commit
+
+    def commit(self, manifest):
+        seen.append(self.path)
+        return real(self, manifest)
+
+    monkeypatch.setattr(_staging.Staging, "commit", commit)
+    result = run_plan(plan, out_dir=out)
+    assert seen[0].parent == out
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["dongguan.html", *(p.name for p in result.files.values())]
+    )
+    assert (out / "dongguan.html").read_bytes() == mine
+    assert _leftovers(out) == []
