@@ -272,3 +272,17 @@ def test_formula_like_street_in_a_run_stays_text_in_every_workbook(previous):
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
     assert {c.data_type for c in cells if c.value == FORMULA_STREET} == {"s"}
     assert isinstance(gpd.read_file(previous / "classified.gpkg", layer="zones"), gpd.GeoDataFrame)
+
+
+def test_rules_check_against_a_layer_names_the_param_and_the_column(tmp_path, grid_parcels):
+    src = write_layer(grid_parcels.assign(plot_far=1.2), tmp_path / "p.gpkg", layer="parcels")
+    rules = tmp_path / "far.toml"
+    rules.write_text("[params]\nplot_far = 2.0\n" + RULES.replace("1985", "plot_far"), "utf-8")
+    assert _invoke("rules", "check", rules).exit_code == 0  # alone, the file is fine
+    out = _one_message(_invoke("rules", "check", rules, "--parcels", src, "--layer", "parcels"), 1)
+    assert "param 'plot_far' has the name of the column 'plot_far' of the parcels" in out
+    assert "far.toml" in out
+    missing = tmp_path / "missing.toml"
+    missing.write_text(RULES.replace("build_year", "建成年份x"), "utf-8")
+    out = _one_message(_invoke("rules", "check", missing, "--parcels", src), 1)
+    assert "建成年份x" in out
