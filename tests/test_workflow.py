@@ -417,3 +417,35 @@ def test_an_output_folder_on_its_own_disk_is_staged_inside_it(small_run, monkeyp
     )
     assert (out / "dongguan.html").read_bytes() == mine
     assert _leftovers(out) == []
+
+
+def test_ctrl_c_during_the_swap_waits_for_the_swap(tmp_path, monkeypatch):
+    import os
+    import signal
+    import threading
+
+    from geo_renewal import _staging
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread only")
+    out = tmp_path / "maps"
+    out.mkdir()
+    (out / "report.html").write_text("old", encoding="utf-8")
+    real = os.replace
+    calls = []
+
+    def replace(src, dst):
+        if not calls:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the renames
+        calls.append(dst)
+        real(src, dst)
+
+    with _staging.Staging(out) as stage:
+        (stage.path / "report.html").write_text("new", encoding="utf-8")
+        (stage.path / "statistics.xlsx").write_bytes(b"new")
+        monkeypatch.setattr(_staging.os, "replace", replace)
+        stage.commit({})
+    assert len(calls) == 4  # old report aside, report, workbook, manifest in
+    assert (out / "report.html").read_text(encoding="utf-8") == "new"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["outputs"]) == ["report.html", "statistics.xlsx"]
