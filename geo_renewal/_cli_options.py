@@ -51,7 +51,9 @@ class _Interrupted(click.ClickException):
 
 def _os_message(e: OSError) -> str:
     """One sentence for an operating-system error: the file, what happened, what to do."""
-    where = f"{e.filename}: " if e.filename else ""
+    from geo_renewal._staging import shown_path
+
+    where = f"{shown_path(e.filename)}: " if e.filename else ""
     if e.errno == errno.ENOSPC:
         return f"{where}the disk is full; free some space or write to another disk (--out)."
     if isinstance(e, PermissionError):
@@ -111,7 +113,7 @@ class ErrorHandlingGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except (Exception, KeyboardInterrupt) as e:
-            if ctx.params.get("debug"):
+            if ctx.params.get("debug") and not isinstance(e, KeyboardInterrupt):
                 raise
             raise user_error(e) from e
 

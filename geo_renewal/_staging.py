@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import signal
 import threading
@@ -52,6 +53,7 @@ __all__ = [
     "output_error",
     "package_versions",
     "read_manifest",
+    "shown_path",
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,6 +75,11 @@ _PACKAGES = (
     "dask",
 )
 _SIDECARS = (".dbf", ".shx", ".prj", ".cpg")
+#: Names of temporary files (`geo_renewal.io.atomic_write`) and of staging/old folders.
+_TMP_NAME = re.compile(r"^\.(?P<stem>.+)\.tmp-[0-9a-f]{8}(?P<ext>\.[^.]*)?$")
+#: Name part of a staging folder made inside the output folder (when that is a mount point).
+_INSIDE = "geo-renewal"
+_STAGED_NAME = re.compile(r"^\.(?P<out>.+)\.(?:staging|old)-[0-9a-f]{8}$")
 _CHUNK = 1 << 20
 
 
@@ -205,6 +212,11 @@ class Staging:
             raise InputError(msg)
         try:
             self.path.mkdir(parents=True)
+            if self.out.is_dir() and not _same_disk(self.out, self.path):
+                # `out` is a mount point (a USB stick): stage inside it, on its own disk
+                self.path.rmdir()
+                self.path = self.out / f".{_INSIDE}.staging-{uuid.uuid4().hex[:8]}"
+                self.path.mkdir()
         except OSError as e:
             raise output_error(self.out, e) from e
         return self
@@ -283,6 +295,40 @@ class Staging:
         shutil.rmtree(aside, ignore_errors=True)
 
 
+def _same_disk(a: Path, b: Path) -> bool:
+    """Tell whether two folders are on one file system (a rename between them works)."""
+    return os.stat(a).st_dev == os.stat(b).st_dev
+
+
+def shown_path(path: str | os.PathLike[str]) -> Path:
+    """
+    Return the path a planner knows in place of a temporary one.
+
+    That is the target of a temporary file (``.statistics.tmp-1a2b3c4d.xlsx`` →
+    ``statistics.xlsx``), the output folder for a file in a staging folder, and the folder
+    beside it for the staging folder itself.
+
+    Examples
+    --------
+    >>> shown_path("/data/.maps.staging-1a2b3c4d/.statistics.tmp-5e6f7a8b.xlsx").as_posix()
+    '/data/maps/statistics.xlsx'
+    >>> shown_path("/data/.maps.staging-1a2b3c4d").as_posix()
+    '/data'
+    """
+    p = Path(path)
+    while m := _TMP_NAME.match(p.name):
+        p = p.with_name(m["stem"] + (m["ext"] or ""))
+    parts = p.parts
+    for i, part in enumerate(parts):
+        if m := _STAGED_NAME.match(part):
+            if m["out"] == _INSIDE:  # a staging folder inside the output folder
+                return Path(*parts[:i], *parts[i + 1 :])
+            return (
+                Path(*parts[:i], m["out"], *parts[i + 1 :]) if parts[i + 1 :] else Path(*parts[:i])
+            )
+    return p
+
+
 def _quiet_replace(src: Path, dst: Path) -> None:
     try:
         os.replace(src, dst)
@@ -292,7 +338,7 @@ def _quiet_replace(src: Path, dst: Path) -> None:
 
 def output_error(out: Path, e: OSError, *, kept: bool = False) -> InputError:
     """One sentence for a failure to write or swap the outputs in `out`."""
-    where = e.filename or out
+    where = shown_path(e.filename or out)
     if e.errno == errno.ENOSPC:
         problem, fix = "the disk is full", "free some space or choose another --out folder"
     elif isinstance(e, PermissionError):

@@ -874,17 +874,36 @@ def rules_group() -> None:
 
 @rules_group.command("check")
 @click.argument("rules")
+@click.option(
+    "--parcels",
+    "parcels_path",
+    type=click.Path(exists=True),
+    help="Also check against this parcels layer: every column the rules read is there, "
+    "and no [params] name hides one of its columns.",
+)
+@_layer_option("--parcels")
 @_friendly_errors
-def rules_check_command(rules: str) -> None:
+def rules_check_command(rules: str, parcels_path: str | None, layer: str | None) -> None:
     """
-    Validate a rule file (or bundled set) without data; exit 1 listing every problem.
+    Validate a rule file (or bundled set), alone or against a parcels layer; exit 1 listing every problem.
+
+    A `[params]` name that is also a canonical column (build_year …) or, with --parcels, a
+    column of the layer is refused: in the rules it would replace the column's values.
 
     Example:
 
+    \b
         geo-renewal rules check my_rules.toml
+        geo-renewal rules check my_rules.toml --parcels parcels.gpkg --layer parcels
     """
     from geo_renewal.rules import load_rules
 
     rule_set = load_rules(rules)
     click.echo(terminal_text(rule_set.summary()))
+    if parcels_path is not None:
+        from geo_renewal.io import read_layer
+
+        columns = read_layer(parcels_path, layer=layer, kind="parcels").columns
+        # layers and rasters are not given here: only the columns are checked
+        rule_set.check_inputs(columns, layers=rule_set.layers, rasters=rule_set.rasters)
     click.echo("OK")

@@ -218,10 +218,13 @@ def _classify(result: RunResult) -> None:
             buildings=result.layers.get("buildings"),
         )
     except RuleError as e:
-        msg = (
-            f"{plan.path}: {e}. In a project file, declare every layer the rules name as "
-            f"[constraints.NAME] (path, layer) and every raster under [rasters]."
-        )
+        hint = ""
+        if "which was not given" in str(e):
+            hint = (
+                " In a project file, declare every layer the rules name as "
+                "[constraints.NAME] (path, layer) and every raster under [rasters]."
+            )
+        msg = f"{plan.path}: {e}.{hint}"
         raise InputError(msg) from e
     classified["zone_id"] = zone_labels(classified, dist=plan.zone_dist)
     result.classified = classified
@@ -558,6 +561,7 @@ def _manifest(result: RunResult, inputs: list[dict[str, Any]]) -> dict[str, Any]
             "source": rules.source,
             "n_rules": len(rules.rules),
             "params": rules.params,
+            **_bundled_hash(rules.source),
         },
         "parameters": {
             "as_of": plan.as_of.isoformat(),
@@ -576,3 +580,14 @@ def _manifest(result: RunResult, inputs: list[dict[str, Any]]) -> dict[str, Any]
         },
         "packages": package_versions(),
     }
+
+
+def _bundled_hash(source: str) -> dict[str, str]:
+    """Hash a bundled rule set (a rule file is hashed with the inputs)."""
+    import hashlib
+    import importlib.resources
+
+    if not source.startswith("bundled:"):
+        return {}
+    res = importlib.resources.files("geo_renewal") / "rules" / f"{source[8:]}.toml"
+    return {"sha256": hashlib.sha256(res.read_bytes()).hexdigest()}

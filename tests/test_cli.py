@@ -112,3 +112,62 @@ def test_layer_takes_one_input_layer():
     assert res.exit_code == 2
     res = CliRunner().invoke(cli, ["validate", __file__, "--layer", "a=b"])
     assert "not NAME=PATH" in res.output
+
+
+# ---------------------------------------------------------------- errors of every command
+
+_ERRORS = [
+    (
+        PermissionError(13, "Permission denied", "/x/统计.xlsx"),
+        1,
+        "/x/统计.xlsx: permission denied",
+    ),
+    (
+        OSError(28, "No space left on device", "/x/.statistics.tmp-1a2b3c4d.xlsx"),
+        1,
+        "/x/statistics.xlsx: the disk is full",
+    ),
+    (FileNotFoundError(2, "No such file or directory", "a.gpkg"), 1, "a.gpkg: no such file"),
+    (ImportError('a map needs folium: pip install "geo_renewal[maps]"'), 1, "pip install"),
+    (
+        ModuleNotFoundError("No module named 'rasterio'", name="rasterio"),
+        1,
+        "pip install rasterio",
+    ),
+    (KeyboardInterrupt(), 130, "interrupted (Ctrl-C)"),
+    (geo_renewal.InputError("street '东关\x1b[2J' unknown"), 1, "street '东关\\x1b[2J' unknown"),
+    (RuntimeError("boom"), 1, "unexpected error (RuntimeError: boom)"),
+]
+
+
+@pytest.mark.parametrize("where", [(), ("rules",)], ids=["command", "subgroup command"])
+@pytest.mark.parametrize(
+    ("error", "code", "text"), _ERRORS, ids=[type(e[0]).__name__ for e in _ERRORS]
+)
+def test_every_error_of_a_command_is_one_message(monkeypatch, where, error, code, text):
+    def fail():
+        raise error
+
+    group = cli.commands["rules"] if where else cli
+    monkeypatch.setitem(group.commands, "boom", click.Command("boom", callback=fail))
+    res = CliRunner().invoke(cli, [*where, "boom"])
+    assert res.exit_code == code
+    assert res.output.startswith("Error: ")
+    assert text in res.output
+    assert "\x1b" not in res.output
+    assert "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    res = CliRunner().invoke(cli, ["--debug", *where, "boom"])
+    if isinstance(error, KeyboardInterrupt):
+        assert res.exit_code == 130  # Ctrl-C needs no traceback, even with --debug
+    else:
+        assert res.exception is error  # --debug: raised as is, so Python prints the traceback
+
+
+def test_usage_errors_exit_2_and_debug_is_documented():
+    res = CliRunner().invoke(cli, ["run", "--no-such-option"])
+    assert res.exit_code == 2
+    assert "Traceback" not in res.output
+    res = CliRunner().invoke(cli, ["--help"])
+    assert "--debug" in res.output
+    assert "130" in res.output

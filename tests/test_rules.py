@@ -524,3 +524,48 @@ def test_fuzz_random_asts(tree):
 )
 def test_fuzz_token_soup(tokens):
     _check_safe(" ".join(tokens))
+
+
+# ------------------------------------------------ params that would hide a column
+
+
+@pytest.mark.parametrize("name", ["build_year", "households", "street", "danger_grade", "zone_id"])
+def test_param_named_like_a_canonical_column_is_refused(name):
+    data = {"params": {name: 2000}, "rules": [_rule(when=f"floors > 1 and {name} != 0")]}
+    with pytest.raises(RuleError) as info:
+        parse_rules(data, source="my_rules.toml")
+    msg = str(info.value)
+    assert f"param {name!r}" in msg
+    assert f"canonical column {name!r}" in msg
+    assert "rename the parameter" in msg
+    assert "my_rules.toml" in msg
+
+
+def test_param_named_like_a_column_of_the_parcels_is_refused(grid_parcels):
+    from geo_renewal.classify import classify_parcels
+
+    rules = parse_rules(
+        {"params": {"容积率": 2.0}, "rules": [_rule(when="容积率 > 1.5")]}, source="far.toml"
+    )
+    parcels = grid_parcels.assign(容积率=np.linspace(0.5, 3.0, len(grid_parcels)))
+    with pytest.raises(RuleError) as info:
+        classify_parcels(parcels, rules)
+    msg = str(info.value)
+    assert "param '容积率'" in msg
+    assert "column '容积率' of the parcels" in msg
+    assert "rename the parameter" in msg
+    assert "far.toml" in msg
+    # Without the clash the same rule reads the column, parcel by parcel.
+    renamed = parse_rules({"params": {"max_far": 1.5}, "rules": [_rule(when="容积率 > max_far")]})
+    out = classify_parcels(parcels, renamed)
+    assert (out["category"] == "demolish").sum() == (parcels["容积率"] > 1.5).sum()
+
+
+def test_bundled_rule_sets_have_no_param_named_like_a_column():
+    from geo_renewal.rules import _canonical_columns
+
+    assert {"build_year", "households", "parcel_id", "category"} <= _canonical_columns()
+    for name in bundled_rule_sets():
+        params = set(load_rules(name).params)
+        assert params
+        assert not params & _canonical_columns(), name

@@ -188,3 +188,109 @@ def test_dates_booleans_and_geometries(grid_parcels, tmp_path):
     assert [ws["C2"].value, ws["C3"].value] == ["是", "否"]
     assert "2026-03-01" in format_table(df, lang="en")
     assert "Yes" in format_table(df, lang="en")
+
+
+# ------------------------------------------------------------------ formula-like text
+#
+# OWASP CSV injection: text starting with = + - @ tab or CR is data, never a formula.
+
+HOSTILE_TEXT = [
+    '=HYPERLINK("http://x","点击查看")',
+    "=cmd|' /C calc'!A0",
+    "+1",
+    "-2",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "东关街道",
+]
+
+
+@pytest.fixture
+def hostile() -> pd.DataFrame:
+    n = len(HOSTILE_TEXT)
+    return pd.DataFrame(
+        {
+            "street": HOSTILE_TEXT,
+            "households": [-2.0 - k for k in range(n)],  # negative numbers stay numbers
+            "n_parcels": list(range(-3, n - 3)),
+        }
+    )
+
+
+def _cells(path) -> list[openpyxl.cell.cell.Cell]:
+    wb = openpyxl.load_workbook(path, data_only=False)
+    return [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+
+
+def test_xlsx_formula_like_text_is_read_back_as_text(hostile, tmp_path):
+    one = write_table(hostile, tmp_path / "one.xlsx", title="=TITLE()")
+    many = write_tables({"=A": hostile, "B": hostile}, tmp_path / "many.xlsx")
+    for path in (one, many):
+        cells = _cells(path)
+        assert not [c.coordinate for c in cells if c.data_type == "f"]
+        texts = {c.value: c for c in cells if isinstance(c.value, str)}
+        for text in HOSTILE_TEXT:
+            # XML reads a carriage return as a line break: still text, not a formula
+            assert texts[text.replace("\r", "\n")].data_type == "s", text
+        # The quote prefix keeps a formula-like text text even when a planner edits it.
+        assert texts["=cmd|' /C calc'!A0"].quotePrefix
+        numbers = [c.value for c in cells if c.data_type == "n" and c.value is not None]
+        assert -2.0 in numbers
+        assert -9.0 in numbers
+        assert -3 in numbers
+    ws = openpyxl.load_workbook(one).active
+    assert ws["A1"].value == "=TITLE()"
+    assert ws["A1"].data_type == "s"
+
+
+def test_csv_formula_like_text_gets_a_quote_and_numbers_stay_numbers(hostile, tmp_path):
+    import csv
+
+    path = write_table(hostile, tmp_path / "t.csv", lang="en")
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    street = [r[0] for r in rows[1:]]
+    assert street[:7] == [f"'{t}" for t in HOSTILE_TEXT[:7]]
+    assert street[7] == "东关街道"
+    households = [float(r[1]) for r in rows[1:]]
+    assert households == hostile["households"].tolist()
+    assert [r[2] for r in rows[1:4]] == ["-3", "-2", "-1"]
+
+
+def test_markdown_escapes_html_and_plain_text_escapes_control_characters():
+    df = pd.DataFrame({"name": ["<script>alert(1)</script>", "a|b", "东关\x1b[31m红\x07"]})
+    md = format_table(df, style="markdown")
+    assert "<script>" not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "a\\|b" in md
+    plain = format_table(df)
+    assert "\x1b" not in plain
+    assert "\x07" not in plain
+    assert "东关\\x1b[31m红\\x07" in plain
+
+
+def test_xlsx_holds_control_characters_as_visible_escapes(tmp_path):
+    df = pd.DataFrame({"name": ["东关\x1b[31m", "line\nbreak"]})
+    cells = _cells(write_table(df, tmp_path / "c.xlsx"))
+    values = [c.value for c in cells]
+    assert "东关\\x1b[31m" in values
+    assert "line\nbreak" in values
+
+
+def test_every_table_writer_goes_through_the_safe_cells():
+    """No module writes XLSX or CSV around tables.py / _cellsafe (one safe writer)."""
+    import re
+    from pathlib import Path
+
+    package = Path(tb.__file__).parent
+    allowed = {"tables.py", "_cellsafe.py"}
+    pattern = re.compile(r"\.to_excel\(|\.to_csv\(|csv\.writer|ExcelWriter|\bws\.append\(")
+    offenders = [
+        f"{p.relative_to(package)}:{i}"
+        for p in package.rglob("*.py")
+        if p.name not in allowed
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []

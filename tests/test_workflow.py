@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 
@@ -9,9 +11,11 @@ import openpyxl
 import pytest
 from browser import chromium_available, open_in_chromium, pixel_stddev, static_urls
 from click.testing import CliRunner
+from small_plan import FORMULA_STREET, RULES, write_small_plan
 
 import geopandas as gpd
 
+import geo_renewal
 from geo_renewal import InputError
 from geo_renewal.cli import cli
 from geo_renewal.datasets import get_path
@@ -199,3 +203,251 @@ def test_bar_chart_escapes_and_scales():
     assert "<img" not in html
     assert "width:50.0%" in html
     assert "width:0.0%" in html
+
+
+# ------------------------------------------------------------- all-or-nothing outputs
+
+
+def _hashes(folder) -> dict[str, str]:
+    """SHA-256 of every file under `folder`, by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def small_run(tmp_path, grid_parcels):
+    """A finished run of the small plan in tmp_path/out, with a planner's own file beside it."""
+    plan = write_small_plan(tmp_path, grid_parcels)
+    out = tmp_path / "out"
+    run_plan(plan, out_dir=out)
+    (out / "dongguan.html").write_text("<p>东关片区 (made by geo-renewal map)</p>", "utf-8")
+    return plan, out
+
+
+def _leftovers(out) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
+def test_a_full_disk_leaves_the_previous_outputs_byte_identical(small_run, monkeypatch):
+    import errno
+
+    from geo_renewal import tables
+
+    plan, out = small_run
+    before = _hashes(out)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(args[-1]))
+
+    monkeypatch.setattr(tables, "_write_xlsx", full)  # after the maps are staged
+    with pytest.raises(InputError, match=r"disk is full.*previous outputs are unchanged"):
+        run_plan(plan, out_dir=out)
+    assert _hashes(out) == before
+    assert _leftovers(out) == []
+
+
+def test_manifest_lists_inputs_rules_versions_and_every_output(small_run):
+    plan, out = small_run
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    files = _hashes(out)
+    written = {k: v for k, v in files.items() if k not in ("manifest.json", "dongguan.html")}
+    assert {k: v["sha256"] for k, v in manifest["outputs"].items()} == written
+    assert all(v["size"] == (out / k).stat().st_size for k, v in manifest["outputs"].items())
+    inputs = {e["role"]: e for e in manifest["inputs"]}
+    parcels = plan.parent / "parcels.gpkg"
+    assert inputs["layers.parcels"]["sha256"] == hashlib.sha256(parcels.read_bytes()).hexdigest()
+    assert inputs["layers.parcels"]["size"] == parcels.stat().st_size
+    assert inputs["rules"]["path"] == str(plan.parent / "rules.toml")
+    assert inputs["plan"]["path"] == str(plan)
+    assert manifest["rules"]["n_rules"] == 1
+    assert manifest["parameters"]["stats_by"] == ["street"]
+    assert manifest["packages"]["geo_renewal"] == geo_renewal.__version__
+    assert manifest["packages"]["geopandas"] == gpd.__version__
+    assert manifest["started"] <= manifest["finished"]
+
+
+def test_the_swap_keeps_other_files_and_drops_stale_outputs(small_run):
+    plan, out = small_run
+    mine = (out / "dongguan.html").read_bytes()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    # A map of an earlier run that this run does not make (no demolition any more).
+    (out / "resettlement.html").write_text("old", encoding="utf-8")
+    manifest["outputs"]["resettlement.html"] = {"path": "resettlement.html"}
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = run_plan(plan, out_dir=out)
+    assert (out / "dongguan.html").read_bytes() == mine
+    assert not (out / "resettlement.html").exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["dongguan.html", *(p.name for p in result.files.values())]
+    )
+    assert _leftovers(out) == []
+
+
+def test_a_failed_swap_puts_every_file_back(small_run, monkeypatch):
+    import os
+
+    from geo_renewal import _staging
+
+    plan, out = small_run
+    before = _hashes(out)
+    calls = []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 4:  # old files moved aside, then the first new ones moved in
+            raise PermissionError(13, "Permission denied", str(dst))
+        os.replace(src, dst)
+
+    monkeypatch.setattr(_staging.os, "replace", replace)
+    with pytest.raises(InputError, match=r"permission denied.*previous outputs are unchanged"):
+        run_plan(plan, out_dir=out)
+    assert _hashes(out) == before
+    assert _leftovers(out) == []
+
+
+def test_statistics_workbook_holds_formula_like_streets_as_text(small_run):
+    _, out = small_run
+    wb = openpyxl.load_workbook(out / "statistics.xlsx", data_only=False)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    streets = [c for c in cells if c.value == FORMULA_STREET]
+    assert streets
+    assert all(c.data_type == "s" for c in streets)
+
+
+def test_classify_writes_both_layers_or_neither(tmp_path, grid_parcels, monkeypatch):
+    from geo_renewal import io
+    from geo_renewal.classify import classify_file
+
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES, encoding="utf-8")
+    src = io.write_layer(grid_parcels, tmp_path / "parcels.gpkg", layer="parcels")
+    out = tmp_path / "classified.gpkg"
+    classify_file(src, out, rules=rules)
+    before = out.read_bytes()
+    real = io.write_layer
+
+    def no_zones(gdf, path, *, layer=None, **kw):
+        if layer == "zones":
+            raise OSError(28, "No space left on device", str(path))
+        return real(gdf, path, layer=layer, **kw)
+
+    monkeypatch.setattr(io, "write_layer", no_zones)
+    with pytest.raises(OSError, match="No space"):
+        classify_file(src, out, rules=rules)
+    assert out.read_bytes() == before  # not the new parcels next to the old zones
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "classified.gpkg",
+        "parcels.gpkg",
+        "rules.toml",
+    ]
+
+
+_SLOW_RUN = """
+import sys, time
+from geo_renewal import tables
+real = tables.write_tables
+def slow(*args, **kwargs):  # the workbook is written, then the run takes its time
+    path = real(*args, **kwargs)
+    time.sleep(120)
+    return path
+tables.write_tables = slow
+from geo_renewal.cli import cli
+cli(["run", sys.argv[1], "--out", sys.argv[2], "--silent"])
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_run_leaves_the_previous_outputs_byte_identical(small_run):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    plan, out = small_run
+    before = _hashes(out)
+    env = {**os.environ, "PYTHONPATH": str(Path(geo_renewal.__file__).parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_RUN, str(plan), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        staged: list[Path] = []
+        while not staged and time.monotonic() < deadline and proc.poll() is None:
+            staged = list(out.parent.glob(f".{out.name}.staging-*/statistics.xlsx"))
+            time.sleep(0.05)
+        assert staged, "the run never staged its workbook"
+        assert (staged[0].parent / "classification.html").is_file()  # outputs were written
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert _hashes(out) == before
+    assert _leftovers(out) == []
+
+
+def test_an_output_folder_on_its_own_disk_is_staged_inside_it(small_run, monkeypatch):
+    from geo_renewal import _staging
+
+    plan, out = small_run
+    mine = (out / "dongguan.html").read_bytes()
+    monkeypatch.setattr(_staging, "_same_disk", lambda a, b: False)  # e.g. a USB stick
+    seen = []
+    real = _staging.Staging.commit
+
+    def commit(self, manifest):
+        seen.append(self.path)
+        return real(self, manifest)
+
+    monkeypatch.setattr(_staging.Staging, "commit", commit)
+    result = run_plan(plan, out_dir=out)
+    assert seen[0].parent == out
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["dongguan.html", *(p.name for p in result.files.values())]
+    )
+    assert (out / "dongguan.html").read_bytes() == mine
+    assert _leftovers(out) == []
+
+
+def test_ctrl_c_during_the_swap_waits_for_the_swap(tmp_path, monkeypatch):
+    import os
+    import signal
+    import threading
+
+    from geo_renewal import _staging
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are delivered to the main thread only")
+    out = tmp_path / "maps"
+    out.mkdir()
+    (out / "report.html").write_text("old", encoding="utf-8")
+    real = os.replace
+    calls = []
+
+    def replace(src, dst):
+        if not calls:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the renames
+        calls.append(dst)
+        real(src, dst)
+
+    with _staging.Staging(out) as stage:
+        (stage.path / "report.html").write_text("new", encoding="utf-8")
+        (stage.path / "statistics.xlsx").write_bytes(b"new")
+        monkeypatch.setattr(_staging.os, "replace", replace)
+        stage.commit({})
+    assert len(calls) == 4  # old report aside, report, workbook, manifest in
+    assert (out / "report.html").read_text(encoding="utf-8") == "new"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["outputs"]) == ["report.html", "statistics.xlsx"]
