@@ -49,6 +49,11 @@ _API: dict[str, str] = {
     # stats.py
     "zone_stats": "stats",
     "policy_checks": "policy",
+    "unit_policy": "policy",
+    # units.py: renewal units (更新单元) and the 63号文 checks on them
+    "check_units": "units",
+    "unit_checks": "units",
+    "nearby_reason": "units",
     "convert_area": "stats",
     "ConservationError": "stats",
     # tables.py
@@ -72,6 +77,7 @@ _API: dict[str, str] = {
     "FundParams": "fund_params",
     "FundBalance": "fund",
     "load_fund_params": "fund_params",
+    "placeholder_keys": "fund_params",
     "fund_balance": "fund",
     "fund_balance_from_files": "fund",
     "fund_tables": "fund",

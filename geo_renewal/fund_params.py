@@ -19,7 +19,7 @@ import pandas as pd
 from geo_renewal._errors import InputError
 from geo_renewal._toml import parse_toml, read_toml
 
-__all__ = ["FundParams", "load_fund_params"]
+__all__ = ["FundParams", "load_fund_params", "placeholder_keys"]
 
 #: TOML section -> keys of `FundParams` in that section.
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -295,3 +295,37 @@ def _as_params(params: FundParams | str | Path | Mapping[str, Any] | None) -> Fu
         return load_fund_params(overrides=params)
     msg = f"`params` must be FundParams, a TOML path or a mapping; got {type(params).__name__}."
     raise InputError(msg)
+
+
+def placeholder_keys(params: FundParams) -> list[str]:
+    """
+    Return the parameters still at the bundled placeholder values.
+
+    The bundled ``params/fund_default.toml`` holds placeholders of the right order of
+    magnitude, not a district's compensation scheme; every output built on them must say so.
+
+    Parameters
+    ----------
+    params
+        The parameters used.
+
+    Returns
+    -------
+    keys
+        Names of the parameters equal to the bundled defaults, in file order.
+
+    Examples
+    --------
+    >>> len(placeholder_keys(load_fund_params())) > 10
+    True
+    >>> "appraised_value_per_m2" in placeholder_keys(
+    ...     load_fund_params(overrides={"appraised_value_per_m2": 18000}))
+    False
+    """
+    default = load_fund_params()
+    return [
+        k
+        for keys in _SECTIONS.values()
+        for k in keys
+        if k not in ("derive", "land_price_changes") and getattr(params, k) == getattr(default, k)
+    ]

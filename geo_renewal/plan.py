@@ -42,7 +42,7 @@ _SECTIONS = {
     "outputs": {"dir", "tiles", "offline", "lang"},
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
-_KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings"}
+_KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,9 @@ class Plan:
     working_crs
         Working CRS override, or None.
     layers
-        Input layers by role (``"parcels"``, ``"districts"``, …).
+        Input layers by role (``"parcels"``, ``"districts"``, …). ``"units"`` are the
+        renewal units (更新单元 / 项目范围) the 63号文 checks are made on
+        (`geo_renewal.units`); without them the outputs say that the checks need them.
     constraints
         Named constraint layers the rules refer to.
     rasters

@@ -24,7 +24,7 @@ import pandas as pd
 
 from geo_renewal._html import escape
 from geo_renewal.schema import CATEGORIES, STAGES, label
-from geo_renewal.stats import TOTAL_ROW
+from geo_renewal.stats import OUTSIDE_ROW, TOTAL_ROW
 from geo_renewal.tables import format_table
 from geo_renewal.text import say
 
@@ -214,24 +214,58 @@ def _charts(result: RunResult, lang: str) -> str:
     return f'<section><div class="charts">{"".join(charts)}</div></section>'
 
 
+#: Columns of the report's 63号文 table, in order (those the checks have).
+_POLICY_COLUMNS = (
+    "name",
+    "class_mix",
+    "verdict",
+    "demolition_share",
+    "exempt_floor_area_m2",
+    "rebuild_ratio",
+    "nearby_rate",
+    "reason",
+)
+
+
 def _policy(result: RunResult, lang: str) -> str:
-    table = result.stats.get("zone_id")
-    if table is None or "violations" not in table.columns:
-        return ""
-    units = table.drop(index=[TOTAL_ROW], errors="ignore")
-    bad = units[units["violations"].fillna("").astype(str).str.len() > 0]
-    if bad.empty:
-        body = f'<p class="ok">{escape(say("report.policy_ok", lang))}</p>'
+    """Render the 63号文 checks on the renewal units (or why there are none) and the nearby reason."""
+    caveats = result.caveats()
+    checks = result.unit_checks
+    if checks is None:
+        body = f'<p class="bad">{escape(caveats["units"])}</p>'
     else:
-        cols = [
-            c
-            for c in ("floor_area_m2", "demolish_floor_area_m2", "demolish_share", "violations")
-            if c in bad.columns
-        ]
-        body = f'<p class="bad">{escape(say("report.policy_bad", lang))}</p>' + _scroll(
-            format_table(bad, lang=lang, style="html", columns=cols)
+        units = checks.drop(index=[TOTAL_ROW, OUTSIDE_ROW], errors="ignore")
+        verdict = units["verdict"].astype(str)
+        n_fail = int((verdict == say("policy.verdict_fails", lang)).sum())
+        n_pass = int((verdict == say("policy.verdict_passes", lang)).sum())
+        counts = say(
+            "policy.units_summary",
+            lang,
+            n=len(units),
+            n_pass=n_pass,
+            n_fail=n_fail,
+            n_incomplete=len(units) - n_pass - n_fail,
         )
+        lead = say("report.policy_ok", lang) if n_fail == 0 else say("report.policy_bad", lang)
+        cols = [c for c in _POLICY_COLUMNS if c in units.columns]
+        body = (
+            f'<p class="{"ok" if n_fail == 0 else "bad"}">{escape(counts)} {escape(lead)}</p>'
+            + _scroll(format_table(units, lang=lang, style="html", columns=cols))
+        )
+    if "nearby" in caveats:
+        body += f'<p class="bad">{escape(caveats["nearby"])}</p>'
     return f"<section><h2>{escape(say('report.policy', lang))}</h2>{body}</section>"
+
+
+def _caveats(result: RunResult, lang: str) -> str:
+    """Render the caveat on placeholder parameters behind the run's figures (fund balance)."""
+    text = result.caveats().get("fund")
+    if not text:
+        return ""
+    return (
+        f"<section><h2>{escape(say('caveat.title', lang))}</h2>"
+        f'<p class="bad">{escape(text)}</p></section>'
+    )
 
 
 def _behind(result: RunResult, lang: str) -> str:
@@ -387,6 +421,7 @@ def meeting_report(
         f"<header><h1>{escape(title)}</h1>"
         f"<p>{escape(say('report.subtitle', lang, as_of=stamp))}</p></header><main>",
         _key_figures(result, lang),
+        _caveats(result, lang),
         _charts(result, lang),
         _map(result, lang) if embed_map else "",
         _policy(result, lang),

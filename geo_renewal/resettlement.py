@@ -102,6 +102,9 @@ class ResettlementPlan:
         ``objective`` (household·km), ``mip_gap`` (reported by HiGHS, None for an LP),
         ``bound_gap`` (gap to the split optimum, a valid lower bound), ``time_s``,
         ``time_limit`` and ``time_limit_hit``.
+    nearby_pairs
+        The (``unit_id``, ``site_id``) pairs a unit may use that count as on site or nearby,
+        for explaining the 就地就近安置率 (`geo_renewal.units.nearby_reason`).
     """
 
     allocation: pd.DataFrame
@@ -113,6 +116,9 @@ class ResettlementPlan:
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     solver: dict[str, Any] = field(default_factory=dict)
+    nearby_pairs: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"unit_id": [], "site_id": []})
+    )
 
     def __repr__(self) -> str:
         s = self.summary
@@ -653,6 +659,18 @@ def _assemble_plan(
         summary=summary,
         notes=notes,
         solver=result.solver,
+        nearby_pairs=_nearby_pairs(unit, site, pairs),
+    )
+
+
+def _nearby_pairs(unit: _Units, site: _Sites, pairs: _Pairs) -> pd.DataFrame:
+    """Return the allowed (unit, site) pairs that count as on site or nearby."""
+    pi, pj = np.nonzero(pairs.allowed & pairs.nearby)
+    return pd.DataFrame(
+        {
+            "unit_id": unit.index.to_numpy(dtype=object)[pi],
+            "site_id": site.table["site_id"].to_numpy(dtype=object)[pj],
+        }
     )
 
 

@@ -218,6 +218,11 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
         "optional": ("name", "far", "street"),
         "geometry": ("Polygon", "MultiPolygon"),
     },
+    "units": {
+        "required": (),
+        "optional": ("unit_id", "zone_id", "name", "planned_floor_area", "far", "street"),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
     "constraints": {
         "required": (),
         "optional": ("name", "constraint_type"),
@@ -242,6 +247,7 @@ NUMERIC_COLUMNS: dict[str, tuple[float | None, float | None, str]] = {
     "floor_area": (0, None, "an area ≥ 0 m²"),
     "footprint_area": (0, None, "an area ≥ 0 m²"),
     "far": (0, None, "a floor-area ratio ≥ 0"),
+    "planned_floor_area": (0, None, "an area ≥ 0 m²"),
 }
 
 #: Yes/no columns, and the cell values (lower-cased, stripped) read as yes or as no.
@@ -292,6 +298,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "district_id": ("街道编号", "行政区编号", "district", "districtid"),
     "name": ("名称", "项目名称", "地块名称", "街道名称", "小区名称_", "title"),
     "far": ("容积率", "plot_ratio"),
+    "planned_floor_area": ("规划建筑面积", "规划总建筑面积", "规划新建建筑面积", "planned_gfa"),
     "constraint_type": ("约束类型", "管控类型", "kind"),
     # ledger.py: project ledger (台账) columns
     "responsible_unit": ("责任单位", "牵头单位", "责任部门", "主责单位"),
@@ -508,6 +515,13 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "demolition_share": ("拆除比例（%）", "Demolition share (%)"),
     "rebuild_ratio": ("拆建比", "Rebuild ratio"),
     "violations": ("超出63号文限值", "Limits broken (MOHURD 2021 No. 63)"),
+    # units.py / policy.unit_policy: the 63号文 checks per renewal unit
+    "renewal_unit": ("更新单元编号", "Renewal unit"),
+    "note": ("说明", "Note"),
+    "caveat": ("使用须知", "Caveat"),
+    "class_mix": ("用地构成", "Land by class"),
+    "verdict": ("核查结论", "Verdict"),
+    "meets_demolition_share": ("拆除比例≤20%", "Demolition share ≤ 20 %"),
     # maps.py: resettlement sites and flows in map tooltips
     "capacity_units": ("安置容量（套）", "Capacity (units)"),
     "allocated_households": ("已安置户数（户）", "Allocated households"),

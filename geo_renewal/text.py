@@ -64,10 +64,13 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "report.map": ("更新分类图", "Renewal classes"),
     "report.policy": ("63号文约束检查（按更新单元）", "MOHURD No. 63 checks (per renewal unit)"),
     "report.policy_ok": (
-        "全部单元符合拆除比例和拆建比要求。",
-        "Every unit keeps the demolition share and rebuild ratio limits.",
+        "全部单元符合拆除比例、拆建比和就地就近安置率要求。",
+        "Every unit keeps the demolition share, rebuild ratio and nearby rate limits.",
     ),
-    "report.policy_bad": ("以下单元突破限值：", "Units breaking a limit:"),
+    "report.policy_bad": (
+        "不符合的单元及原因见下表“核查结论”“判定理由”两列。",
+        "The Verdict and Reason columns below show which units break a limit and why.",
+    ),
     "report.stages": ("项目所处阶段", "Projects by stage"),
     "report.behind": ("滞后项目清单", "Projects behind schedule"),
     "report.none_behind": ("无滞后项目。", "No project is behind schedule."),
@@ -102,6 +105,96 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     ),
     "policy.rebuild_ratio": ("拆建比 {v:.2f} > {lim:g}", "rebuild ratio {v:.2f} > {lim:g}"),
     "policy.separator": ("；", "; "),
+    "policy.demolition_share_ok": (
+        "拆除比例 {v:.1%} ≤ {lim:.0%}",
+        "demolition share {v:.1%} ≤ {lim:.0%}",
+    ),
+    "policy.exempt": (
+        "（已扣除违法建筑及C/D级危房 {m2:,.0f} ㎡）",
+        " (exempt illegal and C/D buildings: {m2:,.0f} m²)",
+    ),
+    "policy.no_floor_area": (
+        "单元内无现状建筑面积，拆除比例未核",
+        "no existing floor area in the unit: demolition share not checked",
+    ),
+    "policy.rebuild_ratio_ok": ("拆建比 {v:.2f} ≤ {lim:g}", "rebuild ratio {v:.2f} ≤ {lim:g}"),
+    "policy.rebuild_unknown": (
+        "缺少规划建筑面积，拆建比未核",
+        "no planned floor area: rebuild ratio not checked",
+    ),
+    "policy.rebuild_none": ("无拆除，拆建比不适用", "nothing demolished: no rebuild ratio"),
+    "policy.nearby_ok": (
+        "就地就近安置率 {v:.1%} ≥ {lim:.0%}",
+        "nearby rate {v:.1%} ≥ {lim:.0%}",
+    ),
+    "policy.nearby_bad": (
+        "就地就近安置率 {v:.1%} < {lim:.0%}",
+        "nearby rate {v:.1%} < {lim:.0%}",
+    ),
+    "policy.nearby_none": ("无实物安置需求", "no household needs a flat"),
+    "policy.nearby_unknown": (
+        "未编制安置方案，就地就近安置率未核",
+        "no resettlement plan: nearby rate not checked",
+    ),
+    "policy.verdict_passes": ("符合", "passes"),
+    "policy.verdict_fails": ("不符合", "fails"),
+    "policy.verdict_incomplete": ("未全部核查", "incomplete"),
+    "policy.units_needed": (
+        "63号文约束（拆除比例、拆建比、就地就近安置率）须按更新单元核算，需要更新单元图层"
+        "（更新单元或项目范围面，含单元名称，可选规划建筑面积或容积率）：在 plan.toml 中加入 "
+        "[layers.units]。本次未提供，未做单元核查；更新片区为同类地块聚合，不能代替更新单元。",
+        "The MOHURD No. 63 checks (demolition share, rebuild ratio, nearby rate) are made per "
+        "renewal unit and need a units layer (更新单元 or project-area polygons with a name and "
+        "optionally planned floor area or FAR): add [layers.units] to plan.toml. None was "
+        "given, so no unit was checked; renewal zones hold one class each and cannot stand "
+        "in for units.",
+    ),
+    "policy.units_summary": (
+        "{n} 个更新单元：{n_pass} 个符合，{n_fail} 个不符合，{n_incomplete} 个未全部核查。",
+        "{n} renewal units: {n_pass} pass, {n_fail} fail, {n_incomplete} incomplete.",
+    ),
+    "policy.sheet": ("63号文核查", "MOHURD No. 63 checks"),
+    "caveat.fund_placeholder": (
+        "资金平衡测算中 {n} 项参数仍为软件内置的占位值（{keys}），不是本区的征收补偿方案，"
+        "结果仅作示意、不能作为决策依据（按这些值 {n_loss}/{n_projects} 个项目收不抵支）。"
+        "请在 plan.toml 的 [fund] params 中给出本区参数。",
+        "{n} fund-balance parameters are still the bundled placeholders ({keys}), not the "
+        "district's compensation scheme: the balance is illustrative only and no basis for a "
+        "decision ({n_loss} of {n_projects} projects lose money under them). Give the "
+        "district's figures with [fund] params in plan.toml.",
+    ),
+    "caveat.title": ("使用须知", "Caveats"),
+    "caveat.and_more": ("等", " and others"),
+    "caveat.sheet": ("使用须知", "Caveats"),
+    "caveat.item": ("须知", "Caveat"),
+    "units.nearby.head": (
+        "就地就近安置率 {rate:.1%}，低于现有安置容量可达的最高值 {best:.1%}（相差 {gap:,} 户）。"
+        "原因：安置方案以总安置距离（户·公里）最小为目标，而不是就近（{dist:,.0f} 米内或就地）"
+        "安置户数最多",
+        "The nearby rate is {rate:.1%}, below the {best:.1%} the site capacities allow "
+        "({gap:,} households). Why: the plan minimises the total distance (household·km), "
+        "not the number placed on site or within {dist:,.0f} m",
+    ),
+    "units.nearby.no_site": (
+        "{n} 个搬迁单元的 {hh:,} 户在 {dist:,.0f} 米内没有可用安置地块，任何方案都无法就近安置",
+        "{hh:,} households of {n} units have no usable site within {dist:,.0f} m, so no "
+        "plan can place them nearby",
+    ),
+    "units.nearby.taken": (
+        "{n_sites} 处对某些单元属于就近的安置地块，安置了对其并非就近的其他单元 {hh:,} 户"
+        "（总距离最小的分配）",
+        "{n_sites} sites that are nearby for some units house {hh:,} households for whom they "
+        "are not nearby (the shortest-total-distance allocation)",
+    ),
+    "units.nearby.kept_whole": (
+        "这些就近地块尚余 {free:,} 套，但搬迁单元整体安置（不拆分）时放不下",
+        "those nearby sites keep {free:,} flats free, too few for a unit kept whole",
+    ),
+    "units.nearby.end": (
+        "。如需提高，可调整安置方案的目标（就近优先）或增加就近地块容量。",
+        ". To raise it, plan for nearby placement first or add capacity near the units.",
+    ),
+    "policy.note": ("说明", "Note"),
     # site suitability checks
     "sites.size": ("面积", "area"),
     "sites.heritage": ("文保范围", "heritage zone"),

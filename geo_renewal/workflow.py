@@ -7,7 +7,8 @@ The planner's workflow end to end: one project file in, maps, tables and a meeti
 2. classify the parcels with the rule set (`classify_parcels`) and group them into renewal
    zones (`zones_from_parcels`);
 3. statistics by street, class, zone and project with the 63号文 checks (`zone_stats`);
-4. resettlement: sites, capacity and allocation (`plan_resettlement`);
+4. resettlement: sites, capacity and allocation (`plan_resettlement`), then the 63号文
+   checks on the renewal units, when the plan has a units layer (`unit_checks`);
 5. progress of the ledger's projects as of the meeting date and the fund balance
    (`read_ledger`, `project_progress`, `fund_balance`);
 6. the classification, resettlement and progress maps (`renewal_map`, `save_map`);
@@ -82,6 +83,9 @@ class RunResult:
         Statistics tables by name (``"street"``, ``"category"``, ``"zone"``, …).
     resettlement
         The resettlement plan, or None when nothing is demolished.
+    unit_checks
+        The 63号文 checks per renewal unit (`geo_renewal.units.unit_checks`), or None
+        without a units layer.
     ledger, progress, fund
         The ledger, per-project progress as of ``plan.as_of`` and the fund balance, or None
         without a ledger.
@@ -99,6 +103,7 @@ class RunResult:
     zones: gpd.GeoDataFrame | None = None
     stats: dict[str, pd.DataFrame] = field(default_factory=dict)
     resettlement: ResettlementPlan | None = None
+    unit_checks: pd.DataFrame | None = None
     ledger: Ledger | None = None
     progress: pd.DataFrame | None = None
     fund: FundBalance | None = None
@@ -144,9 +149,52 @@ class RunResult:
             lines.append(
                 say("workflow.summary.projects", lang, n=len(self.progress), n_over=n_over)
             )
+        lines.extend(f"! {text}" for text in self.caveats().values())
         lines.append(say("workflow.summary.files", lang))
         lines.extend(f"  {say(f'workflow.file.{k}', lang)}: {v}" for k, v in self.files.items())
         return "\n".join(lines)
+
+    def caveats(self) -> dict[str, str]:
+        """
+        Return what a reader must know before trusting the run's figures, in its language.
+
+        Returns
+        -------
+        caveats
+            ``"units"`` when no units layer was given (the 63号文 checks need one),
+            ``"nearby"`` when the nearby rate is below the best achievable (the reason,
+            measured on the allocation), ``"fund"`` when fund parameters are still the
+            bundled placeholders.
+        """
+        from geo_renewal.units import nearby_reason
+
+        lang, out = self.plan.lang, {}
+        if self.unit_checks is None:
+            out["units"] = say("policy.units_needed", lang)
+        if self.resettlement is not None:
+            reason = nearby_reason(self.resettlement, lang=lang)
+            if reason:
+                out["nearby"] = reason
+        if self.fund is not None:
+            from geo_renewal.fund_params import placeholder_keys
+
+            keys = placeholder_keys(self.fund.params)
+            if keys:
+                from geo_renewal.schema import label
+
+                short = [label(k, lang).split("（")[0].split(" (")[0] for k in keys[:4]]
+                names = say("progress.list_separator", lang).join(short)
+                names += say("caveat.and_more", lang) if len(keys) > 4 else ""
+                balance = self.fund.projects["balance"].to_numpy(dtype=float)
+                out["fund"] = say(
+                    "caveat.fund_placeholder",
+                    lang,
+                    n=len(keys),
+                    keys=names,
+                    n_loss=int((balance < 0).sum()),
+                    n_projects=len(balance),
+                )
+        return out
 
 
 def _step(result: RunResult, bar: Any, name: str, func: Callable[[], Any]) -> Any:
@@ -238,14 +286,19 @@ def _statistics(result: RunResult) -> None:
     lang = result.plan.lang
     tables: dict[str, pd.DataFrame] = {}
     for col in result.plan.stats_by:
-        tables[col] = zone_stats(classified, by=col, lang=lang)
+        tables[col] = zone_stats(classified, by=col, policy=False, lang=lang)
     for col in ("category", "zone_id"):  # the report and the summary read these two
         if col not in tables:
-            tables[col] = zone_stats(classified, by=col, lang=lang)
+            tables[col] = zone_stats(classified, by=col, policy=False, lang=lang)
     districts = result.layers.get("districts")
     if districts is not None and "street" not in tables:
         tables["street"] = zone_stats(
-            classified, zones=districts, zone_col="name", how=result.plan.stats_how, lang=lang
+            classified,
+            zones=districts,
+            zone_col="name",
+            how=result.plan.stats_how,
+            policy=False,  # 63号文 checks are made on renewal units only (`_units`)
+            lang=lang,
         )
     projects = result.layers.get("projects")
     if projects is not None and "project_id" not in tables:
@@ -257,6 +310,7 @@ def _statistics(result: RunResult) -> None:
             zone_col="project_id",
             how=result.plan.stats_how,
             overlaps="first",
+            policy=False,
             lang=lang,
         )
     result.stats = tables
@@ -279,6 +333,28 @@ def _resettlement(result: RunResult) -> None:
         zone_dist=result.plan.zone_dist,
         lang=result.plan.lang,
         **kwargs,
+    )
+
+
+def _units(result: RunResult) -> None:
+    """Check the plan's renewal units against 63号文 (nothing without a units layer)."""
+    from geo_renewal.units import check_units, unit_checks
+
+    units = result.layers.get("units")
+    if units is None or result.classified is None:
+        return
+    plan = result.plan
+    checked = check_units(
+        units, districts=result.layers.get("districts"), source=str(plan.layers["units"].path)
+    )
+    result.layers["units"] = checked
+    result.unit_checks = unit_checks(
+        result.classified,
+        checked,
+        buildings=result.layers.get("buildings"),
+        resettlement=result.resettlement,
+        demand_by=str(plan.resettlement.get("demand_by", "zone_id")),
+        lang=plan.lang,
     )
 
 
@@ -360,8 +436,12 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     """
     lang = result.plan.lang
     tables = _SheetNames()
+    caveats = result.caveats()
+    if caveats:
+        tables[say("caveat.sheet", lang)] = pd.DataFrame({"caveat": list(caveats.values())})
     for key, df in result.stats.items():
         tables[_stats_sheet_name(key, lang)] = df
+    tables[say("policy.sheet", lang)] = _policy_sheet(result)
     rs = result.resettlement
     if rs is not None:
         # the classification's own columns (rule ids, zone codes) are no part of a site list
@@ -413,6 +493,34 @@ def _stats_sheet_name(key: str, lang: str) -> str:
         return say(f"workflow.sheet.by.{key}", lang)
     group = label(key, lang).split("（")[0].split(" (")[0]
     return say("workflow.sheet.by_group", lang, group=group)
+
+
+#: Columns of the 63号文 sheet, in order (those the table has).
+POLICY_COLUMNS = (
+    "name",
+    "class_mix",
+    "verdict",
+    "violations",
+    "floor_area_m2",
+    "demolish_floor_area_m2",
+    "exempt_floor_area_m2",
+    "demolition_share",
+    "planned_floor_area_m2",
+    "rebuild_ratio",
+    "demolish_households",
+    "flat_households",
+    "nearby_households",
+    "nearby_rate",
+    "reason",
+)
+
+
+def _policy_sheet(result: RunResult) -> pd.DataFrame:
+    """Return the 63号文 checks per renewal unit, or the sentence saying they need units."""
+    checks = result.unit_checks
+    if checks is None:
+        return pd.DataFrame({"note": [say("policy.units_needed", result.plan.lang)]})
+    return checks[[c for c in POLICY_COLUMNS if c in checks.columns]]
 
 
 def run_plan(
@@ -469,7 +577,7 @@ def run_plan(
     old_crs = settings.working_crs
     if plan.working_crs is not None:
         settings.working_crs = plan.working_crs
-    steps = 8
+    steps = 9
     try:
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
             inputs = _input_files(plan)  # hashed before anything is read
@@ -478,6 +586,7 @@ def run_plan(
             _step(result, bar, "classify", lambda: _classify(result))
             _step(result, bar, "statistics", lambda: _statistics(result))
             _step(result, bar, "resettlement", lambda: _resettlement(result))
+            _step(result, bar, "units", lambda: _units(result))
             _step(result, bar, "progress", lambda: _progress(result))
             _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))

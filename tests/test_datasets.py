@@ -343,6 +343,25 @@ def test_projects_and_ledger(district, categories):
     assert ledger.loc[upgrade, "拆除建筑面积"].isna().all()
 
 
+def test_units_mix_classes_and_some_break_a_limit(district, categories):
+    """The sample's 更新单元: mixed classes, no overlaps, inside the district; pass and fail."""
+    from geo_renewal.units import check_units, unit_checks
+
+    units = check_units(district.layers["units"], districts=district.layers["districts"])
+    assert 6 <= len(units) <= 12
+    assert units["name"].str.endswith("更新单元").all()
+    assert units["planned_floor_area_m2"].notna().sum() >= len(units) // 2
+    parcels = district.layers["parcels"].assign(category=categories.to_numpy())
+    checks = unit_checks(parcels, units, lang="en").drop(index=["outside", "total"])
+    n_classes = checks["class_mix"].str.count(",") + 1
+    assert (n_classes >= 2).all()  # every unit mixes demolition with other classes
+    assert (checks["demolish_floor_area_m2"] < checks["floor_area_m2"]).all()
+    assert "fails" in set(checks["verdict"])
+    assert set(checks["meets_demolition_share"]) == {True, False}
+    assert (checks["meets_rebuild_ratio"] == False).any()  # noqa: E712
+    assert checks["rebuild_ratio"].isna().any()  # some units have no planned floor area
+
+
 def test_flood_raster(district):
     depth, nodata = district.flood_depth, district.nodata
     assert depth.dtype == np.float32

@@ -101,6 +101,20 @@ def test_every_value_is_checked_before_anything_runs(plan_dir, text, match):
         load_plan(_write(plan_dir, parcels + text))
 
 
+def test_units_layer_is_a_checked_plan_key(plan_dir):
+    plan = load_plan(plan_dir / "plan.toml")
+    assert plan.layers["units"].layer == "units"
+    assert plan.layers["units"].kind == "units"
+    text = "[layers.parcels]\npath='sample_district.gpkg'\n[layers.units]\npath='nope.gpkg'\n"
+    with pytest.raises(InputError, match=r"`layers.units.path` names .*nope.gpkg, which does not"):
+        load_plan(_write(plan_dir, text))
+    text = "[layers.parcels]\npath='sample_district.gpkg'\n[layers.unit]\npath='sample_district.gpkg'\n"
+    with pytest.raises(
+        InputError, match=r"`layers.unit` is not a layer role.*did you mean `units`"
+    ):
+        load_plan(_write(plan_dir, text))
+
+
 def test_stats_how_reaches_the_plan(plan_dir):
     text = "[layers.parcels]\npath='sample_district.gpkg'\n[stats]\nhow = 'largest'\n"
     assert load_plan(_write(plan_dir, text)).stats_how == "largest"

@@ -114,6 +114,35 @@ def test_workbook_has_every_table_with_totals(demo):
     assert ws.freeze_panes == "A2" or ws.freeze_panes is not None
 
 
+def _cells(ws) -> list:
+    return [v for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+
+
+def test_demo_checks_63_on_the_sample_units_not_on_zones(demo):
+    """The 63号文 sheet and report section hold the sample's mixed units, each with its verdict."""
+    units = gpd.read_file(get_path("sample_district"), layer="units")
+    wb = openpyxl.load_workbook(demo[0] / OUTPUT_FILES["workbook"])
+    cells = _cells(wb["63号文核查"])
+    for name in units["name"]:
+        assert name in cells
+    assert {"符合", "不符合"} <= set(cells)
+    # No statistics sheet (zones, projects, streets) carries a 63号文 verdict any more.
+    for sheet in ("按片区编号统计", "按项目编号统计", "按街道统计"):
+        assert "超出63号文限值" not in _cells(wb[sheet])
+    caveats = " ".join(map(str, _cells(wb["使用须知"])))
+    assert "占位值" in caveats
+    assert "低于现有安置容量可达的最高值" in caveats
+    report = (demo[0] / OUTPUT_FILES["report"]).read_text(encoding="utf-8")
+    section = report[report.index("63号文约束检查") :]
+    section = section[: section.index("</section>")]
+    assert f"{len(units)} 个更新单元" in section
+    assert all(name in section for name in units["name"])
+    assert "demolish-0" not in section  # no renewal zone stands in for a unit
+    assert "原因：安置方案以总安置距离" in section
+    assert "占位值" in report
+    assert "占位值" in demo[1]  # the CLI summary
+
+
 def test_demo_classified_layers_conserve_households(demo):
     path = demo[0] / OUTPUT_FILES["classified"]
     parcels = gpd.read_file(path, layer="parcels")
@@ -174,6 +203,19 @@ by = ["street"]
     assert "<img src=x" not in report
     assert "${alert" not in report
     assert "&lt;img src=x onerror=alert(1)&gt;" in report
+    # Without a units layer no unit check is reported, and both outputs say they need one.
+    assert result.unit_checks is None
+    section = report[report.index("MOHURD No. 63 checks") :]
+    section = section[: section.index("</section>")]
+    assert "need a units layer" in section
+    assert "exceed" not in section
+    assert "Verdict" not in section
+    wb = openpyxl.load_workbook(plan_dir / "out" / OUTPUT_FILES["workbook"])
+    cells = _cells(wb["MOHURD No. 63 checks"])
+    assert any("need a units layer" in str(c) for c in cells)
+    assert not any(c in ("passes", "fails") for c in cells)
+    for sheet in wb.sheetnames:
+        assert "Limits broken (MOHURD 2021 No. 63)" not in _cells(wb[sheet])
 
 
 @pytest.mark.parametrize(

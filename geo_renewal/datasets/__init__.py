@@ -69,6 +69,7 @@ LAYERS: tuple[str, ...] = (
     "parcels",
     "buildings",
     "projects",
+    "units",
     "river",
     "eco_belt",
     "heritage_core",

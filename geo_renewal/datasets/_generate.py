@@ -157,7 +157,7 @@ class SampleDistrict:
     ----------
     layers
         Layer name -> GeoDataFrame in `crs`: ``districts``, ``parcels``, ``buildings``,
-        ``projects``,
+        ``projects``, ``units``,
         ``river``, ``eco_belt``, ``heritage_core``, ``heritage_control``,
         ``view_corridor``.
     flood_depth
@@ -467,6 +467,7 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
     parcels = _order_and_name(parcels, blocks, cell_street, rng)
     cats = expected_categories(parcels, layers, river=zones.river)
     projects, ledger = _projects(parcels, cats, rng)
+    units = _units(parcels, cats)
     depth, transform = _flood_raster(grid.boundary, zones.river)
     parcels_out = _parcels_layer(parcels)
     buildings = _buildings(parcels_out, np.random.default_rng(seed + 3))
@@ -475,6 +476,7 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
         "parcels": parcels_out,
         "buildings": buildings,
         "projects": projects,
+        "units": units,
         **layers,
     }
     info = {
@@ -929,6 +931,101 @@ _PARCEL_COLUMNS = [
     "listed",
     "illegal",
 ]
+
+
+#: Planned floor area of the sample units as a multiple of their demolished floor area
+#: (None: not yet planned), in the order the units are chosen.
+_UNIT_PLANNED = (1.6, 2.6, None, 1.2, 1.8, None, 2.3, 1.0)
+#: Blocks within this gap (m, across a road) of a unit's core block join the unit.
+_UNIT_GAP = 45.0
+#: At most this many neighbouring blocks join a unit.
+_UNIT_NEIGHBOURS = 2
+
+
+def _units(parcels: gpd.GeoDataFrame, cats: pd.Series) -> gpd.GeoDataFrame:
+    """
+    Renewal units (更新单元): a block with demolition and up to two neighbouring blocks.
+
+    The core blocks are the blocks holding demolition parcels, taken alternately by the
+    highest and the lowest expected demolition share (non-exempt demolished ÷ existing
+    floor area), so that some units keep the 63号文 20 % limit and some break it; each
+    unit adds its nearest unused neighbouring blocks across a road, so it mixes demolition
+    with retention and protection. A unit's polygon is its blocks' parcels with the roads
+    between them (a closing by half the gap), cut by the earlier units. Planned floor area
+    is `_UNIT_PLANNED` × the demolished floor area (some above 拆建比 2, some not planned).
+    """
+    block = parcels["block"].to_numpy()
+    floor = parcels["floor_area"].to_numpy(dtype=float)
+    dem = (cats == "demolish").to_numpy()
+    grade = parcels["danger_grade"].astype("string").fillna("").to_numpy(dtype=object)
+    exempt = dem & (parcels["illegal"].astype(bool).to_numpy() | np.isin(grade, ["C", "D"]))
+    frame = pd.DataFrame(
+        {
+            "block": block,
+            "floor": floor,
+            "dem": np.where(dem, floor, 0.0),
+            "counted": np.where(dem & ~exempt, floor, 0.0),
+        }
+    )
+    per = frame.groupby("block").agg(
+        floor=("floor", "sum"), dem=("dem", "sum"), counted=("counted", "sum"),
+        n=("floor", "size"),
+    )  # fmt: skip
+    ids = np.asarray(per.index)
+    shapes = np.array(
+        [shapely.union_all(np.asarray(parcels.geometry.array)[block == b]) for b in ids]
+    )
+    core = per[(per["dem"] > 0) & (per["n"] >= 6)]
+    core = core.assign(share=core["counted"] / core["floor"]).sort_values("share")
+    order = [b for pair in zip(core.index[::-1], core.index, strict=True) for b in pair]
+    used: set[int] = set()
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    taken = shapely.Polygon()
+    for b in dict.fromkeys(order):
+        if len(rows) == len(_UNIT_PLANNED):
+            break
+        if int(b) in used:
+            continue
+        k = int(np.flatnonzero(ids == b)[0])
+        gaps = shapely.distance(shapes[k], shapes)
+        near = [
+            int(ids[j])
+            for j in np.argsort(gaps)
+            if 0 < gaps[j] <= _UNIT_GAP and int(ids[j]) not in used
+        ][:_UNIT_NEIGHBOURS]
+        members = [int(b), *near]
+        used.update(members)
+        pos = np.isin(ids, members)
+        half = _UNIT_GAP / 2
+        shape = shapely.union_all(shapes[pos]).buffer(half, join_style="mitre")
+        shape = shapely.difference(shape.buffer(-half, join_style="mitre"), taken)
+        taken = shapely.union(taken, shape)
+        sub = parcels[block == b]
+        place = sub["community"].dropna()
+        place = place.iloc[0] if len(place) else sub["name"].dropna().iloc[0]
+        factor = _UNIT_PLANNED[len(rows)]
+        demolished = float(per.loc[members, "dem"].sum())
+        rows.append(
+            {
+                "unit_id": f"DY{len(rows) + 1:02d}",
+                "name": f"{place}更新单元",
+                "street": sub["street"].mode().iloc[0],
+                "planned_floor_area": np.nan if factor is None else round(factor * demolished, -2),
+            }
+        )
+        geoms.append(shape)
+    info = pd.DataFrame(rows)
+    return gpd.GeoDataFrame(
+        {
+            "unit_id": info["unit_id"].astype("string"),
+            "name": info["name"].astype("string"),
+            "street": info["street"].astype("string"),
+            "planned_floor_area": info["planned_floor_area"].astype(float),
+        },
+        geometry=shapely.set_precision(np.array(geoms, dtype=object), 0.01),
+        crs=parcels.crs,
+    )
 
 
 def _parcels_layer(parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
