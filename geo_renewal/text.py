@@ -45,6 +45,9 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配高德底图（数据本身未改动）",
         "Overlays shifted from WGS84 to GCJ-02 for display over Gaode tiles (data unchanged)",
     ),
+    # zone names (classify.zone_names): street · class · number
+    "classify.zone_name": ("{street}·{category}·{number}", "{street} · {category} · {number}"),
+    "classify.zone_name_no_street": ("{category}·{number}", "{category} · {number}"),
     # the one-page report
     "report.subtitle": (
         "城市更新挂图作战 · 会议材料 · 截至 {as_of}",

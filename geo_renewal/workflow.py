@@ -185,7 +185,7 @@ def _read_layers(result: RunResult) -> None:
 
 
 def _classify(result: RunResult) -> None:
-    from geo_renewal.classify import classify_parcels, zone_labels, zones_from_parcels
+    from geo_renewal.classify import classify_parcels, zone_labels, zone_names, zones_from_parcels
     from geo_renewal.rules import load_rules
 
     plan = result.plan
@@ -205,8 +205,9 @@ def _classify(result: RunResult) -> None:
         )
         raise InputError(msg) from e
     classified["zone_id"] = zone_labels(classified, dist=plan.zone_dist)
+    classified["zone_name"] = zone_names(classified, lang=plan.lang)  # what meetings read
     result.classified = classified
-    result.zones = zones_from_parcels(classified, dist=plan.zone_dist)
+    result.zones = zones_from_parcels(classified, dist=plan.zone_dist, lang=plan.lang)
 
 
 def _statistics(result: RunResult) -> None:
@@ -219,7 +220,9 @@ def _statistics(result: RunResult) -> None:
         tables[col] = zone_stats(classified, by=col, lang=lang)
     for col in ("category", "zone_id"):  # the report and the summary read these two
         if col not in tables:
-            tables[col] = zone_stats(classified, by=col, lang=lang)
+            # zones are rows by their names (东关街道·征收拆迁·01), not their codes
+            by = "zone_name" if col == "zone_id" else col
+            tables[col] = zone_stats(classified, by=by, lang=lang)
     districts = result.layers.get("districts")
     if districts is not None and "street" not in tables:
         tables["street"] = zone_stats(
@@ -249,6 +252,8 @@ def _resettlement(result: RunResult) -> None:
         logger.info("no parcel is classified demolish; resettlement skipped")
         return
     kwargs = dict(result.plan.resettlement)
+    if kwargs.get("demand_by", "zone_id") == "zone_id":
+        kwargs["demand_by"] = "zone_name"  # the units of the tables and maps, by name
     result.resettlement = plan_resettlement(
         classified,
         sites=result.layers.get("sites"),
