@@ -341,6 +341,8 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     tables
         Sheet name (in the run's language) -> table.
     """
+    from geo_renewal.tables import findings_table
+
     lang = result.plan.lang
     tables = _SheetNames()
     for key, df in result.stats.items():
@@ -369,8 +371,15 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
 
         for name, df in fund_tables(result.fund, lang=result.plan.lang).items():
             tables[name[:31]] = df
-    findings = [report.to_frame().assign(layer=role) for role, report in result.validation.items()]
-    findings = [f for f in findings if len(f)]
+    findings = [
+        findings_table(
+            report.to_frame().assign(layer=role),
+            lang=lang,
+            first_row=result.layers[role].attrs.get("first_row"),
+        )
+        for role, report in result.validation.items()
+        if len(report.findings)
+    ]
     if findings:
         tables[say("workflow.sheet.validation", lang)] = pd.concat(findings, ignore_index=True)
     return dict(tables)
