@@ -90,6 +90,7 @@ _API: dict[str, str] = {
     "classify_parcels": "classify",
     "aggregate_buildings": "classify",
     "zone_labels": "classify",
+    "zone_names": "classify",
     "zones_from_parcels": "classify",
     "share_in": "spatial",
     "intersects": "spatial",

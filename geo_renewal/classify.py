@@ -27,6 +27,7 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
+from geo_renewal._checks import check_lang
 from geo_renewal._classify_kernel import OUTPUT_COLUMNS, classify_frame
 from geo_renewal._errors import InputError
 from geo_renewal.crs import area as crs_area
@@ -35,6 +36,7 @@ from geo_renewal.geoparquet import is_partitioned
 from geo_renewal.io import read_named_layer
 from geo_renewal.rules import RuleSet, load_rules
 from geo_renewal.schema import CATEGORIES
+from geo_renewal.text import say
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -44,6 +46,7 @@ __all__ = [
     "classify_file",
     "classify_parcels",
     "zone_labels",
+    "zone_names",
     "zones_from_parcels",
 ]
 
@@ -435,7 +438,99 @@ def zone_labels(classified: gpd.GeoDataFrame, *, dist: float = 30.0) -> pd.Serie
     return result
 
 
-def zones_from_parcels(classified: gpd.GeoDataFrame, *, dist: float = 30.0) -> gpd.GeoDataFrame:
+def zone_names(
+    classified: pd.DataFrame, *, zone_col: str = "zone_id", lang: str | None = None
+) -> pd.Series:
+    """
+    Name every parcel's renewal zone as a meeting reads it: street · class · number.
+
+    A zone takes the street most of its parcels are in (``street`` column; left out where
+    there is none) and the label of its class; zones of one street and class are numbered
+    01, 02, … in the order of their ids (map reading order, see `zone_labels`), for
+    example 千佛山街道·征收拆迁·03. The codes stay in `zone_col`.
+
+    Parameters
+    ----------
+    classified
+        Parcels with `zone_col` and ``category`` (e.g. `classify_parcels` with
+        ``zone_id`` from `zone_labels`), optionally ``street``.
+    zone_col
+        Column of zone ids.
+    lang
+        ``"zh"`` or ``"en"`` (class labels and separator); defaults to `settings.lang`.
+
+    Returns
+    -------
+    zone_name
+        String Series aligned on `classified.index`; null where the zone id is null.
+
+    Raises
+    ------
+    InputError
+        If `zone_col` or ``category`` is missing, or for an unknown `lang`.
+
+    Examples
+    --------
+    >>> parcels = pd.DataFrame({
+    ...     "zone_id": ["demolish-001", "demolish-001", "demolish-002", "unchanged-001"],
+    ...     "category": ["demolish", "demolish", "demolish", "unchanged"],
+    ...     "street": ["东关街道", "西关街道", "东关街道", "东关街道"]})
+    >>> parcels.assign(name=zone_names(parcels, lang="zh"))["name"].tolist()
+    ['东关街道·征收拆迁·01', '东关街道·征收拆迁·01', '东关街道·征收拆迁·02', '东关街道·不涉及·01']
+    >>> zone_names(parcels, lang="en").iloc[0]
+    '东关街道 · Expropriate & demolish · 01'
+    """
+    lang = check_lang(lang)
+    missing = [c for c in (zone_col, "category") if c not in classified.columns]
+    if missing:
+        msg = (
+            f"`classified` has no {missing} column; label the zones first "
+            f"(classified['zone_id'] = zone_labels(classified)); columns: "
+            f"{list(classified.columns)}."
+        )
+        raise InputError(msg)
+    per = _zone_streets(classified, zone_col)
+    per["k"] = per.groupby(["street", "category"], sort=False).cumcount() + 1
+    width = max(2, len(str(int(per["k"].max())))) if len(per) else 2
+    names = {}
+    for zone, row in per.iterrows():
+        code = str(row["category"])
+        cat = CATEGORIES[code].label(lang) if code in CATEGORIES else code
+        fields = {"street": row["street"], "category": cat, "number": f"{int(row['k']):0{width}d}"}
+        key = "classify.zone_name" if row["street"] else "classify.zone_name_no_street"
+        names[zone] = say(key, lang, **fields)
+    values = classified[zone_col].astype(object).map(names)
+    return pd.Series(
+        pd.array(values.to_numpy(dtype=object), dtype="str"),
+        index=classified.index,
+        name="zone_name",
+    )
+
+
+def _zone_streets(classified: pd.DataFrame, zone_col: str) -> pd.DataFrame:
+    """Per zone id (sorted): its category and the street most of its parcels are in ("")."""
+    ok = classified[zone_col].notna().to_numpy()
+    frame = pd.DataFrame(
+        {
+            "zone": classified[zone_col].astype(object).to_numpy()[ok],
+            "category": classified["category"].astype(object).to_numpy()[ok],
+        }
+    )
+    per = frame.groupby("zone", sort=True).agg(category=("category", "first"))
+    per["street"] = ""
+    if "street" in classified.columns:
+        frame["street"] = classified["street"].astype(object).to_numpy()[ok]
+        blank = frame["street"].isna() | (frame["street"].astype(str).str.strip() == "")
+        counts = frame[~blank].groupby(["zone", "street"]).size().rename("n").reset_index()
+        counts = counts.sort_values(["zone", "n", "street"], ascending=[True, False, True])
+        top = counts.drop_duplicates("zone").set_index("zone")["street"].astype(str)
+        per["street"] = top.reindex(per.index).fillna("")
+    return per
+
+
+def zones_from_parcels(
+    classified: gpd.GeoDataFrame, *, dist: float = 30.0, lang: str | None = None
+) -> gpd.GeoDataFrame:
     """
     Dissolve classified parcels into renewal zones (片区) of one category each.
 
@@ -448,12 +543,14 @@ def zones_from_parcels(classified: gpd.GeoDataFrame, *, dist: float = 30.0) -> g
         Parcels with a CRS and a ``category`` column (e.g. from `classify_parcels`).
     dist
         Largest gap in metres (exclusive) bridged within a zone.
+    lang
+        Language of the zone names (`zone_names`); defaults to `settings.lang`.
 
     Returns
     -------
     zones
         GeoDataFrame in the CRS of `classified`, one row per zone in id order, with
-        ``zone_id``, ``category`` (categorical, same order), ``n_parcels``, the sums of
+        ``zone_id``, ``zone_name`` (street · class · number), ``category`` (categorical, same order), ``n_parcels``, the sums of
         ``households``, ``population`` and ``floor_area`` (those present), ``area`` (m² of
         the dissolved zone in the working CRS) and the geometry. Sums over all zones equal
         the parcel totals (parcels without a category are not in any zone).
@@ -512,6 +609,11 @@ def zones_from_parcels(classified: gpd.GeoDataFrame, *, dist: float = 30.0) -> g
         crs=classified.crs,
     )
     zones.insert(len(zones.columns) - 1, "area", crs_area(zones).to_numpy())
+    named = pd.DataFrame({"zone_id": zone, "category": codes.astype(object)})
+    if "street" in parcels.columns:
+        named["street"] = parcels["street"].to_numpy()
+    names = zone_names(named, lang=lang).groupby(named["zone_id"].to_numpy()).first()
+    zones.insert(1, "zone_name", pd.array(names.reindex(ids).to_numpy(dtype=object), dtype="str"))
     sort_key = [
         (order.index(c), z) for c, z in zip(zones["category"], zones["zone_id"], strict=True)
     ]

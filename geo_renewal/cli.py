@@ -597,6 +597,7 @@ def fund_command(
     type=click.Path(dir_okay=False),
     help="Also write every finding to this CSV/XLSX file.",
 )
+@_lang_option("the findings file")
 @_friendly_errors
 def validate_command(
     path: str,
@@ -607,6 +608,7 @@ def validate_command(
     crs: str | None,
     encoding: str | None,
     findings_path: str | None,
+    lang: str | None,
 ) -> None:
     """
     Check a layer and print what is wrong; exit 1 when there are errors.
@@ -631,23 +633,26 @@ def validate_command(
     report = validate_layer(gdf, kind=kind, districts=districts)
     click.echo(terminal_text(str(report)))
     if findings_path:
-        _write_findings(report.to_frame(), findings_path)
+        from geo_renewal.tables import findings_table
+
+        table = findings_table(report.to_frame(), lang=lang, first_row=gdf.attrs.get("first_row"))
+        _write_findings(table, findings_path, lang)
         click.echo(f"findings written to {findings_path}")
     if not report.ok:
         raise SystemExit(1)
 
 
-def _write_findings(frame: Any, path: str) -> None:
+def _write_findings(frame: Any, path: str, lang: str | None) -> None:
     """Write a findings table to CSV (UTF-8 with BOM, for Excel) or XLSX, atomically."""
     from pathlib import Path
 
-    from geo_renewal.tables import _write_frame
+    from geo_renewal.tables import write_table
 
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         msg = f"--findings must end in .csv or .xlsx, got {path!r}."
         raise click.BadParameter(msg)
-    _write_frame(frame, path)  # formula-like text stays text, as in every table written
+    write_table(frame, path, lang=lang, index=False)
 
 
 @cli.command("sample-data")

@@ -641,7 +641,7 @@ def _zone_layer(m: folium.Map, ctx: _Ctx, zones: gpd.GeoDataFrame) -> str:
         colors = md.category_colors(order)
         styles = [{"color": colors[c] if c != md.UNCLASSIFIED else "#08306b"} for c in order]
         style_keys = np.array([order.index(str(c)) for c in codes], dtype=int)
-    id_col = _name_col(zones, ("zone_id", "name"))
+    id_col = _name_col(zones, ("zone_name", "zone_id", "name"))
     labels = _label_texts(zones, id_col, lang) if len(zones) <= 300 else None
     name = say("map.zones", lang)
     _add_layer(

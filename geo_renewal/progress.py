@@ -680,14 +680,12 @@ def _progress_sheet(progress: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def _findings_sheet(findings: pd.DataFrame, *, lang: str) -> pd.DataFrame:
     """Return the ledger problems sheet: row, project, column, problem, severity, message."""
-    f = findings.rename(columns=_FINDING_HEADERS)
-    f = f[[c for c in _FINDING_HEADERS.values() if c in f.columns]].copy()
-    f["finding_severity"] = f["finding_severity"].map(
-        lambda v: (
-            say(f"progress.severity.{v}", lang) if f"progress.severity.{v}" in MEETING_TEXT else v
-        )
-    )
-    return f
+    from geo_renewal.tables import findings_table
+
+    f = findings_table(findings, lang=lang)  # rows are spreadsheet rows already
+    f = f.rename(columns={"finding_row": "ledger_row", "finding_id": "project_id"})
+    f = f.rename(columns={"finding_column": "ledger_column"})
+    return f[[c for c in _FINDING_HEADERS.values() if c in f.columns]]
 
 
 # --------------------------------------------------------------------------- the meeting

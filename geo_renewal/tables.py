@@ -41,9 +41,9 @@ from geo_renewal.schema import (
     value_label,
 )
 from geo_renewal.stats import MISSING_ROW, OUTSIDE_ROW, TOTAL_ROW, UNCLASSIFIED
-from geo_renewal.text import pick, say
+from geo_renewal.text import MEETING_TEXT, pick, say
 
-__all__ = ["VALID_EXTENSIONS", "format_table", "write_table", "write_tables"]
+__all__ = ["VALID_EXTENSIONS", "findings_table", "format_table", "write_table", "write_tables"]
 
 #: File extensions `write_table` understands.
 VALID_EXTENSIONS = (".xlsx", ".csv", ".md")
@@ -523,29 +523,6 @@ def _write_csv(cols: list[_Column], path: Path) -> None:
         frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
-def _write_frame(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """
-    Write `df` as it is (column names untranslated, no formats) to CSV or XLSX, safely.
-
-    For machine-read tables such as `geo-renewal validate --findings`: the cells go through
-    the same writers as the meeting tables, so formula-like text stays text.
-    """
-    path = Path(path)
-    ext = _extension(path)
-    cols = []
-    for col in df.columns:
-        values = [_python(v) for v in df[col].astype(object).tolist()]
-        texts = ["" if v is None else str(v) for v in values]
-        cols.append(_Column(str(col), "text", values, texts))
-    if ext == ".xlsx":
-        _write_xlsx([("Sheet1", cols, [False] * len(df), None)], path)
-    elif ext == ".csv":
-        _write_csv(cols, path)
-    else:
-        _write_text(_markdown(cols, [False] * len(df), None), path)
-    return path
-
-
 def _write_text(text: str, path: Path) -> None:
     with atomic_write(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -706,3 +683,132 @@ def write_tables(
         ]
         _write_text("\n".join(parts), path)
     return path
+
+
+# --------------------------------------------------------------------------------------
+# Findings as a meeting reads them
+# --------------------------------------------------------------------------------------
+
+#: Findings columns (`geo_renewal._findings.FINDING_COLUMNS`) -> their labelled columns.
+_FINDING_OUT = {
+    "row": "finding_row",
+    "id": "finding_id",
+    "column": "finding_column",
+    "problem": "finding_problem",
+    "severity": "finding_severity",
+    "action": "finding_action",
+    "message": "finding_message",
+    "value": "finding_value",
+    "layer": "finding_layer",
+}
+#: How an action text starts -> its key in `geo_renewal.text` (``findings.action.*``).
+_ACTIONS = (
+    ("removed", "removed"),
+    ("repaired", "repaired"),
+    ("set to missing", "set_missing"),
+    ("set to false", "set_false"),
+    ("kept", "kept"),
+    ("polygon parts kept", "kept"),
+    ("overlap and district checks skipped", "skipped"),
+    ("none", "none"),
+    ("reported", "reported"),
+)
+
+
+def _say_or(key: str, lang: str, fallback: Any) -> Any:
+    return say(key, lang) if key in MEETING_TEXT else fallback
+
+
+def _action_text(action: Any, lang: str) -> Any:
+    text = str(action).strip().lower() if action is not None else ""
+    for start, key in _ACTIONS:
+        if text.startswith(start):
+            return say(f"findings.action.{key}", lang)
+    return action
+
+
+def _finding_sentence(row: Mapping[str, Any], lang: str) -> str:
+    """Return the sentence of one finding: kind (column, value), action."""
+    kind = _say_or(f"findings.kind.{row['problem']}", lang, str(row["problem"]))
+    detail = []
+    if row.get("id") is not None and not pd.isna(row["id"]):
+        detail.append(say("findings.with_id", lang, id=row["id"]))
+    if row.get("column") is not None and not pd.isna(row["column"]):
+        detail.append(say("findings.in_column", lang, column=row["column"]))
+    if row.get("value") is not None and not pd.isna(row["value"]):
+        detail.append(say("findings.with_value", lang, value=row["value"]))
+    action = _action_text(row.get("action"), lang) or ""
+    if detail:
+        joined = say("findings.detail_separator", lang).join(detail)
+        return say("findings.message", lang, kind=kind, detail=joined, action=action)
+    return say("findings.message_bare", lang, kind=kind, action=action)
+
+
+def findings_table(
+    findings: pd.DataFrame, *, lang: str | None = None, first_row: int | None = None
+) -> pd.DataFrame:
+    """
+    Return findings as a meeting or a findings file shows them: labelled, in `lang`.
+
+    Problem kinds, severities and actions are labelled; in Chinese the message is a Chinese
+    sentence built from them (the kind, the column as the file spells it, the value and
+    what was done), in English the checker's own message. Row numbers are those a person
+    sees in the source file when `first_row` is given: a finding of the layer's row label
+    ``k`` (0, 1, … as read) is row ``k + first_row`` (2 in a spreadsheet whose header is
+    row 1, as `geo_renewal.io.read_layer` notes in ``attrs["first_row"]``).
+
+    Parameters
+    ----------
+    findings
+        A findings table (`geo_renewal._findings.FINDING_COLUMNS`, optionally ``layer``),
+        e.g. `ValidationReport.to_frame` or `Ledger.findings`.
+    lang
+        ``"zh"`` or ``"en"``; defaults to `settings.lang`.
+    first_row
+        The row number of the source's first data row, or None to keep the rows as they are
+        (ledger findings already hold spreadsheet rows).
+
+    Returns
+    -------
+    table
+        Columns ``finding_row``, ``finding_id``, ``finding_column``, ``finding_problem``,
+        ``finding_severity``, ``finding_action``, ``finding_message``, ``finding_value``
+        (and ``finding_layer``), labelled by `write_table`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"row": [0], "id": ["P1"], "column": ["层数"],
+    ...     "problem": ["implausible_value"], "severity": ["warning"], "action": ["none"],
+    ...     "message": ["row 0: floors 300 is not 1 to 200 storeys"], "value": ["300"]})
+    >>> t = findings_table(f, lang="zh", first_row=2)
+    >>> t[["finding_row", "finding_problem", "finding_severity"]].to_dict("records")
+    [{'finding_row': 2, 'finding_problem': '数值不合理', 'finding_severity': '警告'}]
+    >>> t["finding_message"].iloc[0]
+    '数值不合理（编号“P1”，列“层数”，值“300”），未处理，请核实。'
+    """
+    lang = check_lang(lang)
+    out = pd.DataFrame(index=findings.index)
+    rows = findings["row"] if "row" in findings else pd.Series(None, index=findings.index)
+    if first_row is not None:
+        rows = rows.map(
+            lambda r: (
+                r + first_row if isinstance(r, int | np.integer) and not isinstance(r, bool) else r
+            )
+        )
+    out["finding_row"] = rows.astype(object)
+    records = findings.to_dict("records")
+    for col, name in _FINDING_OUT.items():
+        if col == "row" or col not in findings:
+            continue
+        values = findings[col].astype(object)
+        if col == "problem":
+            values = values.map(lambda v: _say_or(f"findings.kind.{v}", lang, v))
+        elif col == "severity":
+            values = values.map(lambda v: _say_or(f"findings.severity.{v}", lang, v))
+        elif col == "action":
+            values = values.map(lambda v: _action_text(v, lang))
+        elif col == "message" and lang == "zh":
+            values = pd.Series([_finding_sentence(r, lang) for r in records], index=out.index)
+        out[name] = values
+    return out.reset_index(drop=True)

@@ -252,7 +252,7 @@ def _refuse_empty(plan: Plan, read: gpd.GeoDataFrame, kept: gpd.GeoDataFrame) ->
 
 
 def _classify(result: RunResult) -> None:
-    from geo_renewal.classify import classify_parcels, zone_labels, zones_from_parcels
+    from geo_renewal.classify import classify_parcels, zone_labels, zone_names, zones_from_parcels
     from geo_renewal.rules import load_rules
 
     plan = result.plan
@@ -275,8 +275,9 @@ def _classify(result: RunResult) -> None:
         msg = f"{plan.path}: {e}.{hint}"
         raise InputError(msg) from e
     classified["zone_id"] = zone_labels(classified, dist=plan.zone_dist)
+    classified["zone_name"] = zone_names(classified, lang=plan.lang)  # what meetings read
     result.classified = classified
-    result.zones = zones_from_parcels(classified, dist=plan.zone_dist)
+    result.zones = zones_from_parcels(classified, dist=plan.zone_dist, lang=plan.lang)
 
 
 def _statistics(result: RunResult) -> None:
@@ -289,7 +290,9 @@ def _statistics(result: RunResult) -> None:
         tables[col] = zone_stats(classified, by=col, policy=False, lang=lang)
     for col in ("category", "zone_id"):  # the report and the summary read these two
         if col not in tables:
-            tables[col] = zone_stats(classified, by=col, policy=False, lang=lang)
+            # zones are rows by their names (东关街道·征收拆迁·01), not their codes
+            by = "zone_name" if col == "zone_id" else col
+            tables[col] = zone_stats(classified, by=by, policy=False, lang=lang)
     districts = result.layers.get("districts")
     if districts is not None and "street" not in tables:
         tables["street"] = zone_stats(
@@ -325,6 +328,8 @@ def _resettlement(result: RunResult) -> None:
         logger.info("no parcel is classified demolish; resettlement skipped")
         return
     kwargs = dict(result.plan.resettlement)
+    if kwargs.get("demand_by", "zone_id") == "zone_id":
+        kwargs["demand_by"] = "zone_name"  # the units of the tables and maps, by name
     result.resettlement = plan_resettlement(
         classified,
         sites=result.layers.get("sites"),
@@ -434,6 +439,8 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     tables
         Sheet name (in the run's language) -> table.
     """
+    from geo_renewal.tables import findings_table
+
     lang = result.plan.lang
     tables = _SheetNames()
     caveats = result.caveats()
@@ -466,8 +473,15 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
 
         for name, df in fund_tables(result.fund, lang=result.plan.lang).items():
             tables[name[:31]] = df
-    findings = [report.to_frame().assign(layer=role) for role, report in result.validation.items()]
-    findings = [f for f in findings if len(f)]
+    findings = [
+        findings_table(
+            report.to_frame().assign(layer=role),
+            lang=lang,
+            first_row=result.layers[role].attrs.get("first_row"),
+        )
+        for role, report in result.validation.items()
+        if len(report.findings)
+    ]
     if findings:
         tables[say("workflow.sheet.validation", lang)] = pd.concat(findings, ignore_index=True)
     return dict(tables)

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "geo_renewal"
 # CJK ideographs, CJK punctuation (、；) and full-width forms
 CJK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
 #: Texts that only join two labels (the labels are Chinese, the joiner is not).
-JOINERS = {"tables.metric_of_code"}
+JOINERS = {"tables.metric_of_code", "classify.zone_name", "classify.zone_name_no_street"}
 # `"…" if zh else "…"`, `0 if lang == "zh" else 1`, over line breaks too
 TERNARY = re.compile(r"\bif\s+zh\s+else\b|==\s*[\"']zh[\"']\s+else\b")
 

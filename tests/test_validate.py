@@ -426,7 +426,8 @@ def test_cli_validate_exit_codes(grid_parcels, tmp_path):
     assert result.exit_code == 1
     assert "floors 0 is zero or negative" in result.output
     table = pd.read_csv(findings, encoding="utf-8-sig")
-    assert table["problem"].tolist() == ["implausible_value"]
+    assert table["问题类型"].tolist() == ["数值不合理"]  # labelled, in the output's language
+    assert table["行号"].tolist() == [1]  # the first feature of the GeoPackage
     districts = gpd.GeoDataFrame(
         {"district_id": ["D1"], "name": ["东关街道"]},
         geometry=[box(*grid_parcels.total_bounds)],
