@@ -212,7 +212,17 @@ def _tiles_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--tiles",
         type=click.Choice(tile_names()),
-        help="Base map (default: auto; 'none' with --offline). Tianditu reads TIANDITU_KEY.",
+        help="Online base map (default: none, the map opens without network). "
+        "Tianditu reads TIANDITU_KEY.",
+    )(func)
+
+
+def _offline_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--offline``: accepted for old scripts; every map is written self-contained."""
+    return click.option(
+        "--offline",
+        is_flag=True,
+        help="Kept for old scripts: every map embeds its scripts and opens without network.",
     )(func)
 
 

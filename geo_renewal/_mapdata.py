@@ -41,11 +41,12 @@ VALUES = "v"  #: optional, per feature: escaped field texts (tooltip, popup and 
 LABELS = "l"  #: optional, per feature: label HTML (``""``: no label)
 LABEL_POINTS = "lp"  #: optional, per feature: label anchor ``[x, y]`` relative to `ORIGIN`
 STYLE_KEYS = "s"  #: optional, per feature: index into the spec's `STYLES`
+LABEL_RANKS = "lr"  #: optional, per feature: rank of its label in the layer (lower first)
 
 #: Every key of a layer's data, in the order they are written.
 DATA_KEYS = (
     SCALE, ORIGIN, COORDS, PATH_SIZES, FEATURE_SIZES, FAMILIES, VALUES, LABELS, LABEL_POINTS,
-    STYLE_KEYS,
+    STYLE_KEYS, LABEL_RANKS,
 )  # fmt: skip
 
 #: Values of `FAMILIES`; features of a family share the geometry tests of the hit testing.
@@ -55,9 +56,11 @@ POLYGON, LINE, POINT = 0, 1, 2
 STYLE = "style"  #: Leaflet path options of the layer (``color``, ``weight``, ``interactive`` …)
 STYLES = "styles"  #: per style key: options merged over `STYLE`
 LABEL_PRIORITY_KEY = "labelPrio"  #: rank of the layer's labels (lower wins when they overlap)
+PLACE_KEY = "place"  #: label placement: 0 anchor only, 1 nudged inside, 2 also around
+OBSTACLE_KEY = "obstacle"  #: true: other labels may not cover the layer's features
 TIP = "tip"  #: optional: the tooltip fields (a field spec)
 POPUP = "pop"  #: optional: the popup fields (a field spec)
-SPEC_KEYS = (STYLE, STYLES, LABEL_PRIORITY_KEY, TIP, POPUP)
+SPEC_KEYS = (STYLE, STYLES, LABEL_PRIORITY_KEY, PLACE_KEY, OBSTACLE_KEY, TIP, POPUP)
 
 # Keys of a field spec (`TIP`, `POPUP`).
 FIELD_LABELS = "labels"  #: escaped field labels, one per shown field
@@ -73,11 +76,23 @@ ZOOM_IN = "zoomIn"  #: title of the zoom-in button
 ZOOM_OUT = "zoomOut"  #: title of the zoom-out button
 NO_TILES = "noTiles"  #: true when there is no base map (plain background)
 ATTRIBUTION = "attribution"  #: attribution prefix HTML (a literal)
-DECORATION_KEYS = (TITLE, LEGEND, ZOOM_IN, ZOOM_OUT, NO_TILES, ATTRIBUTION)
+BOUNDS = "bounds"  #: ``[[south, west], [north, east]]`` of the data, fitted at load
+LEGEND_BUTTON = "legendButton"  #: text of the legend's fold button (small screens)
+LAYERS_BUTTON = "layersButton"  #: text of the layer list's fold button
+DECORATION_KEYS = (
+    TITLE, LEGEND, ZOOM_IN, ZOOM_OUT, NO_TILES, ATTRIBUTION, BOUNDS, LEGEND_BUTTON, LAYERS_BUTTON,
+)  # fmt: skip
 
 #: Which labels win when labels overlap on screen (lower first); others are hidden. Keyed by
 #: the layer's role (``"layer"`` for every constraint layer); other layers rank after these.
-LABEL_PRIORITY = {"districts": 0, "sites": 1, "projects": 2, "layer": 3, "zones": 4}
+LABEL_PRIORITY = {"projects": 0, "sites": 1, "districts": 2, "layer": 3, "zones": 4}
+
+#: Label placement of a layer role (`PLACE_KEY`): projects and sites move around their
+#: polygon when the label does not fit inside; street names move inside their street.
+LABEL_PLACEMENT = {"projects": 2, "sites": 2, "districts": 1}
+
+#: Roles whose features no other label may cover (`OBSTACLE_KEY`).
+OBSTACLE_ROLES = ("projects", "sites")
 
 
 def label_priority(role: str) -> int:
@@ -386,13 +401,14 @@ def layer_data(
     columns: Sequence[Sequence[str]] = (),
     labels: Sequence[str] | None = None,
     style_keys: np.ndarray | None = None,
+    label_ranks: Sequence[int] | None = None,
 ) -> str:
     """
     Return the JSON text of a layer's data (the keys of `DATA_KEYS`).
 
     `columns` are the escaped field texts of the drawn rows (one sequence per field, in the
-    order of `VALUES`); `labels` (escaped label HTML) and `style_keys` are given for every
-    input row and picked with ``prep.rows``. The text contains no ``<`` (it sits in a
+    order of `VALUES`); `labels` (escaped label HTML), `style_keys` and `label_ranks` are
+    given for every input row and picked with ``prep.rows``. The text contains no ``<`` (it sits in a
     ``<script>`` element).
     """
     enc = encode_geoms(prep.geoms, precision)
@@ -408,6 +424,9 @@ def layer_data(
     if style_keys is not None:
         keys = np.asarray(style_keys)[prep.rows]
         parts += [f',"{STYLE_KEYS}":[', ",".join(map(str, keys.tolist())), "]"]
+    if label_ranks is not None and labels is not None:
+        ranks = np.asarray(label_ranks, dtype=np.int64)[prep.rows]
+        parts += [f',"{LABEL_RANKS}":[', ",".join(map(str, ranks.tolist())), "]"]
     parts.append("}")
     return "".join(parts).replace("<", "\\u003c")
 
@@ -429,13 +448,18 @@ def layer_spec(
     styles: Sequence[dict[str, Any]] = (),
     *,
     label_prio: int | None = None,
+    role: str = "",
     tip: dict[str, Any] | None = None,
     popup: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Return a layer's spec (the keys of `SPEC_KEYS`; absent ones are left out)."""
     spec: dict[str, Any] = {STYLE: style, STYLES: list(styles)}
+    kind = role.split(":", 1)[0]
     if label_prio is not None:
         spec[LABEL_PRIORITY_KEY] = label_prio
+        spec[PLACE_KEY] = LABEL_PLACEMENT.get(kind, 0)
+    if kind in OBSTACLE_ROLES:
+        spec[OBSTACLE_KEY] = True
     if tip is not None:
         spec[TIP] = tip
     if popup is not None:

@@ -23,6 +23,7 @@ from geo_renewal._cli_options import (
     _lang_option,
     _layer_option,
     _name_path_pairs,
+    _offline_option,
     _partitions_for,
     _tiles_option,
 )
@@ -169,9 +170,7 @@ def stats_command(
 @click.option("--zones", "zones_path", type=click.Path(exists=True), help="Renewal zones.")
 @_constraint_options("to draw", rasters=False)
 @_tiles_option
-@click.option(
-    "--offline", is_flag=True, help="Embed every script and style: one file, no network."
-)
+@_offline_option
 @_lang_option("the map")
 @click.option("--title", help="Title shown on the map.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
@@ -192,21 +191,21 @@ def map_command(
     Draw classified parcels on an interactive HTML meeting map.
 
     One layer per renewal category with a legend (parcel counts, 公顷), street outlines and
-    constraint layers; tooltips in Chinese (--lang en for English). With --offline the
-    file embeds Leaflet and opens without network (base map 'none' unless --tiles is given).
+    constraint layers; tooltips in Chinese (--lang en for English). The file embeds
+    Leaflet and opens without network; --tiles asks for an online base map (a warning
+    names the file that needs the network).
 
     Example:
 
     \b
         geo-renewal map classified.gpkg --districts streets.gpkg \\
             --constraint heritage_core=heritage.gpkg --title 东关片区 --out maps/dongguan.html
-        geo-renewal map classified.gpkg --tiles none --offline --out maps/offline.html
+        geo-renewal map classified.gpkg --tiles tianditu --out maps/online.html
     """
     from geo_renewal.io import read_layer, read_named_layer
     from geo_renewal.maps import renewal_map, save_map
 
-    if tiles is None:
-        tiles = "none" if offline else "auto"
+    tiles = tiles or "none"
     pairs = _name_path_pairs(constraint_pairs, "--constraint")
     parcels = read_layer(classified, layer=layer, kind="parcels")
     districts = None if districts_path is None else read_named_layer(districts_path, "districts")
@@ -221,8 +220,22 @@ def map_command(
         lang=lang,
         title=title,
     )
-    path = save_map(m, out, offline=offline)
+    path = save_map(m, out, offline=True)
+    _warn_if_online(path, tiles, lang)
     click.echo(f"wrote {path}", err=True)
+
+
+def _warn_if_online(
+    path: Any, tiles: str, lang: str | None, *, scripts_online: bool = False
+) -> None:
+    """Say on stderr that the map at `path` needs the network (its scripts or base map)."""
+    from geo_renewal.text import say
+    from geo_renewal.tiles import needs_network
+
+    if scripts_online:
+        click.echo(say("map.needs_network_scripts", lang, path=path), err=True)
+    elif needs_network(tiles):
+        click.echo(say("map.needs_network", lang, path=path, tiles=tiles), err=True)
 
 
 # ------------------------------------------------------------------------ resettlement.py
@@ -405,7 +418,7 @@ def _stage_days(values: tuple[str, ...]) -> dict[str, float]:
     "give every stage of the pipelines in use.",
 )
 @_tiles_option
-@click.option("--offline", is_flag=True, help="Embed every script: one file, no network.")
+@_offline_option
 @_lang_option("the map and tables")
 @click.option("--title", help="Map title (default: 项目进度 <date>).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="HTML map to write.")
@@ -449,7 +462,7 @@ def progress_command(
         geo-renewal progress 台账.csv --projects projects.gpkg --previous 上周台账.xlsx \\
             --duration 签约=120 --duration 拆除=90 --duration 组卷报批=90 \\
             --duration 供地=60 --duration 开工=30 --duration 方案=210 \\
-            --duration 施工=30 --duration 竣工验收=30 --offline --out maps/progress.html
+            --duration 施工=30 --duration 竣工验收=30 --out maps/progress.html
     """
     from geo_renewal.progress import progress_meeting, write_progress_meeting
 
@@ -465,9 +478,11 @@ def progress_command(
         lang=lang,
         header_row=header_row,
     )
+    tiles = tiles or "none"
     map_path, xlsx_path = write_progress_meeting(
-        meeting, out, xlsx=xlsx, tiles=tiles, offline=offline, title=title
+        meeting, out, xlsx=xlsx, tiles=tiles, offline=True, title=title
     )
+    _warn_if_online(map_path, tiles, lang or meeting.lang)
     click.echo(terminal_text(meeting.summary_text()))
     problems = meeting.problems_text()
     if problems:
@@ -702,6 +717,9 @@ def _run_and_report(plan_path: Any, out: str | None, lang: str | None, silent: b
         if issubclass(w.category, UserWarning) and text not in seen:
             seen.add(text)
             click.echo(terminal_text(f"Warning: {text}"), err=True)
+    for key, path in result.files.items():
+        if key.endswith("_map"):
+            _warn_if_online(path, plan.tiles, plan.lang, scripts_online=not plan.offline)
 
 
 _LANG_OPTION = click.option(

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-import shapely
-
 from geo_renewal import _mapdata as md
+from geo_renewal import _mapflows as mf
 from geo_renewal import settings
 from geo_renewal._checks import check_lang
 from geo_renewal._compat import import_optional
@@ -35,6 +32,17 @@ from geo_renewal._folium import LEAFLET_CSS, LEAFLET_JS, elements
 from geo_renewal._folium import inline_assets as _inline_assets
 from geo_renewal._html import escape
 from geo_renewal._mapdata import CONSTRAINT_STYLES, FALLBACK_PALETTE
+from geo_renewal._maplayer import (
+    Ctx,
+    add_layer,
+    category_label,
+    check_fields,
+    fmt_ha,
+    label_texts,
+    name_col,
+    swatch,
+    total_fields,
+)
 from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
@@ -60,8 +68,6 @@ _DEFAULT_PARCEL_FIELDS = (
     "floor_area",
     "street",
 )
-_SITE_FIELDS = ("site_id", "name", "capacity_units", "allocated_households", "utilisation")
-_FLOW_FIELDS = ("unit_id", "site_id", "households", "dist_m")
 _PROJECT_TIP_FIELDS = (
     "project_id",
     "name",
@@ -70,157 +76,27 @@ _PROJECT_TIP_FIELDS = (
     "signing_rate",
     "days_behind",
 )
+#: What a meeting reads in a project's popup (under its name), when present.
+_PROJECT_POPUP_FIELDS = (
+    "project_id",
+    "project_type",
+    "street",
+    "stage",
+    "stage_planned",
+    "days_behind",
+    "overdue_stages",
+    "signing_rate",
+    "households",
+    "signed_households",
+    "target_date",
+    "responsible_unit",
+    "responsible_person",
+)
 
 _OFFLINE_DROP_HINT = (
     "pass tiles='none' for a map that makes no network request, or keep tiles and open the "
     "file where the tile server is reachable"
 )
-
-
-# --------------------------------------------------------------------------------------
-# layer building
-# --------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Ctx:
-    lang: str
-    tolerance: float
-    precision: int
-    gcj02: bool
-    n_features: int = 0
-    n_vertices_in: int = 0
-    n_vertices_out: int = 0
-    n_fields: int = 0
-    n_generic: int = 0
-    bounds: list[np.ndarray] = field(default_factory=list)
-    layer_names: set[str] = field(default_factory=set)
-
-
-def _unique_name(ctx: _Ctx, name: str) -> str:
-    base, k = name, 2
-    while name in ctx.layer_names:
-        name = f"{base} ({k})"
-        k += 1
-    ctx.layer_names.add(name)
-    return name
-
-
-def _field_spec(
-    shown: Sequence[str], fields: list[str], head: str, head_field: str | None, lang: str
-) -> dict[str, Any]:
-    """Tooltip or popup spec of the `shown` fields, positions into the exported `fields`."""
-    return md.field_spec(
-        [escape(label(f, lang)) for f in shown],
-        [fields.index(f) for f in shown],
-        head,
-        fields.index(head_field) if head_field else None,
-    )
-
-
-def _add_layer(
-    m: folium.Map,
-    ctx: _Ctx,
-    gdf: gpd.GeoDataFrame,
-    *,
-    arg: str,
-    name: str,
-    style: dict[str, Any],
-    tip_fields: Sequence[str] = (),
-    pop_fields: Sequence[str] = (),
-    head: str = "",
-    head_field: str | None = None,
-    labels: Sequence[str] | None = None,
-    style_keys: np.ndarray | None = None,
-    styles: Sequence[dict[str, Any]] = (),
-    show: bool = True,
-    role: str = "",
-) -> int:
-    """Add one data layer; returns the number of drawn features."""
-    data_layer_cls = elements().DataLayer
-    prep = md.prepare(gdf, arg, tolerance=ctx.tolerance, precision=ctx.precision, gcj02=ctx.gcj02)
-    sub = gdf.iloc[prep.rows]
-    fields = list(dict.fromkeys((*tip_fields, *pop_fields, *([head_field] if head_field else []))))
-    columns = [md.format_values(sub[f], f, ctx.lang) for f in fields]
-    data_json = md.layer_data(
-        prep, ctx.precision, columns=columns, labels=labels, style_keys=style_keys
-    )
-    spec = md.layer_spec(
-        style,
-        styles,
-        label_prio=md.label_priority(role) if labels is not None else None,
-        tip=_field_spec(tip_fields, fields, head, head_field, ctx.lang) if tip_fields else None,
-        popup=_field_spec(pop_fields, fields, head, head_field, ctx.lang) if pop_fields else None,
-    )
-    name = _unique_name(ctx, name)
-    layer = data_layer_cls(
-        escape(name), spec, data_json, n_features=len(prep.rows), show=show, role=role
-    )
-    layer.add_to(m)
-    ctx.n_features += len(prep.rows)
-    ctx.n_vertices_in += prep.n_vertices_in
-    ctx.n_vertices_out += prep.n_vertices_out
-    ctx.n_fields = max(ctx.n_fields, len(fields))
-    if len(prep.geoms):
-        ctx.bounds.append(shapely.total_bounds(prep.geoms))
-    return len(prep.rows)
-
-
-# --------------------------------------------------------------------------------------
-# fields and legend swatches
-# --------------------------------------------------------------------------------------
-
-
-def _check_fields(gdf: pd.DataFrame, fields: Iterable[str], arg: str, name: str) -> list[str]:
-    fields = list(fields)
-    missing = [f for f in fields if f not in gdf.columns]
-    if missing:
-        available = [c for c in gdf.columns if c != gdf.geometry.name]
-        msg = (
-            f"`{arg}` names columns {missing} that `{name}` does not have; "
-            f"choose from {available}."
-        )
-        raise InputError(msg)
-    return fields
-
-
-def _swatch(style: Mapping[str, Any], *, line: bool = False) -> str:
-    color = _css_color(style.get("color", "#333"))
-    fill = _css_color(style.get("fillColor", style.get("color", "#333")))
-    dashed = "dashed" if style.get("dashArray") else "solid"
-    if line:
-        return (
-            f'<span class="gr-sw" style="height:0;border-top:3px {dashed} {color};'
-            f'margin-bottom:3px"></span>'
-        )
-    opacity = float(style.get("fillOpacity", 0.6)) if style.get("fill", True) else 0.0
-    bg = _hex_to_rgba(fill, opacity)
-    width = 2 if style.get("weight", 1) >= 2 else 1
-    return f'<span class="gr-sw" style="background:{bg};border:{width}px {dashed} {color}"></span>'
-
-
-_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-def _css_color(color: str) -> str:
-    """Return `color` if it is a #rrggbb colour, else a neutral grey (never raw text)."""
-    return color if isinstance(color, str) and _HEX.match(color) else "#777777"
-
-
-def _hex_to_rgba(color: str, alpha: float) -> str:
-    c = _css_color(color)
-    r, g, b = int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
-    return f"rgba({r},{g},{b},{alpha:.2f})"
-
-
-def _category_label(code: str, lang: str) -> str:
-    if code == md.UNCLASSIFIED:
-        return say("map.unclassified", lang)
-    return label(code, lang)
-
-
-def _fmt_ha(m2: float) -> str:
-    return f"{m2 / 10_000:,.2f}"
 
 
 def _resolve_fields(
@@ -244,7 +120,7 @@ def _resolve_fields(
         return [c for c in gdf.columns if c != geom and c not in exclude]
     if isinstance(value, str):
         value = [value]
-    return _check_fields(gdf, value, arg, name)
+    return check_fields(gdf, value, arg, name)
 
 
 def renewal_map(
@@ -255,6 +131,7 @@ def renewal_map(
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     sites: gpd.GeoDataFrame | None = None,
     flows: gpd.GeoDataFrame | None = None,
+    demand: gpd.GeoDataFrame | None = None,
     projects: gpd.GeoDataFrame | None = None,
     tiles: str = "auto",
     lang: str | None = None,
@@ -296,7 +173,12 @@ def renewal_map(
         ``allocated_households``, ``utilisation``), labelled with their capacity.
     flows
         Allocation flows, LineStrings with ``unit_id``, ``site_id``, ``households``,
-        ``dist_m``; line width grows with households.
+        ``dist_m``; drawn as curved arrows to their site, wider with more households, in
+        the colour of their site (used sites get distinct colours, neighbours differ).
+    demand
+        Demand units of a resettlement plan (``ResettlementPlan.demand``: ``unit_id``
+        polygons), filled in the colour of the site that takes most of their households,
+        so that each site's catchment reads at a glance; hovered for their totals.
     projects
         Projects (``project_id``, ``name``, ``project_type``, ``stage`` codes of
         `schema.STAGES`, ``overdue``, ``signing_rate``, ``days_behind`` and any ledger
@@ -368,9 +250,8 @@ def renewal_map(
     lang = check_lang(lang)
     tile_specs, gcj02 = tile_layers(tiles, lang, tianditu_key)
     ctx = _context(lang, simplify, gcj02=gcj02)
-    if all(x is None for x in (classified, districts, zones, sites, flows, projects)) and not (
-        layers
-    ):
+    given = (classified, districts, zones, sites, flows, demand, projects)
+    if all(x is None for x in given) and not layers:
         msg = "renewal_map needs at least one layer; pass `classified` or another layer."
         raise InputError(msg)
     m = _new_map(title, height, tile_specs)
@@ -387,19 +268,19 @@ def renewal_map(
         projects=projects,
         sites=sites,
         flows=flows,
+        demand=demand,
     )
     _add_controls(m, ctx, legend, title=title, no_tiles=not tile_specs)
-    _fit_bounds(m, ctx)
     _warn_if_big(ctx)
     return m
 
 
-def _context(lang: str, simplify: float | None, *, gcj02: bool) -> _Ctx:
+def _context(lang: str, simplify: float | None, *, gcj02: bool) -> Ctx:
     tolerance = settings.map_simplify_tolerance if simplify is None else float(simplify)
     if tolerance < 0:
         msg = f"`simplify` must be a tolerance in metres ≥ 0, got {simplify!r}."
         raise InputError(msg)
-    return _Ctx(
+    return Ctx(
         lang=lang,
         tolerance=tolerance,
         precision=int(settings.map_coordinate_precision),
@@ -419,6 +300,7 @@ def _new_map(title: str | None, height: int | str, tile_specs: list[dict[str, An
         control_scale=False,
         zoom_control=False,
         height=height,
+        zoom_snap=0.1,
     )
     m.add_to(fig)
     # Leaflet only: the renewal map needs no jQuery, Bootstrap or Font Awesome.
@@ -434,7 +316,7 @@ def _new_map(title: str | None, height: int | str, tile_specs: list[dict[str, An
 
 def _data_layers(
     m: folium.Map,
-    ctx: _Ctx,
+    ctx: Ctx,
     *,
     classified: gpd.GeoDataFrame | None,
     category_col: str,
@@ -446,6 +328,7 @@ def _data_layers(
     projects: gpd.GeoDataFrame | None,
     sites: gpd.GeoDataFrame | None,
     flows: gpd.GeoDataFrame | None,
+    demand: gpd.GeoDataFrame | None = None,
 ) -> str:
     """Add the data layers in drawing order; returns the legend HTML."""
     legend: list[str] = []
@@ -459,12 +342,17 @@ def _data_layers(
             other_rows.append(_constraint_layer(m, ctx, str(lname), lgdf))
     if districts is not None:
         other_rows.append(_district_layer(m, ctx, districts))
+    colors = None
+    if sites is not None and flows is not None:
+        colors = mf.site_colors(sites, flows)
+    if demand is not None:
+        other_rows.append(mf.demand_layer(m, ctx, demand, flows, colors or {}))
     if projects is not None:
         legend.append(_project_layers(m, ctx, projects))
     if sites is not None:
-        other_rows.append(_site_layer(m, ctx, sites))
+        other_rows.append(mf.site_layer(m, ctx, sites, colors))
     if flows is not None:
-        other_rows.append(_flow_layer(m, ctx, flows))
+        other_rows.append(mf.flow_layer(m, ctx, flows, colors))
     if other_rows:
         legend.append(
             f"<h5>{escape(say('map.other_layers', ctx.lang))}</h5>" + "".join(other_rows)
@@ -475,22 +363,12 @@ def _data_layers(
 
 
 def _add_controls(
-    m: folium.Map, ctx: _Ctx, legend: str, *, title: str | None, no_tiles: bool
+    m: folium.Map, ctx: Ctx, legend: str, *, title: str | None, no_tiles: bool
 ) -> None:
     """Title and legend (the runtime's decorations), full screen, measuring, layer list."""
     import folium.plugins
 
     lang = ctx.lang
-    elements().Decorations(
-        {
-            md.TITLE: escape(title) if title else "",
-            md.LEGEND: legend,
-            md.ZOOM_IN: escape(say("map.zoom_in", lang)),
-            md.ZOOM_OUT: escape(say("map.zoom_out", lang)),
-            md.NO_TILES: no_tiles,
-            md.ATTRIBUTION: '<a href="https://leafletjs.com">Leaflet</a>',
-        }
-    ).add_to(m)
     folium.plugins.Fullscreen(  # type: ignore[no-untyped-call]
         position="topleft",
         title=escape(say("map.fullscreen", lang)),
@@ -505,15 +383,34 @@ def _add_controls(
         localization={"zh": "cn", "en": "en"}[lang],
     ).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    # Last: the runtime measures the title, legend and layer list to fit the data beside them.
+    elements().Decorations(
+        {
+            md.TITLE: escape(title) if title else "",
+            md.LEGEND: legend,
+            md.ZOOM_IN: escape(say("map.zoom_in", lang)),
+            md.ZOOM_OUT: escape(say("map.zoom_out", lang)),
+            md.NO_TILES: no_tiles,
+            md.ATTRIBUTION: '<a href="https://leafletjs.com">Leaflet</a>',
+            md.BOUNDS: _bounds(ctx),
+            md.LEGEND_BUTTON: escape(say("map.legend", lang)),
+            md.LAYERS_BUTTON: escape(say("map.layers", lang)),
+        }
+    ).add_to(m)
 
 
-def _fit_bounds(m: folium.Map, ctx: _Ctx) -> None:
-    if ctx.bounds:
-        b = np.vstack(ctx.bounds)
-        m.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+def _bounds(ctx: Ctx) -> list[list[float]] | None:
+    """``[[south, west], [north, east]]`` of the drawn layers, or None when nothing is drawn."""
+    if not ctx.bounds:
+        return None
+    b = np.vstack(ctx.bounds)
+    return [
+        [float(b[:, 1].min()), float(b[:, 0].min())],
+        [float(b[:, 3].max()), float(b[:, 2].max())],
+    ]
 
 
-def _warn_if_big(ctx: _Ctx) -> None:
+def _warn_if_big(ctx: Ctx) -> None:
     if ctx.n_features > settings.map_feature_warning:
         msg = (
             f"the map draws {ctx.n_features:,} features (more than "
@@ -530,7 +427,7 @@ def _warn_if_big(ctx: _Ctx) -> None:
 
 def _parcel_layers(
     m: folium.Map,
-    ctx: _Ctx,
+    ctx: Ctx,
     classified: gpd.GeoDataFrame,
     category_col: str,
     tooltip: bool | Sequence[str] | None,
@@ -560,15 +457,15 @@ def _parcel_layers(
         a = float(areas.iloc[idx].sum()) if n else 0.0
         total_n += n
         total_a += a
-        text = _category_label(code, ctx.lang)
+        text = category_label(code, ctx.lang)
         style = md.category_style(code, colors[code])
         rows.append(
-            f'<tr><td class="gr-l">{_swatch(style)}{escape(text)}</td>'
-            f"<td>{n:,}</td><td>{_fmt_ha(a)}</td></tr>"
+            f'<tr><td class="gr-l">{swatch(style)}{escape(text)}</td>'
+            f"<td>{n:,}</td><td>{fmt_ha(a)}</td></tr>"
         )
         if n == 0:
             continue
-        _add_layer(
+        add_layer(
             m,
             ctx,
             classified.iloc[idx],
@@ -612,7 +509,7 @@ def _parcel_fields(
 def _category_table(rows: list[str], total_n: int, total_a: float, lang: str) -> str:
     total = (
         f'<tr class="gr-total"><td class="gr-l">{escape(say("map.total", lang))}</td>'
-        f"<td>{total_n:,}</td><td>{_fmt_ha(total_a)}</td></tr>"
+        f"<td>{total_n:,}</td><td>{fmt_ha(total_a)}</td></tr>"
     )
     head = (
         f'<tr><th class="gr-l">{escape(say("map.category", lang))}</th>'
@@ -621,45 +518,44 @@ def _category_table(rows: list[str], total_n: int, total_a: float, lang: str) ->
     return f'<table class="gr-cats">{head}{"".join(rows)}{total}</table>'
 
 
-def _name_col(gdf: pd.DataFrame, candidates: Sequence[str]) -> str | None:
-    return next((c for c in candidates if c in gdf.columns), None)
-
-
-def _label_texts(gdf: pd.DataFrame, col: str | None, lang: str) -> list[str] | None:
-    if col is None:
-        return None
-    return md.format_values(gdf[col], col, lang)
-
-
-def _zone_layer(m: folium.Map, ctx: _Ctx, zones: gpd.GeoDataFrame) -> str:
+def _zone_layer(m: folium.Map, ctx: Ctx, zones: gpd.GeoDataFrame) -> str:
+    """Zones as dashed outlines (in their class colour), hovered for their totals."""
     lang = ctx.lang
     style = {"color": "#08306b", "weight": 2.5, "dashArray": "6 4", "fill": False}
-    style_keys, styles = None, []
+    style_keys, styles, order = None, [], []
     if "category" in zones.columns:
         codes = zones["category"].astype(object).where(zones["category"].notna(), md.UNCLASSIFIED)
         order = md.category_order(zones["category"])
         colors = md.category_colors(order)
         styles = [{"color": colors[c] if c != md.UNCLASSIFIED else "#08306b"} for c in order]
         style_keys = np.array([order.index(str(c)) for c in codes], dtype=int)
-    id_col = _name_col(zones, ("zone_name", "zone_id", "name"))
-    labels = _label_texts(zones, id_col, lang) if len(zones) <= 300 else None
+    id_col = name_col(zones, ("zone_name", "zone_id", "name"))
+    labels = label_texts(zones, id_col, lang) if len(zones) <= 300 else None
     name = say("map.zones", lang)
-    _add_layer(
+    add_layer(
         m,
         ctx,
         zones,
         arg="zones",
         name=f"{name} ({len(zones):,})",
-        style={**style, "interactive": False},
+        style={**style, "under": True},
         labels=labels,
         style_keys=style_keys,
         styles=styles,
+        tip_fields=total_fields(zones, id_col),
+        head=escape(name),
         role="zones",
     )
-    return f"<div>{_swatch(style, line=True)}{escape(name)}</div>"
+    if not order:
+        return f"<div>{swatch(style)}{escape(name)}</div>"
+    rows = [
+        f"<div>{swatch({**style, **sty})}{escape(name)} · {escape(category_label(c, lang))}</div>"
+        for c, sty in zip(order, styles, strict=True)
+    ]
+    return "".join(rows)
 
 
-def _constraint_layer(m: folium.Map, ctx: _Ctx, lname: str, gdf: gpd.GeoDataFrame) -> str:
+def _constraint_layer(m: folium.Map, ctx: Ctx, lname: str, gdf: gpd.GeoDataFrame) -> str:
     lang = ctx.lang
     if lname in CONSTRAINT_STYLES:
         zh, en, style = CONSTRAINT_STYLES[lname]
@@ -671,9 +567,9 @@ def _constraint_layer(m: folium.Map, ctx: _Ctx, lname: str, gdf: gpd.GeoDataFram
         text = lname
     geom_types = set(gdf.geom_type.dropna().unique()) if len(gdf) else set()
     is_line = bool(geom_types) and geom_types <= {"LineString", "MultiLineString"}
-    label_col = _name_col(gdf, ("name",))
-    labels = _label_texts(gdf, label_col, lang) if label_col and len(gdf) <= 100 else None
-    _add_layer(
+    label_col = name_col(gdf, ("name",))
+    labels = label_texts(gdf, label_col, lang) if label_col and len(gdf) <= 100 else None
+    add_layer(
         m,
         ctx,
         gdf,
@@ -683,16 +579,16 @@ def _constraint_layer(m: folium.Map, ctx: _Ctx, lname: str, gdf: gpd.GeoDataFram
         labels=labels,
         role=f"layer:{lname}",
     )
-    return f"<div>{_swatch(style, line=is_line)}{escape(text)}</div>"
+    return f"<div>{swatch(style, line=is_line)}{escape(text)}</div>"
 
 
-def _district_layer(m: folium.Map, ctx: _Ctx, districts: gpd.GeoDataFrame) -> str:
+def _district_layer(m: folium.Map, ctx: Ctx, districts: gpd.GeoDataFrame) -> str:
     lang = ctx.lang
     style = {"color": "#252525", "weight": 2.2, "fill": False, "opacity": 0.9}
-    col = _name_col(districts, ("name", "street", "district_id"))
-    labels = _label_texts(districts, col, lang) if len(districts) <= 300 else None
+    col = name_col(districts, ("name", "street", "district_id"))
+    labels = label_texts(districts, col, lang) if len(districts) <= 300 else None
     name = say("map.districts", lang)
-    _add_layer(
+    add_layer(
         m,
         ctx,
         districts,
@@ -702,81 +598,10 @@ def _district_layer(m: folium.Map, ctx: _Ctx, districts: gpd.GeoDataFrame) -> st
         labels=labels,
         role="districts",
     )
-    return f"<div>{_swatch(style, line=True)}{escape(name)}</div>"
+    return f"<div>{swatch(style)}{escape(name)}</div>"
 
 
-def _site_layer(m: folium.Map, ctx: _Ctx, sites: gpd.GeoDataFrame) -> str:
-    lang = ctx.lang
-    style = {"color": "#00441b", "weight": 2, "fillColor": "#1a9641", "fillOpacity": 0.45}
-    name_col = _name_col(sites, ("name", "site_id"))
-    names = md.format_values(sites[name_col], name_col, lang) if name_col else [""] * len(sites)
-    cap = sites["capacity_units"] if "capacity_units" in sites.columns else None
-    alloc = sites["allocated_households"] if "allocated_households" in sites.columns else None
-    labels = []
-    for i in range(len(sites)):
-        bits = [names[i]] if names[i] else []
-        if cap is not None and pd.notna(cap.iloc[i]):
-            bits.append(
-                f"{escape(say('map.capacity', lang))} {md.fmt_number(float(cap.iloc[i]))} "
-                f"{escape(say('map.units', lang))}"
-            )
-        if alloc is not None and pd.notna(alloc.iloc[i]):
-            bits.append(
-                f"{escape(say('map.allocated', lang))} {md.fmt_number(float(alloc.iloc[i]))} "
-                f"{escape(say('map.hh', lang))}"
-            )
-        labels.append("<br>".join(bits))
-    tip = [c for c in _SITE_FIELDS if c in sites.columns]
-    name = say("map.sites", lang)
-    _add_layer(
-        m,
-        ctx,
-        sites,
-        arg="sites",
-        name=f"{name} ({len(sites):,})",
-        style=style,
-        labels=labels if len(sites) <= 300 else None,
-        tip_fields=tip,
-        role="sites",
-    )
-    return f"<div>{_swatch(style)}{escape(name)}</div>"
-
-
-def _flow_layer(m: folium.Map, ctx: _Ctx, flows: gpd.GeoDataFrame) -> str:
-    lang = ctx.lang
-    style = {"color": "#08519c", "weight": 2, "opacity": 0.75, "fill": False}
-    hh = (
-        pd.to_numeric(flows["households"], errors="coerce").fillna(0.0)
-        if "households" in flows.columns
-        else pd.Series(0.0, index=flows.index)
-    )
-    hmax = float(hh.max()) if len(hh) and hh.max() > 0 else 1.0
-    weights = np.round(1.5 + 8.0 * np.sqrt(np.clip(hh.to_numpy(float), 0, None) / hmax), 1)
-    uniq, keys = np.unique(weights, return_inverse=True)
-    styles = [{"weight": float(w)} for w in uniq]
-    labels = None
-    if "households" in flows.columns and len(flows) <= 200:
-        unit = escape(say("map.hh", lang))
-        labels = [f"{md.fmt_number(float(h))} {unit}" for h in hh]
-    tip = [c for c in _FLOW_FIELDS if c in flows.columns]
-    name = say("map.flows", lang)
-    _add_layer(
-        m,
-        ctx,
-        flows,
-        arg="flows",
-        name=f"{name} ({len(flows):,})",
-        style=style,
-        styles=styles,
-        style_keys=keys,
-        labels=labels,
-        tip_fields=tip,
-        role="flows",
-    )
-    return f"<div>{_swatch(style, line=True)}{escape(name)}</div>"
-
-
-def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str:
+def _project_layers(m: folium.Map, ctx: Ctx, projects: gpd.GeoDataFrame) -> str:
     """Add the projects coloured by stage and the overdue outlines; returns their legend."""
     lang = ctx.lang
     stage = (
@@ -788,7 +613,8 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
     order, colors = md.stage_colors(stage)
     base = {"color": "#404040", "weight": 1.2, "fillOpacity": 0.7}
     name = say("map.projects", lang)
-    _add_layer(
+    head = name_col(projects, ("name", "project_id"))
+    add_layer(
         m,
         ctx,
         projects,
@@ -798,9 +624,10 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
         styles=[{"fillColor": colors[s]} for s in order],
         style_keys=np.array([order.index(s) for s in stage], dtype=int),
         tip_fields=[c for c in _PROJECT_TIP_FIELDS if c in projects.columns],
-        pop_fields=[c for c in projects.columns if c != projects.geometry.name],
-        head_field=_name_col(projects, ("name", "project_id")),
+        pop_fields=_project_popup_fields(projects, head),
+        head_field=head,
         labels=_project_labels(projects, stage, lang) if len(projects) <= 300 else None,
+        label_ranks=_project_label_ranks(projects),
         role="projects",
     )
     counts = stage.value_counts()
@@ -808,7 +635,7 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
     for s in order:
         text = say("map.unclassified", lang) if s == md.UNCLASSIFIED else label(s, lang)
         rows.append(
-            f'<tr><td class="gr-l">{_swatch({**base, "fillColor": colors[s]})}'
+            f'<tr><td class="gr-l">{swatch({**base, "fillColor": colors[s]})}'
             f"{escape(text)}</td><td>{int(counts.get(s, 0)):,}</td></tr>"
         )
     if "overdue" in projects.columns:
@@ -817,20 +644,64 @@ def _project_layers(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str
 
 
 def _project_labels(projects: gpd.GeoDataFrame, stage: pd.Series, lang: str) -> list[str]:
-    """Wall-map labels: the project id and its stage (the name is in the tooltip)."""
-    id_col = _name_col(projects, ("project_id", "name"))
+    """Wall-map labels: the project id and its stage (the name is in the tooltip).
+
+    Overdue projects' labels are red and say how many days behind they are.
+    """
+    id_col = name_col(projects, ("project_id", "name"))
     ids = md.format_values(projects[id_col], id_col, lang) if id_col else [""] * len(projects)
-    return [
-        "<br>".join(
-            b for b in (ids[i], "" if st == md.UNCLASSIFIED else escape(label(st, lang))) if b
-        )
-        for i, st in enumerate(stage)
+    over = _overdue_mask(projects)
+    days = pd.to_numeric(projects.get("days_behind", pd.Series(np.nan, index=projects.index)))
+    labels = []
+    for i, st in enumerate(stage):
+        text = "" if st == md.UNCLASSIFIED else escape(label(st, lang))
+        if over[i] and pd.notna(days.iloc[i]):
+            text = f"{text} {escape(say('map.days_behind', lang, n=int(days.iloc[i])))}"
+        body = "<br>".join(b for b in (ids[i], text.strip()) if b)
+        labels.append(f"<span class=gr-hot>{body}</span>" if over[i] else body)
+    return labels
+
+
+def _project_popup_fields(projects: pd.DataFrame, head: str | None) -> list[str]:
+    """Return what a meeting reads (`_PROJECT_POPUP_FIELDS`), then the user's own columns.
+
+    Columns the package knows but a meeting does not read (stage numbers, milestone dates,
+    ledger rows) are left out; columns it does not know (a ledger's extra columns) are
+    shown after the others. The heading field is not repeated as a row.
+    """
+    geom = projects.geometry.name if hasattr(projects, "geometry") else "geometry"
+    known = [c for c in _PROJECT_POPUP_FIELDS if c in projects.columns]
+    extra = [
+        c
+        for c in projects.columns
+        if c not in known
+        and c != geom
+        and isinstance(c, str)
+        and label(c, "zh") == c
+        and label(c, "en") == c
     ]
+    return [c for c in (*known, *extra) if c != head]
 
 
-def _overdue_layer(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str:
+def _overdue_mask(projects: pd.DataFrame) -> np.ndarray:
+    if "overdue" not in projects.columns:
+        return np.zeros(len(projects), dtype=bool)
+    return projects["overdue"].fillna(False).astype(bool).to_numpy()
+
+
+def _project_label_ranks(projects: pd.DataFrame) -> list[int]:
+    """Label order of a meeting: overdue projects by days behind (most first), then the rest."""
+    days = pd.to_numeric(projects.get("days_behind", pd.Series(np.nan, index=projects.index)))
+    key = np.where(_overdue_mask(projects), 0, 1)
+    order = np.lexsort((-days.fillna(-np.inf).to_numpy(float), key))
+    ranks = np.empty(len(order), dtype=int)
+    ranks[order] = np.arange(len(order))
+    return ranks.tolist()
+
+
+def _overdue_layer(m: folium.Map, ctx: Ctx, projects: gpd.GeoDataFrame) -> str:
     """Outline the overdue projects in red; returns their legend row."""
-    overdue_mask = projects["overdue"].fillna(False).astype(bool).to_numpy()
+    overdue_mask = _overdue_mask(projects)
     n_over = int(overdue_mask.sum())
     over_style = {
         "color": "#e31a1c",
@@ -841,7 +712,7 @@ def _overdue_layer(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str:
     }
     text = say("map.overdue", ctx.lang)
     if n_over:
-        _add_layer(
+        add_layer(
             m,
             ctx,
             projects.iloc[np.flatnonzero(overdue_mask)],
@@ -850,7 +721,7 @@ def _overdue_layer(m: folium.Map, ctx: _Ctx, projects: gpd.GeoDataFrame) -> str:
             style=over_style,
             role="overdue",
         )
-    return f'<tr><td class="gr-l">{_swatch(over_style)}{escape(text)}</td><td>{n_over:,}</td></tr>'
+    return f'<tr><td class="gr-l">{swatch(over_style)}{escape(text)}</td><td>{n_over:,}</td></tr>'
 
 
 # --------------------------------------------------------------------------------------

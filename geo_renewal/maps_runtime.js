@@ -7,7 +7,8 @@
  *
  * API (window.geoRenewal)
  *   layer(name, spec, data)  -> L.FeatureGroup holding one MultiPath (+ label tooltips)
- *   decorate(map, spec)      title, legend, zoom and scale controls, attribution prefix
+ *   decorate(map, spec)      title, legend, zoom and scale controls, attribution prefix,
+ *                            the fitted view, folding controls on small screens
  *   layers                   [{name, layer, path, count, ms}] in drawing order
  *   featureLatLng(entry, i)  a point of feature i of a `layers` entry (mean of its first path)
  *   declutter()              re-run the label decluttering (runs on zoom, move, resize …)
@@ -24,6 +25,8 @@
  *   l    LABELS         optional, per feature: label HTML, "" for none
  *   lp   LABEL_POINTS   optional, per feature: label anchor [x, y] relative to o
  *   s    STYLE_KEYS     optional, per feature: index into spec.styles
+ *   lr   LABEL_RANKS    optional, per feature: rank of its label within the layer (lower
+ *                       first; default the feature order)
  * Rings are counter-clockwise, holes clockwise: the "nonzero" fill rule draws holes.
  *
  * Layer spec (second argument of layer())
@@ -31,7 +34,12 @@
  *                                  for outlines that must not take the mouse)
  *   styles     STYLES              per style key: options merged over style
  *   labelPrio  LABEL_PRIORITY_KEY  rank of the layer's labels (see LABEL_PRIORITY)
+ *   place      PLACE_KEY           label placement: 0 on the anchor only, 1 also nudged
+ *                                  inside the feature, 2 also around the feature
+ *   obstacle   OBSTACLE_KEY        true: no other label may cover this layer's features
  *   tip        TIP                 optional field spec of the tooltip
+ *   Style options read by the runtime besides Leaflet's: under (a totals layer that leaves
+ *   the mouse to a layer below it, see _coveredBelow), arrow (arrowheads at line ends).
  *   pop        POPUP               optional field spec of the popup
  * Field spec
  *   labels     FIELD_LABELS  escaped labels of the shown fields
@@ -45,6 +53,10 @@
  *   zoomOut      ZOOM_OUT     title of the zoom-out button
  *   noTiles      NO_TILES     true without a base map (plain background)
  *   attribution  ATTRIBUTION  attribution prefix HTML
+ *   bounds       BOUNDS       [[south, west], [north, east]] fitted into the part of the
+ *                             map that the title, legend and layer list leave free
+ *   legendButton LEGEND_BUTTON  text of the button that unfolds the legend (small screens)
+ *   layersButton LAYERS_BUTTON  text of the button that unfolds the layer list
  *
  * Hit testing (MultiPath._featureAt): the layer's features are binned by bounding box in a
  * G x G grid (G = ceil(sqrt(features / 2)), at most 512) over the layer's bounds; every cell
@@ -55,9 +67,16 @@
  * hits wins; across layers Leaflet's canvas renderer gives the event to the last interactive
  * layer in drawing order (its _drawFirst list).
  *
- * Label decluttering (declutter): labels in LABEL_PRIORITY order (districts, sites,
- * projects, constraint layers, zones, then the rest; ties in the order added); a label
- * whose box overlaps one already shown is hidden (visibility) until zooming gives it room.
+ * Label decluttering (declutter): labels in LABEL_PRIORITY order (projects, sites,
+ * districts, constraint layers, zones, then the rest), within a layer by LABEL_RANKS (ties
+ * in the order added). Each label takes the first of its candidate places (see
+ * candidates(): its anchor if it fits inside its feature's box, then nudged, then around
+ * the feature) that stays inside the map and overlaps no label already shown, no title or
+ * control, and no feature box of an obstacle layer but its own (CSS margins move it); a
+ * label without such a place is hidden (visibility) until zooming gives it room.
+ *
+ * Small screens (map narrower than 640 px or lower than 480 px): class gr-small on the
+ * map; the legend and the layer list start folded (class gr-folded) behind a button.
  *
  * Leaflet internals this relies on (checked with Leaflet 1.9.3, the version folium 0.20
  * loads, geo_renewal._folium.LEAFLET_JS):
@@ -77,7 +96,8 @@ window.geoRenewal = window.geoRenewal || (function () {
   "use strict";
   // Features per canvas path: one huge path is slow to rasterise, one path per feature
   // costs a fill and a stroke call each.
-  var registry = [], labelTips = [], timing = {}, PI = Math.PI, MAXLAT = 85.0511287798, CHUNK = 50;
+  var registry = [], labelTips = [], timing = {}, PI = Math.PI, MAXLAT = 85.0511287798, CHUNK = 50,
+    UNDER_PX = 12;
 
   function table(spec, v) {
     var h = "", i, x;
@@ -215,7 +235,33 @@ window.geoRenewal = window.geoRenewal || (function () {
           }
         }
         if (any) { r._fillStroke(ctx, style); }
+        if (any && g.type === 1 && g.layer.options.arrow) { this._arrowHeads(ctx, g, minx, miny, maxx, maxy); }
       }
+    },
+    _arrowHeads: function (ctx, g, minx, miny, maxx, maxy) {
+      // Flows (spec.style.arrow): a filled triangle at the end of each line's last path,
+      // pointing along its last segment, sized by the line's weight.
+      var o = g.layer.options, s = this._s, ox = this._ox, oy = this._oy, mx = this._mx,
+        my = this._my, ps = this._ps, fs = this._fs, bb = this._bb, len = Math.max(7, 2.2 * (o.weight || 2)),
+        fi, f, e, x, y, ux, uy, d;
+      ctx.beginPath();
+      for (fi = 0; fi < g.feats.length; fi++) {
+        f = g.feats[fi];
+        if (bb[4 * f] > maxx || bb[4 * f + 2] < minx || bb[4 * f + 1] > maxy || bb[4 * f + 3] < miny) { continue; }
+        e = ps[fs[f + 1]];
+        if (e - ps[fs[f + 1] - 1] < 2) { continue; }
+        x = mx[e - 1] * s - ox; y = my[e - 1] * s - oy;
+        ux = x - (mx[e - 2] * s - ox); uy = y - (my[e - 2] * s - oy); d = Math.sqrt(ux * ux + uy * uy) || 1;
+        ux /= d; uy /= d;
+        ctx.moveTo(x, y);
+        ctx.lineTo(x - len * ux - 0.5 * len * uy, y - len * uy + 0.5 * len * ux);
+        ctx.lineTo(x - len * ux + 0.5 * len * uy, y - len * uy - 0.5 * len * ux);
+        ctx.closePath();
+      }
+      ctx.globalAlpha = o.opacity === undefined ? 1 : o.opacity;
+      ctx.fillStyle = o.color;
+      ctx.fill();
+      ctx.globalAlpha = 1;
     },
     _buildGrid: function () {
       var nf = this._nf, b = this._wb, bb = this._bb, G = Math.max(1, Math.min(512, Math.ceil(Math.sqrt(nf / 2)))),
@@ -294,15 +340,35 @@ window.geoRenewal = window.geoRenewal || (function () {
       if (!this._s) { return false; }
       var f = this._featureAt((p.x + this._ox) / this._s, (p.y + this._oy) / this._s,
         this._renderer.options.tolerance || 0);
+      if (f >= 0 && this.options.under && this._coveredBelow(p)) { return false; }
       if (f >= 0) { this._hit = f; }
       return f >= 0;
+    },
+    _coveredBelow: function (p) {
+      // A totals layer (zones, units: spec.style.under) leaves the mouse to an interactive
+      // layer drawn before it whose feature is under the mouse and big enough to point at
+      // (typical width >= UNDER_PX), e.g. a parcel when zoomed in.
+      for (var o = this._renderer._drawFirst, l; o && o.layer !== this; o = o.next) {
+        l = o.layer;
+        if (l.options.interactive && l._featureAt && l._s && l._typical * l._s >= UNDER_PX
+          && l._featureAt((p.x + l._ox) / l._s, (p.y + l._oy) / l._s, 0) >= 0) { return true; }
+      }
+      return false;
     }
   });
+
+  // Labels of every layer, and the map the runtime decorated (for decluttering).
+  var theMap = null, GAP = 3;
+
+  function popupOptions() {
+    return {maxWidth: 460, autoPanPaddingTopLeft: L.point(12, 64),
+      autoPanPaddingBottomRight: L.point(12, 12)};
+  }
 
   function layer(name, spec, data) {
     var t0 = performance.now(), base = L.extend({fillRule: "nonzero", fill: true}, spec.style),
       path = new MultiPath(data, base, spec.styles), group = L.featureGroup([path]), i, k = data.k,
-      tip;
+      tip, entry = {name: name, layer: group, path: path, count: path._nf, ms: 0, spec: spec};
     path.grValues = data.v || null;
     if (data.l && data.lp) {
       for (i = 0; i < data.l.length; i++) {
@@ -312,12 +378,15 @@ window.geoRenewal = window.geoRenewal || (function () {
           .setLatLng([(data.o[1] + data.lp[2 * i + 1]) / k, (data.o[0] + data.lp[2 * i]) / k])
           .setContent(data.l[i]);
         tip._grPrio = spec.labelPrio || 0;
+        tip._grRank = data.lr ? data.lr[i] : i;
+        tip._grEntry = entry;
+        tip._grFeat = i;
         labelTips.push(tip);
         group.addLayer(tip);
       }
     }
     if (spec.tip) {
-      group.bindTooltip(content(spec.tip, "gr-tip"), {sticky: true});
+      group.bindTooltip(content(spec.tip, "gr-tip"), {sticky: true, opacity: 1});
       path.on("mousemove", function () {
         if (path._hit !== path._shown) {
           path._shown = path._hit;
@@ -326,35 +395,152 @@ window.geoRenewal = window.geoRenewal || (function () {
       });
       path.on("mouseout", function () { path._shown = -1; });
     }
-    if (spec.pop) { group.bindPopup(content(spec.pop, "gr-popup"), {maxWidth: 460}); }
-    registry.push({name: name, layer: group, path: path, count: path._nf, ms: performance.now() - t0});
+    if (spec.pop) { group.bindPopup(content(spec.pop, "gr-popup"), popupOptions()); }
+    entry.ms = performance.now() - t0;
+    registry.push(entry);
     return group;
   }
 
+  // Screen boxes (client pixels) of a feature: its bounding box at the current view.
+  function featureBox(path, f, cr) {
+    var map = theMap, s = 256 * Math.pow(2, map.getZoom()), o = map.getPixelOrigin(),
+      bb = path._bb, a = map.layerPointToContainerPoint(L.point(bb[4 * f] * s - o.x, bb[4 * f + 1] * s - o.y)),
+      b = map.layerPointToContainerPoint(L.point(bb[4 * f + 2] * s - o.x, bb[4 * f + 3] * s - o.y));
+    return {left: cr.left + a.x, top: cr.top + a.y, right: cr.left + b.x, bottom: cr.top + b.y};
+  }
+  function overlaps(r, q) {
+    return r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top;
+  }
+  function shifted(r, dx, dy) {
+    return {left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy};
+  }
+  // Where a label may go, as shifts of its box r (centred on its anchor): inside its own
+  // feature box `own` if it fits (the anchor, then nudged); for placed layers (spec.place 2)
+  // also around the feature, never over it, in two rings.
+  function candidates(r, own, place) {
+    var w = r.right - r.left, h = r.bottom - r.top, cx = (r.left + r.right) / 2,
+      cy = (r.top + r.bottom) / 2, out = [], fits, ocx, ocy, ring, d;
+    fits = !own || (w <= own.right - own.left - 2 && h <= own.bottom - own.top - 2);
+    if (fits || !place) { out.push([0, 0]); }
+    if (!place || !own) { return out; }
+    if (fits) {
+      [[0, -(h + GAP)], [0, h + GAP], [-(w / 2 + GAP), 0], [w / 2 + GAP, 0]].forEach(function (v) {
+        var q = shifted(r, v[0], v[1]);
+        if (q.left >= own.left && q.right <= own.right && q.top >= own.top && q.bottom <= own.bottom) { out.push(v); }
+      });
+    }
+    if (place < 2) { return out; }
+    ocx = (own.left + own.right) / 2; ocy = (own.top + own.bottom) / 2;
+    for (ring = 0; ring < 3; ring++) {
+      d = GAP + ring * (h + GAP);
+      [[ocx, own.top - d - h / 2], [ocx, own.bottom + d + h / 2],
+        [own.right + d + w / 2, ocy], [own.left - d - w / 2, ocy],
+        [own.right + d + w / 2, own.top - d - h / 2], [own.left - d - w / 2, own.top - d - h / 2],
+        [own.right + d + w / 2, own.bottom + d + h / 2], [own.left - d - w / 2, own.bottom + d + h / 2]]
+        .forEach(function (t) { out.push([t[0] - cx, t[1] - cy]); });
+    }
+    return out;
+  }
+
   function declutter() {
-    // Permanent labels in priority order (streets, sites, then zones …); a label that
-    // would overlap one already shown is hidden until zooming in gives it room.
-    var placed = [], order = labelTips.slice().sort(function (a, b) { return a._grPrio - b._grPrio; });
+    // Permanent labels in priority order (layer rank, then the label's own rank: overdue
+    // projects first); each goes to the first candidate place inside the map that overlaps
+    // no label already shown, no title or control, and no feature of an obstacle layer
+    // (projects, sites) other than its own; a label with no such place is hidden.
+    if (!theMap) { return; }
+    var c = theMap.getContainer(), cr = c.getBoundingClientRect(), blocks = [], feats = [],
+      placed = [], order, inside;
+    Array.prototype.forEach.call(c.querySelectorAll(".gr-title, .leaflet-control"), function (el) {
+      var r = el.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) { blocks.push(r); }
+    });
+    registry.forEach(function (e) {
+      if (!e.spec.obstacle || !e.path._map) { return; }
+      for (var f = 0; f < e.path._nf; f++) {
+        var b = featureBox(e.path, f, cr);
+        if (overlaps(b, cr)) { feats.push({e: e, f: f, r: b}); }
+      }
+    });
+    inside = {left: cr.left + 2, top: cr.top + 2, right: cr.right - 2, bottom: cr.bottom - 2};
+    order = labelTips.filter(function (t) { return t._map && t.getElement && t.getElement(); });
+    order.sort(function (a, b) { return (a._grPrio - b._grPrio) || (a._grRank - b._grRank); });
     order.forEach(function (t) {
-      var el = t.getElement ? t.getElement() : null, r, j, q;
-      if (!el || !t._map) { return; }
-      el.style.visibility = "";
-      r = el.getBoundingClientRect();
-      for (j = 0; j < placed.length; j++) {
-        q = placed[j];
-        if (r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top) {
-          el.style.visibility = "hidden";
+      var el = t.getElement();
+      el.style.marginLeft = "0px"; el.style.marginTop = "0px"; el.style.visibility = "";
+      t._grBox = el.getBoundingClientRect();
+    });
+    order.forEach(function (t) {
+      var el = t.getElement(), r = t._grBox, e = t._grEntry, own = null, cands, i, q, ok;
+      if (e.path._typeOf === undefined) { e.path._buildGrid(); }
+      if (e.path._typeOf[t._grFeat] === 0) { own = featureBox(e.path, t._grFeat, cr); }
+      cands = candidates(r, own, e.spec.place || 0);
+      for (i = 0; i < cands.length; i++) {
+        q = shifted(r, cands[i][0], cands[i][1]);
+        ok = q.left >= inside.left && q.right <= inside.right && q.top >= inside.top && q.bottom <= inside.bottom
+          && !placed.some(function (p) { return overlaps(q, p); })
+          && !blocks.some(function (p) { return overlaps(q, p); })
+          && !feats.some(function (o) { return !(o.e === e && o.f === t._grFeat) && overlaps(q, o.r); });
+        if (ok) {
+          el.style.marginLeft = cands[i][0] + "px"; el.style.marginTop = cands[i][1] + "px";
+          placed.push(q);
           return;
         }
       }
-      placed.push(r);
+      el.style.visibility = "hidden";
+    });
+  }
+
+  // Fit the data into the part of the map that the title, legend and controls leave free.
+  function fit(map, b) {
+    var c = map.getContainer(), cr = c.getBoundingClientRect(), tl = [10, 10], br = [10, 10];
+    Array.prototype.forEach.call(c.querySelectorAll(".gr-title, .leaflet-control"), function (el) {
+      var r = el.getBoundingClientRect(), cxr;
+      if (!r.width || !r.height || el.classList.contains("leaflet-control-scale")
+        || el.classList.contains("leaflet-control-attribution")) { return; }
+      cxr = (r.left + r.right) / 2 - cr.left;
+      if (el.classList.contains("gr-title")) { tl[1] = Math.max(tl[1], r.bottom - cr.top + 8); }
+      else if (r.height > 120 && cxr < cr.width / 3) { tl[0] = Math.max(tl[0], r.right - cr.left + 8); }
+      else if (r.height > 120 && cxr > 2 * cr.width / 3) { br[0] = Math.max(br[0], cr.right - r.left + 8); }
+    });
+    if (tl[0] + br[0] > cr.width / 2) { tl[0] = br[0] = 10; }
+    map.fitBounds(L.latLngBounds(b), {paddingTopLeft: tl, paddingBottomRight: br, animate: false});
+  }
+
+  function toggle(box, text, cls) {
+    var btn = L.DomUtil.create("button", "gr-toggle", box);
+    btn.type = "button"; btn.innerHTML = text;
+    box.insertBefore(btn, box.firstChild);
+    L.DomEvent.on(btn, "click", function (ev) {
+      L.DomEvent.stop(ev);
+      box.classList.toggle(cls);
+      declutter();
+    });
+  }
+
+  function layout(map, spec) {
+    // Small screens (phones): the legend and the layer list fold into buttons; popups and
+    // the title fit the screen.
+    var c = map.getContainer(), small = c.clientWidth < 640 || c.clientHeight < 480, top = 12,
+      t = c.querySelector(".gr-title");
+    if (small !== L.DomUtil.hasClass(c, "gr-small")) {
+      c.classList.toggle("gr-small", small);
+      Array.prototype.forEach.call(c.querySelectorAll(".gr-legend, .leaflet-control-layers"), function (el) {
+        el.classList.toggle("gr-folded", small);
+      });
+    }
+    if (t) { top = t.getBoundingClientRect().bottom - c.getBoundingClientRect().top + 8; }
+    registry.forEach(function (e) {
+      var p = e.layer.getPopup ? e.layer.getPopup() : null;
+      if (!p) { return; }
+      p.options.autoPanPaddingTopLeft = L.point(12, top);
+      p.options.maxWidth = Math.max(200, Math.min(460, c.clientWidth - 40));
+      p.options.maxHeight = Math.max(120, c.clientHeight - top - 60);
     });
   }
 
   function decorate(map, spec) {
-    var c = map.getContainer(), d, legend;
-    map.on("zoomend moveend overlayadd overlayremove resize", declutter);
-    map.whenReady(function () { setTimeout(declutter, 0); });
+    var c = map.getContainer(), d, legend, layers;
+    theMap = map;
     timing.decorate = performance.now();
     L.DomUtil.addClass(c, "gr-map");
     if (spec.noTiles) { L.DomUtil.addClass(c, "gr-notiles"); }
@@ -362,23 +548,32 @@ window.geoRenewal = window.geoRenewal || (function () {
       d = L.DomUtil.create("div", "gr-title", c);
       d.innerHTML = spec.title;
     }
-    L.control.zoom({position: "topleft", zoomInTitle: spec.zoomIn, zoomOutTitle: spec.zoomOut})
-      .addTo(map);
+    d = L.control.zoom({position: "topleft", zoomInTitle: spec.zoomIn, zoomOutTitle: spec.zoomOut})
+      .addTo(map).getContainer();
+    d.parentNode.insertBefore(d, d.parentNode.firstChild);  // above full screen and measuring
     L.control.scale({position: "bottomright", imperial: false, maxWidth: 160}).addTo(map);
     if (spec.legend) {
       legend = L.control({position: "bottomleft"});
       legend.onAdd = function () {
         var div = L.DomUtil.create("div", "gr-legend");
-        div.innerHTML = spec.legend;
+        div.innerHTML = '<div class="gr-legend-body">' + spec.legend + "</div>";
+        toggle(div, spec.legendButton, "gr-folded");
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
         return div;
       };
       legend.addTo(map);
     }
+    layers = c.querySelector(".leaflet-control-layers");
+    if (layers) { toggle(layers, spec.layersButton, "gr-folded"); }
     if (map.attributionControl && spec.attribution) {
       map.attributionControl.setPrefix(spec.attribution);
     }
+    layout(map, spec);
+    if (spec.bounds) { fit(map, spec.bounds); }
+    map.on("resize", function () { layout(map, spec); });
+    map.on("zoomend moveend overlayadd overlayremove resize", declutter);
+    map.whenReady(function () { setTimeout(declutter, 0); });
   }
   function featureLatLng(entry, i) {
     // A point of feature i (mean of its first path), e.g. to hover it in tests.

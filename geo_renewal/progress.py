@@ -898,7 +898,7 @@ def write_progress_meeting(
     *,
     xlsx: str | Path | None = None,
     tiles: str | None = None,
-    offline: bool = False,
+    offline: bool = True,
     title: str | None = None,
 ) -> tuple[Path, Path]:
     """
@@ -913,10 +913,11 @@ def write_progress_meeting(
     xlsx
         Workbook of the meeting's tables; defaults to `out` with the suffix ``.xlsx``.
     tiles
-        Base map (as for `geo_renewal.maps.renewal_map`); defaults to ``"auto"``, or
-        ``"none"`` when `offline`.
+        Base map (as for `geo_renewal.maps.renewal_map`); default ``"none"``: the map
+        opens without network. An online base map is logged as a warning naming the file.
     offline
-        If True, embed every script: one file, no network.
+        Embed every script (default): one file that opens without network. False loads
+        Leaflet from its CDN.
     title
         Map title; defaults to 项目进度 <as_of> (Project progress <as_of>).
 
@@ -951,8 +952,7 @@ def write_progress_meeting(
             "progress_meeting (or read_ledger)."
         )
         raise InputError(msg)
-    if tiles is None:
-        tiles = "none" if offline else "auto"
+    tiles = tiles or "none"
     drawn = progress[progress["has_polygon"]] if "has_polygon" in progress else progress
     drawn = drawn.drop(columns=[c for c in _MAP_INTERNAL if c in drawn.columns])
     title = title or say("progress.map_title", meeting.lang, as_of=meeting.as_of)

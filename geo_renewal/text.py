@@ -40,6 +40,24 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "map.exit_fullscreen": ("退出全屏", "Exit full screen"),
     "map.yes": ("是", "yes"),
     "map.no": ("否", "no"),
+    "map.layers": ("图层", "Layers"),
+    "map.demand_units": ("搬迁单元", "Demand units"),
+    "map.demand_units_legend": (
+        "搬迁单元（填色 = 主要安置去向）",
+        "Demand units (colour = main destination site)",
+    ),
+    "map.flow_width": ("线宽示户数", "width by households"),
+    "map.days_behind": ("滞后{n}天", "{n} days behind"),
+    "map.needs_network": (
+        "注意：{path} 的底图（{tiles}）需要联网；断网时只显示图层，不显示底图。",
+        "note: {path} loads its base map ({tiles}) from the internet; offline it shows "
+        "the layers without a base map.",
+    ),
+    "map.needs_network_scripts": (
+        "注意：{path} 从网上加载地图脚本（outputs.offline = false），断网时打开为空白页。",
+        "note: {path} loads its map scripts from the internet (outputs.offline = false); "
+        "offline it opens blank.",
+    ),
     "tiles.datum_wgs84": ("坐标系：WGS84（≈CGCS2000）", "Coordinates: WGS84 (≈ CGCS2000)"),
     "tiles.datum_gcj02": (
         "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配高德底图（数据本身未改动）",

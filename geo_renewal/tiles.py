@@ -25,6 +25,7 @@ __all__ = [
     "TileProvider",
     "check_tiles",
     "datum_note",
+    "needs_network",
     "tile_layers",
     "tile_names",
 ]
@@ -201,6 +202,29 @@ def check_tiles(tiles: Any, *, name: str = "tiles") -> str:
     geo_renewal._errors.InputError: `tiles` must be one of 'auto', 'none', 'osm', 'cartodb', 'tianditu', 'tianditu-img', 'gaode', 'gaode-img'; got 'gaode-image'; did you mean `gaode-img`?
     """
     return str(check_choice(tiles, tile_names(), name=name))
+
+
+def needs_network(tiles: str) -> bool:
+    """
+    Tell whether a map with base map `tiles` loads tiles from the internet.
+
+    Parameters
+    ----------
+    tiles
+        One of `tile_names`; only ``"none"`` draws the layers without a tile server
+        (``"auto"`` picks an online provider).
+
+    Returns
+    -------
+    online
+        True for every provider and ``"auto"``.
+
+    Examples
+    --------
+    >>> needs_network("none"), needs_network("auto"), needs_network("gaode")
+    (False, True, True)
+    """
+    return check_tiles(tiles) != "none"
 
 
 def datum_note(lang: str, *, gcj02: bool) -> str:

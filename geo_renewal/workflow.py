@@ -402,7 +402,8 @@ def _maps(result: RunResult, out: Path) -> None:
     )
     if result.resettlement is not None:
         m = renewal_map(
-            result.classified,
+            None,
+            demand=result.resettlement.demand,
             sites=result.resettlement.sites,
             flows=result.resettlement.flows,
             title=say("workflow.map.resettlement", plan.lang, name=plan.name),

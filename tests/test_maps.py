@@ -449,7 +449,7 @@ def test_all_layer_kinds(classified, plan_layers, hostile):
     assert "签约</td><td>1</td>" in legend
     # sites carry capacity labels, flows household counts and weights
     sites = json.loads(by_role["sites"].data_json)
-    assert sites["l"][0] == "安置一区<br>容量 1200 套<br>已安置 900 户"
+    assert sites["l"][0] == "安置一区<br>900 户 / 1200 套"  # placed / capacity
     flows_spec = json.loads(by_role["flows"].spec_json)
     flows = json.loads(by_role["flows"].data_json)
     weights = [flows_spec["styles"][k]["weight"] for k in flows["s"]]
@@ -603,6 +603,8 @@ def _hover_and_click(page):
         pt = page.evaluate(
             f"""() => {{
             const e = geoRenewal.layers[{i}], m = e.path._map;
+            // close enough that parcels, not the zones around them, take the mouse
+            m.setView(geoRenewal.featureLatLng(e, 0), 19, {{animate: false}});
             const p = m.latLngToContainerPoint(geoRenewal.featureLatLng(e, 0));
             const r = m.getContainer().getBoundingClientRect();
             return [p.x + r.left, p.y + r.top];
