@@ -301,8 +301,8 @@ def _report_notes(gdf: gpd.GeoDataFrame, notes: list[dict[str, Any]]) -> None:
     """Warn about what reading resolved, and keep it for `validate_layer` in ``attrs``."""
     for note in notes:
         warnings.warn(note["message"], UserWarning, stacklevel=3)
-    if notes:
-        gdf.attrs["read_findings"] = [dict(n) for n in notes]
+    if notes:  # after what the table reader found (rows left out), if anything
+        gdf.attrs["read_findings"] = (*gdf.attrs.get("read_findings", ()), *map(dict, notes))
 
 
 _FORMAT_NAMES = {

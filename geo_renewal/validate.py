@@ -286,25 +286,18 @@ def validate_layer(
     labels = np.asarray(gdf.index, dtype=object)
     ids = gdf[id_col].to_numpy(dtype=object) if id_col else None
     col = Findings(labels, ids)
-    for f in gdf.attrs.get("read_findings", ()):  # rows left out on read (_tabular)
+    act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
+
+    _check_layer(gdf, kind, required, col)
+    for f in gdf.attrs.get("read_findings", ()):  # what reading found: rows left out, encodings
         col.add(
             f["problem"],
             f["message"],
             severity=f["severity"],
-            row=f["row"],
+            row=f.get("row"),
+            column=f.get("column"),
             action=f["action"],
-            value=f["value"],
-        )
-    act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
-
-    _check_layer(gdf, kind, required, col)
-    for note in gdf.attrs.get("read_findings", ()):
-        col.add(
-            note["problem"],
-            note["message"],
-            severity=note["severity"],
-            column=note["column"],
-            action=note["action"],
+            value=f.get("value"),
         )
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     new_geoms, removals = _check_geometry(

@@ -127,7 +127,7 @@ def test_demo_checks_63_on_the_sample_units_not_on_zones(demo):
         assert name in cells
     assert {"符合", "不符合"} <= set(cells)
     # No statistics sheet (zones, projects, streets) carries a 63号文 verdict any more.
-    for sheet in ("按片区编号统计", "按项目编号统计", "按街道统计"):
+    for sheet in ("按片区统计", "按项目统计", "按街道统计"):
         assert "超出63号文限值" not in _cells(wb[sheet])
     caveats = " ".join(map(str, _cells(wb["使用须知"])))
     assert "占位值" in caveats

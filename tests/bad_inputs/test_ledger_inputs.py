@@ -138,7 +138,7 @@ def test_title_row_above_the_header(book, tmp_path, clean):
     ws.cell(1, 1).value = "某某区城市更新项目台账（截至11月20日）"
     ws.merge_cells("A1:Z1")
     ledger = read_ledger(_save(book, tmp_path))
-    assert _totals(ledger)["overdue"] == clean[1]["overdue"]
+    assert _totals(ledger)["n_overdue"] == clean[1]["n_overdue"]
     f = _one(ledger, "header_rows")
     assert "row 2 was taken as the header" in f["message"]
     assert "某某区城市更新项目台账" in f["message"]
@@ -165,7 +165,7 @@ def test_two_row_header_with_merged_cells(book, tmp_path, clean):
     _two_row_header(book.active)
     ledger = read_ledger(_save(book, tmp_path))
     got = _totals(ledger)
-    assert got["overdue"] == clean[1]["overdue"] == 5
+    assert got["n_overdue"] == clean[1]["n_overdue"] == 5
     assert ledger.table["signing_planned"].notna().sum() == (
         clean[0].table["signing_planned"].notna().sum()
     )

@@ -246,12 +246,11 @@ def test_formula_like_values_in_findings_stay_text(tmp_path, grid_parcels):
     bad.loc[bad.index[4], "parcel_id"] = "=1+2"
     bad.loc[bad.index[4], "floors"] = 0
     src = write_layer(bad, tmp_path / "bad.gpkg", layer="parcels")
-    res = _invoke("validate", src, "--findings", tmp_path / "f.csv")
+    res = _invoke("validate", src, "--findings", tmp_path / "f.csv", "--lang", "en")
     assert res.exit_code == 1
     with (tmp_path / "f.csv").open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["id"] for r in rows if r["column"] == "floors"] == ["'=1+2"]
-    assert [r["row"] for r in rows if r["column"] == "floors"] == ["4"]
+        rows = [r for r in csv.DictReader(f) if r["Column"] == "floors"]
+    assert [r["ID"] for r in rows] == ["'=1+2"]
 
 
 def test_control_characters_in_data_do_not_reach_the_terminal(tmp_path, grid_parcels):
