@@ -80,9 +80,10 @@ def mixed(tmp_path):
     write_layer(parcels, path, layer="parcels")
     write_layer(buildings, path, layer="buildings")
     write_layer(units, path, layer="units")
-    return {
+    layers = {
         name: read_layer(path, layer=name, kind=name) for name in ("parcels", "buildings", "units")
     }
+    return {**layers, "path": path}
 
 
 def _plan(rates: pd.DataFrame) -> ResettlementPlan:
@@ -199,3 +200,23 @@ def test_check_units_names_and_planned_values(mixed):
     units = check_units(mixed["units"])
     assert units["unit_id"].tolist() == ["老城东单元", "河畔单元"]
     assert units["planned_floor_area_m2"].iloc[0] == 6000.0
+
+
+def test_cli_stats_prints_the_unit_checks(mixed, tmp_path):
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    path = str(mixed["path"])
+    out = tmp_path / "checks.xlsx"
+    args = ["stats", path, "--layer", "parcels", "--units", path, "--units-layer", "units"]
+    res = CliRunner().invoke(cli, [*args, "--lang", "zh", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "老城东单元" in res.output
+    assert "不符合" in res.output
+    # No buildings given: only the grade-D parcel P3 is exempt, (3300 − 500) ÷ 6300.
+    assert f"拆除比例 {(3300 - 500) / 6300:.1%} > 20%" in res.output
+    assert out.exists()
+    res = CliRunner().invoke(cli, ["stats", path, "--layer", "parcels", "--units", "nope.gpkg"])
+    assert res.exit_code == 2
+    assert "nope.gpkg" in res.output
