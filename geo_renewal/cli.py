@@ -151,8 +151,11 @@ def stats_command(
             zone_col=zone_col,
             how=how,
             planned_floor_area=planned_floor_area,
+            policy=zones is not None,  # 63号文 limits hold per unit, not per street or class
             lang=lang,
         )
+    if zones is None:
+        click.echo("63号文 checks: give --units PATH (renewal units, 更新单元)", err=True)
     columns = None if all_columns else list(_STATS_TERMINAL_COLUMNS)
     click.echo(format_table(table, lang=lang, columns=columns), nl=False)
     if out is not None:

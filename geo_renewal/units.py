@@ -282,8 +282,8 @@ def unit_checks(
     Returns
     -------
     checks
-        One row per unit (index ``renewal_unit``: the ``unit_id`` of `check_units`), then ``OUTSIDE_ROW`` when anything lies
-        outside every unit, then ``TOTAL_ROW``: ``name``, ``class_mix`` (land by class),
+        One row per unit (index ``renewal_unit``: the ``unit_id`` of `check_units`), then
+        ``OUTSIDE_ROW`` when anything lies outside every unit, then ``TOTAL_ROW``: ``name``, ``class_mix`` (land by class),
         ``n_parcels`` (parcels touching the unit), ``area_m2``, ``floor_area_m2``,
         ``demolish_floor_area_m2``, ``exempt_floor_area_m2``, ``planned_floor_area_m2``,
         ``households``, ``demolish_households``, ``flat_households``, ``nearby_households``
@@ -330,10 +330,10 @@ def unit_checks(
     p, g, w, keys, parea_share = _apportion(parcels, units)
     table = _sum_rows(values, p, g, w, len(keys), parea_share)
     table.index = pd.Index([*keys, TOTAL_ROW], name="renewal_unit")
-    table.insert(0, "name", [*units["name"], label(OUTSIDE_ROW, lang), label(TOTAL_ROW, lang)])
-    planned = units["planned_floor_area_m2"].to_numpy(dtype=float)
-    known = planned[~np.isnan(planned)]
-    table["planned_floor_area_m2"] = [*planned, np.nan, known.sum() if len(known) else np.nan]
+    names = [*units["name"], say("units.outside", lang), label(TOTAL_ROW, lang)]
+    table.insert(0, "name", names)
+    # Planned floor area is known per unit only: no 拆建比 outside or over the whole layer.
+    table["planned_floor_area_m2"] = [*units["planned_floor_area_m2"], np.nan, np.nan]
     table.insert(1, "class_mix", _class_mix(table, lang))
     if resettlement is None:
         table = table.drop(columns=["flat_households", "nearby_households"])
