@@ -311,7 +311,9 @@ def unit_checks(
     >>> t = unit_checks(parcels, units, lang="en")
     >>> row = t.loc["东单元"]
     >>> float(row["demolition_share"]), float(row["rebuild_ratio"]), row["verdict"]
-    (0.2, 1.5, 'passes')
+    (0.2, 1.5, 'incomplete')
+    >>> row["reason"].split("; ")[-1]  # households not known and no resettlement plan
+    'no resettlement plan: nearby rate not checked'
     >>> row["class_mix"]
     'Expropriate & demolish 50%, Retain & upgrade 50%'
     """
@@ -337,6 +339,8 @@ def unit_checks(
     table.insert(1, "class_mix", _class_mix(table, lang))
     if resettlement is None:
         table = table.drop(columns=["flat_households", "nearby_households"])
+    if "households" not in parcels.columns:  # not known, never 0: the nearby rate not checked
+        table = table.drop(columns=["households", "demolish_households"], errors="ignore")
     table = table.drop(columns=[c for c in table.columns if c.startswith("area_m2:")])
     if table.loc[OUTSIDE_ROW, "n_parcels"] == 0:
         table = table.drop(index=OUTSIDE_ROW)
@@ -550,9 +554,9 @@ def nearby_reason(plan: ResettlementPlan, *, lang: str | None = None) -> str:
     ...      "households": [100, 100, 0], "zone_id": ["A", "B", None]},
     ...     geometry=[box(x, y, x + 50, y + 50), box(x + 3000, y, x + 3050, y + 50),
     ...               box(x + 1400, y, x + 1500, y + 100)], crs="EPSG:4548")
-    >>> p = plan_resettlement(parcels, cash_share=0.0, nearby_dist=1000)  # doctest: +SKIP
-    >>> nearby_reason(p, lang="en")  # doctest: +SKIP
-    ''
+    >>> p = plan_resettlement(parcels, cash_share=0.0, nearby_dist=2000)
+    >>> p.summary["nearby_rate"], nearby_reason(p, lang="en")  # the best rate: nothing to say
+    (1.0, '')
     """
     lang = check_lang(lang)
     s = plan.summary
