@@ -78,6 +78,7 @@ _API: dict[str, str] = {
     "FundBalance": "fund",
     "load_fund_params": "fund_params",
     "placeholder_keys": "fund_params",
+    "placeholder_caveat": "fund_params",
     "fund_balance": "fund",
     "fund_balance_from_files": "fund",
     "fund_tables": "fund",

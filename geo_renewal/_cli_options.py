@@ -258,3 +258,41 @@ def _partitions_for(path: str, workers: int | None, scheduler: str | None) -> st
     if (workers is None and scheduler is None) or _is_dataset(Path(path)):
         return None
     return "auto"
+
+
+def _units_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--units PATH`` and ``--units-layer``: renewal units for the 63号文 checks."""
+    func = click.option("--units-layer", help="Layer of the units file.")(func)
+    return click.option(
+        "--units",
+        "units_path",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Renewal units (更新单元 / 项目范围 polygons with a name, optional "
+        "planned_floor_area in m² or far): the 63号文 checks are made on everything inside "
+        "each unit and printed.",
+    )(func)
+
+
+#: Columns of the 63号文 checks printed in the terminal.
+UNIT_TERMINAL_COLUMNS = (
+    "name",
+    "verdict",
+    "demolition_share",
+    "exempt_floor_area_m2",
+    "rebuild_ratio",
+    "nearby_rate",
+    "violations",
+)
+
+
+def _unit_checks_text(
+    parcels: Any, path: str, layer: str | None, *, buildings: Any = None, lang: str | None
+) -> tuple[str, Any]:
+    """Read and check the units at `path`, check 63号文 on `parcels`; (terminal text, table)."""
+    from geo_renewal.io import read_layer
+    from geo_renewal.tables import format_table
+    from geo_renewal.units import check_units, unit_checks
+
+    units = check_units(read_layer(path, layer=layer, kind="units"), source=path)
+    table = unit_checks(parcels, units, buildings=buildings, lang=lang)
+    return format_table(table, lang=lang, columns=list(UNIT_TERMINAL_COLUMNS)), table

@@ -26,6 +26,8 @@ from geo_renewal._cli_options import (
     _offline_option,
     _partitions_for,
     _tiles_option,
+    _unit_checks_text,
+    _units_option,
 )
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -97,6 +99,7 @@ _STATS_TERMINAL_COLUMNS = (
     "--out", type=click.Path(dir_okay=False), help="Write the table: .xlsx, .csv or .md."
 )
 @click.option("--all-columns", is_flag=True, help="Print every column, not a summary.")
+@_units_option
 @_dask_options
 @_friendly_errors
 def stats_command(
@@ -111,6 +114,8 @@ def stats_command(
     lang: str | None,
     out: str | None,
     all_columns: bool,
+    units_path: str | None,
+    units_layer: str | None,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
@@ -126,7 +131,11 @@ def stats_command(
     \b
         geo-renewal stats classified.gpkg --by street --out stats.xlsx
         geo-renewal stats classified.gpkg --zones zones.gpkg --zone-col zone_id --lang en
+        geo-renewal stats classified.gpkg --units units.gpkg
         geo-renewal stats province_classified/ --by street --workers 2
+
+    With --units (更新单元 polygons) the 63号文 checks are made on everything inside each
+    unit, whatever its class, and printed (and written with --out) instead of a table.
     """
     from geo_renewal import settings
     from geo_renewal.io import read_layer
@@ -134,8 +143,15 @@ def stats_command(
     from geo_renewal.stats import zone_stats
     from geo_renewal.tables import format_table, write_table
 
+    if units_path is not None and by is None and zones_path is None:
+        parcels = read_layer(classified, layer=layer, kind="parcels")
+        text, checks = _unit_checks_text(parcels, units_path, units_layer, lang=lang)
+        click.echo(text, nl=False)
+        if out is not None:
+            click.echo(f"wrote {write_table(checks, out, lang=lang)}", err=True)
+        return
     if (by is None) == (zones_path is None):
-        msg = "give exactly one of --by COLUMN and --zones PATH."
+        msg = "give exactly one of --by COLUMN, --zones PATH and --units PATH."
         raise click.UsageError(msg)
     lang = lang or settings.lang
     with dask_client(workers=workers, scheduler=scheduler):
@@ -149,8 +165,11 @@ def stats_command(
             zone_col=zone_col,
             how=how,
             planned_floor_area=planned_floor_area,
+            policy=zones is not None,  # 63号文 limits hold per unit, not per street or class
             lang=lang,
         )
+    if zones is None:
+        click.echo("63号文 checks: give --units PATH (renewal units, 更新单元)", err=True)
     columns = None if all_columns else list(_STATS_TERMINAL_COLUMNS)
     click.echo(format_table(table, lang=lang, columns=columns), nl=False)
     if out is not None:
@@ -565,6 +584,7 @@ def fund_command(
     import warnings
 
     from geo_renewal.fund import fund_balance_from_files, write_fund_tables
+    from geo_renewal.fund_params import placeholder_caveat
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
@@ -580,6 +600,11 @@ def fund_command(
         )
     path = write_fund_tables(balance, out, unit=unit, lang=lang)
     click.echo(terminal_text(balance.summary_text(unit=unit, lang=lang)))
+    caveat = placeholder_caveat(
+        balance.params, balance=balance.projects["balance"].to_numpy(dtype=float), lang=lang
+    )
+    if caveat:
+        click.echo(f"! {caveat}")
     for w in caught:
         click.echo(terminal_text(f"warning: {w.message}"), err=True)
     click.echo(f"wrote {path}", err=True)
@@ -806,6 +831,7 @@ def demo_command(out: str, lang: str | None, silent: bool) -> None:
     help="Building footprints, aggregated to the parcels before classifying.",
 )
 @click.option("--buildings-layer", help="Layer of the buildings file.")
+@_units_option
 @click.option(
     "--dist",
     default=30.0,
@@ -832,6 +858,8 @@ def classify_command(
     raster_pairs: tuple[str, ...],
     buildings: str | None,
     buildings_layer: str | None,
+    units_path: str | None,
+    units_layer: str | None,
     dist: float,
     lang: str | None,
     silent: bool,
@@ -888,6 +916,31 @@ def classify_command(
         click.echo(f"written to {out} (partitioned GeoParquet; zones: classify in memory)")
     else:
         click.echo(f"{len(done.zones)} zones; written to {out} (layers 'parcels', 'zones')")
+    if units_path is not None:
+        blds = None if buildings is None else (buildings, buildings_layer)
+        _print_unit_checks(out, done.zones is None, units_path, units_layer, blds, lang)
+
+
+def _print_unit_checks(
+    out: str,
+    partitioned: bool,
+    units_path: str,
+    units_layer: str | None,
+    buildings: tuple[str, str | None] | None,
+    lang: str | None,
+) -> None:
+    """Print the 63号文 checks of the classified parcels written to `out` on the units."""
+    from geo_renewal.io import read_layer
+
+    if partitioned:
+        msg = "--units needs a GeoPackage --out (the checks run on the whole layer in memory)."
+        raise click.UsageError(msg)
+    parcels = read_layer(out, layer="parcels", kind="parcels")
+    blds = None
+    if buildings is not None:
+        blds = read_layer(buildings[0], layer=buildings[1], kind="buildings")
+    text, _ = _unit_checks_text(parcels, units_path, units_layer, buildings=blds, lang=lang)
+    click.echo(text, nl=False)
 
 
 @cli.group("rules")

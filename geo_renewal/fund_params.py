@@ -19,7 +19,7 @@ import pandas as pd
 from geo_renewal._errors import InputError
 from geo_renewal._toml import parse_toml, read_toml
 
-__all__ = ["FundParams", "load_fund_params", "placeholder_keys"]
+__all__ = ["FundParams", "load_fund_params", "placeholder_caveat", "placeholder_keys"]
 
 #: TOML section -> keys of `FundParams` in that section.
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -329,3 +329,47 @@ def placeholder_keys(params: FundParams) -> list[str]:
         for k in keys
         if k not in ("derive", "land_price_changes") and getattr(params, k) == getattr(default, k)
     ]
+
+
+def placeholder_caveat(params: FundParams, *, balance: Any = None, lang: str | None = None) -> str:
+    """
+    Return the sentence every output built on placeholder parameters must carry ("" if none).
+
+    Parameters
+    ----------
+    params
+        The parameters used.
+    balance
+        The projects' balances (元), to say how many lose money under the placeholders.
+    lang
+        Language of the sentence; defaults to `settings.lang`.
+
+    Returns
+    -------
+    caveat
+        One sentence naming how many parameters are placeholders, the first few of them, and
+        the fix; "" when every parameter is the district's own.
+
+    Examples
+    --------
+    >>> placeholder_caveat(load_fund_params(), balance=[-1.0, 2.0], lang="en")[:60]
+    '18 fund-balance parameters are still the bundled placeholder'
+    """
+    from geo_renewal.schema import label
+    from geo_renewal.text import say
+
+    keys = placeholder_keys(params)
+    if not keys:
+        return ""
+    short = [label(k, lang or "zh").split("（")[0].split(" (")[0] for k in keys[:4]]
+    names = say("progress.list_separator", lang).join(short)
+    names += say("caveat.and_more", lang) if len(keys) > 4 else ""
+    values = np.asarray([] if balance is None else balance, dtype=float)
+    return say(
+        "caveat.fund_placeholder",
+        lang,
+        n=len(keys),
+        keys=names,
+        n_loss=int((values < 0).sum()),
+        n_projects=len(values),
+    )

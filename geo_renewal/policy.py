@@ -288,7 +288,8 @@ def _unit_words(
             broken.append(say("policy.rebuild_ratio", lang, v=ratio, lim=limits[1]))
     if np.isnan(rate):
         # No plan (flats unknown) with households to move: not checked; else nothing to check.
-        unknown = np.isnan(flats) and float(row.get("demolish_households", 0.0)) > 0
+        moving = float(row.get("demolish_households", np.nan))  # NaN: households not known
+        unknown = bool(np.isnan(flats) and (np.isnan(moving) or moving > 0))
         parts.append(say("policy.nearby_unknown" if unknown else "policy.nearby_none", lang))
         missing = missing or unknown
     else:

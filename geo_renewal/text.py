@@ -223,6 +223,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n} renewal units: {n_pass} pass, {n_fail} fail, {n_incomplete} incomplete.",
     ),
     "policy.sheet": ("63号文核查", "MOHURD No. 63 checks"),
+    "units.outside": ("不在任何更新单元内", "Outside every unit"),
     "caveat.fund_placeholder": (
         "资金平衡测算中 {n} 项参数仍为软件内置的占位值（{keys}），不是本区的征收补偿方案，"
         "结果仅作示意、不能作为决策依据（按这些值 {n_loss}/{n_projects} 个项目收不抵支）。"
@@ -246,18 +247,18 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     ),
     "units.nearby.no_site": (
         "{n} 个搬迁单元的 {hh:,} 户在 {dist:,.0f} 米内没有可用安置地块，任何方案都无法就近安置",
-        "{hh:,} households of {n} units have no usable site within {dist:,.0f} m, so no "
+        "{hh:,} households of {n} demand units have no usable site within {dist:,.0f} m, so no "
         "plan can place them nearby",
     ),
     "units.nearby.taken": (
         "{n_sites} 处对某些单元属于就近的安置地块，安置了对其并非就近的其他单元 {hh:,} 户"
         "（总距离最小的分配）",
-        "{n_sites} sites that are nearby for some units house {hh:,} households for whom they "
+        "{n_sites} sites that are nearby for some demand units house {hh:,} households for whom they "
         "are not nearby (the shortest-total-distance allocation)",
     ),
     "units.nearby.kept_whole": (
         "这些就近地块尚余 {free:,} 套，但搬迁单元整体安置（不拆分）时放不下",
-        "those nearby sites keep {free:,} flats free, too few for a unit kept whole",
+        "those nearby sites keep {free:,} flats free, too few for a demand unit kept whole",
     ),
     "units.nearby.end": (
         "。如需提高，可调整安置方案的目标（就近优先）或增加就近地块容量。",

@@ -282,8 +282,8 @@ def unit_checks(
     Returns
     -------
     checks
-        One row per unit (index ``renewal_unit``: the ``unit_id`` of `check_units`), then ``OUTSIDE_ROW`` when anything lies
-        outside every unit, then ``TOTAL_ROW``: ``name``, ``class_mix`` (land by class),
+        One row per unit (index ``renewal_unit``: the ``unit_id`` of `check_units`), then
+        ``OUTSIDE_ROW`` when anything lies outside every unit, then ``TOTAL_ROW``: ``name``, ``class_mix`` (land by class),
         ``n_parcels`` (parcels touching the unit), ``area_m2``, ``floor_area_m2``,
         ``demolish_floor_area_m2``, ``exempt_floor_area_m2``, ``planned_floor_area_m2``,
         ``households``, ``demolish_households``, ``flat_households``, ``nearby_households``
@@ -311,7 +311,9 @@ def unit_checks(
     >>> t = unit_checks(parcels, units, lang="en")
     >>> row = t.loc["东单元"]
     >>> float(row["demolition_share"]), float(row["rebuild_ratio"]), row["verdict"]
-    (0.2, 1.5, 'passes')
+    (0.2, 1.5, 'incomplete')
+    >>> row["reason"].split("; ")[-1]  # households not known and no resettlement plan
+    'no resettlement plan: nearby rate not checked'
     >>> row["class_mix"]
     'Expropriate & demolish 50%, Retain & upgrade 50%'
     """
@@ -330,13 +332,15 @@ def unit_checks(
     p, g, w, keys, parea_share = _apportion(parcels, units)
     table = _sum_rows(values, p, g, w, len(keys), parea_share)
     table.index = pd.Index([*keys, TOTAL_ROW], name="renewal_unit")
-    table.insert(0, "name", [*units["name"], label(OUTSIDE_ROW, lang), label(TOTAL_ROW, lang)])
-    planned = units["planned_floor_area_m2"].to_numpy(dtype=float)
-    known = planned[~np.isnan(planned)]
-    table["planned_floor_area_m2"] = [*planned, np.nan, known.sum() if len(known) else np.nan]
+    names = [*units["name"], say("units.outside", lang), label(TOTAL_ROW, lang)]
+    table.insert(0, "name", names)
+    # Planned floor area is known per unit only: no 拆建比 outside or over the whole layer.
+    table["planned_floor_area_m2"] = [*units["planned_floor_area_m2"], np.nan, np.nan]
     table.insert(1, "class_mix", _class_mix(table, lang))
     if resettlement is None:
         table = table.drop(columns=["flat_households", "nearby_households"])
+    if "households" not in parcels.columns:  # not known, never 0: the nearby rate not checked
+        table = table.drop(columns=["households", "demolish_households"], errors="ignore")
     table = table.drop(columns=[c for c in table.columns if c.startswith("area_m2:")])
     if table.loc[OUTSIDE_ROW, "n_parcels"] == 0:
         table = table.drop(index=OUTSIDE_ROW)
@@ -550,9 +554,9 @@ def nearby_reason(plan: ResettlementPlan, *, lang: str | None = None) -> str:
     ...      "households": [100, 100, 0], "zone_id": ["A", "B", None]},
     ...     geometry=[box(x, y, x + 50, y + 50), box(x + 3000, y, x + 3050, y + 50),
     ...               box(x + 1400, y, x + 1500, y + 100)], crs="EPSG:4548")
-    >>> p = plan_resettlement(parcels, cash_share=0.0, nearby_dist=1000)  # doctest: +SKIP
-    >>> nearby_reason(p, lang="en")  # doctest: +SKIP
-    ''
+    >>> p = plan_resettlement(parcels, cash_share=0.0, nearby_dist=2000)
+    >>> p.summary["nearby_rate"], nearby_reason(p, lang="en")  # the best rate: nothing to say
+    (1.0, '')
     """
     lang = check_lang(lang)
     s = plan.summary

@@ -176,24 +176,12 @@ class RunResult:
             if reason:
                 out["nearby"] = reason
         if self.fund is not None:
-            from geo_renewal.fund_params import placeholder_keys
+            from geo_renewal.fund_params import placeholder_caveat
 
-            keys = placeholder_keys(self.fund.params)
-            if keys:
-                from geo_renewal.schema import label
-
-                short = [label(k, lang).split("（")[0].split(" (")[0] for k in keys[:4]]
-                names = say("progress.list_separator", lang).join(short)
-                names += say("caveat.and_more", lang) if len(keys) > 4 else ""
-                balance = self.fund.projects["balance"].to_numpy(dtype=float)
-                out["fund"] = say(
-                    "caveat.fund_placeholder",
-                    lang,
-                    n=len(keys),
-                    keys=names,
-                    n_loss=int((balance < 0).sum()),
-                    n_projects=len(balance),
-                )
+            balance = self.fund.projects["balance"].to_numpy(dtype=float)
+            text = placeholder_caveat(self.fund.params, balance=balance, lang=lang)
+            if text:
+                out["fund"] = text
         return out
 
 

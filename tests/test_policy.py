@@ -80,9 +80,10 @@ def mixed(tmp_path):
     write_layer(parcels, path, layer="parcels")
     write_layer(buildings, path, layer="buildings")
     write_layer(units, path, layer="units")
-    return {
+    layers = {
         name: read_layer(path, layer=name, kind=name) for name in ("parcels", "buildings", "units")
     }
+    return {**layers, "path": path}
 
 
 def _plan(rates: pd.DataFrame) -> ResettlementPlan:
@@ -163,6 +164,14 @@ def test_units_and_outside_add_up_to_the_layer(mixed):
     assert "flat_households" not in t.columns
 
 
+def test_unknown_households_leave_the_nearby_rate_unchecked(mixed):
+    parcels = mixed["parcels"].drop(columns="households")
+    t = unit_checks(parcels, mixed["units"], lang="en")
+    assert "households" not in t.columns
+    assert "no resettlement plan: nearby rate not checked" in t.loc["河畔单元", "reason"]
+    assert t.loc["河畔单元", "verdict"] == "incomplete"
+
+
 def test_parcel_flags_give_the_exemption_without_buildings(mixed):
     t = unit_checks(mixed["parcels"], mixed["units"], lang="en")
     # Without buildings only P3 (grade D) is exempt: P1 and P5 are grade A/B parcels.
@@ -199,3 +208,61 @@ def test_check_units_names_and_planned_values(mixed):
     units = check_units(mixed["units"])
     assert units["unit_id"].tolist() == ["老城东单元", "河畔单元"]
     assert units["planned_floor_area_m2"].iloc[0] == 6000.0
+
+
+def test_cli_stats_prints_the_unit_checks(mixed, tmp_path):
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    path = str(mixed["path"])
+    out = tmp_path / "checks.xlsx"
+    args = ["stats", path, "--layer", "parcels", "--units", path, "--units-layer", "units"]
+    res = CliRunner().invoke(cli, [*args, "--lang", "zh", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "老城东单元" in res.output
+    assert "不符合" in res.output
+    # No buildings given: only the grade-D parcel P3 is exempt, (3300 − 500) ÷ 6300.
+    assert f"拆除比例 {(3300 - 500) / 6300:.1%} > 20%" in res.output
+    assert out.exists()
+    res = CliRunner().invoke(cli, ["stats", path, "--layer", "parcels", "--units", "nope.gpkg"])
+    assert res.exit_code == 2
+    assert "nope.gpkg" in res.output
+
+
+def test_nearby_reason_is_measured_on_the_allocation():
+    """A distance-minimising plan gives A's only nearby site to B: the reason says so, in numbers."""
+    from geo_renewal.resettlement import plan_resettlement
+    from geo_renewal.units import nearby_reason
+
+    parcels = gpd.GeoDataFrame(
+        {
+            "parcel_id": ["A", "B"],
+            "category": ["demolish", "demolish"],
+            "households": [100, 100],
+            "floor_area": [8000.0, 8000.0],
+            "zone_id": ["ZA", "ZB"],
+        },
+        geometry=[_b(0, 0, 50, 50), _b(2400, 0, 2450, 50)],
+        crs=CRS,
+    )
+    # 5 000 m² hold 100 flats (× 2.5 × 0.9 × 0.8 ÷ 90 m²). S1 is 900 m from A (nearby) and
+    # 1 500 m from B; S2 is 2 000 m from A. Shortest total: A → S2, B → S1 (3 500 < 5 300 m).
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["S1", "S2"], "name": ["近A", "远A"]},
+        geometry=[_b(900, -50, 950, 50), _b(-2000, -50, -1950, 50)],
+        crs=CRS,
+    )
+    with pytest.warns(UserWarning, match="fewer than 50%"):
+        plan = plan_resettlement(
+            parcels, sites=sites, cash_share=0.0, nearby_dist=1000, demand_by="zone_id"
+        )
+    assert plan.summary["nearby_rate"] == 0.0
+    assert plan.summary["max_nearby_rate"] == 0.5  # A at S1, B nowhere nearby
+    reason = nearby_reason(plan, lang="en")
+    assert reason.startswith("The nearby rate is 0.0%, below the 50.0% ")
+    assert "(100 households)" in reason
+    assert "100 households of 1 demand units have no usable site within 1,000 m" in reason
+    assert "1 sites that are nearby for some demand units house 100 households" in reason
+    plan.summary["nearby_households"] = 100  # had the plan reached the best rate
+    assert nearby_reason(plan, lang="en") == ""
