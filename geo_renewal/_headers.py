@@ -258,6 +258,7 @@ def _header_at(
 _TOTAL = re.compile(r"^(?:总计|合计|共计|总合计|累计|全区合计|全部合计|grandtotal|total|sum)$")
 _TOTAL_SUFFIX = re.compile(r"^(?P<group>.{1,20}?)(?:合计|总计)$")
 _SUBTOTAL = re.compile(r"^(?:(?P<group>.{0,20}?)小计|subtotal)$")
+_SECTION = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\))\S")
 _BREAKDOWN = re.compile(r"^(?:其中|其中[:：].*|ofwhich.*|including.*)$")
 _NOTE = re.compile(
     r"^(?:备注|说明|填表说明|填报说明|注|注释|附注|note|notes|remarks?)(?:[:：0-9.、].*)?$"
@@ -271,6 +272,7 @@ ROW_KINDS = {
     "subtotal": "a subtotal row",
     "breakdown": "a breakdown row (其中)",
     "note": "a note row",
+    "section": "a section heading",
 }
 
 
@@ -282,7 +284,8 @@ def row_kind(labels: Sequence[Any]) -> tuple[str, str] | None:
     ----------
     labels
         The row's label cells: its first filled cell and the cells of its id, name and
-        group columns. Numbers and dates are ignored.
+        group columns. Numbers and dates are ignored. A section heading (一、…, （二）…) is
+        recognised in the first label only.
 
     Returns
     -------
@@ -294,6 +297,8 @@ def row_kind(labels: Sequence[Any]) -> tuple[str, str] | None:
     --------
     >>> row_kind(["合 计", None]), row_kind(["东关街道小计"]), row_kind(["填表说明：1. 户数…"])
     (('total', '合 计'), ('subtotal', '东关街道小计'), ('note', '填表说明：1. 户数…'))
+    >>> row_kind(["一、征收拆迁类项目", None])
+    ('section', '一、征收拆迁类项目')
     >>> row_kind(["GX01", "东关片区征收项目"]) is None
     True
     """
@@ -318,4 +323,6 @@ def row_kind(labels: Sequence[Any]) -> tuple[str, str] | None:
             return (
                 "total" if m["group"].endswith(("区", "市", "县", "全部")) else "subtotal"
             ), raw
+        if v is labels[0] and _SECTION.match(key):
+            return "section", raw  # 一、征收拆迁类项目: a heading over the rows below it
     return None

@@ -462,7 +462,7 @@ def _read_part(
     by_grid = {j: c for c, j in grid_col.items()}
     raw = merged_body_cells(raw, book, positions, by_grid, numeric_raw, findings, prefix=prefix)
     raw = error_cells(raw, book, rows, grid_col if book.file else {}, findings)
-    labels = [c for c, v in rename.items() if v in ("project_id", "name", "street")]
+    labels = [back[c] for c in ("project_id", "name", "street") if c in back]
     kinds = special_rows(raw, labels, rows, findings, prefix=prefix)
     numeric = {v: c for c, v in rename.items() if v in _NUMERIC}
     compare_totals(raw, kinds, numeric, rows, findings, prefix=prefix)

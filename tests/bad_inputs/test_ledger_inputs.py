@@ -504,3 +504,18 @@ def test_excel_error_values_are_blank_and_named(book, tmp_path):
     assert "#REF!" in errors["message"].iloc[0]
     assert ledger.table.loc[ledger.table["ledger_row"] == 6, "street"].isna().all()
     assert "bad_number" not in set(ledger.findings["problem"])
+
+
+def test_section_headings_and_a_total_above_the_projects(book, tmp_path, clean):
+    ws = book.active
+    hh = _sum(ws, "户数")
+    ws.insert_rows(2, amount=2)
+    ws.cell(2, 1).value = "合计"
+    ws.cell(2, _col(ws, "户数")).value = hh - 1  # a total row above the projects, wrong
+    ws.cell(3, 1).value = "一、征收拆迁类项目"
+    ledger = read_ledger(_save(book, tmp_path))
+    assert len(ledger.table) == len(clean[0].table)
+    assert _one(ledger, "section_row")["row"] == 3
+    f = _one(ledger, "total_mismatch")
+    assert f["row"] == 2
+    assert f"{hh:,}" in f["message"]
