@@ -101,17 +101,20 @@ class Ledger:
     Attributes
     ----------
     table
-        One row per ledger row, in file order, with canonical columns (`LEDGER_COLUMNS`),
+        One row per project row, in file order (total, subtotal, note rows and section
+        headings are not projects: they are in `findings`), with canonical columns
+        (`LEDGER_COLUMNS`),
         ``<stage>_planned`` / ``<stage>_actual`` dates for every stage of every pipeline,
-        any other columns of the file unchanged, ``ledger_row`` (spreadsheet row number)
+        any other columns of the file unchanged, ``ledger_row`` (spreadsheet row number;
+        ``source_file`` and ``source_sheet`` too when several files are read)
         and, when polygons were given, ``has_polygon`` and ``geometry`` (a GeoDataFrame
         in the polygons' CRS; rows without a polygon have an empty geometry).
     findings
         One row per problem, with the columns of every findings table
-        (`geo_renewal._findings.FINDING_COLUMNS`): ``row`` (spreadsheet row, header = 1;
+        (`geo_renewal._findings.FINDING_COLUMNS`): ``row`` (the spreadsheet row a person sees;
         missing for problems of a column or a polygon), ``id`` (the project id),
         ``column`` (the header as written in the file), ``problem`` (a code),
-        ``severity`` (error / warning), ``action`` (what the reader did), ``message``
+        ``severity`` (error / warning / info), ``action`` (what the reader did), ``message``
         and ``value`` (the offending cell as text). Sorted by row; findings without a
         row come last.
     pipelines
