@@ -150,8 +150,15 @@ def _filled(
     return row
 
 
-def _combined(top: list[str], bottom: list[str], top_merged: set[int]) -> list[tuple[str, str]]:
-    """Per column: (name, key) of a two-row header of `top` over `bottom`."""
+def _combined(
+    top: list[str], bottom: list[str], top_merged: set[int], known: Callable[[str], bool]
+) -> list[tuple[str, str]]:
+    """
+    Per column: (name, key) of a two-row header of `top` over `bottom`.
+
+    Both rows read together (签约 over 计划日期), else the lower one alone (a group name
+    such as 基本情况 over 项目编号), else the upper one: the first that is a known header.
+    """
     out = []
     carried = ""
     for j, (t, b) in enumerate(zip(top, bottom, strict=True)):
@@ -160,7 +167,9 @@ def _combined(top: list[str], bottom: list[str], top_merged: set[int]) -> list[t
         elif b and carried and j not in top_merged:
             t = carried  # a CSV: the stage name is written once over its sub-headers
         if t and b and t != b:
-            out.append((f"{t} / {b}", normalise_header(t + b)))
+            both = (f"{t} / {b}", normalise_header(t + b))
+            alone = [(b, normalise_header(b)), (t, normalise_header(t))]
+            out.append(next((c for c in (both, *alone) if known(c[1])), both))
         else:
             name = t or b
             out.append((name, normalise_header(name)))
@@ -216,15 +225,17 @@ def find_header(
     if header_row is not None:
         rows = (header_row,) if isinstance(header_row, int) else tuple(header_row)
         return _header_at(grid, merged, rows, width, known)
-    best: Header | None = None
-    first_filled: int | None = None
-    for r in range(min(len(grid), HEADER_SCAN_ROWS)):
-        if first_filled is None and any(_text(v) for v in grid[r]):
-            first_filled = r
-        for rows in ((r,), (r, r + 1)) if pairs and r + 1 < len(grid) else ((r,),):
-            cand = _header_at(grid, merged, rows, width, known)
-            if best is None or cand.score > best.score:
-                best = cand
+    n = min(len(grid), HEADER_SCAN_ROWS)
+    singles = [_header_at(grid, merged, (r,), width, known) for r in range(n)]
+    best = max(singles, key=lambda h: h.score, default=None)  # the first of the best
+    for r in range(n - 1 if pairs else 0):
+        cand = _header_at(grid, merged, (r, r + 1), width, known)
+        # two rows only when they name more than either row alone (and than the best)
+        if cand.score > max(singles[r].score, singles[r + 1].score) and (
+            best is None or cand.score > best.score
+        ):
+            best = cand
+    first_filled = next((r for r in range(n) if any(_text(v) for v in grid[r])), None)
     if best is None or best.score == 0:
         return replace(_header_at(grid, merged, (first_filled or 0,), width, known), score=0)
     return best
@@ -247,7 +258,7 @@ def _header_at(
         top_merged = {
             c for r1, c1, r2, c2 in merged if r1 <= rows[0] <= r2 for c in range(c1, c2 + 1)
         }
-        pairs = _combined(top, bottom, top_merged)
+        pairs = _combined(top, bottom, top_merged, known)
     keys = tuple(k for _, k in pairs)
     score = len({k for k in keys if k and known(k)})
     return Header(rows=rows, names=tuple(n for n, _ in pairs), keys=keys, score=score)

@@ -519,3 +519,19 @@ def test_section_headings_and_a_total_above_the_projects(book, tmp_path, clean):
     f = _one(ledger, "total_mismatch")
     assert f["row"] == 2
     assert f"{hh:,}" in f["message"]
+
+
+def test_group_names_over_the_headers(book, tmp_path, clean):
+    _two_row_header(book.active)
+    ws = book.active
+    for rng in [r for r in ws.merged_cells.ranges if r.min_row == 1 and r.max_col <= 6]:
+        ws.unmerge_cells(str(rng))
+    for j in range(1, 7):  # 基本情况 over 项目编号 … 责任人 instead of vertical merges
+        ws.cell(1, j).value = "基本情况" if j == 1 else None
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=6)
+    for j, h in enumerate(["项目编号", "项目名称", "类型", "街道", "责任单位", "责任人"], start=1):
+        ws.cell(2, j).value = h
+    ledger = read_ledger(_save(book, tmp_path))
+    assert _totals(ledger)["overdue"] == clean[1]["overdue"]
+    assert list(ledger.table["project_id"]) == list(clean[0].table["project_id"])
+    assert "rows 1 and 2" in _one(ledger, "header_rows")["message"]
