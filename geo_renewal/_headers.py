@@ -11,6 +11,7 @@ other headers merged vertically) is read as one. Rows that are not records (合�
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -59,7 +60,12 @@ def split_unit(header: Any) -> tuple[str, str | None]:
     >>> split_unit("拆除建筑面积\n(㎡)")
     ('拆除建筑面积', 'm2')
     """
-    text = unicodedata.normalize("NFKC", str(header)).translate(_INVISIBLE).lower()
+    return _split_unit(str(header))
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_unit(header: str) -> tuple[str, str | None]:
+    text = unicodedata.normalize("NFKC", header).translate(_INVISIBLE).lower()
     units = _BRACKETED.findall(text)
     bare = _BRACKETED.sub("", text)
     if not _SPACES.sub("", bare):  # the whole header is bracketed: keep its content

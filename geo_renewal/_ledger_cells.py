@@ -203,11 +203,27 @@ def _date_problem(v: Any) -> str:
     return f"cannot read {str(v)!r} as a date"
 
 
+def _dates_at_once(values: list[Any]) -> pd.Series | None:
+    """Midnight Timestamps of a column holding only datetimes and blanks, all plausible."""
+    if not all(v is None or isinstance(v, dt.datetime) for v in values):
+        return None
+    ts = pd.Series(pd.to_datetime(pd.Series(values, dtype=object))).dt.normalize()
+    years = ts.dt.year
+    return None if ((years < _FIRST_YEAR) | (years > _LAST_YEAR)).any() else ts
+
+
 def _parse_dates(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
+    fast = _dates_at_once(raw.tolist())
+    if fast is not None:  # a workbook's date cells: no cell to report
+        return pd.Series(pd.to_datetime(fast), index=raw.index, name=col)
     cache: dict[Any, Any] = {}
     out = []
     for v in raw.tolist():
-        key = (type(v).__name__, str(v))
+        try:
+            key: Any = (type(v), v)
+            hash(key)
+        except TypeError:
+            key = (type(v), str(v))
         if key not in cache:
             parsed = _parse_date(v)
             if isinstance(parsed, pd.Timestamp) and not pd.isna(parsed):

@@ -408,6 +408,12 @@ def _sheet_of(
     return book, find_header(book.grid, known=known, merged=book.merged, header_row=rows_given)
 
 
+def _blank_to_none(v: Any) -> Any:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    return None if isinstance(v, float) and v != v else v
+
+
 def _body(book: Sheet, header: Header) -> tuple[pd.DataFrame, np.ndarray, dict[Any, str]]:
     """Return the rows below the header as a frame of cells, blank rows dropped; their sheet rows."""
     names = _names_of(header)
@@ -416,20 +422,14 @@ def _body(book: Sheet, header: Header) -> tuple[pd.DataFrame, np.ndarray, dict[A
     start = header.rows[-1] + 1
     cells, rows = [], []
     for r in range(start, len(book.grid)):
-        row = book.grid[r]
-        if any(
-            v is not None and not (isinstance(v, str) and not v.strip()) and not _isna(v)
-            for v in row
-        ):
-            cells.append(tuple(row[:width]) + (None,) * (width - len(row)))
+        row = [_blank_to_none(v) for v in book.grid[r][:width]]
+        if any(v is not None for v in row):
+            cells.append(row + [None] * (width - len(row)))
             rows.append(r + 1)
     raw = (
         pd.DataFrame(cells, columns=names, dtype=object)
         if cells
         else pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-    )
-    raw = (
-        raw.map(lambda v: None if isinstance(v, str) and not v.strip() else v) if len(raw) else raw
     )
     keep = [not c.startswith("Unnamed:") or raw[c].notna().any() for c in raw.columns]
     return raw.loc[:, keep], np.asarray(rows, dtype=np.int64), keys
