@@ -283,6 +283,13 @@ _NOTE = re.compile(
     r"制表日期|数据来源|单位)[:：].*$"
 )
 
+# What any label of a row kind contains (a quick test before the patterns).
+_CANDIDATE = re.compile(
+    r"计|其|备|注|说|明|填|制|审|负|联|单|数|一|二|三|四|五|六|七|八|九|十|total|sum|note|"
+    r"remark|of\s*which|includ",
+    re.IGNORECASE,
+)
+
 #: Row kinds `row_kind` recognises, and what they are in a sentence.
 ROW_KINDS = {
     "total": "a total row",
@@ -320,7 +327,7 @@ def row_kind(labels: Sequence[Any]) -> tuple[str, str] | None:
     True
     """
     for v in labels:
-        if not isinstance(v, str):
+        if not isinstance(v, str) or not _CANDIDATE.search(v):
             continue
         raw = v.strip()
         key = _SPACES.sub("", unicodedata.normalize("NFKC", raw).lower())

@@ -212,11 +212,27 @@ def _dates_at_once(values: list[Any]) -> pd.Series | None:
     return None if ((years < _FIRST_YEAR) | (years > _LAST_YEAR)).any() else ts
 
 
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_dates(values: list[Any]) -> dict[Any, Any]:
+    """Parse the distinct ISO date texts (2024-03-01) at once: (str, text) -> date or None."""
+    iso = list({v for v in values if isinstance(v, str) and _ISO.fullmatch(v)})
+    if not iso:
+        return {}
+    parsed = pd.to_datetime(pd.Series(iso, dtype=object), format="%Y-%m-%d", errors="coerce")
+    plausible = parsed.notna() & parsed.dt.year.between(_FIRST_YEAR, _LAST_YEAR)
+    return {
+        (str, text): (ts if ok else None)
+        for text, ts, ok in zip(iso, parsed.tolist(), plausible.tolist(), strict=True)
+    }
+
+
 def _parse_dates(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
     fast = _dates_at_once(raw.tolist())
     if fast is not None:  # a workbook's date cells: no cell to report
         return pd.Series(pd.to_datetime(fast), index=raw.index, name=col)
-    cache: dict[Any, Any] = {}
+    cache = _iso_dates(raw.tolist())
     out = []
     for v in raw.tolist():
         try:
