@@ -11,6 +11,7 @@ other headers merged vertically) is read as one. Rows that are not records (合�
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -59,7 +60,12 @@ def split_unit(header: Any) -> tuple[str, str | None]:
     >>> split_unit("拆除建筑面积\n(㎡)")
     ('拆除建筑面积', 'm2')
     """
-    text = unicodedata.normalize("NFKC", str(header)).translate(_INVISIBLE).lower()
+    return _split_unit(str(header))
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_unit(header: str) -> tuple[str, str | None]:
+    text = unicodedata.normalize("NFKC", header).translate(_INVISIBLE).lower()
     units = _BRACKETED.findall(text)
     bare = _BRACKETED.sub("", text)
     if not _SPACES.sub("", bare):  # the whole header is bracketed: keep its content
@@ -150,8 +156,15 @@ def _filled(
     return row
 
 
-def _combined(top: list[str], bottom: list[str], top_merged: set[int]) -> list[tuple[str, str]]:
-    """Per column: (name, key) of a two-row header of `top` over `bottom`."""
+def _combined(
+    top: list[str], bottom: list[str], top_merged: set[int], known: Callable[[str], bool]
+) -> list[tuple[str, str]]:
+    """
+    Per column: (name, key) of a two-row header of `top` over `bottom`.
+
+    Both rows read together (签约 over 计划日期), else the lower one alone (a group name
+    such as 基本情况 over 项目编号), else the upper one: the first that is a known header.
+    """
     out = []
     carried = ""
     for j, (t, b) in enumerate(zip(top, bottom, strict=True)):
@@ -160,7 +173,9 @@ def _combined(top: list[str], bottom: list[str], top_merged: set[int]) -> list[t
         elif b and carried and j not in top_merged:
             t = carried  # a CSV: the stage name is written once over its sub-headers
         if t and b and t != b:
-            out.append((f"{t} / {b}", normalise_header(t + b)))
+            both = (f"{t} / {b}", normalise_header(t + b))
+            alone = [(b, normalise_header(b)), (t, normalise_header(t))]
+            out.append(next((c for c in (both, *alone) if known(c[1])), both))
         else:
             name = t or b
             out.append((name, normalise_header(name)))
@@ -216,15 +231,17 @@ def find_header(
     if header_row is not None:
         rows = (header_row,) if isinstance(header_row, int) else tuple(header_row)
         return _header_at(grid, merged, rows, width, known)
-    best: Header | None = None
-    first_filled: int | None = None
-    for r in range(min(len(grid), HEADER_SCAN_ROWS)):
-        if first_filled is None and any(_text(v) for v in grid[r]):
-            first_filled = r
-        for rows in ((r,), (r, r + 1)) if pairs and r + 1 < len(grid) else ((r,),):
-            cand = _header_at(grid, merged, rows, width, known)
-            if best is None or cand.score > best.score:
-                best = cand
+    n = min(len(grid), HEADER_SCAN_ROWS)
+    singles = [_header_at(grid, merged, (r,), width, known) for r in range(n)]
+    best = max(singles, key=lambda h: h.score, default=None)  # the first of the best
+    for r in range(n - 1 if pairs else 0):
+        cand = _header_at(grid, merged, (r, r + 1), width, known)
+        # two rows only when they name more than either row alone (and than the best)
+        if cand.score > max(singles[r].score, singles[r + 1].score) and (
+            best is None or cand.score > best.score
+        ):
+            best = cand
+    first_filled = next((r for r in range(n) if any(_text(v) for v in grid[r])), None)
     if best is None or best.score == 0:
         return replace(_header_at(grid, merged, (first_filled or 0,), width, known), score=0)
     return best
@@ -247,7 +264,7 @@ def _header_at(
         top_merged = {
             c for r1, c1, r2, c2 in merged if r1 <= rows[0] <= r2 for c in range(c1, c2 + 1)
         }
-        pairs = _combined(top, bottom, top_merged)
+        pairs = _combined(top, bottom, top_merged, known)
     keys = tuple(k for _, k in pairs)
     score = len({k for k in keys if k and known(k)})
     return Header(rows=rows, names=tuple(n for n, _ in pairs), keys=keys, score=score)
@@ -258,11 +275,19 @@ def _header_at(
 _TOTAL = re.compile(r"^(?:总计|合计|共计|总合计|累计|全区合计|全部合计|grandtotal|total|sum)$")
 _TOTAL_SUFFIX = re.compile(r"^(?P<group>.{1,20}?)(?:合计|总计)$")
 _SUBTOTAL = re.compile(r"^(?:(?P<group>.{0,20}?)小计|subtotal)$")
+_SECTION = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\([一二三四五六七八九十]+\))\S")
 _BREAKDOWN = re.compile(r"^(?:其中|其中[:：].*|ofwhich.*|including.*)$")
 _NOTE = re.compile(
     r"^(?:备注|说明|填表说明|填报说明|注|注释|附注|note|notes|remarks?)(?:[:：0-9.、].*)?$"
     r"|^(?:制表人|填表人|填报人|审核人|审核|负责人|联系人|联系电话|制表单位|填报单位|填报日期|"
     r"制表日期|数据来源|单位)[:：].*$"
+)
+
+# What any label of a row kind contains (a quick test before the patterns).
+_CANDIDATE = re.compile(
+    r"计|其|备|注|说|明|填|制|审|负|联|单|数|一|二|三|四|五|六|七|八|九|十|total|sum|note|"
+    r"remark|of\s*which|includ",
+    re.IGNORECASE,
 )
 
 #: Row kinds `row_kind` recognises, and what they are in a sentence.
@@ -271,6 +296,7 @@ ROW_KINDS = {
     "subtotal": "a subtotal row",
     "breakdown": "a breakdown row (其中)",
     "note": "a note row",
+    "section": "a section heading",
 }
 
 
@@ -282,7 +308,8 @@ def row_kind(labels: Sequence[Any]) -> tuple[str, str] | None:
     ----------
     labels
         The row's label cells: its first filled cell and the cells of its id, name and
-        group columns. Numbers and dates are ignored.
+        group columns. Numbers and dates are ignored. A section heading (一、…, （二）…) is
+        recognised in the first label only.
 
     Returns
     -------
@@ -294,11 +321,13 @@ def row_kind(labels: Sequence[Any]) -> tuple[str, str] | None:
     --------
     >>> row_kind(["合 计", None]), row_kind(["东关街道小计"]), row_kind(["填表说明：1. 户数…"])
     (('total', '合 计'), ('subtotal', '东关街道小计'), ('note', '填表说明：1. 户数…'))
+    >>> row_kind(["一、征收拆迁类项目", None])
+    ('section', '一、征收拆迁类项目')
     >>> row_kind(["GX01", "东关片区征收项目"]) is None
     True
     """
     for v in labels:
-        if not isinstance(v, str):
+        if not isinstance(v, str) or not _CANDIDATE.search(v):
             continue
         raw = v.strip()
         key = _SPACES.sub("", unicodedata.normalize("NFKC", raw).lower())
@@ -318,4 +347,6 @@ def row_kind(labels: Sequence[Any]) -> tuple[str, str] | None:
             return (
                 "total" if m["group"].endswith(("区", "市", "县", "全部")) else "subtotal"
             ), raw
+        if v is labels[0] and _SECTION.match(key):
+            return "section", raw  # 一、征收拆迁类项目: a heading over the rows below it
     return None

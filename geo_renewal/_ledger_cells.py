@@ -203,11 +203,43 @@ def _date_problem(v: Any) -> str:
     return f"cannot read {str(v)!r} as a date"
 
 
+def _dates_at_once(values: list[Any]) -> pd.Series | None:
+    """Midnight Timestamps of a column holding only datetimes and blanks, all plausible."""
+    if not all(v is None or isinstance(v, dt.datetime) for v in values):
+        return None
+    ts = pd.Series(pd.to_datetime(pd.Series(values, dtype=object))).dt.normalize()
+    years = ts.dt.year
+    return None if ((years < _FIRST_YEAR) | (years > _LAST_YEAR)).any() else ts
+
+
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_dates(values: list[Any]) -> dict[Any, Any]:
+    """Parse the distinct ISO date texts (2024-03-01) at once: (str, text) -> date or None."""
+    iso = list({v for v in values if isinstance(v, str) and _ISO.fullmatch(v)})
+    if not iso:
+        return {}
+    parsed = pd.to_datetime(pd.Series(iso, dtype=object), format="%Y-%m-%d", errors="coerce")
+    plausible = parsed.notna() & parsed.dt.year.between(_FIRST_YEAR, _LAST_YEAR)
+    return {
+        (str, text): (ts if ok else None)
+        for text, ts, ok in zip(iso, parsed.tolist(), plausible.tolist(), strict=True)
+    }
+
+
 def _parse_dates(raw: pd.Series, col: str, findings: Findings) -> pd.Series:
-    cache: dict[Any, Any] = {}
+    fast = _dates_at_once(raw.tolist())
+    if fast is not None:  # a workbook's date cells: no cell to report
+        return pd.Series(pd.to_datetime(fast), index=raw.index, name=col)
+    cache = _iso_dates(raw.tolist())
     out = []
     for v in raw.tolist():
-        key = (type(v).__name__, str(v))
+        try:
+            key: Any = (type(v), v)
+            hash(key)
+        except TypeError:
+            key = (type(v), str(v))
         if key not in cache:
             parsed = _parse_date(v)
             if isinstance(parsed, pd.Timestamp) and not pd.isna(parsed):

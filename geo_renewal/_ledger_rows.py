@@ -47,6 +47,8 @@ def special_rows(
     for i, row in enumerate(values):
         first = next((v for v in row if isinstance(v, str) and v.strip()), None)
         kind = row_kind([first, *(row[j] for j in label_idx)])
+        if kind is not None and kind[0] == "section" and sum(not _isna(v) for v in row) > 1:
+            kind = None  # a heading is alone in its row; this row holds a project
         kinds.append(kind)
         if kind is None:
             continue
@@ -77,8 +79,8 @@ def compare_totals(
     """
     Compare each total and subtotal row with the sum of the project rows it sums.
 
-    A total row sums every project row of the sheet; a subtotal row the project rows
-    since the previous subtotal or total. `numeric` maps canonical number columns to
+    A total row sums every project row of the sheet (above or below it); a subtotal row
+    the project rows since the previous subtotal or total. `numeric` maps canonical number columns to
     their headers in `raw`. A difference is a warning naming the row, column and both sums.
     """
     is_project = np.array([k is None for k in kinds], dtype=bool)
@@ -91,14 +93,14 @@ def compare_totals(
         for i, kind in enumerate(kinds):
             if kind is None or kind[0] not in ("total", "subtotal"):
                 continue
-            block = slice(0, i) if kind[0] == "total" else slice(start, i)
+            block = slice(0, len(kinds)) if kind[0] == "total" else slice(start, i)
             start = i + 1
             given = values[i]
             members = is_project[block]
             if np.isnan(given) or not members.any():
                 continue
             summed = float(np.nansum(values[block][members]))
-            if abs(given - summed) <= max(0.5, 1e-4 * abs(summed)):
+            if abs(given - summed) <= max(0.5, 1e-9 * abs(summed)):  # rounding only
                 continue
             rows_in = np.asarray(rows)[block][members]
             findings.add(

@@ -101,17 +101,20 @@ class Ledger:
     Attributes
     ----------
     table
-        One row per ledger row, in file order, with canonical columns (`LEDGER_COLUMNS`),
+        One row per project row, in file order (total, subtotal, note rows and section
+        headings are not projects: they are in `findings`), with canonical columns
+        (`LEDGER_COLUMNS`),
         ``<stage>_planned`` / ``<stage>_actual`` dates for every stage of every pipeline,
-        any other columns of the file unchanged, ``ledger_row`` (spreadsheet row number)
+        any other columns of the file unchanged, ``ledger_row`` (spreadsheet row number;
+        ``source_file`` and ``source_sheet`` too when several files are read)
         and, when polygons were given, ``has_polygon`` and ``geometry`` (a GeoDataFrame
         in the polygons' CRS; rows without a polygon have an empty geometry).
     findings
         One row per problem, with the columns of every findings table
-        (`geo_renewal._findings.FINDING_COLUMNS`): ``row`` (spreadsheet row, header = 1;
+        (`geo_renewal._findings.FINDING_COLUMNS`): ``row`` (the spreadsheet row a person sees;
         missing for problems of a column or a polygon), ``id`` (the project id),
         ``column`` (the header as written in the file), ``problem`` (a code),
-        ``severity`` (error / warning), ``action`` (what the reader did), ``message``
+        ``severity`` (error / warning / info), ``action`` (what the reader did), ``message``
         and ``value`` (the offending cell as text). Sorted by row; findings without a
         row come last.
     pipelines
@@ -405,6 +408,12 @@ def _sheet_of(
     return book, find_header(book.grid, known=known, merged=book.merged, header_row=rows_given)
 
 
+def _blank_to_none(v: Any) -> Any:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    return None if isinstance(v, float) and v != v else v
+
+
 def _body(book: Sheet, header: Header) -> tuple[pd.DataFrame, np.ndarray, dict[Any, str]]:
     """Return the rows below the header as a frame of cells, blank rows dropped; their sheet rows."""
     names = _names_of(header)
@@ -413,20 +422,14 @@ def _body(book: Sheet, header: Header) -> tuple[pd.DataFrame, np.ndarray, dict[A
     start = header.rows[-1] + 1
     cells, rows = [], []
     for r in range(start, len(book.grid)):
-        row = book.grid[r]
-        if any(
-            v is not None and not (isinstance(v, str) and not v.strip()) and not _isna(v)
-            for v in row
-        ):
-            cells.append(tuple(row[:width]) + (None,) * (width - len(row)))
+        row = [_blank_to_none(v) for v in book.grid[r][:width]]
+        if any(v is not None for v in row):
+            cells.append(row + [None] * (width - len(row)))
             rows.append(r + 1)
     raw = (
         pd.DataFrame(cells, columns=names, dtype=object)
         if cells
         else pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-    )
-    raw = (
-        raw.map(lambda v: None if isinstance(v, str) and not v.strip() else v) if len(raw) else raw
     )
     keep = [not c.startswith("Unnamed:") or raw[c].notna().any() for c in raw.columns]
     return raw.loc[:, keep], np.asarray(rows, dtype=np.int64), keys
@@ -462,7 +465,7 @@ def _read_part(
     by_grid = {j: c for c, j in grid_col.items()}
     raw = merged_body_cells(raw, book, positions, by_grid, numeric_raw, findings, prefix=prefix)
     raw = error_cells(raw, book, rows, grid_col if book.file else {}, findings)
-    labels = [c for c, v in rename.items() if v in ("project_id", "name", "street")]
+    labels = [back[c] for c in ("project_id", "name", "street") if c in back]
     kinds = special_rows(raw, labels, rows, findings, prefix=prefix)
     numeric = {v: c for c, v in rename.items() if v in _NUMERIC}
     compare_totals(raw, kinds, numeric, rows, findings, prefix=prefix)

@@ -21,6 +21,11 @@ from geo_renewal.progress import progress_summary, project_progress
 from geo_renewal.validate import validate_layer
 
 
+def _n_overdue(ledger) -> int:
+    """Overdue projects on the sample's day, counted from each project's progress."""
+    return int(project_progress(ledger, as_of=datasets.AS_OF)["overdue"].sum())
+
+
 def _totals(ledger) -> pd.Series:
     prog = project_progress(ledger, as_of=datasets.AS_OF)
     return progress_summary(prog).loc["total"]
@@ -504,3 +509,34 @@ def test_excel_error_values_are_blank_and_named(book, tmp_path):
     assert "#REF!" in errors["message"].iloc[0]
     assert ledger.table.loc[ledger.table["ledger_row"] == 6, "street"].isna().all()
     assert "bad_number" not in set(ledger.findings["problem"])
+
+
+def test_section_headings_and_a_total_above_the_projects(book, tmp_path, clean):
+    ws = book.active
+    hh = _sum(ws, "户数")
+    ws.insert_rows(2, amount=2)
+    ws.cell(2, 1).value = "合计"
+    ws.cell(2, _col(ws, "户数")).value = hh - 1  # a total row above the projects, wrong
+    ws.cell(3, 1).value = "一、征收拆迁类项目"
+    ledger = read_ledger(_save(book, tmp_path))
+    assert len(ledger.table) == len(clean[0].table)
+    assert _one(ledger, "section_row")["row"] == 3
+    f = _one(ledger, "total_mismatch")
+    assert f["row"] == 2
+    assert f"{hh:,}" in f["message"]
+
+
+def test_group_names_over_the_headers(book, tmp_path, clean):
+    _two_row_header(book.active)
+    ws = book.active
+    for rng in [r for r in ws.merged_cells.ranges if r.min_row == 1 and r.max_col <= 6]:
+        ws.unmerge_cells(str(rng))
+    for j in range(1, 7):  # 基本情况 over 项目编号 … 责任人 instead of vertical merges
+        ws.cell(1, j).value = "基本情况" if j == 1 else None
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=6)
+    for j, h in enumerate(["项目编号", "项目名称", "类型", "街道", "责任单位", "责任人"], start=1):
+        ws.cell(2, j).value = h
+    ledger = read_ledger(_save(book, tmp_path))
+    assert _n_overdue(ledger) == _n_overdue(clean[0]) == 5
+    assert list(ledger.table["project_id"]) == list(clean[0].table["project_id"])
+    assert "rows 1 and 2" in _one(ledger, "header_rows")["message"]
