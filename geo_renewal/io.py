@@ -37,6 +37,7 @@ from geo_renewal._encoding import (
     _declared,
     _shapefile_encoding,
     _sidecar,
+    _valid_text,
     choose_text_encoding,
 )
 from geo_renewal._errors import CRSError, InputError
@@ -275,6 +276,8 @@ def read_layer(
             raise _unreadable(path, e) from e
     else:
         gdf = _read_vector(path, layer=layer, kind=kind, encoding=encoding, notes=notes)
+    gdf, repaired = _valid_text(gdf, name)
+    notes.extend(_note("encoding_mismatch", m, action="read as GB18030") for m in repaired)
     gdf = _apply_crs(gdf, declared, shift, name=name, table_geometry=table_geometry)
     if kind is not None or columns:
         gdf = _canonical(gdf, kind=kind, columns=columns, name=name, notes=notes)
