@@ -44,8 +44,8 @@ def _sidecar(shp: Path, ext: str) -> Path | None:
     return None
 
 
-#: DBF language driver ids (byte 29 of the header) -> codec; 0x57 is "the writer's ANSI
-#: code page" (cp1252 on Western Windows, GBK on Chinese Windows), read as cp1252 by GDAL.
+#: DBF language driver ids (byte 29 of the header) -> codec. 0x57 ("the writer's ANSI code
+#: page": GBK on Chinese Windows) declares nothing, as 0x00 does: the bytes decide.
 _LDID = {
     0x01: "cp437",
     0x02: "cp850",
@@ -53,7 +53,6 @@ _LDID = {
     0x4D: "gbk",
     0x4E: "cp949",
     0x4F: "cp950",
-    0x57: "cp1252",
     0x58: "cp1252",
     0x59: "cp1252",
     0x7A: "gbk",
@@ -177,6 +176,9 @@ def choose_text_encoding(
     sample, ldid = _dbf_sample(head, tail)
     if declared is None and ldid in _LDID:
         declared, source = _LDID[ldid], f"its language byte (LDID {ldid})"
+    said = declared.upper() if declared else None
+    if declared in ("gbk", "gb2312"):
+        declared = "gb18030"  # the superset fits a GBK or GB 2312 declaration
     if not sample:
         return TextChoice(declared, declared, source)
     options = _decodings(sample, declared)
@@ -200,7 +202,6 @@ def choose_text_encoding(
         _refuse(sample, declared, source, name)
     text = options[best][0]
     used = "UTF-8" if best == "utf-8" else "GB18030"
-    said = declared.upper() if declared else declared
     if declared in options:
         seen = f"as {said} it reads as mojibake ({_preview(options[declared][0])!r})"
     else:
@@ -226,7 +227,7 @@ def _refuse(sample: bytes, declared: str | None, source: str | None, name: str) 
         except UnicodeDecodeError as e:
             bad = sample[max(e.start - 4, 0) : e.end + 4]
             break
-    said = f"{source} declares {declared}, but " if declared else ""
+    said = f"{source} declares {declared.upper()}, but " if declared else ""
     msg = (
         f"`{name}`: {said}its text reads neither as {declared or 'UTF-8'} nor as UTF-8 or "
         f"GBK/GB18030 Chinese text (e.g. the bytes {bad!r}); pass the right encoding, e.g. "

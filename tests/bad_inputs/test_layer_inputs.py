@@ -143,7 +143,7 @@ def test_wrong_encoding_argument_is_overruled(tmp_path, parcels):
 
 
 def test_bytes_fitting_no_encoding_are_refused(undecodable):
-    with pytest.raises(InputError, match=r"odd\.shp.*declares utf-8.*encoding=") as e:
+    with pytest.raises(InputError, match=r"odd\.shp.*declares UTF-8.*encoding=") as e:
         read_layer(undecodable)
     assert "xff" in str(e.value)
 
