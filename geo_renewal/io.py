@@ -289,21 +289,26 @@ def read_layer(
 
 
 def _note(problem: str, message: str, *, action: str, severity: str = "error") -> dict[str, Any]:
+    """Return a finding of reading, keyed by `geo_renewal._findings.FINDING_COLUMNS`."""
     return {
-        "problem": problem,
-        "message": message,
-        "severity": severity,
+        "row": None,
+        "id": None,
         "column": None,
+        "problem": problem,
+        "severity": severity,
         "action": action,
+        "message": message,
+        "value": None,
     }
 
 
 def _report_notes(gdf: gpd.GeoDataFrame, notes: list[dict[str, Any]]) -> None:
-    """Warn about what reading resolved, and keep it for `validate_layer` in ``attrs``."""
+    """Warn about what reading resolved; add it to ``attrs["read_findings"]`` for validation."""
     for note in notes:
         warnings.warn(note["message"], UserWarning, stacklevel=3)
     if notes:
-        gdf.attrs["read_findings"] = [dict(n) for n in notes]
+        earlier = tuple(gdf.attrs.get("read_findings", ()))
+        gdf.attrs["read_findings"] = (*earlier, *(dict(n) for n in notes))
 
 
 _FORMAT_NAMES = {
