@@ -473,3 +473,12 @@ def test_unmeasurable_geometry_in_other_crss(parcels, crs):
         area(odd)
     with pytest.raises(InputError, match=r"row 1\b"):
         zone_stats(odd, by="street", categories=False, policy=False)
+
+
+def test_damaged_geoparquet(tmp_path, parcels):
+    path = tmp_path / "cut.parquet"
+    parcels.to_parquet(path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(InputError, match=r"cut\.parquet` cannot be read as GeoParquet") as e:
+        read_layer(path)
+    assert "\n(the reader said:" in str(e.value)
