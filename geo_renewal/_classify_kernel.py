@@ -10,6 +10,7 @@ raster value is computed once, through the rule-function registry.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,12 +71,23 @@ def classify_frame(
 def _parcel_index(parcels: gpd.GeoDataFrame, wcrs: Any) -> _ParcelIndex:
     """Index the parcels in the working CRS (chosen from them unless `wcrs` is given)."""
     n = len(parcels)
-    refuse_bad_coordinates(parcels.geometry, parcels.crs, name="parcels")
     crs = (working_crs(parcels) if n else None) if wcrs is None else wcrs
-    geoms = (
-        np.asarray(to_working(parcels.geometry, crs=crs).array) if n else np.empty(0, dtype=object)
+    if not n:
+        return _ParcelIndex(np.empty(0, dtype=object), crs)  # type: ignore[arg-type]
+    geoms = np.asarray(to_working(parcels.geometry, crs=crs).array)
+    # The areas and bounds the index needs anyway also show unmeasurable coordinates.
+    with np.errstate(invalid="ignore", over="ignore"):
+        areas = shapely.area(geoms)
+    bounds = shapely.bounds(geoms)
+    refuse_bad_coordinates(
+        geoms, crs, name="parcels", labels=parcels.index, bounds=bounds, measure=areas
     )
-    return _ParcelIndex(geoms, crs)  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: only empty parcels
+        total = np.concatenate(
+            [np.nanmin(bounds[:, :2], axis=0), np.nanmax(bounds[:, 2:], axis=0)]
+        )
+    return _ParcelIndex(geoms, crs, _areas=areas, _bounds=total)  # type: ignore[arg-type]
 
 
 def _write_decision(

@@ -189,11 +189,14 @@ def _note(notes: list[dict[str, Any]] | None, message: str, *, column: str) -> N
     if notes is not None:
         notes.append(
             {
-                "problem": "duplicate_column",
-                "message": message,
-                "severity": "warning",
+                "row": None,
+                "id": None,
                 "column": column,
+                "problem": "duplicate_column",
+                "severity": "warning",
                 "action": "resolved on read",
+                "message": message,
+                "value": None,
             }
         )
 

@@ -12,8 +12,12 @@ import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from geo_renewal._errors import InputError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: Bytes sampled from the start (and end) of a file to guess its encoding.
 _SAMPLE_BYTES = 1 << 20
@@ -40,8 +44,8 @@ def _sidecar(shp: Path, ext: str) -> Path | None:
     return None
 
 
-#: DBF language driver ids (byte 29 of the header) -> codec; 0x57 is "the writer's ANSI
-#: code page" (cp1252 on Western Windows, GBK on Chinese Windows), read as cp1252 by GDAL.
+#: DBF language driver ids (byte 29 of the header) -> codec. 0x57 ("the writer's ANSI code
+#: page": GBK on Chinese Windows) declares nothing, as 0x00 does: the bytes decide.
 _LDID = {
     0x01: "cp437",
     0x02: "cp850",
@@ -49,7 +53,6 @@ _LDID = {
     0x4D: "gbk",
     0x4E: "cp949",
     0x4F: "cp950",
-    0x57: "cp1252",
     0x58: "cp1252",
     0x59: "cp1252",
     0x7A: "gbk",
@@ -173,6 +176,9 @@ def choose_text_encoding(
     sample, ldid = _dbf_sample(head, tail)
     if declared is None and ldid in _LDID:
         declared, source = _LDID[ldid], f"its language byte (LDID {ldid})"
+    said = declared.upper() if declared else None
+    if declared in ("gbk", "gb2312"):
+        declared = "gb18030"  # the superset fits a GBK or GB 2312 declaration
     if not sample:
         return TextChoice(declared, declared, source)
     options = _decodings(sample, declared)
@@ -196,7 +202,6 @@ def choose_text_encoding(
         _refuse(sample, declared, source, name)
     text = options[best][0]
     used = "UTF-8" if best == "utf-8" else "GB18030"
-    said = declared.upper() if declared else declared
     if declared in options:
         seen = f"as {said} it reads as mojibake ({_preview(options[declared][0])!r})"
     else:
@@ -222,7 +227,7 @@ def _refuse(sample: bytes, declared: str | None, source: str | None, name: str) 
         except UnicodeDecodeError as e:
             bad = sample[max(e.start - 4, 0) : e.end + 4]
             break
-    said = f"{source} declares {declared}, but " if declared else ""
+    said = f"{source} declares {declared.upper()}, but " if declared else ""
     msg = (
         f"`{name}`: {said}its text reads neither as {declared or 'UTF-8'} nor as UTF-8 or "
         f"GBK/GB18030 Chinese text (e.g. the bytes {bad!r}); pass the right encoding, e.g. "
@@ -295,3 +300,70 @@ def _text_encoding(path: Path) -> str:
     except UnicodeDecodeError:
         return "gb18030"
     return "utf-8-sig"
+
+
+def _valid_text(gdf: gpd.GeoDataFrame, name: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """
+    Return `gdf` with every text column valid Unicode, and the sentences reporting repairs.
+
+    Arrow-backed text columns are checked for valid UTF-8 (one pass in C); a column that
+    is not (a GeoPackage written with GBK bytes, rows of a big ``.dbf`` beyond the sample)
+    is decoded value by value from its bytes: UTF-8 where valid, else GB18030 when that
+    reads as Chinese text. Anything else raises `InputError` naming the column and row.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    fixes: dict[Any, pd.Series] = {}
+    notes: list[str] = []
+    for c in gdf.columns:
+        arr = getattr(gdf[c].array, "_pa_array", None)
+        if c == gdf.geometry.name or arr is None:
+            continue
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            continue
+        try:
+            arr.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        raw = arr.cast(pa.large_binary()).to_pylist()
+        values, odd = _decode_values(raw, gdf.index, column=c, name=name)
+        fixes[c] = pd.Series(values, index=gdf.index, name=c, dtype=object)
+        notes.append(
+            f"`{name}`: column {c!r} holds text that is not valid UTF-8 ({len(odd)} values, "
+            f"e.g. row {odd[0][0]!r}); it reads as GB18030 Chinese text ({odd[0][1][:12]!r}), "
+            "so it was read as GB18030. Re-export the file as UTF-8."
+        )
+    return (gdf.assign(**{str(k): v for k, v in fixes.items()}) if fixes else gdf), notes
+
+
+def _decode_values(
+    raw: list[bytes | None], index: Any, *, column: Any, name: str
+) -> tuple[list[str | None], list[tuple[Any, str]]]:
+    """Decode each value as UTF-8, else GB18030; refuse values neither reads as Chinese."""
+    values: list[str | None] = []
+    odd: list[tuple[Any, str]] = []
+    for label, v in zip(index, raw, strict=True):
+        if v is None:
+            values.append(None)
+            continue
+        try:
+            values.append(v.decode("utf-8"))
+            continue
+        except UnicodeDecodeError:
+            pass
+        try:
+            text = v.decode("gb18030")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or _score(text) < _MARGIN:
+            msg = (
+                f"`{name}`: column {column!r}, row {label!r} holds bytes {v[:16]!r} that are "
+                "neither UTF-8 nor GBK/GB18030 Chinese text; re-export the file as UTF-8, or "
+                "for a Shapefile pass its encoding, e.g. `encoding='big5'`."
+            )
+            raise InputError(msg)
+        values.append(text)
+        odd.append((label, text))
+    return values, odd

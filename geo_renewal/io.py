@@ -37,6 +37,7 @@ from geo_renewal._encoding import (
     _declared,
     _shapefile_encoding,
     _sidecar,
+    _valid_text,
     choose_text_encoding,
 )
 from geo_renewal._errors import CRSError, InputError
@@ -275,34 +276,39 @@ def read_layer(
             raise _unreadable(path, e) from e
     else:
         gdf = _read_vector(path, layer=layer, kind=kind, encoding=encoding, notes=notes)
+    gdf, repaired = _valid_text(gdf, name)
+    notes.extend(_note("encoding_mismatch", m, action="read as GB18030") for m in repaired)
     gdf = _apply_crs(gdf, declared, shift, name=name, table_geometry=table_geometry)
     if kind is not None or columns:
         gdf = _canonical(gdf, kind=kind, columns=columns, name=name, notes=notes)
     _report_notes(gdf, notes)
     logger.info("read %d features from %s in %s", len(gdf), name, gdf.crs.to_string())
-    # the row a person sees for the first feature: 2 below a spreadsheet's header, else 1
-    gdf.attrs["first_row"] = 2 if ext in (".csv", ".xlsx", ".xlsm") else 1
     if partitions is not None:
         return geoparquet.partition_layer(gdf, partitions)
     return gdf
 
 
 def _note(problem: str, message: str, *, action: str, severity: str = "error") -> dict[str, Any]:
+    """Return a finding of reading, keyed by `geo_renewal._findings.FINDING_COLUMNS`."""
     return {
-        "problem": problem,
-        "message": message,
-        "severity": severity,
+        "row": None,
+        "id": None,
         "column": None,
+        "problem": problem,
+        "severity": severity,
         "action": action,
+        "message": message,
+        "value": None,
     }
 
 
 def _report_notes(gdf: gpd.GeoDataFrame, notes: list[dict[str, Any]]) -> None:
-    """Warn about what reading resolved, and keep it for `validate_layer` in ``attrs``."""
+    """Warn about what reading resolved; add it to ``attrs["read_findings"]`` for validation."""
     for note in notes:
         warnings.warn(note["message"], UserWarning, stacklevel=3)
-    if notes:  # after what the table reader found (rows left out), if anything
-        gdf.attrs["read_findings"] = (*gdf.attrs.get("read_findings", ()), *map(dict, notes))
+    if notes:
+        earlier = tuple(gdf.attrs.get("read_findings", ()))
+        gdf.attrs["read_findings"] = (*earlier, *(dict(n) for n in notes))
 
 
 _FORMAT_NAMES = {

@@ -286,19 +286,20 @@ def validate_layer(
     labels = np.asarray(gdf.index, dtype=object)
     ids = gdf[id_col].to_numpy(dtype=object) if id_col else None
     col = Findings(labels, ids)
-    act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
-
-    _check_layer(gdf, kind, required, col)
-    for f in gdf.attrs.get("read_findings", ()):  # what reading found: rows left out, encodings
+    for f in gdf.attrs.get("read_findings", ()):  # what reading found (io, _columns, _tabular)
         col.add(
             f["problem"],
             f["message"],
             severity=f["severity"],
             row=f.get("row"),
+            id=f.get("id"),
             column=f.get("column"),
             action=f["action"],
             value=f.get("value"),
         )
+    act = (lambda done: done) if repair else (lambda _done: "none (repair=False)")
+
+    _check_layer(gdf, kind, required, col)
     geoms = np.asarray(gdf.geometry.array, dtype=object)
     new_geoms, removals = _check_geometry(
         geoms, spec["geometry"], col, crs=gdf.crs, repair=repair, act=act

@@ -191,6 +191,51 @@ def test_dbf_encoding_guess():
     assert _dbf_encoding(utf) == "UTF-8"
 
 
+@pytest.mark.parametrize(
+    ("cpg", "codec"),
+    [
+        ("UTF-8", "utf-8"),
+        ("utf8\n", "utf-8"),
+        ("65001", "utf-8"),
+        ("936", "gbk"),
+        ("CP936", "gbk"),
+        ("ANSI 936", "gbk"),
+        ("GB2312", "gb2312"),
+        ("1252", "cp1252"),
+        ("88591", "iso8859-1"),
+        ("ISO88591", "iso8859-1"),
+        ("ISO-8859-5", "iso8859-5"),
+        ("klingon", None),
+    ],
+)
+def test_cpg_spellings(cpg, codec):
+    from geo_renewal._encoding import _cpg_codec
+
+    assert _cpg_codec(cpg) == codec
+
+
+def test_ansi_language_byte_declares_nothing(tmp_path, parcels):
+    """LDID 87 ("ANSI") on GBK bytes is what Chinese Windows writes: read silently as GB18030."""
+    path = _gbk_shapefile_without_cpg(tmp_path, parcels)
+    dbf = path.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    data[29] = 0x57
+    dbf.write_bytes(bytes(data))
+    got = read_layer(path)
+    assert got["name"].tolist() == parcels["name"].tolist()
+    assert "read_findings" not in got.attrs
+
+
+def test_gb2312_cpg_on_gbk_text_is_read_silently(tmp_path, parcels):
+    """GB18030 is the superset: 喆 is GBK, not GB 2312, and that is no contradiction."""
+    data = parcels.assign(name=["张喆宅", *parcels["name"].iloc[1:]])
+    path = _gbk_shapefile_without_cpg(tmp_path, data)
+    path.with_suffix(".cpg").write_text("GB2312")
+    got = read_layer(path)
+    assert got["name"].tolist() == data["name"].tolist()
+    assert "read_findings" not in got.attrs
+
+
 # --- CRS declarations ---------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -142,7 +143,7 @@ def test_wrong_encoding_argument_is_overruled(tmp_path, parcels):
 
 
 def test_bytes_fitting_no_encoding_are_refused(undecodable):
-    with pytest.raises(InputError, match=r"odd\.shp.*declares utf-8.*encoding=") as e:
+    with pytest.raises(InputError, match=r"odd\.shp.*declares UTF-8.*encoding=") as e:
         read_layer(undecodable)
     assert "xff" in str(e.value)
 
@@ -168,6 +169,57 @@ def test_statistics_and_classification_of_a_lying_cpg(tmp_path, gbk_declared_utf
     classified.to_file(out, engine="pyogrio")
     back = pyogrio.read_dataframe(out)
     assert back["street"].tolist() == STREETS  # text, not the raw GBK bytes
+
+
+def _gpkg_with_raw_bytes(path: Path, parcels: gpd.GeoDataFrame, raw: bytes) -> Path:
+    """A GeoPackage whose row 1 'street' holds `raw` (bytes, not UTF-8) written by SQLite."""
+    pyogrio.write_dataframe(parcels, path, layer="parcels")
+    con = sqlite3.connect(path)
+    try:
+        for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+            con.execute(f'DROP TRIGGER "{trigger}"')
+        con.execute("UPDATE parcels SET street = CAST(? AS TEXT) WHERE fid = 2", (raw,))
+        con.commit()
+    finally:
+        con.close()
+    return path
+
+
+def test_geopackage_with_gbk_bytes_reads_as_text(tmp_path, parcels):
+    path = _gpkg_with_raw_bytes(tmp_path / "gbk_inside.gpkg", parcels, STREETS[1].encode("gbk"))
+    with pytest.warns(UserWarning, match=r"gbk_inside\.gpkg`: column 'street'.*not valid UTF-8"):
+        got = read_layer(path)
+    assert got["street"].tolist() == STREETS
+    assert str(got)  # printing works
+
+
+def test_geopackage_with_undecodable_bytes_is_refused(tmp_path, parcels):
+    path = _gpkg_with_raw_bytes(tmp_path / "noise_inside.gpkg", parcels, b"\xff\xfe\xff")
+    with pytest.raises(InputError, match=r"noise_inside\.gpkg`: column 'street', row 1\b"):
+        read_layer(path)
+
+
+def test_bad_bytes_beyond_the_sample_of_a_big_dbf(tmp_path):
+    """The .cpg's UTF-8 fits the sampled start and end; GBK rows in the middle are caught."""
+    n = 40_000
+    notes = ["plain ascii text"] * n
+    gdf = gpd.GeoDataFrame(
+        {"note": notes},
+        geometry=shapely.points(np.full(n, X0), np.full(n, Y0)),
+        crs="EPSG:4548",
+    )
+    path = _shapefile(tmp_path, gdf, stem="big", encoding="UTF-8")
+    path.with_suffix(".cpg").write_text("UTF-8")
+    dbf = path.with_suffix(".dbf")
+    data = bytearray(dbf.read_bytes())
+    header_len = int.from_bytes(data[8:10], "little")
+    record_len = int.from_bytes(data[10:12], "little")
+    middle = header_len + (n // 2) * record_len + 1
+    data[middle : middle + 6] = "历下区".encode("gbk")
+    dbf.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match=r"big\.shp`: column 'note'.*e\.g\. row 20000"):
+        got = read_layer(path)
+    assert got["note"].iloc[n // 2].startswith("历下区")
 
 
 # --- 7: two columns for one canonical name ----------------------------------------
@@ -421,3 +473,12 @@ def test_unmeasurable_geometry_in_other_crss(parcels, crs):
         area(odd)
     with pytest.raises(InputError, match=r"row 1\b"):
         zone_stats(odd, by="street", categories=False, policy=False)
+
+
+def test_damaged_geoparquet(tmp_path, parcels):
+    path = tmp_path / "cut.parquet"
+    parcels.to_parquet(path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(InputError, match=r"cut\.parquet` cannot be read as GeoParquet") as e:
+        read_layer(path)
+    assert "\n(the reader said:" in str(e.value)
