@@ -283,6 +283,8 @@ def read_layer(
         gdf = _canonical(gdf, kind=kind, columns=columns, name=name, notes=notes)
     _report_notes(gdf, notes)
     logger.info("read %d features from %s in %s", len(gdf), name, gdf.crs.to_string())
+    # the row a person sees for the first feature: 2 below a spreadsheet's header, else 1
+    gdf.attrs["first_row"] = 2 if ext in (".csv", ".xlsx", ".xlsm") else 1
     if partitions is not None:
         return geoparquet.partition_layer(gdf, partitions)
     return gdf
