@@ -288,3 +288,17 @@ def test_demo_streets_without_building_survey(runs):
     assert set(surveyed) == {"文庙街道", "西关街道"}  # the sample's building survey
     assert all(isinstance(v, int) and v > 0 for v in surveyed.values())
     assert sum(v == "未调查" for v in counts.values()) == 6  # five streets and the total
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_text_tables_show_days_as_integers_and_use_as_percent(lang):
+    from geo_renewal.tables import format_table
+
+    df = pd.DataFrame(
+        {"days_behind": [419.0, None], "utilisation": [1.0, 0.5], "n_overdue": [3, 0]},
+        index=pd.Index(["GX09", "GX08"], name="project_id"),
+    )
+    lines = format_table(df, lang=lang).splitlines()
+    assert lines[2].split() == ["GX09", "419", "100.0%", "3"]
+    assert lines[3].split() == ["GX08", "50.0%", "0"]  # no day count: blank, not 0
+    assert "419.00" not in "\n".join(lines)
