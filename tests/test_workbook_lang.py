@@ -302,3 +302,17 @@ def test_text_tables_show_days_as_integers_and_use_as_percent(lang):
     assert lines[2].split() == ["GX09", "419", "100.0%", "3"]
     assert lines[3].split() == ["GX08", "50.0%", "0"]  # no day count: blank, not 0
     assert "419.00" not in "\n".join(lines)
+
+
+def test_a_repeated_sheet_name_never_replaces_a_sheet(tmp_path):
+    from geo_renewal.workflow import _SheetNames
+
+    tables = _SheetNames()
+    one, two = pd.DataFrame({"households": [1]}), pd.DataFrame({"households": [2]})
+    tables["By street"] = one
+    tables["By street"] = two
+    tables["x" * 40] = one
+    tables["x" * 40] = two
+    assert list(tables) == ["By street", "By street (2)", "x" * 31, "x" * 27 + " (2)"]
+    book = openpyxl.load_workbook(write_tables(dict(tables), tmp_path / "t.xlsx", lang="en"))
+    assert book.sheetnames == list(tables)
