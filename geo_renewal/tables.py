@@ -2,8 +2,9 @@
 Meeting tables: write statistics to Excel, CSV or Markdown, or format them for a terminal.
 
 Headers are translated with `geo_renewal.schema.label` (units included), category codes and
-the special rows of `geo_renewal.stats` (合计, 区外, 未填写) are labelled, numbers are
-formatted by what they measure, and the total row (index label
+the special rows of `geo_renewal.stats` (合计, 项目范围外, 未填写) and value codes are
+labelled, numbers are formatted by what they measure (days as integers, shares as
+percentages, a building count not surveyed as 未调查), and the total row (index label
 `geo_renewal.stats.TOTAL_ROW`) is printed in bold. Cross-table columns ``metric:category``
 (e.g. ``area_m2:demolish``) are labelled "<category>·<metric>".
 
