@@ -49,6 +49,7 @@ def _codes(result) -> set[str]:
     codes |= {k.split(".")[-1] for k in MEETING_TEXT if k.startswith("findings.")}
     codes |= set(result.classified["zone_id"].dropna())  # demolish-001 …
     codes |= {"matched", "derived", "declared", "given", "reported", "repaired", "removed"}
+    codes |= set(schema.KINDS)  # layer roles: parcels, buildings …
     return {c for c in codes if len(c) > 2}  # "A"…"D" danger grades are what a survey writes
 
 
@@ -316,3 +317,50 @@ def test_a_repeated_sheet_name_never_replaces_a_sheet(tmp_path):
     assert list(tables) == ["By street", "By street (2)", "x" * 31, "x" * 27 + " (2)"]
     book = openpyxl.load_workbook(write_tables(dict(tables), tmp_path / "t.xlsx", lang="en"))
     assert book.sheetnames == list(tables)
+
+
+RULES = """
+name = "crafted"
+default = "unchanged"
+default_reason_zh = "不涉及"
+default_reason_en = "not concerned"
+
+[[rules]]
+id = "old"
+category = "demolish"
+when = "build_year <= 1975"
+reason_zh = "老旧"
+reason_en = "old"
+"""
+
+
+@pytest.mark.parametrize(
+    ("lang", "sheet", "row", "problem"),
+    [("zh", "数据检查", "行号", "问题类型"), ("en", "Validation", "Row", "Problem")],
+)
+def test_workbook_findings_name_the_source_row(grid_parcels, tmp_path, lang, sheet, row, problem):
+    frame = pd.DataFrame(grid_parcels.drop(columns="geometry"))
+    frame["wkt"] = grid_parcels.geometry.to_wkt()
+    frame.loc[3, "floors"] = 0  # the 4th parcel: row 5 of the file (header = row 1)
+    frame.to_csv(tmp_path / "parcels.csv", index=False, encoding="utf-8-sig")
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
+    (tmp_path / "plan.toml").write_text(
+        f'[project]\nname = "试点"\nlang = "{lang}"\nas_of = 2026-11-20\n\n'
+        '[layers.parcels]\npath = "parcels.csv"\ncrs = "EPSG:4548"\n\n'
+        '[rules]\nset = "rules.toml"\n',
+        encoding="utf-8",
+    )
+    with pytest.warns(UserWarning, match="fewer than 50%"):  # no site in the crafted plan
+        result = run_plan(tmp_path / "plan.toml", out_dir=tmp_path / "out")
+    ws = openpyxl.load_workbook(result.files["workbook"])[sheet]
+    headers = _header_row(ws)
+    found = {
+        ws.cell(row=r, column=headers.index(row) + 1).value: r for r in range(4, ws.max_row + 1)
+    }
+    assert list(found) == [5]
+    r = found[5]
+    kind = ws.cell(row=r, column=headers.index(problem) + 1).value
+    assert kind == ("数值不合理" if lang == "zh" else "implausible value")
+    if lang == "zh":
+        texts = [c.value for c in ws[r] if isinstance(c.value, str)]
+        assert not [t for t in texts if set(WORD.findall(t)) & {"floors", "row", "parcels"}]
