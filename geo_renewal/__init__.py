@@ -60,6 +60,7 @@ _API: dict[str, str] = {
     "write_table": "tables",
     "write_tables": "tables",
     "format_table": "tables",
+    "findings_table": "tables",
     # ledger.py
     "Ledger": "ledger",
     "read_ledger": "ledger",

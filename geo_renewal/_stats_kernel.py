@@ -634,6 +634,10 @@ _METRICS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Additive helper value: parcels whose buildings were not surveyed (n_buildings missing).
+_UNSURVEYED = "_n_unsurveyed"
+
+
 def _parcel_values(
     parcels: pd.DataFrame, parea: np.ndarray, planned_col: str | None, notes: list[Any] | None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -648,7 +652,11 @@ def _parcel_values(
     absent: list[str] = []
     bcol = next((c for c in ("n_buildings", "building_count") if c in cols), None)
     if bcol is not None:
-        values["n_buildings"] = numeric(bcol)
+        # a missing count is a parcel whose buildings were not surveyed (classify marks
+        # them): counted as parcels not surveyed, so a group holding one has no count
+        unsurveyed = parcels[bcol].isna().to_numpy()
+        values["n_buildings"] = _numeric(parcels, bcol, notes=[] if unsurveyed.any() else notes)
+        values[_UNSURVEYED] = unsurveyed.astype(float)
     else:
         absent.append("n_buildings")
     for col, name in _METRICS:
@@ -741,6 +749,9 @@ def _finish(
 
     if "n_buildings" in rows:
         add("n_buildings")
+        if _UNSURVEYED in rows:  # 未调查, not 0: see `_parcel_values`
+            unsurveyed = np.append(rows[_UNSURVEYED], totals[_UNSURVEYED]) > 0
+            out["n_buildings"] = np.where(unsurveyed, np.nan, out["n_buildings"])
     add("area_m2")
     out["area_ha"] = convert_area(out["area_m2"], "ha")
     out["area_mu"] = convert_area(out["area_m2"], "mu")

@@ -305,6 +305,7 @@ def aggregate_buildings(
 def _apply_buildings(out: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     agg = aggregate_buildings(buildings, out)
     has = agg["n_buildings"].to_numpy() > 0
+    agg["n_buildings"] = _not_surveyed(agg["n_buildings"], out, has)
     for col in agg.columns:
         if col == "n_buildings" or col not in out.columns:
             out[col] = agg[col]
@@ -318,6 +319,21 @@ def _apply_buildings(out: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.
         [c for c in agg.columns if c != "n_buildings"],
     )
     return out
+
+
+def _not_surveyed(counts: pd.Series, parcels: pd.DataFrame, has: np.ndarray) -> pd.Series:
+    """
+    Return building counts with "not surveyed" as missing.
+
+    A parcel the parcel layer says is built (floor area or households > 0) but that holds
+    no surveyed footprint has an unknown count, not 0 buildings; statistics show 未调查.
+    """
+    built = np.zeros(len(parcels), dtype=bool)
+    for col in ("floor_area", "households"):
+        if col in parcels.columns:
+            v = pd.to_numeric(parcels[col], errors="coerce").to_numpy(dtype=float)
+            built |= np.nan_to_num(v) > 0
+    return counts.astype("Int64").mask(pd.Series(built & ~has, index=counts.index))
 
 
 # --------------------------------------------------------------------------- zones

@@ -613,6 +613,14 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "param_value": {
         "(defaults)": ("内置默认参数", "Bundled defaults"),
     },
+    "finding_layer": {  # the input layers of a project file, by role
+        "parcels": ("地块", "Parcels"),
+        "buildings": ("建筑", "Buildings"),
+        "districts": ("街道", "Streets"),
+        "projects": ("项目范围", "Projects"),
+        "sites": ("安置地块", "Sites"),
+        "units": ("更新单元", "Renewal units"),
+    },
 }
 
 # ledger.py: planned / actual date columns of every stage, e.g. "signing_planned" 签约计划日期.

@@ -441,7 +441,7 @@ def _flood_check(
         top = "—" if np.isnan(depth[k]) else f"{depth[k]:.2f} m"
         texts.append(
             f"{_mark(ok[k])} {label} {over} {max_depth:g} m: {val} "
-            f"{'≤' if ok[k] else '>'} {100 * max_share:g} % (max {top})"
+            f"{'≤' if ok[k] else '>'} {100 * max_share:g} % ({say('sites.max_depth', lang, top=top)})"
         )
     columns = {"flood_depth_max": depth, "flood_share": wet}
     return columns | {"ok_flood": pd.array(ok, dtype="boolean")}, "ok_flood", texts

@@ -2,8 +2,9 @@
 Meeting tables: write statistics to Excel, CSV or Markdown, or format them for a terminal.
 
 Headers are translated with `geo_renewal.schema.label` (units included), category codes and
-the special rows of `geo_renewal.stats` (合计, 区外, 未填写) are labelled, numbers are
-formatted by what they measure, and the total row (index label
+the special rows of `geo_renewal.stats` (合计, 项目范围外, 未填写) and value codes are
+labelled, numbers are formatted by what they measure (days as integers, shares as
+percentages, a building count not surveyed as 未调查), and the total row (index label
 `geo_renewal.stats.TOTAL_ROW`) is printed in bold. Cross-table columns ``metric:category``
 (e.g. ``area_m2:demolish``) are labelled "<category>·<metric>".
 
@@ -734,7 +735,7 @@ def _finding_sentence(row: Mapping[str, Any], lang: str) -> str:
     if row.get("id") is not None and not pd.isna(row["id"]):
         detail.append(say("findings.with_id", lang, id=row["id"]))
     if row.get("column") is not None and not pd.isna(row["column"]):
-        detail.append(say("findings.in_column", lang, column=row["column"]))
+        detail.append(say("findings.in_column", lang, column=label(str(row["column"]), lang)))
     if row.get("value") is not None and not pd.isna(row["value"]):
         detail.append(say("findings.with_value", lang, value=row["value"]))
     action = _action_text(row.get("action"), lang) or ""
@@ -808,6 +809,8 @@ def findings_table(
             values = values.map(lambda v: _say_or(f"findings.severity.{v}", lang, v))
         elif col == "action":
             values = values.map(lambda v: _action_text(v, lang))
+        elif col == "column":  # a canonical name (floors) is shown by its label (层数)
+            values = values.map(lambda v: v if v is None or pd.isna(v) else label(str(v), lang))
         elif col == "message" and lang == "zh":
             values = pd.Series([_finding_sentence(r, lang) for r in records], index=out.index)
         out[name] = values

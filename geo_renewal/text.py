@@ -272,6 +272,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "sites.flood": ("淹没深度", "flood depth"),
     "sites.distance": ("与管控要素距离", "distance to"),
     "sites.deeper_than": ("深于", "deeper than"),
+    "sites.max_depth": ("最深 {top}", "max {top}"),
     "sites.not_checked": (
         "– {label}未检查（缺少{kind} {names}）",
         "– {label} not checked (no {kind} {names})",

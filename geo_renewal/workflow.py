@@ -477,13 +477,14 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
 
 
 class _SheetNames(dict[str, pd.DataFrame]):
-    """Sheet name -> table, cut to Excel's 31 characters; a name given twice is refused."""
+    """Sheet name -> table, cut to Excel's 31 characters; a repeated name gets " (2)", …."""
 
     def __setitem__(self, name: str, df: pd.DataFrame) -> None:
-        name = name[:31]
-        if name in self:
-            msg = f"internal error: two workbook sheets are named {name!r}; please report this."
-            raise RuntimeError(msg)
+        base, k = name[:31], 2
+        name = base
+        while name in self:  # never replace a sheet: two tables, two sheets
+            suffix = f" ({k})"
+            name, k = base[: 31 - len(suffix)] + suffix, k + 1
         super().__setitem__(name, df)
 
 
