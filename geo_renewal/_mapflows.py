@@ -136,7 +136,7 @@ def site_labels(sites: gpd.GeoDataFrame, lang: str) -> list[str]:
             bits.append(f"{md.fmt_number(float(a))} {hh} / {md.fmt_number(float(c))} {unit}")
         elif pd.notna(c):
             bits.append(f"{escape(say('map.capacity', lang))} {md.fmt_number(float(c))} {unit}")
-        labels.append("<br>".join(bits))
+        labels.append(f"<span class=gr-site>{'<br>'.join(bits)}</span>" if bits else "")
     return labels
 
 

@@ -59,6 +59,7 @@ class Ctx:
     n_fields: int = 0
     n_generic: int = 0
     bounds: list[np.ndarray] = field(default_factory=list)
+    focus: list[np.ndarray] = field(default_factory=list)  # what the view fits: the district
     layer_names: set[str] = field(default_factory=set)
 
 

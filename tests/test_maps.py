@@ -449,7 +449,9 @@ def test_all_layer_kinds(classified, plan_layers, hostile):
     assert "签约</td><td>1</td>" in legend
     # sites carry capacity labels, flows household counts and weights
     sites = json.loads(by_role["sites"].data_json)
-    assert sites["l"][0] == "安置一区<br>900 户 / 1200 套"  # placed / capacity
+    assert (
+        sites["l"][0] == "<span class=gr-site>安置一区<br>900 户 / 1200 套</span>"
+    )  # placed / capacity
     flows_spec = json.loads(by_role["flows"].spec_json)
     flows = json.loads(by_role["flows"].data_json)
     weights = [flows_spec["styles"][k]["weight"] for k in flows["s"]]
