@@ -12,8 +12,9 @@
  *   layers                   [{name, layer, path, count, ms}] in drawing order
  *   featureLatLng(entry, i)  a point of feature i of a `layers` entry (mean of its first path)
  *   declutter()              re-run the label decluttering (runs on zoom, move, resize …)
- *   labels()                 [{text, shown, box, layer, feature, hot}] of the labels on the
- *                            map (hot: an overdue project's)
+ *   labels()                 [{text, shown, box, layer, feature, rank, hot}] of the labels
+ *                            on the map (rank: [layer priority, rank]; hot: an overdue
+ *                            project's)
  *   featureBox(entry, i)     screen box [left, top, right, bottom] of feature i of an entry
  *   timing                   performance.now() marks
  *
@@ -633,7 +634,7 @@ window.geoRenewal = window.geoRenewal || (function () {
         var el = t.getElement(), r = el.getBoundingClientRect();
         return {text: el.textContent, shown: getComputedStyle(el).visibility !== "hidden",
           box: [r.left, r.top, r.right, r.bottom], layer: registry.indexOf(t._grEntry),
-          feature: t._grFeat, hot: !!el.querySelector(".gr-hot")};
+          feature: t._grFeat, rank: [t._grPrio, t._grRank], hot: !!el.querySelector(".gr-hot")};
       });
   }
   function featureBoxOf(entry, i) {

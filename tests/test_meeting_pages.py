@@ -181,11 +181,16 @@ def _measure_map(frame, page, popups: bool):
     proj = [i for i, n in enumerate(m["names"]) if n.startswith("项目")]
     if popups and proj:
         li = proj[0]
-        hot = sorted({lab["feature"] for lab in m["labels"] if lab["hot"] and lab["layer"] == li})
+        # the two projects most behind (first in label order) and the one nearest the title
+        hot = sorted(
+            (lab for lab in m["labels"] if lab["hot"] and lab["layer"] == li),
+            key=lambda lab: lab["rank"],
+        )
+        hot = [lab["feature"] for lab in hot[:2]]
         top = min((o for o in m["obstacles"] if o[0] == li), key=lambda o: o[2][1], default=None)
-        for i in [*hot, *([top[1]] if top else [])]:
+        for i in dict.fromkeys([*hot, *([top[1]] if top else [])]):
             frame.evaluate(_RESET_JS)
-            page.wait_for_timeout(250)  # the closed popup fades out for 200 ms
+            page.wait_for_timeout(220)  # the closed popup fades out for 200 ms
             x, y = frame.evaluate(_POPUP_JS, [li, i])  # None: no point to click (fails)
             page.mouse.move(x, y)
             page.wait_for_timeout(60)
