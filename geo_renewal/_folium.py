@@ -27,6 +27,11 @@ _HERE = Path(__file__).parent
 _JS_HEADER = re.compile(r"/\*.*?\*/\n+", re.DOTALL)
 
 
+def runtime_css() -> str:
+    """Return the map runtime's stylesheet (maps_runtime.css), e.g. for a legend elsewhere."""
+    return (_HERE / "maps_runtime.css").read_text(encoding="utf-8")
+
+
 @functools.cache
 def runtime_html() -> str:
     """
@@ -35,7 +40,7 @@ def runtime_html() -> str:
     The documentation header of maps_runtime.js (its leading ``/* … */`` comment) is left
     out of the pages.
     """
-    css = (_HERE / "maps_runtime.css").read_text(encoding="utf-8")
+    css = runtime_css()
     js = (_HERE / "maps_runtime.js").read_text(encoding="utf-8")
     header = _JS_HEADER.match(js)
     if header:

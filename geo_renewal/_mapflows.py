@@ -18,7 +18,7 @@ import shapely
 
 from geo_renewal import _mapdata as md
 from geo_renewal._html import escape
-from geo_renewal._maplayer import Ctx, add_layer, name_col, swatch, total_fields
+from geo_renewal._maplayer import Ctx, add_layer, hex_to_rgba, name_col, swatch, total_fields
 from geo_renewal.crs import to_working
 from geo_renewal.text import say
 
@@ -136,7 +136,7 @@ def site_labels(sites: gpd.GeoDataFrame, lang: str) -> list[str]:
             bits.append(f"{md.fmt_number(float(a))} {hh} / {md.fmt_number(float(c))} {unit}")
         elif pd.notna(c):
             bits.append(f"{escape(say('map.capacity', lang))} {md.fmt_number(float(c))} {unit}")
-        labels.append("<br>".join(bits))
+        labels.append(f"<span class=gr-site>{'<br>'.join(bits)}</span>" if bits else "")
     return labels
 
 
@@ -175,7 +175,9 @@ def site_layer(
         tip_fields=tip,
         role="sites",
     )
-    return f"<div>{swatch(style if not styles else {**style, **styles[0]})}{escape(name)}</div>"
+    if colors:
+        return f"<div>{_palette_swatch(colors, '#222222', 0.85)}{escape(name)}</div>"
+    return f"<div>{swatch(style)}{escape(name)}</div>"
 
 
 def demand_layer(
@@ -208,8 +210,8 @@ def demand_layer(
         head=escape(name),
         role="demand",
     )
-    sw = {**style, "fillColor": palette[0] if palette else "#ffffff"}
-    return f"<div>{swatch(sw)}{escape(say('map.demand_units_legend', lang))}</div>"
+    sw = _palette_swatch(colors, "#555555", 0.45)
+    return f"<div>{sw}{escape(say('map.demand_units_legend', lang))}</div>"
 
 
 def flow_layer(
@@ -253,4 +255,20 @@ def flow_layer(
         tip_fields=tip,
         role="flows",
     )
-    return f"<div>{swatch(style, line=True)}{escape(name)} → {escape(say('map.flow_width', lang))}</div>"
+    sw = _palette_swatch(colors, None, 0.85) if colors else swatch(style, line=True)
+    return f"<div>{sw}{escape(name)} → {escape(say('map.flow_width', lang))}</div>"
+
+
+def _palette_swatch(colors: Mapping[str, str], outline: str | None, alpha: float) -> str:
+    """Return a legend swatch striped in the site colours in use (a line when no `outline`)."""
+    used = [c for c in dict.fromkeys(colors.values()) if c != UNUSED_SITE][:4] or [UNUSED_SITE]
+    stops = ",".join(
+        f"{hex_to_rgba(c, alpha)} {100 * k / len(used):.0f}% {100 * (k + 1) / len(used):.0f}%"
+        for k, c in enumerate(used)
+    )
+    if outline is None:
+        return f'<span class="gr-sw" style="height:4px;background:linear-gradient(90deg,{stops})"></span>'
+    return (
+        f'<span class="gr-sw" style="background:linear-gradient(90deg,{stops});'
+        f'border:1px solid {outline}"></span>'
+    )

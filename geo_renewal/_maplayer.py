@@ -3,6 +3,10 @@ One data layer of a meeting map: the build context, adding a layer, legend swatc
 
 `geo_renewal.maps` assembles the maps from these; `geo_renewal._mapflows` draws the
 resettlement layers with them. The data format of a layer is `geo_renewal._mapdata`'s.
+
+A polygon layer with totals (zones, renewal units, demand units) is hovered for them with
+``add_layer(..., tip_fields=total_fields(gdf, id_col), style={..., "under": True})``:
+``under`` lets the parcels below keep the mouse once they are big enough to point at.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Ctx:
     n_fields: int = 0
     n_generic: int = 0
     bounds: list[np.ndarray] = field(default_factory=list)
+    focus: list[np.ndarray] = field(default_factory=list)  # what the view fits: the district
     layer_names: set[str] = field(default_factory=set)
 
 
@@ -166,7 +171,7 @@ def swatch(style: Mapping[str, Any], *, line: bool = False) -> str:
             f'margin-bottom:3px"></span>'
         )
     opacity = float(style.get("fillOpacity", 0.6)) if style.get("fill", True) else 0.0
-    bg = _hex_to_rgba(fill, opacity)
+    bg = hex_to_rgba(fill, opacity)
     width = min(3, max(1, round(float(style.get("weight", 1)))))
     return f'<span class="gr-sw" style="background:{bg};border:{width}px {dashed} {color}"></span>'
 
@@ -179,7 +184,7 @@ def css_color(color: str) -> str:
     return color if isinstance(color, str) and _HEX.match(color) else "#777777"
 
 
-def _hex_to_rgba(color: str, alpha: float) -> str:
+def hex_to_rgba(color: str, alpha: float) -> str:
     c = css_color(color)
     r, g, b = int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
     return f"rgba({r},{g},{b},{alpha:.2f})"

@@ -400,10 +400,15 @@ def _add_controls(
 
 
 def _bounds(ctx: Ctx) -> list[list[float]] | None:
-    """``[[south, west], [north, east]]`` of the drawn layers, or None when nothing is drawn."""
+    """
+    Return ``[[south, west], [north, east]]`` that the view fits, None if nothing is drawn.
+
+    The streets when they are drawn (the district fills the map; a river running on
+    beyond it does not shrink it), else every drawn layer.
+    """
     if not ctx.bounds:
         return None
-    b = np.vstack(ctx.bounds)
+    b = np.vstack(ctx.focus or ctx.bounds)
     return [
         [float(b[:, 1].min()), float(b[:, 0].min())],
         [float(b[:, 3].max()), float(b[:, 2].max())],
@@ -548,9 +553,11 @@ def _zone_layer(m: folium.Map, ctx: Ctx, zones: gpd.GeoDataFrame) -> str:
     )
     if not order:
         return f"<div>{swatch(style)}{escape(name)}</div>"
+    present = {order[k] for k in np.unique(style_keys)} if style_keys is not None else set()
     rows = [
         f"<div>{swatch({**style, **sty})}{escape(name)} · {escape(category_label(c, lang))}</div>"
         for c, sty in zip(order, styles, strict=True)
+        if c in present
     ]
     return "".join(rows)
 
@@ -588,7 +595,7 @@ def _district_layer(m: folium.Map, ctx: Ctx, districts: gpd.GeoDataFrame) -> str
     col = name_col(districts, ("name", "street", "district_id"))
     labels = label_texts(districts, col, lang) if len(districts) <= 300 else None
     name = say("map.districts", lang)
-    add_layer(
+    drawn = add_layer(
         m,
         ctx,
         districts,
@@ -598,6 +605,7 @@ def _district_layer(m: folium.Map, ctx: Ctx, districts: gpd.GeoDataFrame) -> str
         labels=labels,
         role="districts",
     )
+    ctx.focus = ctx.bounds[-1:] if drawn else []
     return f"<div>{swatch(style)}{escape(name)}</div>"
 
 

@@ -12,6 +12,10 @@
  *   layers                   [{name, layer, path, count, ms}] in drawing order
  *   featureLatLng(entry, i)  a point of feature i of a `layers` entry (mean of its first path)
  *   declutter()              re-run the label decluttering (runs on zoom, move, resize …)
+ *   labels()                 [{text, shown, box, layer, feature, rank, hot}] of the labels
+ *                            on the map (rank: [layer priority, rank]; hot: an overdue
+ *                            project's)
+ *   featureBox(entry, i)     screen box [left, top, right, bottom] of feature i of an entry
  *   timing                   performance.now() marks
  *
  * Layer data (third argument of layer(); JSON, integer coordinates in 1/k degree)
@@ -97,7 +101,7 @@ window.geoRenewal = window.geoRenewal || (function () {
   // Features per canvas path: one huge path is slow to rasterise, one path per feature
   // costs a fill and a stroke call each.
   var registry = [], labelTips = [], timing = {}, PI = Math.PI, MAXLAT = 85.0511287798, CHUNK = 50,
-    UNDER_PX = 12;
+    UNDER_PX = 24;
 
   function table(spec, v) {
     var h = "", i, x;
@@ -431,10 +435,16 @@ window.geoRenewal = window.geoRenewal || (function () {
     }
     if (place < 2) { return out; }
     ocx = (own.left + own.right) / 2; ocy = (own.top + own.bottom) / 2;
+    // close to the feature only (a label far from its feature names nothing): three rings,
+    // each with the four sides, the sides slid by half a label, and the corners
     for (ring = 0; ring < 3; ring++) {
       d = GAP + ring * (h + GAP);
       [[ocx, own.top - d - h / 2], [ocx, own.bottom + d + h / 2],
         [own.right + d + w / 2, ocy], [own.left - d - w / 2, ocy],
+        [ocx - w / 2, own.top - d - h / 2], [ocx + w / 2, own.top - d - h / 2],
+        [ocx - w / 2, own.bottom + d + h / 2], [ocx + w / 2, own.bottom + d + h / 2],
+        [own.right + d + w / 2, ocy - h / 2], [own.right + d + w / 2, ocy + h / 2],
+        [own.left - d - w / 2, ocy - h / 2], [own.left - d - w / 2, ocy + h / 2],
         [own.right + d + w / 2, own.top - d - h / 2], [own.left - d - w / 2, own.top - d - h / 2],
         [own.right + d + w / 2, own.bottom + d + h / 2], [own.left - d - w / 2, own.bottom + d + h / 2]]
         .forEach(function (t) { out.push([t[0] - cx, t[1] - cy]); });
@@ -490,20 +500,33 @@ window.geoRenewal = window.geoRenewal || (function () {
     });
   }
 
-  // Fit the data into the part of the map that the title, legend and controls leave free.
+  // Fit the data into the part of the map that the title, legend and controls leave free:
+  // each control is avoided either beside it or above / below it, whichever choice (over
+  // all controls) gives the largest zoom; the title is always avoided below it.
   function fit(map, b) {
-    var c = map.getContainer(), cr = c.getBoundingClientRect(), tl = [10, 10], br = [10, 10];
+    var c = map.getContainer(), cr = c.getBoundingClientRect(), boxes = [], best = null,
+      bounds = L.latLngBounds(b), mask, z;
     Array.prototype.forEach.call(c.querySelectorAll(".gr-title, .leaflet-control"), function (el) {
-      var r = el.getBoundingClientRect(), cxr;
+      var r = el.getBoundingClientRect();
       if (!r.width || !r.height || el.classList.contains("leaflet-control-scale")
         || el.classList.contains("leaflet-control-attribution")) { return; }
-      cxr = (r.left + r.right) / 2 - cr.left;
-      if (el.classList.contains("gr-title")) { tl[1] = Math.max(tl[1], r.bottom - cr.top + 8); }
-      else if (r.height > 120 && cxr < cr.width / 3) { tl[0] = Math.max(tl[0], r.right - cr.left + 8); }
-      else if (r.height > 120 && cxr > 2 * cr.width / 3) { br[0] = Math.max(br[0], cr.right - r.left + 8); }
+      boxes.push({left: r.left - cr.left, right: r.right - cr.left, top: r.top - cr.top,
+        bottom: r.bottom - cr.top, title: el.classList.contains("gr-title")});
     });
-    if (tl[0] + br[0] > cr.width / 2) { tl[0] = br[0] = 10; }
-    map.fitBounds(L.latLngBounds(b), {paddingTopLeft: tl, paddingBottomRight: br, animate: false});
+    for (mask = 0; mask < (1 << boxes.length); mask++) {
+      var tl = [10, 10], br = [10, 10];
+      boxes.forEach(function (q, k) {
+        var top = (q.top + q.bottom) / 2 < cr.height / 2, left = (q.left + q.right) / 2 < cr.width / 2;
+        if (q.title || (mask >> k) & 1) {
+          if (top) { tl[1] = Math.max(tl[1], q.bottom + 8); } else { br[1] = Math.max(br[1], cr.height - q.top + 8); }
+        } else if (left) { tl[0] = Math.max(tl[0], q.right + 8); } else { br[0] = Math.max(br[0], cr.width - q.left + 8); }
+      });
+      if (tl[0] + br[0] > 0.6 * cr.width || tl[1] + br[1] > 0.6 * cr.height) { continue; }
+      z = map.getBoundsZoom(bounds, false, L.point(tl[0] + br[0], tl[1] + br[1]));
+      if (!best || z > best.z + 1e-9) { best = {z: z, tl: tl, br: br}; }
+    }
+    best = best || {tl: [10, 10], br: [10, 10]};
+    map.fitBounds(bounds, {paddingTopLeft: best.tl, paddingBottomRight: best.br, animate: false});
   }
 
   function toggle(box, text, cls) {
@@ -536,6 +559,26 @@ window.geoRenewal = window.geoRenewal || (function () {
       p.options.maxWidth = Math.max(200, Math.min(460, c.clientWidth - 40));
       p.options.maxHeight = Math.max(120, c.clientHeight - top - 60);
     });
+  }
+
+  function printing(map, spec) {
+    // Paper has another size than the screen: refit and redraw at once (synchronously,
+    // before the page is printed), and again when the screen is back.
+    var redraw = function () {
+      map.invalidateSize({animate: false, pan: false});
+      if (spec.bounds) { fit(map, spec.bounds); }
+      registry.forEach(function (e) {
+        var r = e.path._renderer;
+        if (r && r._update && r._redraw) { r._update(); r._redraw(); }
+      });
+      declutter();
+    };
+    if (window.matchMedia) {
+      var mq = window.matchMedia("print");
+      if (mq.addEventListener) { mq.addEventListener("change", redraw); }
+    }
+    window.addEventListener("beforeprint", redraw);
+    window.addEventListener("afterprint", redraw);
   }
 
   function decorate(map, spec) {
@@ -572,6 +615,7 @@ window.geoRenewal = window.geoRenewal || (function () {
     layout(map, spec);
     if (spec.bounds) { fit(map, spec.bounds); }
     map.on("resize", function () { layout(map, spec); });
+    printing(map, spec);
     map.on("zoomend moveend overlayadd overlayremove resize", declutter);
     map.whenReady(function () { setTimeout(declutter, 0); });
   }
@@ -582,6 +626,22 @@ window.geoRenewal = window.geoRenewal || (function () {
     x /= (e - a); y /= (e - a);
     return L.latLng((2 * Math.atan(Math.exp((0.5 - y) * 2 * PI)) - PI / 2) * 180 / PI, (x - 0.5) * 360);
   }
+  function labels() {
+    // The permanent labels on the map, for tests and checks: text, shown, screen box,
+    // and the layer (index into layers) and feature they name.
+    return labelTips.filter(function (t) { return t._map && t.getElement && t.getElement(); })
+      .map(function (t) {
+        var el = t.getElement(), r = el.getBoundingClientRect();
+        return {text: el.textContent, shown: getComputedStyle(el).visibility !== "hidden",
+          box: [r.left, r.top, r.right, r.bottom], layer: registry.indexOf(t._grEntry),
+          feature: t._grFeat, rank: [t._grPrio, t._grRank], hot: !!el.querySelector(".gr-hot")};
+      });
+  }
+  function featureBoxOf(entry, i) {
+    // Screen box [left, top, right, bottom] of feature i of a `layers` entry.
+    var b = featureBox(entry.path, i, theMap.getContainer().getBoundingClientRect());
+    return [b.left, b.top, b.right, b.bottom];
+  }
   return {layer: layer, decorate: decorate, layers: registry, timing: timing,
-    featureLatLng: featureLatLng, declutter: declutter};
+    featureLatLng: featureLatLng, declutter: declutter, labels: labels, featureBox: featureBoxOf};
 })();

@@ -15,13 +15,16 @@ rendered by `geo_renewal.tables.format_table(style="html")`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from geo_renewal._folium import runtime_css
 from geo_renewal._html import escape
 from geo_renewal.schema import CATEGORIES, STAGES, label
 from geo_renewal.stats import OUTSIDE_ROW, TOTAL_ROW
@@ -45,16 +48,23 @@ main{padding:16px 28px;max-width:1400px}
 section{background:#fff;border-radius:6px;padding:12px 18px;margin:0 0 16px;
  box-shadow:0 1px 2px rgba(0,0,0,.08)}
 h2{font-size:18px;margin:4px 0 10px;border-left:4px solid #8b1a1a;padding-left:8px}
-.kpis{display:flex;flex-wrap:wrap;gap:12px}
-.kpi{flex:1 1 150px;background:#fafafa;border:1px solid #eee;border-radius:6px;padding:8px 12px}
-.kpi b{display:block;font-size:24px;color:#8b1a1a}.kpi span{font-size:13px;color:#555}
+.kpis{display:grid;gap:12px;grid-template-columns:repeat(var(--n1),minmax(0,1fr))}
+@media (max-width:1360px){.kpis{grid-template-columns:repeat(var(--n2),minmax(0,1fr))}}
+@media (max-width:640px){.kpis{grid-template-columns:repeat(var(--n3),minmax(0,1fr))}}
+.kpi{background:#fafafa;border:1px solid #eee;border-radius:6px;padding:8px 12px;min-width:0}
+.kpi b{display:block;font-size:24px;color:#8b1a1a;white-space:nowrap}
+.kpi span{font-size:13px;color:#555}
 .kpi.bad b{color:#d7301f}
 .charts{display:flex;flex-wrap:wrap;gap:24px}.chart{flex:1 1 380px}
 .bar{display:flex;align-items:center;margin:3px 0;font-size:13px}
 .bar .l{width:170px;text-align:right;padding-right:8px;white-space:nowrap;overflow:hidden}
 .bar .t{flex:1;background:#f0f0f0;height:18px;border-radius:2px}
 .bar .f{height:18px;border-radius:2px}.bar .v{width:90px;padding-left:6px}
-iframe{width:100%;height:640px;border:1px solid #ddd;border-radius:4px}
+.mapbox{display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start}
+.mapbox iframe{flex:1 1 560px;min-width:0;width:100%;height:640px;border:1px solid #ddd;
+ border-radius:4px}
+.mapbox .gr-legend{flex:0 0 auto;box-shadow:none;border:1px solid #ddd;max-height:none}
+@media (max-width:640px){main{padding:10px}section{padding:10px}.mapbox iframe{height:70vh}}
 table.data{border-collapse:collapse;font-size:13px;margin:6px 0}
 table.data th{background:#f0f0f0;padding:4px 8px;border:1px solid #ddd;font-weight:600}
 table.data td{padding:3px 8px;border:1px solid #eee}table.data td.num{text-align:right}
@@ -62,7 +72,27 @@ table.data tr.total td{font-weight:700;background:#fafafa}
 table.data caption{text-align:left;font-weight:600;padding:4px 0}
 .scroll{overflow-x:auto}.bad{color:#d7301f}.ok{color:#1a9641}
 footer{color:#888;font-size:12px;padding:0 28px 20px}
+@page{size:A4 portrait;margin:12mm}
+@page wallmap{size:A3 landscape;margin:10mm}
+@media print{
+ body{background:#fff;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+ header{padding:8px 0;background:#fff;color:#8b1a1a;border-bottom:2px solid #8b1a1a}
+ main{padding:0;max-width:none}footer{padding:4px 0}
+ section{box-shadow:none;padding:0;margin:0 0 6mm;break-inside:avoid}
+ .page{break-after:page}.page:last-of-type{break-after:auto}
+ .kpis{grid-template-columns:repeat(var(--n2),minmax(0,1fr))}
+ .mapsec{page:wallmap}
+ .mapbox{flex-wrap:nowrap}
+ .mapbox iframe{flex:1 1 auto;height:250mm;border:1px solid #999}
+ .mapbox .gr-legend{width:62mm}
+ .scroll{overflow:visible}table.data{font-size:11px}
+}
 """
+
+#: Inserted into the embedded map's page: the report draws the legend beside the map.
+_EMBED_CSS = "<style>.gr-legend{display:none!important}</style>"
+
+_DECORATE = re.compile(r"geoRenewal\.decorate\([\w]+, (\{.*?\})\);", re.S)
 
 
 def bar_chart(
@@ -178,7 +208,12 @@ def _key_figures(result: RunResult, lang: str) -> str:
                 bad=n_over > 0,
             )
         )
-    return f'<section><h2>{escape(say("report.key_figures", lang))}</h2><div class="kpis">{"".join(kpis)}</div></section>'
+    n = len(kpis)
+    cols = f"--n1:{n};--n2:{math.ceil(n / 2)};--n3:{2 if n > 1 else 1}"  # rows stay even
+    return (
+        f"<section><h2>{escape(say('report.key_figures', lang))}</h2>"
+        f'<div class="kpis" style="{cols}">{"".join(kpis)}</div></section>'
+    )
 
 
 def _charts(result: RunResult, lang: str) -> str:
@@ -363,12 +398,40 @@ def _map(result: RunResult, lang: str) -> str:
     if path is None or not Path(path).exists():
         return ""
     html = Path(path).read_text(encoding="utf-8")
+    legend = _map_legend(html)
+    if legend:  # drawn beside the map (on paper too), not over it
+        html = html.replace("</head>", f"{_EMBED_CSS}</head>", 1)
+        legend = f'<div class="gr-legend">{legend}</div>'
     # srcdoc is an attribute: escaping makes the whole map inert text until the iframe
     # parses it as its own document; nothing in it can close the attribute.
     return (
-        f"<section><h2>{escape(say('report.map', lang))}</h2>"
-        f'<iframe title="{escape(say("report.map", lang))}" srcdoc="{escape(html)}"></iframe></section>'
+        f'<section class="page mapsec"><h2>{escape(say("report.map", lang))}</h2>'
+        f'<div class="mapbox"><iframe title="{escape(say("report.map", lang))}" '
+        f'srcdoc="{escape(html)}"></iframe>{legend}</div></section>'
     )
+
+
+def _map_legend(page: str) -> str:
+    """Return the legend HTML of a map page written by `save_map` ("" if none is found).
+
+    The legend is built by `geo_renewal.maps` from escaped text; it is read back from the
+    runtime's ``geoRenewal.decorate`` call of the map's own page.
+    """
+    match = _DECORATE.search(page)
+    if match is None:
+        return ""
+    try:
+        spec = json.loads(match.group(1))
+    except ValueError:
+        return ""
+    legend = spec.get("legend") if isinstance(spec, dict) else None
+    return legend if isinstance(legend, str) else ""
+
+
+def _page(*sections: str) -> str:
+    """Group sections onto one printed page (a page break follows); "" if all are empty."""
+    body = "".join(sections)
+    return f'<div class="page">{body}</div>' if body else ""
 
 
 def meeting_report(
@@ -420,20 +483,16 @@ def meeting_report(
     body = [
         f"<header><h1>{escape(title)}</h1>"
         f"<p>{escape(say('report.subtitle', lang, as_of=stamp))}</p></header><main>",
-        _key_figures(result, lang),
-        _caveats(result, lang),
-        _charts(result, lang),
+        _page(_key_figures(result, lang), _caveats(result, lang), _charts(result, lang)),
         _map(result, lang) if embed_map else "",
-        _policy(result, lang),
-        _behind(result, lang),
-        _tables(result, lang),
-        _validation(result, lang),
+        _page(_policy(result, lang), _behind(result, lang)),
+        _page(_tables(result, lang), _validation(result, lang)),
         f"</main><footer>{escape(say('report.footer', lang))}</footer>",
     ]
     page = (
         f'<!DOCTYPE html><html lang="{_HTML_LANG[lang]}"><head>'
         '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<title>{escape(title)}</title><style>{runtime_css()}{_CSS}</style></head><body>"
         + "".join(body)
         + "</body></html>"
     )

@@ -449,7 +449,9 @@ def test_all_layer_kinds(classified, plan_layers, hostile):
     assert "签约</td><td>1</td>" in legend
     # sites carry capacity labels, flows household counts and weights
     sites = json.loads(by_role["sites"].data_json)
-    assert sites["l"][0] == "安置一区<br>900 户 / 1200 套"  # placed / capacity
+    assert (
+        sites["l"][0] == "<span class=gr-site>安置一区<br>900 户 / 1200 套</span>"
+    )  # placed / capacity
     flows_spec = json.loads(by_role["flows"].spec_json)
     flows = json.loads(by_role["flows"].data_json)
     weights = [flows_spec["styles"][k]["weight"] for k in flows["s"]]
@@ -672,3 +674,24 @@ def test_browser_online_map_requests_only_cdn(tmp_path, classified):
     res = open_in_chromium(out, screenshot=False)
     assert res.external_requests
     assert all("cdn.jsdelivr.net" in u for u in res.external_requests)
+
+
+def test_project_labels_rank_overdue_projects_first_by_days_behind():
+    """The label order of a meeting: overdue projects, most days behind first, then the rest."""
+    boxes = [shapely.box(i * 100, 0, i * 100 + 50, 50) for i in range(5)]
+    projects = gpd.GeoDataFrame(
+        {
+            "project_id": ["A", "B", "C", "D", "E"],
+            "stage": ["signing"] * 5,
+            "overdue": [False, True, True, False, True],
+            "days_behind": [500.0, 10.0, 419.0, -5.0, 66.0],
+        },
+        geometry=boxes,
+        crs="EPSG:4548",
+    )
+    m = renewal_map(None, projects=projects, tiles="none")
+    data = json.loads({lyr.role: lyr for lyr in _layers(m)}["projects"].data_json)
+    order = [pid for _, pid in sorted(zip(data["lr"], "ABCDE", strict=True))]
+    assert order == ["C", "E", "B", "A", "D"]
+    assert [("gr-hot" in lab) for lab in data["l"]] == [False, True, True, False, True]
+    assert "滞后419天" in data["l"][2]
