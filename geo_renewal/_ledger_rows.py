@@ -208,6 +208,21 @@ def error_cells(
     return out
 
 
+def hidden_rows(sheet: Sheet, rows: np.ndarray, findings: Findings) -> None:
+    """Warn about project rows hidden in the sheet: they count, though nobody sees them."""
+    for r in rows:
+        if int(r) - 1 in sheet.hidden:
+            findings.add(
+                "hidden_row",
+                f"row {r} of {sheet.source} is hidden in the sheet but holds a project, which "
+                f"is counted; unhide it to check it, or delete the row if the project is "
+                f"cancelled.",
+                severity="warning",
+                row=int(r),
+                action="counted as a project",
+            )
+
+
 def merged_body_cells(
     raw: pd.DataFrame,
     sheet: Sheet,

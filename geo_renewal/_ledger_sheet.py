@@ -36,6 +36,9 @@ _UNCACHED = re.compile(
 )
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
 _HAS_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\s[^>]*>")
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_HIDDEN = re.compile(rb'\shidden="(?:1|true)"')
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Sheet:
         Merged ranges (first row, first column, last row, last column), 0-based, inclusive.
     uncached
         (row, column), 0-based -> the formula of a cell that has no saved value.
+    hidden
+        0-based rows hidden in the sheet.
     file
         The file read.
     sheet
@@ -62,6 +67,7 @@ class Sheet:
     grid: list[tuple[Any, ...]]
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     uncached: dict[tuple[int, int], str] = field(default_factory=dict)
+    hidden: set[int] = field(default_factory=set)
     file: str | None = None
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
@@ -151,9 +157,21 @@ def _read_workbook(
         for col, row, formula in _UNCACHED.findall(xml):
             text = html.unescape(formula.decode("utf-8", "replace"))
             uncached[(int(row) - 1, _column_index(col))] = f"={text}"
+    hidden = set()
+    if _HIDDEN.search(xml):
+        for tag in _ROW_TAG.findall(xml):
+            number = _ROW_NUMBER.search(tag)
+            if number and _HIDDEN.search(tag):
+                hidden.add(int(number[1]) - 1)
     logger.info("read ledger %s, sheet %s: %d rows", path, chosen, len(grid))
     return Sheet(
-        grid=grid, merged=merged, uncached=uncached, file=str(path), sheet=chosen, sheets=names
+        grid=grid,
+        merged=merged,
+        uncached=uncached,
+        hidden=hidden,
+        file=str(path),
+        sheet=chosen,
+        sheets=names,
     )
 
 

@@ -54,6 +54,7 @@ from geo_renewal._ledger_join import _join_projects, _read_projects
 from geo_renewal._ledger_rows import (
     compare_totals,
     error_cells,
+    hidden_rows,
     merged_body_cells,
     special_rows,
     uncached_formulas,
@@ -478,6 +479,7 @@ def _read_part(
         prefix=prefix,
     )
     raw, rows = raw.loc[project].reset_index(drop=True), rows[project]
+    hidden_rows(book, rows, findings)
     findings.labels = rows
     df = _part_table(raw, rename, back, pipelines, findings)
     df["source_file"] = book.file

@@ -540,3 +540,14 @@ def test_group_names_over_the_headers(book, tmp_path, clean):
     assert _n_overdue(ledger) == _n_overdue(clean[0]) == 5
     assert list(ledger.table["project_id"]) == list(clean[0].table["project_id"])
     assert "rows 1 and 2" in _one(ledger, "header_rows")["message"]
+
+
+def test_hidden_project_row_is_counted_and_named(book, tmp_path, clean):
+    ws = book.active
+    ws.row_dimensions[7].hidden = True
+    ledger = read_ledger(_save(book, tmp_path))
+    assert len(ledger.table) == len(clean[0].table)
+    f = _one(ledger, "hidden_row")
+    assert f["row"] == 7
+    assert "row 7 of" in f["message"]
+    assert "台账.xlsx [台账]" in f["message"]
