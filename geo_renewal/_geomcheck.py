@@ -73,20 +73,22 @@ def bad_coordinates(
     geoms = np.asarray(geoms, dtype=object)
     if geoms.size == 0:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=object)
-    missing = shapely.is_missing(geoms)
     if measure is None:
         with np.errstate(invalid="ignore", over="ignore"):
             measure = shapely.length(geoms)
     if bounds is None:
         bounds = shapely.bounds(geoms)
-    nonfinite = ~np.isfinite(measure) & ~missing
-    # A NaN point has NaN bounds, as an empty geometry has (bounds skip NaN vertices).
-    unbounded = np.flatnonzero(np.isnan(bounds).any(axis=1) & ~missing & ~nonfinite)
-    if unbounded.size:
-        nonfinite[unbounded[~shapely.is_empty(geoms[unbounded])]] = True
+    # Null geometries have a NaN measure and NaN bounds too: tell them apart on the few
+    # candidates only (a NaN point has NaN bounds and a finite measure, as an empty has).
+    finite = np.isfinite(measure)
+    nonfinite = np.zeros(geoms.size, dtype=bool)
+    cand = np.flatnonzero(~finite)
+    nonfinite[cand[~shapely.is_missing(geoms[cand])]] = True
+    cand = np.flatnonzero(finite & (np.isnan(bounds[:, 0]) | np.isnan(bounds[:, 1])))
+    nonfinite[cand[~shapely.is_empty(geoms[cand])]] = True
     outside = np.zeros(geoms.size, dtype=bool)
     box = None if crs is None else plausible_box(CRS.from_user_input(crs))
-    if box is not None:
+    if box is not None and not _inside(bounds, box):
         with np.errstate(invalid="ignore"):
             outside = (
                 (bounds[:, 0] < box[0])
@@ -105,6 +107,16 @@ def bad_coordinates(
                 f"({_span(box)}: its area of use widened by {MARGIN_DEG:g}°)"  # type: ignore[arg-type]
             )
     return pos, reasons
+
+
+def _inside(bounds: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    """Whether every row's bounds lie in `box` (NaN rows ignored): four reductions."""
+    with np.errstate(invalid="ignore"):
+        lo_x, lo_y = np.fmin.reduce(bounds[:, 0]), np.fmin.reduce(bounds[:, 1])
+        hi_x, hi_y = np.fmax.reduce(bounds[:, 2]), np.fmax.reduce(bounds[:, 3])
+    if np.isnan(lo_x):  # nothing but null and empty geometries
+        return True
+    return bool(lo_x >= box[0] and lo_y >= box[1] and hi_x <= box[2] and hi_y <= box[3])
 
 
 def _fmt(v: float) -> str:
