@@ -83,6 +83,9 @@ footer{color:#888;font-size:12px;padding:0 28px 20px}
  thead{display:table-header-group}
  .page{break-after:page}.page:last-of-type{break-after:auto}
  .kpis{grid-template-columns:repeat(var(--n2),minmax(0,1fr))}
+ .charts{gap:10px}.chart{flex:1 1 45%}.chart h3{margin:4px 0;font-size:13px}
+ .bar{font-size:11px;margin:2px 0}.bar .l{width:84px}.bar .v{width:56px}
+ .bar .t,.bar .f{height:12px}
  .mapsec{page:wallmap}
  .mapbox{flex-wrap:nowrap}
  .mapbox iframe{flex:1 1 auto;height:250mm;border:1px solid #999}
