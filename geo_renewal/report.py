@@ -77,10 +77,15 @@ footer{color:#888;font-size:12px;padding:0 28px 20px}
 @media print{
  body{background:#fff;-webkit-print-color-adjust:exact;print-color-adjust:exact}
  header{padding:8px 0;background:#fff;color:#8b1a1a;border-bottom:2px solid #8b1a1a}
- main{padding:0;max-width:none}footer{padding:4px 0}
- section{box-shadow:none;padding:0;margin:0 0 6mm;break-inside:avoid}
+ main{padding:0;max-width:none}footer{display:none}
+ section{box-shadow:none;padding:0;margin:0 0 6mm}
+ h2,caption{break-after:avoid}tr,.kpi,.chart{break-inside:avoid}
+ thead{display:table-header-group}
  .page{break-after:page}.page:last-of-type{break-after:auto}
  .kpis{grid-template-columns:repeat(var(--n2),minmax(0,1fr))}
+ .charts{gap:10px}.chart{flex:1 1 45%}.chart h3{margin:4px 0;font-size:13px}
+ .bar{font-size:11px;margin:2px 0}.bar .l{width:84px}.bar .v{width:56px}
+ .bar .t,.bar .f{height:12px}
  .mapsec{page:wallmap}
  .mapbox{flex-wrap:nowrap}
  .mapbox iframe{flex:1 1 auto;height:250mm;border:1px solid #999}
@@ -485,8 +490,8 @@ def meeting_report(
         f"<p>{escape(say('report.subtitle', lang, as_of=stamp))}</p></header><main>",
         _page(_key_figures(result, lang), _caveats(result, lang), _charts(result, lang)),
         _map(result, lang) if embed_map else "",
-        _page(_policy(result, lang), _behind(result, lang)),
-        _page(_tables(result, lang), _validation(result, lang)),
+        _page(_validation(result, lang), _policy(result, lang), _behind(result, lang)),
+        _page(_tables(result, lang)),
         f"</main><footer>{escape(say('report.footer', lang))}</footer>",
     ]
     page = (
