@@ -117,6 +117,9 @@ def test_chinese_headers_and_names(runs):
     assert zones
     assert all(pattern.match(n) for n in zones), zones[:5]
     assert len(set(zones)) == len(zones) == result.zones["zone_id"].nunique()
+    labels = [c.zh for c in schema.CATEGORIES.values()]
+    classes = [labels.index(n.split("·")[1]) for n in zones]
+    assert classes == sorted(classes)  # 征收拆迁 zones first, then 保留提升 …
     projects = book["按项目统计"]
     labels = [projects.cell(row=r, column=1).value for r in range(4, projects.max_row + 1)]
     assert "项目范围外" in labels
