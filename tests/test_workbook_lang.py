@@ -220,6 +220,7 @@ def test_findings_in_the_output_language_with_source_rows(tmp_path):
             found = table[table["Problem"] == "implausible value"]
             assert found["Row"].tolist() == [3]
             assert "floors" in found["Description"].iloc[0]
+            assert found["Column"].tolist() == ["floors"]  # as the file spells it
 
 
 def test_findings_table_keeps_ledger_rows():
