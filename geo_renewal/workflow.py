@@ -223,8 +223,6 @@ def _statistics(result: RunResult) -> None:
             # zones are rows by their names (东关街道·征收拆迁·01), not their codes
             by = "zone_name" if col == "zone_id" else col
             tables[col] = zone_stats(classified, by=by, lang=lang)
-    if "zone_id" in tables and result.zones is not None:
-        tables["zone_id"] = _by_class(tables["zone_id"], result.zones)
     districts = result.layers.get("districts")
     if districts is not None and "street" not in tables:
         tables["street"] = zone_stats(
@@ -242,6 +240,8 @@ def _statistics(result: RunResult) -> None:
             overlaps="first",
             lang=lang,
         )
+    if "zone_id" in tables and result.zones is not None:
+        tables["zone_id"] = _by_class(tables["zone_id"], result.zones)
     result.stats = tables
 
 
