@@ -809,7 +809,7 @@ def findings_table(
             values = values.map(lambda v: _say_or(f"findings.severity.{v}", lang, v))
         elif col == "action":
             values = values.map(lambda v: _action_text(v, lang))
-        elif col == "column":  # a canonical name (floors) is shown by its label (层数)
+        elif col == "column" and lang == "zh":  # a canonical key (floors) reads 层数
             values = values.map(lambda v: v if v is None or pd.isna(v) else label(str(v), lang))
         elif col == "message" and lang == "zh":
             values = pd.Series([_finding_sentence(r, lang) for r in records], index=out.index)

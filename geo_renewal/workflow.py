@@ -304,7 +304,22 @@ def _statistics(result: RunResult) -> None:
             policy=False,
             lang=lang,
         )
+    if "zone_id" in tables and result.zones is not None:
+        tables["zone_id"] = _by_class(tables["zone_id"], result.zones)
     result.stats = tables
+
+
+def _by_class(table: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
+    """Zone rows in class order (征收拆迁 first), by name within a class; special rows last."""
+    if "zone_name" not in zones.columns:
+        return table
+    order = list(pd.Categorical(zones["category"]).categories)
+    rank = {
+        n: (order.index(c) if c in order else len(order), str(n))
+        for n, c in zip(zones["zone_name"], zones["category"].astype(object), strict=True)
+    }
+    named = sorted((k for k in table.index if k in rank), key=rank.__getitem__)
+    return table.loc[named + [k for k in table.index if k not in rank]]
 
 
 def _resettlement(result: RunResult) -> None:

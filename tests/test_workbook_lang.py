@@ -117,6 +117,9 @@ def test_chinese_headers_and_names(runs):
     assert zones
     assert all(pattern.match(n) for n in zones), zones[:5]
     assert len(set(zones)) == len(zones) == result.zones["zone_id"].nunique()
+    labels = [c.zh for c in schema.CATEGORIES.values()]
+    classes = [labels.index(n.split("·")[1]) for n in zones]
+    assert classes == sorted(classes)  # 征收拆迁 zones first, then 保留提升 …
     projects = book["按项目统计"]
     labels = [projects.cell(row=r, column=1).value for r in range(4, projects.max_row + 1)]
     assert "项目范围外" in labels
@@ -217,6 +220,7 @@ def test_findings_in_the_output_language_with_source_rows(tmp_path):
             found = table[table["Problem"] == "implausible value"]
             assert found["Row"].tolist() == [3]
             assert "floors" in found["Description"].iloc[0]
+            assert found["Column"].tolist() == ["floors"]  # as the file spells it
 
 
 def test_findings_table_keeps_ledger_rows():
