@@ -575,6 +575,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
 #: 项目范围外, not 区外 (outside the district). Other tables use the label of ``outside``.
 OUTSIDE_LABELS: dict[str, tuple[str, str]] = {
     "project_id": ("项目范围外", "Outside every project"),
+    "renewal_unit": ("更新单元范围外", "Outside every unit"),
     "zone_id": ("片区范围外", "Outside every zone"),
     "zone_name": ("片区范围外", "Outside every zone"),
     "street": ("街道范围外", "Outside every street"),

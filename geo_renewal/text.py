@@ -223,7 +223,6 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n} renewal units: {n_pass} pass, {n_fail} fail, {n_incomplete} incomplete.",
     ),
     "policy.sheet": ("63号文核查", "MOHURD No. 63 checks"),
-    "units.outside": ("不在任何更新单元内", "Outside every unit"),
     "caveat.fund_placeholder": (
         "资金平衡测算中 {n} 项参数仍为软件内置的占位值（{keys}），不是本区的征收补偿方案，"
         "结果仅作示意、不能作为决策依据（按这些值 {n_loss}/{n_projects} 个项目收不抵支）。"

@@ -27,8 +27,8 @@ from geo_renewal.policy import (
     MIN_NEARBY_RATE,
     unit_policy,
 )
-from geo_renewal.schema import OUTSIDE_ROW, RESERVED_ROWS, TOTAL_ROW, label
-from geo_renewal.text import say
+from geo_renewal.schema import OUTSIDE_LABELS, OUTSIDE_ROW, RESERVED_ROWS, TOTAL_ROW, label
+from geo_renewal.text import pick, say
 
 if TYPE_CHECKING:
     from geo_renewal.resettlement import ResettlementPlan
@@ -332,7 +332,8 @@ def unit_checks(
     p, g, w, keys, parea_share = _apportion(parcels, units)
     table = _sum_rows(values, p, g, w, len(keys), parea_share)
     table.index = pd.Index([*keys, TOTAL_ROW], name="renewal_unit")
-    names = [*units["name"], say("units.outside", lang), label(TOTAL_ROW, lang)]
+    outside = pick(OUTSIDE_LABELS["renewal_unit"], lang)  # as the workbook labels the row
+    names = [*units["name"], outside, label(TOTAL_ROW, lang)]
     table.insert(0, "name", names)
     # Planned floor area is known per unit only: no 拆建比 outside or over the whole layer.
     table["planned_floor_area_m2"] = [*units["planned_floor_area_m2"], np.nan, np.nan]

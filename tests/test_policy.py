@@ -266,3 +266,19 @@ def test_nearby_reason_is_measured_on_the_allocation():
     assert "1 sites that are nearby for some demand units house 100 households" in reason
     plan.summary["nearby_households"] = 100  # had the plan reached the best rate
     assert nearby_reason(plan, lang="en") == ""
+
+
+@pytest.mark.parametrize(("lang", "text"), [("zh", "更新单元范围外"), ("en", "Outside every unit")])
+def test_outside_row_reads_the_same_in_index_and_name(mixed, tmp_path, lang, text):
+    """The workbook's row label and name of the outside row say one thing: outside every unit."""
+    import openpyxl
+
+    from geo_renewal.tables import write_tables
+
+    t = unit_checks(mixed["parcels"], mixed["units"], lang=lang)
+    path = write_tables({"63": t[["name", "verdict"]]}, tmp_path / "u.xlsx", lang=lang)
+    rows = [r for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
+    outside = [r for r in rows if text in r]
+    assert len(outside) == 1
+    assert outside[0][:2] == (text, text)
+    assert not any(v in ("区外", "范围外", "不在任何更新单元内") for r in rows for v in r)
