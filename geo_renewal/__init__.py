@@ -61,6 +61,7 @@ _API: dict[str, str] = {
     "write_tables": "tables",
     "format_table": "tables",
     "findings_table": "tables",
+    "caveat_sheet": "tables",
     # ledger.py
     "Ledger": "ledger",
     "read_ledger": "ledger",

@@ -27,6 +27,7 @@ from geo_renewal.fund_params import (
     FundParams,
     _as_params,
     load_fund_params,
+    placeholder_caveat,
 )
 from geo_renewal.text import say
 
@@ -905,7 +906,10 @@ def write_fund_tables(
     ...     written.name
     'fund.xlsx'
     """
-    from geo_renewal.tables import write_tables
+    from geo_renewal.tables import caveat_sheet, write_tables
 
     lang = check_lang(lang)
-    return write_tables(fund_tables(balance, unit=unit, lang=lang), path, lang=lang)
+    values = balance.projects["balance"].to_numpy(dtype=float)
+    caveat = placeholder_caveat(balance.params, balance=values, lang=lang)
+    tables = {**caveat_sheet([caveat], lang=lang), **fund_tables(balance, unit=unit, lang=lang)}
+    return write_tables(tables, path, lang=lang)

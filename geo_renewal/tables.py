@@ -19,7 +19,7 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,14 @@ from geo_renewal.schema import (
 from geo_renewal.stats import MISSING_ROW, OUTSIDE_ROW, TOTAL_ROW, UNCLASSIFIED
 from geo_renewal.text import MEETING_TEXT, pick, say
 
-__all__ = ["VALID_EXTENSIONS", "findings_table", "format_table", "write_table", "write_tables"]
+__all__ = [
+    "VALID_EXTENSIONS",
+    "caveat_sheet",
+    "findings_table",
+    "format_table",
+    "write_table",
+    "write_tables",
+]
 
 #: File extensions `write_table` understands.
 VALID_EXTENSIONS = (".xlsx", ".csv", ".md")
@@ -607,6 +614,41 @@ def write_table(
     else:
         _write_text(_markdown(cols, is_total, title), path)
     return path
+
+
+def caveat_sheet(caveats: Iterable[str], *, lang: str | None = None) -> dict[str, pd.DataFrame]:
+    """
+    Return the 使用须知 (caveats) sheet that opens every workbook a reader must not trust blindly.
+
+    The run's workbook (`geo_renewal.workflow.workbook_tables`) and the fund workbook
+    (`geo_renewal.fund.write_fund_tables`) both put it first: one row per caveat (placeholder
+    parameters, a units layer missing, a nearby rate below the best achievable).
+
+    Parameters
+    ----------
+    caveats
+        The sentences, in the reader's language; blank ones are skipped.
+    lang
+        Language of the sheet name; defaults to `settings.lang`.
+
+    Returns
+    -------
+    sheet
+        ``{sheet name: table}`` to put before the other sheets, or ``{}`` without a caveat.
+
+    Examples
+    --------
+    >>> caveat_sheet(["Fund parameters are placeholders."], lang="en")["Caveats"]
+                                  caveat
+    0  Fund parameters are placeholders.
+    >>> caveat_sheet(["", None], lang="zh")
+    {}
+    """
+    lang = check_lang(lang)
+    texts = [str(c) for c in caveats if c]
+    if not texts:
+        return {}
+    return {say("caveat.sheet", lang): pd.DataFrame({"caveat": texts})}
 
 
 def write_tables(

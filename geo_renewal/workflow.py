@@ -443,13 +443,12 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     tables
         Sheet name (in the run's language) -> table.
     """
-    from geo_renewal.tables import findings_table
+    from geo_renewal.tables import caveat_sheet, findings_table
 
     lang = result.plan.lang
     tables = _SheetNames()
-    caveats = result.caveats()
-    if caveats:
-        tables[say("caveat.sheet", lang)] = pd.DataFrame({"caveat": list(caveats.values())})
+    for name, df in caveat_sheet(result.caveats().values(), lang=lang).items():
+        tables[name] = df  # first: what a reader must know before the figures
     for key, df in result.stats.items():
         tables[_stats_sheet_name(key, lang)] = df
     tables[say("policy.sheet", lang)] = _policy_sheet(result)

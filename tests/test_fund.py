@@ -349,8 +349,36 @@ def test_fund_balance_from_files_and_workbook(tmp_path, projects, plots):
     path = write_fund_tables(fb, tmp_path / "fund.xlsx", unit="yuan", lang="en")
     assert path == tmp_path / "fund.xlsx"
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Bundles", "Projects", "Sale plots", "Sensitivity", "Parameters"]
+    # SIMPLE keeps the bundled net sale share: a placeholder, so the caveat comes first.
+    sheets = ["Caveats", "Bundles", "Projects", "Sale plots", "Sensitivity", "Parameters"]
+    assert book.sheetnames == sheets
     text = fb.summary_text(unit="wan", lang="en").splitlines()
     assert "Total" in text[-1]
     assert "万元" not in text[0]
     assert "（万元）" in fb.summary_text(lang="zh").splitlines()[0]
+
+
+def test_fund_workbook_opens_with_the_placeholder_caveat(tmp_path, projects):
+    """Placeholder parameters: the fund workbook's first sheet says so, as the run's does."""
+    import openpyxl
+
+    from geo_renewal.fund_params import placeholder_keys
+
+    fb = fund_balance(projects, params=None)  # the bundled placeholders
+    n_loss = int((fb.projects["balance"] < 0).sum())
+    for lang, sheet, first in (("zh", "使用须知", "区域平衡"), ("en", "Caveats", "Bundles")):
+        book = openpyxl.load_workbook(
+            write_fund_tables(fb, tmp_path / f"f_{lang}.xlsx", lang=lang)
+        )
+        assert book.sheetnames[:2] == [sheet, first]
+        cells = [v for r in book[sheet].iter_rows(values_only=True) for v in r if v]
+        text = " ".join(map(str, cells))
+        assert str(len(placeholder_keys(fb.params))) in text
+        assert f"{n_loss}" in text
+    assert "placeholder" in text
+    # The district's own parameters: no caveat, the workbook opens with its balance.
+    params = {**SIMPLE, "sale_plots": {**SIMPLE["sale_plots"], "net_share": 0.45}}
+    own = fund_balance(projects, params=params)
+    assert placeholder_keys(own.params) == []
+    book = openpyxl.load_workbook(write_fund_tables(own, tmp_path / "own.xlsx", lang="en"))
+    assert book.sheetnames[0] == "Bundles"

@@ -268,7 +268,9 @@ def test_nearby_reason_is_measured_on_the_allocation():
     assert nearby_reason(plan, lang="en") == ""
 
 
-@pytest.mark.parametrize(("lang", "text"), [("zh", "更新单元范围外"), ("en", "Outside every unit")])
+@pytest.mark.parametrize(
+    ("lang", "text"), [("zh", "更新单元范围外"), ("en", "Outside every unit")]
+)
 def test_outside_row_reads_the_same_in_index_and_name(mixed, tmp_path, lang, text):
     """The workbook's row label and name of the outside row say one thing: outside every unit."""
     import openpyxl
@@ -277,7 +279,7 @@ def test_outside_row_reads_the_same_in_index_and_name(mixed, tmp_path, lang, tex
 
     t = unit_checks(mixed["parcels"], mixed["units"], lang=lang)
     path = write_tables({"63": t[["name", "verdict"]]}, tmp_path / "u.xlsx", lang=lang)
-    rows = [r for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
+    rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
     outside = [r for r in rows if text in r]
     assert len(outside) == 1
     assert outside[0][:2] == (text, text)
