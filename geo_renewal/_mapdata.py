@@ -85,7 +85,7 @@ DECORATION_KEYS = (
 
 #: Which labels win when labels overlap on screen (lower first); others are hidden. Keyed by
 #: the layer's role (``"layer"`` for every constraint layer); other layers rank after these.
-LABEL_PRIORITY = {"projects": 0, "sites": 1, "districts": 2, "layer": 3, "zones": 4}
+LABEL_PRIORITY = {"projects": 0, "sites": 1, "districts": 2, "units": 3, "layer": 4, "zones": 5}
 
 #: Label placement of a layer role (`PLACE_KEY`): projects and sites move around their
 #: polygon when the label does not fit inside; street names move inside their street.

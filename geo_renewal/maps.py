@@ -133,6 +133,7 @@ def renewal_map(
     flows: gpd.GeoDataFrame | None = None,
     demand: gpd.GeoDataFrame | None = None,
     projects: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
     tiles: str = "auto",
     lang: str | None = None,
     title: str | None = None,
@@ -179,6 +180,11 @@ def renewal_map(
         Demand units of a resettlement plan (``ResettlementPlan.demand``: ``unit_id``
         polygons), filled in the colour of the site that takes most of their households,
         so that each site's catchment reads at a glance; hovered for their totals.
+    units
+        Renewal units (更新单元 / 项目范围: ``name`` polygons, e.g. `geo_renewal.units.check_units`
+        joined with the `geo_renewal.units.unit_checks` columns), drawn as thick solid
+        purple outlines labelled with their name; hovered for their totals and 63号文
+        figures (floor area, demolition share, 拆建比, nearby rate, verdict) when present.
     projects
         Projects (``project_id``, ``name``, ``project_type``, ``stage`` codes of
         `schema.STAGES`, ``overdue``, ``signing_rate``, ``days_behind`` and any ledger
@@ -250,7 +256,7 @@ def renewal_map(
     lang = check_lang(lang)
     tile_specs, gcj02 = tile_layers(tiles, lang, tianditu_key)
     ctx = _context(lang, simplify, gcj02=gcj02)
-    given = (classified, districts, zones, sites, flows, demand, projects)
+    given = (classified, districts, zones, sites, flows, demand, projects, units)
     if all(x is None for x in given) and not layers:
         msg = "renewal_map needs at least one layer; pass `classified` or another layer."
         raise InputError(msg)
@@ -269,6 +275,7 @@ def renewal_map(
         sites=sites,
         flows=flows,
         demand=demand,
+        units=units,
     )
     _add_controls(m, ctx, legend, title=title, no_tiles=not tile_specs)
     _warn_if_big(ctx)
@@ -329,6 +336,7 @@ def _data_layers(
     sites: gpd.GeoDataFrame | None,
     flows: gpd.GeoDataFrame | None,
     demand: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
 ) -> str:
     """Add the data layers in drawing order; returns the legend HTML."""
     legend: list[str] = []
@@ -337,6 +345,8 @@ def _data_layers(
     other_rows: list[str] = []
     if zones is not None:
         other_rows.append(_zone_layer(m, ctx, zones))
+    if units is not None:
+        other_rows.append(_unit_layer(m, ctx, units))
     if layers:
         for lname, lgdf in layers.items():
             other_rows.append(_constraint_layer(m, ctx, str(lname), lgdf))
@@ -560,6 +570,34 @@ def _zone_layer(m: folium.Map, ctx: Ctx, zones: gpd.GeoDataFrame) -> str:
         if c in present
     ]
     return "".join(rows)
+
+
+#: The 63号文 figures of a renewal unit shown when it is hovered, after its totals.
+_UNIT_CHECK_FIELDS = ("demolition_share", "rebuild_ratio", "nearby_rate", "verdict")
+#: Renewal units: thick solid purple outlines, unlike the dashed class-coloured zones and the
+#: thin dark street boundaries.
+_UNIT_STYLE = {"color": "#6a3d9a", "weight": 4, "fill": False, "opacity": 0.95}
+
+
+def _unit_layer(m: folium.Map, ctx: Ctx, units: gpd.GeoDataFrame) -> str:
+    """Renewal units as outlines labelled by name, hovered for their totals and 63号文 figures."""
+    lang = ctx.lang
+    id_col = name_col(units, ("name", "unit_name", "unit_id"))
+    tip = [*total_fields(units, id_col), *(c for c in _UNIT_CHECK_FIELDS if c in units.columns)]
+    name = say("map.renewal_units", lang)
+    add_layer(
+        m,
+        ctx,
+        units,
+        arg="units",
+        name=f"{name} ({len(units):,})",
+        style={**_UNIT_STYLE, "under": True},
+        labels=label_texts(units, id_col, lang) if len(units) <= 300 else None,
+        tip_fields=tip,
+        head=escape(name),
+        role="units",
+    )
+    return f"<div>{swatch(_UNIT_STYLE)}{escape(name)}</div>"
 
 
 def _constraint_layer(m: folium.Map, ctx: Ctx, lname: str, gdf: gpd.GeoDataFrame) -> str:

@@ -72,7 +72,7 @@
  * layer in drawing order (its _drawFirst list).
  *
  * Label decluttering (declutter): labels in LABEL_PRIORITY order (projects, sites,
- * districts, constraint layers, zones, then the rest), within a layer by LABEL_RANKS (ties
+ * districts, renewal units, constraint layers, zones, then the rest), within a layer by LABEL_RANKS (ties
  * in the order added). Each label takes the first of its candidate places (see
  * candidates(): its anchor if it fits inside its feature's box, then nudged, then around
  * the feature) that stays inside the map and overlaps no label already shown, no title or

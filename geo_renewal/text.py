@@ -24,6 +24,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "map.unclassified": ("未分类", "Unclassified"),
     "map.districts": ("街道界线", "Street boundaries"),
     "map.zones": ("更新片区", "Renewal zones"),
+    "map.renewal_units": ("更新单元", "Renewal units"),
     "map.sites": ("安置地块", "Resettlement sites"),
     "map.flows": ("安置流向", "Resettlement flows"),
     "map.projects": ("项目", "Projects"),

@@ -396,6 +396,7 @@ def _maps(result: RunResult, out: Path) -> None:
     m = renewal_map(
         result.classified,
         zones=zones,
+        units=_units_for_map(result),
         layers=result.constraints or None,
         title=say("workflow.map.classes", plan.lang, name=plan.name),
         **common,
@@ -427,6 +428,15 @@ def _maps(result: RunResult, out: Path) -> None:
         result.files["progress_map"] = save_map(
             m, out / OUTPUT_FILES["progress_map"], offline=plan.offline
         )
+
+
+def _units_for_map(result: RunResult) -> gpd.GeoDataFrame | None:
+    """Return the checked renewal units with their 63号文 figures, for the map (None without)."""
+    units = result.layers.get("units")
+    if units is None or result.unit_checks is None:
+        return units
+    checks = result.unit_checks
+    return units.join(checks[[c for c in checks.columns if c not in units.columns]], on="unit_id")
 
 
 def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:

@@ -633,7 +633,16 @@ def test_cli_fund(tmp_path, xlsx_ledger, projects_gpkg):
     assert result.exit_code == 0, result.output
     assert "XM-004" in result.output  # no polygon -> no land area, warned
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["区域平衡", "项目测算", "出让地块", "敏感性分析", "测算参数"]
+    # The bundled placeholder parameters: the workbook opens with its caveat.
+    assert book.sheetnames == [
+        "使用须知",
+        "区域平衡",
+        "项目测算",
+        "出让地块",
+        "敏感性分析",
+        "测算参数",
+    ]
+    assert any("占位值" in str(c.value) for row in book["使用须知"].iter_rows() for c in row)
     assert "总成本（万元）" in [c.value for c in book["区域平衡"][1]]
 
 

@@ -66,7 +66,7 @@ def test_families_and_label_priorities_are_documented():
     for name in ("POLYGON", "LINE", "POINT"):
         assert f"{getattr(md, name)} {name}" in HEADER
     order = sorted(md.LABEL_PRIORITY, key=md.LABEL_PRIORITY.get)
-    assert order == ["projects", "sites", "districts", "layer", "zones"]
+    assert order == ["projects", "sites", "districts", "units", "layer", "zones"]
     assert md.label_priority("layer:river") == md.LABEL_PRIORITY["layer"]
     assert md.label_priority("flows") == len(md.LABEL_PRIORITY)
 

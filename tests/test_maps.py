@@ -23,7 +23,8 @@ from geo_renewal import crs, settings
 from geo_renewal._errors import CRSError, InputError
 from geo_renewal._html import escape, escape_many, html_table, script_json
 from geo_renewal.maps import CONSTRAINT_STYLES, renewal_map, save_map
-from geo_renewal.schema import CATEGORIES, STAGES
+from geo_renewal.schema import CATEGORIES, STAGES, label
+from geo_renewal.text import say
 
 folium = pytest.importorskip("folium")
 
@@ -695,3 +696,64 @@ def test_project_labels_rank_overdue_projects_first_by_days_behind():
     assert order == ["C", "E", "B", "A", "D"]
     assert [("gr-hot" in lab) for lab in data["l"]] == [False, True, True, False, True]
     assert "滞后419天" in data["l"][2]
+
+
+# ---------------------------------------------------------------------------- renewal units
+
+
+def _saved_layers(html_text: str) -> list[dict]:
+    """Every data layer's data as saved in the page."""
+    blobs = re.findall(
+        r'<script type="application/json" id="[^"]+_data">(.*?)</script>', html_text
+    )
+    return [json.loads(b) for b in blobs]
+
+
+@pytest.mark.parametrize(("lang", "layer"), [("zh", "更新单元"), ("en", "Renewal units")])
+def test_renewal_units_drawn_labelled_and_hovered_for_their_checks(tmp_path, lang, layer):
+    """The units layer: labelled by name, hovered for its 63号文 figures, in the map's language."""
+    from geo_renewal.units import check_units, unit_checks
+
+    x, y = 500_000.0, 4_060_000.0
+    parcels = gpd.GeoDataFrame(
+        {
+            "parcel_id": ["P1", "P2", "P3"],
+            "category": ["demolish", "retain_protect", "unchanged"],
+            "floor_area": [3000.0, 1000.0, 500.0],
+            "households": [10, 5, 2],
+        },
+        geometry=[shapely.box(x + a, y, x + a + 100, y + 100) for a in (0, 100, 300)],
+        crs="EPSG:4548",
+    )
+    units = check_units(
+        gpd.GeoDataFrame(
+            {"name": ["老城东单元", "河畔单元"], "planned_floor_area": [5000.0, 600.0]},
+            geometry=[
+                shapely.box(x, y, x + 200, y + 100),
+                shapely.box(x + 300, y, x + 400, y + 100),
+            ],
+            crs="EPSG:4548",
+        )
+    )
+    checks = unit_checks(parcels, units, lang=lang)
+    drawn = units.join(checks[[c for c in checks.columns if c not in units.columns]], on="unit_id")
+    m = renewal_map(parcels, units=drawn, tiles="none", lang=lang)
+    page = save_map(m, tmp_path / "m.html").read_text(encoding="utf-8")
+    data = [d for d in _saved_layers(page) if d.get(md.LABELS) == ["老城东单元", "河畔单元"]]
+    assert len(data) == 1
+    rows = data[0][md.VALUES]
+    # 老城东单元: 3000 of 4000 m² demolished (75 %, no exemption), 5000 ÷ 3000 = 1.67; fails.
+    share = 3000 / 4000
+    assert f"{share * 100:.1f}%" in rows[0]
+    assert f"{5000 / 3000:.2f}" in rows[0]
+    assert rows[0][-1] == checks.loc["老城东单元", "verdict"] == say("policy.verdict_fails", lang)
+    assert rows[1][-1] == checks.loc["河畔单元", "verdict"] == say("policy.verdict_passes", lang)
+    unit_layer = next(c for c in _layers(m) if c.role == "units")
+    spec = json.loads(unit_layer.spec_json)
+    labels = spec[md.TIP][md.FIELD_LABELS]
+    assert escape(label("demolition_share", lang)) in labels
+    assert escape(label("verdict", lang)) in labels
+    # The legend draws the unit outline as the map does: solid, purple, not the zones' dashes.
+    legend = _legend(m)
+    row = next(r for r in legend.split("<div>") if layer in r)
+    assert "solid #6a3d9a" in row

@@ -141,6 +141,14 @@ def test_demo_checks_63_on_the_sample_units_not_on_zones(demo):
     assert "原因：安置方案以总安置距离" in section
     assert "占位值" in report
     assert "占位值" in demo[1]  # the CLI summary
+    # The classification map draws the units, labelled by name, hovered for their verdict.
+    page = (demo[0] / OUTPUT_FILES["classification_map"]).read_text(encoding="utf-8")
+    blobs = re.findall(r'<script type="application/json" id="[^"]+_data">(.*?)</script>', page)
+    drawn = [d for d in map(json.loads, blobs) if d.get("l") == list(units["name"])]
+    assert len(drawn) == 1
+    verdicts = {row[-1] for row in drawn[0]["v"]}
+    assert "不符合" in verdicts
+    assert verdicts <= {"符合", "不符合", "未全部核查"}
 
 
 def test_demo_classified_layers_conserve_households(demo):
