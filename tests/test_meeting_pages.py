@@ -318,6 +318,22 @@ def test_popups_open_inside_the_map_below_the_title_with_meeting_fields_once(pag
         assert tip["background"] in ("rgb(255, 255, 255)", "rgba(255, 255, 255, 1)")
 
 
+def test_renewal_units_are_drawn_and_named_on_the_classification_map(pages):
+    """The sample's units are a layer of the classification map, named on it (half at 1600 px)."""
+    import geopandas as gpd
+
+    from geo_renewal.datasets import get_path
+
+    names = set(gpd.read_file(get_path("sample_district"), layer="units")["name"])
+    for size, m, _ in _maps(pages, "classification.html"):
+        assert f"更新单元 ({len(names)})" in m["names"], size
+        li = m["names"].index(f"更新单元 ({len(names)})")
+        shown = {lab["text"] for lab in m["labels"] if lab["layer"] == li and lab["shown"]}
+        assert shown <= names, size
+        if size[0] >= 1600:  # labels that do not fit yet appear as the map zooms in
+            assert len(shown) >= len(names) // 2, (size, names - shown)
+
+
 def test_legend_and_layer_list_fold_on_a_phone(pages):
     for name in ("progress.html", "resettlement.html", "classification.html"):
         for size, m, _ in _maps(pages, name):
