@@ -182,6 +182,8 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.message": ("{kind}（{detail}），{action}。", "{kind} ({detail}): {action}."),
     "findings.message_bare": ("{kind}，{action}。", "{kind}: {action}."),
     "findings.detail_separator": ("，", ", "),
+    # cli.py: the prefix of a UserWarning printed after a run (in the plan's language)
+    "cli.warning": ("提示：{text}", "Warning: {text}"),
     # resettlement.py: the UserWarning of units below the 63号文 nearby line
     "resettlement.warn_below_nearby": (
         "{n} 个安置需求单元就地或 {dist:g} 米内安置的实物安置户数不足 {rate:.0%}"
