@@ -637,7 +637,7 @@ def fund_command(
     type=click.Path(dir_okay=False),
     help="Also write every finding to this CSV/XLSX file.",
 )
-@_lang_option("the findings file")
+@_lang_option("the printed report and the findings file")
 @_friendly_errors
 def validate_command(
     path: str,
@@ -671,11 +671,12 @@ def validate_command(
     if districts_path:
         districts = read_layer(districts_path, layer=districts_layer, kind="districts")
     report = validate_layer(gdf, kind=kind, districts=districts)
-    click.echo(terminal_text(str(report)))
+    first_row = gdf.attrs.get("first_row")
+    click.echo(terminal_text(report.summary_text(lang=lang, first_row=first_row)))
     if findings_path:
         from geo_renewal.tables import findings_table
 
-        table = findings_table(report.to_frame(), lang=lang, first_row=gdf.attrs.get("first_row"))
+        table = findings_table(report.to_frame(), lang=lang, first_row=first_row)
         _write_findings(table, findings_path, lang)
         click.echo(f"findings written to {findings_path}")
     if not report.ok:

@@ -411,7 +411,7 @@ def plan_resettlement(
         "lang": lang,
     }
     plan = _assemble_plan(unit, site, pairs, result, options, notes)
-    _warn_below_nearby_rate(plan.rates, plan.summary)
+    _warn_below_nearby_rate(plan.rates, plan.summary, lang)
     for note in plan.notes:
         logger.info(note)
     return plan
@@ -958,16 +958,20 @@ def _closing_notes(
     return notes
 
 
-def _warn_below_nearby_rate(rates: pd.DataFrame, summary: dict[str, Any]) -> None:
-    """Warn (`UserWarning`) of the units below the 50 % line; the plan is not changed."""
+def _warn_below_nearby_rate(rates: pd.DataFrame, summary: dict[str, Any], lang: str) -> None:
+    """Warn (`UserWarning`, in `lang`) of the units below the 50 % line; the plan is kept."""
     below = _below_nearby_rate(rates)
     if not len(below):
         return
-    ids = ", ".join(map(str, below.iloc[:10]))
-    msg = (
-        f"{len(below)} demand units resettle fewer than {NEARBY_RATE_MIN:.0%} of their "
-        f"flat households on site or within {summary['nearby_dist']:g} m (建科〔2021〕63号): "
-        f"{ids}{' …' if len(below) > 10 else ''}; overall {summary['nearby_rate']:.1%}, best "
-        f"possible {summary['max_nearby_rate']:.1%}. See plan.rates."
+    msg = say(
+        "resettlement.warn_below_nearby",
+        lang,
+        n=len(below),
+        rate=NEARBY_RATE_MIN,
+        dist=summary["nearby_dist"],
+        ids=say("resettlement.id_separator", lang).join(map(str, below.iloc[:10]))
+        + (" …" if len(below) > 10 else ""),
+        overall=summary["nearby_rate"],
+        best=summary["max_nearby_rate"],
     )
     warnings.warn(msg, UserWarning, stacklevel=3)  # the caller of plan_resettlement

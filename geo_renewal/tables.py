@@ -42,7 +42,10 @@ from geo_renewal.schema import (
     value_label,
 )
 from geo_renewal.stats import MISSING_ROW, OUTSIDE_ROW, TOTAL_ROW, UNCLASSIFIED
-from geo_renewal.text import MEETING_TEXT, pick, say
+from geo_renewal.text import finding_action as _action_text
+from geo_renewal.text import finding_sentence as _finding_sentence
+from geo_renewal.text import pick, say
+from geo_renewal.text import say_or as _say_or
 
 __all__ = [
     "VALID_EXTENSIONS",
@@ -744,47 +747,6 @@ _FINDING_OUT = {
     "value": "finding_value",
     "layer": "finding_layer",
 }
-#: How an action text starts -> its key in `geo_renewal.text` (``findings.action.*``).
-_ACTIONS = (
-    ("removed", "removed"),
-    ("repaired", "repaired"),
-    ("set to missing", "set_missing"),
-    ("set to false", "set_false"),
-    ("kept", "kept"),
-    ("polygon parts kept", "kept"),
-    ("overlap and district checks skipped", "skipped"),
-    ("none", "none"),
-    ("reported", "reported"),
-)
-
-
-def _say_or(key: str, lang: str, fallback: Any) -> Any:
-    return say(key, lang) if key in MEETING_TEXT else fallback
-
-
-def _action_text(action: Any, lang: str) -> Any:
-    text = str(action).strip().lower() if action is not None else ""
-    for start, key in _ACTIONS:
-        if text.startswith(start):
-            return say(f"findings.action.{key}", lang)
-    return action
-
-
-def _finding_sentence(row: Mapping[str, Any], lang: str) -> str:
-    """Return the sentence of one finding: kind (column, value), action."""
-    kind = _say_or(f"findings.kind.{row['problem']}", lang, str(row["problem"]))
-    detail = []
-    if row.get("id") is not None and not pd.isna(row["id"]):
-        detail.append(say("findings.with_id", lang, id=row["id"]))
-    if row.get("column") is not None and not pd.isna(row["column"]):
-        detail.append(say("findings.in_column", lang, column=label(str(row["column"]), lang)))
-    if row.get("value") is not None and not pd.isna(row["value"]):
-        detail.append(say("findings.with_value", lang, value=row["value"]))
-    action = _action_text(row.get("action"), lang) or ""
-    if detail:
-        joined = say("findings.detail_separator", lang).join(detail)
-        return say("findings.message", lang, kind=kind, detail=joined, action=action)
-    return say("findings.message_bare", lang, kind=kind, action=action)
 
 
 def findings_table(

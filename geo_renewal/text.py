@@ -7,11 +7,21 @@ texts of maps, the report, workbook sheets, checks and the run summary (docs/arc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from geo_renewal._checks import LANGS, check_lang, did_you_mean
+from geo_renewal.schema import label
 
-__all__ = ["MEETING_TEXT", "lang_index", "pick", "say"]
+__all__ = [
+    "MEETING_TEXT",
+    "finding_action",
+    "finding_sentence",
+    "lang_index",
+    "pick",
+    "say",
+    "say_or",
+]
 
 #: Meeting texts: namespaced key -> (zh, en); ``str.format`` fields are the same in both.
 MEETING_TEXT: dict[str, tuple[str, str]] = {
@@ -151,6 +161,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.kind.unknown_stage": ("无法识别的阶段", "unknown stage"),
     "findings.kind.unknown_type": ("无法识别的项目类型", "unknown project type"),
     "findings.kind.blank_id": ("项目编号为空", "blank project id"),
+    "findings.kind.encoding_mismatch": ("声明的文字编码与文件内容不符", "encoding mismatch"),
+    "findings.kind.bad_coordinates": ("坐标无效或超出范围", "bad coordinates"),
+    "findings.kind.implausible_density": ("户数或人数与建筑面积不符", "implausible density"),
+    "findings.kind.fractional_count": ("应为整数却有小数", "fractional count"),
     "findings.action.removed": ("已移除该行", "removed"),
     "findings.action.repaired": ("已自动修复", "repaired"),
     "findings.action.set_missing": ("已置为空值", "set to missing"),
@@ -159,6 +173,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.action.skipped": ("后续检查已跳过", "later checks skipped"),
     "findings.action.none": ("未处理，请核实", "none"),
     "findings.action.reported": ("仅提示，请核实", "reported"),
+    "findings.action.read_as": ("已按检测到的编码读取，请核实", "read as detected"),
     "findings.severity.error": ("错误", "error"),
     "findings.severity.warning": ("警告", "warning"),
     "findings.severity.info": ("提示", "info"),
@@ -168,6 +183,50 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.message": ("{kind}（{detail}），{action}。", "{kind} ({detail}): {action}."),
     "findings.message_bare": ("{kind}，{action}。", "{kind}: {action}."),
     "findings.detail_separator": ("，", ", "),
+    # cli.py: the prefix of a UserWarning printed after a run (in the plan's language)
+    "cli.warning": ("提示：{text}", "Warning: {text}"),
+    # resettlement.py: the UserWarning of units below the 63号文 nearby line
+    "resettlement.warn_below_nearby": (
+        "{n} 个安置需求单元就地或 {dist:g} 米内安置的实物安置户数不足 {rate:.0%}"
+        "（建科〔2021〕63号）：{ids}；总体 {overall:.1%}，现有安置容量下最多可达 {best:.1%}。"
+        "详见安置方案的单元安置率表。",
+        "{n} demand units resettle fewer than {rate:.0%} of their flat households on site or "
+        "within {dist:g} m (建科〔2021〕63号): {ids}; overall {overall:.1%}, best possible "
+        "{best:.1%}. See plan.rates.",
+    ),
+    "resettlement.id_separator": ("、", ", "),
+    # ValidationReport.summary_text (geo-renewal validate)
+    "validate.head": (
+        "数据检查：{n} 个{kind}，{errors} 个错误、{warnings} 个警告、{infos} 条提示——{status}",
+        "Validation of {n} {kind}: {errors} errors, {warnings} warnings, {infos} notes — {status}",
+    ),
+    "validate.ok": ("通过", "OK"),
+    "validate.not_ok": ("未通过", "NOT OK"),
+    "validate.kept": ("保留 {kept} 行，移除 {removed} 行", "{kept} rows kept, {removed} removed"),
+    "validate.overlaps": ("，{n} 对图斑重叠", ", {n} overlapping pairs"),
+    "validate.end": ("。", "."),
+    "validate.none": ("未发现问题。", "No problems found."),
+    "validate.group": (
+        "【{severity}】{kind}：{count}（处理：{actions}）",
+        "{severity} {kind} ({count}; action: {actions})",
+    ),
+    "validate.count": ("{n} 条", "{n} findings"),
+    "validate.count_one": ("{n} 条", "{n} finding"),
+    "validate.kind.parcels": ("地块", "parcels"),
+    "validate.kind.buildings": ("建筑", "buildings"),
+    "validate.kind.districts": ("街道", "districts"),
+    "validate.kind.projects": ("项目范围", "projects"),
+    "validate.kind.sites": ("安置地块", "sites"),
+    "validate.kind.constraints": ("管控要素", "constraints"),
+    "validate.action_separator": ("；", ", "),
+    "validate.layer": ("整个图层", "layer"),
+    "validate.row": ("第 {row} 行", "row {row}"),
+    "validate.with_id": ("（{id}）", " ({id})"),
+    "validate.line": ("  {where}：{message}", "  {where}: {message}"),
+    "validate.more": (
+        "  ……另有 {n} 条（完整清单用 --findings 写出）",
+        "  … and {n} more (see report.to_frame())",
+    ),
     # 63号文 checks
     "policy.demolition_share": (
         "拆除比例 {v:.1%} > {lim:.0%}",
@@ -440,3 +499,122 @@ def say(key: str, lang: str | None, **fields: Any) -> str:
         raise KeyError(msg)
     text = pair[lang_index(lang)]
     return text.format(**fields) if fields else text
+
+
+def say_or(key: str, lang: str | None, fallback: Any) -> Any:
+    """
+    Return the meeting text `key` in `lang`, or `fallback` when there is no such text.
+
+    Parameters
+    ----------
+    key
+        A key that may be in `MEETING_TEXT`, e.g. ``"findings.kind.overlap"``.
+    lang
+        ``"zh"``, ``"en"`` or None (`settings.lang`).
+    fallback
+        What to return for an unknown key (usually the code itself).
+
+    Returns
+    -------
+    text
+        The text or `fallback`.
+
+    Examples
+    --------
+    >>> say_or("findings.kind.overlap", "zh", "overlap")
+    '与其他图斑重叠'
+    >>> say_or("findings.kind.new_check", "zh", "new_check")
+    'new_check'
+    """
+    return say(key, lang) if key in MEETING_TEXT else fallback
+
+
+#: How an action text starts -> its key in `MEETING_TEXT` (``findings.action.*``).
+_ACTIONS = (
+    ("removed", "removed"),
+    ("repaired", "repaired"),
+    ("set to missing", "set_missing"),
+    ("set to false", "set_false"),
+    ("kept", "kept"),
+    ("polygon parts kept", "kept"),
+    ("overlap and district checks skipped", "skipped"),
+    ("none", "none"),
+    ("reported", "reported"),
+    ("read as", "read_as"),
+)
+
+
+def finding_action(action: Any, lang: str | None) -> Any:
+    """
+    Return a finding's action (what was done, as the checker wrote it) in `lang`.
+
+    Parameters
+    ----------
+    action
+        The ``action`` of a finding, e.g. ``"removed"`` or ``"set to missing"``.
+    lang
+        ``"zh"``, ``"en"`` or None (`settings.lang`).
+
+    Returns
+    -------
+    text
+        The labelled action, or `action` itself when it is not a known one.
+
+    Examples
+    --------
+    >>> finding_action("set to missing", "zh")
+    '已置为空值'
+    """
+    text = str(action).strip().lower() if action is not None else ""
+    for start, key in _ACTIONS:
+        if text.startswith(start):
+            return say(f"findings.action.{key}", lang)
+    return action
+
+
+def finding_sentence(row: Mapping[str, Any], lang: str | None) -> str:
+    """
+    Return the sentence of one finding: its kind (id, column, value), then the action.
+
+    Parameters
+    ----------
+    row
+        One finding (`geo_renewal._findings.FINDING_COLUMNS`) as a mapping.
+    lang
+        ``"zh"``, ``"en"`` or None (`settings.lang`).
+
+    Returns
+    -------
+    sentence
+        E.g. ``数值不合理（编号“P1”，列“层数”，值“300”），未处理，请核实。``
+
+    Examples
+    --------
+    >>> finding_sentence({"problem": "null_geometry", "id": "P2", "action": "removed"}, "zh")
+    '几何图形为空（编号“P2”），已移除该行。'
+    """
+    lang = check_lang(lang)
+    kind = say_or(f"findings.kind.{row['problem']}", lang, str(row["problem"]))
+    detail = []
+    if row.get("id") is not None and not _isna(row["id"]):
+        detail.append(say("findings.with_id", lang, id=row["id"]))
+    column = row.get("column")
+    if column is not None and not _isna(column) and column != "geometry":  # kind says it
+        detail.append(say("findings.in_column", lang, column=label(str(row["column"]), lang)))
+    if row.get("value") is not None and not _isna(row["value"]):
+        detail.append(say("findings.with_value", lang, value=row["value"]))
+    action = finding_action(row.get("action"), lang) or ""
+    if detail:
+        joined = say("findings.detail_separator", lang).join(detail)
+        return say("findings.message", lang, kind=kind, detail=joined, action=action)
+    return say("findings.message_bare", lang, kind=kind, action=action)
+
+
+def _isna(value: Any) -> bool:
+    """Return True for None, NaN and pandas' missing markers (without importing pandas)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN, NaT
+    except TypeError:  # pd.NA
+        return True

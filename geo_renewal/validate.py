@@ -21,11 +21,12 @@ import geopandas as gpd
 import shapely
 
 from geo_renewal import schema
-from geo_renewal._checks import check_threads
+from geo_renewal._checks import check_lang, check_threads
 from geo_renewal._errors import InputError
 from geo_renewal._findings import SEVERITIES, Findings
 from geo_renewal._geomvalid import _check_geometry, _Removals, _s
 from geo_renewal._overlaps import _overlapping_pairs
+from geo_renewal.text import finding_action, finding_sentence, say, say_or
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -157,47 +158,117 @@ class ValidationReport:
         """
         return self.findings.copy()
 
-    def __str__(self) -> str:
-        c = self.counts()
-        status = "OK" if self.ok else "NOT OK"
-        lines = [
-            f"Validation of {self.n_input} {self.kind}: {c['error']} errors, "
-            f"{c['warning']} warnings, {c['info']} notes — {status}",
-            f"{len(self.layer)} rows kept, {len(self.removed)} removed"
-            + (f", {len(self.overlaps)} overlapping pairs" if len(self.overlaps) else "")
-            + ".",
-        ]
+    def summary_text(self, *, lang: str | None = None, first_row: int | None = None) -> str:
+        """
+        Return the report as ``geo-renewal validate`` prints it: counts, then each kind of problem.
+
+        Parameters
+        ----------
+        lang
+            ``"zh"`` or ``"en"``; defaults to `settings.lang`. Chinese labels problem kinds,
+            severities and actions as `geo_renewal.tables.findings_table` does.
+        first_row
+            The row number of the source's first data row (``layer.attrs["first_row"]``
+            of `geo_renewal.io.read_layer`), so that rows read as a person sees them in the
+            file; None keeps the layer's row labels (0, 1, …).
+
+        Returns
+        -------
+        text
+            Lines; at most 20 findings are listed per kind.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import box
+        >>> parcels = gpd.GeoDataFrame({"parcel_id": ["P1", "P2"]},
+        ...     geometry=[box(0, 0, 10, 10), None], crs=4548)
+        >>> print(validate_layer(parcels, kind="parcels").summary_text(lang="zh", first_row=1))
+        数据检查：2 个地块，1 个错误、0 个警告、0 条提示——未通过
+        保留 1 行，移除 1 行。
+        <BLANKLINE>
+        【错误】几何图形为空：1 条（处理：已移除该行）
+          第 2 行：几何图形为空（编号“P2”），已移除该行。
+        """
+        lang = check_lang(lang)
+        lines = _summary_head(self, lang)
         if self.findings.empty:
-            lines.append("No problems found.")
-            return "\n".join(lines)
+            return "\n".join([*lines, say("validate.none", lang)])
         f = self.findings
         order = {s: i for i, s in enumerate(SEVERITIES)}
+        rank = {p: i for i, p in enumerate(PROBLEMS)}
         groups = (
-            f.assign(_s=f["severity"].map(order), _p=f["problem"].map(list(PROBLEMS).index))
+            f.assign(_s=f["severity"].map(order), _p=f["problem"].map(rank).fillna(len(rank)))
             .groupby(["_s", "_p", "problem", "severity"], sort=True)
             .size()
         )
         for (_, _, problem, severity), n in groups.items():
             sub = f[(f["problem"] == problem) & (f["severity"] == severity)]
-            actions = ", ".join(pd.unique(sub["action"]))
-            lines.append("")
-            lines.append(
-                f"{severity.upper()} {problem}: {PROBLEMS.get(problem, problem)} "
-                f"({n} finding{'s' if n != 1 else ''}; action: {actions})"
-            )
-            for r in sub.head(_MAX_LISTED).itertuples(index=False):
-                where = "layer" if r.row is None else f"row {r.row}"
-                if r.id is not None:
-                    where += f" ({r.id})"
-                lines.append(f"  {where}: {r.message}")
+            lines += ["", _group_line(problem, severity, sub, lang)]
+            lines += [
+                _finding_line(r, lang, first_row) for r in sub.head(_MAX_LISTED).to_dict("records")
+            ]
             if n > _MAX_LISTED:
-                lines.append(f"  … and {n - _MAX_LISTED} more (see report.to_frame())")
+                lines.append(say("validate.more", lang, n=n - _MAX_LISTED))
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary_text(lang="en")
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
         import html
 
         return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def _summary_head(report: ValidationReport, lang: str) -> list[str]:
+    """Return the count line and the kept/removed line of `ValidationReport.summary_text`."""
+    c = report.counts()
+    head = say(
+        "validate.head",
+        lang,
+        n=report.n_input,
+        kind=say_or(f"validate.kind.{report.kind}", lang, report.kind),
+        errors=c["error"],
+        warnings=c["warning"],
+        infos=c["info"],
+        status=say("validate.ok" if report.ok else "validate.not_ok", lang),
+    )
+    kept = say("validate.kept", lang, kept=len(report.layer), removed=len(report.removed))
+    if len(report.overlaps):
+        kept += say("validate.overlaps", lang, n=len(report.overlaps))
+    return [head, kept + say("validate.end", lang)]
+
+
+def _group_line(problem: str, severity: str, sub: pd.DataFrame, lang: str) -> str:
+    """Return the heading of one kind of problem: severity, kind, count, what was done."""
+    actions = pd.unique(sub["action"])
+    if lang == "zh":
+        kind = say_or(f"findings.kind.{problem}", lang, problem)
+        sev = say_or(f"findings.severity.{severity}", lang, severity)
+        actions = pd.unique(pd.Series([finding_action(a, lang) for a in actions]))
+    else:
+        kind, sev = f"{problem}: {PROBLEMS.get(problem, problem)}", severity.upper()
+    n = len(sub)
+    joined = say("validate.action_separator", lang).join(map(str, actions))
+    count = say("validate.count_one" if n == 1 else "validate.count", lang, n=n)
+    return say("validate.group", lang, severity=sev, kind=kind, count=count, actions=joined)
+
+
+def _finding_line(row: dict[str, object], lang: str, first_row: int | None) -> str:
+    """Return one listed finding: where (row as the file shows it, id) and the sentence."""
+    r = row["row"]
+    if r is None or (isinstance(r, float) and np.isnan(r)):
+        where = say("validate.layer", lang)
+    else:
+        shown = r + first_row if first_row is not None and isinstance(r, int | np.integer) else r
+        where = say("validate.row", lang, row=shown)
+    message = row["message"]
+    if lang == "zh":  # a Chinese sentence that names the id
+        message = finding_sentence(row, lang)
+    elif row["id"] is not None and not pd.isna(row["id"]):
+        where += say("validate.with_id", lang, id=row["id"])
+    return say("validate.line", lang, where=where, message=message)
 
 
 def validate_layer(

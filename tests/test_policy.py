@@ -253,7 +253,7 @@ def test_nearby_reason_is_measured_on_the_allocation():
         geometry=[_b(900, -50, 950, 50), _b(-2000, -50, -1950, 50)],
         crs=CRS,
     )
-    with pytest.warns(UserWarning, match="fewer than 50%"):
+    with pytest.warns(UserWarning, match="63号"):
         plan = plan_resettlement(
             parcels, sites=sites, cash_share=0.0, nearby_dist=1000, demand_by="zone_id"
         )

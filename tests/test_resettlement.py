@@ -243,7 +243,7 @@ def test_keep_together_infeasible_falls_back_to_split_and_reports_unmet():
     assert zh.unmet["reason_text"].iloc[0] == REASONS["no_capacity"][0]
 
 
-@pytest.mark.filterwarnings("ignore:.*fewer than 50%:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*63号:UserWarning")
 def test_conservation_on_a_random_instance():
     rng = np.random.default_rng(3)
     rows = [
@@ -288,7 +288,7 @@ def test_nearby_rate_on_a_crafted_case():
         {"site_id": ["S3"], "capacity_units": [50]}, geometry=[_sq(300, 20_000, 40)], crs=CRS
     )
     sites = pd.concat([sites, s3], ignore_index=True)
-    with pytest.warns(UserWarning, match=r"fewer than 50%.*\bA\b"):
+    with pytest.warns(UserWarning, match=r"63号.*\bA\b"):
         plan = plan_resettlement(
             parcels, sites=sites, cash_share=0.0, keep_together=False, nearby_dist=1500
         )
@@ -338,7 +338,7 @@ def test_exclude_on_site():
     assert not excl.allocation["on_site"].any()
     assert excl.summary["exclude_on_site"]
     # only the own site within reach → unmet with that reason
-    with pytest.warns(UserWarning, match="fewer than 50%"):
+    with pytest.warns(UserWarning, match="63号"):
         only = plan_resettlement(parcels, exclude_on_site=True, max_dist=500, **kw)
     u = only.unmet.set_index("unit_id")
     assert u.loc["P1", "reason"] == "own_site_excluded"
@@ -348,7 +348,7 @@ def test_exclude_on_site():
 def test_max_dist_forbids_far_pairs():
     parcels = _parcels([("a", "A", "demolish", 20, 0), ("b", "B", "demolish", 20, 10_000)])
     sites = _sites([("S1", 1500, 100), ("S2", 3000, 100)])
-    with pytest.warns(UserWarning, match=r"fewer than 50%.*: B;"):
+    with pytest.warns(UserWarning, match=r"63号.*[:：] ?B[;；]"):
         plan = plan_resettlement(
             parcels, sites=sites, cash_share=0.0, max_dist=2000, nearby_dist=BIG
         )
@@ -401,7 +401,7 @@ def test_unsuitable_sites_get_no_households():
 
 def test_no_sites_at_all():
     parcels = _parcels([("a", "A", "demolish", 10, 0)])
-    with pytest.warns(UserWarning, match="fewer than 50%"):
+    with pytest.warns(UserWarning, match="63号"):
         plan = plan_resettlement(parcels, cash_share=0.0, nearby_dist=BIG, lang="en")
     assert plan.allocation.empty
     assert plan.flows.empty
@@ -540,7 +540,7 @@ def test_sample_district_plan_makes_sense(sample_classified):
     site_parcels = classified[classified["category"] == "resettlement_site"]
     # independent capacity: floor(area × 2.5 × 0.9 × 0.8 / 90) per site
     expected_cap = int(np.floor(area(site_parcels).to_numpy() * 2.5 * 0.72 / 90 + 1e-9).sum())
-    with pytest.warns(UserWarning, match="fewer than 50%"):
+    with pytest.warns(UserWarning, match="63号"):
         plan = plan_resettlement(classified, layers=layers, rasters=rasters, lang="en")
     s = plan.summary
     assert s["households"] == hh > 1000
@@ -564,7 +564,7 @@ def test_sample_district_plan_makes_sense(sample_classified):
     # zones were computed from the classification: ids of demolition zones
     assert r["unit_id"].str.startswith("demolish-").all()
     # splitting never costs more distance and never places fewer households
-    with pytest.warns(UserWarning, match="fewer than 50%"):
+    with pytest.warns(UserWarning, match="63号"):
         split = plan_resettlement(
             classified, layers=layers, rasters=rasters, keep_together=False, lang="en"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -418,13 +419,13 @@ def test_cli_validate_exit_codes(grid_parcels, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["validate", str(good), "--layer", "parcels"])
     assert result.exit_code == 0, result.output
-    assert "— OK" in result.output
+    assert "——通过" in result.output  # the default language, settings.lang = zh
     findings = tmp_path / "findings.csv"
     result = runner.invoke(
         cli, ["validate", str(bad), "--kind", "parcels", "--findings", str(findings)]
     )
     assert result.exit_code == 1
-    assert "floors 0 is zero or negative" in result.output
+    assert "第 1 行：数值不合理（编号“P00”，列“层数”，值“0”）" in result.output, result.output
     table = pd.read_csv(findings, encoding="utf-8-sig")
     assert table["问题类型"].tolist() == ["数值不合理"]  # labelled, in the output's language
     assert table["行号"].tolist() == [1]  # the first feature of the GeoPackage
@@ -436,9 +437,47 @@ def test_cli_validate_exit_codes(grid_parcels, tmp_path):
     dpath = write_layer(districts, tmp_path / "districts.gpkg")
     result = runner.invoke(cli, ["validate", str(good), "--districts", str(dpath)])
     assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["validate", str(good), "--kind", "districts"])
+    result = runner.invoke(cli, ["validate", str(good), "--kind", "districts", "--lang", "en"])
     assert result.exit_code == 1
     assert "missing_column" in result.output
+
+
+def test_cli_validate_prints_the_language_and_the_rows_of_the_file(grid_parcels, tmp_path):
+    """Chinese by default (no English code), English with --lang en; rows as the file shows."""
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+    from geo_renewal.io import write_layer
+
+    bad = grid_parcels.copy()
+    bad.loc[2, "geometry"] = None  # the third feature: row 3 of the GeoPackage
+    bad.loc[4, "floors"] = 0  # the fifth feature
+    path = write_layer(bad, tmp_path / "bad.gpkg", layer="parcels")
+    ids = bad["parcel_id"]
+    runner = CliRunner()
+    zh = runner.invoke(cli, ["validate", str(path), "--kind", "parcels"])
+    assert zh.exit_code == 1, zh.output
+    assert zh.output.startswith(f"数据检查：{len(bad)} 个地块，2 个错误")
+    assert "——未通过" in zh.output
+    assert f"第 3 行：几何图形为空（编号“{ids[2]}”），已移除该行。" in zh.output
+    assert f"第 5 行：数值不合理（编号“{ids[4]}”，列“层数”，值“0”）" in zh.output
+    assert re.findall(r"[A-Za-z]{2,}", zh.output.replace(ids[2], "").replace(ids[4], "")) == []
+    en = runner.invoke(cli, ["validate", str(path), "--kind", "parcels", "--lang", "en"])
+    assert en.exit_code == 1, en.output
+    assert en.output.startswith(f"Validation of {len(bad)} parcels: 2 errors")
+    assert "NOT OK" in en.output
+    assert f"row 3 ({ids[2]}): " in en.output
+    assert f"row 5 ({ids[4]}): " in en.output
+    assert re.search(r"[\u4e00-\u9fff]", en.output) is None
+
+
+def test_report_str_keeps_english_and_layer_row_labels(grid_parcels):
+    bad = grid_parcels.copy()
+    bad.loc[2, "geometry"] = None
+    report = validate_layer(bad, kind="parcels")
+    assert str(report) == report.summary_text(lang="en")
+    assert f"row 2 ({bad['parcel_id'][2]})" in str(report)
+    assert "第 3 行" in report.summary_text(lang="zh", first_row=1)
 
 
 def test_threaded_overlap_search_matches_single_thread(grid_parcels, monkeypatch):

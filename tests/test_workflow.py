@@ -201,7 +201,7 @@ by = ["street"]
         text += f'\n[constraints.{name}]\npath = "sample_district.gpkg"\nlayer = "{name}"\n'
     text += '\n[rasters]\nflood_depth = "flood_depth.tif"\n'
     (plan_dir / "plan.toml").write_text(text, encoding="utf-8")
-    with pytest.warns(UserWarning, match="fewer than 50%"):
+    with pytest.warns(UserWarning, match="63号"):
         result = run_plan(plan_dir / "plan.toml", out_dir=plan_dir / "out")
     assert result.progress is None
     assert "progress_map" not in result.files
