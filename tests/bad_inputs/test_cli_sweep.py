@@ -1,0 +1,221 @@
+"""Every command against every kind of bad file: one sentence naming the file (issue 13, item 13).
+
+Each command (and each of its file options) is run on a missing file, an empty file, a file
+of random bytes with the right extension and a folder with the file's name. Each must end in
+one message naming the file, with exit code 1 (2 where click refuses the path itself, a
+usage error), no "unexpected error" and no traceback.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from geo_renewal.cli import cli
+from geo_renewal.datasets import get_path
+
+#: (case id, file extension, argv with ``{bad}`` for the bad file, ``{district}`` for the
+#: sample GeoPackage, ``{ledger}`` for the sample ledger, ``{out}`` for an output folder)
+COMMANDS = [
+    ("stats", ".gpkg", ["stats", "{bad}", "--by", "street"]),
+    ("map", ".gpkg", ["map", "{bad}", "--out", "{out}/m.html"]),
+    ("resettle", ".gpkg", ["resettle", "{bad}", "--out", "{out}/r.gpkg"]),
+    (
+        "resettle--sites",
+        ".gpkg",
+        [
+            "resettle",
+            "{district}",
+            "--layer",
+            "parcels",
+            "--sites",
+            "{bad}",
+            "--out",
+            "{out}/r.gpkg",
+        ],
+    ),
+    (
+        "progress-csv",
+        ".csv",
+        ["progress", "{bad}", "--projects", "{district}", "--out", "{out}/p.html"],
+    ),
+    (
+        "progress-xlsx",
+        ".xlsx",
+        ["progress", "{bad}", "--projects", "{district}", "--out", "{out}/p.html"],
+    ),
+    (
+        "progress--projects",
+        ".gpkg",
+        ["progress", "{ledger}", "--projects", "{bad}", "--out", "{out}/p.html"],
+    ),
+    (
+        "progress--previous",
+        ".xlsx",
+        [
+            "progress",
+            "{ledger}",
+            "--projects",
+            "{district}",
+            "--previous",
+            "{bad}",
+            "--out",
+            "{out}/p.html",
+        ],
+    ),
+    ("fund", ".gpkg", ["fund", "{bad}", "--out", "{out}/f.xlsx"]),
+    ("fund-ledger-only", ".csv", ["fund", "{bad}", "--out", "{out}/f.xlsx"]),
+    (
+        "fund--ledger",
+        ".csv",
+        [
+            "fund",
+            "{district}",
+            "--layer",
+            "projects",
+            "--ledger",
+            "{bad}",
+            "--out",
+            "{out}/f.xlsx",
+        ],
+    ),
+    (
+        "fund--params",
+        ".toml",
+        [
+            "fund",
+            "{district}",
+            "--layer",
+            "projects",
+            "--ledger",
+            "{ledger}",
+            "--params",
+            "{bad}",
+            "--out",
+            "{out}/f.xlsx",
+        ],
+    ),
+    (
+        "fund--plots",
+        ".csv",
+        [
+            "fund",
+            "{district}",
+            "--layer",
+            "projects",
+            "--ledger",
+            "{ledger}",
+            "--plots",
+            "{bad}",
+            "--out",
+            "{out}/f.xlsx",
+        ],
+    ),
+    ("validate-gpkg", ".gpkg", ["validate", "{bad}"]),
+    ("validate-shp", ".shp", ["validate", "{bad}"]),
+    ("validate-csv", ".csv", ["validate", "{bad}"]),
+    (
+        "validate--districts",
+        ".gpkg",
+        ["validate", "{district}", "--layer", "parcels", "--districts", "{bad}"],
+    ),
+    ("run", ".toml", ["run", "{bad}", "--out", "{out}/run", "--silent"]),
+    ("classify", ".gpkg", ["classify", "{bad}", "--out", "{out}/c.gpkg", "--silent"]),
+    (
+        "classify--constraint",
+        ".gpkg",
+        [
+            "classify",
+            "{district}",
+            "--layer",
+            "parcels",
+            "--constraint",
+            "heritage_core={bad}",
+            "--out",
+            "{out}/c.gpkg",
+            "--silent",
+        ],
+    ),
+    (
+        "classify--raster",
+        ".tif",
+        [
+            "classify",
+            "{district}",
+            "--layer",
+            "parcels",
+            "--raster",
+            "flood_depth={bad}",
+            "--out",
+            "{out}/c.gpkg",
+            "--silent",
+        ],
+    ),
+    (
+        "classify--buildings",
+        ".gpkg",
+        [
+            "classify",
+            "{district}",
+            "--layer",
+            "parcels",
+            "--buildings",
+            "{bad}",
+            "--out",
+            "{out}/c.gpkg",
+            "--silent",
+        ],
+    ),
+    ("rules-check", ".toml", ["rules", "check", "{bad}"]),
+    ("rules-check--parcels", ".gpkg", ["rules", "check", "default", "--parcels", "{bad}"]),
+]
+
+BAD = ["missing", "empty", "random", "folder"]
+
+#: Every command × bad input; a CSV also as a header without rows (an export cut short).
+CASES = [
+    pytest.param(command, ext, argv, bad, id=f"{command}-{bad}")
+    for command, ext, argv in COMMANDS
+    for bad in (*BAD, *(["header-only"] if ext == ".csv" else []))
+]
+
+
+def _make_bad(folder: Path, kind: str, ext: str) -> Path:
+    """Write the bad input `kind` (missing, empty, random bytes, folder) named ``bad<ext>``."""
+    path = folder / f"bad{ext}"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "random":
+        path.write_bytes(random.Random(13).randbytes(4096))
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "header-only":
+        path.write_text("project_id,households,plot_area\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("command", "ext", "argv", "bad"), CASES)
+def test_bad_file_is_one_sentence(tmp_path, command, ext, argv, bad):
+    path = _make_bad(tmp_path, bad, ext)
+    (tmp_path / "out").mkdir()
+    values = {
+        "bad": str(path),
+        "district": str(get_path("sample_district")),
+        "ledger": str(get_path("sample_ledger")),
+        "out": str(tmp_path / "out"),
+    }
+    args = [a.format(**values) for a in argv]
+    result = CliRunner().invoke(cli, args)
+    text = result.output
+    assert isinstance(result.exception, SystemExit), (command, bad, result.exception, text)
+    assert result.exit_code in (1, 2), (command, bad, result.exit_code, text)
+    assert "unexpected error" not in text, text
+    assert "Traceback" not in text, text
+    error = text[text.index("Error:") :] if "Error:" in text else ""
+    assert "bad" + ext in error.splitlines()[0] if error else False, text
+    # a usage error (2) only where click refuses the path itself: missing, or a folder
+    if result.exit_code == 2:
+        assert bad in ("missing", "folder"), text
