@@ -9,6 +9,7 @@ usage error), no "unexpected error" and no traceback.
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,31 @@ def test_bad_file_is_one_sentence(tmp_path, command, ext, argv, bad):
     # a usage error (2) only where click refuses the path itself: missing, or a folder
     if result.exit_code == 2:
         assert bad in ("missing", "folder"), text
+
+
+@pytest.fixture
+def lying_cpg(tmp_path):
+    """The GBK sample Shapefile with a ``.cpg`` that says UTF-8 (read as GB18030, warned)."""
+    src = get_path("sample_shp")
+    for part in src.parent.glob(src.stem + ".*"):
+        shutil.copy(part, tmp_path / part.name)
+    (tmp_path / f"{src.stem}.cpg").write_text("UTF-8", encoding="ascii")
+    return tmp_path / src.name
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "{shp}"],
+        ["rules", "check", "default", "--parcels", "{shp}"],
+        ["stats", "{shp}", "--by", "street"],
+    ],
+    ids=["validate", "rules-check", "stats"],
+)
+def test_read_warning_is_one_planner_line(lying_cpg, argv):
+    result = CliRunner().invoke(cli, [a.format(shp=lying_cpg) for a in argv])
+    lines = [x for x in result.output.splitlines() if x.startswith("Warning: ")]
+    assert lines == [x for x in lines if x.startswith(f"Warning: `{lying_cpg}`")], lines
+    assert sum(".cpg declares the text encoding UTF-8" in x for x in lines) == 1, lines
+    assert "UserWarning" not in result.output
+    assert ".py:" not in result.output
