@@ -150,7 +150,7 @@ def stats_command(
         if out is not None:
             click.echo(f"wrote {write_table(checks, out, lang=lang)}", err=True)
         return
-    if (by is None) == (zones_path is None):
+    if (by is None) == (zones_path is None) or units_path is not None:
         msg = "give exactly one of --by COLUMN, --zones PATH and --units PATH."
         raise click.UsageError(msg)
     lang = lang or settings.lang

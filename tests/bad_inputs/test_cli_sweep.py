@@ -22,7 +22,41 @@ from geo_renewal.datasets import get_path
 #: sample GeoPackage, ``{ledger}`` for the sample ledger, ``{out}`` for an output folder)
 COMMANDS = [
     ("stats", ".gpkg", ["stats", "{bad}", "--by", "street"]),
+    ("stats--zones", ".gpkg", ["stats", "{district}", "--layer", "parcels", "--zones", "{bad}"]),
+    (
+        "stats--units",
+        ".gpkg",
+        ["stats", "{district}", "--layer", "parcels", "--units", "{bad}"],
+    ),
     ("map", ".gpkg", ["map", "{bad}", "--out", "{out}/m.html"]),
+    (
+        "map--districts",
+        ".gpkg",
+        [
+            "map",
+            "{district}",
+            "--layer",
+            "parcels",
+            "--districts",
+            "{bad}",
+            "--out",
+            "{out}/m.html",
+        ],
+    ),
+    (
+        "map--constraint",
+        ".gpkg",
+        [
+            "map",
+            "{district}",
+            "--layer",
+            "parcels",
+            "--constraint",
+            "heritage_core={bad}",
+            "--out",
+            "{out}/m.html",
+        ],
+    ),
     ("resettle", ".gpkg", ["resettle", "{bad}", "--out", "{out}/r.gpkg"]),
     (
         "resettle--sites",
