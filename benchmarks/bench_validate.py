@@ -31,7 +31,8 @@ import geopandas as gpd
 import shapely
 
 from benchmarks.synth import CRS, X0, Y0, synthetic_city, synthetic_zones
-from geo_renewal.validate import _shrink, validate_layer
+from geo_renewal._overlaps import _shrink
+from geo_renewal.validate import validate_layer
 
 CELL = 40.0
 

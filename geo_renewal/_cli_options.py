@@ -8,9 +8,12 @@ the language of meeting outputs, ``--tiles`` a provider of the registry.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
-from collections.abc import Callable
+import re
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -24,6 +27,10 @@ from geo_renewal.tiles import tile_names
 EXIT_INTERRUPTED = 130
 
 
+#: A Chinese character: a warning written in Chinese gets a Chinese prefix.
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _debug() -> bool:
     """Tell whether ``geo-renewal --debug`` was given (show tracebacks)."""
     ctx = click.get_current_context(silent=True)
@@ -31,18 +38,69 @@ def _debug() -> bool:
 
 
 def _friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn `GeoRenewalError` into a `click.ClickException` (message, exit code 1)."""
+    """
+    Run a command: errors as one message, warnings as ``Warning: …`` lines.
+
+    `GeoRenewalError` becomes a `click.ClickException` (message, exit code 1); warnings
+    are shown the planner's way (`shown_warnings`).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with shown_warnings():
+                return func(*args, **kwargs)
         except GeoRenewalError as e:
             if _debug():
                 raise
             raise click.ClickException(terminal_text(str(e))) from e
 
     return wrapper
+
+
+@contextlib.contextmanager
+def shown_warnings() -> Iterator[None]:
+    """
+    Collect the warnings of a command and print each once as ``Warning: …`` on stderr.
+
+    The one way every command shows what reading and computing resolved (an encoding
+    override, a column mapped by its alias …): never Python's ``file.py:123: UserWarning``
+    lines. They are printed when the command ends, also when it ends in an error (before
+    the error's message). Warnings that are not `UserWarning` (library deprecations,
+    numpy's runtime notes) are for developers: shown only with ``geo-renewal --debug``.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            _print_warnings(caught)
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print the `UserWarning` texts of `caught` once each, in order; others with --debug."""
+    seen: set[str] = set()
+    for w in caught:
+        text = str(w.message)
+        if not issubclass(w.category, UserWarning):
+            if _debug():
+                click.echo(
+                    warnings.formatwarning(text, w.category, w.filename, w.lineno),
+                    err=True,
+                    nl=False,
+                )
+            continue
+        if text not in seen:
+            seen.add(text)
+            click.echo(terminal_text(_warning_line(text)), err=True)
+
+
+def _warning_line(text: str) -> str:
+    """Return ``提示：…`` for a warning written in Chinese, ``Warning: …`` otherwise."""
+    from geo_renewal.text import say
+
+    lang = "zh" if _CJK.search(text) and not text.isascii() else "en"
+    return say("cli.warning", lang, text=text)
 
 
 class _Interrupted(click.ClickException):

@@ -21,6 +21,7 @@ from typing import Any
 
 from geo_renewal._errors import InputError
 from geo_renewal._headers import HEADER_SCAN_ROWS, Header, find_header
+from geo_renewal._tabular import check_file
 
 logger = logging.getLogger("geo_renewal.ledger")
 
@@ -106,9 +107,7 @@ def read_sheet(
     header_row: int | Sequence[int] | None,
 ) -> Sheet:
     """Read the ledger sheet of `path`: `sheet`, or the sheet whose headers fit best."""
-    if not path.exists():
-        msg = f"ledger file {path} does not exist; check the path."
-        raise InputError(msg)
+    check_file(path, "ledger file")
     suffix = path.suffix.lower()
     if suffix in _WORKBOOKS:
         return _read_workbook(path, sheet, known, required, header_row)
@@ -259,6 +258,18 @@ def _read_old_workbook(path: Path, sheet: str | int | None) -> Sheet:
         raise InputError(msg) from e
     grid = [tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False)]
     return Sheet(grid=grid, file=str(path), sheet=str(sheet or 0))
+
+
+def refuse_no_rows(n_rows: int, header: Header, sheet: Sheet) -> None:
+    """Refuse a ledger file whose header has no project rows below it (a header-only export)."""
+    if n_rows or sheet.file is None:
+        return
+    rows = " and ".join(str(r + 1) for r in header.rows)
+    msg = (
+        f"ledger {sheet.source} has no rows below its header (row {rows}): the export holds "
+        "the headers only; export the ledger again with its project rows."
+    )
+    raise InputError(msg)
 
 
 def header_note(header: Header, sheet: Sheet) -> str | None:

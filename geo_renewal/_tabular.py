@@ -29,6 +29,29 @@ if TYPE_CHECKING:
 logger = logging.getLogger("geo_renewal.io")
 
 
+def check_file(path: Path, what: str = "") -> None:
+    """
+    Refuse a missing file, a folder or an empty file in one sentence naming it and the fix.
+
+    The one check before any table or layer is opened (`read_layer`, the ledger, fund
+    tables), so that an empty export never reaches a parser as "no columns to parse".
+    `what` names the file's role ("ledger", "sale plots") in the message.
+    """
+    name = f"{what} `{path}`" if what else f"`{path}`"
+    if not path.exists():
+        msg = f"{name} does not exist; check the path."
+        raise InputError(msg)
+    if path.is_dir():
+        msg = f"{name} is a folder, not a {path.suffix or 'data'} file; pass the file itself."
+        raise InputError(msg)
+    if path.stat().st_size == 0:
+        msg = (
+            f"{name} is empty (0 bytes): the copy, download or export did not finish; "
+            "ask for the file again."
+        )
+        raise InputError(msg)
+
+
 # Normalised header spellings of geometry columns in tables (checked in this order).
 _WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "空间信息")
 
@@ -96,6 +119,27 @@ def _read_cells(
         )
         raise InputError(msg) from e
     return df, skip, where
+
+
+def read_cells(path: str | Path, *, what: str = "", sheet: str | None = None) -> pd.DataFrame:
+    """
+    Read a CSV or XLSX table without geometry (sale plots, parameters as tables …).
+
+    The same reader as the layers' tables: the file checked first (`check_file`), the header
+    found below title rows, UTF-8 / GB18030 / UTF-16 text, identifier columns kept as text;
+    an unreadable file is one `InputError` naming it.
+    """
+    path = Path(path)
+    check_file(path, what)
+    df, skip, where = _read_cells(path, layer=sheet, kind=None, encoding=None)
+    if df.dropna(how="all").empty:
+        name = f"{what} `{where}`" if what else f"`{where}`"
+        msg = (
+            f"{name} has no rows below its header (row {skip + 1}): the export holds the "
+            "headers only; export it again with its rows."
+        )
+        raise InputError(msg)
+    return df
 
 
 def _read_table(

@@ -102,10 +102,19 @@ def read_toml(
     geo_renewal._errors.InputError: project file no/such/plan.toml does not exist; check the path.
     """
     p = Path(path)
+    if p.is_dir():
+        msg = f"{what} {p} is a folder, not a .toml file; pass the file itself."
+        raise error(msg)
     if not p.is_file():
         msg = f"{what} {p} does not exist; {hint}."
         raise error(msg)
     data = p.read_bytes()
+    if not data:
+        msg = (
+            f"{what} {p} is empty (0 bytes): the copy or save did not finish; "
+            "ask for the file again."
+        )
+        raise error(msg)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -150,7 +150,7 @@ def stats_command(
         if out is not None:
             click.echo(f"wrote {write_table(checks, out, lang=lang)}", err=True)
         return
-    if (by is None) == (zones_path is None):
+    if (by is None) == (zones_path is None) or units_path is not None:
         msg = "give exactly one of --by COLUMN, --zones PATH and --units PATH."
         raise click.UsageError(msg)
     lang = lang or settings.lang
@@ -341,7 +341,6 @@ def resettle_command(
         geo-renewal resettle classified.gpkg --sites sites.gpkg --demand-by project_id \\
             --cash-share 0.4 --max-dist 5000 --exclude-on-site --out plan.gpkg
     """
-    import warnings
     from pathlib import Path
 
     from geo_renewal import settings
@@ -360,26 +359,22 @@ def resettle_command(
         for n, p in _name_path_pairs(constraint_pairs, "--constraint").items()
     }
     rasters = _name_path_pairs(raster_pairs, "--raster")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        plan = plan_resettlement(
-            parcels,
-            sites=sites,
-            demand_by=demand_by,
-            cash_share=cash_share,
-            max_dist=max_dist,
-            keep_together=not split,
-            exclude_on_site=exclude_on_site,
-            nearby_dist=nearby_dist,
-            layers=layers or None,
-            rasters=rasters or None,
-            time_limit=time_limit,
-            lang=lang,
-        )
+    plan = plan_resettlement(
+        parcels,
+        sites=sites,
+        demand_by=demand_by,
+        cash_share=cash_share,
+        max_dist=max_dist,
+        keep_together=not split,
+        exclude_on_site=exclude_on_site,
+        nearby_dist=nearby_dist,
+        layers=layers or None,
+        rasters=rasters or None,
+        time_limit=time_limit,
+        lang=lang,
+    )
     files = plan.write(out_path, lang=lang)
     click.echo(terminal_text(plan.summary_text()))
-    for w in caught:
-        click.echo(terminal_text(f"warning: {w.message}"), err=True)
     click.echo(
         f"wrote {files['layers']} (sites, flows, units) and {files['allocation']}", err=True
     )
@@ -581,23 +576,19 @@ def fund_command(
         geo-renewal fund projects.gpkg --ledger 台账.xlsx --params fund.toml \\
             --plots plots.csv --bundle-col 平衡单元 --out fund.xlsx
     """
-    import warnings
-
     from geo_renewal.fund import fund_balance_from_files, write_fund_tables
     from geo_renewal.fund_params import placeholder_caveat
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        balance = fund_balance_from_files(
-            projects,
-            ledger=ledger_path,
-            layer=layer,
-            sheet=sheet,
-            params=params_path,
-            plots=plots_path,
-            bundles=bundle_col,
-            header_row=header_row,
-        )
+    balance = fund_balance_from_files(
+        projects,
+        ledger=ledger_path,
+        layer=layer,
+        sheet=sheet,
+        params=params_path,
+        plots=plots_path,
+        bundles=bundle_col,
+        header_row=header_row,
+    )
     path = write_fund_tables(balance, out, unit=unit, lang=lang)
     click.echo(terminal_text(balance.summary_text(unit=unit, lang=lang)))
     caveat = placeholder_caveat(
@@ -605,8 +596,6 @@ def fund_command(
     )
     if caveat:
         click.echo(f"! {caveat}")
-    for w in caught:
-        click.echo(terminal_text(f"warning: {w.message}"), err=True)
     click.echo(f"wrote {path}", err=True)
 
 
@@ -725,7 +714,6 @@ def sample_data_command(out: str) -> None:
 def _run_and_report(plan_path: Any, out: str | None, lang: str | None, silent: bool) -> None:
     """Run a project file, print the summary and where every file is."""
     import dataclasses
-    import warnings
 
     from geo_renewal.plan import load_plan
     from geo_renewal.workflow import run_plan
@@ -733,16 +721,8 @@ def _run_and_report(plan_path: Any, out: str | None, lang: str | None, silent: b
     plan = load_plan(plan_path)
     if lang is not None:
         plan = dataclasses.replace(plan, lang=lang)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = run_plan(plan, out_dir=out, verbose=not silent)
+    result = run_plan(plan, out_dir=out, verbose=not silent)
     click.echo(terminal_text(result.summary()))
-    seen = set()
-    for w in caught:
-        text = str(w.message)
-        if issubclass(w.category, UserWarning) and text not in seen:
-            seen.add(text)
-            click.echo(terminal_text(f"Warning: {text}"), err=True)
     for key, path in result.files.items():
         if key.endswith("_map"):
             _warn_if_online(path, plan.tiles, plan.lang, scripts_online=not plan.offline)

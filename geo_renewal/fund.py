@@ -796,9 +796,11 @@ def _read_fund_projects(
 def _read_plots(path: str | Path) -> pd.DataFrame:
     """Read sale plots from a CSV (UTF-8, BOM allowed), a workbook or a polygon layer."""
     suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path, encoding="utf-8-sig")
-    if suffix in (".xlsx", ".xls"):
+    if suffix in (".csv", ".xlsx"):
+        from geo_renewal._tabular import read_cells
+
+        return read_cells(path, what="sale plots file")
+    if suffix == ".xls":
         return pd.read_excel(path)
     from geo_renewal.io import read_layer
 

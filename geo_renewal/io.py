@@ -41,7 +41,7 @@ from geo_renewal._encoding import (
     choose_text_encoding,
 )
 from geo_renewal._errors import CRSError, InputError
-from geo_renewal._tabular import _pick, _read_table
+from geo_renewal._tabular import _pick, _read_table, check_file
 from geo_renewal.crs import (
     _check_bounds,
     _projected_hint,
@@ -339,12 +339,7 @@ def _check_readable(path: Path) -> None:
                 )
                 raise InputError(msg)
         return
-    if path.stat().st_size == 0:
-        msg = (
-            f"`{name}` is empty (0 bytes): the copy, download or export did not finish; "
-            "ask for the file again."
-        )
-        raise InputError(msg)
+    check_file(path)
 
 
 def _unreadable(path: Path, e: BaseException, *, layer: str | None = None) -> InputError:
@@ -584,13 +579,27 @@ def _read_vector(
 
 
 def _pick_layer(source: str | Path, *, layer: str | None, kind: str | None, name: str) -> str:
+    names = _list_layers(source, name=name)
+    return _pick(names, names, layer=layer, kind=kind, what=f"`{name}`")
+
+
+def _list_layers(source: str | Path, *, name: str | None = None) -> list[str]:
+    """
+    Return the layer names of `source`; a damaged or foreign file is `_unreadable`.
+
+    The one call of ``pyogrio.list_layers``: `read_layer`, `layers_in` and
+    `read_named_layer` list layers through it, so a truncated GeoPackage or random bytes
+    give the planner's sentence, never GDAL's or SQLite's text alone.
+    """
     import pyogrio
 
+    shown = Path(name if name is not None else source)
+    if not str(source).startswith("/vsi") and not Path(source).is_dir():  # .gdb is a folder
+        check_file(Path(source))
     try:
-        names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
-    except pyogrio.errors.DataSourceError as e:
-        raise _unreadable(Path(name), e) from e
-    return _pick(names, names, layer=layer, kind=kind, what=f"`{name}`")
+        return [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as e:
+        raise _unreadable(shown, e) from e
 
 
 def _zip_source(
@@ -722,9 +731,7 @@ def layers_in(path: str | os.PathLike[str], names: Iterable[str]) -> list[str]:
     p = Path(path)
     if p.suffix.lower() != ".gpkg" or not p.is_file():
         return []
-    import pyogrio
-
-    held = {str(x) for x in pyogrio.list_layers(p)[:, 0]}
+    held = set(_list_layers(p))
     return [n for n in names if n in held]
 
 
@@ -772,9 +779,7 @@ def read_named_layer(source: Any, name: str) -> gpd.GeoDataFrame | gpd.GeoSeries
         raise InputError(msg)
     path, sep, layer = str(source).partition("::")
     if not sep and Path(path).suffix.lower() == ".gpkg" and Path(path).is_file():
-        import pyogrio
-
-        names = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+        names = _list_layers(path)
         if len(names) > 1 and name in names:
             layer = name
     return read_layer(path, layer=layer or None)

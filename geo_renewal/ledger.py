@@ -59,7 +59,13 @@ from geo_renewal._ledger_rows import (
     special_rows,
     uncached_formulas,
 )
-from geo_renewal._ledger_sheet import Sheet, column_letter, header_note, read_sheet
+from geo_renewal._ledger_sheet import (
+    Sheet,
+    column_letter,
+    header_note,
+    read_sheet,
+    refuse_no_rows,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -448,6 +454,7 @@ def _read_part(
     """Read one ledger sheet: header, non-project rows, unreadable cells, values."""
     book, header = _sheet_of(path, sheet, rows_given, registry)
     raw, rows, keys = _body(book, header)
+    refuse_no_rows(len(rows), header, book)
     prefix = None  # several files: the part's messages are prefixed in _findings_frame
     grid_col = {c: j for j, c in enumerate(_names_of(header)) if c in raw.columns}
     findings = LedgerFindings(rows, sheet=book.sheet)
