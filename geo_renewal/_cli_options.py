@@ -96,10 +96,16 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 
 def _warning_line(text: str) -> str:
-    """Return ``提示：…`` for a warning written in Chinese, ``Warning: …`` otherwise."""
+    """
+    Return ``提示：…`` for a warning written in Chinese, ``Warning: …`` otherwise.
+
+    A warning is Chinese when it has at least half as many Chinese characters as ASCII
+    letters: an English message quoting a few Chinese values (a street name) stays English.
+    """
     from geo_renewal.text import say
 
-    lang = "zh" if _CJK.search(text) and not text.isascii() else "en"
+    cjk, letters = len(_CJK.findall(text)), sum(c.isascii() and c.isalpha() for c in text)
+    lang = "zh" if cjk and 2 * cjk >= letters else "en"
     return say("cli.warning", lang, text=text)
 
 

@@ -171,3 +171,22 @@ def test_usage_errors_exit_2_and_debug_is_documented():
     res = CliRunner().invoke(cli, ["--help"])
     assert "--debug" in res.output
     assert "130" in res.output
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix"),
+    [
+        (
+            "15 个安置需求单元就地或 1500 米内安置的实物安置户数不足 50%：东关街道·征收拆迁·05",
+            "提示：",
+        ),
+        (
+            "`a.shp`: its .cpg declares the text encoding UTF-8, but 历下街道 reads as GB18030",
+            "Warning: ",
+        ),
+    ],
+)
+def test_warning_prefix_follows_the_language_of_the_warning(text, prefix):
+    from geo_renewal._cli_options import _warning_line
+
+    assert _warning_line(text) == f"{prefix}{text}"
