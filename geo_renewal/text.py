@@ -189,10 +189,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "resettlement.warn_below_nearby": (
         "{n} 个安置需求单元就地或 {dist:g} 米内安置的实物安置户数不足 {rate:.0%}"
         "（建科〔2021〕63号）：{ids}；总体 {overall:.1%}，现有安置容量下最多可达 {best:.1%}。"
-        "详见安置方案的单元安置率表。",
+        "详见统计表的“就近安置率”工作表。",
         "{n} demand units resettle fewer than {rate:.0%} of their flat households on site or "
         "within {dist:g} m (建科〔2021〕63号): {ids}; overall {overall:.1%}, best possible "
-        "{best:.1%}. See plan.rates.",
+        '{best:.1%}. See the workbook sheet "Nearby rates" (plan.rates in Python).',
     ),
     "resettlement.id_separator": ("、", ", "),
     # ValidationReport.summary_text (geo-renewal validate)
