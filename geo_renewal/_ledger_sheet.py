@@ -83,19 +83,16 @@ class Sheet:
 
 def column_letter(j: int) -> str:
     """Return the spreadsheet letter of 0-based column `j` (0 -> A, 26 -> AA)."""
-    out = ""
-    j += 1
-    while j:
-        j, rem = divmod(j - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(j + 1)
 
 
 def _column_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ch - 64)
-    return n - 1
+    """Return the 0-based column of spreadsheet letters (b"A" -> 0, b"AA" -> 26)."""
+    from openpyxl.utils import column_index_from_string
+
+    return column_index_from_string(letters.decode("ascii")) - 1
 
 
 def read_sheet(
