@@ -103,8 +103,8 @@ def bad_coordinates(
             reasons[i] = "has a NaN or infinite coordinate"
         else:
             reasons[i] = (
-                f"lies at {_span(bounds[p])}, outside the plausible range of the CRS "
-                f"({_span(box)}: its area of use widened by {MARGIN_DEG:g}°)"  # type: ignore[arg-type]
+                f"lies at {format_span(bounds[p])}, outside the plausible range of the CRS "
+                f"({format_span(box)}: its area of use widened by {MARGIN_DEG:g}°)"  # type: ignore[arg-type]
             )
     return pos, reasons
 
@@ -119,14 +119,17 @@ def _inside(bounds: np.ndarray, box: tuple[float, float, float, float]) -> bool:
     return bool(lo_x >= box[0] and lo_y >= box[1] and hi_x <= box[2] and hi_y <= box[3])
 
 
-def _fmt(v: float) -> str:
+def format_coordinate(v: float) -> str:
+    """Return a coordinate as messages write it: 500 100, 36.6512, 1e+30."""
     if abs(v) >= 1e9:
         return f"{v:.3g}"
-    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4f}"
+    return f"{v:,.0f}".replace(",", " ") if abs(v) >= 1000 else f"{v:.4f}"
 
 
-def _span(b: Sequence[float]) -> str:
-    return f"x {_fmt(b[0])} to {_fmt(b[2])}, y {_fmt(b[1])} to {_fmt(b[3])}"
+def format_span(b: Sequence[float]) -> str:
+    """Return bounds (minx, miny, maxx, maxy) as messages write them: x … to …, y … to …."""
+    f = format_coordinate
+    return f"x {f(b[0])} to {f(b[2])}, y {f(b[1])} to {f(b[3])}"
 
 
 def refuse_bad_coordinates(

@@ -34,6 +34,8 @@ from pyproj import CRS
 
 from geo_renewal import settings
 from geo_renewal._errors import CRSError
+from geo_renewal._geomcheck import format_coordinate as _fmt
+from geo_renewal._geomcheck import format_span as _span
 from geo_renewal._geomcheck import refuse_bad_coordinates
 from geo_renewal._shift import (
     GCJ_BOX,
@@ -708,10 +710,6 @@ def _zone_family(zone: int) -> bool | None:
     return None
 
 
-def _fmt(v: float) -> str:
-    return f"{v:,.0f}".replace(",", " ") if abs(v) >= 1000 else f"{v:.4f}"
-
-
 def check_coordinates(
     gdf: gpd.GeoDataFrame | gpd.GeoSeries,
     name: str = "layer",
@@ -788,11 +786,6 @@ def _check_bounds(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
         return
     _check_northing_easting(bounds, crs, name)
     _check_zone_prefix(bounds, crs, name, fe)
-
-
-def _span(bounds: tuple[float, ...]) -> str:
-    minx, miny, maxx, maxy = bounds
-    return f"x {_fmt(minx)} to {_fmt(maxx)}, y {_fmt(miny)} to {_fmt(maxy)}"
 
 
 def _check_degrees(bounds: tuple[float, ...], crs: CRS, name: str) -> None:
