@@ -19,6 +19,7 @@ import shapely
 
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import ConservationError, InputError, SchemaError
+from geo_renewal._overlaps import _overlapping_pairs
 from geo_renewal._stats_kernel import _assign_zones, _project, _zone_setup
 from geo_renewal.crs import area, check_crs, check_same_crs, to_working, working_crs
 from geo_renewal.policy import (
@@ -168,16 +169,12 @@ def _check_polygons(units: gpd.GeoDataFrame, source: str) -> None:
 def _check_overlaps(units: gpd.GeoDataFrame, source: str) -> None:
     wcrs = working_crs(units)
     geoms = np.asarray(to_working(units.geometry, crs=wcrs).array, dtype=object)
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = i < j
-    i, j = i[keep], j[keep]
-    inter = shapely.area(shapely.intersection(geoms[i], geoms[j])) if len(i) else np.zeros(0)
-    real = inter > _OVERLAP_M2
-    if real.any():
+    i, j, inter, _share = _overlapping_pairs(geoms, tolerance=_OVERLAP_M2, threads=1)
+    if len(i):
         names = units["name"].to_numpy(dtype=object)
         pairs = "; ".join(
             f"{names[a]} and {names[b]} by {s:,.0f} m²"
-            for a, b, s in zip(i[real][:5], j[real][:5], inter[real][:5], strict=True)
+            for a, b, s in zip(i[:5], j[:5], inter[:5], strict=True)
         )
         msg = (
             f"{source}: units overlap ({pairs}); a parcel can belong to one renewal unit "
