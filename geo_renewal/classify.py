@@ -235,17 +235,7 @@ def aggregate_buildings(
     crs = working_crs(parcels)
     pgeoms = np.asarray(to_working(parcels.geometry, crs=crs).array)
     bgeoms = np.asarray(to_working(buildings.geometry, crs=crs).array)
-    tree = shapely.STRtree(pgeoms)
-    bi, pi = tree.query(bgeoms, predicate="intersects")
-    overlap = shapely.area(shapely.intersection(bgeoms[bi], pgeoms[pi]))
-    keep = overlap > 0
-    bi, pi, overlap = bi[keep], pi[keep], overlap[keep]
-    order = np.lexsort((-overlap, bi))
-    bi, pi = bi[order], pi[order]
-    first = np.ones(len(bi), dtype=bool)
-    first[1:] = bi[1:] != bi[:-1]
-    owner = np.full(len(bgeoms), -1)
-    owner[bi[first]] = pi[first]
+    owner = _building_owners(bgeoms, pgeoms)
     lost = np.flatnonzero(owner < 0)
     if len(lost):
         ids = (
@@ -300,6 +290,21 @@ def aggregate_buildings(
             result[col] = flag.reindex(result.index, fill_value=False).astype(bool)
     result.index = parcels.index
     return result
+
+
+def _building_owners(bgeoms: np.ndarray, pgeoms: np.ndarray) -> np.ndarray:
+    """Return the position of the parcel each building overlaps most (-1: overlaps none)."""
+    bi, pi = shapely.STRtree(pgeoms).query(bgeoms, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(bgeoms[bi], pgeoms[pi]))
+    keep = overlap > 0
+    bi, pi, overlap = bi[keep], pi[keep], overlap[keep]
+    order = np.lexsort((-overlap, bi))
+    bi, pi = bi[order], pi[order]
+    first = np.ones(len(bi), dtype=bool)
+    first[1:] = bi[1:] != bi[:-1]
+    owner = np.full(len(bgeoms), -1)
+    owner[bi[first]] = pi[first]
+    return owner
 
 
 def _apply_buildings(out: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -21,6 +21,7 @@ from geo_renewal._checks import check_lang
 from geo_renewal._errors import ConservationError, InputError, SchemaError
 from geo_renewal._overlaps import _overlapping_pairs
 from geo_renewal._stats_kernel import _assign_zones, _project, _zone_setup
+from geo_renewal.classify import _building_owners
 from geo_renewal.crs import area, check_crs, check_same_crs, to_working, working_crs
 from geo_renewal.policy import (
     MAX_DEMOLITION_SHARE,
@@ -408,15 +409,7 @@ def _exempt_floor_area(
     wcrs = working_crs(parcels)
     pg = np.asarray(to_working(parcels.geometry, crs=wcrs).array, dtype=object)
     bg = np.asarray(to_working(buildings.geometry, crs=wcrs).array, dtype=object)
-    bi, pi = shapely.STRtree(pg).query(bg, predicate="intersects")
-    overlap = shapely.area(shapely.intersection(bg[bi], pg[pi]))
-    order = np.lexsort((-overlap, bi))
-    bi, pi, overlap = bi[order], pi[order], overlap[order]
-    first = np.ones(len(bi), dtype=bool)
-    first[1:] = bi[1:] != bi[:-1]
-    first &= overlap > 0
-    owner = np.full(len(bg), -1)
-    owner[bi[first]] = pi[first]
+    owner = _building_owners(bg, pg)  # as aggregate_buildings assigns them
     fa = _building_floor_area(buildings, bg)
     ex = _is_exempt(buildings) & (owner >= 0)
     n = len(parcels)
