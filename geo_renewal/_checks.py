@@ -11,10 +11,11 @@ import difflib
 import math
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from geo_renewal import settings
-from geo_renewal._errors import InputError
+from geo_renewal._errors import GeoRenewalError, InputError
 
 __all__ = [
     "LANGS",
@@ -227,3 +228,38 @@ def check_threads(n_jobs: int | None) -> int:
         msg = f"`n_jobs` must be a positive number of threads or None, got {n_jobs!r}."
         raise InputError(msg)
     return n_jobs
+
+
+def check_file(
+    path: Path,
+    name: str,
+    *,
+    error: type[GeoRenewalError] = InputError,
+    hint: str = "check the path",
+) -> None:
+    """
+    Refuse a missing file, a folder or an empty file in one sentence naming it and the fix.
+
+    The one check before any file is opened (layers, tables, ledgers, TOML files), so that an
+    empty export never reaches a parser as "no columns to parse". `name` is how the message
+    names the file (its role and path); `error` and `hint` fit the caller's kind of file.
+
+    Examples
+    --------
+    >>> check_file(Path("no/such.csv"), "ledger `no/such.csv`")
+    Traceback (most recent call last):
+    ...
+    geo_renewal._errors.InputError: ledger `no/such.csv` does not exist; check the path.
+    """
+    if path.is_dir():
+        msg = f"{name} is a folder, not a {path.suffix or 'data'} file; pass the file itself."
+        raise error(msg)
+    if not path.is_file():
+        msg = f"{name} does not exist; {hint}."
+        raise error(msg)
+    if path.stat().st_size == 0:
+        msg = (
+            f"{name} is empty (0 bytes): the copy, save or export did not finish; "
+            "ask for the file again."
+        )
+        raise error(msg)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal import schema
+from geo_renewal._checks import check_file as _check_file
 from geo_renewal._columns import _norm
 from geo_renewal._encoding import _text_encoding
 from geo_renewal._errors import InputError
@@ -30,26 +31,8 @@ logger = logging.getLogger("geo_renewal.io")
 
 
 def check_file(path: Path, what: str = "") -> None:
-    """
-    Refuse a missing file, a folder or an empty file in one sentence naming it and the fix.
-
-    The one check before any table or layer is opened (`read_layer`, the ledger, fund
-    tables), so that an empty export never reaches a parser as "no columns to parse".
-    `what` names the file's role ("ledger", "sale plots") in the message.
-    """
-    name = f"{what} `{path}`" if what else f"`{path}`"
-    if not path.exists():
-        msg = f"{name} does not exist; check the path."
-        raise InputError(msg)
-    if path.is_dir():
-        msg = f"{name} is a folder, not a {path.suffix or 'data'} file; pass the file itself."
-        raise InputError(msg)
-    if path.stat().st_size == 0:
-        msg = (
-            f"{name} is empty (0 bytes): the copy, download or export did not finish; "
-            "ask for the file again."
-        )
-        raise InputError(msg)
+    """Refuse a missing, folder or empty table or layer file (`what` names its role)."""
+    _check_file(path, f"{what} `{path}`" if what else f"`{path}`")
 
 
 # Normalised header spellings of geometry columns in tables (checked in this order).

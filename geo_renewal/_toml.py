@@ -12,6 +12,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from geo_renewal._checks import check_file
 from geo_renewal._errors import GeoRenewalError, InputError
 
 __all__ = ["parse_toml", "read_toml"]
@@ -102,19 +103,8 @@ def read_toml(
     geo_renewal._errors.InputError: project file no/such/plan.toml does not exist; check the path.
     """
     p = Path(path)
-    if p.is_dir():
-        msg = f"{what} {p} is a folder, not a .toml file; pass the file itself."
-        raise error(msg)
-    if not p.is_file():
-        msg = f"{what} {p} does not exist; {hint}."
-        raise error(msg)
+    check_file(p, f"{what} {p}", error=error, hint=hint)
     data = p.read_bytes()
-    if not data:
-        msg = (
-            f"{what} {p} is empty (0 bytes): the copy or save did not finish; "
-            "ask for the file again."
-        )
-        raise error(msg)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
