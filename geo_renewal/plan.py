@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geo_renewal import _print_plan
 from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._toml import read_toml
@@ -40,6 +41,7 @@ _SECTIONS = {
     "ledger": {"path", "sheet"},
     "fund": {"params"},
     "outputs": {"dir", "tiles", "offline", "lang"},
+    "print": None,  # checked by geo_renewal._print_plan.print_section
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
@@ -132,6 +134,9 @@ class Plan:
         (`geo_renewal.stats.zone_stats` ``how``).
     office
         制表单位, the office issuing the tables (``project.office``), or None.
+    print
+        The ``[print]`` section (printed maps, atlases, deck, report PDF written by a run;
+        `geo_renewal._print_plan.print_section`), or None.
     """
 
     path: Path
@@ -154,6 +159,7 @@ class Plan:
     offline: bool
     stats_how: str = "apportion"
     office: str | None = None
+    print: dict[str, Any] | None = None
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -302,6 +308,7 @@ def load_plan(path: str | Path) -> Plan:
             if "office" in project
             else None
         ),
+        print=_print_plan.print_section(doc.get("print"), path),
     )
 
 

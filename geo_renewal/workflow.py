@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from geo_renewal import settings
 from geo_renewal._errors import InputError, RuleError
+from geo_renewal._print_plan import write_prints
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import say
@@ -605,7 +606,7 @@ def run_plan(
     old_crs = settings.working_crs
     if plan.working_crs is not None:
         settings.working_crs = plan.working_crs
-    steps = 9
+    steps = 10
     try:
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
             inputs = _input_files(plan)  # hashed before anything is read
@@ -619,6 +620,7 @@ def run_plan(
             _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
+            _step(result, bar, "print", lambda: _writing(out, write_prints, result, tmp))
             stage.commit(_manifest(result, inputs))
     finally:
         settings.working_crs = old_crs
