@@ -504,9 +504,9 @@ def _names(gdf: gpd.GeoDataFrame, cols: tuple[str, ...]) -> list[str]:
 
 def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
     """Return the label candidates of map `kind`, ranked like the HTML maps' labels."""
-    from matplotlib.patheffects import withStroke
-
-    halo = [withStroke(linewidth=2.0 * k, foreground="white")]
+    # a light box, not a stroked halo: path effects turn text into outlines, and a planner
+    # searches the PDF for "GX09"
+    halo = {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.7}
     out: list[Label] = []
     lang = scene.lang
     projects = scene.get("projects") if kind == "progress" else None
@@ -538,7 +538,7 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                 -(days[i] if over[i] and not np.isnan(days[i]) else 0),
                 i,
             )
-            out.append(Label(rank, x, y, text, {**style, "path_effects": halo}))
+            out.append(Label(rank, x, y, text, {**style, "bbox": halo}))
     sites = scene.get("sites") if kind == "resettlement" else None
     if sites is not None:
         for i, ((x, y), name) in enumerate(
@@ -550,7 +550,7 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                     x,
                     y,
                     name,
-                    {"color": "#00441b", "path_effects": halo},
+                    {"color": "#00441b", "bbox": halo},
                 )
             )
     for role, cols, scale in (
@@ -573,7 +573,7 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                             "color": color,
                             "fontweight": "bold" if role == "districts" else "normal",
                             "scale": scale,
-                            "path_effects": halo,
+                            "bbox": halo,
                         },
                     )
                 )

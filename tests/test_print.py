@@ -337,3 +337,24 @@ def test_report_pdf_without_a_browser_names_the_fix(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=r"needs Chromium, Chrome or Edge.*GEO_RENEWAL_BROWSER"):
         rp.report_pdf(html, tmp_path / "r.pdf")
     assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
+def test_a_grid_prints_nothing_in_the_margins(sample_run, tmp_path):
+    from PIL import Image
+
+    out = print_map(
+        sample_run, map="progress", paper="A4", landscape=True, grid=True, out=tmp_path / "g.pdf"
+    )
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", "-singlefile", str(out), str(tmp_path / "g")],
+        check=True,
+        capture_output=True,
+    )
+    img = np.asarray(Image.open(tmp_path / "g.png").convert("L"))
+    m = int(page_layout("A4", landscape=True).margin * 40 / 25.4) - 2
+    outside = np.concatenate(
+        [img[:m].ravel(), img[-m:].ravel(), img[:, :m].ravel(), img[:, -m:].ravel()]
+    )
+    assert outside.min() >= 250
+    assert "4,06" in _text(out)  # grid labels: northings of the sample (CGCS2000 GK, metres)
