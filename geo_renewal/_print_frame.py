@@ -641,29 +641,11 @@ def draw_grid(ax: Axes, n: int, lay: Layout) -> None:
     gap = 3.2 * k * n / 1000.0  # metres of 3.2 mm on paper
     halo = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7}
     edge = 14 * k * n / 1000.0  # a label this close to a corner would cross the frame
-    for x in xs[(xs > x0 + edge) & (xs < x1 - edge)]:
-        ax.text(
-            x,
-            y0 + gap,
-            f"{x:,.0f}",
-            ha="center",
-            va="bottom",
-            fontsize=5.5 * k,
-            zorder=24,
-            bbox=halo,
-        )
-    for y in ys[(ys > y0 + edge) & (ys < y1 - edge)]:
-        ax.text(
-            x0 + gap,
-            y,
-            f"{y:,.0f}",
-            ha="left",
-            va="center",
-            rotation=90,
-            fontsize=5.5 * k,
-            zorder=24,
-            bbox=halo,
-        )
+    text: dict[str, Any] = {"fontsize": 5.5 * k, "zorder": 24, "bbox": halo}
+    for x in xs[(xs > x0 + edge) & (xs < x1 - edge)]:  # eastings along the bottom
+        ax.text(x, y0 + gap, f"{x:,.0f}", ha="center", va="bottom", **text)
+    for y in ys[(ys > y0 + edge) & (ys < y1 - edge)]:  # northings up the left side
+        ax.text(x0 + gap, y, f"{y:,.0f}", ha="left", va="center", rotation=90, **text)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
 

@@ -273,6 +273,11 @@ def _panel(
     top -= draw_lines(pax, top, k, notes, width=width)
     for panel in panels:
         top -= panel(pax, top, width, k)
+    if top < 0:  # more than the panel holds: cut at its frame (never into the margin), say so
+        for artist in (*pax.texts, *pax.patches, *pax.lines):
+            artist.set_clip_on(True)
+        msg = say("print.panel_full", lang, mm=f"{-top:.0f}")
+        warnings.warn(msg, UserWarning, stacklevel=4)
     return [r.label for r in (*main, *other)]
 
 

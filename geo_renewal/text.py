@@ -396,6 +396,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "注意：按 1:{n} 出图仅显示范围的中心部分，完整范围需 1:{fit}",
         "Note: at 1:{n} only the centre is shown; the whole extent needs 1:{fit}",
     ),
+    "print.panel_full": (
+        "图幅侧栏内容超出约 {mm} 毫米，已截断；请改用更大图幅或横向（--landscape）",
+        "The side panel is {mm} mm too short and was cut; use a larger paper or --landscape",
+    ),
     "print.grid_note": ("坐标网格间距 {step} 米", "Grid interval {step} m"),
     "print.overview": ("位置示意", "Location"),
     "print.key_figures": ("主要指标", "Key figures"),
