@@ -190,7 +190,11 @@ def deck_command(plan: str, out: str, lang: str | None) -> None:
 
         geo-renewal deck plan.toml --out meeting.pptx
     """
+    from geo_renewal._errors import InputError
     from geo_renewal.deck import meeting_deck
 
+    if Path(out).suffix.lower() != ".pptx":  # before the run, not after it
+        msg = f"`--out` of a deck must end in .pptx, got {out!r}; name it e.g. meeting.pptx."
+        raise InputError(msg)
     result = run_in_memory(plan)
     click.echo(f"Wrote {meeting_deck(result, out, lang=lang)}")

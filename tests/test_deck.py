@@ -155,3 +155,14 @@ def test_print_command_on_a_classified_file(tmp_path, sample_run):
     res = CliRunner().invoke(cli, ["print", str(path), "--out", str(tmp_path / "m.doc")])
     assert res.exit_code == 1
     assert "`out` must end in .pdf, .svg or .png" in res.output
+
+
+def test_deck_command_refuses_a_wrong_suffix_before_running(tmp_path):
+    from geo_renewal.datasets import get_path
+
+    res = CliRunner().invoke(
+        cli, ["deck", str(get_path("sample_plan")), "--out", str(tmp_path / "m.ppt")]
+    )
+    assert res.exit_code == 1
+    assert "must end in .pptx" in res.output
+    assert not (tmp_path / "m.ppt").exists()
