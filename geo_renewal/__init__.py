@@ -114,6 +114,17 @@ _API: dict[str, str] = {
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",
+    # heights.py / corridors.py / surfaces.py / skyline.py (view corridors, issue 20)
+    "building_heights": "heights",
+    "plot_heights": "heights",
+    "corridors_from_points": "corridors",
+    "river_height_zones": "corridors",
+    "height_checks": "corridors",
+    "surface_layer": "corridors",
+    "surface_raster": "surfaces",
+    "surface_contours": "surfaces",
+    "skyline_profile": "skyline",
+    "skyline_chart": "skyline",
 }
 
 __all__ = [

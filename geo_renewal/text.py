@@ -405,6 +405,30 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.report": ("会议材料", "Meeting report"),
     "workflow.file.classified": ("分类结果图层", "Classified layers"),
     "workflow.file.manifest": ("运行清单", "Run manifest"),
+    # view corridors and the skyline (geo_renewal.corridors, geo_renewal.skyline)
+    "skyline.bearing": ("方位角（°，正北为0）", "Bearing (°, 0 = north)"),
+    "skyline.elevation": ("仰角（°）", "Elevation angle (°)"),
+    "skyline.breach": ("视廊超高", "corridor breach"),
+    "skyline.current": ("现状天际线", "Current skyline"),
+    "skyline.planned": ("规划天际线", "Planned skyline"),
+    "skyline.title": ("{viewpoint} 望南岸天际线", "Skyline from {viewpoint}"),
+    "corridors.section": ("视廊与限高", "View corridors and height limits"),
+    "corridors.summary": (
+        "{n_corridors} 条视廊、{n_zones} 个滨河限高分区内共 {n_in} 栋建筑，{n_over} 栋超出允许高度（最大超高 {max_excess:.1f} 米）。",
+        "{n_in} buildings stand in {n_corridors} view corridors and {n_zones} river height zones; {n_over} exceed the permitted height (at most by {max_excess:.1f} m).",
+    ),
+    "corridors.unknown": (
+        "{n} 栋建筑高度未知（无高度、层数或DSM），未能校核。",
+        "{n} buildings have no known height (no height, floors or DSM) and could not be checked.",
+    ),
+    "corridors.placeholder": (
+        "滨河限高分区和视廊参数为默认示例值（params/river_height_zones.toml），须按控规核定后使用。",
+        "The river height zones and corridor parameters are default examples (params/river_height_zones.toml); confirm them against the 控规 before use.",
+    ),
+    "corridors.sheet": ("视廊限高校核", "Height checks"),
+    "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
+    "corridors.view3d_buildings": ("建筑", "Buildings"),
+    "corridors.view3d_excess": ("超高建筑", "Buildings above the permitted height"),
 }
 
 
