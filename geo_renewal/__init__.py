@@ -125,6 +125,10 @@ _API: dict[str, str] = {
     "surface_contours": "surfaces",
     "skyline_profile": "skyline",
     "skyline_chart": "skyline",
+    # landuse_codes.py: 三调 / 用地用海 / GB 50137 codes and the crosswalk (issue 19)
+    "code_tables": "landuse_codes",
+    "crosswalk": "landuse_codes",
+    "land_use_of": "landuse_codes",
 }
 
 __all__ = [
