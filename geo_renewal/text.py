@@ -429,6 +429,51 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
     "corridors.view3d_buildings": ("建筑", "Buildings"),
     "corridors.view3d_excess": ("超高建筑", "Buildings above the permitted height"),
+    # the weekly cycle (issue 17): store, 督办, 考核, households, playback
+    "weekly.sheet.supervision_unit": ("督办单-{unit}", "Supervision {unit}"),
+    "weekly.sheet.supervision": ("督办汇总", "Supervision summary"),
+    "weekly.sheet.assessment_street": ("考核-街道", "Assessment by street"),
+    "weekly.sheet.assessment_unit": ("考核-责任单位", "Assessment by unit"),
+    "weekly.sheet.households": ("签约预测", "Signing forecast"),
+    "weekly.sheet.clearance": ("清零清单", "Households left"),
+    "weekly.sheet.reconcile": ("台账与户档核对", "Ledger vs households"),
+    "weekly.sheet.decisions_open": ("例会事项-未办结", "Open decisions"),
+    "weekly.sheet.decisions_closed": ("例会事项-已办结", "Decisions closed"),
+    "weekly.sheet.critical_path": ("关键路径", "Critical path"),
+    "weekly.forecast.complete": ("签约已完成", "signing complete"),
+    "weekly.forecast.no_pace": (
+        "近{days}天无签约，无法按近期进度预测",
+        "no signing in the last {days} days: no forecast at the recent pace",
+    ),
+    "weekly.forecast.no_latest": (
+        "近期有一周无签约，最晚日期无法预测",
+        "a recent week had no signing: no latest date",
+    ),
+    "weekly.caveat.assessment_placeholder": (
+        "考核指标权重为程序默认值（占位），不是指挥部的考核办法；请在考核参数文件中设定后再通报。",
+        "The assessment weights are the bundled placeholders, not the office's scheme; "
+        "set them in an assessment file before the scores are announced.",
+    ),
+    "weekly.report.supervision": ("督办（红/黄/蓝）", "Supervision (red / yellow / blue)"),
+    "weekly.report.supervision_counts": (
+        "红色 {red} 项（逾期），黄色 {yellow} 项（滞后于序时进度），蓝色 {blue} 项（{days} 天内到期）。",
+        "{red} red (overdue), {yellow} yellow (behind schedule), {blue} blue (due within {days} days).",
+    ),
+    "weekly.report.decisions": ("例会商定事项", "Meeting decisions"),
+    "weekly.report.decisions_counts": (
+        "未办结 {n_open} 项（其中逾期 {n_late} 项）；上次例会以来办结 {n_closed} 项。",
+        "{n_open} open ({n_late} overdue); {n_closed} closed since the last meeting.",
+    ),
+    "weekly.report.assessment": ("考核排名", "Assessment ranking"),
+    "weekly.report.households": ("签约进度与预测（一户一档）", "Signing and forecast (households)"),
+    "weekly.map.title": ("{name}项目进度回放", "{name}: progress playback"),
+    "weekly.map.week": ("快照日期", "Snapshot"),
+    "weekly.map.play": ("播放", "Play"),
+    "weekly.map.pause": ("暂停", "Pause"),
+    "weekly.map.changed": ("本周阶段变化", "Stage changed this week"),
+    "weekly.map.overdue": ("逾期", "Overdue"),
+    "weekly.map.signing": ("签约状态", "Signing status"),
+    "weekly.map.buildings": ("楼栋签约情况", "Buildings by signing"),
 }
 
 
