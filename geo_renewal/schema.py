@@ -649,6 +649,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "unit_name": ("搬迁单元", "Unit"),
     "n_overdue": ("逾期项目数（个）", "Overdue projects"),
     "reason": ("判定理由", "Reason"),
+    "class_change": ("类别变化", "Class change"),
     "area": ("用地面积（㎡）", "Land area (m²)"),
     "far": ("容积率", "FAR"),
     # stats.py: zone_stats / policy_checks columns and special rows

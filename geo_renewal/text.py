@@ -474,6 +474,88 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "weekly.map.overdue": ("逾期", "Overdue"),
     "weekly.map.signing": ("签约状态", "Signing status"),
     "weekly.map.buildings": ("楼栋签约情况", "Buildings by signing"),
+    # scenario comparison (方案比选): geo_renewal._comparison, _scenario_maps, scenarios
+    "compare.title": ("方案比选", "Scenario comparison"),
+    "compare.sheet": ("方案比选", "Scenario comparison"),
+    "compare.changes_sheet": ("地块类别变化", "Class changes"),
+    "compare.lead": (
+        "{n} 个方案并列比较，差值以“{base}”为基准；每个方案的数据与单独运行该方案相同。",
+        "{n} scenarios side by side; differences are to “{base}”; each scenario's figures "
+        "are those of a run of it alone.",
+    ),
+    "compare.col.indicator": ("指标", "Indicator"),
+    "compare.col.unit": ("单位", "Unit"),
+    "compare.col.diff": ("{name} 较基准", "{name} vs base"),
+    "compare.col.scenario": ("方案", "Scenario"),
+    "compare.col.change": ("类别变化", "Class change"),
+    "compare.row_of": ("{row}：{sub}", "{row}: {sub}"),
+    "compare.caveat_of": ("{names}：{text}", "{names}: {text}"),
+    "compare.and": ("、", ", "),
+    "compare.not_computed": ("未计算", "not computed"),
+    "compare.absent": ("无此地块", "absent"),
+    "compare.row.demolish_households": ("征收拆迁户数", "Households to move"),
+    "compare.row.demolish_floor_area": ("拆除建筑面积", "Floor area to demolish"),
+    "compare.row.units_compliant": ("符合63号文的更新单元", "Renewal units meeting 63号文"),
+    "compare.row.unit_verdict": ("63号文核查", "63号文 check"),
+    "compare.row.flats_needed": ("需实物安置户数", "Households needing a flat"),
+    "compare.row.flats_supplied": ("可用安置房源", "Resettlement flats available"),
+    "compare.row.flats_placed": ("已落实安置户数", "Households placed"),
+    "compare.row.flats_unmet": ("未落实安置户数", "Households not placed"),
+    "compare.row.nearby_rate": ("就地就近安置率", "On-site-or-nearby rate"),
+    "compare.row.fund_balance": ("资金平衡（收入−支出）", "Fund balance (revenue − cost)"),
+    "compare.row.peak_financing": ("融资需求峰值", "Peak financing need"),
+    "compare.row.overdue_projects": ("进度滞后项目", "Projects behind schedule"),
+    "compare.unit.demolish_households": ("户", "households"),
+    "compare.unit.demolish_floor_area": ("平方米", "m²"),
+    "compare.unit.units_compliant": ("个", "units"),
+    "compare.unit.unit_verdict": ("结论", "verdict"),
+    "compare.unit.flats_needed": ("户", "households"),
+    "compare.unit.flats_supplied": ("套", "flats"),
+    "compare.unit.flats_placed": ("户", "households"),
+    "compare.unit.flats_unmet": ("户", "households"),
+    "compare.unit.nearby_rate": ("比例", "share"),
+    "compare.unit.fund_balance": ("万元", "10k yuan"),
+    "compare.unit.peak_financing": ("万元", "10k yuan"),
+    "compare.unit.overdue_projects": ("个", "projects"),
+    "compare.no_change": (
+        "方案“{name}”与“{base}”相比，没有地块改变更新类别。",
+        "No parcel changes class between “{base}” and “{name}”.",
+    ),
+    "compare.changed": (
+        "方案“{name}”与“{base}”相比，{n:,} 个地块改变了更新类别：",
+        "{n:,} parcels change class between “{base}” and “{name}”:",
+    ),
+    "compare.no_demolition_class": (
+        "方案“{name}”的规则集“{rules}”没有“征收拆迁”类：拆迁户数、拆除面积、安置和63号文核查"
+        "均按“征收拆迁”类计算，该方案记为“未计算”，不能与其他方案直接比较。",
+        "Scenario “{name}”: rule set “{rules}” has no demolition class (征收拆迁): households "
+        "and floor area to demolish, resettlement and the 63号文 checks count that class, so "
+        "they are “not computed” for it and cannot be compared with the other scenarios.",
+    ),
+    "compare.peak_not_computed": (
+        "融资需求峰值未计算：资金平衡尚无逐年现金流。",
+        "Peak financing need not computed: the fund balance has no year-by-year cash flow yet.",
+    ),
+    "compare.cash_share_mismatch": (
+        "方案“{name}”：资金平衡按资金参数的货币化安置比例 {fund:.0%} 计算，"
+        "安置方案按 {plan:.0%}；请在该方案的资金参数中设同一比例。",
+        "Scenario “{name}”: the fund balance uses the fund parameters' cash share {fund:.0%}, "
+        "the resettlement {plan:.0%}; give the scenario fund parameters with the same share.",
+    ),
+    "compare.map.change_title": (
+        "{name}：方案“{other}”较“{base}”的地块类别变化",
+        "{name}: class changes from “{base}” to “{other}”",
+    ),
+    "compare.map.unchanged": ("类别未变的地块", "Parcels of unchanged class"),
+    "compare.map.swipe_title": (
+        "{name}：“{left}”（左）与“{right}”（右）",
+        "{name}: “{left}” (left) and “{right}” (right)",
+    ),
+    "compare.map.slider": ("拖动比较两个方案", "Drag to compare the two scenarios"),
+    "compare.file.comparison": ("方案比选表", "Comparison workbook"),
+    "compare.file.report": ("比选报告", "Comparison report"),
+    "compare.file.change_map": ("类别变化图", "Change map"),
+    "compare.file.swipe_map": ("卷帘对比图", "Swipe map"),
 }
 
 
