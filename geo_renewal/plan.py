@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from geo_renewal import _print_plan
 from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
@@ -41,6 +42,7 @@ _SECTIONS = {
     "ledger": {"path", "sheet"},
     "fund": {"params"},
     "outputs": {"dir", "tiles", "offline", "lang"},
+    "print": None,  # checked by geo_renewal._print_plan.print_section
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
@@ -138,6 +140,9 @@ class Plan:
     scenarios
         The file's ``[scenarios.NAME]``, each a checked plan with that scenario's values
         (`geo_renewal.scenarios`); empty in a scenario's own plan.
+    print
+        The ``[print]`` section (printed maps, atlases, deck, report PDF written by a run;
+        `geo_renewal._print_plan.print_section`), or None.
     """
 
     path: Path
@@ -162,6 +167,7 @@ class Plan:
     office: str | None = None
     scenario: str | None = None
     scenarios: dict[str, Plan] = field(default_factory=dict, repr=False)
+    print: dict[str, Any] | None = None
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -367,6 +373,7 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
             if "office" in project
             else None
         ),
+        print=_print_plan.print_section(doc.get("print"), path),
     )
 
 

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from geo_renewal import settings
 from geo_renewal._errors import InputError, RuleError
+from geo_renewal._print_plan import write_prints
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal._stepcache import active_cache
 from geo_renewal.plan import Plan, load_plan
@@ -637,7 +638,7 @@ def run_plan(
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
     result = RunResult(plan=plan)
-    steps = 9
+    steps = 10
     with _plan_crs(plan):  # noqa: SIM117 (one block per concern keeps the steps' indent)
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
             inputs = _input_files(plan)  # hashed before anything is read
@@ -646,6 +647,7 @@ def run_plan(
             _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
+            _step(result, bar, "print", lambda: _writing(out, write_prints, result, tmp))
             stage.commit(_manifest(result, inputs))
     result.files = {name: out / path.name for name, path in result.files.items()}
     result.files["manifest"] = out / MANIFEST
