@@ -23,6 +23,7 @@ EXTRAS: dict[str, str] = {
     "dask": "dask",
     "dask_geopandas": "dask",
     "distributed": "dask",
+    "numpy_financial": "finance",
 }
 
 

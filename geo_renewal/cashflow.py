@@ -455,7 +455,7 @@ def cash_flow(
 @dataclass(frozen=True)
 class _Scenario:
     land_factor: float = 1.0
-    supply_delay: float = 0.0
+    supply_delay: Any = 0.0  # months; an array gives each item its own
     signing_delay: float = 0.0
     cash_share_change: float = 0.0
     compensation_factor: float = 1.0
@@ -494,8 +494,10 @@ def _project_grid(
         np.asarray(items["start"]) + shift, np.asarray(items["end"]) + shift, n_periods, width
     )
     flows = share * (amount * _SIGN[line])[:, None]
-    grid = np.zeros((n_projects * len(_LINES), n_periods))
-    np.add.at(grid, np.asarray(items["project"]) * len(_LINES) + line, flows)
+    key = (np.asarray(items["project"]) * len(_LINES) + line)[:, None] * n_periods
+    cells = (key + np.arange(n_periods)).ravel()
+    size = n_projects * len(_LINES) * n_periods
+    grid = np.bincount(cells, weights=flows.ravel(), minlength=size)
     return grid.reshape(n_projects, len(_LINES), n_periods)
 
 
@@ -786,18 +788,42 @@ def _delay_to_negative(
     """
     Return the months of land-supply delay that first turn each bundle's balance negative.
 
-    0 when it is negative already, NaN when no delay up to `MAX_DELAY_MONTHS` does.
+    0 when it is negative already, NaN when no delay up to `MAX_DELAY_MONTHS` does. The
+    balance never rises with the delay, so a search every `_COARSE` months, then month by
+    month inside the bracket (each bundle its own, in one pass), finds the first month.
     """
-    delays = np.arange(0, MAX_DELAY_MONTHS + 1, 1.0)
     n = n_periods + int(np.ceil(MAX_DELAY_MONTHS / width))
-    grids = np.stack(
-        [_project_grid(items, len(rollup), n, width, _Scenario(supply_delay=d)) for d in delays]
-    )
-    _, costs, inflows, fin = _bundle_flows(grids, member, rate, p)
-    balance = inflows.sum(axis=-1) - costs.sum(axis=-1) - fin["interest"].sum(axis=-1)
-    negative = balance < -0.5  # (delays, bundles)
+
+    def balances(scenarios: list[_Scenario]) -> np.ndarray:
+        grids = np.stack([_project_grid(items, len(rollup), n, width, sc) for sc in scenarios])
+        _, costs, inflows, fin = _bundle_flows(grids, member, rate, p)
+        total = inflows.sum(axis=-1) - costs.sum(axis=-1) - fin["interest"].sum(axis=-1)
+        return total < -0.5  # (scenarios, bundles)
+
+    coarse = np.arange(0, MAX_DELAY_MONTHS + 1, _COARSE, dtype=float)
+    negative = balances([_Scenario(supply_delay=d) for d in coarse])
+    hit = negative.any(axis=0)
     first = negative.argmax(axis=0)
-    return [float(delays[f]) if negative[:, b].any() else np.nan for b, f in enumerate(first)]
+    result = np.where(hit, coarse[first], np.nan)
+    start = np.where(hit & (first > 0), coarse[np.maximum(first - 1, 0)], np.nan)
+    if not np.isfinite(start).any():
+        return result.tolist()
+    # month by month inside each bracket: every project shifted by its own bundle's start
+    owner = member[:-1].argmax(axis=0)[np.asarray(items["project"])]
+    steps = np.arange(1, _COARSE, dtype=float)
+    per_bundle = np.nan_to_num(start[:-1])[owner]
+    fine = balances([_Scenario(supply_delay=per_bundle + k) for k in steps])
+    fine_total = balances([_Scenario(supply_delay=np.nan_to_num(start[-1]) + k) for k in steps])
+    fine[:, -1] = fine_total[:, -1]
+    for j in np.flatnonzero(np.isfinite(start)):
+        months = np.flatnonzero(fine[:, j])
+        if len(months):
+            result[j] = start[j] + steps[months[0]]
+    return result.tolist()
+
+
+#: Step of the coarse search of `_delay_to_negative`, months.
+_COARSE = 6
 
 
 # --------------------------------------------------------------------------- tables

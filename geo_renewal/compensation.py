@@ -475,8 +475,8 @@ def _illegal_area(buildings: pd.DataFrame, fa: pd.Series) -> pd.Series:
 def _project_of(buildings: pd.DataFrame, projects: pd.DataFrame | None) -> pd.Series:
     """Return the building's 征收 project: its column, else the polygon holding its point."""
     if "project_id" in buildings.columns:
-        pid = buildings["project_id"].astype(object)
-        pid = pid.where(pid.notna(), None).map(lambda v: v if v is None else str(v))
+        raw = buildings["project_id"]
+        pid = raw.astype(str).astype(object).where(raw.notna(), None)
     elif projects is not None and "geometry" in projects.columns and "geometry" in buildings:
         import geopandas as gpd
 
@@ -609,28 +609,33 @@ def _refuse_overlaps(
 
 def _value(b: pd.DataFrame, s: CompensationScheme) -> None:
     """重置成新价, 装修 and the value parts, vectorised over the buildings."""
-    structure = b["structure"].astype(str)
-    unknown = sorted(set(structure) - set(_STRUCTURES))
-    if unknown:
+    codes = pd.Index(_STRUCTURES).get_indexer(b["structure"].astype(object))
+    if (codes < 0).any():
+        structure = b["structure"].astype(str)
+        unknown = sorted(set(structure[codes < 0]))
         msg = (
-            f"buildings {b.loc[structure.isin(unknown), 'building_id'].tolist()[:10]} have "
+            f"buildings {b.loc[codes < 0, 'building_id'].tolist()[:10]} have "
             f"structures {unknown} that are not codes of {list(_STRUCTURES)}; read the layer "
             f"with kind='buildings' (结构 labels are mapped) or correct the cells."
         )
         raise InputError(msg)
     age = (s.base_year - b["build_year"]).clip(lower=0)
-    life = structure.map(s.life_years).astype(float)
+    life = np.array([s.life_years[k] for k in _STRUCTURES])[codes]
     newness = (1 - age / life).clip(lower=s.min_share, upper=1.0).fillna(s.min_share)
     b["newness"] = newness
-    b["replacement_price"] = structure.map(s.new_price_per_m2).astype(float) * newness
-    grade = (
-        b["decoration_grade"].astype(object).where(b["decoration_grade"].notna(), s.default_grade)
+    b["replacement_price"] = (
+        np.array([s.new_price_per_m2[k] for k in _STRUCTURES])[codes] * newness
     )
-    bad = ~grade.isin(list(s.decoration_per_m2))
+    grades = list(s.decoration_per_m2)
+    gcodes = pd.Index(grades).get_indexer(b["decoration_grade"].astype(object))
+    given = b["decoration_grade"].notna().to_numpy()
+    bad = pd.Series((gcodes < 0) & given, index=b.index)
+    gcodes = np.where(given, gcodes, grades.index(s.default_grade))
+    grade = pd.Series(np.array(grades, dtype=object)[gcodes], index=b.index, dtype=object)
     if bad.any():
         msg = (
             f"buildings {b.loc[bad, 'building_id'].tolist()[:10]} have decoration grades "
-            f"{sorted(set(grade[bad].astype(str)))}; use one of {list(s.decoration_per_m2)}."
+            f"{sorted(set(b.loc[bad, 'decoration_grade'].astype(str)))}; use one of {grades}."
         )
         raise InputError(msg)
     b["decoration_grade"] = grade
@@ -638,7 +643,7 @@ def _value(b: pd.DataFrame, s: CompensationScheme) -> None:
     legal = b["legal_floor_area"] * on
     b["comp_location"] = b["location_price"] * legal
     b["comp_replacement"] = b["replacement_price"] * legal
-    b["comp_decoration"] = grade.map(s.decoration_per_m2).astype(float) * legal
+    b["comp_decoration"] = np.array([s.decoration_per_m2[g] for g in grades])[gcodes] * legal
     b["comp_illegal"] = b["location_price"] * s.illegal_rate * b["illegal_floor_area"] * on
     b["comp_appraised"] = b[list(_VALUE_PARTS)].sum(axis=1)
     residential = b["land_use"].isin(s.residential_uses) | b["land_use"].isna()

@@ -458,6 +458,7 @@ def fund_balance(
     ids = _unique_ids(projects)
     inputs = _inputs(projects)
     r = _rates(projects, p)
+    plots = _checked_plots(plots) if _checked_plots(plots, check=False) is not None else plots
     if bundles is None and plots is not None and "bundle" in plots.columns:
         bundles = _bundles_from_plots(projects, ids, plots)
     out = _costs(projects, ids, inputs, r, bundles)
@@ -493,13 +494,16 @@ def fund_balance(
     )
 
 
-def _checked_plots(plots: pd.DataFrame | None) -> pd.DataFrame | None:
+def _checked_plots(plots: pd.DataFrame | None, *, check: bool = True) -> pd.DataFrame | None:
     """Return the plots with their supply status (`check_plots`) when they have any."""
     if plots is None:
         return None
     if "overdue" in plots.columns:
         return plots
-    if {"status", "deal_price", "start_price"} & set(plots.columns) and "plot_id" in plots:
+    columns = {"status", "deal_price", "start_price", "sold_planned", "sold_actual"}
+    if columns & set(plots.columns) and "plot_id" in plots:
+        if not check:
+            return plots
         from geo_renewal.supply import check_plots
 
         return check_plots(plots, source="`plots`")
