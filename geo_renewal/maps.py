@@ -447,8 +447,9 @@ def _parcel_layers(
     category_col: str,
     tooltip: bool | Sequence[str] | None,
     popup: bool | Sequence[str] | None,
+    pane: str | None = None,
 ) -> str:
-    """Add one layer per category; returns the legend table of counts and areas."""
+    """Add one layer per category (in map pane `pane`, if given); returns the legend table."""
     if category_col not in classified.columns:
         msg = (
             f"`classified` has no {category_col!r} column; classify the parcels first "
@@ -474,6 +475,8 @@ def _parcel_layers(
         total_a += a
         text = category_label(code, ctx.lang)
         style = md.category_style(code, colors[code])
+        if pane is not None:  # e.g. one side of a swipe map (geo_renewal._scenario_maps)
+            style = {**style, "pane": pane}
         rows.append(
             f'<tr><td class="gr-l">{swatch(style)}{escape(text)}</td>'
             f"<td>{n:,}</td><td>{fmt_ha(a)}</td></tr>"

@@ -127,6 +127,8 @@ LAND_USES: dict[str, tuple[str, str]] = {
     "road": ("道路用地", "Road"),
     "water": ("水域", "Water"),
     "other": ("其他用地", "Other"),
+    # 农村宅基地 (三调 0702, 用地用海 0703): the homesteads 村集体宅基地收回 is about
+    "rural_homestead": ("农村宅基地", "Rural homestead"),
 }
 
 #: Building structure codes and their labels.
@@ -273,6 +275,23 @@ PLOT_STATUSES: dict[str, tuple[str, str, str]] = {
     "sold": ("成交", "Sold", "#1a9850"),
 }
 
+# landuse_codes.py / _survey_fields.py: the office's own fields, optional in every polygon kind
+for _kind in ("parcels", "buildings", "projects", "sites", "units"):
+    KINDS[_kind]["optional"] += (
+        "land_use_code",
+        "land_use_scheme",
+        "land_use_name",
+        "dlbm",
+        "dlmc",
+        "ydyhfldm",
+        "ydyhflmc",
+        "survey_id",
+        "patch_no",
+        "owner_name",
+        "located_in",
+        "stated_area",
+    )
+
 #: Numeric canonical columns and their plausible range: (min, max, what is expected);
 #: None is unbounded. Readers coerce them to numbers, `validate_layer` checks the range.
 NUMERIC_COLUMNS: dict[str, tuple[float | None, float | None, str]] = {
@@ -292,6 +311,15 @@ NUMERIC_COLUMNS: dict[str, tuple[float | None, float | None, str]] = {
     "deal_price": (0, None, "a price ≥ 0 (万元)"),
     "location_price": (0, None, "a price ≥ 0 (元/㎡)"),
 }
+
+# _survey_fields.py: official areas of 三调 / 不动产 exports (TBMJ, ZDMJ, KCMJ, TBDLMJ)
+NUMERIC_COLUMNS.update(
+    {
+        "stated_area": (0, None, "an area ≥ 0 m²"),
+        "deducted_area": (0, None, "an area ≥ 0 m²"),
+        "stated_land_area": (0, None, "an area ≥ 0 m²"),
+    }
+)
 
 #: Yes/no columns, and the cell values (lower-cased, stripped) read as yes or as no.
 BOOL_COLUMNS: tuple[str, ...] = ("listed", "illegal")
@@ -363,7 +391,34 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "deal_price": ("成交价", "成交价格", "成交价款"),
     "band_id": ("区位编号", "区位价分区编号", "价格分区编号"),
     "location_price": ("区位价", "区位补偿价", "区位单价"),
+    # landuse_codes.py: land-use codes of 三调 (DLBM/DLMC), 用地用海 and 控规 layers
+    "dlbm": ("地类编码", "地类代码"),
+    "dlmc": ("地类名称",),
+    "ydyhfldm": ("用地用海分类代码", "用地用海代码", "ydyhdm"),
+    "ydyhflmc": ("用地用海分类名称", "用地用海名称", "ydyhmc"),
+    "land_use_code": ("用地代码", "用地分类代码", "用地类别代码", "yddm", "ydlbdm", "ydxzdm"),
+    "land_use_name": ("用地名称", "用地分类名称", "用地类别名称", "ydmc", "ydlbmc"),
+    # _survey_fields.py: fields of 三调 (DLTB) and 不动产 (ZD, ZRZ) exports
+    "survey_id": ("bsm", "标识码"),
+    "patch_no": ("tbbh", "图斑编号"),
+    "owner_code": ("qsdwdm", "权属单位代码"),
+    "owner_name": ("qsdwmc", "权属单位名称"),
+    "located_in_code": ("zldwdm", "坐落单位代码"),
+    "located_in": ("zldwmc", "坐落单位名称"),
+    "ownership": ("qsxz", "权属性质"),
+    "stated_area": ("tbmj", "图斑面积", "zdmj", "宗地面积"),
+    "deducted_area": ("kcmj", "扣除地类面积"),
+    "stated_land_area": ("tbdlmj", "图斑地类面积"),
 }
+# 不动产 and 三调 spellings of existing columns: 宗地代码 ZDDM, 自然幢号 ZRZH, 建筑面积 JZMJ,
+# 总层数 ZCS, 房屋结构 FWJG, 竣工日期 JGRQ, 幢占地面积 ZZDMJ, 图斑地类 in 用地性质 columns.
+COLUMN_ALIASES["parcel_id"] += ("zddm",)
+COLUMN_ALIASES["building_id"] += ("zrzh", "自然幢号")
+COLUMN_ALIASES["floor_area"] += ("jzmj", "scjzmj", "实测建筑面积")
+COLUMN_ALIASES["floors"] += ("zcs", "总层数")
+COLUMN_ALIASES["structure"] += ("fwjg", "房屋结构")
+COLUMN_ALIASES["build_year"] += ("jgrq", "竣工日期", "jcnd")
+COLUMN_ALIASES["footprint_area"] += ("zzdmj", "幢占地面积")
 
 #: Cell values (as written in surveys) that mean a canonical code, per column.
 VALUE_ALIASES: dict[str, dict[str, str]] = {
@@ -400,9 +455,15 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
         "闲置地": "vacant",
         "道路": "road",
         "水域": "water",
+        "宅基地": "rural_homestead",
     },
     "structure": {
         **{v[0]: k for k, v in STRUCTURES.items()},
+        # 不动产 房屋结构 (FWJG) names
+        "钢和钢筋混凝土结构": "frame",
+        "钢筋混凝土结构": "frame",
+        "混合结构": "brick_concrete",
+        "其它结构": "other",
         "简易": "simple",
         "砖木": "brick_wood",
         "砖混": "brick_concrete",
@@ -468,6 +529,28 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "site_id": ("安置地块编号", "Site ID"),
     "district_id": ("街道编号", "District ID"),
     "name": ("名称", "Name"),
+    # landuse_codes.py / _survey_fields.py: the office's own codes and survey fields
+    "land_use_code": ("用地代码", "Land-use code"),
+    "land_use_scheme": ("用地分类标准", "Land-use classification"),
+    "land_use_name": ("用地名称", "Land-use name"),
+    "planned_use_code": ("规划用地代码", "Planned-use code"),
+    "planned_use_scheme": ("规划用地分类标准", "Planned-use classification"),
+    "planned_use_name": ("规划用地名称", "Planned-use name"),
+    "dlbm": ("地类编码", "Land class code (3rd survey)"),
+    "dlmc": ("地类名称", "Land class name (3rd survey)"),
+    "ydyhfldm": ("用地用海分类代码", "Land and sea use code"),
+    "ydyhflmc": ("用地用海分类名称", "Land and sea use name"),
+    "survey_id": ("标识码", "Survey feature ID"),
+    "patch_no": ("图斑编号", "Patch number"),
+    "owner_code": ("权属单位代码", "Owner code"),
+    "owner_name": ("权属单位名称", "Owner"),
+    "located_in_code": ("坐落单位代码", "Located-in code"),
+    "located_in": ("坐落单位名称", "Located in"),
+    "ownership": ("权属性质", "Ownership"),
+    "stated_area": ("登记面积（㎡）", "Stated area (m²)"),
+    "deducted_area": ("扣除地类面积（㎡）", "Deducted area (m²)"),
+    "stated_land_area": ("图斑地类面积（㎡）", "Patch land-class area (m²)"),
+    "measured_area": ("计算面积（㎡）", "Measured area (m²)"),
     # ledger.py: ledger and progress columns (stage dates are added below the dict)
     "responsible_unit": ("责任单位", "Responsible unit"),
     "responsible_person": ("责任人", "Responsible person"),
@@ -566,6 +649,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "unit_name": ("搬迁单元", "Unit"),
     "n_overdue": ("逾期项目数（个）", "Overdue projects"),
     "reason": ("判定理由", "Reason"),
+    "class_change": ("类别变化", "Class change"),
     "area": ("用地面积（㎡）", "Land area (m²)"),
     "far": ("容积率", "FAR"),
     # stats.py: zone_stats / policy_checks columns and special rows
