@@ -822,10 +822,102 @@ FUND_MONEY_LABELS: dict[str, tuple[str, str]] = {
     "land_revenue": ("土地出让收入", "Land revenue"),
     "resettlement_settlement": ("安置房结算收入", "Resettlement settlement"),
     "other_revenue": ("其他收入", "Other revenue"),
+    "subsidy_revenue": ("奖补资金收入", "Subsidies"),
     "total_revenue": ("总收入", "Total revenue"),
     "balance": ("资金平衡（收入−成本）", "Balance (revenue − cost)"),
 }
-for _code, (_zh, _en) in FUND_MONEY_LABELS.items():
+#: cashflow.py / compensation.py: money columns of the cash flow, financing and compensation
+#: (元, and with suffix _wan 万元), beside the fund balance's own lines.
+CASHFLOW_MONEY_LABELS: dict[str, tuple[str, str]] = {
+    "comp_location": ("区位补偿", "Location value"),
+    "comp_replacement": ("重置成新补偿", "Replacement value"),
+    "comp_decoration": ("装修补偿", "Decoration"),
+    "comp_illegal": ("违法建筑补偿", "Illegal floor area"),
+    "per_household": ("户均补偿", "Compensation per household"),
+    "special_bonds": ("专项债资金", "Special bonds"),
+    "bond_repayment": ("专项债偿还", "Bond repayment"),
+    "net_flow": ("净现金流", "Net cash flow"),
+    "cumulative_net": ("累计净现金流", "Cumulative net cash flow"),
+    "equity": ("资本金投入", "Capital paid in"),
+    "interest": ("融资利息", "Interest"),
+    "loan_balance": ("贷款余额", "Loan balance"),
+    "cumulative_balance": ("累计资金余额", "Cumulative balance"),
+    "peak_need": ("融资需求峰值", "Peak financing need"),
+    "capital_required": ("项目资本金", "Capital required"),
+    "total_interest": ("利息合计", "Total interest"),
+    "npv": ("净现值", "NPV"),
+    "credit_line": ("授信额度", "Credit line"),
+    "balance_change": ("资金平衡变化", "Balance change"),
+    "peak_need_change": ("融资需求变化", "Peak need change"),
+    "static": ("静态测算", "Static roll-up"),
+    "cashflow": ("现金流合计", "Cash flow total"),
+    "difference": ("差额", "Difference"),
+}
+COLUMN_LABELS.update(
+    {
+        "period": ("期间", "Period"),
+        "peak_period": ("融资需求峰值期间", "Peak need in"),
+        "irr_rate": ("内部收益率", "IRR"),
+        "payback_period": ("回收期（资金回正期间）", "Payback period"),
+        "closed": ("封闭运行", "Closed loop"),
+        "breaks_in": ("失衡期间", "Breaks in"),
+        "break_reason": ("失衡原因", "Why it breaks"),
+        "negative_after_months": (
+            "供地延迟多少个月转负",
+            "Land supply delay turning it negative (months)",
+        ),
+        "schedule_assumed": ("日期为假定的项目数", "Projects with assumed dates"),
+        "factor": ("敏感性因素", "Factor"),
+        "change_text": ("变动", "Change"),
+        "compensation_basis": ("补偿测算依据", "Compensation basis"),
+        "price_basis": ("地价依据", "Price basis"),
+        "legal_floor_area": ("合法建筑面积（㎡）", "Legal floor area (m²)"),
+        "illegal_floor_area": ("违法建筑面积（㎡）", "Illegal floor area (m²)"),
+        "newness": ("成新率", "Newness"),
+        "replacement_price": ("重置成新价（元/㎡）", "Replacement price (yuan/m²)"),
+        "decoration_grade": ("装修等级", "Decoration grade"),
+        "status_index": ("供地阶段序号", "Supply step no."),
+        "next_status": ("下一步", "Next step"),
+        "next_planned": ("下一步计划日期", "Next step planned"),
+        "overdue_status": ("逾期环节", "Overdue step"),
+        "sale_date": ("成交（计划）日期", "Sale date (or planned)"),
+        "expected_price": ("预计出让价款（万元）", "Expected price (10⁴ yuan)"),
+        "expected_price_wan": ("预计出让价款（万元）", "Expected price (10⁴ yuan)"),
+        "n_plots": ("地块数（宗）", "Plots"),
+        "n_overdue_plots": ("逾期地块数（宗）", "Overdue plots"),
+        "year": ("年度", "Year"),
+        "line": ("科目", "Line"),
+    }
+)
+VALUE_LABELS.update(
+    {
+        "factor": {
+            "base": ("基准情景", "Base case"),
+            "land_price": ("土地价格", "Land price"),
+            "supply_delay": ("供地延迟", "Land supply delay"),
+            "signing_delay": ("签约延迟", "Signing delay"),
+            "cash_share": ("货币化安置比例", "Cash share"),
+            "compensation": ("补偿标准", "Compensation level"),
+        },
+        "break_reason": {
+            "credit_line": ("超出授信额度", "Loan above the credit line"),
+            "not_repaid": ("期末贷款未还清", "Loan not repaid by the end"),
+            "balance_negative": ("收入不足以覆盖成本和利息", "Revenue short of cost and interest"),
+        },
+        "compensation_basis": {
+            "buildings": ("按建筑逐栋测算", "Per building (scheme)"),
+            "appraised": ("按评估单价", "Appraised price per m²"),
+        },
+        "price_basis": {
+            "deal": ("成交价", "Deal price"),
+            "start": ("起始价", "Starting price"),
+            "land_price": ("楼面地价测算", "Land price × floor area"),
+        },
+        "next_status": VALUE_LABELS["status"],
+        "overdue_status": VALUE_LABELS["status"],
+    }
+)
+for _code, (_zh, _en) in {**FUND_MONEY_LABELS, **CASHFLOW_MONEY_LABELS}.items():
     COLUMN_LABELS.setdefault(_code, (f"{_zh}（元）", f"{_en} (yuan)"))
     COLUMN_LABELS.setdefault(f"{_code}_wan", (f"{_zh}（万元）", f"{_en} (10⁴ yuan)"))
 

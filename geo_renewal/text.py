@@ -373,6 +373,49 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "fund.sheet.plots": ("出让地块", "Sale plots"),
     "fund.sheet.sensitivity": ("敏感性分析", "Sensitivity"),
     "fund.sheet.parameters": ("测算参数", "Parameters"),
+    # issue 16: compensation per building, land supply, cash flow and financing
+    "fund.sheet.compensation_projects": ("征收补偿（按项目）", "Compensation by project"),
+    "fund.sheet.compensation_buildings": ("征收补偿（按建筑）", "Compensation by building"),
+    "fund.sheet.compensation_scheme": ("补偿方案参数", "Compensation scheme"),
+    "fund.sheet.supply_plan": ("年度供地计划", "Land supply plan"),
+    "fund.sheet.overdue_plots": ("逾期地块", "Overdue plots"),
+    "fund.sheet.cashflow": ("现金流量（按期）", "Cash flow by period"),
+    "fund.sheet.financing": ("融资测算", "Financing"),
+    "fund.sheet.cashflow_sensitivity": ("现金流敏感性", "Cash-flow sensitivity"),
+    "fund.sheet.reconciliation": ("静态与现金流核对", "Static vs cash flow"),
+    "supply.not_reserved": ("未收储", "Not reserved yet"),
+    "fund.change.months": ("{n:g} 个月", "{n:g} months"),
+    "fund.change.points": ("{n:+.0f} 个百分点", "{n:+.0f} points"),
+    "caveat.scheme_placeholder": (
+        "征收补偿测算中 {n} 项补偿标准仍为软件内置的占位值（{keys}），不是本区的征收补偿方案，"
+        "逐栋补偿额仅作示意。请在补偿方案文件中给出本区的区位价、重置价和装修标准。",
+        "{n} compensation prices are still the bundled placeholders ({keys}), not the "
+        "district's compensation scheme: the per-building figures are illustrative only. "
+        "Give the district's 区位价, replacement and decoration prices in the scheme file.",
+    ),
+    "cashflow.report.title": ("资金平衡与现金流", "Fund balance and cash flow"),
+    "cashflow.report.summary": (
+        "全区作为一个整体项目：融资需求峰值 {peak:,.0f} 万元（{when}），项目资本金 {capital:,.0f} 万元，"
+        "利息合计 {interest:,.0f} 万元，资金平衡 {balance:,.0f} 万元；{closed} / {n} 个平衡单元实现封闭运行。",
+        "The district as one project: peak financing need {peak:,.0f} (10⁴ yuan) in {when}, "
+        "capital {capital:,.0f}, total interest {interest:,.0f}, balance {balance:,.0f}; "
+        "{closed} of {n} bundles stay closed.",
+    ),
+    "cashflow.chart.title": (
+        "累计资金余额与贷款余额（万元）",
+        "Cumulative balance and loan (10⁴ yuan)",
+    ),
+    "cashflow.chart.balance": ("累计净现金流（融资前）", "Cumulative net flow (before financing)"),
+    "cashflow.chart.loan": ("贷款余额", "Loan balance"),
+    "cashflow.chart.peak": ("融资需求峰值 {peak:,.0f}", "Peak need {peak:,.0f}"),
+    "cashflow.tornado.title": (
+        "资金平衡敏感性（万元，相对基准）",
+        "Balance sensitivity (10⁴ yuan, vs base)",
+    ),
+    "cashflow.breaks": (
+        "{bundle}：{when} {reason}",
+        "{bundle}: {reason} in {when}",
+    ),
     # run_plan: maps, workbook sheets, the printed summary
     # printed maps, atlas and deck (printmap.py, atlas.py, deck.py)
     "print.legend_other": ("其他图层", "Other layers"),
