@@ -964,3 +964,9 @@ def rules_check_command(rules: str, parcels_path: str | None, layer: str | None)
         # layers and rasters are not given here: only the columns are checked
         rule_set.check_inputs(columns, layers=rule_set.layers, rasters=rule_set.rasters)
     click.echo("OK")
+
+
+# ---------------------------------------------------------------- the weekly ledger store
+from geo_renewal._cli_ledger import ledger_group  # noqa: E402 - added after the group exists
+
+cli.add_command(ledger_group)

@@ -19,6 +19,7 @@ from typing import Any
 from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._toml import read_toml
+from geo_renewal.weekly import WeeklySpec, weekly_section_of
 
 __all__ = ["LayerSpec", "Plan", "load_plan"]
 
@@ -37,7 +38,8 @@ _SECTIONS = {
         "max_dist",
         "exclude_on_site",
     },
-    "ledger": {"path", "sheet"},
+    "ledger": {"path", "sheet", "store"},  # store: a LedgerStore (geo_renewal.weekly)
+    "weekly": None,  # checked by geo_renewal.weekly.weekly_section_of
     "fund": {"params"},
     "outputs": {"dir", "tiles", "offline", "lang"},
 }
@@ -132,6 +134,9 @@ class Plan:
         (`geo_renewal.stats.zone_stats` ``how``).
     office
         制表单位, the office issuing the tables (``project.office``), or None.
+    weekly
+        The ledger store and the weekly meeting's settings (``[ledger] store`` and
+        ``[weekly]``, `geo_renewal.weekly.weekly_section_of`), or None.
     """
 
     path: Path
@@ -154,6 +159,7 @@ class Plan:
     offline: bool
     stats_how: str = "apportion"
     office: str | None = None
+    weekly: WeeklySpec | None = None
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -297,6 +303,7 @@ def load_plan(path: str | Path) -> Plan:
         tiles=_tiles(outputs.get("tiles", "none"), path),
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
+        weekly=weekly_section_of(doc, base, path),
         office=(
             _typed(project["office"], str, path, "project.office", '"某某区城市更新局"')
             if "office" in project

@@ -35,6 +35,7 @@ from geo_renewal._errors import InputError, RuleError
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import say
+from geo_renewal.weekly import weekly_step
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from geo_renewal.ledger import Ledger
     from geo_renewal.resettlement import ResettlementPlan
     from geo_renewal.validate import ValidationReport
+    from geo_renewal.weekly import WeeklyMeeting
 
 __all__ = ["OUTPUT_FILES", "RunResult", "run_plan"]
 
@@ -89,6 +91,9 @@ class RunResult:
     ledger, progress, fund
         The ledger, per-project progress as of ``plan.as_of`` and the fund balance, or None
         without a ledger.
+    weekly
+        The weekly meeting (督办, 考核, households) of the ledger store's snapshot, or None
+        without ``[ledger] store`` / ``[weekly]`` (`geo_renewal.weekly`).
     files
         Output name -> path written (see `OUTPUT_FILES`).
     timings
@@ -107,6 +112,7 @@ class RunResult:
     ledger: Ledger | None = None
     progress: pd.DataFrame | None = None
     fund: FundBalance | None = None
+    weekly: WeeklyMeeting | None = None
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -372,11 +378,16 @@ def _progress(result: RunResult) -> None:
     from geo_renewal.progress import project_progress
 
     plan = result.plan
-    if plan.ledger is None:
+    if plan.ledger is None and plan.weekly is None:
         return
-    ledger = read_ledger(
-        plan.ledger, projects=result.layers.get("projects"), sheet=plan.ledger_sheet
-    )
+    if plan.ledger is None and plan.weekly is not None:  # the store's snapshot of as_of
+        from geo_renewal.weekly import store_ledger
+
+        ledger = store_ledger(plan.weekly, plan.as_of)
+    else:
+        ledger = read_ledger(
+            plan.ledger, projects=result.layers.get("projects"), sheet=plan.ledger_sheet
+        )
     result.ledger = ledger
     result.progress = project_progress(ledger, as_of=plan.as_of, lang=plan.lang)
     result.fund = fund_balance(
@@ -481,6 +492,8 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
             lang=result.plan.lang,
         ).items():
             tables[name[:31]] = df
+    for name, df in ({} if result.weekly is None else result.weekly.tables(lang)).items():
+        tables[name] = df  # 督办, decisions, 考核, households (geo_renewal.weekly)
     if result.fund is not None:
         from geo_renewal.fund import fund_tables
 
@@ -605,7 +618,7 @@ def run_plan(
     old_crs = settings.working_crs
     if plan.working_crs is not None:
         settings.working_crs = plan.working_crs
-    steps = 9
+    steps = 10
     try:
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
             inputs = _input_files(plan)  # hashed before anything is read
@@ -616,6 +629,7 @@ def run_plan(
             _step(result, bar, "resettlement", lambda: _resettlement(result))
             _step(result, bar, "units", lambda: _units(result))
             _step(result, bar, "progress", lambda: _progress(result))
+            _step(result, bar, "weekly", lambda: weekly_step(result))
             _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
