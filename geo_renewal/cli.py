@@ -973,3 +973,7 @@ from geo_renewal._cli_print import deck_command, print_command  # noqa: E402 - p
 
 cli.add_command(print_command)
 cli.add_command(deck_command)
+# ---------------------------------------------------------------- the weekly ledger store
+from geo_renewal._cli_ledger import ledger_group  # noqa: E402 - added after the group exists
+
+cli.add_command(ledger_group)

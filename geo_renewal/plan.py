@@ -21,6 +21,7 @@ from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
+from geo_renewal.weekly import WeeklySpec, weekly_section_of
 
 __all__ = ["LayerSpec", "Plan", "load_plan", "plan_from_doc"]
 
@@ -39,7 +40,8 @@ _SECTIONS = {
         "max_dist",
         "exclude_on_site",
     },
-    "ledger": {"path", "sheet"},
+    "ledger": {"path", "sheet", "store"},  # store: a LedgerStore (geo_renewal.weekly)
+    "weekly": None,  # checked by geo_renewal.weekly.weekly_section_of
     "fund": {"params"},
     "outputs": {"dir", "tiles", "offline", "lang"},
     "print": None,  # checked by geo_renewal._print_plan.print_section
@@ -143,6 +145,9 @@ class Plan:
     print
         The ``[print]`` section (printed maps, atlases, deck, report PDF written by a run;
         `geo_renewal._print_plan.print_section`), or None.
+    weekly
+        The ledger store and the weekly meeting's settings (``[ledger] store`` and
+        ``[weekly]``, `geo_renewal.weekly.weekly_section_of`), or None.
     """
 
     path: Path
@@ -168,6 +173,7 @@ class Plan:
     scenario: str | None = None
     scenarios: dict[str, Plan] = field(default_factory=dict, repr=False)
     print: dict[str, Any] | None = None
+    weekly: WeeklySpec | None = None
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -368,6 +374,7 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
         tiles=_tiles(outputs.get("tiles", "none"), path),
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
+        weekly=weekly_section_of(doc, base, path),
         office=(
             _typed(project["office"], str, path, "project.office", '"某某区城市更新局"')
             if "office" in project

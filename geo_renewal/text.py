@@ -567,7 +567,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n_open} open ({n_late} overdue); {n_closed} closed since the last meeting.",
     ),
     "weekly.report.assessment": ("考核排名", "Assessment ranking"),
-    "weekly.report.households": ("签约进度与预测（一户一档）", "Signing and forecast (households)"),
+    "weekly.report.households": (
+        "签约进度与预测（一户一档）",
+        "Signing and forecast (households)",
+    ),
     "weekly.map.title": ("{name}项目进度回放", "{name}: progress playback"),
     "weekly.map.week": ("快照日期", "Snapshot"),
     "weekly.map.play": ("播放", "Play"),
