@@ -255,6 +255,9 @@ def class_changes(
         geoms[missing] = base.geometry.reindex(changed[missing]).to_numpy()
     keep = [c for c in ("parcel_id", "name", "street", "households") if c in other.columns]
     attrs = other[keep].reindex(changed) if keep else pd.DataFrame(index=changed)
+    if missing.any():
+        attrs = attrs.combine_first(base[[c for c in keep if c in base.columns]])
+        attrs = attrs.reindex(changed)[keep]
     out = gpd.GeoDataFrame(
         attrs.assign(
             from_category=frm.loc[changed].to_numpy(),
@@ -328,6 +331,23 @@ class Comparison:
             **{f"Δ {n}": say("compare.col.diff", lang, name=n) for n in self.names},
         }
         return table.rename(columns=headers)
+
+    def change_label(self, change: str) -> str:
+        """Return ``"from → to"`` of a ``from→to`` code in labels of the scenarios' rule sets."""
+        from geo_renewal.rules import load_rules
+        from geo_renewal.schema import label
+
+        cats: dict[str, Any] = {}
+        for result in self.results.values():
+            cats.update(load_rules(result.plan.rules).categories)
+
+        def one(code: str) -> str:
+            if code == "absent":
+                return say("compare.absent", self.lang)
+            return str(cats[code].label(self.lang)) if code in cats else label(code, self.lang)
+
+        frm, _, to = change.partition("→")
+        return f"{one(frm)} → {one(to)}"
 
     def change_counts(self, name: str) -> pd.Series:
         """Return the number of changed parcels of scenario `name` by ``from→to``, largest first."""
@@ -416,21 +436,12 @@ def comparison_section(result: RunResult, lang: str) -> str:
 
 
 def _changes_list(comp: Comparison, name: str, lang: str) -> str:
-    from geo_renewal.schema import label
-
     counts = comp.change_counts(name)
     if not len(counts):
         text = say("compare.no_change", lang, name=name, base=comp.base)
         return f"<p>{escape(text)}</p>"
     items = "".join(
-        f"<li>{escape(_change_label(str(k), lang, label))}：{int(v):,}</li>"
-        for k, v in counts.items()
+        f"<li>{escape(comp.change_label(str(k)))}：{int(v):,}</li>" for k, v in counts.items()
     )
     text = say("compare.changed", lang, name=name, base=comp.base, n=int(counts.sum()))
     return f"<p>{escape(text)}</p><ul>{items}</ul>"
-
-
-def _change_label(change: str, lang: str, label: Callable[[str, str], str]) -> str:
-    frm, _, to = change.partition("→")
-    name = {"absent": say("compare.absent", lang)}
-    return f"{name.get(frm) or label(frm, lang)} → {name.get(to) or label(to, lang)}"
