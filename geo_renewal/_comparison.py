@@ -179,7 +179,8 @@ def indicator_table(
     for name in results:
         if name not in table.columns:
             table[name] = None
-        table[name] = table[name].astype(object).where(table[name].notna(), None)
+        values = [None if _missing(v) else v for v in table[name]]
+        table[name] = pd.Series(values, index=table.index, dtype=object)
     for name in results:
         if name != base:
             diffs = [_diff(b, v) for b, v in zip(table[base], table[name], strict=True)]
@@ -197,6 +198,11 @@ def _row(
             "unit": say(f"compare.unit.{kind}", lang),
         }
     return rows[key]
+
+
+def _missing(value: Any) -> bool:
+    """Tell None and NaN (a figure not computed) from a value."""
+    return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
 
 
 def _is_number(value: Any) -> bool:
@@ -318,13 +324,20 @@ class Comparison:
         -------
         sheet
             The indicator label and unit, a column per scenario, the differences, with
-            "not computed" written where a figure is missing.
+            "not computed" written where a figure is missing; numbers rounded as the
+            report shows them (shares in %, their differences in percentage points).
         """
         lang = self.lang
+        kinds = [str(k).split(":", 1)[0] for k in self.table.index]
         table = self.table.reset_index(drop=True)
         blank = say("compare.not_computed", lang)
-        for name in self.names:
-            table[name] = table[name].map(lambda v: blank if v is None else v)
+        diffs = [f"Δ {n}" for n in self.names if n != self.base]
+        for col in [*self.names, *diffs]:
+            fill = blank if col in self.names else None
+            table[col] = [
+                fill if v is None else _sheet_value(v, kind)
+                for v, kind in zip(table[col], kinds, strict=True)
+            ]
         headers = {
             "label": say("compare.col.indicator", lang),
             "unit": say("compare.col.unit", lang),
@@ -357,9 +370,23 @@ class Comparison:
         return changes["change"].value_counts().rename("n_parcels")
 
 
-def _number_text(v: float, kind: str, sign: str = "") -> str:
+def _sheet_value(value: Any, kind: str) -> Any:
+    """Return a figure as the sheet shows it: a share in %, other numbers rounded."""
+    if not _is_number(value):
+        return value
+    v = float(value)
+    if math.isnan(v):
+        return None
     if kind in SHARES:
-        return f"{v:{sign}.1%}"
+        return round(100 * v, 1)
+    return round(v) if abs(v) >= 100 or v == round(v) else round(v, 2)
+
+
+def _number_text(v: float, kind: str, sign: str = "", lang: str = "zh") -> str:
+    if kind in SHARES and sign:  # a difference of two shares: percentage points
+        return say("compare.points", lang, n=f"{100 * v:+.1f}")
+    if kind in SHARES:
+        return f"{v:.1%}"
     return f"{v:{sign},.0f}" if abs(v) >= 100 or v == round(v) else f"{v:{sign},.2f}"
 
 
@@ -372,14 +399,14 @@ def _cell(value: Any, kind: str, lang: str) -> str:
     return escape(str(value))
 
 
-def _diff_cell(value: Any, kind: str) -> str:
+def _diff_cell(value: Any, kind: str, lang: str) -> str:
     if value is None or value == "":
         return "" if value == "" else "—"
     if _is_number(value):
         v = float(value)
         if math.isnan(v):
             return "—"
-        return "0" if v == 0 else escape(_number_text(v, kind, "+"))
+        return "0" if v == 0 else escape(_number_text(v, kind, "+", lang))
     return escape(str(value))
 
 
@@ -415,7 +442,7 @@ def comparison_section(result: RunResult, lang: str) -> str:
         unit, kind = str(row["unit"]), str(key).split(":", 1)[0]
         cells = "".join(f'<td class="num">{_cell(row[n], kind, lang)}</td>' for n in names)
         cells += "".join(
-            f'<td class="num">{_diff_cell(row[f"Δ {n}"], kind)}</td>'
+            f'<td class="num">{_diff_cell(row[f"Δ {n}"], kind, lang)}</td>'
             for n in names
             if n != comp.base
         )
