@@ -29,6 +29,15 @@ map_coordinate_precision : int
     Decimal places of longitude/latitude written into map HTML (6 ≈ 0.1 m).
 map_feature_warning : int
     Number of map features above which `renewal_map` warns and suggests lighter output.
+landuse_crosswalk : str | None
+    An edited copy of ``geo_renewal/codes/crosswalk.csv`` (land-use codes -> classes); None
+    uses the bundled one. See `geo_renewal.landuse_codes.crosswalk`.
+stated_area_tolerance : float
+    Relative difference between a stated official area (TBMJ, ZDMJ) and the computed area
+    above which `validate_layer` reports the feature (0.01 = 1 %).
+tile_package_warning_mb : float
+    Size in MB of the tiles a self-contained map inlines from a local tile package
+    (MBTiles, PMTiles) above which `renewal_map` warns.
 """
 
 from __future__ import annotations
@@ -42,3 +51,6 @@ use_arrow: bool = True
 map_simplify_tolerance: float = 0.5
 map_coordinate_precision: int = 6
 map_feature_warning: int = 50_000
+landuse_crosswalk: str | None = None
+stated_area_tolerance: float = 0.01
+tile_package_warning_mb: float = 50.0
