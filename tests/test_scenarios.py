@@ -447,3 +447,16 @@ def test_the_swipe_map_opens_offline_with_both_sides_drawn(plan_path, tmp_path):
     assert res.values["left"] > 1000
     assert res.values["right"] > 1000
     assert res.values["clip"].startswith("rect(")
+
+
+def test_run_runs_one_scenario_alone(plan_path, tmp_path):
+    out = tmp_path / "cash50"
+    result = CliRunner().invoke(
+        cli, ["run", str(plan_path), "--scenario", "cash50", "--out", str(out), "--silent"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["parameters"]["resettlement"]["cash_share"] == 0.5
+    bad = CliRunner().invoke(cli, ["run", str(plan_path), "--scenario", "cash5"])
+    assert bad.exit_code == 1
+    assert "did you mean `cash50`" in bad.output
