@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from small_plan import write_small_plan
 
 import geopandas as gpd
 import shapely
@@ -20,7 +21,6 @@ from geo_renewal._scenario_doc import deep_merge
 from geo_renewal._scenario_maps import change_map, swipe_map
 from geo_renewal._stepcache import StepCache
 from geo_renewal.cli import cli
-from geo_renewal.io import write_layer
 from geo_renewal.plan import load_plan
 from geo_renewal.report import _map_legend
 from geo_renewal.scenarios import compare_scenarios, scenario_names, write_comparison
@@ -46,36 +46,12 @@ STRICT_RULES = RULES.replace('["C", "D"]', '["D"]')
 
 
 def _plan(folder: Path, parcels: gpd.GeoDataFrame, scenarios: str) -> Path:
-    """A small project file: 8 demolition parcels, resettlement sites, and `scenarios`."""
-    write_layer(parcels, folder / "parcels.gpkg", layer="parcels")
+    """The small project file with 8 demolition parcels, resettlement sites and `scenarios`."""
+    path = write_small_plan(folder, parcels)
     (folder / "rules.toml").write_text(RULES, encoding="utf-8")
     (folder / "strict.toml").write_text(STRICT_RULES, encoding="utf-8")
-    text = f"""
-[project]
-name = "小片区"
-as_of = 2026-11-20
-
-[layers.parcels]
-path = "parcels.gpkg"
-layer = "parcels"
-
-[rules]
-set = "rules.toml"
-
-[stats]
-by = ["street"]
-
-[resettlement]
-cash_share = 0.3
-
-[outputs]
-tiles = "none"
-offline = true
-
-{scenarios}
-"""
-    path = folder / "plan.toml"
-    path.write_text(text, encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace("offline = false", "offline = true")
+    path.write_text(f"{text}\n[resettlement]\ncash_share = 0.3\n\n{scenarios}", encoding="utf-8")
     return path
 
 
