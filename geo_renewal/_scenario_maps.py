@@ -73,6 +73,9 @@ _SWIPE_JS = """(function (map, panes, text) {
     left.style.clip = "rect(" + [nw.y, cx, se.y, nw.x].join("px,") + "px)";
     right.style.clip = "rect(" + [nw.y, se.x, se.y, cx].join("px,") + "px)";
     bar.style.left = x + "px";
+    var title = c.querySelector(".gr-title"), top = 54;  // the side names below the title
+    if (title && title.offsetHeight) { top = title.offsetTop + title.offsetHeight + 8; }
+    tl.style.top = tr.style.top = top + "px";
     tl.style.left = Math.max(4, x - tl.offsetWidth - 10) + "px";
     tr.style.left = Math.min(size.x - tr.offsetWidth - 4, x + 10) + "px";
   }

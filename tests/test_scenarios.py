@@ -416,6 +416,9 @@ def test_the_swipe_map_opens_offline_with_both_sides_drawn(plan_path, tmp_path):
             "left": f"{drawn}('grLeft')",
             "right": f"{drawn}('grRight')",
             "clip": "document.querySelector('.leaflet-grRight-pane').style.clip",
+            "moved": "(function () { var s = window.geoRenewalSwipe, before ="
+            " s.panes[1].style.clip; s.range.value = 0.2;"
+            " s.range.dispatchEvent(new Event('input')); return before !== s.panes[1].style.clip; })()",
         },
     )
     assert not res.errors
@@ -423,6 +426,7 @@ def test_the_swipe_map_opens_offline_with_both_sides_drawn(plan_path, tmp_path):
     assert res.values["left"] > 1000
     assert res.values["right"] > 1000
     assert res.values["clip"].startswith("rect(")
+    assert res.values["moved"]  # the slider moves the clip
 
 
 def test_run_runs_one_scenario_alone(plan_path, tmp_path):
