@@ -91,6 +91,12 @@ BENCHES: dict[str, Bench] = {
             note="maps stop at 100k parcels",
         ),
         Bench(
+            "scenarios",
+            "benchmarks.bench_scenarios",
+            max_size=10_000,
+            note="the sample district (4,183 parcels) at any size",
+        ),
+        Bench(
             "scale",
             "benchmarks.bench_scale",
             max_size=None,

@@ -137,6 +137,10 @@ _API: dict[str, str] = {
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",
+    # scenarios.py / _comparison.py (方案比选)
+    "compare_scenarios": "scenarios",
+    "write_comparison": "scenarios",
+    "Comparison": "_comparison",
     # heights.py / corridors.py / surfaces.py / skyline.py (view corridors, issue 20)
     "building_heights": "heights",
     "plot_heights": "heights",

@@ -448,8 +448,9 @@ def _parcel_layers(
     tooltip: bool | Sequence[str] | None,
     popup: bool | Sequence[str] | None,
     pane: str | None = None,
+    prefix: str = "",
 ) -> str:
-    """Add one layer per category (in map pane `pane`, if given); returns the legend table."""
+    """Add one layer per category (in map pane `pane`, named after `prefix`); returns the legend."""
     if category_col not in classified.columns:
         msg = (
             f"`classified` has no {category_col!r} column; classify the parcels first "
@@ -488,7 +489,7 @@ def _parcel_layers(
             ctx,
             classified.iloc[idx],
             arg="classified",
-            name=f"{text} ({n:,})",
+            name=f"{prefix}{text} ({n:,})",
             style=style,
             tip_fields=tip,
             pop_fields=pop,
