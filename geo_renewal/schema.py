@@ -235,6 +235,42 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
             "MultiPoint",
         ),
     },
+    # supply.py: sale plots (出让地块) with their 控规 indicators and supply status; the
+    # status dates <status>_planned / <status>_actual of PLOT_STATUSES are optional too.
+    "plots": {
+        "required": ("plot_id",),
+        "optional": (
+            "project_id",
+            "bundle",
+            "name",
+            "land_use",
+            "plot_area",
+            "far",
+            "height_limit",
+            "density",
+            "green_ratio",
+            "status",
+            "start_price",
+            "deal_price",
+        ),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
+    # compensation.py: location-price bands (区位价分区) of a compensation scheme.
+    "price_bands": {
+        "required": ("band_id", "location_price"),
+        "optional": ("name",),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
+}
+
+#: supply.py: the supply pipeline of a sale plot (出让地块), in order: code -> (zh, en,
+#: map colour). A plot's dates are the columns ``<code>_planned`` and ``<code>_actual``.
+PLOT_STATUSES: dict[str, tuple[str, str, str]] = {
+    "reserved": ("收储", "Land reserved", "#fee08b"),
+    "approval": ("组卷报批", "Land approval", "#fdae61"),
+    "cleared": ("净地", "Cleared land", "#f46d43"),
+    "announced": ("挂牌公告", "Listed for sale", "#3288bd"),
+    "sold": ("成交", "Sold", "#1a9850"),
 }
 
 #: Numeric canonical columns and their plausible range: (min, max, what is expected);
@@ -248,6 +284,13 @@ NUMERIC_COLUMNS: dict[str, tuple[float | None, float | None, str]] = {
     "footprint_area": (0, None, "an area ≥ 0 m²"),
     "far": (0, None, "a floor-area ratio ≥ 0"),
     "planned_floor_area": (0, None, "an area ≥ 0 m²"),
+    "plot_area": (0, None, "an area ≥ 0 m²"),
+    "height_limit": (0, 1000, "a height limit of 0 to 1,000 m"),
+    "density": (0, 1, "a building density between 0 and 1"),
+    "green_ratio": (0, 1, "a green ratio between 0 and 1"),
+    "start_price": (0, None, "a price ≥ 0 (万元)"),
+    "deal_price": (0, None, "a price ≥ 0 (万元)"),
+    "location_price": (0, None, "a price ≥ 0 (元/㎡)"),
 }
 
 #: Yes/no columns, and the cell values (lower-cased, stripped) read as yes or as no.
@@ -308,6 +351,18 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "target_date": ("目标日期", "目标完成日期", "完成时限"),
     "start_date": ("启动日期", "开始日期"),
     "reported_stage": ("当前阶段", "所处阶段", "进度阶段", "current_stage"),
+    # supply.py: sale plots (出让地块) and compensation.py: price bands
+    "plot_id": ("出让地块编号", "宗地编号", "供地地块编号", "plot"),
+    "bundle": ("平衡单元", "平衡片区", "资金平衡单元"),
+    "plot_area": ("出让面积", "出让用地面积", "地块面积"),
+    "height_limit": ("建筑限高", "限高", "建筑高度控制"),
+    "density": ("建筑密度",),
+    "green_ratio": ("绿地率",),
+    "status": ("供地状态", "出让状态", "地块状态"),
+    "start_price": ("起始价", "挂牌起始价", "起拍价"),
+    "deal_price": ("成交价", "成交价格", "成交价款"),
+    "band_id": ("区位编号", "区位价分区编号", "价格分区编号"),
+    "location_price": ("区位价", "区位补偿价", "区位单价"),
 }
 
 #: Cell values (as written in surveys) that mean a canonical code, per column.
@@ -369,6 +424,24 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
         "D级": "D",
     },
 }
+
+VALUE_ALIASES["status"] = {
+    **{v[0]: k for k, v in PLOT_STATUSES.items()},
+    "储备": "reserved",
+    "已收储": "reserved",
+    "报批": "approval",
+    "已净地": "cleared",
+    "挂牌": "announced",
+    "公告": "announced",
+    "已挂牌": "announced",
+    "已成交": "sold",
+    "已出让": "sold",
+    "出让": "sold",
+}
+for _code, (_zh, _en, _colour) in PLOT_STATUSES.items():  # 收储计划日期 -> reserved_planned
+    COLUMN_ALIASES[f"{_code}_planned"] = (f"{_zh}计划日期", f"{_zh}计划时间")
+    _more = () if _code in STAGES else (f"{_zh}日期", f"{_zh}时间")  # the ledger's are its own
+    COLUMN_ALIASES[f"{_code}_actual"] = (f"{_zh}实际日期", *_more)
 
 #: Labels of output columns in meeting tables, maps and workbooks: code -> (zh, en).
 #: Units are part of the label. Statistics, maps and reports add their own entries here.
@@ -628,6 +701,24 @@ VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
 for _code, (_zh, _en, _colour) in STAGES.items():
     COLUMN_LABELS.setdefault(f"{_code}_planned", (f"{_zh}计划日期", f"{_en} planned"))
     COLUMN_LABELS.setdefault(f"{_code}_actual", (f"{_zh}实际日期", f"{_en} actual"))
+
+# supply.py: sale plots (出让地块), their 控规 indicators and supply status dates.
+for _code, (_zh, _en, _colour) in PLOT_STATUSES.items():
+    COLUMN_LABELS.setdefault(f"{_code}_planned", (f"{_zh}计划日期", f"{_en} planned"))
+    COLUMN_LABELS.setdefault(f"{_code}_actual", (f"{_zh}实际日期", f"{_en} actual"))
+COLUMN_LABELS.update(
+    {
+        "height_limit": ("建筑限高（米）", "Height limit (m)"),
+        "density": ("建筑密度", "Building density"),
+        "green_ratio": ("绿地率", "Green ratio"),
+        "status": ("供地状态", "Supply status"),
+        "start_price": ("起始价（万元）", "Starting price (10⁴ yuan)"),
+        "deal_price": ("成交价（万元）", "Deal price (10⁴ yuan)"),
+        "band_id": ("区位编号", "Price band"),
+        "location_price": ("区位价（元/㎡）", "Location price (yuan/m²)"),
+    }
+)
+VALUE_LABELS["status"] = {k: (v[0], v[1]) for k, v in PLOT_STATUSES.items()}
 
 #: fund.py: money columns of the fund balance, labelled in 元 and, with suffix _wan, in 万元.
 FUND_MONEY_LABELS: dict[str, tuple[str, str]] = {
