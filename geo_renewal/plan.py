@@ -19,6 +19,7 @@ from typing import Any
 from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._toml import read_toml
+from geo_renewal.views import corridors_section
 
 __all__ = ["LayerSpec", "Plan", "load_plan"]
 
@@ -40,6 +41,7 @@ _SECTIONS = {
     "ledger": {"path", "sheet"},
     "fund": {"params"},
     "outputs": {"dir", "tiles", "offline", "lang"},
+    "corridors": None,  # checked by geo_renewal.views.corridors_section
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
@@ -154,6 +156,7 @@ class Plan:
     offline: bool
     stats_how: str = "apportion"
     office: str | None = None
+    corridors: Any = None  # views.CorridorSpec of [corridors], or None
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -302,6 +305,7 @@ def load_plan(path: str | Path) -> Plan:
             if "office" in project
             else None
         ),
+        corridors=corridors_section(doc.get("corridors"), base, path),
     )
 
 

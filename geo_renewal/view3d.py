@@ -44,7 +44,7 @@ def _deck_bundle() -> str:
 
 def _rings(geoms: np.ndarray, z: np.ndarray | None = None) -> list[list[list[list[float]]]]:
     """Each geometry's largest polygon as rings of [lon, lat(, z)], rounded."""
-    out = []
+    out: list[list[list[list[float]]]] = []
     for g in geoms:
         if g is None or g.is_empty:
             out.append([])
@@ -54,7 +54,9 @@ def _rings(geoms: np.ndarray, z: np.ndarray | None = None) -> list[list[list[lis
         rings = [g.exterior, *g.interiors]
         coords = [np.round(np.asarray(r.coords)[:, :2], 7) for r in rings]
         if z is not None:
-            coords = [np.column_stack([c, _z_of(g, r)]) for c, r in zip(coords, rings, strict=True)]
+            coords = [
+                np.column_stack([c, _z_of(g, r)]) for c, r in zip(coords, rings, strict=True)
+            ]
         out.append([c.tolist() for c in coords])
     return out
 
@@ -123,15 +125,28 @@ def view3d_html(
     ex = np.full(len(h), np.nan) if excess is None else np.asarray(excess, dtype=float)
     ids = buildings[id_col].astype(str).tolist() if id_col else [str(i) for i in buildings.index]
     data = [
-        {"polygon": ring, "height": float(hh), "color": _RED if e > 0 else _GREY,
-         "tip": _tip(i, hh, e, lang)}
+        {
+            "polygon": ring,
+            "height": float(hh),
+            "color": _RED if e > 0 else _GREY,
+            "tip": _tip(i, hh, e, lang),
+        }
         for ring, hh, e, i in zip(_rings(np.asarray(geo.geometry.array)), h, ex, ids, strict=True)
         if ring
     ]
     layers: list[dict[str, Any]] = [
-        {"@@type": "PolygonLayer", "id": "buildings", "data": data, "extruded": True,
-         "wireframe": False, "pickable": True, "getPolygon": "@@=polygon",
-         "getElevation": "@@=height", "getFillColor": "@@=color", "material": True}
+        {
+            "@@type": "PolygonLayer",
+            "id": "buildings",
+            "data": data,
+            "extruded": True,
+            "wireframe": False,
+            "pickable": True,
+            "getPolygon": "@@=polygon",
+            "getElevation": "@@=height",
+            "getFillColor": "@@=color",
+            "material": True,
+        }
     ]
     layers += _surface_layers(surfaces, lang)
     layers += _point_layers(landmarks, viewpoints)
@@ -150,10 +165,9 @@ def view3d_html(
 
 
 def _tip(ident: str, height: float, excess: float, lang: str) -> str:
-    zh = lang == "zh"
-    text = f"{escape(ident)}<br>{'高度' if zh else 'height'} {height:.1f} m"
-    if not math.isnan(excess):
-        text += f"<br>{'超高' if zh else 'excess'} {excess:+.1f} m"
+    text = f"{escape(ident)}<br>{escape(say('corridors.tip_height', lang, h=height))}"
+    if not math.isnan(excess) and math.isfinite(excess):
+        text += f"<br>{escape(say('corridors.tip_excess', lang, e=excess))}"
     return text
 
 
@@ -165,13 +179,24 @@ def _surface_layers(surfaces: gpd.GeoDataFrame | None, lang: str) -> list[dict[s
     geo = surface_layer(surfaces).to_crs("EPSG:4326")
     data = [
         {"polygon": ring, "tip": escape(name)}
-        for ring, name in zip(_rings(np.asarray(geo.geometry.array), z=np.ones(1)), geo["surface"], strict=True)
+        for ring, name in zip(
+            _rings(np.asarray(geo.geometry.array), z=np.ones(1)), geo["surface"], strict=True
+        )
         if ring
     ]
     return [
-        {"@@type": "PolygonLayer", "id": "surfaces", "data": data, "extruded": False,
-         "pickable": True, "getPolygon": "@@=polygon", "getFillColor": _GREEN,
-         "getLineColor": [44, 120, 44, 200], "lineWidthMinPixels": 1, "stroked": True}
+        {
+            "@@type": "PolygonLayer",
+            "id": "surfaces",
+            "data": data,
+            "extruded": False,
+            "pickable": True,
+            "getPolygon": "@@=polygon",
+            "getFillColor": _GREEN,
+            "getLineColor": [44, 120, 44, 200],
+            "lineWidthMinPixels": 1,
+            "stroked": True,
+        }
     ]
 
 
@@ -180,34 +205,66 @@ def _point_layers(landmarks: Any, viewpoints: Any) -> list[dict[str, Any]]:
     if landmarks is not None and len(landmarks):
         lm = landmarks.to_crs("EPSG:4326")
         pts = shapely.centroid(np.asarray(lm.geometry.array))
-        hts = pd.to_numeric(lm.get("height", pd.Series(0.0, index=lm.index)), errors="coerce").fillna(0)
+        hts = pd.to_numeric(
+            lm.get("height", pd.Series(0.0, index=lm.index)), errors="coerce"
+        ).fillna(0)
         names = lm["name"].astype(str) if "name" in lm else pd.Series([""] * len(lm))
-        data = [{"position": [round(p.x, 7), round(p.y, 7)], "height": float(v), "tip": escape(n)}
-                for p, v, n in zip(pts, hts, names, strict=True)]
-        layers.append({"@@type": "ColumnLayer", "id": "landmarks", "data": data, "radius": 12,
-                       "extruded": True, "pickable": True, "getPosition": "@@=position",
-                       "getElevation": "@@=height", "getFillColor": _GOLD})
+        data = [
+            {"position": [round(p.x, 7), round(p.y, 7)], "height": float(v), "tip": escape(n)}
+            for p, v, n in zip(pts, hts, names, strict=True)
+        ]
+        layers.append(
+            {
+                "@@type": "ColumnLayer",
+                "id": "landmarks",
+                "data": data,
+                "radius": 12,
+                "extruded": True,
+                "pickable": True,
+                "getPosition": "@@=position",
+                "getElevation": "@@=height",
+                "getFillColor": _GOLD,
+            }
+        )
     if viewpoints is not None and len(viewpoints):
         vp = viewpoints.to_crs("EPSG:4326")
         names = vp["name"].astype(str) if "name" in vp else pd.Series([""] * len(vp))
-        data = [{"position": [round(p.x, 7), round(p.y, 7)], "tip": escape(n)}
-                for p, n in zip(vp.geometry, names, strict=True)]
-        layers.append({"@@type": "ScatterplotLayer", "id": "viewpoints", "data": data,
-                       "getPosition": "@@=position", "getRadius": 25, "radiusMinPixels": 5,
-                       "getFillColor": _BLUE, "pickable": True})
+        data = [
+            {"position": [round(p.x, 7), round(p.y, 7)], "tip": escape(n)}
+            for p, n in zip(vp.geometry, names, strict=True)
+        ]
+        layers.append(
+            {
+                "@@type": "ScatterplotLayer",
+                "id": "viewpoints",
+                "data": data,
+                "getPosition": "@@=position",
+                "getRadius": 25,
+                "radiusMinPixels": 5,
+                "getFillColor": _BLUE,
+                "pickable": True,
+            }
+        )
     return layers
 
 
 def _view_state(geo: gpd.GeoDataFrame, surfaces: gpd.GeoDataFrame | None) -> dict[str, float]:
     x0, y0, x1, y1 = geo.total_bounds
-    span_m = max((x1 - x0) * 111_320 * math.cos(math.radians((y0 + y1) / 2)), (y1 - y0) * 110_540, 50.0)
+    span_m = max(
+        (x1 - x0) * 111_320 * math.cos(math.radians((y0 + y1) / 2)), (y1 - y0) * 110_540, 50.0
+    )
     zoom = max(1.0, min(19.0, math.log2(40_075_000 * 0.6 / span_m)))
     bearing = 0.0
     if surfaces is not None and len(surfaces) and "eye_x" in surfaces:
         row = surfaces.iloc[0]
         bearing = math.degrees(math.atan2(row.target_x - row.eye_x, row.target_y - row.eye_y))
-    return {"longitude": float((x0 + x1) / 2), "latitude": float((y0 + y1) / 2), "zoom": round(zoom, 2),
-            "pitch": 55.0, "bearing": round(bearing, 1)}
+    return {
+        "longitude": float((x0 + x1) / 2),
+        "latitude": float((y0 + y1) / 2),
+        "zoom": round(zoom, 2),
+        "pitch": 55.0,
+        "bearing": round(bearing, 1),
+    }
 
 
 _PAGE = """<!DOCTYPE html>
@@ -250,9 +307,15 @@ try {{
 def _page(deck: dict[str, Any], title: str, lang: str, n_over: int) -> str:
     swatch = '<span class="sw" style="background:rgba({},{},{},{:.2f})"></span>'
     legend = (
-        swatch.format(*_GREY[:3], _GREY[3] / 255) + escape(say("corridors.view3d_buildings", lang))
-        + swatch.format(*_RED[:3], 1.0) + escape(say("corridors.view3d_excess", lang)) + f" ({n_over})"
-        + swatch.format(*_GREEN[:3], 0.5) + escape(say("corridors.section", lang))
+        swatch.format(*_GREY[:3], _GREY[3] / 255)
+        + escape(say("corridors.view3d_buildings", lang))
+        + swatch.format(*_RED[:3], 1.0)
+        + escape(say("corridors.view3d_excess", lang))
+        + f" ({n_over})"
+        + swatch.format(*_GREEN[:3], 0.5)
+        + escape(say("corridors.section", lang))
     )
     deck_json = script_json(deck)
-    return _PAGE.format(lang=lang, title=escape(title), bundle=_deck_bundle(), legend=legend, deck=deck_json)
+    return _PAGE.format(
+        lang=lang, title=escape(title), bundle=_deck_bundle(), legend=legend, deck=deck_json
+    )

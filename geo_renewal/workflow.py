@@ -35,6 +35,7 @@ from geo_renewal._errors import InputError, RuleError
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import say
+from geo_renewal.views import corridor_tables, run_corridors
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -107,6 +108,7 @@ class RunResult:
     ledger: Ledger | None = None
     progress: pd.DataFrame | None = None
     fund: FundBalance | None = None
+    corridors: Any = None  # views.CorridorRun of [corridors], or None
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -182,6 +184,8 @@ class RunResult:
             text = placeholder_caveat(self.fund.params, balance=balance, lang=lang)
             if text:
                 out["fund"] = text
+        if self.corridors is not None and self.corridors.caveat(lang):
+            out["corridors"] = self.corridors.caveat(lang)
         return out
 
 
@@ -497,6 +501,7 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     ]
     if findings:
         tables[say("workflow.sheet.validation", lang)] = pd.concat(findings, ignore_index=True)
+    tables.update(corridor_tables(result))  # [corridors]: the height checks
     return dict(tables)
 
 
@@ -605,7 +610,7 @@ def run_plan(
     old_crs = settings.working_crs
     if plan.working_crs is not None:
         settings.working_crs = plan.working_crs
-    steps = 9
+    steps = 10
     try:
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
             inputs = _input_files(plan)  # hashed before anything is read
@@ -617,6 +622,7 @@ def run_plan(
             _step(result, bar, "units", lambda: _units(result))
             _step(result, bar, "progress", lambda: _progress(result))
             _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
+            _step(result, bar, "corridors", lambda: _writing(out, run_corridors, result, tmp))
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
             stage.commit(_manifest(result, inputs))
