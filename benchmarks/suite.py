@@ -97,6 +97,12 @@ BENCHES: dict[str, Bench] = {
             note="the sample district (4,183 parcels) at any size",
         ),
         Bench(
+            "corridors",
+            "benchmarks.bench_corridors",
+            max_size=100_000,
+            note="buildings; 20 corridors, skyline 120° at 0.1°",
+        ),
+        Bench(
             "scale",
             "benchmarks.bench_scale",
             max_size=None,

@@ -21,6 +21,7 @@ from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
+from geo_renewal.views import corridors_section
 from geo_renewal.weekly import WeeklySpec, weekly_section_of
 
 __all__ = ["LayerSpec", "Plan", "load_plan", "plan_from_doc"]
@@ -45,6 +46,7 @@ _SECTIONS = {
     "fund": {"params"},
     "outputs": {"dir", "tiles", "offline", "lang"},
     "print": None,  # checked by geo_renewal._print_plan.print_section
+    "corridors": None,  # checked by geo_renewal.views.corridors_section
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
@@ -174,6 +176,7 @@ class Plan:
     scenarios: dict[str, Plan] = field(default_factory=dict, repr=False)
     print: dict[str, Any] | None = None
     weekly: WeeklySpec | None = None
+    corridors: Any = None  # views.CorridorSpec of [corridors], or None
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -381,6 +384,7 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
             else None
         ),
         print=_print_plan.print_section(doc.get("print"), path),
+        corridors=corridors_section(doc.get("corridors"), base, path),
     )
 
 

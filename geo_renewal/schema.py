@@ -871,6 +871,26 @@ COLUMN_LABELS.update(
 )
 VALUE_LABELS["status"] = {k: (v[0], v[1]) for k, v in PLOT_STATUSES.items()}
 
+# corridors.py / views.py: the height checks of view corridors and river height zones.
+COLUMN_LABELS.update(
+    {
+        "feature": ("对象", "Feature"),
+        "surface": ("视廊/限高分区", "Corridor / zone"),
+        "surface_kind": ("管控类型", "Control"),
+        "height_m": ("高度（米）", "Height (m)"),
+        "permitted_m": ("允许高度（米）", "Permitted height (m)"),
+        "excess_m": ("超高（米）", "Excess (m)"),
+    }
+)
+VALUE_LABELS["feature"] = {
+    "buildings": ("现状建筑", "Building"),
+    "plots": ("规划地块", "Planned plot"),
+}
+VALUE_LABELS["surface_kind"] = {
+    "corridor": ("视廊", "View corridor"),
+    "zone": ("滨河限高分区", "River height zone"),
+}
+
 #: fund.py: money columns of the fund balance, labelled in 元 and, with suffix _wan, in 万元.
 FUND_MONEY_LABELS: dict[str, tuple[str, str]] = {
     "comp_appraised": ("房屋价值补偿", "Appraised value compensation"),

@@ -38,6 +38,7 @@ from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, pa
 from geo_renewal._stepcache import active_cache
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import say
+from geo_renewal.views import corridor_tables, run_corridors
 from geo_renewal.weekly import weekly_step
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ OUTPUT_FIELDS = (
     "scenario",
     "scenarios",
     "print",
+    "corridors",  # written by its own step after the maps (views.run_corridors), not cached
 )
 
 
@@ -156,6 +158,7 @@ class RunResult:
     progress: pd.DataFrame | None = None
     fund: FundBalance | None = None
     weekly: WeeklyMeeting | None = None
+    corridors: Any = None  # views.CorridorRun of [corridors], or None
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     comparison: Comparison | None = None
@@ -232,6 +235,8 @@ class RunResult:
             text = placeholder_caveat(self.fund.params, balance=balance, lang=lang)
             if text:
                 out["fund"] = text
+        if self.corridors is not None and self.corridors.caveat(lang):
+            out["corridors"] = self.corridors.caveat(lang)
         return out
 
 
@@ -557,6 +562,7 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
         tables[say("workflow.sheet.validation", lang)] = pd.concat(findings, ignore_index=True)
     if result.comparison is not None:
         tables[say("compare.sheet", lang)] = result.comparison.table_for_sheet()
+    tables.update(corridor_tables(result))  # [corridors]: the height checks
     return dict(tables)
 
 
@@ -662,13 +668,14 @@ def run_plan(
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
     result = RunResult(plan=plan)
-    steps = 11
+    steps = 12
     with _plan_crs(plan):  # noqa: SIM117 (one block per concern keeps the steps' indent)
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
             inputs = _input_files(plan)  # hashed before anything is read
             tmp = stage.path
             _compute(result, bar)
             _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
+            _step(result, bar, "corridors", lambda: _writing(out, run_corridors, result, tmp))
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
             _step(result, bar, "print", lambda: _writing(out, write_prints, result, tmp))

@@ -78,6 +78,8 @@ LAYERS: tuple[str, ...] = (
     "view_corridor",
     "price_bands",
     "plots",
+    "viewpoints",
+    "landmarks",
 )
 
 _PACKAGE_DATA = Path(__file__).parent / "data"
