@@ -29,6 +29,11 @@ map_coordinate_precision : int
     Decimal places of longitude/latitude written into map HTML (6 ≈ 0.1 m).
 map_feature_warning : int
     Number of map features above which `renewal_map` warns and suggests lighter output.
+n_jobs : int | None
+    Threads for the GEOS-heavy steps (spatial rule functions, zone statistics, validation),
+    the one thread setting of the toolkit; a function's ``n_jobs=`` overrides it for one
+    call. None uses the machine's cores (at most 4); each step uses threads only when its
+    data is large enough to pay. Results do not depend on it.
 """
 
 from __future__ import annotations
@@ -42,3 +47,4 @@ use_arrow: bool = True
 map_simplify_tolerance: float = 0.5
 map_coordinate_precision: int = 6
 map_feature_warning: int = 50_000
+n_jobs: int | None = None
