@@ -175,3 +175,20 @@ def cached_real_city(n: int) -> dict[str, Path]:
         flood_raster(n, folder / "flood_depth.tmp.tif").replace(flood)
     paths["flood_depth"] = flood
     return paths
+
+
+def partitioned_parcels(paths: dict[str, Path], *, chunk: int = 100_000) -> Path:
+    """The parcels of `cached_real_city` as a GeoParquet dataset folder (strips of `chunk`)."""
+    import geopandas as gpd
+
+    single = paths["parcels"]
+    folder = single.parent / f"{single.stem}_parts"
+    done = folder / "DONE"
+    if not done.exists():
+        folder.mkdir(exist_ok=True)
+        city = gpd.read_parquet(single)
+        chunk = min(chunk, max(1, -(-len(city) // 8)))  # at least 8 files: 4 per worker
+        for k, a in enumerate(range(0, len(city), chunk)):
+            city.iloc[a : a + chunk].to_parquet(folder / f"part.{k:05d}.parquet")
+        done.write_text("ok", encoding="utf-8")
+    return folder

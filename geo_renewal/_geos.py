@@ -219,9 +219,21 @@ def overlap_areas(
     start = np.flatnonzero(first)
     group = np.cumsum(first) - 1
 
+    tb = shapely.bounds(tiles)
+    rect = (shapely.get_num_coordinates(tiles) == 5) & (
+        shapely.area(tiles) == (tb[:, 2] - tb[:, 0]) * (tb[:, 3] - tb[:, 1])
+    )
+
     def in_tile(s: slice) -> np.ndarray:
+        # inside an axis-aligned rectangle: the bounding box strictly inside it, no GEOS call
+        t, g = ti[s], gi[s]
+        gb, b = shapely.bounds(geoms[g]), tb[t]
+        out = (gb[:, 0] > b[:, 0]) & (gb[:, 1] > b[:, 1]) & (gb[:, 2] < b[:, 2])
+        out &= gb[:, 3] < b[:, 3]
+        other = ~rect[t]
         own = private_prepared(tiles)
-        return shapely.contains_properly(own[ti[s]], geoms[gi[s]])
+        out[other] = shapely.contains_properly(own[t[other]], geoms[g[other]])
+        return out
 
     whole = np.zeros(len(start), dtype=bool)
     hits = np.concatenate(map_slices(len(ti), in_tile, threads=_pays(threads, len(ti))))
@@ -238,17 +250,69 @@ def overlap_areas(
     area = np.where(whole, geom_areas[gi[start]], 0.0)
     cross = np.flatnonzero(~whole[group])  # (tile, geometry) pairs of straddlers
 
-    def piece(s: slice) -> np.ndarray:
+    def meets(s: slice) -> np.ndarray:
         own = private_prepared(tiles)
-        t, g = own[ti[cross[s]]], geoms[gi[cross[s]]]
-        out = np.zeros(len(t))
-        meet = shapely.intersects(t, g)
-        out[meet] = shapely.area(shapely.intersection(t[meet], g[meet]))
-        return out
+        return shapely.intersects(own[ti[cross[s]]], geoms[gi[cross[s]]])
+
+    cross = cross[
+        np.concatenate(map_slices(len(cross), meets, threads=_pays(threads, len(cross))))
+    ]
+    cross, derived = _complements(cross, group, start, owner[ti], gi, polys, geoms, threads)
+
+    def piece(s: slice) -> np.ndarray:
+        t, g = tiles[ti[cross[s]]], geoms[gi[cross[s]]]
+        return shapely.area(shapely.intersection(t, g))
 
     pieces = np.concatenate(map_slices(len(cross), piece, threads=_pays(threads, len(cross))))
     area += np.bincount(group[cross], weights=pieces, minlength=len(start))
+    if len(derived):  # the other side of a two-polygon straddler: the rest of it
+        first_of, second_of = derived[:, 0], derived[:, 1]
+        area[second_of] = np.maximum(geom_areas[gi[start[second_of]]] - area[first_of], 0.0)
     return owner[ti[start]], gi[start], area
+
+
+def _complements(
+    cross: np.ndarray,
+    group: np.ndarray,
+    start: np.ndarray,
+    owner: np.ndarray,
+    gi: np.ndarray,
+    polys: np.ndarray,
+    geoms: np.ndarray,
+    threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Straddlers of exactly two polygons, inside their union: intersect with one side only.
+
+    The polygons do not overlap (zones, the parts of a union), so such a geometry's piece
+    in the second polygon is its area minus its piece in the first. Returns the (tile,
+    geometry) pairs still to intersect and the ``(first group, second group)`` pairs.
+    """
+    if len(cross) == 0:
+        return cross, np.zeros((0, 2), dtype=np.int64)
+    grp = np.unique(group[cross])  # (polygon, geometry) groups that straddle, sorted
+    g_of = gi[start[grp]]
+    order = np.argsort(g_of, kind="stable")
+    g_sorted = g_of[order]
+    first = np.ones(len(g_sorted), dtype=bool)
+    first[1:] = g_sorted[1:] != g_sorted[:-1]
+    counts = np.diff(np.append(np.flatnonzero(first), len(g_sorted)))
+    two = np.flatnonzero(first)[counts == 2]
+    if len(two) == 0:
+        return cross, np.zeros((0, 2), dtype=np.int64)
+    a, b = grp[order[two]], grp[order[two + 1]]  # the geometry's two groups
+    cand = gi[start[a]]
+    union = np.array([shapely.union_all(polys)])
+
+    def inside_union(s: slice) -> np.ndarray:
+        own = private_prepared(union)[0]
+        return shapely.contains_properly(own, geoms[cand[s]])
+
+    ok = np.concatenate(map_slices(len(cand), inside_union, threads=_pays(threads, len(cand))))
+    a, b = a[ok], b[ok]
+    skip = np.zeros(group.max() + 1, dtype=bool)
+    skip[b] = True
+    return cross[~skip[group[cross]]], np.stack([a, b], axis=1)
 
 
 #: Pairs below which a step of `overlap_areas` runs on one thread.
