@@ -38,6 +38,11 @@ stated_area_tolerance : float
 tile_package_warning_mb : float
     Size in MB of the tiles a self-contained map inlines from a local tile package
     (MBTiles, PMTiles) above which `renewal_map` warns.
+n_jobs : int | None
+    Threads for the GEOS-heavy steps (spatial rule functions, zone statistics, validation),
+    the one thread setting of the toolkit; a function's ``n_jobs=`` overrides it for one
+    call. None uses the machine's cores (at most 4); each step uses threads only when its
+    data is large enough to pay. Results do not depend on it.
 """
 
 from __future__ import annotations
@@ -54,3 +59,4 @@ map_feature_warning: int = 50_000
 landuse_crosswalk: str | None = None
 stated_area_tolerance: float = 0.01
 tile_package_warning_mb: float = 50.0
+n_jobs: int | None = None
