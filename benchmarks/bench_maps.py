@@ -87,8 +87,14 @@ def load_ms(path: Path, repeat: int) -> tuple[float, list[str]]:
     return statistics.median(times), errors
 
 
-def figures(n: int, repeat: int = 3) -> list[dict]:
-    """Build and Chromium load times for `python -m benchmarks` (explore() is the baseline)."""
+def figures(n: int, repeat: int = 3, *, city: bool = False) -> list[dict]:
+    """
+    Build and Chromium load times for `python -m benchmarks` (explore() is the baseline).
+
+    With `city`, `city_figures`: the overview against every parcel drawn, first paint.
+    """
+    if city:
+        return city_figures(n, repeat)
     out = Path(tempfile.mkdtemp(prefix="bench-maps-"))
     city = city_with_categories(n)
     rows = {}

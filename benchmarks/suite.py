@@ -84,6 +84,13 @@ BENCHES: dict[str, Bench] = {
             note="maps stop at 100k parcels",
         ),
         Bench(
+            "maps-city",
+            "benchmarks.bench_maps",
+            max_size=1_000_000,
+            note="overview against every parcel drawn (overview=False)",
+            kwargs={"city": True},
+        ),
+        Bench(
             "scale",
             "benchmarks.bench_scale",
             max_size=None,

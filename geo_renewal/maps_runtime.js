@@ -12,6 +12,8 @@
  *   decorate(map, spec)      title, legend, zoom and scale controls, attribution prefix,
  *                            the fitted view, folding controls on small screens
  *   layers                   [{name, layer, path, count, ms}] in drawing order
+ *                            (chunked layers: path is empty, paths the decoded chunks,
+ *                            count the features of every chunk)
  *   featureLatLng(entry, i)  a point of feature i of a `layers` entry (mean of its first path)
  *   declutter()              re-run the label decluttering (runs on zoom, move, resize …)
  *   labels()                 [{text, shown, box, layer, feature, rank, hot}] of the labels
