@@ -103,6 +103,13 @@ BENCHES: dict[str, Bench] = {
             note="buildings; 20 corridors, skyline 120° at 0.1°",
         ),
         Bench(
+            "maps-city",
+            "benchmarks.bench_maps",
+            max_size=1_000_000,
+            note="overview against every parcel drawn (overview=False)",
+            kwargs={"city": True},
+        ),
+        Bench(
             "scale",
             "benchmarks.bench_scale",
             max_size=None,

@@ -52,6 +52,22 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "map.yes": ("是", "yes"),
     "map.no": ("否", "no"),
     "map.layers": ("图层", "Layers"),
+    # overview of a whole city (geo_renewal._mapoverview)
+    "map.overview": ("全域概览（{cell} 米网格）", "Overview ({cell} m grid)"),
+    "map.overview.dominant": ("主导类别", "Dominant class"),
+    "map.overview.cell": ("{cell} 米网格", "{cell} m grid cell"),
+    "map.overview.class": ("{label}（宗 / 公顷）", "{label} (parcels / ha)"),
+    "map.overview.note": (
+        "共 {n} 宗地块：缩小时按 {cell} 米网格显示各格面积最大的类别（悬停看各类宗数和面积），"
+        "放大到 {zoom} 级以上显示地块。",
+        "{n} parcels: zoomed out, each {cell} m grid cell shows the class with the largest "
+        "area (hover for the parcels and area of each class); parcels appear from zoom {zoom}.",
+    ),
+    "map.no_decode": (
+        "此浏览器无法解压地块数据，放大后地块不会显示；请用 Chrome、Edge 或 Firefox 的新版本打开。",
+        "This browser cannot decompress the parcel data, so parcels will not appear when "
+        "zoomed in; open the map in a recent Chrome, Edge or Firefox.",
+    ),
     "map.demand_units": ("搬迁单元", "Demand units"),
     "map.demand_units_legend": (
         "搬迁单元（填色 = 主要安置去向）",
