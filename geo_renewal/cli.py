@@ -979,3 +979,11 @@ def rules_check_command(rules: str, parcels_path: str | None, layer: str | None)
 from geo_renewal._cli_compare import compare_command  # noqa: E402 (scenario comparison)
 
 cli.add_command(compare_command)
+from geo_renewal._cli_print import deck_command, print_command  # noqa: E402 - printed maps, deck
+
+cli.add_command(print_command)
+cli.add_command(deck_command)
+# ---------------------------------------------------------------- the weekly ledger store
+from geo_renewal._cli_ledger import ledger_group  # noqa: E402 - added after the group exists
+
+cli.add_command(ledger_group)

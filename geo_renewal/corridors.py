@@ -100,7 +100,7 @@ def corridors_from_points(
     *,
     width: float | None = None,
     angle: float | None = None,
-    band: float = 0.0,
+    band: float | None = None,
     clearance: float = 0.0,
     pairs: Iterable[tuple[str, str]] | None = None,
     dem: str | Path | None = None,
@@ -128,7 +128,8 @@ def corridors_from_points(
         The corridor's width (m) or opening angle (degrees); exactly one. A polygon
         landmark without either spans its own width across the sightline.
     band
-        Metres below the landmark's top that must stay visible (the protected band).
+        Metres below the landmark's top that must stay visible (the protected band); None:
+        the landmarks' ``band`` column if they have one, else 0.
     clearance
         Metres the permitted height stays below the plane.
     pairs
@@ -178,12 +179,13 @@ def corridors_from_points(
     vnames, lnames = _names(vps, name_col, "V"), _names(lms, name_col, "L")
     eye = _column(vps, eye_height_col, "viewpoints", EYE_HEIGHT) + _ground(vps, dem, "viewpoints")
     top = _column(lms, height_col, "landmarks", None) + _ground(lms, dem, "landmarks")
+    protected = top - (_column(lms, "band", "landmarks", 0.0) if band is None else float(band))
     rows = [
         _corridor(
             vps.geometry.iloc[i],
             eye[i],
             lms.geometry.iloc[j],
-            top[j] - band,
+            protected[j],
             width=width,
             angle=angle,
             clearance=clearance,
@@ -321,6 +323,7 @@ def river_height_zones(
     *,
     params: str | Path | None = None,
     ground: float = 0.0,
+    bank_offset: float = 0.0,
 ) -> gpd.GeoDataFrame:
     """
     Build the river belt's stepped height zones, by distance from the river's edge.
@@ -334,6 +337,9 @@ def river_height_zones(
         water outwards; None: the bundled ``params/river_height_zones.toml``.
     ground
         The ground level of the belt in the DEM's datum (0: heights above the ground).
+    bank_offset
+        Metres from the river's geometry to its bank: half the width when the river is a
+        centreline; 0 for water polygons.
 
     Returns
     -------
@@ -348,7 +354,7 @@ def river_height_zones(
     >>> river = gpd.GeoSeries([LineString([(0, 0), (1000, 0)])], crs="EPSG:4548")
     >>> z = river_height_zones(river)
     >>> z[["surface", "from_m", "to_m", "c"]].values.tolist()[:2]
-    [['setback', 0.0, 50.0, 0.0], ['first_row', 50.0, 150.0, 24.0]]
+    [['蓝线退让带', 0.0, 50.0, 0.0], ['滨水第一层次', 50.0, 150.0, 24.0]]
     """
     import geopandas as gpd
 
@@ -362,6 +368,8 @@ def river_height_zones(
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
     last = 0.0
+    if bank_offset > 0:
+        water = shapely.buffer(water, float(bank_offset))
     inner = water if shapely.get_dimensions(water) == 2 else shapely.Polygon()
     for z in _load_zones(params):
         outer = shapely.buffer(water, float(z["to_m"]))

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from geo_renewal import _print_plan
 from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
+from geo_renewal.views import corridors_section
+from geo_renewal.weekly import WeeklySpec, weekly_section_of
 
 __all__ = ["LayerSpec", "Plan", "load_plan", "plan_from_doc"]
 
@@ -38,9 +41,12 @@ _SECTIONS = {
         "max_dist",
         "exclude_on_site",
     },
-    "ledger": {"path", "sheet"},
+    "ledger": {"path", "sheet", "store"},  # store: a LedgerStore (geo_renewal.weekly)
+    "weekly": None,  # checked by geo_renewal.weekly.weekly_section_of
     "fund": {"params"},
     "outputs": {"dir", "tiles", "offline", "lang"},
+    "print": None,  # checked by geo_renewal._print_plan.print_section
+    "corridors": None,  # checked by geo_renewal.views.corridors_section
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
@@ -138,6 +144,12 @@ class Plan:
     scenarios
         The file's ``[scenarios.NAME]``, each a checked plan with that scenario's values
         (`geo_renewal.scenarios`); empty in a scenario's own plan.
+    print
+        The ``[print]`` section (printed maps, atlases, deck, report PDF written by a run;
+        `geo_renewal._print_plan.print_section`), or None.
+    weekly
+        The ledger store and the weekly meeting's settings (``[ledger] store`` and
+        ``[weekly]``, `geo_renewal.weekly.weekly_section_of`), or None.
     """
 
     path: Path
@@ -162,6 +174,9 @@ class Plan:
     office: str | None = None
     scenario: str | None = None
     scenarios: dict[str, Plan] = field(default_factory=dict, repr=False)
+    print: dict[str, Any] | None = None
+    weekly: WeeklySpec | None = None
+    corridors: Any = None  # views.CorridorSpec of [corridors], or None
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -362,11 +377,14 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
         tiles=_tiles(outputs.get("tiles", "none"), path),
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
+        weekly=weekly_section_of(doc, base, path),
         office=(
             _typed(project["office"], str, path, "project.office", '"某某区城市更新局"')
             if "office" in project
             else None
         ),
+        print=_print_plan.print_section(doc.get("print"), path),
+        corridors=corridors_section(doc.get("corridors"), base, path),
     )
 
 

@@ -29,6 +29,7 @@ EXPECTED_OUTPUTS = {
     "04_progress_meeting": ["progress.html", "progress_meeting.xlsx"],
     "05_own_data": ["survey_renamed.shp", "gaode_export.geojson", "survey_findings.xlsx"],
     "07_scenarios": ["comparison.xlsx", "report.html", "change_shenzhen.html", "swipe.html"],
+    "08_view_corridors": ["permitted_height.tif", "skyline.png", "view3d.html"],
 }
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
