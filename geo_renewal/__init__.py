@@ -107,6 +107,8 @@ _API: dict[str, str] = {
     "renewal_map": "maps",
     "save_map": "maps",
     "tile_names": "tiles",
+    "tile_source": "tiles",
+    "register_basemap": "tiles",
     # resettlement.py / demand.py / sites.py (the solver, allocation.py, is not re-exported here)
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",

@@ -11,6 +11,7 @@ The details are in the user guide, docs/guide/workflow.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._toml import read_toml
+from geo_renewal.tiles import plan_tiles
 
 __all__ = ["LayerSpec", "Plan", "load_plan"]
 
@@ -40,6 +42,7 @@ _SECTIONS = {
     "ledger": {"path", "sheet"},
     "fund": {"params"},
     "outputs": {"dir", "tiles", "offline", "lang"},
+    "basemap": None,  # the office's own base map, checked by tiles.tile_source
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
@@ -294,7 +297,7 @@ def load_plan(path: str | Path) -> Plan:
             _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
         ),
         out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
-        tiles=_tiles(outputs.get("tiles", "none"), path),
+        tiles=_tiles(plan_tiles(doc, base, path), path),  # [basemap] / [outputs] tiles
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
         office=(
@@ -365,8 +368,11 @@ def _working_crs(value: Any, path: Path) -> str | None:
 
 
 def _tiles(value: Any, path: Path) -> str:
-    from geo_renewal.tiles import tile_names
+    from geo_renewal.tiles import check_tiles, tile_names
 
+    if isinstance(value, str) and value not in tile_names():
+        with contextlib.suppress(InputError):  # a registered base map, template or package
+            return check_tiles(value)
     return _choice(value, tuple(tile_names()), path, "outputs.tiles")
 
 

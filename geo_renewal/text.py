@@ -74,6 +74,12 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配高德底图（数据本身未改动）",
         "Overlays shifted from WGS84 to GCJ-02 for display over Gaode tiles (data unchanged)",
     ),
+    # _tilesource.py: the datum of an office's own base map ([basemap] datum)
+    "tiles.datum_cgcs2000": ("坐标系：CGCS2000（≈WGS84）", "Coordinates: CGCS2000 (≈ WGS84)"),
+    "tiles.datum_gcj02_own": (
+        "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配底图（数据本身未改动）",
+        "Overlays shifted from WGS84 to GCJ-02 to match the base map (data unchanged)",
+    ),
     # zone names (classify.zone_names): street · class · number
     "classify.zone_name": ("{street}·{category}·{number}", "{street} · {category} · {number}"),
     "classify.zone_name_no_street": ("{category}·{number}", "{category} · {number}"),
