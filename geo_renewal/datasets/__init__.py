@@ -41,6 +41,7 @@ FILES: dict[str, str] = {
     "sample_ledger": "sample_ledger.xlsx",
     "sample_shp": "sample_shp/sample_parcels.shp",
     "sample_plan": "sample_plan.toml",
+    "weekly": "weekly",  # four weekly snapshots: data/weekly/<date>/*.xlsx (datasets._weekly)
 }
 
 #: Canonical parcel column -> Chinese field name of the survey-office Shapefile (≤ 10 bytes
@@ -97,7 +98,7 @@ def available() -> list[str]:
     Examples
     --------
     >>> available()
-    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan']
+    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan', 'weekly']
     """
     return list(FILES)
 
@@ -179,7 +180,7 @@ def write_sample_data(
     >>> import tempfile
     >>> paths = write_sample_data(tempfile.mkdtemp())  # doctest: +SKIP
     >>> sorted(paths)  # doctest: +SKIP
-    ['flood_depth', 'sample_district', 'sample_ledger', 'sample_plan', 'sample_shp']
+    ['flood_depth', 'sample_district', 'sample_ledger', 'sample_plan', 'sample_shp', 'weekly']
     """
     import shutil
 
@@ -194,6 +195,9 @@ def write_sample_data(
     _write_gpkg(district, paths["sample_district"])
     _write_tif(district, paths["flood_depth"])
     _write_ledger(district, paths["sample_ledger"])
+    from geo_renewal.datasets._weekly import write_weekly
+
+    write_weekly(district, paths["weekly"])  # its own rng: the other files do not change
     _write_shapefile(district, paths["sample_shp"])
     with atomic_write(paths["sample_plan"]) as tmp:
         shutil.copyfile(Path(__file__).with_name("sample_plan.toml"), tmp)
