@@ -78,6 +78,13 @@ BENCHES: dict[str, Bench] = {
             note="500 demand units, 100 sites",
         ),
         Bench(
+            "cashflow",
+            "benchmarks.bench_cashflow",
+            max_size=10_000,
+            size_of=lambda n: 200,
+            note="200 projects, 50,000 buildings, 100 plots, ~10 years, full sensitivity",
+        ),
+        Bench(
             "maps",
             "benchmarks.bench_maps",
             max_size=100_000,

@@ -964,3 +964,12 @@ def rules_check_command(rules: str, parcels_path: str | None, layer: str | None)
         # layers and rasters are not given here: only the columns are checked
         rule_set.check_inputs(columns, layers=rule_set.layers, rasters=rule_set.rasters)
     click.echo("OK")
+
+
+from geo_renewal._cli_compare import compare_command  # noqa: E402 (scenario comparison)
+
+cli.add_command(compare_command)
+from geo_renewal._cli_print import deck_command, print_command  # noqa: E402 - printed maps, deck
+
+cli.add_command(print_command)
+cli.add_command(deck_command)

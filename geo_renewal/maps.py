@@ -459,10 +459,11 @@ def _parcel_layers(
     category_col: str,
     tooltip: bool | Sequence[str] | None,
     popup: bool | Sequence[str] | None,
+    pane: str | None = None,
     *,
     overview: bool | None = None,
 ) -> str:
-    """Add one layer per category; returns the legend table of counts and areas."""
+    """Add one layer per category (in map pane `pane`, if given); returns the legend table."""
     if category_col not in classified.columns:
         msg = (
             f"`classified` has no {category_col!r} column; classify the parcels first "
@@ -480,7 +481,10 @@ def _parcel_layers(
     total_n, total_a = 0, 0.0
     code_arr = codes.to_numpy()
     groups = pd.Series(code_arr).groupby(code_arr, sort=False).indices
-    lazy, note = _overview(m, ctx, classified, code_arr, areas, order, colors, overview)
+    swipe = pane is not None  # a side of a swipe map: every parcel (no overview pane yet)
+    lazy, note = _overview(
+        m, ctx, classified, code_arr, areas, order, colors, False if swipe else overview
+    )
     for code in order:
         idx = groups.get(code, np.empty(0, dtype=int))
         n = len(idx)
@@ -489,6 +493,8 @@ def _parcel_layers(
         total_a += a
         text = category_label(code, ctx.lang)
         style = md.category_style(code, colors[code])
+        if pane is not None:  # e.g. one side of a swipe map (geo_renewal._scenario_maps)
+            style = {**style, "pane": pane}
         rows.append(
             f'<tr><td class="gr-l">{swatch(style)}{escape(text)}</td>'
             f"<td>{n:,}</td><td>{fmt_ha(a)}</td></tr>"

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from geo_renewal._comparison import comparison_section
 from geo_renewal._folium import runtime_css
 from geo_renewal._html import escape
 from geo_renewal.schema import CATEGORIES, STAGES, label
@@ -492,6 +493,7 @@ def meeting_report(
         _map(result, lang) if embed_map else "",
         _page(_validation(result, lang), _policy(result, lang), _behind(result, lang)),
         _page(_tables(result, lang)),
+        comparison_section(result, lang),
         f"</main><footer>{escape(say('report.footer', lang))}</footer>",
     ]
     page = (

@@ -33,6 +33,15 @@ map_overview_min_parcels : int
     Parcels from which `renewal_map` draws a grid overview (dominant class per cell) when
     zoomed out and the parcels, decoded chunk by chunk, only when zoomed in (a whole city);
     below it the map draws every parcel at every zoom. ``renewal_map(overview=)`` overrides.
+landuse_crosswalk : str | None
+    An edited copy of ``geo_renewal/codes/crosswalk.csv`` (land-use codes -> classes); None
+    uses the bundled one. See `geo_renewal.landuse_codes.crosswalk`.
+stated_area_tolerance : float
+    Relative difference between a stated official area (TBMJ, ZDMJ) and the computed area
+    above which `validate_layer` reports the feature (0.01 = 1 %).
+tile_package_warning_mb : float
+    Size in MB of the tiles a self-contained map inlines from a local tile package
+    (MBTiles, PMTiles) above which `renewal_map` warns.
 """
 
 from __future__ import annotations
@@ -47,3 +56,6 @@ map_simplify_tolerance: float = 0.5
 map_coordinate_precision: int = 6
 map_feature_warning: int = 50_000
 map_overview_min_parcels: int = 100_000
+landuse_crosswalk: str | None = None
+stated_area_tolerance: float = 0.01
+tile_package_warning_mb: float = 50.0

@@ -52,6 +52,8 @@ class _ParcelIndex:
     _tree: shapely.STRtree | None = field(default=None, repr=False)
     _areas: np.ndarray | None = field(default=None, repr=False)
     _bounds: np.ndarray | None = field(default=None, repr=False)
+    #: The parcels' columns, for rule functions that read them (``height_excess``).
+    frame: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:

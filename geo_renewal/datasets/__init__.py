@@ -75,6 +75,8 @@ LAYERS: tuple[str, ...] = (
     "heritage_core",
     "heritage_control",
     "view_corridor",
+    "price_bands",
+    "plots",
 )
 
 _PACKAGE_DATA = Path(__file__).parent / "data"

@@ -108,6 +108,7 @@ from shapely.geometry import LineString, Polygon
 from geo_renewal.datasets._buildings import BUILDING_STREETS as BUILDING_STREETS
 from geo_renewal.datasets._buildings import _attributes, _buildings, _names
 from geo_renewal.datasets._ledger import AS_OF, _projects
+from geo_renewal.datasets._money import money_layers
 
 __all__ = ["AS_OF", "CRS", "SEED", "SampleDistrict", "generate_sample_district"]
 
@@ -479,6 +480,8 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
         "units": units,
         **layers,
     }
+    # issue 16: price bands and sale plots, from their own generator (nothing above changes)
+    layers.update(money_layers(layers, ledger, np.random.default_rng(seed + 16), AS_OF))
     info = {
         "decoys": decoys,
         "sites": sorted(site_parts),
