@@ -480,7 +480,10 @@ def _parcel_layers(
     total_n, total_a = 0, 0.0
     code_arr = codes.to_numpy()
     groups = pd.Series(code_arr).groupby(code_arr, sort=False).indices
-    lazy, note = _overview(m, ctx, classified, code_arr, areas, order, colors, overview)
+    swipe = pane is not None  # a side of a swipe map: every parcel (no overview pane yet)
+    lazy, note = _overview(
+        m, ctx, classified, code_arr, areas, order, colors, False if swipe else overview
+    )
     for code in order:
         idx = groups.get(code, np.empty(0, dtype=int))
         n = len(idx)
