@@ -110,6 +110,12 @@ BENCHES: dict[str, Bench] = {
             kwargs={"city": True},
         ),
         Bench(
+            "print",
+            "benchmarks.bench_print",
+            max_size=100_000,
+            note="A0 PDF vs GeoDataFrame.plot + savefig",
+        ),
+        Bench(
             "scale",
             "benchmarks.bench_scale",
             max_size=None,
