@@ -20,6 +20,7 @@ from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
+from geo_renewal.fund_params import FundOptions, fund_options_from_doc
 
 __all__ = ["LayerSpec", "Plan", "load_plan", "plan_from_doc"]
 
@@ -39,11 +40,12 @@ _SECTIONS = {
         "exclude_on_site",
     },
     "ledger": {"path", "sheet"},
-    "fund": {"params"},
+    "fund": {"params", "compensation", "cashflow"},
     "outputs": {"dir", "tiles", "offline", "lang"},
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
+_KNOWN_LAYERS |= {"plots", "price_bands"}  # issue 16: sale plots, compensation price bands
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class Plan:
     scenarios
         The file's ``[scenarios.NAME]``, each a checked plan with that scenario's values
         (`geo_renewal.scenarios`); empty in a scenario's own plan.
+    fund_options
+        ``[fund] compensation`` (scheme file) and ``cashflow`` (`geo_renewal.fund_params`).
     """
 
     path: Path
@@ -162,6 +166,7 @@ class Plan:
     office: str | None = None
     scenario: str | None = None
     scenarios: dict[str, Plan] = field(default_factory=dict, repr=False)
+    fund_options: FundOptions = field(default_factory=FundOptions)
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -358,6 +363,7 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
         fund_params=(
             _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
         ),
+        fund_options=fund_options_from_doc(fund, base=base, source=path),
         out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
         tiles=_tiles(outputs.get("tiles", "none"), path),
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),

@@ -384,6 +384,11 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "fund.sheet.cashflow_sensitivity": ("现金流敏感性", "Cash-flow sensitivity"),
     "fund.sheet.reconciliation": ("静态与现金流核对", "Static vs cash flow"),
     "supply.not_reserved": ("未收储", "Not reserved yet"),
+    "supply.overdue_layer": ("逾期地块（{n} 宗）", "Overdue plots ({n})"),
+    "supply.overdue_item": (
+        "{plot}：{step}逾期 {days} 天",
+        "{plot}: {step} overdue by {days} days",
+    ),
     "fund.change.months": ("{n:g} 个月", "{n:g} months"),
     "fund.change.points": ("{n:+.0f} 个百分点", "{n:+.0f} points"),
     "caveat.scheme_placeholder": (
@@ -508,7 +513,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n_open} open ({n_late} overdue); {n_closed} closed since the last meeting.",
     ),
     "weekly.report.assessment": ("考核排名", "Assessment ranking"),
-    "weekly.report.households": ("签约进度与预测（一户一档）", "Signing and forecast (households)"),
+    "weekly.report.households": (
+        "签约进度与预测（一户一档）",
+        "Signing and forecast (households)",
+    ),
     "weekly.map.title": ("{name}项目进度回放", "{name}: progress playback"),
     "weekly.map.week": ("快照日期", "Snapshot"),
     "weekly.map.play": ("播放", "Play"),

@@ -41,6 +41,7 @@ FILES: dict[str, str] = {
     "sample_ledger": "sample_ledger.xlsx",
     "sample_shp": "sample_shp/sample_parcels.shp",
     "sample_plan": "sample_plan.toml",
+    "sample_fund": "sample_fund.toml",
 }
 
 #: Canonical parcel column -> Chinese field name of the survey-office Shapefile (≤ 10 bytes
@@ -95,7 +96,7 @@ def available() -> list[str]:
     Examples
     --------
     >>> available()
-    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan']
+    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan', 'sample_fund']
     """
     return list(FILES)
 
@@ -195,6 +196,8 @@ def write_sample_data(
     _write_shapefile(district, paths["sample_shp"])
     with atomic_write(paths["sample_plan"]) as tmp:
         shutil.copyfile(Path(__file__).with_name("sample_plan.toml"), tmp)
+    with atomic_write(paths["sample_fund"]) as tmp:  # issue 16: its credit lines, subsidies
+        shutil.copyfile(Path(__file__).with_name("sample_fund.toml"), tmp)
     logger.info("wrote the sample district to %s", out)
     return paths
 
