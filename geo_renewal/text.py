@@ -420,6 +420,11 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "fund.sheet.cashflow_sensitivity": ("现金流敏感性", "Cash-flow sensitivity"),
     "fund.sheet.reconciliation": ("静态与现金流核对", "Static vs cash flow"),
     "supply.not_reserved": ("未收储", "Not reserved yet"),
+    "supply.overdue_layer": ("逾期地块（{n} 宗）", "Overdue plots ({n})"),
+    "supply.overdue_item": (
+        "{plot}：{step}逾期 {days} 天",
+        "{plot}: {step} overdue by {days} days",
+    ),
     "fund.change.months": ("{n:g} 个月", "{n:g} months"),
     "fund.change.points": ("{n:+.0f} 个百分点", "{n:+.0f} points"),
     "caveat.scheme_placeholder": (
