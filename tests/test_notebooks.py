@@ -28,6 +28,7 @@ EXPECTED_OUTPUTS = {
     "03_resettlement": ["resettlement.html", "resettlement.xlsx"],
     "04_progress_meeting": ["progress.html", "progress_meeting.xlsx"],
     "05_own_data": ["survey_renamed.shp", "gaode_export.geojson", "survey_findings.xlsx"],
+    "06_weekly_meeting": ["renewal.gpkg", "weekly.xlsx", "weekly.html", "playback.html"],
 }
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
