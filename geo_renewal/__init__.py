@@ -129,6 +129,13 @@ _API: dict[str, str] = {
     "renewal_map": "maps",
     "save_map": "maps",
     "tile_names": "tiles",
+    # printmap.py / atlas.py / deck.py / report_pdf.py (printed maps, atlases, deck, report PDF)
+    "print_map": "printmap",
+    "print_atlas": "atlas",
+    "meeting_deck": "deck",
+    "report_pdf": "report_pdf",
+    "tile_source": "tiles",
+    "register_basemap": "tiles",
     # resettlement.py / demand.py / sites.py (the solver, allocation.py, is not re-exported here)
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",
@@ -136,6 +143,25 @@ _API: dict[str, str] = {
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",
+    # scenarios.py / _comparison.py (方案比选)
+    "compare_scenarios": "scenarios",
+    "write_comparison": "scenarios",
+    "Comparison": "_comparison",
+    # heights.py / corridors.py / surfaces.py / skyline.py (view corridors, issue 20)
+    "building_heights": "heights",
+    "plot_heights": "heights",
+    "corridors_from_points": "corridors",
+    "river_height_zones": "corridors",
+    "height_checks": "corridors",
+    "surface_layer": "corridors",
+    "surface_raster": "surfaces",
+    "surface_contours": "surfaces",
+    "skyline_profile": "skyline",
+    "skyline_chart": "skyline",
+    # landuse_codes.py: 三调 / 用地用海 / GB 50137 codes and the crosswalk (issue 19)
+    "code_tables": "landuse_codes",
+    "crosswalk": "landuse_codes",
+    "land_use_of": "landuse_codes",
 }
 
 __all__ = [
