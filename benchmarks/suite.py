@@ -73,6 +73,13 @@ BENCHES: dict[str, Bench] = {
             note="one project per 100 parcels",
         ),
         Bench(
+            "store",
+            "benchmarks.bench_store",
+            max_size=100_000,
+            size_of=lambda n: max(100, n // 50),
+            note="one project per 50 parcels, 10 tasks and 100 households each, 8 weeks",
+        ),
+        Bench(
             "resettlement",
             "benchmarks.bench_resettlement",
             note="500 demand units, 100 sites",

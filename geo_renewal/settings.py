@@ -69,4 +69,3 @@ landuse_crosswalk: str | None = None
 stated_area_tolerance: float = 0.01
 tile_package_warning_mb: float = 50.0
 n_jobs: int | None = None
-map_overview_min_parcels: int = 100_000
