@@ -249,20 +249,25 @@ def _point_layers(landmarks: Any, viewpoints: Any) -> list[dict[str, Any]]:
 
 
 def _view_state(geo: gpd.GeoDataFrame, surfaces: gpd.GeoDataFrame | None) -> dict[str, float]:
-    x0, y0, x1, y1 = geo.total_bounds
-    span_m = max(
-        (x1 - x0) * 111_320 * math.cos(math.radians((y0 + y1) / 2)), (y1 - y0) * 110_540, 50.0
-    )
-    zoom = max(1.0, min(19.0, math.log2(40_075_000 * 0.6 / span_m)))
+    """Centre on the buildings and corridors, fit about 900 px, look along the first corridor."""
+    bounds = [geo.total_bounds]
     bearing = 0.0
-    if surfaces is not None and len(surfaces) and "eye_x" in surfaces:
-        row = surfaces.iloc[0]
-        bearing = math.degrees(math.atan2(row.target_x - row.eye_x, row.target_y - row.eye_y))
+    if surfaces is not None and len(surfaces):
+        bounds.append(surfaces.to_crs("EPSG:4326").total_bounds)
+        if "eye_x" in surfaces:
+            row = surfaces.iloc[0]
+            bearing = math.degrees(math.atan2(row.target_x - row.eye_x, row.target_y - row.eye_y))
+    b = np.array(bounds)
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    lat = (y0 + y1) / 2
+    span_m = max((x1 - x0) * 111_320 * math.cos(math.radians(lat)), (y1 - y0) * 110_540, 50.0)
+    # deck.gl: 512-px world tiles, metres per pixel = 40,075 km × cos(lat) / (512 × 2^zoom)
+    zoom = math.log2(40_075_000 * math.cos(math.radians(lat)) * 900 / (512 * span_m))
     return {
         "longitude": float((x0 + x1) / 2),
-        "latitude": float((y0 + y1) / 2),
-        "zoom": round(zoom, 2),
-        "pitch": 55.0,
+        "latitude": float(lat),
+        "zoom": round(max(1.0, min(19.0, zoom)), 2),
+        "pitch": 50.0,
         "bearing": round(bearing, 1),
     }
 
