@@ -75,6 +75,24 @@ _API: dict[str, str] = {
     # schedule.py
     "backward_schedule": "schedule",
     "compare_schedule": "schedule",
+    # the weekly cycle: store.py, tasks.py, supervision.py, assessment.py, households.py
+    "LedgerStore": "store",
+    "read_tasks": "tasks",
+    "task_schedule": "tasks",
+    "critical_path": "tasks",
+    "ledger_tasks": "tasks",
+    "supervise_tasks": "supervision",
+    "supervision_summary": "supervision",
+    "supervision_sheets": "supervision",
+    "read_decisions": "supervision",
+    "decision_status": "supervision",
+    "assess_performance": "assessment",
+    "load_assessment_params": "assessment",
+    "read_households": "households",
+    "signing_curve": "households",
+    "signing_forecast": "households",
+    "clearance_list": "households",
+    "reconcile_households": "households",
     # fund.py / fund_params.py
     "FundParams": "fund_params",
     "FundBalance": "fund",
@@ -107,6 +125,11 @@ _API: dict[str, str] = {
     "renewal_map": "maps",
     "save_map": "maps",
     "tile_names": "tiles",
+    # printmap.py / atlas.py / deck.py / report_pdf.py (printed maps, atlases, deck, report PDF)
+    "print_map": "printmap",
+    "print_atlas": "atlas",
+    "meeting_deck": "deck",
+    "report_pdf": "report_pdf",
     "tile_source": "tiles",
     "register_basemap": "tiles",
     # resettlement.py / demand.py / sites.py (the solver, allocation.py, is not re-exported here)
@@ -116,6 +139,21 @@ _API: dict[str, str] = {
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",
+    # scenarios.py / _comparison.py (方案比选)
+    "compare_scenarios": "scenarios",
+    "write_comparison": "scenarios",
+    "Comparison": "_comparison",
+    # heights.py / corridors.py / surfaces.py / skyline.py (view corridors, issue 20)
+    "building_heights": "heights",
+    "plot_heights": "heights",
+    "corridors_from_points": "corridors",
+    "river_height_zones": "corridors",
+    "height_checks": "corridors",
+    "surface_layer": "corridors",
+    "surface_raster": "surfaces",
+    "surface_contours": "surfaces",
+    "skyline_profile": "skyline",
+    "skyline_chart": "skyline",
     # landuse_codes.py: 三调 / 用地用海 / GB 50137 codes and the crosswalk (issue 19)
     "code_tables": "landuse_codes",
     "crosswalk": "landuse_codes",

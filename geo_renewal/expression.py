@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 # The modules that declare rule functions: importing them fills the registry.
+from geo_renewal import corridors as _corridors  # noqa: F401
 from geo_renewal import raster as _raster  # noqa: F401
 from geo_renewal import spatial as _spatial  # noqa: F401
 from geo_renewal._checks import did_you_mean

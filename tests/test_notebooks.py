@@ -34,6 +34,8 @@ EXPECTED_OUTPUTS = {
         "dltb_findings.xlsx",
         "offline_basemap.html",
     ],
+    "07_scenarios": ["comparison.xlsx", "report.html", "change_shenzhen.html", "swipe.html"],
+    "08_view_corridors": ["permitted_height.tif", "skyline.png", "view3d.html"],
 }
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")

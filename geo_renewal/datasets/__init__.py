@@ -41,6 +41,7 @@ FILES: dict[str, str] = {
     "sample_ledger": "sample_ledger.xlsx",
     "sample_shp": "sample_shp/sample_parcels.shp",
     "sample_plan": "sample_plan.toml",
+    "weekly": "weekly",  # four weekly snapshots: data/weekly/<date>/*.xlsx (datasets._weekly)
     # datasets/_survey.py: the office's own data (三调 DLTB, 不动产 ZRZ) and an offline base map
     "sample_survey": "sample_survey.gpkg",
     "sample_tiles": "sample_tiles.mbtiles",
@@ -78,6 +79,10 @@ LAYERS: tuple[str, ...] = (
     "heritage_core",
     "heritage_control",
     "view_corridor",
+    "price_bands",
+    "plots",
+    "viewpoints",
+    "landmarks",
 )
 
 _PACKAGE_DATA = Path(__file__).parent / "data"
@@ -96,7 +101,8 @@ def available() -> list[str]:
     Examples
     --------
     >>> available()
-    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan', 'sample_survey', 'sample_tiles']
+    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan', 'weekly',
+     'sample_survey', 'sample_tiles']
     """
     return list(FILES)
 
@@ -178,7 +184,7 @@ def write_sample_data(
     >>> import tempfile
     >>> paths = write_sample_data(tempfile.mkdtemp())  # doctest: +SKIP
     >>> sorted(paths)  # doctest: +SKIP
-    ['flood_depth', 'sample_district', 'sample_ledger', 'sample_plan', 'sample_shp']
+    ['flood_depth', 'sample_district', 'sample_ledger', 'sample_plan', 'sample_shp', 'weekly']
     """
     import shutil
 
@@ -193,6 +199,9 @@ def write_sample_data(
     _write_gpkg(district, paths["sample_district"])
     _write_tif(district, paths["flood_depth"])
     _write_ledger(district, paths["sample_ledger"])
+    from geo_renewal.datasets._weekly import write_weekly
+
+    write_weekly(district, paths["weekly"])  # its own rng: the other files do not change
     _write_shapefile(district, paths["sample_shp"])
     _write_survey(district, paths["sample_survey"], paths["sample_tiles"])
     with atomic_write(paths["sample_plan"]) as tmp:
