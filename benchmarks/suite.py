@@ -66,6 +66,7 @@ BENCHES: dict[str, Bench] = {
         Bench("classify", "benchmarks.bench_classify"),
         Bench("stats", "benchmarks.bench_stats"),
         Bench("validate", "benchmarks.bench_validate"),
+        Bench("landuse_codes", "benchmarks.bench_landuse_codes", note="三调 DLBM/DLMC on read"),
         Bench(
             "ledger",
             "benchmarks.bench_ledger",
