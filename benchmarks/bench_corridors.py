@@ -23,8 +23,6 @@ every bearing to 1e-6°). Run: ``python -m benchmarks.bench_corridors [--sizes 1
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import pandas as pd
@@ -32,6 +30,7 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
+from benchmarks.bench_validate import median_time
 from benchmarks.synth import CRS, X0, Y0
 from geo_renewal.corridors import corridors_from_points, height_checks
 from geo_renewal.skyline import skyline_profile
@@ -121,15 +120,6 @@ def skyline_baseline(
         dist = shapely.distance(eye, shapely.intersection(geoms[hit], ray))
         out.append(float(np.degrees(np.arctan2(heights[hit] - eye_z, dist)).max()))
     return np.array(out)
-
-
-def median_time(func, *args, repeat: int):
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = func(*args)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def _agree(ours: pd.DataFrame, base: pd.DataFrame) -> int:

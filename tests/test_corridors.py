@@ -25,7 +25,7 @@ from geo_renewal.heights import building_heights
 from geo_renewal.io import read_layer, write_layer
 from geo_renewal.rules import parse_rules
 from geo_renewal.surfaces import surface_contours, surface_raster
-from tests.test_heights import write_raster
+from tests.test_raster import _write as write_raster
 
 CRS = "EPSG:4548"
 # The hand-computed case: an eye 1.6 m above the ground at (0, 0), a tower 121.6 m high
@@ -122,7 +122,7 @@ def test_a_dem_raises_the_ground(tmp_path, viewpoint, tower, three_buildings):
     # Ground 0 m south of y = 1000, a 30 m terrace north of it (the tower and B stand on it):
     # protected top 30 + 121.6 − 20 = 131.6; plane 1.6 + 0.065 s − 5.
     rows = np.where(np.arange(220)[:, None] < 110, 30.0, 0.0).repeat(100, 1)  # 10 m pixels
-    dem = write_raster(tmp_path / "dem.tif", rows, x0=X0 - 500, y1=Y0 + 2100, res=10.0)
+    dem = write_raster(tmp_path / "dem.tif", rows, origin=(X0 - 500, Y0 + 2100))
     c = corridors_from_points(viewpoint, tower, width=200, band=20, clearance=5, dem=dem)
     assert c["target_z"].iloc[0] == pytest.approx(131.6)
     b = three_buildings.copy()

@@ -154,3 +154,33 @@ def test_sample_run_shows_breaches_and_skylines(tmp_path):
     assert s["n_over"] > 0
     assert "视廊限高校核" in workbook_tables(result)
     assert "视廊与限高" in (tmp_path / "report.html").read_text("utf-8")
+
+
+def test_skyline_slide_in_a_deck(tmp_path, views_gpkg):
+    pptx = pytest.importorskip("pptx")
+    from PIL import Image
+
+    from geo_renewal.views import CorridorRun, corridor_slide
+
+    png = tmp_path / "c.png"
+    Image.new("RGB", (1500, 1020), "white").save(png)
+    run = CorridorRun(surfaces=None, checks=None, chart_png=png.read_bytes())
+    result = types.SimpleNamespace(corridors=run)
+    prs = pptx.Presentation()
+    prs.slide_width, prs.slide_height = 12192000, 6858000
+
+    def new_slide(p, title):
+        slide = p.slides.add_slide(p.slide_layouts[5])
+        slide.shapes.title.text = title
+        return slide
+
+    corridor_slide(prs, result, "zh", new_slide)
+    prs.save(tmp_path / "d.pptx")
+    back = pptx.Presentation(tmp_path / "d.pptx")
+    slide = back.slides[0]
+    assert slide.shapes.title.text == "视廊与限高"
+    pictures = [s for s in slide.shapes if s.shape_type == 13]
+    assert len(pictures) == 1
+    assert pictures[0].width / pictures[0].height == pytest.approx(1500 / 1020, rel=1e-3)
+    corridor_slide(prs, types.SimpleNamespace(corridors=None), "zh", new_slide)
+    assert len(prs.slides) == 1
