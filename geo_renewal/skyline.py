@@ -24,7 +24,7 @@ import shapely
 
 from geo_renewal._compat import import_optional
 from geo_renewal._errors import InputError
-from geo_renewal.crs import check_crs, to_working
+from geo_renewal.crs import check_crs, to_working, working_crs
 from geo_renewal.heights import _numbers
 from geo_renewal.io import atomic_write
 from geo_renewal.text import say
@@ -103,8 +103,8 @@ def skyline_profile(
     buildings
         Footprints with a CRS (projected into the viewpoint's working CRS).
     viewpoint
-        A one-row GeoDataFrame (with ``eye_height`` if known) or a shapely Point in the
-        buildings' CRS.
+        A one-row GeoDataFrame (with ``eye_height`` if known; any CRS) or a shapely Point
+        in the buildings' working CRS (their own CRS when it is projected).
     azimuths
         (from, to) in compass degrees, clockwise; ``(300, 60)`` crosses north.
     step
@@ -139,11 +139,11 @@ def skyline_profile(
     [[-7.5, 44.75], [-2.5, 44.97], [2.5, 44.97], [7.5, 44.75]]
     """
     check_crs(buildings, "buildings")
-    crs = buildings.crs
+    crs = working_crs(buildings)
     ex, ey, ez = _eye(viewpoint, crs, eye_height, eye_ground)
     start, span = float(azimuths[0]), (float(azimuths[1]) - float(azimuths[0])) % 360.0 or 360.0
     n_bins = max(1, round(span / step))
-    geoms = np.asarray(buildings.geometry.array)
+    geoms = np.asarray(to_working(buildings.geometry, crs=crs).array)
     h = _numbers(buildings, height_col) if heights is None else np.asarray(heights, dtype=float)
     g = np.zeros(len(geoms)) if ground is None else np.nan_to_num(np.asarray(ground, dtype=float))
     p1, p2, owner = _edges(geoms)
@@ -266,8 +266,9 @@ def landmark_angles(
     [[90.0, 45.0]]
     """
     check_crs(landmarks, "landmarks")
-    ex, ey, ez = _eye(viewpoint, landmarks.crs, eye_height, eye_ground)
-    pts = shapely.centroid(np.asarray(landmarks.geometry.array))
+    crs = working_crs(landmarks)
+    ex, ey, ez = _eye(viewpoint, crs, eye_height, eye_ground)
+    pts = shapely.centroid(np.asarray(to_working(landmarks.geometry, crs=crs).array))
     dx, dy = shapely.get_x(pts) - ex, shapely.get_y(pts) - ey
     dist = np.hypot(dx, dy)
     top = _numbers(landmarks, height_col) + (

@@ -265,3 +265,9 @@ def test_bad_inputs_are_one_sentence(viewpoint, tower):
     blank = tower.assign(height=[None])
     with pytest.raises(InputError, match=r"landmarks row 0: 'height' is blank"):
         corridors_from_points(viewpoint, blank, width=10)
+
+
+def test_buildings_in_longitude_latitude_get_the_same_heights(viewpoint, tower, three_buildings):
+    c = corridors_from_points(viewpoint, tower, width=200, band=20, clearance=5)
+    checks = height_checks(three_buildings.to_crs("EPSG:4326"), c, id_col="building_id")
+    assert checks["permitted_m"].tolist() == pytest.approx([11.6, 46.6, 71.6], abs=0.01)
