@@ -463,7 +463,7 @@ def _write_files(
     path = out / CORRIDOR_FILES["corridors"]
     with atomic_write(path) as tmp:
         write_layer(run.surfaces, tmp, layer="surfaces")
-        write_layer(surface_contours(run.surfaces, step=10.0), tmp, layer="contours")
+        write_layer(surface_contours(run.surfaces, step=10.0, dem=spec.dem), tmp, layer="contours")
         write_layer(
             _checks_layer(run.checks, buildings, "buildings"), tmp, layer="building_checks"
         )

@@ -141,6 +141,11 @@ def test_a_dem_raises_the_ground(tmp_path, viewpoint, tower, three_buildings):
         r, col = f.index(X0 + 5, Y0 + 1205)  # pixel centre (5, 1205), on the terrace
         assert float(f.read(1)[r, col]) == pytest.approx(0.065 * 1205 - 3.4 - 30, abs=0.01)
         assert (f.width, f.height) == (20, 200)  # the DEM's pixels over the corridor
+    bands = surface_contours(c, step=10, dem=dem)
+    assert bands.area.sum() == pytest.approx(200 * 2000)  # every pixel of the corridor
+    here = bands[bands.contains(Point(X0 + 5, Y0 + 1205))]
+    # 0.065 × 1205 − 3.4 − 30 = 44.9 m above the terrace: the band 40–50 m
+    assert here[["from_m", "to_m"]].values.tolist() == [[40.0, 50.0]]
 
 
 def test_surface_raster_without_dem_and_contours_are_exact(tmp_path, viewpoint, tower):
