@@ -404,7 +404,11 @@ def skyline_chart(
 
 
 def skyline_panels(
-    panels: list[dict[str, Any]], *, path: str | Path | None = None, lang: str = "zh"
+    panels: list[dict[str, Any]],
+    *,
+    path: str | Path | None = None,
+    lang: str = "zh",
+    note: str | None = None,
 ) -> Any:
     """
     Draw several skylines (e.g. one per viewpoint) one above the other in one figure.
@@ -418,6 +422,8 @@ def skyline_panels(
         PNG, SVG or PDF to write (atomically); None: only return the figure.
     lang
         ``"zh"`` or ``"en"``.
+    note
+        A sentence printed under the chart (e.g. that the parameters are placeholders).
 
     Returns
     -------
@@ -446,7 +452,13 @@ def skyline_panels(
                 panel.get("title"),
                 lang,
             )
-        fig.tight_layout()
+        if note:
+            fig.text(
+                0.01, 0.005, note, fontsize=7, color="#b22222", ha="left", va="bottom", wrap=True
+            )
+            fig.tight_layout(rect=(0, 0.03, 1, 1))
+        else:
+            fig.tight_layout()
         if path is not None:
             target = Path(path)
             with atomic_write(target) as tmp:

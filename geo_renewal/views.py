@@ -474,7 +474,10 @@ def _write_files(
         run.surfaces, out / CORRIDOR_FILES["permitted_height"], res=spec.res, dem=spec.dem
     )
     skyline_panels(
-        _skylines(spec, state, buildings, lang), path=out / CORRIDOR_FILES["skyline"], lang=lang
+        _skylines(spec, state, buildings, lang),
+        path=out / CORRIDOR_FILES["skyline"],
+        lang=lang,
+        note=run.caveat(lang) or None,
     )
     result.files["skyline"] = out / CORRIDOR_FILES["skyline"]
     inside = np.isin(
@@ -491,6 +494,7 @@ def _write_files(
         viewpoints=state.viewpoints,
         id_col="building_id" if "building_id" in buildings else None,
         lang=lang,
+        note=run.caveat(lang) or None,
     )
     return result.files["skyline"].read_bytes()
 

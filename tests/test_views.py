@@ -124,6 +124,7 @@ def test_step_writes_files_sheet_and_report(tmp_path, views_gpkg):
     assert run.n_unknown == 1
     assert run.summary()["n_over"] == 1  # A, in the corridor (5.4 m) and in no zone
     assert "bundled example parameters" in run.caveat("en")
+    assert "bundled example parameters" in (out / "view3d.html").read_text("utf-8")
     sheet = next(iter(corridor_tables(result).values()))
     assert sheet["id"].tolist()[0] == "B"  # unknown heights first, then the worst
     write_tables(corridor_tables(result), tmp_path / "t.xlsx", lang="zh")
