@@ -185,3 +185,40 @@ def test_skyline_slide_in_a_deck(tmp_path, views_gpkg):
     assert pictures[0].width / pictures[0].height == pytest.approx(1500 / 1020, rel=1e-3)
     corridor_slide(prs, types.SimpleNamespace(corridors=None), "zh", new_slide)
     assert len(prs.slides) == 1
+
+
+def test_cli_refuses_a_plan_without_corridors(tmp_path):
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        f'[layers.parcels]\npath = "{get_path("sample_district").as_posix()}"\nlayer = "parcels"\n',
+        "utf-8",
+    )
+    res = CliRunner().invoke(cli, ["corridors", str(plan), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 1
+    assert "has no [corridors] section" in res.output
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.slow
+def test_cli_runs_the_corridors_of_the_sample(tmp_path):
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    out = tmp_path / "c"
+    res = CliRunner().invoke(
+        cli, ["corridors", str(get_path("sample_plan")), "--out", str(out), "--lang", "en"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "12 exceed the permitted height" in res.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "corridors.gpkg",
+        "manifest.json",
+        "permitted_height.tif",
+        "skyline.png",
+        "view3d.html",
+    ]
