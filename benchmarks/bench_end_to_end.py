@@ -131,11 +131,38 @@ def _tiles(poly: Any, size: float) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
+def _flood_share(g: np.ndarray, tif: Path) -> np.ndarray:
+    """Share of each polygon's pixels deeper than 0.5 m: rasterize once, then bincount."""
+    import rasterio
+    import rasterio.features
+
+    with rasterio.open(tif) as src:
+        depth = src.read(1)
+        ids = rasterio.features.rasterize(
+            zip(g, np.arange(1, len(g) + 1), strict=True),
+            out_shape=depth.shape, transform=src.transform, fill=0, dtype="int32",
+        )  # fmt: skip
+        sel = ids > 0
+        pid = ids[sel] - 1
+        n_pix = np.bincount(pid, minlength=len(g))
+        n_deep = np.bincount(pid[depth[sel] > 0.5], minlength=len(g))
+        empty = np.flatnonzero(n_pix == 0)
+        if len(empty):  # parcels between pixel centres: every pixel they touch
+            ids = rasterio.features.rasterize(
+                zip(g[empty], empty + 1, strict=True), out_shape=depth.shape,
+                transform=src.transform, fill=0, dtype="int32", all_touched=True,
+            )  # fmt: skip
+            sel = ids > 0
+            pid = ids[sel] - 1
+            n_pix += np.bincount(pid, minlength=len(g))
+            n_deep += np.bincount(pid[depth[sel] > 0.5], minlength=len(g))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return n_deep / n_pix
+
+
 def hand_written(paths: dict[str, Path], out: Path, steps: dict[str, float]) -> dict:
     """The job by hand, single-threaded: shapely 2, STRtree, numpy, rasterio."""
     import geopandas as gpd
-    import rasterio
-    import rasterio.features
     import shapely
 
     t = time.perf_counter()
@@ -172,28 +199,7 @@ def hand_written(paths: dict[str, Path], out: Path, steps: dict[str, float]) -> 
     old = year < 1980
     flood = np.zeros(n, dtype=bool)
     idx = np.flatnonzero(old)
-    with rasterio.open(paths["flood_depth"]) as src:
-        depth = src.read(1)
-        ids = rasterio.features.rasterize(
-            zip(g[idx], np.arange(1, len(idx) + 1), strict=True),
-            out_shape=depth.shape, transform=src.transform, fill=0, dtype="int32",
-        )  # fmt: skip
-        sel = ids > 0
-        pid = ids[sel] - 1
-        n_pix = np.bincount(pid, minlength=len(idx))
-        n_deep = np.bincount(pid[depth[sel] > 0.5], minlength=len(idx))
-        empty = np.flatnonzero(n_pix == 0)
-        if len(empty):  # parcels between pixel centres: every pixel they touch
-            ids = rasterio.features.rasterize(
-                zip(g[idx[empty]], empty + 1, strict=True), out_shape=depth.shape,
-                transform=src.transform, fill=0, dtype="int32", all_touched=True,
-            )  # fmt: skip
-            sel = ids > 0
-            pid = ids[sel] - 1
-            n_pix += np.bincount(pid, minlength=len(idx))
-            n_deep += np.bincount(pid[depth[sel] > 0.5], minlength=len(idx))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        flood[idx] = n_deep / n_pix > 0.5
+    flood[idx] = _flood_share(g[idx], paths["flood_depth"]) > 0.5
     land = city["land_use"].to_numpy()
     danger = city["danger_grade"].to_numpy() == "D"
     vacant = land == "vacant"
@@ -329,7 +335,10 @@ def naive(paths: dict[str, Path], out: Path, steps: dict[str, float]) -> dict:
     covered = pieces.area.groupby(pieces["index"]).sum().reindex(city.index, fill_value=0)
     river = (covered / city["parcel_area"]).clip(upper=1.0).to_numpy() > 0.3
     corridor = hit("view_corridor") & (city["floors"].to_numpy() > 18)
-    flood = _naive_flood(city, paths["flood_depth"])
+    # no naive zonal statistics in geopandas: the raster step is the hand-written one
+    old = np.flatnonzero(city["build_year"].to_numpy() < 1980)
+    flood = np.zeros(n, dtype=bool)
+    flood[old] = _flood_share(np.asarray(city.geometry.array)[old], paths["flood_depth"]) > 0.5
     land = city["land_use"].to_numpy()
     near = gpd.sjoin_nearest(
         city[["geometry"]], gpd.read_parquet(paths["sites"]), distance_col="d"
@@ -361,34 +370,6 @@ def naive(paths: dict[str, Path], out: Path, steps: dict[str, float]) -> dict:
     return _result(
         city["parcel_id"], city["category"].to_numpy(), frame["households"], frame["floor_area"]
     )
-
-
-def _naive_flood(city: Any, tif: Path) -> np.ndarray:
-    """Flood share per parcel with rasterio.mask, one parcel at a time (old parcels only)."""
-    import rasterio
-    import rasterio.features
-
-    out = np.zeros(len(city), dtype=bool)
-    idx = np.flatnonzero(city["build_year"].to_numpy() < 1980)
-    with rasterio.open(tif) as src:
-        depth = src.read(1)
-        for k in idx:
-            geom = city.geometry.iloc[k]
-            win = rasterio.windows.from_bounds(*geom.bounds, transform=src.transform)
-            win = win.round_offsets("floor").round_lengths("ceil")
-            tr = src.window_transform(win)
-            shape = (int(win.height) + 1, int(win.width) + 1)
-            for touched in (False, True):
-                mask = rasterio.features.geometry_mask(
-                    [geom], shape, tr, invert=True, all_touched=touched
-                )
-                r0, c0 = int(win.row_off), int(win.col_off)
-                vals = depth[r0 : r0 + shape[0], c0 : c0 + shape[1]]
-                mask = mask[: vals.shape[0], : vals.shape[1]]
-                if mask.any():
-                    out[k] = (vals[mask] > 0.5).mean() > 0.5
-                    break
-    return out
 
 
 # ------------------------------------------------------------------ results and runner
@@ -468,10 +449,14 @@ def _check(route: str, got: dict, want: dict) -> None:
         np.testing.assert_allclose(got[col], want[col], rtol=1e-9, atol=1e-6, err_msg=route)
 
 
+def prepare(n: int) -> None:
+    """Write the city of `n` parcels (the suite calls this outside any memory limit)."""
+    partitioned_parcels(cached_real_city(n))
+
+
 def figures(n: int, repeat: int = 3, naive_max: int = 100_000) -> list[dict]:
     """Per route: median seconds per step and in total (fresh processes, round-robin)."""
-    cached_real_city(n)
-    partitioned_parcels(cached_real_city(n))
+    prepare(n)
     routes = [r for r in ROUTES if r != "naive" or n <= naive_max]
     runs: dict[str, list[dict]] = {r: [] for r in routes}
     for _ in range(repeat):
@@ -518,13 +503,37 @@ def print_table(n: int, rows: list[dict]) -> None:
     print("categories:", base["counts"])
 
 
+def markdown(everything: dict[int, list[dict]]) -> str:
+    """The README's performance table, from the figures of one run."""
+    head = (
+        "| parcels | route | cluster | read | classify | stats | write | total | × script | peak |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    for n, rows in everything.items():
+        base = next(r for r in rows if r["route"] == BASELINE)["seconds"]
+        for r in rows:
+            cells = " | ".join(f"{r['steps'][s]:.1f} s" if r["steps"][s] else "—" for s in STEPS)
+            lines.append(
+                f"| {int(n) / 1e6:g}M | {r['route']} | {cells} | **{r['seconds']:.1f} s** | "
+                f"{r['seconds'] / base:.2f} | {r['peak_mb'] / 1024:.1f} GB |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--naive-max", type=int, default=100_000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--markdown", type=Path, nargs="+", help="print the README table of JSONs")
     args = parser.parse_args()
+    if args.markdown:
+        merged = {}
+        for path in args.markdown:
+            merged.update(json.loads(path.read_text(encoding="utf-8")))
+        print(markdown(merged))
+        return
     everything = {}
     for n in args.sizes:
         rows = figures(n, args.repeat, args.naive_max)

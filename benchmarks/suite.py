@@ -117,6 +117,12 @@ BENCHES: dict[str, Bench] = {
             prepare=True,
             note="2 worker processes",
         ),
+        Bench(
+            "end_to_end",
+            "benchmarks.bench_end_to_end",
+            prepare=True,
+            note="the job of issue 21 on benchmarks/city.py; each run a fresh process",
+        ),
     )
 }
 

@@ -130,6 +130,8 @@ _API: dict[str, str] = {
     "print_atlas": "atlas",
     "meeting_deck": "deck",
     "report_pdf": "report_pdf",
+    "tile_source": "tiles",
+    "register_basemap": "tiles",
     # resettlement.py / demand.py / sites.py (the solver, allocation.py, is not re-exported here)
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",

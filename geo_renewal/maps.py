@@ -48,7 +48,7 @@ from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
 from geo_renewal.text import pick, say
-from geo_renewal.tiles import TILES, datum_note, tile_layers
+from geo_renewal.tiles import TILES, add_tile_layer, datum_note, map_crs, tile_layers
 
 if TYPE_CHECKING:
     import folium
@@ -317,16 +317,14 @@ def _new_map(title: str | None, height: int | str, tile_specs: list[dict[str, An
         zoom_control=False,
         height=height,
         zoom_snap=0.1,
+        crs=map_crs(tile_specs),  # EPSG4326 for a longitude/latitude WMTS grid
     )
     m.add_to(fig)
     # Leaflet only: the renewal map needs no jQuery, Bootstrap or Font Awesome.
     m.default_js = [("leaflet", LEAFLET_JS)]
     m.default_css = [("leaflet_css", LEAFLET_CSS)]
     for spec in tile_specs:
-        overlay = spec.pop("overlay", False)
-        folium.TileLayer(
-            overlay=overlay, control=True, show=True, **{**spec, "name": escape(spec["name"])}
-        ).add_to(m)
+        add_tile_layer(m, spec)
     return m
 
 
@@ -482,7 +480,10 @@ def _parcel_layers(
     total_n, total_a = 0, 0.0
     code_arr = codes.to_numpy()
     groups = pd.Series(code_arr).groupby(code_arr, sort=False).indices
-    lazy, note = _overview(m, ctx, classified, code_arr, areas, order, colors, overview)
+    swipe = pane is not None  # a side of a swipe map: every parcel (no overview pane yet)
+    lazy, note = _overview(
+        m, ctx, classified, code_arr, areas, order, colors, False if swipe else overview
+    )
     for code in order:
         idx = groups.get(code, np.empty(0, dtype=int))
         n = len(idx)

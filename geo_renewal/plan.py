@@ -11,6 +11,7 @@ The details are in the user guide, docs/guide/workflow.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
+from geo_renewal.tiles import plan_tiles
 from geo_renewal.views import corridors_section
 from geo_renewal.weekly import WeeklySpec, weekly_section_of
 
@@ -47,6 +49,7 @@ _SECTIONS = {
     "outputs": {"dir", "tiles", "offline", "lang"},
     "print": None,  # checked by geo_renewal._print_plan.print_section
     "corridors": None,  # checked by geo_renewal.views.corridors_section
+    "basemap": None,  # the office's own base map, checked by tiles.tile_source
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
@@ -374,7 +377,7 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
             _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
         ),
         out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
-        tiles=_tiles(outputs.get("tiles", "none"), path),
+        tiles=_tiles(plan_tiles(doc, base, path), path),  # [basemap] / [outputs] tiles
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
         weekly=weekly_section_of(doc, base, path),
@@ -448,8 +451,11 @@ def _working_crs(value: Any, path: Path) -> str | None:
 
 
 def _tiles(value: Any, path: Path) -> str:
-    from geo_renewal.tiles import tile_names
+    from geo_renewal.tiles import check_tiles, tile_names
 
+    if isinstance(value, str) and value not in tile_names():
+        with contextlib.suppress(InputError):  # a registered base map, template or package
+            return check_tiles(value)
     return _choice(value, tuple(tile_names()), path, "outputs.tiles")
 
 

@@ -29,6 +29,10 @@ map_coordinate_precision : int
     Decimal places of longitude/latitude written into map HTML (6 ≈ 0.1 m).
 map_feature_warning : int
     Number of map features above which `renewal_map` warns and suggests lighter output.
+map_overview_min_parcels : int
+    Parcels from which `renewal_map` draws a grid overview (dominant class per cell) when
+    zoomed out and the parcels, decoded chunk by chunk, only when zoomed in (a whole city);
+    below it the map draws every parcel at every zoom. ``renewal_map(overview=)`` overrides.
 landuse_crosswalk : str | None
     An edited copy of ``geo_renewal/codes/crosswalk.csv`` (land-use codes -> classes); None
     uses the bundled one. See `geo_renewal.landuse_codes.crosswalk`.
@@ -60,6 +64,7 @@ use_arrow: bool = True
 map_simplify_tolerance: float = 0.5
 map_coordinate_precision: int = 6
 map_feature_warning: int = 50_000
+map_overview_min_parcels: int = 100_000
 landuse_crosswalk: str | None = None
 stated_area_tolerance: float = 0.01
 tile_package_warning_mb: float = 50.0

@@ -90,6 +90,12 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配高德底图（数据本身未改动）",
         "Overlays shifted from WGS84 to GCJ-02 for display over Gaode tiles (data unchanged)",
     ),
+    # _tilesource.py: the datum of an office's own base map ([basemap] datum)
+    "tiles.datum_cgcs2000": ("坐标系：CGCS2000（≈WGS84）", "Coordinates: CGCS2000 (≈ WGS84)"),
+    "tiles.datum_gcj02_own": (
+        "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配底图（数据本身未改动）",
+        "Overlays shifted from WGS84 to GCJ-02 to match the base map (data unchanged)",
+    ),
     # zone names (classify.zone_names): street · class · number
     "classify.zone_name": ("{street}·{category}·{number}", "{street} · {category} · {number}"),
     "classify.zone_name_no_street": ("{category}·{number}", "{category} · {number}"),
@@ -181,6 +187,20 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.kind.bad_coordinates": ("坐标无效或超出范围", "bad coordinates"),
     "findings.kind.implausible_density": ("户数或人数与建筑面积不符", "implausible density"),
     "findings.kind.fractional_count": ("应为整数却有小数", "fractional count"),
+    # landuse_codes.py / _survey_fields.py: the office's own codes and stated areas
+    "findings.kind.unknown_land_use_code": (
+        "无法识别的用地编码（值：原编码 → 最接近的有效编码）",
+        "unknown land-use code (value: code → closest valid code)",
+    ),
+    "findings.kind.code_name_mismatch": (
+        "用地编码与名称不一致，已按编码归类（值：编码 ≠ 名称）",
+        "land-use code and name disagree; the code is used (value: code ≠ name)",
+    ),
+    "findings.kind.area_mismatch": (
+        "登记面积与图形计算面积不符（值：登记 ≠ 计算，㎡）",
+        "stated area differs from the computed area (value: stated ≠ computed, m²)",
+    ),
+    "findings.kind.id_from_survey": ("缺少编号，已用标识码（BSM）作编号", "id taken from BSM"),
     "findings.action.removed": ("已移除该行", "removed"),
     "findings.action.repaired": ("已自动修复", "repaired"),
     "findings.action.set_missing": ("已置为空值", "set to missing"),

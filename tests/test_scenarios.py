@@ -440,3 +440,24 @@ def test_run_runs_one_scenario_alone(plan_path, tmp_path):
     bad = CliRunner().invoke(cli, ["run", str(plan_path), "--scenario", "cash5"])
     assert bad.exit_code == 1
     assert "did you mean `cash50`" in bad.output
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*就近安置:UserWarning")
+def test_the_sample_scenarios_equal_their_separate_runs(tmp_path):
+    """The sample district: units, ledger and fund too (a cash-share and a rule-set scenario)."""
+    from geo_renewal.datasets import get_path
+
+    path = get_path("sample_plan")
+    comparison = compare_scenarios(path)
+    for name in ("cash50", "shenzhen"):
+        alone = compute_plan(load_plan(path, scenario=name))
+        mine = comparison.results[name]
+        _same(mine, alone)
+        pd.testing.assert_frame_equal(mine.unit_checks, alone.unit_checks)
+        pd.testing.assert_frame_equal(mine.fund.bundles, alone.fund.bundles)
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(mine.progress).drop(columns="geometry"),
+            pd.DataFrame(alone.progress).drop(columns="geometry"),
+        )
+    assert ("shenzhen", "progress") in comparison.reused
