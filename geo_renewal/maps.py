@@ -48,7 +48,7 @@ from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
 from geo_renewal.text import pick, say
-from geo_renewal.tiles import TILES, datum_note, tile_layers
+from geo_renewal.tiles import TILES, add_tile_layer, datum_note, map_crs, tile_layers
 
 if TYPE_CHECKING:
     import folium
@@ -317,16 +317,14 @@ def _new_map(title: str | None, height: int | str, tile_specs: list[dict[str, An
         zoom_control=False,
         height=height,
         zoom_snap=0.1,
+        crs=map_crs(tile_specs),  # EPSG4326 for a longitude/latitude WMTS grid
     )
     m.add_to(fig)
     # Leaflet only: the renewal map needs no jQuery, Bootstrap or Font Awesome.
     m.default_js = [("leaflet", LEAFLET_JS)]
     m.default_css = [("leaflet_css", LEAFLET_CSS)]
     for spec in tile_specs:
-        overlay = spec.pop("overlay", False)
-        folium.TileLayer(
-            overlay=overlay, control=True, show=True, **{**spec, "name": escape(spec["name"])}
-        ).add_to(m)
+        add_tile_layer(m, spec)
     return m
 
 
@@ -460,10 +458,11 @@ def _parcel_layers(
     tooltip: bool | Sequence[str] | None,
     popup: bool | Sequence[str] | None,
     pane: str | None = None,
+    prefix: str = "",
     *,
     overview: bool | None = None,
 ) -> str:
-    """Add one layer per category (in map pane `pane`, if given); returns the legend table."""
+    """Add one layer per category (in map pane `pane`, named after `prefix`); returns the legend."""
     if category_col not in classified.columns:
         msg = (
             f"`classified` has no {category_col!r} column; classify the parcels first "
@@ -506,7 +505,7 @@ def _parcel_layers(
             ctx,
             classified.iloc[idx],
             arg="classified",
-            name=f"{text} ({n:,})",
+            name=f"{prefix}{text} ({n:,})",
             style=style,
             tip_fields=tip,
             pop_fields=pop,
