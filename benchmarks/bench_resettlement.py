@@ -17,8 +17,14 @@ Printed per route: wall time of the call, solver time, HiGHS status, the MIP gap
 the solver, the gap to the split optimum (a valid bound), whether the time limit was hit,
 and the ratio to the baseline. Targets: keep-together < 30 s, split < 2 s.
 
+The demand side (``--parcels``, e.g. 1 000 000): the time before the solver (wall − solver),
+and the unit polygons two ways in the same run — ``union_all`` per unit (the route before
+issue 21, which the plan took on every call: 58.7 s of 61.1 s at 1M) against reading
+``plan.demand`` now (coverage union, checked; the plan itself uses area-weighted centroids
+and never dissolves). Targets at 1M: < 5 s before the solver, ≤ 8 s in all (split).
+
 Run: ``.venv/bin/python -m benchmarks.bench_resettlement [--units 500] [--sites 100]
-[--repeat 3] [--time-limit 60]``
+[--repeat 3] [--time-limit 60] [--parcels 1000000] [--old-route]``
 """
 
 from __future__ import annotations
@@ -104,10 +110,36 @@ def baseline(plan_demand: object, sites: object) -> float:
     return elapsed
 
 
-def run(n_units: int, n_sites: int, repeat: int, time_limit: float) -> None:
+def dissolve_times(city: object, sites: object, old_route: bool) -> tuple[float, float | None]:
+    """Seconds to read ``plan.demand`` (dissolved now) and, if asked, the old union_all route."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        plan = plan_resettlement(city, sites=sites, keep_together=False, lang="en")
+    t = time.perf_counter()
+    now = plan.demand  # the coverage union of each unit's demolition parcels, checked
+    t_now = time.perf_counter() - t
+    if not old_route:
+        return t_now, None
+    demo = city[city["category"] == "demolish"]
+    t = time.perf_counter()
+    old = [shapely.union_all(g.geometry.to_numpy()) for _, g in demo.groupby("zone_id", sort=True)]
+    t_old = time.perf_counter() - t
+    same = np.allclose(shapely.area(np.array(old)), now.area.to_numpy(), rtol=1e-9)
+    print(f"  union_all per unit (old route) and plan.demand agree on every area: {same}")
+    return t_now, t_old
+
+
+def run(
+    n_units: int,
+    n_sites: int,
+    repeat: int,
+    time_limit: float,
+    n_parcels: int | None = None,
+    old_route: bool = False,
+) -> None:
     import scipy.optimize  # noqa: F401  (warm up: importing scipy.optimize takes ~2 s)
 
-    city, sites = scenario(n_units, n_sites)
+    city, sites = scenario(n_units, n_sites, n_parcels=n_parcels)
     print(
         f"{n_units} demand units → {n_sites} sites; {len(city):,} parcels, "
         f"{int((city['category'] == 'demolish').sum()):,} demolished; "
@@ -130,7 +162,7 @@ def run(n_units: int, n_sites: int, repeat: int, time_limit: float) -> None:
     print(f"  flat demand {flats:,} households in {plan.summary['units']} units")
     print(f"  baseline transportation LP (linprog/HiGHS): {b:.3f} s")
     header = (
-        f"  {'route':<14}{'wall s':>8}{'solver s':>10}{'ratio':>8}{'status':>8}"
+        f"  {'route':<14}{'wall s':>8}{'solver s':>10}{'before':>8}{'ratio':>8}{'status':>8}"
         f"{'MIP gap':>10}{'bound gap':>11}{'limit hit':>11}{'unmet':>7}{'split':>7}"
         f"{'nearby':>8}{'hh·km':>10}"
     )
@@ -140,8 +172,10 @@ def run(n_units: int, n_sites: int, repeat: int, time_limit: float) -> None:
         plan = runs[-1][1]
         s = plan.solver
         gap = "—" if s.get("mip_gap") is None else f"{s['mip_gap']:.4%}"
+        before = statistics.median(r[0] - r[1].solver["time_s"] for r in runs)
         print(
-            f"  {name:<14}{wall:>8.2f}{s['time_s']:>10.2f}{wall / b:>8.1f}{s['status']:>8}"
+            f"  {name:<14}{wall:>8.2f}{s['time_s']:>10.2f}{before:>8.2f}{wall / b:>8.1f}"
+            f"{s['status']:>8}"
             f"{gap:>10}{s['bound_gap']:>11.3%}{'yes' if s['time_limit_hit'] else 'no':>11}"
             f"{plan.summary['unmet_households']:>7}{plan.summary['units_split']:>7}"
             f"{plan.summary['nearby_rate']:>8.1%}{s['objective']:>10,.0f}"
@@ -157,6 +191,11 @@ def run(n_units: int, n_sites: int, repeat: int, time_limit: float) -> None:
                 f"{s['pairs']:,} candidate pairs); split LP bound {s['split_objective']:,.0f}"
             )
     print("  targets: keep_together < 30 s, split < 2 s (wall time of plan_resettlement)")
+    t_now, t_old = dissolve_times(city, sites, old_route)
+    old = "" if t_old is None else f"; union_all per unit (old route) {t_old:.2f} s"
+    ratio = "" if t_old is None else f" (×{t_old / t_now:.1f})"
+    print(f"  unit polygons when read: plan.demand {t_now:.2f} s{old}{ratio}")
+    print("  'before' = wall − solver: demand, centroids, sites, pairs; < 5 s at 1M parcels")
 
 
 def figures(
@@ -201,8 +240,10 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--time-limit", type=float, default=20.0)
+    parser.add_argument("--parcels", type=int, default=None, help="default 20 × units")
+    parser.add_argument("--old-route", action="store_true", help="also time union_all per unit")
     args = parser.parse_args()
-    run(args.units, args.sites, args.repeat, args.time_limit)
+    run(args.units, args.sites, args.repeat, args.time_limit, args.parcels, args.old_route)
 
 
 if __name__ == "__main__":

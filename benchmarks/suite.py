@@ -66,6 +66,7 @@ BENCHES: dict[str, Bench] = {
         Bench("classify", "benchmarks.bench_classify"),
         Bench("stats", "benchmarks.bench_stats"),
         Bench("validate", "benchmarks.bench_validate"),
+        Bench("landuse_codes", "benchmarks.bench_landuse_codes", note="三调 DLBM/DLMC on read"),
         Bench(
             "ledger",
             "benchmarks.bench_ledger",
@@ -73,15 +74,48 @@ BENCHES: dict[str, Bench] = {
             note="one project per 100 parcels",
         ),
         Bench(
+            "store",
+            "benchmarks.bench_store",
+            max_size=100_000,
+            size_of=lambda n: max(100, n // 50),
+            note="one project per 50 parcels, 10 tasks and 100 households each, 8 weeks",
+        ),
+        Bench(
             "resettlement",
             "benchmarks.bench_resettlement",
             note="500 demand units, 100 sites",
+        ),
+        Bench(
+            "cashflow",
+            "benchmarks.bench_cashflow",
+            max_size=10_000,
+            size_of=lambda n: 200,
+            note="200 projects, 50,000 buildings, 100 plots, ~10 years, full sensitivity",
         ),
         Bench(
             "maps",
             "benchmarks.bench_maps",
             max_size=100_000,
             note="maps stop at 100k parcels",
+        ),
+        Bench(
+            "scenarios",
+            "benchmarks.bench_scenarios",
+            max_size=10_000,
+            note="the sample district (4,183 parcels) at any size",
+        ),
+        Bench(
+            "corridors",
+            "benchmarks.bench_corridors",
+            max_size=100_000,
+            note="buildings; 20 corridors, skyline 120° at 0.1°",
+        ),
+        Bench(
+            "maps-city",
+            "benchmarks.bench_maps",
+            max_size=1_000_000,
+            note="overview against every parcel drawn (overview=False)",
+            kwargs={"city": True},
         ),
         Bench(
             "print",
@@ -96,6 +130,12 @@ BENCHES: dict[str, Bench] = {
             routes=("in-memory classify", "dask classify", "in-memory stats", "dask stats"),
             prepare=True,
             note="2 worker processes",
+        ),
+        Bench(
+            "end_to_end",
+            "benchmarks.bench_end_to_end",
+            prepare=True,
+            note="the job of issue 21 on benchmarks/city.py; each run a fresh process",
         ),
     )
 }

@@ -58,6 +58,7 @@ def classify_frame(
     frame = pd.DataFrame(out.drop(columns=out.geometry.name)).reset_index(drop=True)
     rules.check_inputs(frame.columns, layers=layers, rasters=rasters)
     index = _parcel_index(out, wcrs)
+    index.frame = frame
     special = _special_values(rules, frame, index)
     rows = rules.needed_rows(frame, special)
     values = _spatial_values(rows, out, index, layers, rasters, verbose=verbose, prepared=prepared)

@@ -137,7 +137,7 @@ def print_command(
     \b
         geo-renewal print plan.toml --map progress --paper A0 --out wall.pdf
         geo-renewal print plan.toml --atlas unit --paper A3 --out units.pdf
-    """  # noqa: D301 - the \b (as in cli.py) keeps click from rewrapping the examples
+    """
     data = _data(source)
     if atlas is not None:
         from geo_renewal.atlas import print_atlas

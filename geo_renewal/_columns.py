@@ -62,7 +62,30 @@ def _canonical(
         logger.info("%s: renamed columns %s", name, rename)
     if kind is None:
         return out
-    return _normalise_values(out, name)
+    return _office_codes(_normalise_values(out, name), rename, kind, name, notes, lazy=lazy)
+
+
+def _office_codes(
+    out: gpd.GeoDataFrame,
+    rename: dict[Any, str],
+    kind: str,
+    name: str,
+    notes: list[dict[str, Any]] | None,
+    *,
+    lazy: bool,
+) -> gpd.GeoDataFrame:
+    """Survey-coded values (FWJG, JGRQ, BSM) and land-use codes (三调, 用地用海, 控规)."""
+    if lazy:
+        return out
+    from geo_renewal import _survey_fields, landuse_codes
+
+    out, found = _survey_fields.survey_values(out, rename, kind=kind, name=name)
+    out, coded = landuse_codes.recognise_land_use(out, name=name)
+    for finding in (*found, *coded):
+        logger.info(finding["message"])
+        if notes is not None:
+            notes.append(finding)
+    return out
 
 
 def _explicit_renames(

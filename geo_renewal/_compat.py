@@ -25,6 +25,7 @@ EXTRAS: dict[str, str] = {
     "distributed": "dask",
     "matplotlib": "print",
     "pptx": "print",
+    "numpy_financial": "finance",
 }
 
 

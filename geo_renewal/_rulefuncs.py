@@ -16,8 +16,9 @@ from typing import Any
 
 __all__ = ["ARG_KINDS", "RULE_FUNCTIONS", "RuleFunction", "rule_function"]
 
-#: Kinds of argument: a parcel column, a vector layer or raster named in quotes, a number.
-ARG_KINDS = ("column", "layer", "raster", "number")
+#: Kinds of argument: a parcel column, a vector layer or raster named in quotes, a number,
+#: a text constant (``startswith(land_use_code, "07")``).
+ARG_KINDS = ("column", "layer", "raster", "number", "text")
 
 
 @dataclass(frozen=True)

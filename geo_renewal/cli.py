@@ -537,6 +537,29 @@ def progress_command(
 )
 @click.option("--bundle-col", help="Column of PROJECTS naming each project's bundle (区域平衡).")
 @click.option(
+    "--buildings",
+    "buildings_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Buildings to price one by one with the compensation scheme (a GeoPackage's "
+    "buildings layer).",
+)
+@click.option(
+    "--bands",
+    "bands_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Location-price bands (区位价; a GeoPackage's price_bands layer).",
+)
+@click.option(
+    "--scheme",
+    "scheme_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Compensation scheme TOML (default: the bundled placeholders).",
+)
+@click.option(
+    "--cashflow", is_flag=True, help="Also the cash flow by year, financing and sensitivity."
+)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Meeting date (default today).")
+@click.option(
     "--unit",
     type=click.Choice(["wan", "yuan"]),
     default="wan",
@@ -555,6 +578,11 @@ def fund_command(
     params_path: str | None,
     plots_path: str | None,
     bundle_col: str | None,
+    buildings_path: str | None,
+    bands_path: str | None,
+    scheme_path: str | None,
+    cashflow: bool,
+    as_of: Any,
     unit: str,
     lang: str | None,
     out: str,
@@ -575,6 +603,10 @@ def fund_command(
             --ledger data/sample_ledger.xlsx --out maps/fund.xlsx
         geo-renewal fund projects.gpkg --ledger 台账.xlsx --params fund.toml \\
             --plots plots.csv --bundle-col 平衡单元 --out fund.xlsx
+        geo-renewal fund data/sample_district.gpkg --layer projects \\
+            --ledger data/sample_ledger.xlsx --plots data/sample_district.gpkg \\
+            --buildings data/sample_district.gpkg --bands data/sample_district.gpkg \\
+            --cashflow --out maps/fund.xlsx
     """
     from geo_renewal.fund import fund_balance_from_files, write_fund_tables
     from geo_renewal.fund_params import placeholder_caveat
@@ -588,14 +620,27 @@ def fund_command(
         plots=plots_path,
         bundles=bundle_col,
         header_row=header_row,
+        buildings=buildings_path,
+        bands=bands_path,
+        scheme=scheme_path,
+        cashflow=cashflow,
+        as_of=as_of.date() if as_of is not None else None,
     )
     path = write_fund_tables(balance, out, unit=unit, lang=lang)
     click.echo(terminal_text(balance.summary_text(unit=unit, lang=lang)))
+    from geo_renewal.cashflow import cashflow_summary, money_caveats
+
     caveat = placeholder_caveat(
         balance.params, balance=balance.projects["balance"].to_numpy(dtype=float), lang=lang
     )
+    more = money_caveats(balance, lang=lang or "zh")  # the cash flow's count, the scheme's
+    caveat = more.pop("fund", caveat)
     if caveat:
         click.echo(f"! {caveat}")
+    if balance.cashflow is not None:
+        click.echo(terminal_text(cashflow_summary(balance, lang=lang)))
+    for text in more.values():
+        click.echo(f"! {text}")
     click.echo(f"wrote {path}", err=True)
 
 
@@ -711,14 +756,16 @@ def sample_data_command(out: str) -> None:
 # ------------------------------------------------------------------------------ workflow.py
 
 
-def _run_and_report(plan_path: Any, out: str | None, lang: str | None, silent: bool) -> None:
-    """Run a project file, print the summary and where every file is."""
+def _run_and_report(
+    plan_path: Any, out: str | None, lang: str | None, silent: bool, scenario: str | None = None
+) -> None:
+    """Run a project file (or one of its scenarios), print the summary and every file."""
     import dataclasses
 
     from geo_renewal.plan import load_plan
     from geo_renewal.workflow import run_plan
 
-    plan = load_plan(plan_path)
+    plan = load_plan(plan_path, scenario=scenario)
     if lang is not None:
         plan = dataclasses.replace(plan, lang=lang)
     result = run_plan(plan, out_dir=out, verbose=not silent)
@@ -745,10 +792,18 @@ _SILENT_OPTION = click.option("--silent", is_flag=True, help="Hide the progress 
     default=None,
     help="Output folder (default: the project file's [outputs] dir).",
 )
+@click.option(
+    "--scenario",
+    default=None,
+    metavar="NAME",
+    help="Run this [scenarios.NAME] of the file instead of its own values (see `compare`).",
+)
 @_LANG_OPTION
 @_SILENT_OPTION
 @_friendly_errors
-def run_command(plan: str, out: str | None, lang: str | None, silent: bool) -> None:
+def run_command(
+    plan: str, out: str | None, scenario: str | None, lang: str | None, silent: bool
+) -> None:
     """
     Run a project file end to end: maps, statistics workbook and meeting report.
 
@@ -761,7 +816,7 @@ def run_command(plan: str, out: str | None, lang: str | None, silent: bool) -> N
 
         geo-renewal run plan.toml --out maps/
     """
-    _run_and_report(plan, out, lang, silent)
+    _run_and_report(plan, out, lang, silent, scenario=scenario)
 
 
 @cli.command("demo")
@@ -966,7 +1021,17 @@ def rules_check_command(rules: str, parcels_path: str | None, layer: str | None)
     click.echo("OK")
 
 
+from geo_renewal._cli_compare import compare_command  # noqa: E402 (scenario comparison)
+
+cli.add_command(compare_command)
 from geo_renewal._cli_print import deck_command, print_command  # noqa: E402 - printed maps, deck
 
 cli.add_command(print_command)
 cli.add_command(deck_command)
+# ---------------------------------------------------------------- the weekly ledger store
+from geo_renewal._cli_ledger import ledger_group  # noqa: E402 - added after the group exists
+
+cli.add_command(ledger_group)
+from geo_renewal._cli_corridors import corridors_command  # noqa: E402 - view corridors only
+
+cli.add_command(corridors_command)

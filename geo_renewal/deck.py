@@ -21,6 +21,7 @@ import pandas as pd
 
 from geo_renewal._compat import import_optional
 from geo_renewal.text import say
+from geo_renewal.views import corridor_slide
 
 if TYPE_CHECKING:
     from geo_renewal.workflow import RunResult
@@ -290,6 +291,7 @@ def meeting_deck(
     with tempfile.TemporaryDirectory(prefix="gr-deck-") as tmp:
         _map_slides(prs, result, lang, Path(tmp))
         _data_slides(prs, result, lang)
+        corridor_slide(prs, result, lang, _slide)  # [corridors]: the skyline, now and planned
         with atomic_write(Path(out)) as final:
             prs.save(str(final))
     return Path(out)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 # The modules that declare rule functions: importing them fills the registry.
+from geo_renewal import corridors as _corridors  # noqa: F401
 from geo_renewal import raster as _raster  # noqa: F401
 from geo_renewal import spatial as _spatial  # noqa: F401
 from geo_renewal._checks import did_you_mean
@@ -48,6 +49,21 @@ RULE_FUNCTIONS.add(
         "isnull", ("column",), "bool", "True where the column (or `area`, `floor_area`) is null"
     )
 )
+
+# startswith(column, "07") is evaluated by the interpreter itself too; `col.startswith("07")`
+# is read as the same call (`_methods_as_calls`). It never runs Python's own method.
+RULE_FUNCTIONS.add(
+    RuleFunction(
+        "startswith",
+        ("column", "text"),
+        "bool",
+        'True where the column\'s text starts with the text, e.g. startswith(dlbm, "07")',
+    )
+)
+#: Functions the interpreter evaluates itself (no compute, no cache key).
+_OWN_FUNCTIONS = ("isnull", "startswith")
+#: Methods written ``column.method(args)`` that mean ``method(column, args)``.
+_METHODS = ("startswith",)
 
 
 class _FunctionsView(Mapping[str, tuple[tuple[str, ...], str]]):
@@ -235,6 +251,7 @@ def parse_expression(
         msg = f"{head}: cannot parse the expression ({type(e).__name__}: {e}); simplify it."
         raise RuleError(msg) from None
     src = _normalize(expr)
+    tree = _methods_as_calls(tree)
     try:
         kind = _check(tree.body, params, 0)
         if kind in ("number", "text", "list"):
@@ -248,6 +265,21 @@ def parse_expression(
             f"is not allowed; {_ALLOWED_SUMMARY}."
         )
         raise RuleError(msg) from None
+    return tree
+
+
+def _methods_as_calls(tree: ast.Expression) -> ast.Expression:
+    """Rewrite ``name.startswith(...)`` as ``startswith(name, ...)`` (only for `_METHODS`)."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _METHODS
+            and isinstance(node.func.value, ast.Name)
+        ):
+            column = node.func.value
+            node.func = ast.copy_location(ast.Name(node.func.attr, ast.Load()), node.func)
+            node.args = [column, *node.args]
     return tree
 
 
@@ -388,6 +420,8 @@ def _check_call(node: ast.Call, params: Mapping[str, Any]) -> str:
             raise _RefusedError(arg, f"{fname}() argument that is not a {kind} name in quotes")
         if kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise _RefusedError(arg, f"{fname}() argument that is not a number")
+        if kind == "text" and not isinstance(value, str):
+            raise _RefusedError(arg, f"{fname}() argument that is not a text in quotes")
     return result
 
 
@@ -423,7 +457,7 @@ def _names(tree: ast.AST | None, params: Mapping[str, Any]) -> list[tuple[str, a
     if tree is None:
         return out
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and node.func.id == "isnull":  # type: ignore[attr-defined]
+        if isinstance(node, ast.Call) and node.func.id in _OWN_FUNCTIONS:  # type: ignore[attr-defined]
             arg = node.args[0]
             name = arg.id if isinstance(arg, ast.Name) else _constant_value(arg, params)
             if name not in SPECIAL_NAMES:
@@ -458,7 +492,7 @@ def spatial_keys(tree: ast.AST | None, params: Mapping[str, Any]) -> list[tuple[
     caps = _distance_caps(tree, params)
     for call in _walk_calls(tree):
         fname = call.func.id  # type: ignore[attr-defined]
-        if fname == "isnull":
+        if fname in _OWN_FUNCTIONS:
             continue
         args = tuple(_constant_value(a, params) for a in call.args)
         if fname == "distance_to":
@@ -770,6 +804,8 @@ def _call_value(node: ast.Call, ctx: _Context) -> Any:
         if col in ctx.special:
             return np.isnan(np.asarray(ctx.special[col], dtype=float))
         return ctx.frame[col].isna().to_numpy(dtype=bool)
+    if fname == "startswith":
+        return _startswith(node, ctx)
     args = tuple(_constant_value(a, ctx.params) for a in node.args)
     if fname == "distance_to":
         key: tuple[Any, ...] = (fname, args[0], ctx.caps.get(id(node)))
@@ -788,6 +824,19 @@ def _call_value(node: ast.Call, ctx: _Context) -> Any:
         )
         raise RuleError(msg)
     return ctx.values[key]
+
+
+def _startswith(node: ast.Call, ctx: _Context) -> np.ndarray:
+    """Where the column's text (numbers as written, without ``.0``) starts with the prefix."""
+    arg = node.args[0]
+    col = arg.id if isinstance(arg, ast.Name) else _constant_value(arg, ctx.params)
+    prefix = str(_constant_value(node.args[1], ctx.params))
+    values = ctx.frame[col].to_numpy(dtype=object)
+    return np.fromiter(
+        (not pd.isna(v) and str(v).removesuffix(".0").startswith(prefix) for v in values),
+        dtype=bool,
+        count=len(values),
+    )
 
 
 def _is_cheap(node: ast.AST) -> bool:

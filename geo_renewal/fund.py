@@ -8,12 +8,13 @@ revenue lines, the break-even FAR and the parameters are described in the guide,
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,10 @@ from geo_renewal.fund_params import (
     placeholder_caveat,
 )
 from geo_renewal.text import say
+
+if TYPE_CHECKING:
+    from geo_renewal.cashflow import CashFlow
+    from geo_renewal.compensation import Compensation
 
 __all__ = [
     "MONEY_COLUMNS",
@@ -90,6 +95,16 @@ class FundBalance:
         ``break_even_far``.
     params
         The `FundParams` used.
+    cashflow
+        The cash flow over time (`geo_renewal.cashflow.CashFlow`: ``peak_need``,
+        ``peak_period``, ``capital_required``, ``closed``, ``bundles`` …) when asked for
+        (``cashflow=True``), else None.
+    compensation
+        The per-building compensation (`geo_renewal.compensation.Compensation`) the
+        balance used, else None.
+    supply
+        The sale plots as `geo_renewal.supply.check_plots` returns them (status, overdue,
+        price) when the plots given have supply columns, else None.
     """
 
     projects: pd.DataFrame
@@ -97,6 +112,9 @@ class FundBalance:
     bundles: pd.DataFrame
     sensitivity: pd.DataFrame
     params: FundParams
+    cashflow: CashFlow | None = None
+    compensation: Compensation | None = None
+    supply: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         total = self.bundles.iloc[-1]
@@ -256,6 +274,26 @@ def _normalise_plots(plots: pd.DataFrame, p: FundParams) -> pd.DataFrame:
             f"negative plot area, FAR or land price; give numbers ≥ 0."
         )
         raise InputError(msg)
+    return _priced(out, df)
+
+
+def _priced(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """Use a plot's 成交价 (sold) or 起始价 (万元) where given: its land price follows from it."""
+    if "expected_price" not in df.columns and not {"deal_price", "start_price"} & set(df.columns):
+        return out
+    from geo_renewal.supply import check_plots
+
+    if "expected_price" not in df.columns:
+        df = check_plots(df.assign(plot_id=out["plot_id"].to_numpy()), source="`plots`")
+    price = pd.to_numeric(df["expected_price"], errors="coerce").to_numpy(dtype=float) * 1e4
+    floor = out["plot_area"].to_numpy() * out["far"].to_numpy()
+    use = np.isfinite(price) & (floor > 0)
+    out["land_price_per_m2"] = np.where(
+        use, price / np.where(floor > 0, floor, 1), out["land_price_per_m2"]
+    )
+    out["price_basis"] = np.where(use, df["price_basis"].to_numpy(dtype=object), "land_price")
+    for col in ("status", "sale_date"):
+        out[col] = df[col].to_numpy()
     return out
 
 
@@ -343,6 +381,9 @@ def fund_balance(
     params: FundParams | str | Path | Mapping[str, Any] | None = None,
     plots: pd.DataFrame | None = None,
     bundles: Mapping[str, Sequence[str]] | str | pd.Series | None = None,
+    compensation: Compensation | None = None,
+    cashflow: bool = False,
+    as_of: dt.date | None = None,
 ) -> FundBalance:
     """
     Roll up costs and revenue per project and per bundle of projects (区域平衡).
@@ -368,13 +409,23 @@ def fund_balance(
         (if ``sale_plots.derive``).
     bundles
         Bundle name -> project ids, a column of `projects`, or a Series aligned on
-        `projects`. Projects in no bundle form a bundle of their own (named by id).
+        `projects`. Projects in no bundle form a bundle of their own (named by id). By
+        default, the ``bundle`` column of `plots` when it has one.
+    compensation
+        Per-building compensation (`geo_renewal.compensation.compensation_by_building`):
+        the compensation lines of every project with compensated buildings come from its
+        buildings instead of one appraised price (column ``compensation_basis``).
+    cashflow
+        Also place every line on the calendar and finance it (`geo_renewal.cashflow`):
+        ``FundBalance.cashflow``. Stage dates come from `projects` (ledger columns).
+    as_of
+        The date assumed for projects without dates in the cash flow (today by default).
 
     Returns
     -------
     balance
         A `FundBalance` with ``projects``, ``plots``, ``bundles`` (with a total row) and
-        ``sensitivity`` tables; money in 元.
+        ``sensitivity`` tables; money in 元; ``cashflow`` when asked for.
 
     Raises
     ------
@@ -407,19 +458,136 @@ def fund_balance(
     ids = _unique_ids(projects)
     inputs = _inputs(projects)
     r = _rates(projects, p)
+    plots = _checked_plots(plots) if _checked_plots(plots, check=False) is not None else plots
+    if bundles is None and plots is not None and "bundle" in plots.columns:
+        bundles = _bundles_from_plots(projects, ids, plots)
     out = _costs(projects, ids, inputs, r, bundles)
+    if compensation is not None:
+        out = _use_compensation(out, compensation, r)
     plot_table = _sale_plots(projects, plots, p, ids, inputs["land_area"])
     out = _revenue(out, projects, ids, plot_table, r)
+    out = _subsidies(out, p)
     out["missing_inputs"] = [", ".join(m) for m in inputs["missing"]]
     _warn_incomplete(out)
     bundle_table = _bundle_table(out)
+    plot_out = _plot_columns(plot_table, ids, out, bundle_table)
+    flow = None
+    if cashflow:
+        from geo_renewal.cashflow import cash_flow
+
+        flow = cash_flow(
+            out.drop(columns="_plot_value_per_far"),
+            plot_out,
+            params=p,
+            schedule=projects,
+            as_of=as_of,
+        )
     return FundBalance(
         projects=out.drop(columns="_plot_value_per_far"),
-        plots=_plot_columns(plot_table, ids, out, bundle_table),
+        plots=plot_out,
         bundles=bundle_table.drop(columns="_plot_value_per_far"),
         sensitivity=_sensitivity(bundle_table, p.land_price_changes),
         params=p,
+        cashflow=flow,
+        compensation=compensation,
+        supply=_checked_plots(plots),
     )
+
+
+def _checked_plots(plots: pd.DataFrame | None, *, check: bool = True) -> pd.DataFrame | None:
+    """Return the plots with their supply status (`check_plots`) when they have any."""
+    if plots is None:
+        return None
+    if "overdue" in plots.columns:
+        return plots
+    columns = {"status", "deal_price", "start_price", "sold_planned", "sold_actual"}
+    if columns & set(plots.columns) and "plot_id" in plots:
+        if not check:
+            return plots
+        from geo_renewal.supply import check_plots
+
+        return check_plots(plots, source="`plots`")
+    return None
+
+
+def _bundles_from_plots(projects: pd.DataFrame, ids: pd.Series, plots: pd.DataFrame) -> pd.Series:
+    """Return each project's bundle as its sale plots name it (one bundle per project)."""
+    pairs = plots[["project_id", "bundle"]].dropna().astype(str).drop_duplicates()
+    twice = pairs[pairs["project_id"].duplicated(keep=False)]
+    if len(twice):
+        msg = (
+            f"the sale plots put project {twice['project_id'].iloc[0]!r} in bundles "
+            f"{sorted(twice['bundle'][twice['project_id'] == twice['project_id'].iloc[0]])}; "
+            f"a project belongs to one bundle: correct the plots' 平衡单元."
+        )
+        raise InputError(msg)
+    return ids.map(pairs.set_index("project_id")["bundle"]).set_axis(projects.index)
+
+
+def _use_compensation(
+    out: pd.DataFrame, compensation: Compensation, r: Mapping[str, pd.Series]
+) -> pd.DataFrame:
+    """Replace the compensation lines of projects with compensated buildings by their sums."""
+    from geo_renewal.compensation import COMPENSATION_LINES
+
+    sums = compensation.projects.drop(
+        index=[schema.TOTAL_ROW, schema.OUTSIDE_ROW], errors="ignore"
+    )
+    unknown = sorted(set(sums.index.astype(str)) - set(out["project_id"]))
+    if unknown:
+        msg = (
+            f"the compensation names projects {unknown[:10]} that are not in `projects`; "
+            f"compute it with the same projects."
+        )
+        raise InputError(msg)
+    has = out["project_id"].isin(sums.index) & (out["project_type"] == "demolish")
+    out = out.copy()
+    out["compensation_basis"] = np.where(has, "buildings", "appraised")
+    for col in COMPENSATION_LINES:
+        given = out["project_id"].map(sums[col])
+        out[col] = given.where(has, out[col]).astype(float)
+    out["compensation"] = out[list(COMPENSATION_LINES)].sum(axis=1)
+    flat = out["project_id"].map(sums["flat_households"])
+    out["resettlement_households"] = flat.where(has, out["resettlement_households"]).astype(float)
+    out["resettlement_floor_area"] = (
+        out["resettlement_households"] * r["floor_area_per_household"]
+    ).where(has, out["resettlement_floor_area"])
+    out["resettlement_construction"] = (
+        out["resettlement_floor_area"] * r["construction_cost_per_m2"]
+    )
+    out["cost_base"] = out[
+        [
+            "compensation",
+            "resettlement_construction",
+            "demolition_cost",
+            "infrastructure_cost",
+            "upgrade_cost",
+        ]
+    ].sum(axis=1)
+    out["financing_cost"] = out["cost_base"] * r["rate_per_year"] * r["years"]
+    out["total_cost"] = out["cost_base"] + out["financing_cost"]
+    return out
+
+
+def _subsidies(out: pd.DataFrame, p: FundParams) -> pd.DataFrame:
+    """Add the [[subsidies]] of kind subsidy (奖补资金) as revenue; bonds are repaid (net 0)."""
+    amounts = pd.Series(0.0, index=out.index)
+    first = out.drop_duplicates("bundle").set_index("bundle")["project_id"]
+    for e in p.subsidies:
+        if e.get("kind") != "subsidy":
+            continue
+        pid = str(e["project_id"]) if "project_id" in e else first.get(str(e.get("bundle")))
+        hit = out["project_id"] == pid
+        if not hit.any():
+            where = e.get("project_id", e.get("bundle"))
+            msg = f"[[subsidies]] {e.get('name', '')!r} names {where!r}, which is not a project or bundle."
+            raise InputError(msg)
+        amounts[hit] += float(e["amount"])
+    out["subsidy_revenue"] = amounts
+    out["total_revenue"] = out["total_revenue"] + amounts
+    out["balance"] = out["total_revenue"] - out["total_cost"]
+    out["break_even_far"] = _break_even(out)
+    return out
 
 
 def _unique_ids(projects: pd.DataFrame) -> pd.Series:
@@ -601,6 +769,7 @@ def _plot_columns(
         dict(zip(ids, out["break_even_far"], strict=True))
     )
     plot_table["bundle_break_even_far"] = plot_table["bundle"].map(bundle_table["break_even_far"])
+    extra = [c for c in ("status", "price_basis", "sale_date") if c in plot_table.columns]
     return plot_table.drop(columns="_value_per_far")[
         [
             "project_id",
@@ -614,12 +783,15 @@ def _plot_columns(
             "land_revenue",
             "project_break_even_far",
             "bundle_break_even_far",
+            *extra,
         ]
     ].reset_index(drop=True)
 
 
 def _break_even(df: pd.DataFrame) -> pd.Series:
     need = df["total_cost"] - df["resettlement_settlement"] - df["other_revenue"]
+    if "subsidy_revenue" in df.columns:
+        need = need - df["subsidy_revenue"]
     per_far = df["_plot_value_per_far"]
     return (need / per_far.where(per_far > 0)).astype(float)
 
@@ -644,12 +816,16 @@ def _bundle_table(out: pd.DataFrame) -> pd.DataFrame:
 
 def _sensitivity(bundles: pd.DataFrame, changes: Sequence[float]) -> pd.DataFrame:
     rows = []
+    subsidy = bundles.get("subsidy_revenue", 0.0)
     for c in changes:
         land = bundles["land_revenue"] * (1 + c)
-        revenue = land + bundles["resettlement_settlement"] + bundles["other_revenue"]
+        revenue = land + bundles["resettlement_settlement"] + bundles["other_revenue"] + subsidy
         per_far = bundles["_plot_value_per_far"] * (1 + c)
         need = (
-            bundles["total_cost"] - bundles["resettlement_settlement"] - bundles["other_revenue"]
+            bundles["total_cost"]
+            - bundles["resettlement_settlement"]
+            - bundles["other_revenue"]
+            - subsidy
         )
         rows.append(
             pd.DataFrame(
@@ -726,7 +902,7 @@ def fund_tables(
     if unit not in ("wan", "yuan"):
         msg = f"`unit` must be 'wan' (万元) or 'yuan' (元); got {unit!r}."
         raise InputError(msg)
-    money = set(MONEY_COLUMNS)
+    money = set(MONEY_COLUMNS) | set(schema.CASHFLOW_MONEY_LABELS)
 
     def convert(df: pd.DataFrame) -> pd.DataFrame:
         if unit == "yuan":
@@ -751,7 +927,7 @@ def fund_tables(
         say(f"fund.sheet.{k}", lang)
         for k in ("bundles", "projects", "plots", "sensitivity", "parameters")
     ]
-    return dict(
+    sheets = dict(
         zip(
             names,
             (
@@ -764,6 +940,10 @@ def fund_tables(
             strict=True,
         )
     )
+    from geo_renewal.cashflow import money_over_time_tables
+
+    sheets.update(money_over_time_tables(balance, convert=convert, lang=lang))
+    return sheets
 
 
 # --------------------------------------------------------------------------- files
@@ -796,6 +976,8 @@ def _read_fund_projects(
 def _read_plots(path: str | Path) -> pd.DataFrame:
     """Read sale plots from a CSV (UTF-8, BOM allowed), a workbook or a polygon layer."""
     suffix = Path(path).suffix.lower()
+    if suffix == ".gpkg":
+        return _read_named(path, "plots", "plots")
     if suffix in (".csv", ".xlsx"):
         from geo_renewal._tabular import read_cells
 
@@ -805,6 +987,14 @@ def _read_plots(path: str | Path) -> pd.DataFrame:
     from geo_renewal.io import read_layer
 
     return read_layer(path)
+
+
+def _read_named(path: str | Path, name: str, kind: str) -> pd.DataFrame:
+    """Read the layer called `name` of a GeoPackage if it has one, else its only layer."""
+    from geo_renewal.io import layers_in, read_layer
+
+    layer = name if layers_in(path, [name]) else None
+    return read_layer(path, layer=layer, kind=kind)
 
 
 def fund_balance_from_files(
@@ -817,6 +1007,11 @@ def fund_balance_from_files(
     plots: str | Path | pd.DataFrame | None = None,
     bundles: Mapping[str, Sequence[str]] | str | pd.Series | None = None,
     header_row: int | Sequence[int] | None = None,
+    buildings: str | Path | pd.DataFrame | None = None,
+    bands: str | Path | pd.DataFrame | None = None,
+    scheme: str | Path | None = None,
+    cashflow: bool = False,
+    as_of: dt.date | None = None,
 ) -> FundBalance:
     """
     Read the projects (and sale plots) from files and balance their funds (区域平衡).
@@ -842,6 +1037,17 @@ def fund_balance_from_files(
         Bundles, as for `fund_balance` (e.g. the name of a column of the projects).
     header_row
         The header row(s) of the ledger, as for `read_ledger` (found by default).
+    buildings
+        Buildings to price one by one (`geo_renewal.compensation.compensation_by_building`):
+        a layer (a GeoPackage's ``buildings`` layer) or a frame; None: one price per project.
+    bands
+        Price bands (区位价): a layer (a GeoPackage's ``price_bands`` layer) or a frame.
+    scheme
+        The compensation scheme (TOML); the bundled placeholders when None.
+    cashflow
+        Also compute the cash flow (`FundBalance.cashflow`).
+    as_of
+        The meeting date (overdue plots, projects without dates); today by default.
 
     Returns
     -------
@@ -872,7 +1078,26 @@ def fund_balance_from_files(
     )
     if plots is not None and not isinstance(plots, pd.DataFrame):
         plots = _read_plots(plots)
-    return fund_balance(table, params=params, plots=plots, bundles=bundles)
+    compensation = None
+    if buildings is not None:
+        from geo_renewal.compensation import compensation_by_building
+
+        if not isinstance(buildings, pd.DataFrame):
+            buildings = _read_named(buildings, "buildings", "buildings")
+        if bands is not None and not isinstance(bands, pd.DataFrame):
+            bands = _read_named(bands, "price_bands", "price_bands")
+        compensation = compensation_by_building(
+            buildings, scheme=scheme, params=_as_params(params), projects=table, bands=bands
+        )
+    return fund_balance(
+        table,
+        params=params,
+        plots=plots,
+        bundles=bundles,
+        compensation=compensation,
+        cashflow=cashflow,
+        as_of=as_of,
+    )
 
 
 def write_fund_tables(
@@ -908,10 +1133,15 @@ def write_fund_tables(
     ...     written.name
     'fund.xlsx'
     """
+    from geo_renewal.cashflow import money_caveats
     from geo_renewal.tables import caveat_sheet, write_tables
 
     lang = check_lang(lang)
     values = balance.projects["balance"].to_numpy(dtype=float)
-    caveat = placeholder_caveat(balance.params, balance=values, lang=lang)
-    tables = {**caveat_sheet([caveat], lang=lang), **fund_tables(balance, unit=unit, lang=lang)}
+    caveats = {"fund": placeholder_caveat(balance.params, balance=values, lang=lang)}
+    caveats.update(money_caveats(balance, lang=lang))  # the cash flow's and the scheme's
+    tables = {
+        **caveat_sheet(caveats.values(), lang=lang),
+        **fund_tables(balance, unit=unit, lang=lang),
+    }
     return write_tables(tables, path, lang=lang)

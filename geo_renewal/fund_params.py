@@ -19,7 +19,14 @@ import pandas as pd
 from geo_renewal._errors import InputError
 from geo_renewal._toml import parse_toml, read_toml
 
-__all__ = ["FundParams", "load_fund_params", "placeholder_caveat", "placeholder_keys"]
+__all__ = [
+    "FundOptions",
+    "FundParams",
+    "fund_options_from_doc",
+    "load_fund_params",
+    "placeholder_caveat",
+    "placeholder_keys",
+]
 
 #: TOML section -> keys of `FundParams` in that section.
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -40,9 +47,38 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "costs": ("demolition_per_m2", "infrastructure_per_m2", "upgrade_per_household"),
     "financing": ("rate_per_year", "years"),
     "sale_plots": ("derive", "net_share", "far", "land_price_per_m2"),
-    "sensitivity": ("land_price_changes",),
+    "cashflow": (
+        "period",
+        "discount_rate",
+        "capital_share",
+        "credit_line",
+        "signing_months",
+        "demolition_months",
+        "infrastructure_months",
+        "upgrade_months",
+        "credit_lines",
+    ),
+    "sensitivity": (
+        "land_price_changes",
+        "delay_months",
+        "cash_share_changes",
+        "compensation_changes",
+    ),
 }
-_SHARES = ("cash_share", "net_share")
+#: Keys that are not plain numbers: lists, tables, text, yes/no (never placeholders).
+_NOT_NUMBERS = (
+    "derive",
+    "period",
+    "credit_lines",
+    "land_price_changes",
+    "delay_months",
+    "cash_share_changes",
+    "compensation_changes",
+)
+_PERIODS = ("year", "quarter")
+_SUBSIDY_KEYS = ("project_id", "bundle", "name", "date", "amount", "kind", "repay_date")
+_SUBSIDY_KINDS = ("subsidy", "special_bond")
+_SHARES = ("cash_share", "net_share", "capital_share")
 _PLOT_KEYS = ("project_id", "plot_id", "area", "far", "land_price_per_m2")
 #: Parameters a project column may override (numbers, per project).
 _OVERRIDABLE = tuple(
@@ -78,6 +114,19 @@ class FundParams:
     far: float
     land_price_per_m2: float
     land_price_changes: tuple[float, ...]
+    period: str = "year"
+    discount_rate: float = 0.06
+    capital_share: float = 0.2
+    credit_line: float = 0.0
+    signing_months: float = 6.0
+    demolition_months: float = 4.0
+    infrastructure_months: float = 12.0
+    upgrade_months: float = 12.0
+    credit_lines: Mapping[str, float] = field(default_factory=dict)
+    delay_months: tuple[float, ...] = (6.0, 12.0)
+    cash_share_changes: tuple[float, ...] = (-0.1, 0.1)
+    compensation_changes: tuple[float, ...] = (-0.1, 0.1)
+    subsidies: tuple[dict[str, Any], ...] = ()
     plots: tuple[dict[str, Any], ...] = ()
     source: str = field(default="(defaults)", compare=False)
 
@@ -93,8 +142,12 @@ class FundParams:
         out: dict[str, Any] = {
             sec: {k: getattr(self, k) for k in keys} for sec, keys in _SECTIONS.items()
         }
-        out["sensitivity"]["land_price_changes"] = list(self.land_price_changes)
+        for k in ("land_price_changes", "delay_months", "cash_share_changes"):
+            out["sensitivity"][k] = list(getattr(self, k))
+        out["sensitivity"]["compensation_changes"] = list(self.compensation_changes)
+        out["cashflow"]["credit_lines"] = dict(self.credit_lines)
         out["plots"] = [dict(p) for p in self.plots]
+        out["subsidies"] = [dict(p) for p in self.subsidies]
         return out
 
     def table(self) -> pd.DataFrame:
@@ -107,9 +160,17 @@ class FundParams:
             One row per parameter, plus one per declared plot.
         """
         rows = [
-            {"param_section": sec, "param_name": k, "param_value": _cell(getattr(self, k))}
+            {"param_section": sec, "param_name": k, "param_value": _cell(getattr(self, k), k)}
             for sec, keys in _SECTIONS.items()
             for k in keys
+        ]
+        rows += [
+            {
+                "param_section": "subsidies",
+                "param_name": str(p.get("name", p.get("kind", i))),
+                "param_value": _text(p),
+            }
+            for i, p in enumerate(self.subsidies)
         ]
         rows += [
             {
@@ -125,14 +186,20 @@ class FundParams:
         return table
 
 
-def _cell(v: Any) -> Any:
+def _cell(v: Any, key: str = "") -> Any:
     """Return a parameter as a table cell: numbers and yes/no as they are, lists as text."""
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k}: {x:g}" for k, x in v.items())
+    if key == "delay_months":
+        return ", ".join(f"{x:g}" for x in v)
     if isinstance(v, tuple | list):
         return ", ".join(f"{x:+.0%}" if x else "0%" for x in v)
     return v
 
 
 def _text(v: Any) -> str:
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k} = {_text(x)}" for k, x in v.items())
     if isinstance(v, tuple | list):
         return ", ".join(f"{x:g}" for x in v)
     if isinstance(v, float):
@@ -150,8 +217,8 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], source: str) -> di
     key_section = {k: sec for sec, keys in _SECTIONS.items() for k in keys}
     out = {sec: dict(v) if isinstance(v, Mapping) else v for sec, v in base.items()}
     for name, value in override.items():
-        if name == "plots":
-            out["plots"] = list(value)
+        if name in ("plots", "subsidies"):
+            out[name] = list(value)
         elif name in _SECTIONS:
             if not isinstance(value, Mapping):
                 msg = f"{source}: [{name}] must be a table of keys; got {value!r}."
@@ -169,7 +236,7 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], source: str) -> di
         else:
             msg = (
                 f"{source}: unknown parameter {name!r}; valid sections are "
-                f"{[*_SECTIONS, 'plots']} and valid keys are {list(key_section)}."
+                f"{[*_SECTIONS, 'plots', 'subsidies']} and valid keys are {list(key_section)}."
             )
             raise InputError(msg)
     return out
@@ -189,15 +256,8 @@ def _build(sections: Mapping[str, Any], source: str) -> FundParams:
                     problems.append(f"[{sec}] {k} must be true or false, got {v!r}")
                 values[k] = bool(v)
                 continue
-            if k == "land_price_changes":
-                try:
-                    changes = tuple(float(x) for x in v)
-                except (TypeError, ValueError):
-                    problems.append(f"[{sec}] {k} must be a list of fractions, got {v!r}")
-                    continue
-                if any(c <= -1 for c in changes):
-                    problems.append(f"[{sec}] {k} must be > -1 (−100 %), got {list(changes)}")
-                values[k] = changes
+            if k in _NOT_NUMBERS:
+                values[k] = _special(sec, k, v, problems)
                 continue
             if isinstance(v, bool) or not isinstance(v, int | float):
                 problems.append(f"[{sec}] {k} must be a number, got {v!r}")
@@ -208,6 +268,7 @@ def _build(sections: Mapping[str, Any], source: str) -> FundParams:
             elif k in _SHARES and v > 1:
                 problems.append(f"[{sec}] {k} is a share and must be between 0 and 1, got {v:g}")
             values[k] = v
+    subsidies = _subsidies(sections.get("subsidies", []), problems)
     plots = []
     for i, p in enumerate(sections.get("plots", [])):
         if not isinstance(p, Mapping):
@@ -232,7 +293,70 @@ def _build(sections: Mapping[str, Any], source: str) -> FundParams:
     if problems:
         msg = f"fund parameters {source} are invalid: " + "; ".join(problems) + "."
         raise InputError(msg)
-    return FundParams(**values, plots=tuple(plots), source=source)
+    return FundParams(**values, plots=tuple(plots), subsidies=subsidies, source=source)
+
+
+def _special(sec: str, k: str, v: Any, problems: list[str]) -> Any:
+    """Check a key that is not a plain number: yes/no, the period, a list, a table."""
+    if k == "period":
+        if v not in _PERIODS:
+            problems.append(f"[{sec}] {k} must be one of {list(_PERIODS)}, got {v!r}")
+        return str(v)
+    if k == "credit_lines":
+        if not isinstance(v, Mapping):
+            problems.append(f"[{sec}] {k} must be a table of bundle = 元, got {v!r}")
+            return {}
+        bad = {
+            b: x
+            for b, x in v.items()
+            if isinstance(x, bool) or not isinstance(x, int | float) or x < 0
+        }
+        if bad:
+            problems.append(f"[{sec}] {k}: credit lines must be numbers ≥ 0 (元), got {bad}")
+        return {str(b): float(x) for b, x in v.items() if b not in bad}
+    try:
+        changes = tuple(float(x) for x in v)
+    except (TypeError, ValueError):
+        problems.append(f"[{sec}] {k} must be a list of numbers, got {v!r}")
+        return ()
+    low = {"delay_months": 0.0, "cash_share_changes": -1.0}.get(k, -1.0)
+    if k == "delay_months" and any(c < 0 for c in changes):
+        problems.append(f"[{sec}] {k} must be months ≥ 0, got {list(changes)}")
+    elif k != "delay_months" and any(c <= low for c in changes):
+        problems.append(f"[{sec}] {k} must be > -1 (−100 %), got {list(changes)}")
+    return changes
+
+
+def _subsidies(entries: Any, problems: list[str]) -> tuple[dict[str, Any], ...]:
+    """Check the [[subsidies]]: a project or bundle, a date, an amount ≥ 0, a kind."""
+    import datetime as dt
+
+    out = []
+    for i, e in enumerate(entries):
+        where = f"[[subsidies]] #{i + 1}"
+        if not isinstance(e, Mapping):
+            problems.append(f"{where} must be a table, got {e!r}")
+            continue
+        unknown = [k for k in e if k not in _SUBSIDY_KEYS]
+        if unknown:
+            problems.append(
+                f"{where} has unknown keys {unknown}; valid keys are {list(_SUBSIDY_KEYS)}"
+            )
+        if ("project_id" in e) == ("bundle" in e):
+            problems.append(f"{where} needs project_id or bundle (one of them)")
+        for k in ("date", "repay_date"):
+            if k in e and not isinstance(e[k], dt.date):
+                problems.append(f"{where} {k} must be a TOML date like 2026-06-30, got {e[k]!r}")
+        if "date" not in e:
+            problems.append(f"{where} needs a date")
+        amount = e.get("amount")
+        if isinstance(amount, bool) or not isinstance(amount, int | float) or amount < 0:
+            problems.append(f"{where} amount must be a number ≥ 0 (元), got {amount!r}")
+        kind = e.get("kind", "subsidy")
+        if kind not in _SUBSIDY_KINDS:
+            problems.append(f"{where} kind must be one of {list(_SUBSIDY_KINDS)}, got {kind!r}")
+        out.append({**e, "kind": kind})
+    return tuple(out)
 
 
 def load_fund_params(
@@ -297,7 +421,7 @@ def _as_params(params: FundParams | str | Path | Mapping[str, Any] | None) -> Fu
     raise InputError(msg)
 
 
-def placeholder_keys(params: FundParams) -> list[str]:
+def placeholder_keys(params: FundParams, *, cashflow: bool = False) -> list[str]:
     """
     Return the parameters still at the bundled placeholder values.
 
@@ -308,6 +432,8 @@ def placeholder_keys(params: FundParams) -> list[str]:
     ----------
     params
         The parameters used.
+    cashflow
+        Count the ``[cashflow]`` parameters too (for outputs that show the cash flow).
 
     Returns
     -------
@@ -325,13 +451,17 @@ def placeholder_keys(params: FundParams) -> list[str]:
     default = load_fund_params()
     return [
         k
-        for keys in _SECTIONS.values()
+        for sec, keys in _SECTIONS.items()
         for k in keys
-        if k not in ("derive", "land_price_changes") and getattr(params, k) == getattr(default, k)
+        if k not in _NOT_NUMBERS
+        and (cashflow or sec != "cashflow")
+        and getattr(params, k) == getattr(default, k)
     ]
 
 
-def placeholder_caveat(params: FundParams, *, balance: Any = None, lang: str | None = None) -> str:
+def placeholder_caveat(
+    params: FundParams, *, balance: Any = None, lang: str | None = None, cashflow: bool = False
+) -> str:
     """
     Return the sentence every output built on placeholder parameters must carry ("" if none).
 
@@ -343,6 +473,8 @@ def placeholder_caveat(params: FundParams, *, balance: Any = None, lang: str | N
         The projects' balances (元), to say how many lose money under the placeholders.
     lang
         Language of the sentence; defaults to `settings.lang`.
+    cashflow
+        Count the ``[cashflow]`` parameters too (`placeholder_keys`).
 
     Returns
     -------
@@ -358,7 +490,7 @@ def placeholder_caveat(params: FundParams, *, balance: Any = None, lang: str | N
     from geo_renewal.schema import label
     from geo_renewal.text import say
 
-    keys = placeholder_keys(params)
+    keys = placeholder_keys(params, cashflow=cashflow)
     if not keys:
         return ""
     short = [label(k, lang or "zh").split("（")[0].split(" (")[0] for k in keys[:4]]
@@ -373,3 +505,70 @@ def placeholder_caveat(params: FundParams, *, balance: Any = None, lang: str | N
         n_loss=int((values < 0).sum()),
         n_projects=len(values),
     )
+
+
+@dataclass(frozen=True)
+class FundOptions:
+    """
+    The money keys of a project file's ``[fund]`` beyond ``params`` (`fund_options_from_doc`).
+
+    Attributes
+    ----------
+    compensation
+        The compensation scheme (TOML) to price the buildings with, or None (the bundled
+        placeholders when ``[layers.buildings]`` is given).
+    cashflow
+        Place the fund balance on the calendar and finance it (default true).
+    """
+
+    compensation: Path | None = None
+    cashflow: bool = True
+
+
+def fund_options_from_doc(fund: Mapping[str, Any], *, base: Path, source: Path) -> FundOptions:
+    """
+    Check ``[fund] compensation`` and ``[fund] cashflow`` of a project file.
+
+    Parameters
+    ----------
+    fund
+        The ``[fund]`` table.
+    base
+        The project file's folder (relative paths start there).
+    source
+        The project file, for messages.
+
+    Returns
+    -------
+    options
+        The checked `FundOptions`.
+
+    Raises
+    ------
+    InputError
+        Naming the file and key: a scheme file that does not exist, ``cashflow`` not true
+        or false.
+
+    Examples
+    --------
+    >>> fund_options_from_doc({"cashflow": False}, base=Path("."), source=Path("plan.toml"))
+    FundOptions(compensation=None, cashflow=False)
+    """
+    cashflow = fund.get("cashflow", True)
+    if not isinstance(cashflow, bool):
+        msg = f"{source}: `fund.cashflow` must be true or false, got {cashflow!r}; write e.g. true"
+        raise InputError(msg)
+    scheme = fund.get("compensation")
+    if scheme is None:
+        return FundOptions(cashflow=cashflow)
+    if not isinstance(scheme, str) or not scheme:
+        msg = f"{source}: `fund.compensation` must be a file path, got {scheme!r}; write it as a string"
+        raise InputError(msg)
+    path = Path(scheme) if Path(scheme).is_absolute() else base / scheme
+    if not path.exists():
+        msg = (
+            f"{source}: `fund.compensation` names {path}, which does not exist; fix the path "
+            f"(relative paths start at the project file)"
+        )
+        raise InputError(msg)
+    return FundOptions(compensation=path.resolve(), cashflow=cashflow)

@@ -11,17 +11,23 @@ The details are in the user guide, docs/guide/workflow.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from geo_renewal import _print_plan
 from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
+from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
+from geo_renewal.fund_params import FundOptions, fund_options_from_doc
+from geo_renewal.tiles import plan_tiles
+from geo_renewal.views import corridors_section
+from geo_renewal.weekly import WeeklySpec, weekly_section_of
 
-__all__ = ["LayerSpec", "Plan", "load_plan"]
+__all__ = ["LayerSpec", "Plan", "load_plan", "plan_from_doc"]
 
 _SECTIONS = {
     "project": {"name", "as_of", "lang", "working_crs", "office"},
@@ -38,13 +44,17 @@ _SECTIONS = {
         "max_dist",
         "exclude_on_site",
     },
-    "ledger": {"path", "sheet"},
-    "fund": {"params"},
+    "ledger": {"path", "sheet", "store"},  # store: a LedgerStore (geo_renewal.weekly)
+    "weekly": None,  # checked by geo_renewal.weekly.weekly_section_of
+    "fund": {"params", "compensation", "cashflow"},
     "outputs": {"dir", "tiles", "offline", "lang"},
     "print": None,  # checked by geo_renewal._print_plan.print_section
+    "corridors": None,  # checked by geo_renewal.views.corridors_section
+    "basemap": None,  # the office's own base map, checked by tiles.tile_source
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
+_KNOWN_LAYERS |= {"plots", "price_bands"}  # issue 16: sale plots, compensation price bands
 
 
 @dataclass(frozen=True)
@@ -134,9 +144,19 @@ class Plan:
         (`geo_renewal.stats.zone_stats` ``how``).
     office
         制表单位, the office issuing the tables (``project.office``), or None.
+    scenario
+        The scenario (方案) this plan is, or None for the file's own values.
+    scenarios
+        The file's ``[scenarios.NAME]``, each a checked plan with that scenario's values
+        (`geo_renewal.scenarios`); empty in a scenario's own plan.
     print
         The ``[print]`` section (printed maps, atlases, deck, report PDF written by a run;
         `geo_renewal._print_plan.print_section`), or None.
+    weekly
+        The ledger store and the weekly meeting's settings (``[ledger] store`` and
+        ``[weekly]``, `geo_renewal.weekly.weekly_section_of`), or None.
+    fund_options
+        ``[fund] compensation`` (scheme file) and ``cashflow`` (`geo_renewal.fund_params`).
     """
 
     path: Path
@@ -159,7 +179,12 @@ class Plan:
     offline: bool
     stats_how: str = "apportion"
     office: str | None = None
+    scenario: str | None = None
+    scenarios: dict[str, Plan] = field(default_factory=dict, repr=False)
     print: dict[str, Any] | None = None
+    weekly: WeeklySpec | None = None
+    corridors: Any = None  # views.CorridorSpec of [corridors], or None
+    fund_options: FundOptions = field(default_factory=FundOptions)
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -236,30 +261,35 @@ def _typed(value: Any, kind: type | tuple[type, ...], path: Path, key: str, exam
     return value
 
 
-def load_plan(path: str | Path) -> Plan:
+def load_plan(path: str | Path, *, scenario: str | None = None) -> Plan:
     """
     Read and check a project file (``plan.toml``) completely, before anything runs.
 
     Every section, key and value is checked: files exist, numbers are in range, choices
     (languages, tile providers, statistics modes) are valid, the working CRS measures
     metres and the rule set loads, so that a run never fails minutes later on the file.
+    Each ``[scenarios.NAME]`` table is merged over the file and checked the same way.
 
     Parameters
     ----------
     path
         The project file. Relative paths inside it start at its folder.
+    scenario
+        Return the plan of this scenario (``[scenarios.NAME]``) instead of the file's own
+        values; None (or ``"base"``) for the file's own values.
 
     Returns
     -------
     plan
-        The checked plan, with absolute paths.
+        The checked plan, with absolute paths (its ``scenarios`` hold the checked plan of
+        every scenario).
 
     Raises
     ------
     InputError
         Naming the file, the key at fault and the fix: unknown sections or keys (with the
         closest valid one), missing files, wrong types, unknown choices or out-of-range
-        numbers.
+        numbers; in a scenario, the scenario's name and its key.
 
     Examples
     --------
@@ -270,6 +300,58 @@ def load_plan(path: str | Path) -> Plan:
     """
     path = Path(path)
     doc = read_toml(path, what="project file", hint="pass the path of a plan.toml")
+    own, docs = split_scenarios(doc, path)
+    plan = plan_from_doc(own, path=path)
+    scenarios = {}
+    for name, merged in docs.items():
+        try:
+            scenarios[name] = replace(plan_from_doc(merged, path=path), scenario=name)
+        except InputError as e:
+            raise scenario_error(e, path, name) from e
+    plan = replace(plan, scenarios=scenarios)
+    if scenario is None or scenario == BASE:
+        return plan
+    if scenario not in scenarios:
+        from geo_renewal._checks import check_choice
+
+        check_choice(scenario, [BASE, *scenarios], name="scenario")
+    return scenarios[scenario]
+
+
+def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
+    """
+    Check a parsed project document completely and return its plan.
+
+    The checks of `load_plan`, on a document already in memory (e.g. a scenario merged
+    over the project file); ``[scenarios]`` is not read here.
+
+    Parameters
+    ----------
+    doc
+        The parsed TOML document.
+    path
+        The project file it stands for: relative paths start at its folder, messages name
+        it.
+
+    Returns
+    -------
+    plan
+        The checked plan, with absolute paths.
+
+    Raises
+    ------
+    InputError
+        As `load_plan`.
+
+    Examples
+    --------
+    >>> from geo_renewal.datasets import get_path
+    >>> doc = {"layers": {"parcels": {"path": "sample_district.gpkg", "layer": "parcels"}},
+    ...        "rules": {"set": "shenzhen"}}
+    >>> plan_from_doc(doc, path=get_path("sample_plan")).rules
+    'shenzhen'
+    """
+    path = Path(path)
     base = path.parent.resolve()
     _check_sections(doc, path)
     project, outputs = doc.get("project", {}), doc.get("outputs", {})
@@ -299,16 +381,19 @@ def load_plan(path: str | Path) -> Plan:
         fund_params=(
             _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
         ),
+        fund_options=fund_options_from_doc(fund, base=base, source=path),
         out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
-        tiles=_tiles(outputs.get("tiles", "none"), path),
+        tiles=_tiles(plan_tiles(doc, base, path), path),  # [basemap] / [outputs] tiles
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
+        weekly=weekly_section_of(doc, base, path),
         office=(
             _typed(project["office"], str, path, "project.office", '"某某区城市更新局"')
             if "office" in project
             else None
         ),
         print=_print_plan.print_section(doc.get("print"), path),
+        corridors=corridors_section(doc.get("corridors"), base, path),
     )
 
 
@@ -372,8 +457,11 @@ def _working_crs(value: Any, path: Path) -> str | None:
 
 
 def _tiles(value: Any, path: Path) -> str:
-    from geo_renewal.tiles import tile_names
+    from geo_renewal.tiles import check_tiles, tile_names
 
+    if isinstance(value, str) and value not in tile_names():
+        with contextlib.suppress(InputError):  # a registered base map, template or package
+            return check_tiles(value)
     return _choice(value, tuple(tile_names()), path, "outputs.tiles")
 
 

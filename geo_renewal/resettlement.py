@@ -25,7 +25,7 @@ from geo_renewal._checks import check_lang, check_range
 from geo_renewal._errors import InputError, SchemaError
 from geo_renewal.allocation import AllocationResult, allocate, max_nearby, require_solver
 from geo_renewal.crs import check_crs, check_same_crs, to_working, working_crs
-from geo_renewal.demand import _union_by, _unit_labels, resettlement_demand
+from geo_renewal.demand import _count_demand, _Demand, _union_by, _unit_labels, resettlement_demand
 from geo_renewal.io import atomic_write, write_layer
 from geo_renewal.sites import candidate_sites, site_capacity, site_suitability
 from geo_renewal.stats import MAX_REBUILD_RATIO
@@ -34,7 +34,7 @@ from geo_renewal.text import MEETING_TEXT, say
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "REASONS",
@@ -62,6 +62,37 @@ def _check_positive(name: str, value: float) -> None:
 
 
 # --------------------------------------------------------------------------- plan
+
+
+class _Pending:
+    """A value computed on first read of a `_Deferred` attribute (e.g. dissolved polygons)."""
+
+    def __init__(self, compute: Callable[[], Any]) -> None:
+        self.compute = compute
+
+
+class _Deferred:
+    """
+    A dataclass field that may be given as a `_Pending` value: computed once, when read.
+
+    `plan_resettlement` needs no polygon of a demand unit (centroids are area-weighted, the
+    on-site test runs on the parcels), so ``ResettlementPlan.demand`` is dissolved only
+    when a map, a file or the caller reads it.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}_value"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError(self.slot)  # no class-level default: a required field
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _Pending):
+            value = obj.__dict__[self.slot] = value.compute()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
 
 
 @dataclass
@@ -92,7 +123,8 @@ class ResettlementPlan:
         ``meets_nearby_rule`` (≥ 50 %), ``demolish_floor_area_m2``, ``planned_floor_area_m2``,
         ``rebuild_ratio`` (拆建比) and ``meets_rebuild_ratio`` (≤ 2).
     demand
-        The demand units (`resettlement_demand`) with their polygons, input CRS.
+        The demand units (`resettlement_demand`) with their polygons, input CRS (the
+        polygons are dissolved from the parcels when `demand` is first read).
     summary
         Key figures: totals, coverage, overall rate, concentration, solver figures.
     notes
@@ -112,7 +144,7 @@ class ResettlementPlan:
     flows: gpd.GeoDataFrame
     unmet: pd.DataFrame
     rates: pd.DataFrame
-    demand: gpd.GeoDataFrame
+    demand: gpd.GeoDataFrame = _Deferred()
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     solver: dict[str, Any] = field(default_factory=dict)
@@ -307,9 +339,11 @@ def plan_resettlement(
         Metres within which a site counts as nearby; defaults to `settings.nearby_dist`.
     units
         Polygons of the demand units with a `demand_by` column (e.g. project boundaries):
-        used for the unit centroid and for "inside its own unit". Default: the union of the
-        unit's demolition parcels for the centroid and every parcel carrying the unit's
-        label (any category) for the on-site test.
+        used for the unit centroid and for "inside its own unit". Default: the centroid of
+        the union of the unit's demolition parcels (their area-weighted centroid: no
+        dissolve; overlapping parcels would count their overlap twice, `validate_layer`
+        reports overlaps) and every parcel carrying the unit's label (any category) for the
+        on-site test (an STRtree over the parcels).
     layers, rasters
         Constraint layers and rasters for `site_suitability`.
     suitability
@@ -426,7 +460,7 @@ class _Units:
 
     crs: Any
     wcrs: Any
-    demand: gpd.GeoDataFrame
+    demand: _Demand
     index: pd.Index
     flats: np.ndarray
     x: np.ndarray
@@ -488,33 +522,40 @@ def _demand_units(
     zone_dist: float,
     planned_floor_area_col: str,
     notes: list[str],
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.Series]:
+) -> tuple[gpd.GeoDataFrame, _Demand, pd.Series]:
     """Count the demand; add the unit labels to (a copy of) `classified` if computed."""
     labels = _unit_labels(classified, demand_by, zone_dist)
     if demand_by not in classified.columns:
         classified = classified.assign(**{demand_by: labels})  # a copy: computed once
-    demand = resettlement_demand(
+    demand = _count_demand(
         classified,
         by=demand_by,
         cash_share=cash_share,
         zone_dist=zone_dist,
         planned_floor_area_col=planned_floor_area_col,
     )
-    notes.extend(demand.attrs.get("notes", []))
+    notes.extend(demand.notes)
     return classified, demand, labels
 
 
 def _unit_points(
     classified: gpd.GeoDataFrame,
-    demand: gpd.GeoDataFrame,
+    demand: _Demand,
     labels: pd.Series,
     units: gpd.GeoDataFrame | None,
     demand_by: str,
     wcrs: Any,
 ) -> _Units:
-    """Centroid of each demand unit and the footprints that make a site "on site"."""
-    n = len(demand)
-    unit_index = pd.Index(demand["unit_id"])
+    """
+    Centroid of each demand unit and the footprints that make a site "on site".
+
+    Without `units`, the centroid is the area-weighted centroid of the unit's demolition
+    parcels (the centroid of their union, without dissolving them) and the footprints are
+    the parcels themselves (an STRtree over them finds the sites they overlap).
+    """
+    n = len(demand.table)
+    unit_index = pd.Index(demand.table["unit_id"])
+    x, y = demand.centroids(wcrs) if n else (np.empty(0), np.empty(0))
     if units is not None:
         check_same_crs(classified, units, ("classified", "units"))
         if demand_by not in units.columns:
@@ -523,31 +564,24 @@ def _unit_points(
         uw = to_working(units, crs=wcrs)
         owner = unit_index.get_indexer(units[demand_by])
         fp, fo = uw.geometry.to_numpy()[owner >= 0], owner[owner >= 0]
-        cent = np.empty(n, dtype=object)
-        have = np.zeros(n, dtype=bool)
         grouped = _union_by(fp, fo, n) if n else np.empty(0, dtype=object)
-        for k in range(n):
-            if np.any(fo == k):
-                cent[k], have[k] = shapely.centroid(grouped[k]), True
-        dw = to_working(demand, crs=wcrs).geometry.to_numpy()
-        cent[~have] = shapely.centroid(dw[~have])
-        centroids = np.asarray(cent)
+        have = np.bincount(fo, minlength=n) > 0 if n else np.zeros(0, dtype=bool)
+        cent = shapely.centroid(grouped[have])
+        x[have], y[have] = shapely.get_x(cent), shapely.get_y(cent)
+    elif n:
+        cw = to_working(classified, crs=wcrs)
+        owner_all = unit_index.get_indexer(labels.loc[cw.index])
+        fp, fo = cw.geometry.to_numpy()[owner_all >= 0], owner_all[owner_all >= 0]
     else:
-        centroids = shapely.centroid(to_working(demand, crs=wcrs).geometry.to_numpy())
-        if n:
-            cw = to_working(classified, crs=wcrs)
-            owner_all = unit_index.get_indexer(labels.loc[cw.index])
-            fp, fo = cw.geometry.to_numpy()[owner_all >= 0], owner_all[owner_all >= 0]
-        else:
-            fp, fo = np.empty(0, dtype=object), np.empty(0, dtype="int64")
+        fp, fo = np.empty(0, dtype=object), np.empty(0, dtype="int64")
     return _Units(
         crs=classified.crs,
         wcrs=wcrs,
         demand=demand,
         index=unit_index,
-        flats=demand["flat_households"].to_numpy(dtype="int64"),
-        x=shapely.get_x(centroids),
-        y=shapely.get_y(centroids),
+        flats=demand.table["flat_households"].to_numpy(dtype="int64"),
+        x=x,
+        y=y,
         footprints=fp,
         owner=fo,
     )
@@ -655,7 +689,7 @@ def _assemble_plan(
         flows=flows,
         unmet=unmet,
         rates=rates,
-        demand=unit.demand,
+        demand=_Pending(unit.demand.frame),  # dissolved when first read
         summary=summary,
         notes=notes,
         solver=result.solver,
@@ -742,7 +776,7 @@ def _unit_rates(
     unit: _Units, pairs: _Pairs, result: AllocationResult, allocation: pd.DataFrame
 ) -> pd.DataFrame:
     """Per unit: households, allocated, unmet, sites, the 就地就近安置率 and the 拆建比."""
-    x, d, demand = result.households, unit.flats, unit.demand
+    x, d, demand = result.households, unit.flats, unit.demand.table
     nearby_hh = (x * pairs.nearby).sum(axis=1)
     onsite_hh = (x * pairs.on_site).sum(axis=1)
     n_sites = (x > 0).sum(axis=1)
@@ -856,7 +890,7 @@ def _summary(
         result.households,
         result.solver,
         unit.flats,
-        unit.demand,
+        unit.demand.table,
         site.capacity,
     )
     used = x.sum(axis=0)

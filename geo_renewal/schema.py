@@ -127,6 +127,8 @@ LAND_USES: dict[str, tuple[str, str]] = {
     "road": ("道路用地", "Road"),
     "water": ("水域", "Water"),
     "other": ("其他用地", "Other"),
+    # 农村宅基地 (三调 0702, 用地用海 0703): the homesteads 村集体宅基地收回 is about
+    "rural_homestead": ("农村宅基地", "Rural homestead"),
 }
 
 #: Building structure codes and their labels.
@@ -235,7 +237,60 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
             "MultiPoint",
         ),
     },
+    # supply.py: sale plots (出让地块) with their 控规 indicators and supply status; the
+    # status dates <status>_planned / <status>_actual of PLOT_STATUSES are optional too.
+    "plots": {
+        "required": ("plot_id",),
+        "optional": (
+            "project_id",
+            "bundle",
+            "name",
+            "land_use",
+            "plot_area",
+            "far",
+            "height_limit",
+            "density",
+            "green_ratio",
+            "status",
+            "start_price",
+            "deal_price",
+        ),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
+    # compensation.py: location-price bands (区位价分区) of a compensation scheme.
+    "price_bands": {
+        "required": ("band_id", "location_price"),
+        "optional": ("name",),
+        "geometry": ("Polygon", "MultiPolygon"),
+    },
 }
+
+#: supply.py: the supply pipeline of a sale plot (出让地块), in order: code -> (zh, en,
+#: map colour). A plot's dates are the columns ``<code>_planned`` and ``<code>_actual``.
+PLOT_STATUSES: dict[str, tuple[str, str, str]] = {
+    "reserved": ("收储", "Land reserved", "#fee08b"),
+    "approval": ("组卷报批", "Land approval", "#fdae61"),
+    "cleared": ("净地", "Cleared land", "#f46d43"),
+    "announced": ("挂牌公告", "Listed for sale", "#3288bd"),
+    "sold": ("成交", "Sold", "#1a9850"),
+}
+
+# landuse_codes.py / _survey_fields.py: the office's own fields, optional in every polygon kind
+for _kind in ("parcels", "buildings", "projects", "sites", "units"):
+    KINDS[_kind]["optional"] += (
+        "land_use_code",
+        "land_use_scheme",
+        "land_use_name",
+        "dlbm",
+        "dlmc",
+        "ydyhfldm",
+        "ydyhflmc",
+        "survey_id",
+        "patch_no",
+        "owner_name",
+        "located_in",
+        "stated_area",
+    )
 
 #: Numeric canonical columns and their plausible range: (min, max, what is expected);
 #: None is unbounded. Readers coerce them to numbers, `validate_layer` checks the range.
@@ -248,7 +303,23 @@ NUMERIC_COLUMNS: dict[str, tuple[float | None, float | None, str]] = {
     "footprint_area": (0, None, "an area ≥ 0 m²"),
     "far": (0, None, "a floor-area ratio ≥ 0"),
     "planned_floor_area": (0, None, "an area ≥ 0 m²"),
+    "plot_area": (0, None, "an area ≥ 0 m²"),
+    "height_limit": (0, 1000, "a height limit of 0 to 1,000 m"),
+    "density": (0, 1, "a building density between 0 and 1"),
+    "green_ratio": (0, 1, "a green ratio between 0 and 1"),
+    "start_price": (0, None, "a price ≥ 0 (万元)"),
+    "deal_price": (0, None, "a price ≥ 0 (万元)"),
+    "location_price": (0, None, "a price ≥ 0 (元/㎡)"),
 }
+
+# _survey_fields.py: official areas of 三调 / 不动产 exports (TBMJ, ZDMJ, KCMJ, TBDLMJ)
+NUMERIC_COLUMNS.update(
+    {
+        "stated_area": (0, None, "an area ≥ 0 m²"),
+        "deducted_area": (0, None, "an area ≥ 0 m²"),
+        "stated_land_area": (0, None, "an area ≥ 0 m²"),
+    }
+)
 
 #: Yes/no columns, and the cell values (lower-cased, stripped) read as yes or as no.
 BOOL_COLUMNS: tuple[str, ...] = ("listed", "illegal")
@@ -308,7 +379,46 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "target_date": ("目标日期", "目标完成日期", "完成时限"),
     "start_date": ("启动日期", "开始日期"),
     "reported_stage": ("当前阶段", "所处阶段", "进度阶段", "current_stage"),
+    # supply.py: sale plots (出让地块) and compensation.py: price bands
+    "plot_id": ("出让地块编号", "宗地编号", "供地地块编号", "plot"),
+    "bundle": ("平衡单元", "平衡片区", "资金平衡单元"),
+    "plot_area": ("出让面积", "出让用地面积", "地块面积"),
+    "height_limit": ("建筑限高", "限高", "建筑高度控制"),
+    "density": ("建筑密度",),
+    "green_ratio": ("绿地率",),
+    "status": ("供地状态", "出让状态", "地块状态"),
+    "start_price": ("起始价", "挂牌起始价", "起拍价"),
+    "deal_price": ("成交价", "成交价格", "成交价款"),
+    "band_id": ("区位编号", "区位价分区编号", "价格分区编号"),
+    "location_price": ("区位价", "区位补偿价", "区位单价"),
+    # landuse_codes.py: land-use codes of 三调 (DLBM/DLMC), 用地用海 and 控规 layers
+    "dlbm": ("地类编码", "地类代码"),
+    "dlmc": ("地类名称",),
+    "ydyhfldm": ("用地用海分类代码", "用地用海代码", "ydyhdm"),
+    "ydyhflmc": ("用地用海分类名称", "用地用海名称", "ydyhmc"),
+    "land_use_code": ("用地代码", "用地分类代码", "用地类别代码", "yddm", "ydlbdm", "ydxzdm"),
+    "land_use_name": ("用地名称", "用地分类名称", "用地类别名称", "ydmc", "ydlbmc"),
+    # _survey_fields.py: fields of 三调 (DLTB) and 不动产 (ZD, ZRZ) exports
+    "survey_id": ("bsm", "标识码"),
+    "patch_no": ("tbbh", "图斑编号"),
+    "owner_code": ("qsdwdm", "权属单位代码"),
+    "owner_name": ("qsdwmc", "权属单位名称"),
+    "located_in_code": ("zldwdm", "坐落单位代码"),
+    "located_in": ("zldwmc", "坐落单位名称"),
+    "ownership": ("qsxz", "权属性质"),
+    "stated_area": ("tbmj", "图斑面积", "zdmj", "宗地面积"),
+    "deducted_area": ("kcmj", "扣除地类面积"),
+    "stated_land_area": ("tbdlmj", "图斑地类面积"),
 }
+# 不动产 and 三调 spellings of existing columns: 宗地代码 ZDDM, 自然幢号 ZRZH, 建筑面积 JZMJ,
+# 总层数 ZCS, 房屋结构 FWJG, 竣工日期 JGRQ, 幢占地面积 ZZDMJ, 图斑地类 in 用地性质 columns.
+COLUMN_ALIASES["parcel_id"] += ("zddm",)
+COLUMN_ALIASES["building_id"] += ("zrzh", "自然幢号")
+COLUMN_ALIASES["floor_area"] += ("jzmj", "scjzmj", "实测建筑面积")
+COLUMN_ALIASES["floors"] += ("zcs", "总层数")
+COLUMN_ALIASES["structure"] += ("fwjg", "房屋结构")
+COLUMN_ALIASES["build_year"] += ("jgrq", "竣工日期", "jcnd")
+COLUMN_ALIASES["footprint_area"] += ("zzdmj", "幢占地面积")
 
 #: Cell values (as written in surveys) that mean a canonical code, per column.
 VALUE_ALIASES: dict[str, dict[str, str]] = {
@@ -345,9 +455,15 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
         "闲置地": "vacant",
         "道路": "road",
         "水域": "water",
+        "宅基地": "rural_homestead",
     },
     "structure": {
         **{v[0]: k for k, v in STRUCTURES.items()},
+        # 不动产 房屋结构 (FWJG) names
+        "钢和钢筋混凝土结构": "frame",
+        "钢筋混凝土结构": "frame",
+        "混合结构": "brick_concrete",
+        "其它结构": "other",
         "简易": "simple",
         "砖木": "brick_wood",
         "砖混": "brick_concrete",
@@ -369,6 +485,24 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
         "D级": "D",
     },
 }
+
+VALUE_ALIASES["status"] = {
+    **{v[0]: k for k, v in PLOT_STATUSES.items()},
+    "储备": "reserved",
+    "已收储": "reserved",
+    "报批": "approval",
+    "已净地": "cleared",
+    "挂牌": "announced",
+    "公告": "announced",
+    "已挂牌": "announced",
+    "已成交": "sold",
+    "已出让": "sold",
+    "出让": "sold",
+}
+for _code, (_zh, _en, _colour) in PLOT_STATUSES.items():  # 收储计划日期 -> reserved_planned
+    COLUMN_ALIASES[f"{_code}_planned"] = (f"{_zh}计划日期", f"{_zh}计划时间")
+    _more = () if _code in STAGES else (f"{_zh}日期", f"{_zh}时间")  # the ledger's are its own
+    COLUMN_ALIASES[f"{_code}_actual"] = (f"{_zh}实际日期", *_more)
 
 #: Labels of output columns in meeting tables, maps and workbooks: code -> (zh, en).
 #: Units are part of the label. Statistics, maps and reports add their own entries here.
@@ -395,6 +529,28 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "site_id": ("安置地块编号", "Site ID"),
     "district_id": ("街道编号", "District ID"),
     "name": ("名称", "Name"),
+    # landuse_codes.py / _survey_fields.py: the office's own codes and survey fields
+    "land_use_code": ("用地代码", "Land-use code"),
+    "land_use_scheme": ("用地分类标准", "Land-use classification"),
+    "land_use_name": ("用地名称", "Land-use name"),
+    "planned_use_code": ("规划用地代码", "Planned-use code"),
+    "planned_use_scheme": ("规划用地分类标准", "Planned-use classification"),
+    "planned_use_name": ("规划用地名称", "Planned-use name"),
+    "dlbm": ("地类编码", "Land class code (3rd survey)"),
+    "dlmc": ("地类名称", "Land class name (3rd survey)"),
+    "ydyhfldm": ("用地用海分类代码", "Land and sea use code"),
+    "ydyhflmc": ("用地用海分类名称", "Land and sea use name"),
+    "survey_id": ("标识码", "Survey feature ID"),
+    "patch_no": ("图斑编号", "Patch number"),
+    "owner_code": ("权属单位代码", "Owner code"),
+    "owner_name": ("权属单位名称", "Owner"),
+    "located_in_code": ("坐落单位代码", "Located-in code"),
+    "located_in": ("坐落单位名称", "Located in"),
+    "ownership": ("权属性质", "Ownership"),
+    "stated_area": ("登记面积（㎡）", "Stated area (m²)"),
+    "deducted_area": ("扣除地类面积（㎡）", "Deducted area (m²)"),
+    "stated_land_area": ("图斑地类面积（㎡）", "Patch land-class area (m²)"),
+    "measured_area": ("计算面积（㎡）", "Measured area (m²)"),
     # ledger.py: ledger and progress columns (stage dates are added below the dict)
     "responsible_unit": ("责任单位", "Responsible unit"),
     "responsible_person": ("责任人", "Responsible person"),
@@ -493,6 +649,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "unit_name": ("搬迁单元", "Unit"),
     "n_overdue": ("逾期项目数（个）", "Overdue projects"),
     "reason": ("判定理由", "Reason"),
+    "class_change": ("类别变化", "Class change"),
     "area": ("用地面积（㎡）", "Land area (m²)"),
     "far": ("容积率", "FAR"),
     # stats.py: zone_stats / policy_checks columns and special rows
@@ -569,6 +726,73 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "on_site": ("就地安置", "On site"),
     "nearby": ("就近安置", "Nearby"),
     "reason_text": ("原因", "Reason"),
+    # the weekly cycle (issue 17): store, tasks, 督办, 考核, households
+    "colour": ("督办等级", "Supervision colour"),
+    "colour_label": ("督办等级", "Supervision colour"),
+    "task": ("任务名称", "Task"),
+    "task_id": ("任务编号", "Task id"),
+    "planned_start": ("计划开始日期", "Planned start"),
+    "planned_finish": ("计划完成日期", "Planned finish"),
+    "actual_start": ("实际开始日期", "Actual start"),
+    "actual_finish": ("实际完成日期", "Actual finish"),
+    "depends_on": ("前置任务", "Depends on"),
+    "progress": ("完成进度", "Progress"),
+    "days_overdue": ("逾期天数（天）", "Days overdue"),
+    "days_left": ("剩余天数（天）", "Days left"),
+    "elapsed_share": ("序时进度", "Time elapsed"),
+    "behind_points": ("滞后序时进度（百分点）", "Behind schedule (points)"),
+    "early_start": ("最早开始", "Early start"),
+    "early_finish": ("最早完成", "Early finish"),
+    "late_start": ("最迟开始", "Latest start"),
+    "late_finish": ("最迟完成", "Latest finish"),
+    "float_days": ("机动时间（天）", "Float (days)"),
+    "critical": ("关键路径", "Critical"),
+    "plan_slack_days": ("计划富余（天）", "Plan slack (days)"),
+    "decision_id": ("事项编号", "Item id"),
+    "meeting_date": ("会议日期", "Meeting date"),
+    "item": ("商定事项", "Decision"),
+    "due_date": ("完成时限", "Due"),
+    "closed_date": ("完成日期", "Closed on"),
+    "closed": ("已办结", "Closed"),
+    "n_red": ("红色（项）", "Red"),
+    "n_yellow": ("黄色（项）", "Yellow"),
+    "n_blue": ("蓝色（项）", "Blue"),
+    "n_supervised": ("督办合计（项）", "Supervised"),
+    "max_days_overdue": ("最长逾期（天）", "Longest overdue (days)"),
+    "score": ("考核得分", "Score"),
+    "rank": ("排名", "Rank"),
+    "score_change": ("得分变化", "Score change"),
+    "rank_change": ("名次变化（正数为上升）", "Rank change (up > 0)"),
+    "on_time_share": ("任务按期完成率", "On-time task share"),
+    "signing_share": ("签约完成率（到期项目）", "Signing against plan"),
+    "decision_closure_rate": ("例会事项办结率", "Decisions closed"),
+    "on_time_share_points": ("按期完成得分", "On-time points"),
+    "signing_share_points": ("签约得分", "Signing points"),
+    "decision_closure_rate_points": ("办结得分", "Decision points"),
+    "days_overdue_points": ("逾期得分", "Overdue points"),
+    "household_id": ("户编号", "Household id"),
+    "status_date": ("签约日期", "Status date"),
+    "compensation": ("补偿方式", "Compensation"),
+    "signed": ("已签约（户）", "Signed"),
+    "signed_total": ("累计签约（户）", "Signed to date"),
+    "period_end": ("截至日期", "Week ending"),
+    "remaining": ("未签约（户）", "Households left"),
+    "pace_per_week": ("近期进度（户/周）", "Recent pace (per week)"),
+    "forecast_date": ("预计完成签约", "Forecast completion"),
+    "forecast_earliest": ("最早", "Earliest"),
+    "forecast_latest": ("最晚", "Latest"),
+    "ledger_households": ("台账户数", "Ledger households"),
+    "table_households": ("户档户数", "Household table"),
+    "ledger_signed": ("台账已签约", "Ledger signed"),
+    "table_signed": ("户档已签约", "Table signed"),
+    "signed_difference": ("差额（台账−户档）", "Difference (ledger − table)"),
+    "n_projects": ("项目数", "Projects"),
+    "imported_at": ("导入时间", "Imported at"),
+    "files": ("导入文件", "Files"),
+    "stage_changed": ("阶段变化", "Stage changed"),
+    "valid_from": ("起始快照", "Valid from"),
+    "source_row": ("原表行号", "Source row"),
+    "source_file": ("来源文件", "Source file"),
 }
 
 #: Label of the outside row (`OUTSIDE_ROW`) by what the rows are: outside every project is
@@ -629,6 +853,44 @@ for _code, (_zh, _en, _colour) in STAGES.items():
     COLUMN_LABELS.setdefault(f"{_code}_planned", (f"{_zh}计划日期", f"{_en} planned"))
     COLUMN_LABELS.setdefault(f"{_code}_actual", (f"{_zh}实际日期", f"{_en} actual"))
 
+# supply.py: sale plots (出让地块), their 控规 indicators and supply status dates.
+for _code, (_zh, _en, _colour) in PLOT_STATUSES.items():
+    COLUMN_LABELS.setdefault(f"{_code}_planned", (f"{_zh}计划日期", f"{_en} planned"))
+    COLUMN_LABELS.setdefault(f"{_code}_actual", (f"{_zh}实际日期", f"{_en} actual"))
+COLUMN_LABELS.update(
+    {
+        "height_limit": ("建筑限高（米）", "Height limit (m)"),
+        "density": ("建筑密度", "Building density"),
+        "green_ratio": ("绿地率", "Green ratio"),
+        "status": ("供地状态", "Supply status"),
+        "start_price": ("起始价（万元）", "Starting price (10⁴ yuan)"),
+        "deal_price": ("成交价（万元）", "Deal price (10⁴ yuan)"),
+        "band_id": ("区位编号", "Price band"),
+        "location_price": ("区位价（元/㎡）", "Location price (yuan/m²)"),
+    }
+)
+VALUE_LABELS["status"] = {k: (v[0], v[1]) for k, v in PLOT_STATUSES.items()}
+
+# corridors.py / views.py: the height checks of view corridors and river height zones.
+COLUMN_LABELS.update(
+    {
+        "feature": ("对象", "Feature"),
+        "surface": ("视廊/限高分区", "Corridor / zone"),
+        "surface_kind": ("管控类型", "Control"),
+        "height_m": ("高度（米）", "Height (m)"),
+        "permitted_m": ("允许高度（米）", "Permitted height (m)"),
+        "excess_m": ("超高（米）", "Excess (m)"),
+    }
+)
+VALUE_LABELS["feature"] = {
+    "buildings": ("现状建筑", "Building"),
+    "plots": ("规划地块", "Planned plot"),
+}
+VALUE_LABELS["surface_kind"] = {
+    "corridor": ("视廊", "View corridor"),
+    "zone": ("滨河限高分区", "River height zone"),
+}
+
 #: fund.py: money columns of the fund balance, labelled in 元 and, with suffix _wan, in 万元.
 FUND_MONEY_LABELS: dict[str, tuple[str, str]] = {
     "comp_appraised": ("房屋价值补偿", "Appraised value compensation"),
@@ -647,10 +909,102 @@ FUND_MONEY_LABELS: dict[str, tuple[str, str]] = {
     "land_revenue": ("土地出让收入", "Land revenue"),
     "resettlement_settlement": ("安置房结算收入", "Resettlement settlement"),
     "other_revenue": ("其他收入", "Other revenue"),
+    "subsidy_revenue": ("奖补资金收入", "Subsidies"),
     "total_revenue": ("总收入", "Total revenue"),
     "balance": ("资金平衡（收入−成本）", "Balance (revenue − cost)"),
 }
-for _code, (_zh, _en) in FUND_MONEY_LABELS.items():
+#: cashflow.py / compensation.py: money columns of the cash flow, financing and compensation
+#: (元, and with suffix _wan 万元), beside the fund balance's own lines.
+CASHFLOW_MONEY_LABELS: dict[str, tuple[str, str]] = {
+    "comp_location": ("区位补偿", "Location value"),
+    "comp_replacement": ("重置成新补偿", "Replacement value"),
+    "comp_decoration": ("装修补偿", "Decoration"),
+    "comp_illegal": ("违法建筑补偿", "Illegal floor area"),
+    "per_household": ("户均补偿", "Compensation per household"),
+    "special_bonds": ("专项债资金", "Special bonds"),
+    "bond_repayment": ("专项债偿还", "Bond repayment"),
+    "net_flow": ("净现金流", "Net cash flow"),
+    "cumulative_net": ("累计净现金流", "Cumulative net cash flow"),
+    "equity": ("资本金投入", "Capital paid in"),
+    "interest": ("融资利息", "Interest"),
+    "loan_balance": ("贷款余额", "Loan balance"),
+    "cumulative_balance": ("累计资金余额", "Cumulative balance"),
+    "peak_need": ("融资需求峰值", "Peak financing need"),
+    "capital_required": ("项目资本金", "Capital required"),
+    "total_interest": ("利息合计", "Total interest"),
+    "npv": ("净现值", "NPV"),
+    "credit_line": ("授信额度", "Credit line"),
+    "balance_change": ("资金平衡变化", "Balance change"),
+    "peak_need_change": ("融资需求变化", "Peak need change"),
+    "static": ("静态测算", "Static roll-up"),
+    "cashflow": ("现金流合计", "Cash flow total"),
+    "difference": ("差额", "Difference"),
+}
+COLUMN_LABELS.update(
+    {
+        "period": ("期间", "Period"),
+        "peak_period": ("融资需求峰值期间", "Peak need in"),
+        "irr_rate": ("内部收益率", "IRR"),
+        "payback_period": ("回收期（资金回正期间）", "Payback period"),
+        "closed": ("封闭运行", "Closed loop"),
+        "breaks_in": ("失衡期间", "Breaks in"),
+        "break_reason": ("失衡原因", "Why it breaks"),
+        "negative_after_months": (
+            "供地延迟多少个月转负",
+            "Land supply delay turning it negative (months)",
+        ),
+        "schedule_assumed": ("日期为假定的项目数", "Projects with assumed dates"),
+        "factor": ("敏感性因素", "Factor"),
+        "change_text": ("变动", "Change"),
+        "compensation_basis": ("补偿测算依据", "Compensation basis"),
+        "price_basis": ("地价依据", "Price basis"),
+        "legal_floor_area": ("合法建筑面积（㎡）", "Legal floor area (m²)"),
+        "illegal_floor_area": ("违法建筑面积（㎡）", "Illegal floor area (m²)"),
+        "newness": ("成新率", "Newness"),
+        "replacement_price": ("重置成新价（元/㎡）", "Replacement price (yuan/m²)"),
+        "decoration_grade": ("装修等级", "Decoration grade"),
+        "status_index": ("供地阶段序号", "Supply step no."),
+        "next_status": ("下一步", "Next step"),
+        "next_planned": ("下一步计划日期", "Next step planned"),
+        "overdue_status": ("逾期环节", "Overdue step"),
+        "sale_date": ("成交（计划）日期", "Sale date (or planned)"),
+        "expected_price": ("预计出让价款（万元）", "Expected price (10⁴ yuan)"),
+        "expected_price_wan": ("预计出让价款（万元）", "Expected price (10⁴ yuan)"),
+        "n_plots": ("地块数（宗）", "Plots"),
+        "n_overdue_plots": ("逾期地块数（宗）", "Overdue plots"),
+        "year": ("年度", "Year"),
+        "line": ("科目", "Line"),
+    }
+)
+VALUE_LABELS.update(
+    {
+        "factor": {
+            "base": ("基准情景", "Base case"),
+            "land_price": ("土地价格", "Land price"),
+            "supply_delay": ("供地延迟", "Land supply delay"),
+            "signing_delay": ("签约延迟", "Signing delay"),
+            "cash_share": ("货币化安置比例", "Cash share"),
+            "compensation": ("补偿标准", "Compensation level"),
+        },
+        "break_reason": {
+            "credit_line": ("超出授信额度", "Loan above the credit line"),
+            "not_repaid": ("期末贷款未还清", "Loan not repaid by the end"),
+            "balance_negative": ("收入不足以覆盖成本和利息", "Revenue short of cost and interest"),
+        },
+        "compensation_basis": {
+            "buildings": ("按建筑逐栋测算", "Per building (scheme)"),
+            "appraised": ("按评估单价", "Appraised price per m²"),
+        },
+        "price_basis": {
+            "deal": ("成交价", "Deal price"),
+            "start": ("起始价", "Starting price"),
+            "land_price": ("楼面地价测算", "Land price × floor area"),
+        },
+        "next_status": VALUE_LABELS["status"],
+        "overdue_status": VALUE_LABELS["status"],
+    }
+)
+for _code, (_zh, _en) in {**FUND_MONEY_LABELS, **CASHFLOW_MONEY_LABELS}.items():
     COLUMN_LABELS.setdefault(_code, (f"{_zh}（元）", f"{_en} (yuan)"))
     COLUMN_LABELS.setdefault(f"{_code}_wan", (f"{_zh}（万元）", f"{_en} (10⁴ yuan)"))
 

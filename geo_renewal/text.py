@@ -52,6 +52,22 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "map.yes": ("是", "yes"),
     "map.no": ("否", "no"),
     "map.layers": ("图层", "Layers"),
+    # overview of a whole city (geo_renewal._mapoverview)
+    "map.overview": ("全域概览（{cell} 米网格）", "Overview ({cell} m grid)"),
+    "map.overview.dominant": ("主导类别", "Dominant class"),
+    "map.overview.cell": ("{cell} 米网格", "{cell} m grid cell"),
+    "map.overview.class": ("{label}（宗 / 公顷）", "{label} (parcels / ha)"),
+    "map.overview.note": (
+        "共 {n} 宗地块：缩小时按 {cell} 米网格显示各格面积最大的类别（悬停看各类宗数和面积），"
+        "放大到 {zoom} 级以上显示地块。",
+        "{n} parcels: zoomed out, each {cell} m grid cell shows the class with the largest "
+        "area (hover for the parcels and area of each class); parcels appear from zoom {zoom}.",
+    ),
+    "map.no_decode": (
+        "此浏览器无法解压地块数据，放大后地块不会显示；请用 Chrome、Edge 或 Firefox 的新版本打开。",
+        "This browser cannot decompress the parcel data, so parcels will not appear when "
+        "zoomed in; open the map in a recent Chrome, Edge or Firefox.",
+    ),
     "map.demand_units": ("搬迁单元", "Demand units"),
     "map.demand_units_legend": (
         "搬迁单元（填色 = 主要安置去向）",
@@ -73,6 +89,12 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "tiles.datum_gcj02": (
         "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配高德底图（数据本身未改动）",
         "Overlays shifted from WGS84 to GCJ-02 for display over Gaode tiles (data unchanged)",
+    ),
+    # _tilesource.py: the datum of an office's own base map ([basemap] datum)
+    "tiles.datum_cgcs2000": ("坐标系：CGCS2000（≈WGS84）", "Coordinates: CGCS2000 (≈ WGS84)"),
+    "tiles.datum_gcj02_own": (
+        "显示坐标已由 WGS84 偏移至 GCJ-02 以匹配底图（数据本身未改动）",
+        "Overlays shifted from WGS84 to GCJ-02 to match the base map (data unchanged)",
     ),
     # zone names (classify.zone_names): street · class · number
     "classify.zone_name": ("{street}·{category}·{number}", "{street} · {category} · {number}"),
@@ -165,6 +187,20 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.kind.bad_coordinates": ("坐标无效或超出范围", "bad coordinates"),
     "findings.kind.implausible_density": ("户数或人数与建筑面积不符", "implausible density"),
     "findings.kind.fractional_count": ("应为整数却有小数", "fractional count"),
+    # landuse_codes.py / _survey_fields.py: the office's own codes and stated areas
+    "findings.kind.unknown_land_use_code": (
+        "无法识别的用地编码（值：原编码 → 最接近的有效编码）",
+        "unknown land-use code (value: code → closest valid code)",
+    ),
+    "findings.kind.code_name_mismatch": (
+        "用地编码与名称不一致，已按编码归类（值：编码 ≠ 名称）",
+        "land-use code and name disagree; the code is used (value: code ≠ name)",
+    ),
+    "findings.kind.area_mismatch": (
+        "登记面积与图形计算面积不符（值：登记 ≠ 计算，㎡）",
+        "stated area differs from the computed area (value: stated ≠ computed, m²)",
+    ),
+    "findings.kind.id_from_survey": ("缺少编号，已用标识码（BSM）作编号", "id taken from BSM"),
     "findings.action.removed": ("已移除该行", "removed"),
     "findings.action.repaired": ("已自动修复", "repaired"),
     "findings.action.set_missing": ("已置为空值", "set to missing"),
@@ -373,6 +409,54 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "fund.sheet.plots": ("出让地块", "Sale plots"),
     "fund.sheet.sensitivity": ("敏感性分析", "Sensitivity"),
     "fund.sheet.parameters": ("测算参数", "Parameters"),
+    # issue 16: compensation per building, land supply, cash flow and financing
+    "fund.sheet.compensation_projects": ("征收补偿（按项目）", "Compensation by project"),
+    "fund.sheet.compensation_buildings": ("征收补偿（按建筑）", "Compensation by building"),
+    "fund.sheet.compensation_scheme": ("补偿方案参数", "Compensation scheme"),
+    "fund.sheet.supply_plan": ("年度供地计划", "Land supply plan"),
+    "fund.sheet.overdue_plots": ("逾期地块", "Overdue plots"),
+    "fund.sheet.cashflow": ("现金流量（按期）", "Cash flow by period"),
+    "fund.sheet.financing": ("融资测算", "Financing"),
+    "fund.sheet.cashflow_sensitivity": ("现金流敏感性", "Cash-flow sensitivity"),
+    "fund.sheet.reconciliation": ("静态与现金流核对", "Static vs cash flow"),
+    "supply.not_reserved": ("未收储", "Not reserved yet"),
+    "supply.overdue_layer": ("逾期地块（{n} 宗）", "Overdue plots ({n})"),
+    "supply.overdue_item": (
+        "{plot}：{step}逾期 {days} 天",
+        "{plot}: {step} overdue by {days} days",
+    ),
+    "fund.change.months": ("{n:g} 个月", "{n:g} months"),
+    "fund.change.points": ("{n:+.0f} 个百分点", "{n:+.0f} points"),
+    "caveat.scheme_placeholder": (
+        "征收补偿测算中 {n} 项补偿标准仍为软件内置的占位值（{keys}），不是本区的征收补偿方案，"
+        "逐栋补偿额仅作示意。请在补偿方案文件中给出本区的区位价、重置价和装修标准。",
+        "{n} compensation prices are still the bundled placeholders ({keys}), not the "
+        "district's compensation scheme: the per-building figures are illustrative only. "
+        "Give the district's 区位价, replacement and decoration prices in the scheme file.",
+    ),
+    "cashflow.report.title": ("资金平衡与现金流", "Fund balance and cash flow"),
+    "cashflow.report.summary": (
+        "全区作为一个整体项目：融资需求峰值 {peak:,.0f} 万元（{when}），项目资本金 {capital:,.0f} 万元，"
+        "利息合计 {interest:,.0f} 万元，资金平衡 {balance:,.0f} 万元；{closed} / {n} 个平衡单元实现封闭运行。",
+        "The district as one project: peak financing need {peak:,.0f} (10⁴ yuan) in {when}, "
+        "capital {capital:,.0f}, total interest {interest:,.0f}, balance {balance:,.0f}; "
+        "{closed} of {n} bundles stay closed.",
+    ),
+    "cashflow.chart.title": (
+        "累计资金余额与贷款余额（万元）",
+        "Cumulative balance and loan (10⁴ yuan)",
+    ),
+    "cashflow.chart.balance": ("累计净现金流（融资前）", "Cumulative net flow (before financing)"),
+    "cashflow.chart.loan": ("贷款余额", "Loan balance"),
+    "cashflow.chart.peak": ("融资需求峰值 {peak:,.0f}", "Peak need {peak:,.0f}"),
+    "cashflow.tornado.title": (
+        "资金平衡敏感性（万元，相对基准）",
+        "Balance sensitivity (10⁴ yuan, vs base)",
+    ),
+    "cashflow.breaks": (
+        "{bundle}：{when} {reason}",
+        "{bundle}: {reason} in {when}",
+    ),
     # run_plan: maps, workbook sheets, the printed summary
     # printed maps, atlas and deck (printmap.py, atlas.py, deck.py)
     "print.legend_other": ("其他图层", "Other layers"),
@@ -476,6 +560,175 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.report": ("会议材料", "Meeting report"),
     "workflow.file.classified": ("分类结果图层", "Classified layers"),
     "workflow.file.manifest": ("运行清单", "Run manifest"),
+    # view corridors and the skyline (geo_renewal.corridors, geo_renewal.skyline)
+    "skyline.bearing": ("方位角（°，正北为0）", "Bearing (°, 0 = north)"),
+    "skyline.elevation": ("仰角（°）", "Elevation angle (°)"),
+    "skyline.breach": ("视廊超高", "corridor breach"),
+    "skyline.current": ("现状天际线", "Current skyline"),
+    "skyline.planned": ("规划天际线", "Planned skyline"),
+    "skyline.title": ("{viewpoint} 望南岸天际线", "Skyline from {viewpoint}"),
+    "corridors.section": ("视廊与限高", "View corridors and height limits"),
+    "corridors.summary": (
+        "{n_corridors} 条视廊、{n_zones} 个滨河限高分区内共 {n_in} 栋建筑，{n_over} 栋超出允许高度（最大超高 {max_excess:.1f} 米）。",
+        "{n_in} buildings stand in {n_corridors} view corridors and {n_zones} river height zones; {n_over} exceed the permitted height (at most by {max_excess:.1f} m).",
+    ),
+    "corridors.unknown": (
+        "{n} 栋建筑高度未知（无高度、层数或DSM），未能校核。",
+        "{n} buildings have no known height (no height, floors or DSM) and could not be checked.",
+    ),
+    "corridors.placeholder": (
+        "视廊校核使用了软件内置的示例参数（{which}），不是本区控规或实测数据，超高结果仅作示意；请在 plan.toml 的 [corridors] 中给出本区参数。",
+        "The corridor checks use the bundled example parameters ({which}), not the district's 控规 or survey: the excesses are only indicative; give the district's own in [corridors] of plan.toml.",
+    ),
+    "corridors.placeholder.river_zones": (
+        "滨河限高分区 params/river_height_zones.toml",
+        "river height zones params/river_height_zones.toml",
+    ),
+    "corridors.placeholder.storey_heights": (
+        "按层数估算高度的层高 params/heights_default.toml",
+        "storey heights for heights from floors params/heights_default.toml",
+    ),
+    "corridors.sheet": ("视廊限高校核", "Height checks"),
+    "corridors.tip_height": ("高度 {h:.1f} 米", "height {h:.1f} m"),
+    "corridors.tip_excess": ("超高 {e:+.1f} 米", "excess {e:+.1f} m"),
+    "workflow.file.corridors": ("视廊与限高图层", "Corridor layers"),
+    "workflow.file.permitted_height": ("允许高度栅格", "Permitted-height raster"),
+    "workflow.file.skyline": ("天际线图", "Skyline chart"),
+    "workflow.file.view3d": ("三维视图", "3D view"),
+    "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
+    "corridors.view3d_buildings": ("建筑", "Buildings"),
+    "corridors.view3d_excess": ("超高建筑", "Buildings above the permitted height"),
+    # the weekly cycle (issue 17): store, 督办, 考核, households, playback
+    "weekly.sheet.supervision_unit": ("督办单-{unit}", "Supervision {unit}"),
+    "weekly.sheet.supervision": ("督办汇总", "Supervision summary"),
+    "weekly.sheet.assessment_street": ("考核-街道", "Assessment by street"),
+    "weekly.sheet.assessment_unit": ("考核-责任单位", "Assessment by unit"),
+    "weekly.sheet.households": ("签约预测", "Signing forecast"),
+    "weekly.sheet.clearance": ("清零清单", "Households left"),
+    "weekly.sheet.reconcile": ("台账与户档核对", "Ledger vs households"),
+    "weekly.sheet.decisions_open": ("例会事项-未办结", "Open decisions"),
+    "weekly.sheet.decisions_closed": ("例会事项-已办结", "Decisions closed"),
+    "weekly.sheet.critical_path": ("关键路径", "Critical path"),
+    "weekly.forecast.complete": ("签约已完成", "signing complete"),
+    "weekly.forecast.no_pace": (
+        "近{days}天无签约，无法按近期进度预测",
+        "no signing in the last {days} days: no forecast at the recent pace",
+    ),
+    "weekly.forecast.no_latest": (
+        "近期有一周无签约，最晚日期无法预测",
+        "a recent week had no signing: no latest date",
+    ),
+    "weekly.caveat.assessment_placeholder": (
+        "考核指标权重为程序默认值（占位），不是指挥部的考核办法；请在考核参数文件中设定后再通报。",
+        "The assessment weights are the bundled placeholders, not the office's scheme; "
+        "set them in an assessment file before the scores are announced.",
+    ),
+    "weekly.report.supervision": ("督办（红/黄/蓝）", "Supervision (red / yellow / blue)"),
+    "weekly.report.supervision_counts": (
+        "红色 {red} 项（逾期），黄色 {yellow} 项（滞后于序时进度），蓝色 {blue} 项（{days} 天内到期）。",
+        "{red} red (overdue), {yellow} yellow (behind schedule), {blue} blue (due within {days} days).",
+    ),
+    "weekly.report.decisions": ("例会商定事项", "Meeting decisions"),
+    "weekly.report.decisions_counts": (
+        "未办结 {n_open} 项（其中逾期 {n_late} 项）；上次例会以来办结 {n_closed} 项。",
+        "{n_open} open ({n_late} overdue); {n_closed} closed since the last meeting.",
+    ),
+    "weekly.report.assessment": ("考核排名", "Assessment ranking"),
+    "weekly.report.households": (
+        "签约进度与预测（一户一档）",
+        "Signing and forecast (households)",
+    ),
+    "weekly.map.title": ("{name}项目进度回放", "{name}: progress playback"),
+    "weekly.map.week": ("快照日期", "Snapshot"),
+    "weekly.map.play": ("播放", "Play"),
+    "weekly.map.pause": ("暂停", "Pause"),
+    "weekly.map.changed": ("本周阶段变化", "Stage changed this week"),
+    "weekly.map.overdue": ("逾期", "Overdue"),
+    "weekly.map.signing": ("签约状态", "Signing status"),
+    "weekly.map.buildings": ("楼栋签约情况", "Buildings by signing"),
+    # scenario comparison (方案比选): geo_renewal._comparison, _scenario_maps, scenarios
+    "compare.title": ("方案比选", "Scenario comparison"),
+    "compare.sheet": ("方案比选", "Scenario comparison"),
+    "compare.changes_sheet": ("地块类别变化", "Class changes"),
+    "compare.lead": (
+        "{n} 个方案并列比较，差值以“{base}”为基准；每个方案的数据与单独运行该方案相同。",
+        "{n} scenarios side by side; differences are to “{base}”; each scenario's figures "
+        "are those of a run of it alone.",
+    ),
+    "compare.col.indicator": ("指标", "Indicator"),
+    "compare.col.unit": ("单位", "Unit"),
+    "compare.col.diff": ("{name} 较基准", "{name} vs base"),
+    "compare.col.scenario": ("方案", "Scenario"),
+    "compare.col.change": ("类别变化", "Class change"),
+    "compare.row_of": ("{row}：{sub}", "{row}: {sub}"),
+    "compare.caveat_of": ("{names}：{text}", "{names}: {text}"),
+    "compare.and": ("、", ", "),
+    "compare.points": ("{n} 个百分点", "{n} pp"),
+    "compare.not_computed": ("未计算", "not computed"),
+    "compare.absent": ("无此地块", "absent"),
+    "compare.row.demolish_households": ("征收拆迁户数", "Households to move"),
+    "compare.row.demolish_floor_area": ("拆除建筑面积", "Floor area to demolish"),
+    "compare.row.units_compliant": ("符合63号文的更新单元", "Renewal units meeting 63号文"),
+    "compare.row.unit_verdict": ("63号文核查", "63号文 check"),
+    "compare.row.flats_needed": ("需实物安置户数", "Households needing a flat"),
+    "compare.row.flats_supplied": ("可用安置房源", "Resettlement flats available"),
+    "compare.row.flats_placed": ("已落实安置户数", "Households placed"),
+    "compare.row.flats_unmet": ("未落实安置户数", "Households not placed"),
+    "compare.row.nearby_rate": ("就地就近安置率", "On-site-or-nearby rate"),
+    "compare.row.fund_balance": ("资金平衡（收入−支出）", "Fund balance (revenue − cost)"),
+    "compare.row.peak_financing": ("融资需求峰值", "Peak financing need"),
+    "compare.row.overdue_projects": ("进度滞后项目", "Projects behind schedule"),
+    "compare.unit.demolish_households": ("户", "households"),
+    "compare.unit.demolish_floor_area": ("平方米", "m²"),
+    "compare.unit.units_compliant": ("个", "units"),
+    "compare.unit.unit_verdict": ("结论", "verdict"),
+    "compare.unit.flats_needed": ("户", "households"),
+    "compare.unit.flats_supplied": ("套", "flats"),
+    "compare.unit.flats_placed": ("户", "households"),
+    "compare.unit.flats_unmet": ("户", "households"),
+    "compare.unit.nearby_rate": ("百分比（%）", "%"),
+    "compare.unit.fund_balance": ("万元", "10k yuan"),
+    "compare.unit.peak_financing": ("万元", "10k yuan"),
+    "compare.unit.overdue_projects": ("个", "projects"),
+    "compare.no_change": (
+        "方案“{name}”与“{base}”相比，没有地块改变更新类别。",
+        "No parcel changes class between “{base}” and “{name}”.",
+    ),
+    "compare.changed": (
+        "方案“{name}”与“{base}”相比，{n:,} 个地块改变了更新类别：",
+        "{n:,} parcels change class between “{base}” and “{name}”:",
+    ),
+    "compare.no_demolition_class": (
+        "方案“{name}”的规则集“{rules}”没有“征收拆迁”类：拆迁户数、拆除面积、安置和63号文核查"
+        "均按“征收拆迁”类计算，该方案记为“未计算”，不能与其他方案直接比较。",
+        "Scenario “{name}”: rule set “{rules}” has no demolition class (征收拆迁): households "
+        "and floor area to demolish, resettlement and the 63号文 checks count that class, so "
+        "they are “not computed” for it and cannot be compared with the other scenarios.",
+    ),
+    "compare.peak_not_computed": (
+        "融资需求峰值未计算：资金平衡尚无逐年现金流。",
+        "Peak financing need not computed: the fund balance has no year-by-year cash flow yet.",
+    ),
+    "compare.cash_share_mismatch": (
+        "方案“{name}”：资金平衡按资金参数的货币化安置比例 {fund:.0%} 计算，"
+        "安置方案按 {plan:.0%}；请在该方案的资金参数中设同一比例。",
+        "Scenario “{name}”: the fund balance uses the fund parameters' cash share {fund:.0%}, "
+        "the resettlement {plan:.0%}; give the scenario fund parameters with the same share.",
+    ),
+    "compare.map.change_title": (
+        "{name}：方案“{other}”较“{base}”的地块类别变化",
+        "{name}: class changes from “{base}” to “{other}”",
+    ),
+    "compare.map.unchanged": ("类别未变的地块", "Parcels of unchanged class"),
+    "compare.map.swipe_title": (
+        "{name}：“{left}”（左）与“{right}”（右）",
+        "{name}: “{left}” (left) and “{right}” (right)",
+    ),
+    "compare.map.slider": ("拖动比较两个方案", "Drag to compare the two scenarios"),
+    "compare.file.comparison": ("方案比选表", "Comparison workbook"),
+    "compare.file.report": ("比选报告", "Comparison report"),
+    "compare.file.change_map": ("类别变化图", "Change map"),
+    "compare.file.swipe_map": ("卷帘对比图", "Swipe map"),
 }
 
 

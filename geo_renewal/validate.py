@@ -26,6 +26,8 @@ from geo_renewal._errors import InputError
 from geo_renewal._findings import SEVERITIES, Findings
 from geo_renewal._geomvalid import _check_geometry, _Removals, _s
 from geo_renewal._overlaps import _overlapping_pairs
+from geo_renewal._survey_fields import check_stated_area
+from geo_renewal.crs import area
 from geo_renewal.text import finding_action, finding_sentence, say, say_or
 
 if TYPE_CHECKING:
@@ -390,6 +392,9 @@ def validate_layer(
             )
         if districts is not None:
             _check_districts(measured, kept_pos, districts, col)
+        if "stated_area" in gdf.columns:  # TBMJ / ZDMJ against the computed area
+            stated = gdf["stated_area"].to_numpy(dtype=object)[kept_pos]
+            check_stated_area(stated, area(measured).to_numpy(), col, positions=kept_pos)
 
     findings, n = col.frame(), len(gdf)
     report = ValidationReport(

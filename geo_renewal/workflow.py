@@ -20,9 +20,10 @@ step produced so that a notebook can look at any of it afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,18 +35,23 @@ from geo_renewal import settings
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._print_plan import write_prints
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
+from geo_renewal._stepcache import active_cache
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import say
+from geo_renewal.views import corridor_tables, run_corridors
+from geo_renewal.weekly import weekly_step
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from geo_renewal._comparison import Comparison
     from geo_renewal.fund import FundBalance
     from geo_renewal.ledger import Ledger
     from geo_renewal.resettlement import ResettlementPlan
     from geo_renewal.validate import ValidationReport
+    from geo_renewal.weekly import WeeklyMeeting
 
-__all__ = ["OUTPUT_FILES", "RunResult", "run_plan"]
+__all__ = ["OUTPUT_FILES", "STEP_INPUTS", "RunResult", "compute_plan", "run_plan"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,52 @@ OUTPUT_FILES: dict[str, str] = {
     "classified": "classified.gpkg",
     "manifest": "manifest.json",
 }
+
+#: Computing step -> (the `Plan` fields it reads, the earlier steps whose results it uses).
+#: `geo_renewal.scenarios.compare_scenarios` runs a step once for all the scenarios whose
+#: values of these are equal (`geo_renewal._stepcache`); a step missing here always runs,
+#: and so does every step after it. Declare a new step here.
+STEP_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "read": (("layers", "constraints", "stats_by", "working_crs"), ()),
+    "classify": (("rules", "rasters", "zone_dist", "lang", "working_crs"), ("read",)),
+    "statistics": (("stats_by", "stats_how", "lang", "working_crs"), ("read", "classify")),
+    "resettlement": (
+        ("resettlement", "rasters", "zone_dist", "lang", "working_crs"),
+        ("read", "classify"),
+    ),
+    "units": (
+        ("layers", "resettlement", "lang", "working_crs"),
+        ("read", "classify", "resettlement"),
+    ),
+    "progress": (
+        (
+            "ledger",
+            "ledger_sheet",
+            "as_of",
+            "fund_params",
+            "fund_options",
+            "weekly",  # the ledger store's snapshot when the plan has no ledger file
+            "lang",
+            "working_crs",
+        ),
+        ("read",),
+    ),
+    "weekly": (("weekly", "as_of", "lang", "working_crs"), ("read", "progress")),
+}
+
+#: `Plan` fields no computing step reads: titles, output options, the scenarios themselves.
+OUTPUT_FIELDS = (
+    "path",
+    "name",
+    "out_dir",
+    "tiles",
+    "offline",
+    "office",
+    "scenario",
+    "scenarios",
+    "print",
+    "corridors",  # written by its own step after the maps (views.run_corridors), not cached
+)
 
 
 @dataclass
@@ -90,10 +142,16 @@ class RunResult:
     ledger, progress, fund
         The ledger, per-project progress as of ``plan.as_of`` and the fund balance, or None
         without a ledger.
+    weekly
+        The weekly meeting (督办, 考核, households) of the ledger store's snapshot, or None
+        without ``[ledger] store`` / ``[weekly]`` (`geo_renewal.weekly`).
     files
         Output name -> path written (see `OUTPUT_FILES`).
     timings
         Step name -> seconds.
+    comparison
+        The scenario comparison (`geo_renewal.scenarios.compare_scenarios`) this run is the
+        base of, or None: the report and the workbook then show it.
     """
 
     plan: Plan
@@ -108,8 +166,11 @@ class RunResult:
     ledger: Ledger | None = None
     progress: pd.DataFrame | None = None
     fund: FundBalance | None = None
+    weekly: WeeklyMeeting | None = None
+    corridors: Any = None  # views.CorridorRun of [corridors], or None
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    comparison: Comparison | None = None
 
     def summary(self) -> str:
         """
@@ -183,13 +244,19 @@ class RunResult:
             text = placeholder_caveat(self.fund.params, balance=balance, lang=lang)
             if text:
                 out["fund"] = text
+            from geo_renewal.cashflow import money_caveats
+
+            out.update(money_caveats(self.fund, lang=lang))  # cash flow, compensation scheme
+        if self.corridors is not None and self.corridors.caveat(lang):
+            out["corridors"] = self.corridors.caveat(lang)
         return out
 
 
 def _step(result: RunResult, bar: Any, name: str, func: Callable[[], Any]) -> Any:
     bar.set_description(name)
     start = time.perf_counter()
-    value = func()
+    cache = active_cache()  # comparing scenarios: a step with unchanged inputs is reused
+    value = func() if cache is None else cache.run(result, name, func)
     result.timings[name] = time.perf_counter() - start
     logger.info("%s: %.2f s", name, result.timings[name])
     bar.update(1)
@@ -373,16 +440,25 @@ def _progress(result: RunResult) -> None:
     from geo_renewal.progress import project_progress
 
     plan = result.plan
-    if plan.ledger is None:
+    if plan.ledger is None and plan.weekly is None:
         return
-    ledger = read_ledger(
-        plan.ledger, projects=result.layers.get("projects"), sheet=plan.ledger_sheet
-    )
+    if plan.ledger is None and plan.weekly is not None:  # the store's snapshot of as_of
+        from geo_renewal.weekly import store_ledger
+
+        ledger = store_ledger(plan.weekly, plan.as_of)
+    else:
+        ledger = read_ledger(
+            plan.ledger, projects=result.layers.get("projects"), sheet=plan.ledger_sheet
+        )
     result.ledger = ledger
     result.progress = project_progress(ledger, as_of=plan.as_of, lang=plan.lang)
-    result.fund = fund_balance(
-        ledger.table, params=str(plan.fund_params) if plan.fund_params else None
+    from geo_renewal.cashflow import fund_inputs
+
+    params = str(plan.fund_params) if plan.fund_params else None
+    money = fund_inputs(
+        result.layers, ledger.table, params=params, options=plan.fund_options, as_of=plan.as_of
     )
+    result.fund = fund_balance(ledger.table, params=params, **money)
 
 
 def _maps(result: RunResult, out: Path) -> None:
@@ -418,9 +494,12 @@ def _maps(result: RunResult, out: Path) -> None:
             m, out / OUTPUT_FILES["resettlement_map"], offline=plan.offline
         )
     if result.progress is not None and "geometry" in result.progress.columns:
+        from geo_renewal.supply import overdue_plot_layers
+
         m = renewal_map(
             None,
             projects=result.progress,
+            layers=overdue_plot_layers(getattr(result.fund, "supply", None), lang=plan.lang),
             title=say(
                 "workflow.map.progress", plan.lang, name=plan.name, as_of=plan.as_of.isoformat()
             ),
@@ -482,6 +561,8 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
             lang=result.plan.lang,
         ).items():
             tables[name[:31]] = df
+    for name, df in ({} if result.weekly is None else result.weekly.tables(lang)).items():
+        tables[name] = df  # 督办, decisions, 考核, households (geo_renewal.weekly)
     if result.fund is not None:
         from geo_renewal.fund import fund_tables
 
@@ -498,6 +579,9 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
     ]
     if findings:
         tables[say("workflow.sheet.validation", lang)] = pd.concat(findings, ignore_index=True)
+    if result.comparison is not None:
+        tables[say("compare.sheet", lang)] = result.comparison.table_for_sheet()
+    tables.update(corridor_tables(result))  # [corridors]: the height checks
     return dict(tables)
 
 
@@ -603,29 +687,83 @@ def run_plan(
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
     result = RunResult(plan=plan)
-    old_crs = settings.working_crs
-    if plan.working_crs is not None:
-        settings.working_crs = plan.working_crs
-    steps = 10
-    try:
+    steps = 12
+    with _plan_crs(plan):  # noqa: SIM117 (one block per concern keeps the steps' indent)
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
             inputs = _input_files(plan)  # hashed before anything is read
             tmp = stage.path
-            _step(result, bar, "read", lambda: _read_layers(result))
-            _step(result, bar, "classify", lambda: _classify(result))
-            _step(result, bar, "statistics", lambda: _statistics(result))
-            _step(result, bar, "resettlement", lambda: _resettlement(result))
-            _step(result, bar, "units", lambda: _units(result))
-            _step(result, bar, "progress", lambda: _progress(result))
+            _compute(result, bar)
             _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
+            _step(result, bar, "corridors", lambda: _writing(out, run_corridors, result, tmp))
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
             _step(result, bar, "print", lambda: _writing(out, write_prints, result, tmp))
             stage.commit(_manifest(result, inputs))
-    finally:
-        settings.working_crs = old_crs
     result.files = {name: out / path.name for name, path in result.files.items()}
     result.files["manifest"] = out / MANIFEST
+    return result
+
+
+def _compute(result: RunResult, bar: Any) -> None:
+    """Run the computing steps, in order (each declared in `STEP_INPUTS`); write nothing."""
+    _step(result, bar, "read", lambda: _read_layers(result))
+    _step(result, bar, "classify", lambda: _classify(result))
+    _step(result, bar, "statistics", lambda: _statistics(result))
+    _step(result, bar, "resettlement", lambda: _resettlement(result))
+    _step(result, bar, "units", lambda: _units(result))
+    _step(result, bar, "progress", lambda: _progress(result))
+    _step(result, bar, "weekly", lambda: weekly_step(result))
+
+
+@contextlib.contextmanager
+def _plan_crs(plan: Plan) -> Iterator[None]:
+    """Use the plan's working CRS (if it names one) inside the block."""
+    old_crs = settings.working_crs
+    if plan.working_crs is not None:
+        settings.working_crs = plan.working_crs
+    try:
+        yield
+    finally:
+        settings.working_crs = old_crs
+
+
+def compute_plan(plan: Plan | str | Path, *, verbose: bool = False) -> RunResult:
+    """
+    Run the computing steps of a project file and write nothing.
+
+    Reading and validation, classification, statistics, resettlement, the 63号文 checks and
+    the ledger's progress and fund balance, exactly as `run_plan` computes them; no map,
+    workbook or report is written.
+
+    Parameters
+    ----------
+    plan
+        A `Plan` or the path of a ``plan.toml``.
+    verbose
+        If True, show a progress bar per step.
+
+    Returns
+    -------
+    result
+        Every intermediate product (`RunResult`, ``files`` empty).
+
+    Raises
+    ------
+    InputError
+        If the project file or any input is invalid; the message names the file and key.
+
+    Examples
+    --------
+    >>> from geo_renewal.datasets import get_path
+    >>> result = compute_plan(get_path("sample_plan"))  # doctest: +SKIP
+    >>> result.files  # doctest: +SKIP
+    {}
+    """
+    if not isinstance(plan, Plan):
+        plan = load_plan(plan)
+    result = RunResult(plan=plan)
+    with _plan_crs(plan), tqdm(total=len(STEP_INPUTS), disable=not verbose, unit="step") as bar:
+        _compute(result, bar)
     return result
 
 

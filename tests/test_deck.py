@@ -126,7 +126,12 @@ def test_run_writes_the_print_section_with_the_rest(tmp_path, sample_path):
     from geo_renewal.workflow import run_plan
 
     data = Path(sample_path).parent
-    for name in ("sample_district.gpkg", "flood_depth.tif", "sample_ledger.xlsx"):
+    for name in (
+        "sample_district.gpkg",
+        "flood_depth.tif",
+        "sample_ledger.xlsx",
+        "sample_fund.toml",
+    ):
         shutil.copy(data / name, tmp_path / name)
     text = (data / "sample_plan.toml").read_text(encoding="utf-8")
     text = text.split("[print]")[0] + '[print]\nmaps = ["progress"]\npaper = "A4"\ndeck = false\n'

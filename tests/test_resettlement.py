@@ -732,3 +732,77 @@ def test_summary_text_lines_and_notes():
     assert lines[6].startswith("solver              milp, status 0, MIP gap ")
     assert lines[7:] == [f"note: {n}" for n in plan.notes]
     assert len(plan.notes) > 0
+
+
+# --------------------------------------------------------------------------- no dissolve
+
+
+def test_unit_centroids_without_dissolve_equal_the_union_centroid():
+    # an L of three touching squares and a lone square: the area-weighted centroid of the
+    # parcels is the centroid of their union (hand-computed: (x0 + 100/3, y0 + 100/3))
+    parcels = _parcels(
+        [
+            ("a", "U1", "demolish", 30, 0, 0),
+            ("b", "U1", "demolish", 30, 100, 0),
+            ("c", "U1", "demolish", 30, 0, 100),
+            ("d", "U2", "demolish", 9, 3000, 0),
+        ]
+    )
+    from geo_renewal.demand import _count_demand
+
+    d = _count_demand(parcels, by="project_id")
+    x, y = d.centroids(CRS)
+    assert x[0] == pytest.approx(X0 + 100 / 3)
+    assert y[0] == pytest.approx(Y0 + 100 / 3)
+    assert (x[1], y[1]) == pytest.approx((X0 + 3000, Y0))
+    union = resettlement_demand(parcels, by="project_id").geometry
+    assert shapely.get_x(union.centroid).tolist() == pytest.approx(list(x))
+    sites = _sites([("S1", 200, 100), ("S2", 2800, 100)])
+    plan = plan_resettlement(parcels, sites=sites, demand_by="project_id", cash_share=0.0)
+    by_pair = plan.allocation.set_index(["unit_id", "site_id"])["dist_m"]
+    s1 = shapely.point_on_surface(sites.geometry.iloc[0])
+    assert by_pair[("U1", "S1")] == round(np.hypot(s1.x - x[0], s1.y - y[0]), 1)
+
+
+def test_plan_dissolves_unit_polygons_only_when_read(tmp_path):
+    parcels = _parcels(
+        [
+            ("a", "U1", "demolish", 10, 0),
+            ("b", "U1", "demolish", 10, 100),
+            ("s", None, "resettlement_site", 0, 500),
+        ]
+    )
+    plan = plan_resettlement(parcels, demand_by="project_id", cash_share=0.0, lang="en")
+    from geo_renewal.resettlement import _Pending
+
+    assert isinstance(plan.__dict__["_demand_value"], _Pending)  # nothing dissolved yet
+    assert plan.demand.geometry.iloc[0].area == pytest.approx(20_000)
+    assert plan.demand.geometry.iloc[0].geom_type == "Polygon"  # the two squares merged
+    assert not isinstance(plan.__dict__["_demand_value"], _Pending)
+    files = plan.write(tmp_path / "plan.gpkg", lang="en")
+    units = gpd.read_file(files["layers"], layer="units")
+    assert units["households"].tolist() == [20]
+    assert units.area.iloc[0] == pytest.approx(20_000)
+
+
+@pytest.mark.parametrize(
+    ("shapes", "area"),
+    [
+        ([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], 200.0),  # a coverage
+        ([shapely.box(0, 0, 10, 10), shapely.box(5, 0, 15, 10)], 150.0),  # overlap
+        ([shapely.box(0, 0, 10, 10), shapely.box(2, 2, 4, 4)], 100.0),  # inside another
+        ([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 5)], 150.0),  # T-junction
+        ([shapely.box(0, 0, 10, 10)] * 2, 100.0),  # duplicate
+        ([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)], 2.0),  # disjoint
+        ([shapely.box(0, 0, 1, 1), shapely.Polygon(), shapely.box(5, 5, 6, 6)], 2.0),  # empty
+        ([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(3, 0, 4, 1)])] * 2, 2.0),
+    ],
+)
+def test_unit_polygon_is_the_exact_union_whatever_the_parcels(shapes, area):
+    from geo_renewal.demand import _union_by
+
+    geoms = np.array(shapes, dtype=object)
+    got = _union_by(geoms, np.zeros(len(geoms), dtype=int), 1)[0]
+    assert got.is_valid
+    assert got.area == pytest.approx(area)
+    assert got.equals(shapely.union_all(geoms))

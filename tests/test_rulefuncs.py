@@ -24,6 +24,7 @@ def test_every_function_is_declared_where_it_is_computed():
         "raster_mean": "geo_renewal.raster",
         "raster_max": "geo_renewal.raster",
         "raster_share_above": "geo_renewal.raster",
+        "height_excess": "geo_renewal.corridors",
     }
     assert RULE_FUNCTIONS["isnull"].compute is None  # the interpreter's own
     assert dict(FUNCTIONS)["raster_share_above"] == (("raster", "number"), "number")
