@@ -14,7 +14,17 @@ event has fired and one frame with every feature has been drawn), median of ``--
 (``explore()`` above 10k parcels: one run, it takes minutes).
 The ratios are renewal_map ÷ explore (targets at 100k: size ≤ 1/3, load ≤ 1/2).
 
-Run: ``.venv/bin/python -m benchmarks.bench_maps [--sizes 1000 10000 100000] [--repeat 3]``
+A whole city (``--city``, e.g. ``--city --sizes 100000 1000000``): ``renewal_map`` with the
+overview (grid of the dominant class when zoomed out, parcels in compressed chunks decoded
+when zoomed in; the default from ``settings.map_overview_min_parcels``) against
+``overview=False`` (every parcel drawn at every zoom: the route before issue 21) in the same
+run — HTML size, build + save time, first paint (load event + two frames, as above, at
+1600 × 1000) and, for the overview, the time from zooming in to the switch zoom + 1 at the
+centre until every chunk in view is decoded and drawn. Targets at 1M: size ≤ ½, first paint
+< 3 s.
+
+Run: ``.venv/bin/python -m benchmarks.bench_maps [--sizes 1000 10000 100000] [--repeat 3]
+[--city]``
 """
 
 from __future__ import annotations
@@ -42,11 +52,11 @@ def city_with_categories(n: int) -> object:
     return city
 
 
-def build_ours(city: object, path: Path) -> float:
+def build_ours(city: object, path: Path, overview: bool | None = None) -> float:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the big-layer warning is expected
-        m = renewal_map(city, tiles="none", title="基准测试")
+        m = renewal_map(city, tiles="none", title="基准测试", overview=overview)
     save_map(m, path, offline=True)
     return time.perf_counter() - t
 
@@ -77,8 +87,14 @@ def load_ms(path: Path, repeat: int) -> tuple[float, list[str]]:
     return statistics.median(times), errors
 
 
-def figures(n: int, repeat: int = 3) -> list[dict]:
-    """Build and Chromium load times for `python -m benchmarks` (explore() is the baseline)."""
+def figures(n: int, repeat: int = 3, *, city: bool = False) -> list[dict]:
+    """
+    Build and Chromium load times for `python -m benchmarks` (explore() is the baseline).
+
+    With `city`, `city_figures`: the overview against every parcel drawn, first paint.
+    """
+    if city:
+        return city_figures(n, repeat)
     out = Path(tempfile.mkdtemp(prefix="bench-maps-"))
     city = city_with_categories(n)
     rows = {}
@@ -109,12 +125,88 @@ def figures(n: int, repeat: int = 3) -> list[dict]:
     ]
 
 
+_ZOOM_IN_JS = """() => {
+  const m = Object.values(window).find(v => v instanceof L.Map);
+  const e = geoRenewal.layers.find(x => x.chunks);
+  const t0 = performance.now();
+  m.setZoom(Math.ceil(e.spec.zr[0]) + 1, {animate: false});
+  return new Promise(done => {
+    const poll = () => geoRenewal.pending() === 0 ? requestAnimationFrame(() => done({
+      ms: performance.now() - t0,
+      chunks: geoRenewal.layers.reduce((a, x) => a + (x.paths ? x.paths.length : 0), 0),
+      parcels: geoRenewal.layers.reduce((a, x) => a + (x.paths ? x.paths.reduce(
+        (b, p) => b + p._nf, 0) : 0), 0)})) : setTimeout(poll, 20);
+    setTimeout(poll, 20);
+  });
+}"""
+
+
+def zoom_in(path: Path) -> dict:
+    """Open an overview map, zoom in past the switch zoom; time until the parcels are drawn."""
+    out: dict = {}
+
+    def act(page: object) -> None:
+        out.update(page.evaluate(_ZOOM_IN_JS))  # type: ignore[attr-defined]
+
+    res = open_in_chromium(
+        path, actions=act, viewport=(1600, 1000), screenshot=False, timeout_s=900
+    )
+    out["errors"] = res.errors
+    return out
+
+
+def city_figures(n: int, repeat: int = 3, out: Path | None = None) -> list[dict]:
+    """A whole city: the overview against ``overview=False`` (today's route) in one run."""
+    out = out or Path(tempfile.mkdtemp(prefix="bench-maps-"))
+    city = city_with_categories(n)
+    rows = {}
+    for route, flag in (("overview", True), ("every parcel (overview=False)", False)):
+        path = out / f"city_{n}_{int(flag)}.html"
+        build_s = build_ours(city, path, overview=flag)
+        size = path.stat().st_size / 1e6
+        times, errors = [], []
+        for _ in range(repeat):
+            res = open_in_chromium(path, screenshot=False, viewport=(1600, 1000), timeout_s=900)
+            times.append(res.load_ms / 1000)
+            errors = res.errors
+        rows[route] = {"build": build_s, "mb": size, "paint": statistics.median(times)}
+        if flag:
+            rows[route]["zoom"] = zoom_in(path)
+        if errors:
+            print(f"  console errors ({route}): {errors[:2]}")
+        path.unlink()
+    base, ours = rows["every parcel (overview=False)"], rows["overview"]
+    z = ours["zoom"]
+    print(
+        f"{n:>9,} parcels   {'build s':>8} {'size MB':>8} {'1st paint s':>12}\n"
+        f"  every parcel   {base['build']:>8.1f} {base['mb']:>8.1f} {base['paint']:>12.2f}\n"
+        f"  overview       {ours['build']:>8.1f} {ours['mb']:>8.1f} {ours['paint']:>12.2f}\n"
+        f"  ratio          {ours['build'] / base['build']:>8.2f} {ours['mb'] / base['mb']:>8.3f} "
+        f"{ours['paint'] / base['paint']:>12.3f}\n"
+        f"  zoomed in: {z.get('chunks')} chunks, {z.get('parcels', 0):,} parcels decoded and "
+        f"drawn in {z.get('ms', float('nan')) / 1000:.2f} s {z.get('errors') or ''}"
+    )
+    return [
+        {"route": "renewal_map every parcel", "seconds": base["paint"], "baseline": None,
+         "mb": base["mb"]},
+        {"route": "renewal_map overview", "seconds": ours["paint"],
+         "baseline": "renewal_map every parcel", "mb": ours["mb"],
+         "size_ratio": ours["mb"] / base["mb"]},
+    ]  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--city", action="store_true", help="overview against every parcel")
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="bench-maps-"))
+    if args.city:
+        print("first paint: load event + two frames in headless Chromium, 1600 × 1000, median")
+        for n in args.sizes:
+            city_figures(n, args.repeat, out)
+        return
     print(f"{'parcels':>8} {'route':>12} {'build s':>8} {'size MB':>8} {'load s':>8}")
     for n in args.sizes:
         city = city_with_categories(n)

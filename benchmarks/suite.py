@@ -91,12 +91,37 @@ BENCHES: dict[str, Bench] = {
             note="maps stop at 100k parcels",
         ),
         Bench(
+            "scenarios",
+            "benchmarks.bench_scenarios",
+            max_size=10_000,
+            note="the sample district (4,183 parcels) at any size",
+        ),
+        Bench(
+            "corridors",
+            "benchmarks.bench_corridors",
+            max_size=100_000,
+            note="buildings; 20 corridors, skyline 120° at 0.1°",
+        ),
+        Bench(
+            "maps-city",
+            "benchmarks.bench_maps",
+            max_size=1_000_000,
+            note="overview against every parcel drawn (overview=False)",
+            kwargs={"city": True},
+        ),
+        Bench(
             "scale",
             "benchmarks.bench_scale",
             max_size=None,
             routes=("in-memory classify", "dask classify", "in-memory stats", "dask stats"),
             prepare=True,
             note="2 worker processes",
+        ),
+        Bench(
+            "end_to_end",
+            "benchmarks.bench_end_to_end",
+            prepare=True,
+            note="the job of issue 21 on benchmarks/city.py; each run a fresh process",
         ),
     )
 }

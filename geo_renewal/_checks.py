@@ -200,7 +200,10 @@ def check_range(
 
 def check_threads(n_jobs: int | None) -> int:
     """
-    Return the number of threads for GEOS work: `n_jobs`, or up to 4 when None.
+    Return the number of threads for GEOS work: `n_jobs`, else `settings.n_jobs`, else cores.
+
+    One setting for the whole toolkit: every `n_jobs=None` reads `settings.n_jobs`; when that
+    is None too, the machine's cores are used, at most 4.
 
     Parameters
     ----------
@@ -215,17 +218,20 @@ def check_threads(n_jobs: int | None) -> int:
     Raises
     ------
     InputError
-        If `n_jobs` is not a positive whole number or None.
+        If `n_jobs` (or `settings.n_jobs`) is not a positive whole number or None.
 
     Examples
     --------
     >>> check_threads(2), 1 <= check_threads(None) <= 4
     (2, True)
     """
+    name = "n_jobs"
+    if n_jobs is None:
+        n_jobs, name = settings.n_jobs, "settings.n_jobs"
     if n_jobs is None:
         return max(1, min(4, os.cpu_count() or 1))
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        msg = f"`n_jobs` must be a positive number of threads or None, got {n_jobs!r}."
+        msg = f"`{name}` must be a positive number of threads or None, got {n_jobs!r}."
         raise InputError(msg)
     return n_jobs
 

@@ -51,7 +51,7 @@ __all__ = ["compare_command"]
 def compare_command(
     plan: str, names: str | None, swipe: str | None, out: str, lang: str | None, silent: bool
 ) -> None:
-    r"""
+    """
     Compare the [scenarios.NAME] of a project file with its own values (方案比选).
 
     Each scenario overrides keys of the file (rule set, cash share, fund parameters …).

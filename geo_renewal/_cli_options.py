@@ -20,7 +20,7 @@ import click
 
 from geo_renewal._cellsafe import terminal_text
 from geo_renewal._checks import LANGS
-from geo_renewal._errors import GeoRenewalError
+from geo_renewal._errors import GeoRenewalError, InputError
 from geo_renewal.tiles import tile_names
 
 #: Exit code of a run stopped with Ctrl-C (128 + SIGINT, as shells report it).
@@ -271,12 +271,55 @@ def _lang_option(what: str) -> Callable[..., Any]:
     return click.option("--lang", type=click.Choice(LANGS), help=f"Language of {what}.")
 
 
+class _TilesChoice(click.Choice):  # type: ignore[type-arg]
+    """The providers of the registry, or an XYZ / WMTS URL template (checked by `tiles`)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from geo_renewal.tiles import check_tiles
+
+        if isinstance(value, str) and value not in self.choices and "{" in value:
+            try:
+                return check_tiles(value, name="--tiles")
+            except InputError as e:
+                self.fail(str(e), param, ctx)
+        return super().convert(value, param, ctx)
+
+
+_BOTH_TILES = "give either --tiles or --tile-package, not both."
+
+
+def _tile_package(ctx: click.Context, param: Any, value: Any) -> Any:
+    """``--tile-package FILE``: the base map is that local package (inlined, no request)."""
+    if value is not None:
+        if ctx.params.get("tiles"):
+            raise click.UsageError(_BOTH_TILES)
+        ctx.meta["tile_package"] = str(value)
+        ctx.params["tiles"] = str(value)
+    return value
+
+
+def _tiles_value(ctx: click.Context, param: Any, value: Any) -> Any:
+    package = ctx.meta.get("tile_package")
+    if value is not None and package is not None:
+        raise click.UsageError(_BOTH_TILES)
+    return package if value is None else value
+
+
 def _tiles_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add ``--tiles`` with the providers of the registry (`geo_renewal.tiles`)."""
+    """Add ``--tiles`` (the registry's providers or a URL template) and ``--tile-package``."""
+    func = click.option(
+        "--tile-package",
+        type=click.Path(exists=True, dir_okay=False),
+        expose_value=False,
+        callback=_tile_package,
+        help="Local MBTiles/PMTiles base map, embedded in the page (opens without network).",
+    )(func)
     return click.option(
         "--tiles",
-        type=click.Choice(tile_names()),
-        help="Online base map (default: none, the map opens without network). "
+        type=_TilesChoice(tile_names()),
+        callback=_tiles_value,
+        help="Online base map (default: none, the map opens without network), or an XYZ/WMTS "
+        "URL template ('https://…/{z}/{x}/{y}.png', '#gcj02' at the end for GCJ-02 tiles). "
         "Tianditu reads TIANDITU_KEY.",
     )(func)
 

@@ -179,7 +179,8 @@ def indicator_table(
     for name in results:
         if name not in table.columns:
             table[name] = None
-        table[name] = table[name].astype(object).where(table[name].notna(), None)
+        values = [None if _missing(v) else v for v in table[name]]
+        table[name] = pd.Series(values, index=table.index, dtype=object)
     for name in results:
         if name != base:
             diffs = [_diff(b, v) for b, v in zip(table[base], table[name], strict=True)]
@@ -197,6 +198,11 @@ def _row(
             "unit": say(f"compare.unit.{kind}", lang),
         }
     return rows[key]
+
+
+def _missing(value: Any) -> bool:
+    """Tell None and NaN (a figure not computed) from a value."""
+    return value is None or (isinstance(value, float | np.floating) and math.isnan(value))
 
 
 def _is_number(value: Any) -> bool:
@@ -255,6 +261,9 @@ def class_changes(
         geoms[missing] = base.geometry.reindex(changed[missing]).to_numpy()
     keep = [c for c in ("parcel_id", "name", "street", "households") if c in other.columns]
     attrs = other[keep].reindex(changed) if keep else pd.DataFrame(index=changed)
+    if missing.any():
+        attrs = attrs.combine_first(base[[c for c in keep if c in base.columns]])
+        attrs = attrs.reindex(changed)[keep]
     out = gpd.GeoDataFrame(
         attrs.assign(
             from_category=frm.loc[changed].to_numpy(),
@@ -315,19 +324,43 @@ class Comparison:
         -------
         sheet
             The indicator label and unit, a column per scenario, the differences, with
-            "not computed" written where a figure is missing.
+            "not computed" written where a figure is missing; numbers rounded as the
+            report shows them (shares in %, their differences in percentage points).
         """
         lang = self.lang
+        kinds = [str(k).split(":", 1)[0] for k in self.table.index]
         table = self.table.reset_index(drop=True)
         blank = say("compare.not_computed", lang)
-        for name in self.names:
-            table[name] = table[name].map(lambda v: blank if v is None else v)
+        diffs = [f"Δ {n}" for n in self.names if n != self.base]
+        for col in [*self.names, *diffs]:
+            fill = blank if col in self.names else None
+            table[col] = [
+                fill if v is None else _sheet_value(v, kind)
+                for v, kind in zip(table[col], kinds, strict=True)
+            ]
         headers = {
             "label": say("compare.col.indicator", lang),
             "unit": say("compare.col.unit", lang),
             **{f"Δ {n}": say("compare.col.diff", lang, name=n) for n in self.names},
         }
         return table.rename(columns=headers)
+
+    def change_label(self, change: str) -> str:
+        """Return ``"from → to"`` of a ``from→to`` code in labels of the scenarios' rule sets."""
+        from geo_renewal.rules import load_rules
+        from geo_renewal.schema import label
+
+        cats: dict[str, Any] = {}
+        for result in self.results.values():
+            cats.update(load_rules(result.plan.rules).categories)
+
+        def one(code: str) -> str:
+            if code == "absent":
+                return say("compare.absent", self.lang)
+            return str(cats[code].label(self.lang)) if code in cats else label(code, self.lang)
+
+        frm, _, to = change.partition("→")
+        return f"{one(frm)} → {one(to)}"
 
     def change_counts(self, name: str) -> pd.Series:
         """Return the number of changed parcels of scenario `name` by ``from→to``, largest first."""
@@ -337,9 +370,23 @@ class Comparison:
         return changes["change"].value_counts().rename("n_parcels")
 
 
-def _number_text(v: float, kind: str, sign: str = "") -> str:
+def _sheet_value(value: Any, kind: str) -> Any:
+    """Return a figure as the sheet shows it: a share in %, other numbers rounded."""
+    if not _is_number(value):
+        return value
+    v = float(value)
+    if math.isnan(v):
+        return None
     if kind in SHARES:
-        return f"{v:{sign}.1%}"
+        return round(100 * v, 1)
+    return round(v) if abs(v) >= 100 or v == round(v) else round(v, 2)
+
+
+def _number_text(v: float, kind: str, sign: str = "", lang: str = "zh") -> str:
+    if kind in SHARES and sign:  # a difference of two shares: percentage points
+        return say("compare.points", lang, n=f"{100 * v:+.1f}")
+    if kind in SHARES:
+        return f"{v:.1%}"
     return f"{v:{sign},.0f}" if abs(v) >= 100 or v == round(v) else f"{v:{sign},.2f}"
 
 
@@ -352,14 +399,14 @@ def _cell(value: Any, kind: str, lang: str) -> str:
     return escape(str(value))
 
 
-def _diff_cell(value: Any, kind: str) -> str:
+def _diff_cell(value: Any, kind: str, lang: str) -> str:
     if value is None or value == "":
         return "" if value == "" else "—"
     if _is_number(value):
         v = float(value)
         if math.isnan(v):
             return "—"
-        return "0" if v == 0 else escape(_number_text(v, kind, "+"))
+        return "0" if v == 0 else escape(_number_text(v, kind, "+", lang))
     return escape(str(value))
 
 
@@ -395,7 +442,7 @@ def comparison_section(result: RunResult, lang: str) -> str:
         unit, kind = str(row["unit"]), str(key).split(":", 1)[0]
         cells = "".join(f'<td class="num">{_cell(row[n], kind, lang)}</td>' for n in names)
         cells += "".join(
-            f'<td class="num">{_diff_cell(row[f"Δ {n}"], kind)}</td>'
+            f'<td class="num">{_diff_cell(row[f"Δ {n}"], kind, lang)}</td>'
             for n in names
             if n != comp.base
         )
@@ -416,21 +463,12 @@ def comparison_section(result: RunResult, lang: str) -> str:
 
 
 def _changes_list(comp: Comparison, name: str, lang: str) -> str:
-    from geo_renewal.schema import label
-
     counts = comp.change_counts(name)
     if not len(counts):
         text = say("compare.no_change", lang, name=name, base=comp.base)
         return f"<p>{escape(text)}</p>"
     items = "".join(
-        f"<li>{escape(_change_label(str(k), lang, label))}：{int(v):,}</li>"
-        for k, v in counts.items()
+        f"<li>{escape(comp.change_label(str(k)))}：{int(v):,}</li>" for k, v in counts.items()
     )
     text = say("compare.changed", lang, name=name, base=comp.base, n=int(counts.sum()))
     return f"<p>{escape(text)}</p><ul>{items}</ul>"
-
-
-def _change_label(change: str, lang: str, label: Callable[[str, str], str]) -> str:
-    frm, _, to = change.partition("→")
-    name = {"absent": say("compare.absent", lang)}
-    return f"{name.get(frm) or label(frm, lang)} → {name.get(to) or label(to, lang)}"

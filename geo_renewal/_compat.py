@@ -23,6 +23,8 @@ EXTRAS: dict[str, str] = {
     "dask": "dask",
     "dask_geopandas": "dask",
     "distributed": "dask",
+    "matplotlib": "print",
+    "pptx": "print",
     "numpy_financial": "finance",
 }
 

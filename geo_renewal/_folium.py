@@ -99,9 +99,11 @@ def _data_layer_class(layer: type, raw_html: type) -> type:
             n_features: int,
             show: bool = True,
             role: str = "",
+            chunks: list[str] | None = None,
         ) -> None:
             super().__init__(name=name, overlay=True, control=True, show=show)
             self._name = "GeoRenewalLayer"
+            self.chunks = chunks or []  # base64 texts, in the order of spec["chunks"]
             self.spec_json = script_json(spec)
             self.js_name = script_json(name)
             self.data_json = data_json
@@ -116,10 +118,16 @@ def _data_layer_class(layer: type, raw_html: type) -> type:
             var = self.get_name()
             data = f'<script type="application/json" id="{var}_data">{self.data_json}</script>'
             figure.html.add_child(raw_html(data), name=f"{var}_data")
+            for i, chunk in enumerate(self.chunks):  # decoded by the runtime when in view
+                element = (
+                    f'<script type="application/octet-stream" id="{var}_c{i}">{chunk}</script>'
+                )
+                figure.html.add_child(raw_html(element), name=f"{var}_c{i}")
+            chunk_ids = f', "{var}_c"' if self.chunks else ""  # chunk i: element {var}_c{i}
             figure.script.add_child(
                 raw_html(
                     f"var {var} = geoRenewal.layer({self.js_name}, {self.spec_json}, "
-                    f'JSON.parse(document.getElementById("{var}_data").textContent));'
+                    f'JSON.parse(document.getElementById("{var}_data").textContent){chunk_ids});'
                 ),
                 name=var,
             )

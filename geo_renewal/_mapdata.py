@@ -9,6 +9,7 @@ the styles and display texts the layers carry, and the geometries prepared for d
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,7 +61,15 @@ PLACE_KEY = "place"  #: label placement: 0 anchor only, 1 nudged inside, 2 also 
 OBSTACLE_KEY = "obstacle"  #: true: other labels may not cover the layer's features
 TIP = "tip"  #: optional: the tooltip fields (a field spec)
 POPUP = "pop"  #: optional: the popup fields (a field spec)
-SPEC_KEYS = (STYLE, STYLES, LABEL_PRIORITY_KEY, PLACE_KEY, OBSTACLE_KEY, TIP, POPUP)
+ZOOM_RANGE = "zr"  #: optional: ``[min, max]``: drawn and hovered at min <= zoom < max (null: open)
+CHUNKS = "chunks"  #: optional: ``[[id, west, south, east, north, n], …]``: the features in
+#: spatial chunks, each a layer's data compressed (zlib, base64) in the element `id`,
+#: decoded when the view at a zoom of `ZOOM_RANGE` reaches its box
+NO_DECODE = "noDecode"  #: with `CHUNKS`: the notice shown where the browser cannot decode
+SPEC_KEYS = (
+    STYLE, STYLES, LABEL_PRIORITY_KEY, PLACE_KEY, OBSTACLE_KEY, TIP, POPUP, ZOOM_RANGE, CHUNKS,
+    NO_DECODE,
+)  # fmt: skip
 
 # Keys of a field spec (`TIP`, `POPUP`).
 FIELD_LABELS = "labels"  #: escaped field labels, one per shown field
@@ -465,3 +474,75 @@ def layer_spec(
     if popup is not None:
         spec[POPUP] = popup
     return spec
+
+
+# --------------------------------------------------------------------------------------
+# chunked layers (the parcels of a whole city: decoded only where the view is zoomed in)
+# --------------------------------------------------------------------------------------
+
+#: Features per chunk of a chunked layer (a chunk is decoded as a whole when in view).
+CHUNK_FEATURES = 4_000
+
+#: zlib level of the chunks: 1 is 8× faster to write than 6 for ~20 % more bytes.
+CHUNK_ZLIB_LEVEL = 4
+
+
+@dataclass
+class Chunk:
+    """One spatial chunk of a layer: its box (lon/lat), feature count and compressed data."""
+
+    bounds: tuple[float, float, float, float]
+    n: int
+    data: str  # base64 of the zlib-compressed JSON text of a layer's data (`layer_data`)
+
+
+def chunk_positions(geoms: np.ndarray, size: int | None = None) -> list[np.ndarray]:
+    """
+    Split features into spatial chunks of about `size` (default `CHUNK_FEATURES`).
+
+    The chunks are the cells of a square grid over the features' centres.
+
+    Returns the positions (into `geoms`) of each non-empty grid cell, in data order within
+    a chunk, cells row by row.
+
+    Examples
+    --------
+    >>> pts = shapely.points(np.arange(10.0), np.zeros(10))
+    >>> [c.tolist() for c in chunk_positions(pts, size=4)]
+    [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    """
+    n, size = len(geoms), CHUNK_FEATURES if size is None else size
+    k = max(1, int(np.ceil(np.sqrt(n / max(size, 1)))))
+    b = shapely.bounds(geoms)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    x0, x1, y0, y1 = cx.min(), cx.max(), cy.min(), cy.max()
+    ix = np.minimum((k * (cx - x0) / max(x1 - x0, 1e-12)).astype(int), k - 1)
+    iy = np.minimum((k * (cy - y0) / max(y1 - y0, 1e-12)).astype(int), k - 1)
+    cell = iy * k + ix
+    order = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[order], np.arange(k * k + 1))
+    return [order[a:e] for a, e in itertools.pairwise(bounds) if e > a]
+
+
+def layer_chunks(
+    prep: Prepared, precision: int, columns: Sequence[Sequence[str]] = ()
+) -> list[Chunk]:
+    """
+    Return a layer's data as spatial chunks (`CHUNKS`), each compressed.
+
+    Each chunk is the `layer_data` of its features (with their `columns`), compressed with
+    zlib and written as base64; the runtime decodes a chunk when the view reaches its box.
+    Every feature is in exactly one chunk.
+    """
+    import base64
+    import zlib
+
+    out = []
+    for pos in chunk_positions(prep.geoms) if len(prep.geoms) else []:
+        sub = Prepared(geoms=prep.geoms[pos], rows=prep.rows[pos])
+        cols = [[col[i] for i in pos] for col in columns]
+        text = layer_data(sub, precision, columns=cols)
+        packed = base64.b64encode(zlib.compress(text.encode("utf-8"), CHUNK_ZLIB_LEVEL))
+        w, s, e, n = (float(v) for v in shapely.total_bounds(sub.geoms))
+        out.append(Chunk(bounds=(w, s, e, n), n=len(pos), data=packed.decode()))
+    return out

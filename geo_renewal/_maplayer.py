@@ -106,17 +106,25 @@ def add_layer(
     show: bool = True,
     role: str = "",
     label_ranks: Sequence[int] | None = None,
+    lazy_from_zoom: float | None = None,
 ) -> int:
-    """Add one data layer; returns the number of drawn features."""
+    """
+    Add one data layer; returns the number of drawn features.
+
+    With `lazy_from_zoom`, the features are drawn from that zoom on only, and the page keeps
+    them compressed in spatial chunks that the runtime decodes where the view reaches
+    (`geo_renewal._mapdata.layer_chunks`; no labels).
+    """
     data_layer_cls = elements().DataLayer
     prep = md.prepare(gdf, arg, tolerance=ctx.tolerance, precision=ctx.precision, gcj02=ctx.gcj02)
     sub = gdf.iloc[prep.rows]
     fields = list(dict.fromkeys((*tip_fields, *pop_fields, *([head_field] if head_field else []))))
     columns = [md.format_values(sub[f], f, ctx.lang) for f in fields]
+    chunks = md.layer_chunks(prep, ctx.precision, columns) if lazy_from_zoom is not None else None
     data_json = md.layer_data(
-        prep,
+        prep if chunks is None else md.Prepared(prep.geoms[:0], prep.rows[:0]),
         ctx.precision,
-        columns=columns,
+        columns=columns if chunks is None else [[] for _ in columns],
         labels=labels,
         style_keys=style_keys,
         label_ranks=label_ranks,
@@ -129,9 +137,19 @@ def add_layer(
         tip=_field_spec(tip_fields, fields, head, head_field, ctx.lang) if tip_fields else None,
         popup=_field_spec(pop_fields, fields, head, head_field, ctx.lang) if pop_fields else None,
     )
+    if chunks is not None:
+        spec[md.ZOOM_RANGE] = [lazy_from_zoom, None]
+        spec[md.CHUNKS] = [[i, *c.bounds, c.n] for i, c in enumerate(chunks)]
+        spec[md.NO_DECODE] = escape(say("map.no_decode", ctx.lang))
     name = _unique_name(ctx, name)
     layer = data_layer_cls(
-        escape(name), spec, data_json, n_features=len(prep.rows), show=show, role=role
+        escape(name),
+        spec,
+        data_json,
+        n_features=len(prep.rows),
+        show=show,
+        role=role,
+        chunks=None if chunks is None else [c.data for c in chunks],
     )
     layer.add_to(m)
     ctx.n_features += len(prep.rows)

@@ -15,6 +15,8 @@ import numpy as np
 
 import shapely
 
+from geo_renewal._geos import built
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -55,7 +57,7 @@ def _candidates(w: np.ndarray, *, threads: int) -> tuple[np.ndarray, np.ndarray]
     prepared `intersects` query is ~20x faster than `overlaps` / `contains` (which must node
     the shared edges); exact overlap areas are computed on the few candidates only.
     """
-    tree = shapely.STRtree(w)
+    tree = built(shapely.STRtree(w))  # built before threads share it (`_geos`)
 
     def query(sl: slice) -> np.ndarray:
         a, b = tree.query(_shrink(w[sl], _SHRINK), predicate="intersects")

@@ -73,6 +73,9 @@ _SWIPE_JS = """(function (map, panes, text) {
     left.style.clip = "rect(" + [nw.y, cx, se.y, nw.x].join("px,") + "px)";
     right.style.clip = "rect(" + [nw.y, se.x, se.y, cx].join("px,") + "px)";
     bar.style.left = x + "px";
+    var title = c.querySelector(".gr-title"), top = 54;  // the side names below the title
+    if (title && title.offsetHeight) { top = title.offsetTop + title.offsetHeight + 8; }
+    tl.style.top = tr.style.top = top + "px";
     tl.style.left = Math.max(4, x - tl.offsetWidth - 10) + "px";
     tr.style.left = Math.min(size.x - tr.offsetWidth - 4, x + 10) + "px";
   }
@@ -166,7 +169,7 @@ def change_map(comparison: Comparison, name: str) -> folium.Map:
         name=f"{say('compare.map.unchanged', lang)} ({len(unchanged):,})",
         style={**_UNCHANGED_STYLE, "interactive": False},
     )
-    rows = _change_layers(m, ctx, changes, lang)
+    rows = _change_layers(m, ctx, changes, lang, _categories(comparison, name))
     total = (
         f'<tr class="gr-total"><td class="gr-l">{escape(say("map.total", lang))}</td>'
         f"<td>{len(changes):,}</td></tr>"
@@ -184,18 +187,31 @@ def change_map(comparison: Comparison, name: str) -> folium.Map:
     return m
 
 
-def _change_layers(m: folium.Map, ctx: Any, changes: pd.DataFrame, lang: str) -> list[str]:
-    """One layer per class change, largest first; returns the legend rows."""
+def _categories(comparison: Comparison, name: str) -> dict[str, Any]:
+    """Return the classes of the two rule sets (code -> `Category`: labels and colour)."""
+    from geo_renewal.rules import load_rules
+
+    cats: dict[str, Any] = {}
+    for scenario in (name, comparison.base):
+        cats.update(load_rules(comparison.results[scenario].plan.rules).categories)
+    return cats
+
+
+def _change_layers(
+    m: folium.Map, ctx: Any, changes: pd.DataFrame, lang: str, cats: dict[str, Any]
+) -> list[str]:
+    """Add one layer per class change, largest first; returns the legend rows."""
     colors = md.category_colors(
         md.category_order(pd.concat([changes["from_category"], changes["to_category"]]))
     )
+    colors.update({code: cat.color for code, cat in cats.items() if cat.color})
     counts = changes["change"].value_counts()
     tip = [c for c in ("parcel_id", "name", "households") if c in changes.columns]
     tip.insert(min(2, len(tip)), "class_change")
     rows = []
     for change, n in counts.items():
         frm, _, to = str(change).partition("→")
-        text = f"{_label(frm, lang)} → {_label(to, lang)}"
+        text = f"{_label(frm, lang, cats)} → {_label(to, lang, cats)}"
         style = {
             "color": colors.get(frm, "#777777") if frm != "absent" else "#000000",
             "weight": 2.5,
@@ -220,8 +236,10 @@ def _change_layers(m: folium.Map, ctx: Any, changes: pd.DataFrame, lang: str) ->
     return rows
 
 
-def _label(code: str, lang: str) -> str:
-    return say("compare.absent", lang) if code == "absent" else category_label(code, lang)
+def _label(code: str, lang: str, cats: dict[str, Any]) -> str:
+    if code == "absent":
+        return say("compare.absent", lang)
+    return str(cats[code].label(lang)) if code in cats else category_label(code, lang)
 
 
 def swipe_map(comparison: Comparison, left: str, right: str) -> folium.Map:
@@ -252,7 +270,9 @@ def swipe_map(comparison: Comparison, left: str, right: str) -> folium.Map:
     legend = []
     for side, pane in zip((left, right), PANES, strict=True):
         classified = comparison.results[side].classified
-        table = _parcel_layers(m, ctx, classified, "category", None, None, pane=pane)
+        table = _parcel_layers(
+            m, ctx, classified, "category", None, None, pane=pane, prefix=f"{side} · "
+        )
         legend.append(f"<h5>{escape(side)}</h5>{table}")
     _finish(m, ctx, base, legend, title, no_tiles)
     return m

@@ -8,11 +8,9 @@ partitions before `_finish`. Nothing here reads files or dispatches on the input
 
 from __future__ import annotations
 
-import itertools
 import logging
 import warnings
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +21,7 @@ import shapely
 
 from geo_renewal import schema
 from geo_renewal._errors import ConservationError, GeoRenewalError, InputError, SchemaError
+from geo_renewal._geos import map_slices, overlap_areas
 from geo_renewal.crs import area, to_working
 from geo_renewal.policy import policy_checks
 from geo_renewal.schema import (
@@ -111,17 +110,6 @@ class _Assignment:
     w: np.ndarray
     keys: list[Any]  # group keys, in row order (special rows included)
     index_name: str | None
-
-
-def _chunked(n: int, threads: int, func: Any) -> np.ndarray:
-    """Run ``func(slice)`` over `n` items, on threads when it pays (shapely frees the GIL)."""
-    if threads <= 1 or n < _THREAD_MIN_PAIRS:
-        return func(slice(0, n))
-    bounds = np.linspace(0, n, threads * 4 + 1).astype(int)
-    slices = [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        parts = list(pool.map(func, slices))
-    return np.concatenate(parts)
 
 
 def _zone_keys(zones: gpd.GeoDataFrame, zone_col: str | None) -> tuple[pd.Series, str | None]:
@@ -291,7 +279,13 @@ def _assign_zones(
     n = len(parcel_geoms)
     outside = n_groups
     if how == "centroid":
-        points = _chunked(n, threads, lambda s: shapely.point_on_surface(parcel_geoms[s]))
+        points = np.concatenate(
+            map_slices(
+                n,
+                lambda s: shapely.point_on_surface(parcel_geoms[s]),
+                threads=threads if n >= _THREAD_MIN_PAIRS else 1,
+            )
+        )
         tree = shapely.STRtree(zone_geoms)
         pi, zi = tree.query(points, predicate="intersects")
         group = np.full(n, outside, dtype=np.int64)
@@ -300,24 +294,14 @@ def _assign_zones(
         group[pi[order]] = zone_group[zi[order]]
         return np.arange(n), group, np.ones(n)
 
-    # Reversed query: the parcels' tree asked with the (few) zones, bounding boxes only.
+    # Reversed query: the parcels' tree asked with the zones' tiles; only parcels straddling
+    # a border are intersected, with the tiles they meet (`_geos.overlap_areas`).
     tree = shapely.STRtree(parcel_geoms)
-    zi, pi = tree.query(zone_geoms)
-    shapely.prepare(zone_geoms)
-
-    def overlap(s: slice) -> np.ndarray:
-        z, p = zone_geoms[zi[s]], parcel_geoms[pi[s]]
-        inside = shapely.contains_properly(z, p)
-        out = parcel_area[pi[s]].copy()
-        cross = ~inside
-        out[cross] = shapely.area(shapely.intersection(z[cross], p[cross]))
-        return out
-
     try:
-        inter = _chunked(len(zi), threads, overlap)
+        zi, pi, inter = overlap_areas(zone_geoms, parcel_geoms, parcel_area, tree, threads=threads)
     except shapely.errors.GEOSException as e:
-        bad = np.flatnonzero(~shapely.is_valid(parcel_geoms[np.unique(pi)]))
-        rows = np.unique(pi)[bad][:5].tolist()
+        bad = np.flatnonzero(~shapely.is_valid(parcel_geoms))
+        rows = bad[:5].tolist()
         msg = (
             f"intersecting parcels with zones failed ({e}); parcel positions {rows} have "
             f"invalid geometries: repair them first with `validate_layer`."

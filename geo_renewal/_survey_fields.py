@@ -122,7 +122,7 @@ def _note(name: str, column: str) -> dict[str, Any]:
         "column": column,
         "problem": "id_from_survey",
         "severity": "info",
-        "action": "copied on read",
+        "action": "reported",
         "message": f"`{name}` has no {column!r}; the 标识码 (BSM, survey_id) is used as {column!r}",
         "value": None,
     }
@@ -187,5 +187,5 @@ def check_stated_area(
         severity="warning",
         action="none (kept)",
         message=np.asarray(messages, dtype=object),
-        value=given_m2[idx].astype(object),
+        value=np.asarray([f"{given_m2[i]:.2f} ≠ {area[i]:.2f}" for i in idx], dtype=object),
     )

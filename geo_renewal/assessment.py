@@ -21,14 +21,14 @@ from geo_renewal._errors import InputError
 from geo_renewal._toml import parse_toml, read_toml
 from geo_renewal.ledger import _as_timestamp
 
-__all__ = ["INDICATORS", "AssessmentParams", "assessment", "load_assessment_params"]
+__all__ = ["INDICATORS", "AssessmentParams", "assess_performance", "load_assessment_params"]
 
 _DEFAULT = Path(__file__).parent / "params" / "assessment_default.toml"
 #: The indicators the toolkit measures -> (zh, en) label.
 INDICATORS: dict[str, tuple[str, str]] = {
-    "on_time_tasks": ("任务按期完成率", "On-time task share"),
-    "signing_vs_plan": ("签约完成率（到期项目）", "Signing against plan"),
-    "decision_closure": ("例会事项办结率", "Meeting decisions closed"),
+    "on_time_share": ("任务按期完成率", "On-time task share"),
+    "signing_share": ("签约完成率（到期项目）", "Signing against plan"),
+    "decision_closure_rate": ("例会事项办结率", "Meeting decisions closed"),
     "days_overdue": ("平均逾期天数", "Mean days overdue"),
 }
 _KEYS = {"weight", "best", "worst"}
@@ -125,7 +125,7 @@ def _indicator(name: str, spec: Any, source: str) -> dict[str, float]:
     return {k: float(vals[k]) for k in ("weight", "best", "worst")}
 
 
-def assessment(
+def assess_performance(
     progress: pd.DataFrame,
     *,
     as_of: Any,
@@ -141,11 +141,11 @@ def assessment(
 
     Indicators, per group:
 
-    * ``on_time_tasks``: tasks with a planned finish on or before `as_of` that were
+    * ``on_time_share``: tasks with a planned finish on or before `as_of` that were
       finished by their planned finish ÷ those tasks;
-    * ``signing_vs_plan``: households signed ÷ households, over the projects whose
+    * ``signing_share``: households signed ÷ households, over the projects whose
       signing is planned on or before `as_of`;
-    * ``decision_closure``: meeting decisions due on or before `as_of` that are closed ÷
+    * ``decision_closure_rate``: meeting decisions due on or before `as_of` that are closed ÷
       those decisions;
     * ``days_overdue``: mean days overdue of the red tasks of `supervised` (0 when none).
 
@@ -187,9 +187,9 @@ def assessment(
     >>> prog = pd.DataFrame({"project_id": ["A", "B"], "street": ["东", "西"],
     ...     "households": [100, 50], "signed_households": [80, 50],
     ...     "signing_planned": pd.to_datetime(["2026-01-01", "2026-01-01"])})
-    >>> s = assessment(prog, as_of="2026-02-01")
-    >>> s[["street", "signing_vs_plan", "score", "rank"]].to_dict("records")
-    [{'street': '西', 'signing_vs_plan': 1.0, 'score': 100.0, 'rank': 1}, {'street': '东', 'signing_vs_plan': 0.8, 'score': 80.0, 'rank': 2}]
+    >>> s = assess_performance(prog, as_of="2026-02-01")
+    >>> s[["street", "signing_share", "score", "rank"]].to_dict("records")
+    [{'street': '西', 'signing_share': 1.0, 'score': 100.0, 'rank': 1}, {'street': '东', 'signing_share': 0.8, 'score': 80.0, 'rank': 2}]
     """
     by = check_choice(by, ("street", "responsible_unit"), name="by")
     day = _as_timestamp(as_of, "as_of")
@@ -228,13 +228,13 @@ def _indicator_values(
     if len(due):
         g = due.groupby(by)
         hh = g["households"].sum()
-        vals["signing_vs_plan"] = (g["signed_households"].sum() / hh.where(hh > 0)).clip(upper=1)
+        vals["signing_share"] = (g["signed_households"].sum() / hh.where(hh > 0)).clip(upper=1)
     if tasks is not None and len(tasks):
         t = _grouped(tasks, by, street_of)
         fin, act = pd.to_datetime(t["planned_finish"]), pd.to_datetime(t["actual_finish"])
         t_due = t[(fin <= day).fillna(False).to_numpy()]
         on_time = (act <= fin).fillna(False)[t_due.index]
-        vals["on_time_tasks"] = on_time.groupby(t_due["_group"]).mean()
+        vals["on_time_share"] = on_time.groupby(t_due["_group"]).mean()
     if supervised is not None:
         s = _grouped(supervised, by, street_of)
         red = s[s["colour"] == "red"]
@@ -244,7 +244,7 @@ def _indicator_values(
         d = _grouped(decisions, by, street_of)
         d = d[(pd.to_datetime(d["due_date"]) <= day).fillna(False).to_numpy()]
         closed = d["closed"].astype(bool) & ~(pd.to_datetime(d["closed_date"]) > day).fillna(False)
-        vals["decision_closure"] = closed.groupby(d["_group"]).mean()
+        vals["decision_closure_rate"] = closed.groupby(d["_group"]).mean()
     return vals.reindex(groups)
 
 

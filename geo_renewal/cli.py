@@ -756,14 +756,16 @@ def sample_data_command(out: str) -> None:
 # ------------------------------------------------------------------------------ workflow.py
 
 
-def _run_and_report(plan_path: Any, out: str | None, lang: str | None, silent: bool) -> None:
-    """Run a project file, print the summary and where every file is."""
+def _run_and_report(
+    plan_path: Any, out: str | None, lang: str | None, silent: bool, scenario: str | None = None
+) -> None:
+    """Run a project file (or one of its scenarios), print the summary and every file."""
     import dataclasses
 
     from geo_renewal.plan import load_plan
     from geo_renewal.workflow import run_plan
 
-    plan = load_plan(plan_path)
+    plan = load_plan(plan_path, scenario=scenario)
     if lang is not None:
         plan = dataclasses.replace(plan, lang=lang)
     result = run_plan(plan, out_dir=out, verbose=not silent)
@@ -790,10 +792,18 @@ _SILENT_OPTION = click.option("--silent", is_flag=True, help="Hide the progress 
     default=None,
     help="Output folder (default: the project file's [outputs] dir).",
 )
+@click.option(
+    "--scenario",
+    default=None,
+    metavar="NAME",
+    help="Run this [scenarios.NAME] of the file instead of its own values (see `compare`).",
+)
 @_LANG_OPTION
 @_SILENT_OPTION
 @_friendly_errors
-def run_command(plan: str, out: str | None, lang: str | None, silent: bool) -> None:
+def run_command(
+    plan: str, out: str | None, scenario: str | None, lang: str | None, silent: bool
+) -> None:
     """
     Run a project file end to end: maps, statistics workbook and meeting report.
 
@@ -806,7 +816,7 @@ def run_command(plan: str, out: str | None, lang: str | None, silent: bool) -> N
 
         geo-renewal run plan.toml --out maps/
     """
-    _run_and_report(plan, out, lang, silent)
+    _run_and_report(plan, out, lang, silent, scenario=scenario)
 
 
 @cli.command("demo")
@@ -1014,3 +1024,11 @@ def rules_check_command(rules: str, parcels_path: str | None, layer: str | None)
 from geo_renewal._cli_compare import compare_command  # noqa: E402 (scenario comparison)
 
 cli.add_command(compare_command)
+from geo_renewal._cli_print import deck_command, print_command  # noqa: E402 - printed maps, deck
+
+cli.add_command(print_command)
+cli.add_command(deck_command)
+# ---------------------------------------------------------------- the weekly ledger store
+from geo_renewal._cli_ledger import ledger_group  # noqa: E402 - added after the group exists
+
+cli.add_command(ledger_group)

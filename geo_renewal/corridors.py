@@ -100,7 +100,7 @@ def corridors_from_points(
     *,
     width: float | None = None,
     angle: float | None = None,
-    band: float = 0.0,
+    band: float | None = None,
     clearance: float = 0.0,
     pairs: Iterable[tuple[str, str]] | None = None,
     dem: str | Path | None = None,
@@ -128,7 +128,8 @@ def corridors_from_points(
         The corridor's width (m) or opening angle (degrees); exactly one. A polygon
         landmark without either spans its own width across the sightline.
     band
-        Metres below the landmark's top that must stay visible (the protected band).
+        Metres below the landmark's top that must stay visible (the protected band); None:
+        the landmarks' ``band`` column if they have one, else 0.
     clearance
         Metres the permitted height stays below the plane.
     pairs
@@ -178,12 +179,13 @@ def corridors_from_points(
     vnames, lnames = _names(vps, name_col, "V"), _names(lms, name_col, "L")
     eye = _column(vps, eye_height_col, "viewpoints", EYE_HEIGHT) + _ground(vps, dem, "viewpoints")
     top = _column(lms, height_col, "landmarks", None) + _ground(lms, dem, "landmarks")
+    protected = top - (_column(lms, "band", "landmarks", 0.0) if band is None else float(band))
     rows = [
         _corridor(
             vps.geometry.iloc[i],
             eye[i],
             lms.geometry.iloc[j],
-            top[j] - band,
+            protected[j],
             width=width,
             angle=angle,
             clearance=clearance,
@@ -321,6 +323,7 @@ def river_height_zones(
     *,
     params: str | Path | None = None,
     ground: float = 0.0,
+    bank_offset: float = 0.0,
 ) -> gpd.GeoDataFrame:
     """
     Build the river belt's stepped height zones, by distance from the river's edge.
@@ -334,6 +337,9 @@ def river_height_zones(
         water outwards; None: the bundled ``params/river_height_zones.toml``.
     ground
         The ground level of the belt in the DEM's datum (0: heights above the ground).
+    bank_offset
+        Metres from the river's geometry to its bank: half the width when the river is a
+        centreline; 0 for water polygons.
 
     Returns
     -------
@@ -348,7 +354,7 @@ def river_height_zones(
     >>> river = gpd.GeoSeries([LineString([(0, 0), (1000, 0)])], crs="EPSG:4548")
     >>> z = river_height_zones(river)
     >>> z[["surface", "from_m", "to_m", "c"]].values.tolist()[:2]
-    [['setback', 0.0, 50.0, 0.0], ['first_row', 50.0, 150.0, 24.0]]
+    [['蓝线退让带', 0.0, 50.0, 0.0], ['滨水第一层次', 50.0, 150.0, 24.0]]
     """
     import geopandas as gpd
 
@@ -362,6 +368,8 @@ def river_height_zones(
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
     last = 0.0
+    if bank_offset > 0:
+        water = shapely.buffer(water, float(bank_offset))
     inner = water if shapely.get_dimensions(water) == 2 else shapely.Polygon()
     for z in _load_zones(params):
         outer = shapely.buffer(water, float(z["to_m"]))
@@ -448,8 +456,18 @@ def _overlap_pairs(geoms: np.ndarray, polys: np.ndarray) -> tuple[np.ndarray, ..
         coords, owner = shapely.get_coordinates(geoms, return_index=True)
         counts = np.bincount(owner, minlength=len(geoms))
         starts = np.cumsum(counts) - counts
+        b = shapely.bounds(geoms)
+        discs = np.column_stack(
+            [
+                (b[:, 0] + b[:, 2]) / 2,
+                (b[:, 1] + b[:, 3]) / 2,
+                np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 2 * (1 + 1e-9) + 1e-6,
+            ]
+        )
         for s in np.flatnonzero(convex):
-            gi, inside = _convex_pairs(tree.query(polys[s]), polys[s], coords, starts, counts)
+            gi, inside = _convex_pairs(
+                tree.query(polys[s]), polys[s], coords, starts, counts, discs
+            )
             out_s.append(np.full(len(gi), s, dtype=np.int64))
             out_g.append(gi)
             out_in.append(inside)
@@ -471,26 +489,47 @@ def _is_convex(poly: Any) -> bool:
 
 
 def _convex_pairs(
-    gi: np.ndarray, poly: Any, coords: np.ndarray, starts: np.ndarray, counts: np.ndarray
+    gi: np.ndarray,
+    poly: Any,
+    coords: np.ndarray,
+    starts: np.ndarray,
+    counts: np.ndarray,
+    discs: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates `gi` of one convex polygon: (kept candidates, wholly inside)."""
+    """
+    Candidates `gi` of one convex polygon: (kept candidates, wholly inside).
+
+    A geometry's bounding disc (`discs`: centre x, y, radius) decides most candidates at
+    once — farther than its radius outside one edge: apart; farther than its radius inside
+    every edge: inside; only the others are tested vertex by vertex.
+    """
     gi = gi[counts[gi] > 0]
     ring = shapely.get_coordinates(poly)[:-1]
     if not shapely.is_ccw(poly.exterior):
         ring = ring[::-1]
     p, e = ring, np.roll(ring, -1, axis=0) - ring
-    n = counts[gi]
+    length = np.hypot(e[:, 0], e[:, 1])
+    d = discs[gi]
+    dist = (
+        e[None, :, 0] * (d[:, None, 1] - p[None, :, 1])
+        - e[None, :, 1] * (d[:, None, 0] - p[None, :, 0])
+    ) / length
+    apart = (dist < -d[:, 2:3]).any(axis=1)
+    sure = (dist > d[:, 2:3]).all(axis=1)
+    near = ~apart & ~sure
+    g2 = gi[near]
+    n = counts[g2]
     pair_start = np.cumsum(n) - n
-    vertex = np.repeat(starts[gi] - pair_start, n) + np.arange(int(n.sum()))
+    vertex = np.repeat(starts[g2] - pair_start, n) + np.arange(int(n.sum()))
     v = coords[vertex]
     side = e[None, :, 0] * (v[:, None, 1] - p[None, :, 1]) - e[None, :, 1] * (
         v[:, None, 0] - p[None, :, 0]
     )
-    eps = 1e-7 * np.hypot(e[:, 0], e[:, 1])[None, :]
-    if len(gi) == 0:
-        return gi, np.zeros(0, dtype=bool)
-    inside = np.logical_and.reduceat((side >= -eps).all(axis=1), pair_start)
-    apart = np.logical_and.reduceat(side <= eps, pair_start, axis=0).any(axis=1)
+    eps = 1e-7 * length[None, :]
+    inside = sure.copy()
+    if len(g2):
+        inside[near] = np.logical_and.reduceat((side >= -eps).all(axis=1), pair_start)
+        apart[near] = np.logical_and.reduceat(side <= eps, pair_start, axis=0).any(axis=1)
     return gi[~apart], inside[~apart]
 
 

@@ -122,7 +122,6 @@ _SOURCES: tuple[tuple[str, str, str | None], ...] = (
 #: Order in which an ambiguous column's scheme is assumed (codes valid in several).
 _PREFERENCE = ("ydyh2023", "gbt21010", "gb50137")
 _MIXED = re.compile(r"[/、,，+＋;；\s]+")
-_MAX_ROWS_LISTED = 8
 
 
 def _data_lines(text: str) -> list[str]:
@@ -399,7 +398,7 @@ def recognise_land_use(frame: Any, *, name: str) -> tuple[Any, list[dict[str, An
     >>> out[["land_use_code", "land_use_scheme", "land_use"]].values.tolist()
     [['0702', 'gbt21010', 'rural_homestead'], ['05H1', 'gbt21010', 'commercial'], ['07O2', 'gbt21010', None]]
     >>> findings[0]["message"]  # doctest: +ELLIPSIS
-    "`dltb.shp`: dlbm '07O2' (row 2) is not a code of 三调 / 土地利用现状分类; the closest is '0702' (农村宅基地)..."
+    "`dltb.shp`: dlbm '07O2' (1 row) is not a code of 三调 / 土地利用现状分类; the closest is '0702' (农村宅基地)..."
     """
     findings: list[dict[str, Any]] = []
     source = _source_of(frame)
@@ -494,9 +493,7 @@ def _decode(
 
 
 def _rows_text(labels: list[Any]) -> str:
-    shown = ", ".join(str(x) for x in labels[:_MAX_ROWS_LISTED])
-    more = f" and {len(labels) - _MAX_ROWS_LISTED} more" if len(labels) > _MAX_ROWS_LISTED else ""
-    return f"row{'s' if len(labels) > 1 else ''} {shown}{more}"
+    return "1 row" if len(labels) == 1 else f"{len(labels)} rows"
 
 
 def _report_unknown(
@@ -521,16 +518,20 @@ def _report_unknown(
             hint = next((table.names[n] for n in given if n in table.names), None)
         hint = hint or closest_code(v, scheme)
         fix = f"the closest is {hint!r} ({table.name(hint)})" if hint else "nothing is close"
-        findings.append(
+        message = (
+            f"`{name}`: {code_col} {v!r} ({_rows_text(rows)}) is not a code of {label}; "
+            f"{fix}. The rows are kept without a land-use class; correct the code, or add "
+            f"it to the code table and the crosswalk (docs/guide/reading.md)"
+        )
+        findings.extend(  # one per row (the same sentence: warned once)
             _finding(
-                f"`{name}`: {code_col} {v!r} ({_rows_text(rows)}) is not a code of {label}; "
-                f"{fix}. The rows are kept without a land-use class; correct the code, or add "
-                f"it to the code table and the crosswalk (docs/guide/reading.md)",
+                message,
                 column=code_col,
                 problem="unknown_land_use_code",
-                value=v,
-                row=rows[0] if len(rows) == 1 else None,
+                value=f"{v} → {hint}" if hint else v,
+                row=r,
             )
+            for r in rows
         )
 
 
@@ -553,15 +554,19 @@ def _report_disagreement(
             seen.setdefault((str(v), given), []).append(label)
     for (v, given), rows in seen.items():
         official = code_tables()[scheme].name(str(decoded[_first(values, v)][0]))
-        findings.append(
+        message = (
+            f"`{name}`: {code_col} {v!r} is {official} but {name_col} says {given!r} "
+            f"({_rows_text(rows)}); the code is used — check which one is right"
+        )
+        findings.extend(
             _finding(
-                f"`{name}`: {code_col} {v!r} is {official} but {name_col} says {given!r} "
-                f"({_rows_text(rows)}); the code is used — check which one is right",
+                message,
                 column=code_col,
                 problem="code_name_mismatch",
-                value=v,
-                row=rows[0] if len(rows) == 1 else None,
+                value=f"{v} ≠ {given}",
+                row=r,
             )
+            for r in rows
         )
 
 
@@ -578,7 +583,7 @@ def _finding(
         "column": column,
         "problem": problem,
         "severity": "warning",
-        "action": "kept; no land-use class" if problem.startswith("unknown") else "code used",
+        "action": "kept; no land-use class" if problem.startswith("unknown") else "reported",
         "message": message,
         "value": value,
     }

@@ -24,6 +24,7 @@ import pandas as pd
 
 from geo_renewal import _mapdata as md
 from geo_renewal import _mapflows as mf
+from geo_renewal import _mapoverview as mo
 from geo_renewal import settings
 from geo_renewal._checks import check_lang
 from geo_renewal._compat import import_optional
@@ -47,7 +48,7 @@ from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
 from geo_renewal.text import pick, say
-from geo_renewal.tiles import TILES, datum_note, tile_layers
+from geo_renewal.tiles import TILES, add_tile_layer, datum_note, map_crs, tile_layers
 
 if TYPE_CHECKING:
     import folium
@@ -143,6 +144,7 @@ def renewal_map(
     simplify: float | None = None,
     category_col: str = "category",
     height: int | str = "100%",
+    overview: bool | None = None,
 ) -> folium.Map:
     """
     Draw a renewal plan on an interactive meeting map.
@@ -212,6 +214,12 @@ def renewal_map(
         Name of the category column of `classified`.
     height
         Height of the map (CSS), e.g. ``"100%"`` or ``600``.
+    overview
+        A whole city's map: when zoomed out, a grid of the dominant class per cell (counts
+        and areas of every class in its tooltip), the parcels from the zoom where they are
+        a few pixels wide, decoded from compressed chunks only where the view reaches.
+        None (default) from ``settings.map_overview_min_parcels`` parcels; False draws
+        every parcel at every zoom; True always.
 
     Returns
     -------
@@ -276,6 +284,7 @@ def renewal_map(
         flows=flows,
         demand=demand,
         units=units,
+        overview=overview,
     )
     _add_controls(m, ctx, legend, title=title, no_tiles=not tile_specs)
     _warn_if_big(ctx)
@@ -308,16 +317,14 @@ def _new_map(title: str | None, height: int | str, tile_specs: list[dict[str, An
         zoom_control=False,
         height=height,
         zoom_snap=0.1,
+        crs=map_crs(tile_specs),  # EPSG4326 for a longitude/latitude WMTS grid
     )
     m.add_to(fig)
     # Leaflet only: the renewal map needs no jQuery, Bootstrap or Font Awesome.
     m.default_js = [("leaflet", LEAFLET_JS)]
     m.default_css = [("leaflet_css", LEAFLET_CSS)]
     for spec in tile_specs:
-        overlay = spec.pop("overlay", False)
-        folium.TileLayer(
-            overlay=overlay, control=True, show=True, **{**spec, "name": escape(spec["name"])}
-        ).add_to(m)
+        add_tile_layer(m, spec)
     return m
 
 
@@ -337,11 +344,14 @@ def _data_layers(
     flows: gpd.GeoDataFrame | None,
     demand: gpd.GeoDataFrame | None = None,
     units: gpd.GeoDataFrame | None = None,
+    overview: bool | None = None,
 ) -> str:
     """Add the data layers in drawing order; returns the legend HTML."""
     legend: list[str] = []
     if classified is not None:
-        legend.append(_parcel_layers(m, ctx, classified, category_col, tooltip, popup))
+        legend.append(
+            _parcel_layers(m, ctx, classified, category_col, tooltip, popup, overview=overview)
+        )
     other_rows: list[str] = []
     if zones is not None:
         other_rows.append(_zone_layer(m, ctx, zones))
@@ -448,8 +458,11 @@ def _parcel_layers(
     tooltip: bool | Sequence[str] | None,
     popup: bool | Sequence[str] | None,
     pane: str | None = None,
+    prefix: str = "",
+    *,
+    overview: bool | None = None,
 ) -> str:
-    """Add one layer per category (in map pane `pane`, if given); returns the legend table."""
+    """Add one layer per category (in map pane `pane`, named after `prefix`); returns the legend."""
     if category_col not in classified.columns:
         msg = (
             f"`classified` has no {category_col!r} column; classify the parcels first "
@@ -467,6 +480,10 @@ def _parcel_layers(
     total_n, total_a = 0, 0.0
     code_arr = codes.to_numpy()
     groups = pd.Series(code_arr).groupby(code_arr, sort=False).indices
+    swipe = pane is not None  # a side of a swipe map: every parcel (no overview pane yet)
+    lazy, note = _overview(
+        m, ctx, classified, code_arr, areas, order, colors, False if swipe else overview
+    )
     for code in order:
         idx = groups.get(code, np.empty(0, dtype=int))
         n = len(idx)
@@ -488,14 +505,34 @@ def _parcel_layers(
             ctx,
             classified.iloc[idx],
             arg="classified",
-            name=f"{text} ({n:,})",
+            name=f"{prefix}{text} ({n:,})",
             style=style,
             tip_fields=tip,
             pop_fields=pop,
             head=escape(text),
             role=f"category:{code}",
+            lazy_from_zoom=lazy,
         )
-    return _category_table(rows, total_n, total_a, ctx.lang)
+    return _category_table(rows, total_n, total_a, ctx.lang) + note
+
+
+def _overview(
+    m: folium.Map,
+    ctx: Ctx,
+    classified: gpd.GeoDataFrame,
+    codes: np.ndarray,
+    areas: pd.Series,
+    order: list[str],
+    colors: dict[str, str],
+    overview: bool | None,
+) -> tuple[float | None, str]:
+    """Add the grid overview of a whole city; returns the parcels' zoom and the legend note."""
+    if not len(classified) or not mo.use_overview(len(classified), overview):
+        return None, ""
+    zoom = mo.switch_zoom(classified)
+    grid = mo.overview_grid(classified, codes, areas.to_numpy(dtype=float), order)
+    names = {c: category_label(c, ctx.lang) for c in order}
+    return zoom, mo.add_overview(m, ctx, grid, colors, names, zoom)
 
 
 def _parcel_fields(

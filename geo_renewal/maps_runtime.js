@@ -6,10 +6,14 @@
  * same constants. This header is left out of the pages (geo_renewal._folium.runtime_html).
  *
  * API (window.geoRenewal)
- *   layer(name, spec, data)  -> L.FeatureGroup holding one MultiPath (+ label tooltips)
+ *   layer(name, spec, data[, prefix]) -> L.FeatureGroup holding one MultiPath (+ label
+ *                            tooltips), or one MultiPath per decoded chunk (spec.chunks)
+ *   pending()                chunks being decoded now (0: every chunk in view is drawn)
  *   decorate(map, spec)      title, legend, zoom and scale controls, attribution prefix,
  *                            the fitted view, folding controls on small screens
  *   layers                   [{name, layer, path, count, ms}] in drawing order
+ *                            (chunked layers: path is empty, paths the decoded chunks,
+ *                            count the features of every chunk)
  *   featureLatLng(entry, i)  a point of feature i of a `layers` entry (mean of its first path)
  *   declutter()              re-run the label decluttering (runs on zoom, move, resize …)
  *   labels()                 [{text, shown, box, layer, feature, rank, hot}] of the labels
@@ -42,6 +46,15 @@
  *                                  inside the feature, 2 also around the feature
  *   obstacle   OBSTACLE_KEY        true: no other label may cover this layer's features
  *   tip        TIP                 optional field spec of the tooltip
+ *   zr         ZOOM_RANGE          optional [min, max]: drawn and hovered only at
+ *                                  min <= zoom < max (null: no bound), e.g. the overview
+ *                                  of a whole city (max) and its parcels (min)
+ *   chunks     CHUNKS              optional [[i, west, south, east, north, n], …]: the
+ *                                  features in spatial chunks, chunk i the layer data as
+ *                                  base64 zlib in the element <prefix>i (the fourth
+ *                                  argument of layer()); decoded (DecompressionStream)
+ *                                  when the view at a zoom of zr reaches its box
+ *   noDecode   NO_DECODE           the notice shown where the browser cannot decode
  *   Style options read by the runtime besides Leaflet's: under (a totals layer that leaves
  *   the mouse to a layer below it, see _coveredBelow), arrow (arrowheads at line ends).
  *   pop        POPUP               optional field spec of the popup
@@ -135,8 +148,9 @@ window.geoRenewal = window.geoRenewal || (function () {
   // objects is what makes big folium maps slow). Hover and click find the feature with a
   // grid index and point-in-polygon / distance tests.
   var MultiPath = L.Path.extend({
-    initialize: function (d, options, styles) {
+    initialize: function (d, options, styles, zr) {
       L.setOptions(this, options);
+      this._zr = zr || null;
       var k = d.k, c = d.c, n = d.n, p = d.p, nv = 0, i, j, q, v, x = d.o[0], y = d.o[1], lat;
       for (i = 0; i < n.length; i++) { nv += n[i]; }
       var mx = new Float64Array(nv), my = new Float64Array(nv);
@@ -207,9 +221,15 @@ window.geoRenewal = window.geoRenewal || (function () {
         [b[2] * s - o.x + w, b[3] * s - o.y + w]);
     },
     _update: function () {},
+    _shown: function () {
+      // spec.zr: the overview of a city below the parcels' zoom, its parcels from it on
+      var zr = this._zr, z = this._map ? this._map.getZoom() : 0;
+      return !zr || ((zr[0] === null || z >= zr[0] - 1e-9) && (zr[1] === null || z < zr[1] - 1e-9));
+    },
     _updatePath: function () {
       var r = this._renderer;
-      if (!r._drawing || !r._ctx) { return; }
+      if (!r._drawing || !r._ctx || !this._shown()) { return; }
+      if (!timing.firstDraw) { timing.firstDraw = performance.now(); }
       var ctx = r._ctx, s = this._s, ox = this._ox, oy = this._oy, mx = this._mx, my = this._my,
         ps = this._ps, fs = this._fs, bb = this._bb, vb = r._bounds,
         pad = 20, minx = (vb.min.x + ox - pad) / s, miny = (vb.min.y + oy - pad) / s,
@@ -341,7 +361,7 @@ window.geoRenewal = window.geoRenewal || (function () {
       return false;
     },
     _containsPoint: function (p) {
-      if (!this._s) { return false; }
+      if (!this._s || !this._shown()) { return false; }
       var f = this._featureAt((p.x + this._ox) / this._s, (p.y + this._oy) / this._s,
         this._renderer.options.tolerance || 0);
       if (f >= 0 && this.options.under && this._coveredBelow(p)) { return false; }
@@ -369,11 +389,19 @@ window.geoRenewal = window.geoRenewal || (function () {
       autoPanPaddingBottomRight: L.point(12, 12)};
   }
 
-  function layer(name, spec, data) {
+  function layer(name, spec, data, prefix) {
     var t0 = performance.now(), base = L.extend({fillRule: "nonzero", fill: true}, spec.style),
-      path = new MultiPath(data, base, spec.styles), group = L.featureGroup([path]), i, k = data.k,
-      tip, entry = {name: name, layer: group, path: path, count: path._nf, ms: 0, spec: spec};
+      path = new MultiPath(data, base, spec.styles, spec.zr), group = L.featureGroup(spec.chunks ? [] : [path]),
+      i, k = data.k, tip, entry = {name: name, layer: group, path: path, count: path._nf, ms: 0, spec: spec};
     path.grValues = data.v || null;
+    if (spec.chunks) {
+      // a whole city's parcels: one MultiPath per chunk, decoded when in view (loadChunks)
+      entry.base = base; entry.paths = []; entry.prefix = prefix; entry.count = 0;
+      entry.chunks = spec.chunks.map(function (c) {
+        entry.count += c[5];
+        return {i: c[0], box: L.latLngBounds([c[2], c[1]], [c[4], c[3]]), n: c[5], state: 0};
+      });
+    }
     if (data.l && data.lp) {
       for (i = 0; i < data.l.length; i++) {
         if (!data.l[i]) { continue; }
@@ -391,18 +419,66 @@ window.geoRenewal = window.geoRenewal || (function () {
     }
     if (spec.tip) {
       group.bindTooltip(content(spec.tip, "gr-tip"), {sticky: true, opacity: 1});
-      path.on("mousemove", function () {
-        if (path._hit !== path._shown) {
-          path._shown = path._hit;
-          if (group.isTooltipOpen()) { group.getTooltip().update(); }
-        }
-      });
-      path.on("mouseout", function () { path._shown = -1; });
+      followHits(group, path);
     }
     if (spec.pop) { group.bindPopup(content(spec.pop, "gr-popup"), popupOptions()); }
     entry.ms = performance.now() - t0;
     registry.push(entry);
     return group;
+  }
+
+  function followHits(group, path) {
+    // the tooltip follows the feature under the mouse within one path
+    path.on("mousemove", function () {
+      if (path._hit !== path._shownHit) {
+        path._shownHit = path._hit;
+        if (group.isTooltipOpen()) { group.getTooltip().update(); }
+      }
+    });
+    path.on("mouseout", function () { path._shownHit = -1; });
+  }
+
+  // Chunked layers (spec.chunks): decode the chunks that the view reaches at a zoom where
+  // the layer is drawn; each becomes a MultiPath of the layer's group.
+  var pendingChunks = 0, noticeShown = false;
+  function inflate(b64) {
+    if (typeof DecompressionStream === "undefined") { return Promise.reject(new Error("DecompressionStream")); }
+    var bin = atob(b64), n = bin.length, u = new Uint8Array(n), i;
+    for (i = 0; i < n; i++) { u[i] = bin.charCodeAt(i); }
+    return new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream("deflate"))).text();
+  }
+  function notice(text) {
+    if (noticeShown || !theMap || !text) { return; }
+    noticeShown = true;
+    var d = L.DomUtil.create("div", "gr-notice", theMap.getContainer());
+    d.innerHTML = text;
+  }
+  function loadChunk(e, c) {
+    var el = document.getElementById(e.prefix + c.i);
+    c.state = 1; pendingChunks++;
+    inflate(el ? el.textContent : "").then(function (text) {
+      var d = JSON.parse(text), p = new MultiPath(d, e.base, e.spec.styles, e.spec.zr);
+      p.grValues = d.v || null;
+      if (e.spec.tip) { followHits(e.layer, p); }
+      e.paths.push(p); e.layer.addLayer(p); c.state = 2;
+      el.textContent = "";  // the decoded chunk is in the path now
+    }).catch(function () {
+      c.state = 3; notice(e.spec.noDecode);
+    }).then(function () {
+      pendingChunks--;
+      if (!pendingChunks) { timing.chunksDrawn = performance.now(); }
+    });
+  }
+  function loadChunks() {
+    if (!theMap) { return; }
+    var z = theMap.getZoom(), view = theMap.getBounds().pad(0.25);
+    registry.forEach(function (e) {
+      var zr = e.spec.zr;
+      if (!e.chunks || !e.layer._map || (zr && zr[0] !== null && z < zr[0] - 1e-9)) { return; }
+      e.chunks.forEach(function (c) {
+        if (!c.state && view.intersects(c.box)) { loadChunk(e, c); }
+      });
+    });
   }
 
   // Screen boxes (client pixels) of a feature: its bounding box at the current view.
@@ -617,7 +693,9 @@ window.geoRenewal = window.geoRenewal || (function () {
     map.on("resize", function () { layout(map, spec); });
     printing(map, spec);
     map.on("zoomend moveend overlayadd overlayremove resize", declutter);
+    map.on("zoomend moveend overlayadd resize", loadChunks);
     map.whenReady(function () { setTimeout(declutter, 0); });
+    loadChunks();
   }
   function featureLatLng(entry, i) {
     // A point of feature i (mean of its first path), e.g. to hover it in tests.
@@ -643,5 +721,6 @@ window.geoRenewal = window.geoRenewal || (function () {
     return [b.left, b.top, b.right, b.bottom];
   }
   return {layer: layer, decorate: decorate, layers: registry, timing: timing,
-    featureLatLng: featureLatLng, declutter: declutter, labels: labels, featureBox: featureBoxOf};
+    featureLatLng: featureLatLng, declutter: declutter, labels: labels, featureBox: featureBoxOf,
+    pending: function () { return pendingChunks; }};
 })();

@@ -11,16 +11,21 @@ The details are in the user guide, docs/guide/workflow.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from geo_renewal import _print_plan
 from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
 from geo_renewal.fund_params import FundOptions, fund_options_from_doc
+from geo_renewal.tiles import plan_tiles
+from geo_renewal.views import corridors_section
+from geo_renewal.weekly import WeeklySpec, weekly_section_of
 
 __all__ = ["LayerSpec", "Plan", "load_plan", "plan_from_doc"]
 
@@ -39,9 +44,13 @@ _SECTIONS = {
         "max_dist",
         "exclude_on_site",
     },
-    "ledger": {"path", "sheet"},
+    "ledger": {"path", "sheet", "store"},  # store: a LedgerStore (geo_renewal.weekly)
+    "weekly": None,  # checked by geo_renewal.weekly.weekly_section_of
     "fund": {"params", "compensation", "cashflow"},
     "outputs": {"dir", "tiles", "offline", "lang"},
+    "print": None,  # checked by geo_renewal._print_plan.print_section
+    "corridors": None,  # checked by geo_renewal.views.corridors_section
+    "basemap": None,  # the office's own base map, checked by tiles.tile_source
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
@@ -140,6 +149,12 @@ class Plan:
     scenarios
         The file's ``[scenarios.NAME]``, each a checked plan with that scenario's values
         (`geo_renewal.scenarios`); empty in a scenario's own plan.
+    print
+        The ``[print]`` section (printed maps, atlases, deck, report PDF written by a run;
+        `geo_renewal._print_plan.print_section`), or None.
+    weekly
+        The ledger store and the weekly meeting's settings (``[ledger] store`` and
+        ``[weekly]``, `geo_renewal.weekly.weekly_section_of`), or None.
     fund_options
         ``[fund] compensation`` (scheme file) and ``cashflow`` (`geo_renewal.fund_params`).
     """
@@ -166,6 +181,9 @@ class Plan:
     office: str | None = None
     scenario: str | None = None
     scenarios: dict[str, Plan] = field(default_factory=dict, repr=False)
+    print: dict[str, Any] | None = None
+    weekly: WeeklySpec | None = None
+    corridors: Any = None  # views.CorridorSpec of [corridors], or None
     fund_options: FundOptions = field(default_factory=FundOptions)
 
 
@@ -365,14 +383,17 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
         ),
         fund_options=fund_options_from_doc(fund, base=base, source=path),
         out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
-        tiles=_tiles(outputs.get("tiles", "none"), path),
+        tiles=_tiles(plan_tiles(doc, base, path), path),  # [basemap] / [outputs] tiles
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
+        weekly=weekly_section_of(doc, base, path),
         office=(
             _typed(project["office"], str, path, "project.office", '"某某区城市更新局"')
             if "office" in project
             else None
         ),
+        print=_print_plan.print_section(doc.get("print"), path),
+        corridors=corridors_section(doc.get("corridors"), base, path),
     )
 
 
@@ -436,8 +457,11 @@ def _working_crs(value: Any, path: Path) -> str | None:
 
 
 def _tiles(value: Any, path: Path) -> str:
-    from geo_renewal.tiles import tile_names
+    from geo_renewal.tiles import check_tiles, tile_names
 
+    if isinstance(value, str) and value not in tile_names():
+        with contextlib.suppress(InputError):  # a registered base map, template or package
+            return check_tiles(value)
     return _choice(value, tuple(tile_names()), path, "outputs.tiles")
 
 

@@ -32,6 +32,8 @@ from geo_renewal.schema import CATEGORIES, STAGES, label
 from geo_renewal.stats import OUTSIDE_ROW, TOTAL_ROW
 from geo_renewal.tables import format_table
 from geo_renewal.text import say
+from geo_renewal.views import corridor_report
+from geo_renewal.weekly import weekly_section
 
 if TYPE_CHECKING:
     from geo_renewal.workflow import RunResult
@@ -493,6 +495,8 @@ def meeting_report(
         _page(_key_figures(result, lang), _caveats(result, lang), _charts(result, lang)),
         _map(result, lang) if embed_map else "",
         _page(_validation(result, lang), _policy(result, lang), _behind(result, lang)),
+        _page(weekly_section(getattr(result, "weekly", None), lang)),
+        _page(corridor_report(result, lang)),
         _page(_tables(result, lang)),
         comparison_section(result, lang),
         money_section(result, lang),

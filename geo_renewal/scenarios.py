@@ -261,8 +261,11 @@ def write_comparison(
 
 def _swipe_pair(comparison: Comparison, swipe: Sequence[str] | None) -> tuple[str, str] | None:
     names = comparison.names
-    if swipe is None:
-        return (names[0], names[1]) if len(names) > 1 else None
+    if swipe is None:  # the base and the first scenario that changes classes (else the first)
+        if len(names) < 2:
+            return None
+        changed = [n for n in names[1:] if len(comparison.changes[n])]
+        return names[0], (changed or names[1:])[0]
     if isinstance(swipe, str):
         swipe = [s.strip() for s in swipe.split(",")]
     if len(swipe) != 2:
@@ -292,14 +295,11 @@ def _write_workbook(comparison: Comparison, folder: Path) -> Path:
 
 def _change_sheet(comparison: Comparison) -> pd.DataFrame:
     """Return the changed parcels per scenario: scenario, class change, number of parcels."""
-    from geo_renewal._comparison import _change_label
-    from geo_renewal.schema import label
-
     lang = comparison.lang
     rows = [
         {
             say("compare.col.scenario", lang): name,
-            say("compare.col.change", lang): _change_label(str(change), lang, label),
+            say("compare.col.change", lang): comparison.change_label(str(change)),
             "n_parcels": int(n),
         }
         for name in comparison.names[1:]

@@ -726,6 +726,73 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "on_site": ("就地安置", "On site"),
     "nearby": ("就近安置", "Nearby"),
     "reason_text": ("原因", "Reason"),
+    # the weekly cycle (issue 17): store, tasks, 督办, 考核, households
+    "colour": ("督办等级", "Supervision colour"),
+    "colour_label": ("督办等级", "Supervision colour"),
+    "task": ("任务名称", "Task"),
+    "task_id": ("任务编号", "Task id"),
+    "planned_start": ("计划开始日期", "Planned start"),
+    "planned_finish": ("计划完成日期", "Planned finish"),
+    "actual_start": ("实际开始日期", "Actual start"),
+    "actual_finish": ("实际完成日期", "Actual finish"),
+    "depends_on": ("前置任务", "Depends on"),
+    "progress": ("完成进度", "Progress"),
+    "days_overdue": ("逾期天数（天）", "Days overdue"),
+    "days_left": ("剩余天数（天）", "Days left"),
+    "elapsed_share": ("序时进度", "Time elapsed"),
+    "behind_points": ("滞后序时进度（百分点）", "Behind schedule (points)"),
+    "early_start": ("最早开始", "Early start"),
+    "early_finish": ("最早完成", "Early finish"),
+    "late_start": ("最迟开始", "Latest start"),
+    "late_finish": ("最迟完成", "Latest finish"),
+    "float_days": ("机动时间（天）", "Float (days)"),
+    "critical": ("关键路径", "Critical"),
+    "plan_slack_days": ("计划富余（天）", "Plan slack (days)"),
+    "decision_id": ("事项编号", "Item id"),
+    "meeting_date": ("会议日期", "Meeting date"),
+    "item": ("商定事项", "Decision"),
+    "due_date": ("完成时限", "Due"),
+    "closed_date": ("完成日期", "Closed on"),
+    "closed": ("已办结", "Closed"),
+    "n_red": ("红色（项）", "Red"),
+    "n_yellow": ("黄色（项）", "Yellow"),
+    "n_blue": ("蓝色（项）", "Blue"),
+    "n_supervised": ("督办合计（项）", "Supervised"),
+    "max_days_overdue": ("最长逾期（天）", "Longest overdue (days)"),
+    "score": ("考核得分", "Score"),
+    "rank": ("排名", "Rank"),
+    "score_change": ("得分变化", "Score change"),
+    "rank_change": ("名次变化（正数为上升）", "Rank change (up > 0)"),
+    "on_time_share": ("任务按期完成率", "On-time task share"),
+    "signing_share": ("签约完成率（到期项目）", "Signing against plan"),
+    "decision_closure_rate": ("例会事项办结率", "Decisions closed"),
+    "on_time_share_points": ("按期完成得分", "On-time points"),
+    "signing_share_points": ("签约得分", "Signing points"),
+    "decision_closure_rate_points": ("办结得分", "Decision points"),
+    "days_overdue_points": ("逾期得分", "Overdue points"),
+    "household_id": ("户编号", "Household id"),
+    "status_date": ("签约日期", "Status date"),
+    "compensation": ("补偿方式", "Compensation"),
+    "signed": ("已签约（户）", "Signed"),
+    "signed_total": ("累计签约（户）", "Signed to date"),
+    "period_end": ("截至日期", "Week ending"),
+    "remaining": ("未签约（户）", "Households left"),
+    "pace_per_week": ("近期进度（户/周）", "Recent pace (per week)"),
+    "forecast_date": ("预计完成签约", "Forecast completion"),
+    "forecast_earliest": ("最早", "Earliest"),
+    "forecast_latest": ("最晚", "Latest"),
+    "ledger_households": ("台账户数", "Ledger households"),
+    "table_households": ("户档户数", "Household table"),
+    "ledger_signed": ("台账已签约", "Ledger signed"),
+    "table_signed": ("户档已签约", "Table signed"),
+    "signed_difference": ("差额（台账−户档）", "Difference (ledger − table)"),
+    "n_projects": ("项目数", "Projects"),
+    "imported_at": ("导入时间", "Imported at"),
+    "files": ("导入文件", "Files"),
+    "stage_changed": ("阶段变化", "Stage changed"),
+    "valid_from": ("起始快照", "Valid from"),
+    "source_row": ("原表行号", "Source row"),
+    "source_file": ("来源文件", "Source file"),
 }
 
 #: Label of the outside row (`OUTSIDE_ROW`) by what the rows are: outside every project is
@@ -803,6 +870,26 @@ COLUMN_LABELS.update(
     }
 )
 VALUE_LABELS["status"] = {k: (v[0], v[1]) for k, v in PLOT_STATUSES.items()}
+
+# corridors.py / views.py: the height checks of view corridors and river height zones.
+COLUMN_LABELS.update(
+    {
+        "feature": ("对象", "Feature"),
+        "surface": ("视廊/限高分区", "Corridor / zone"),
+        "surface_kind": ("管控类型", "Control"),
+        "height_m": ("高度（米）", "Height (m)"),
+        "permitted_m": ("允许高度（米）", "Permitted height (m)"),
+        "excess_m": ("超高（米）", "Excess (m)"),
+    }
+)
+VALUE_LABELS["feature"] = {
+    "buildings": ("现状建筑", "Building"),
+    "plots": ("规划地块", "Planned plot"),
+}
+VALUE_LABELS["surface_kind"] = {
+    "corridor": ("视廊", "View corridor"),
+    "zone": ("滨河限高分区", "River height zone"),
+}
 
 #: fund.py: money columns of the fund balance, labelled in 元 and, with suffix _wan, in 万元.
 FUND_MONEY_LABELS: dict[str, tuple[str, str]] = {

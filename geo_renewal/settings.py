@@ -29,6 +29,10 @@ map_coordinate_precision : int
     Decimal places of longitude/latitude written into map HTML (6 ≈ 0.1 m).
 map_feature_warning : int
     Number of map features above which `renewal_map` warns and suggests lighter output.
+map_overview_min_parcels : int
+    Parcels from which `renewal_map` draws a grid overview (dominant class per cell) when
+    zoomed out and the parcels, decoded chunk by chunk, only when zoomed in (a whole city);
+    below it the map draws every parcel at every zoom. ``renewal_map(overview=)`` overrides.
 landuse_crosswalk : str | None
     An edited copy of ``geo_renewal/codes/crosswalk.csv`` (land-use codes -> classes); None
     uses the bundled one. See `geo_renewal.landuse_codes.crosswalk`.
@@ -38,6 +42,15 @@ stated_area_tolerance : float
 tile_package_warning_mb : float
     Size in MB of the tiles a self-contained map inlines from a local tile package
     (MBTiles, PMTiles) above which `renewal_map` warns.
+n_jobs : int | None
+    Threads for the GEOS-heavy steps (spatial rule functions, zone statistics, validation),
+    the one thread setting of the toolkit; a function's ``n_jobs=`` overrides it for one
+    call. None uses the machine's cores (at most 4); each step uses threads only when its
+    data is large enough to pay. Results do not depend on it.
+map_overview_min_parcels : int
+    Parcels from which `renewal_map` draws a grid overview (dominant class per cell) when
+    zoomed out and the parcels, decoded chunk by chunk, only when zoomed in (a whole city);
+    below it the map draws every parcel at every zoom. ``renewal_map(overview=)`` overrides.
 """
 
 from __future__ import annotations
@@ -51,6 +64,9 @@ use_arrow: bool = True
 map_simplify_tolerance: float = 0.5
 map_coordinate_precision: int = 6
 map_feature_warning: int = 50_000
+map_overview_min_parcels: int = 100_000
 landuse_crosswalk: str | None = None
 stated_area_tolerance: float = 0.01
 tile_package_warning_mb: float = 50.0
+n_jobs: int | None = None
+map_overview_min_parcels: int = 100_000

@@ -32,7 +32,14 @@ from geo_renewal.text import say
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["landmark_angles", "planned_massing", "skyline_chart", "skyline_profile"]
+__all__ = [
+    "corridor_bearings",
+    "landmark_angles",
+    "planned_massing",
+    "skyline_chart",
+    "skyline_panels",
+    "skyline_profile",
+]
 
 EYE_HEIGHT = 1.6
 #: Fonts tried for Chinese chart text, first found wins (the Noto CJK fonts of Linux, then
@@ -220,7 +227,7 @@ def landmark_angles(
     viewpoint: gpd.GeoDataFrame | Any,
     *,
     height_col: str = "height",
-    band: float = 0.0,
+    band: float | np.ndarray = 0.0,
     eye_height: float | None = None,
     eye_ground: float = 0.0,
     ground: pd.Series | np.ndarray | None = None,
@@ -236,7 +243,8 @@ def landmark_angles(
     viewpoint, eye_height, eye_ground
         As for `skyline_profile`.
     band
-        The protected band below the top (m): ``protected_deg`` is its lower edge.
+        The protected band below the top (m), one for all or one per landmark:
+        ``protected_deg`` is its lower edge.
     ground
         Ground levels of the landmarks; None: 0.
     name_col
@@ -275,7 +283,9 @@ def landmark_angles(
             "name": names,
             "azimuth": np.degrees(np.arctan2(dx, dy)) % 360.0,
             "top_deg": np.degrees(np.arctan2(top - ez, dist)),
-            "protected_deg": np.degrees(np.arctan2(top - band - ez, dist)),
+            "protected_deg": np.degrees(
+                np.arctan2(top - np.asarray(band, dtype=float) - ez, dist)
+            ),
             "distance_m": dist,
         },
         index=landmarks.index,
@@ -388,12 +398,54 @@ def skyline_chart(
     >>> fig.axes[0].get_xlabel()
     'Bearing (°, 0 = north)'
     """
+    panel = {"profiles": profiles, "landmarks": landmarks, "corridors": corridors, "title": title}
+    return skyline_panels([panel], path=path, lang=lang)
+
+
+def skyline_panels(
+    panels: list[dict[str, Any]], *, path: str | Path | None = None, lang: str = "zh"
+) -> Any:
+    """
+    Draw several skylines (e.g. one per viewpoint) one above the other in one figure.
+
+    Parameters
+    ----------
+    panels
+        One mapping per panel with the keys of `skyline_chart`: ``profiles`` and optionally
+        ``landmarks``, ``corridors``, ``title``.
+    path
+        PNG, SVG or PDF to write (atomically); None: only return the figure.
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    figure
+        The matplotlib Figure.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"azimuth": [0.5, 1.5], "elevation_deg": [2.0, 3.0]})
+    >>> len(skyline_panels([{"profiles": {"a": p}}, {"profiles": {"b": p}}]).axes)
+    2
+    """
     mpl = import_optional("matplotlib", purpose="skyline charts")
     from matplotlib.figure import Figure
 
     with mpl.rc_context({"font.sans-serif": _CJK_FONTS, "axes.unicode_minus": False}):
-        fig = Figure(figsize=(10, 3.6), dpi=150)
-        _draw(fig, profiles, landmarks, corridors, title, lang)
+        fig = Figure(figsize=(10, 3.4 * max(1, len(panels))), dpi=150)
+        for i, panel in enumerate(panels, 1):
+            ax = fig.add_subplot(len(panels), 1, i)
+            _draw(
+                ax,
+                panel["profiles"],
+                panel.get("landmarks"),
+                panel.get("corridors"),
+                panel.get("title"),
+                lang,
+            )
+        fig.tight_layout()
         if path is not None:
             target = Path(path)
             with atomic_write(target) as tmp:
@@ -402,14 +454,13 @@ def skyline_chart(
 
 
 def _draw(
-    fig: Any,
+    ax: Any,
     profiles: Mapping[str, pd.DataFrame],
     landmarks: pd.DataFrame | None,
     corridors: pd.DataFrame | None,
     title: str | None,
     lang: str,
 ) -> None:
-    ax = fig.add_subplot()
     colours = ["#9aa5b1", "#1f5fa8", "#e08a00", "#6a3d9a"]
     for i, (label, prof) in enumerate(profiles.items()):
         az, el = (
@@ -438,7 +489,6 @@ def _draw(
     _decorate(ax, landmarks, corridors, lang)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
 
 
 def _decorate(
@@ -482,12 +532,30 @@ def _decorate(
 
 
 def corridor_bearings(corridors: gpd.GeoDataFrame, viewpoint: Any) -> pd.DataFrame:
-    """Bearing spans (``azimuth_from``, ``azimuth_to``) of corridors seen from a viewpoint."""
+    """
+    Return the bearings a corridor spans at its landmark end, seen from a viewpoint.
+
+    A strip corridor spans ±90° right at the eye; the span that matters on a skyline is the
+    one of its far half (the vertices farther than half the corridor's length).
+
+    Parameters
+    ----------
+    corridors
+        Corridors (`geo_renewal.corridors.corridors_from_points`).
+    viewpoint
+        A one-row GeoDataFrame or a shapely Point in the corridors' CRS.
+
+    Returns
+    -------
+    spans
+        DataFrame with ``surface``, ``azimuth_from`` and ``azimuth_to`` (degrees, 0–360).
+    """
     ex, ey, _ = _eye(viewpoint, corridors.crs, 0.0, 0.0)
     rows = []
     for name, poly in zip(corridors["surface"], corridors.geometry.array, strict=True):
         xy = shapely.get_coordinates(poly) - (ex, ey)
-        far = np.hypot(xy[:, 0], xy[:, 1]) > 1e-6
+        dist = np.hypot(xy[:, 0], xy[:, 1])
+        far = dist > dist.max() / 2
         b = np.degrees(np.arctan2(xy[far, 0], xy[far, 1]))
         centre = b[0]
         rel = (b - centre + 180.0) % 360.0 - 180.0

@@ -28,6 +28,7 @@ import shapely
 
 from geo_renewal._errors import InputError
 from geo_renewal._geomcheck import refuse_bad_coordinates
+from geo_renewal._geos import built, map_slices, overlap_areas, private_copy, thread_count
 from geo_renewal._rulefuncs import rule_function
 from geo_renewal.crs import check_crs, to_working, working_crs
 
@@ -115,7 +116,11 @@ def _bbox_gap(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _share_in(
-    index: _ParcelIndex, geoms: np.ndarray, name: str, rows: np.ndarray | None = None
+    index: _ParcelIndex,
+    geoms: np.ndarray,
+    name: str,
+    rows: np.ndarray | None = None,
+    n_jobs: int | None = None,
 ) -> np.ndarray:
     polys = geoms[np.isin(shapely.get_type_id(geoms), _POLYGONAL)]
     if len(polys) < len(geoms):
@@ -130,18 +135,13 @@ def _share_in(
     if len(polys) == 0 or index.n == 0:
         return share
     # Parts of the union are disjoint, so per-part overlaps add up without double counting.
+    # Big parts (river buffers, eco belts) are measured by the tiles near each parcel.
     parts = shapely.get_parts(shapely.union_all(polys))
-    shapely.prepare(parts)
-    pi, ci = index.tree.query(parts, predicate="intersects")
+    _, ci, overlap = overlap_areas(
+        parts, index.geoms, index.areas, index.tree, threads=_threads(index, n_jobs), subset=rows
+    )
     if rows is not None:
-        keep = rows[ci]
-        pi, ci = pi[keep], ci[keep]
         share[~rows] = np.nan
-    inside = shapely.contains_properly(parts[pi], index.geoms[ci])
-    overlap = np.empty(len(pi))
-    overlap[inside] = index.areas[ci[inside]]
-    edge = ~inside
-    overlap[edge] = shapely.area(shapely.intersection(index.geoms[ci[edge]], parts[pi[edge]]))
     covered = np.bincount(ci, weights=overlap, minlength=index.n)
     areas = index.areas
     ok = areas > 0
@@ -149,12 +149,38 @@ def _share_in(
     return share
 
 
-def _intersects(index: _ParcelIndex, geoms: np.ndarray) -> np.ndarray:
+#: Parcels below which a spatial rule function runs on one thread.
+_THREAD_MIN_PARCELS = 50_000
+
+
+def _threads(index: _ParcelIndex, n_jobs: int | None) -> int:
+    return thread_count(n_jobs, index.n, _THREAD_MIN_PARCELS)
+
+
+def _query_layer(
+    index: _ParcelIndex, geoms: np.ndarray, threads: int, **query: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """``index.tree.query(geoms, **query)`` over slices of the layer on threads: (layer, parcel)."""
+    if threads <= 1 or len(geoms) < 2:
+        return index.tree.query(geoms, **query)
+    tree = built(index.tree)
+
+    def one(s: slice) -> np.ndarray:
+        # the query prepares its geometries: private copies, never shared between threads
+        li, pi = tree.query(private_copy(geoms[s]), **query)
+        return np.stack([li + s.start, pi])
+
+    parts = map_slices(len(geoms), one, threads=min(threads, len(geoms)))
+    both = np.concatenate(parts, axis=1)
+    return both[0], both[1]
+
+
+def _intersects(index: _ParcelIndex, geoms: np.ndarray, n_jobs: int | None = None) -> np.ndarray:
     mask = np.zeros(index.n, dtype=bool)
     if len(geoms) == 0 or index.n == 0:
         return mask
     # STRtree.query prepares each query geometry (the layer's few features) itself.
-    _, ci = index.tree.query(geoms, predicate="intersects")
+    _, ci = _query_layer(index, geoms, _threads(index, n_jobs), predicate="intersects")
     mask[ci] = True
     return mask
 
@@ -164,6 +190,7 @@ def _distance_to(
     geoms: np.ndarray,
     max_dist: float | None = None,
     rows: np.ndarray | None = None,
+    n_jobs: int | None = None,
 ) -> np.ndarray:
     out = np.full(index.n, np.inf)
     missing = shapely.is_missing(index.geoms) | shapely.is_empty(index.geoms)
@@ -172,21 +199,30 @@ def _distance_to(
     if len(geoms) == 0 or index.n == 0:
         out[missing] = np.nan
         return out
+    threads = _threads(index, n_jobs)
     if max_dist is not None:
         # Only parcels within max_dist can compare below it: exact distances for those
         # (a reversed, prepared dwithin query), +inf for every other parcel.
-        pi, ci = index.tree.query(geoms, predicate="dwithin", distance=float(max_dist))
+        pi, ci = _query_layer(index, geoms, threads, predicate="dwithin", distance=float(max_dist))
         if rows is not None:
             keep = rows[ci]
             pi, ci = pi[keep], ci[keep]
-        d = shapely.distance(index.geoms[ci], geoms[pi])
-        np.minimum.at(out, ci, d)
+        parts = map_slices(
+            len(pi), lambda s: shapely.distance(index.geoms[ci[s]], geoms[pi[s]]), threads=threads
+        )
+        np.minimum.at(out, ci, np.concatenate(parts))
     else:
-        parts = shapely.get_parts(geoms)
-        tree = shapely.STRtree(parts)
+        tree = built(shapely.STRtree(shapely.get_parts(geoms)))
         ok = np.flatnonzero(~missing)
-        (qi, _), d = tree.query_nearest(index.geoms[ok], return_distance=True, all_matches=False)
-        out[ok[qi]] = d
+
+        def nearest(s: slice) -> np.ndarray:
+            (qi, _), d = tree.query_nearest(
+                index.geoms[ok[s]], return_distance=True, all_matches=False
+            )
+            return np.stack([ok[s][qi].astype(float), d])
+
+        both = np.concatenate(map_slices(len(ok), nearest, threads=threads), axis=1)
+        out[both[0].astype(np.int64)] = both[1]
     out[missing] = np.nan
     return out
 
@@ -235,7 +271,10 @@ def _rule_distance_to(
 
 
 def share_in(
-    parcels: gpd.GeoDataFrame | gpd.GeoSeries, layer: gpd.GeoDataFrame | gpd.GeoSeries
+    parcels: gpd.GeoDataFrame | gpd.GeoSeries,
+    layer: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    n_jobs: int | None = None,
 ) -> pd.Series:
     """
     Return the share (0–1) of each parcel's area that lies inside a polygon layer.
@@ -250,6 +289,9 @@ def share_in(
         Parcel polygons with a CRS.
     layer
         Polygons with a CRS (reprojected to the parcels' working CRS if it differs).
+    n_jobs
+        Threads (shapely releases the GIL); None reads `geo_renewal.settings.n_jobs`. Below
+        50,000 parcels one thread is used. Results do not depend on it.
 
     Returns
     -------
@@ -275,12 +317,15 @@ def share_in(
     [0.5, 0.5]
     """
     index = _parcel_index(parcels)
-    values = _share_in(index, _layer_geoms(layer, index, "layer"), "layer")
+    values = _share_in(index, _layer_geoms(layer, index, "layer"), "layer", n_jobs=n_jobs)
     return pd.Series(values, index=parcels.index, name="share_in")
 
 
 def intersects(
-    parcels: gpd.GeoDataFrame | gpd.GeoSeries, layer: gpd.GeoDataFrame | gpd.GeoSeries
+    parcels: gpd.GeoDataFrame | gpd.GeoSeries,
+    layer: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    n_jobs: int | None = None,
 ) -> pd.Series:
     """
     Tell which parcels intersect (overlap or touch) any feature of a layer.
@@ -291,6 +336,9 @@ def intersects(
         Parcel polygons with a CRS.
     layer
         Features of any geometry type with a CRS (reprojected if it differs).
+    n_jobs
+        Threads (shapely releases the GIL); None reads `geo_renewal.settings.n_jobs`. Below
+        50,000 parcels one thread is used. Results do not depend on it.
 
     Returns
     -------
@@ -312,7 +360,7 @@ def intersects(
     [True, False]
     """
     index = _parcel_index(parcels)
-    values = _intersects(index, _layer_geoms(layer, index, "layer"))
+    values = _intersects(index, _layer_geoms(layer, index, "layer"), n_jobs)
     return pd.Series(values, index=parcels.index, name="intersects")
 
 
@@ -321,6 +369,7 @@ def distance_to(
     layer: gpd.GeoDataFrame | gpd.GeoSeries,
     *,
     max_dist: float | None = None,
+    n_jobs: int | None = None,
 ) -> pd.Series:
     """
     Return the distance in metres from each parcel's edge to the nearest feature of a layer.
@@ -338,6 +387,9 @@ def distance_to(
         any comparison with a constant ≤ `max_dist`, and much faster on large layers
         (one reversed, prepared ``dwithin`` query). Rules such as
         ``distance_to("river") >= 30`` are evaluated this way automatically.
+    n_jobs
+        Threads (shapely releases the GIL); None reads `geo_renewal.settings.n_jobs`. Below
+        50,000 parcels one thread is used. Results do not depend on it.
 
     Returns
     -------
@@ -363,5 +415,5 @@ def distance_to(
     [inf, inf]
     """
     index = _parcel_index(parcels)
-    values = _distance_to(index, _layer_geoms(layer, index, "layer"), max_dist)
+    values = _distance_to(index, _layer_geoms(layer, index, "layer"), max_dist, n_jobs=n_jobs)
     return pd.Series(values, index=parcels.index, name="distance_to")

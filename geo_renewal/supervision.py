@@ -27,7 +27,7 @@ __all__ = [
     "COLOURS",
     "decision_status",
     "read_decisions",
-    "supervision",
+    "supervise_tasks",
     "supervision_sheets",
     "supervision_summary",
 ]
@@ -59,7 +59,7 @@ DECISION_SPEC = TableSpec(
 _CLOSED = {"已完成", "已办结", "办结", "完成", "closed", "done"}
 
 
-def supervision(
+def supervise_tasks(
     tasks: TaskTable | pd.DataFrame,
     *,
     as_of: Any,
@@ -102,7 +102,7 @@ def supervision(
     ...     "planned_start": pd.to_datetime(["2026-01-01"] * 4),
     ...     "planned_finish": pd.to_datetime(["2026-03-01", "2026-03-31", "2026-03-08", "2026-06-01"]),
     ...     "actual_finish": pd.NaT, "progress": [0.95, 0.2, 0.9, 0.5]})
-    >>> s = supervision(t, as_of="2026-03-01", due_within_days=7, behind_points=10)
+    >>> s = supervise_tasks(t, as_of="2026-03-01", due_within_days=7, behind_points=10)
     >>> s[["task", "colour"]].to_dict("records")
     [{'task': '规划许可', 'colour': 'yellow'}, {'task': '签约', 'colour': 'blue'}, {'task': '环评', 'colour': 'blue'}]
     """

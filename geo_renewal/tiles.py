@@ -3,6 +3,9 @@ Base maps of the meeting maps (``tiles=``): a registry with one declaration per 
 
 Adding a provider is one `TileProvider` in `PROVIDERS` (and its test in tests/test_tiles.py):
 the maps, the CLI's ``--tiles`` choices and the project-file check all read the registry.
+An office's own base map — an XYZ / WMTS template, a WMTS capabilities URL, a local MBTiles
+or PMTiles package — is a `TileSource` (`geo_renewal._tilesource`), given as ``tiles=`` text
+or registered by name (`register_basemap`, the project file's ``[basemap]``).
 It imports neither folium, xyzservices nor pandas at import time (the CLI reads it for
 ``--help``).
 """
@@ -13,21 +16,31 @@ import logging
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from geo_renewal import _tilesource
 from geo_renewal._checks import check_choice
 from geo_renewal._errors import InputError
+from geo_renewal._tilesource import TileSource, tile_source
 from geo_renewal.text import pick, say
 
 __all__ = [
+    "BASEMAPS",
     "PROVIDERS",
     "TILES",
     "TileProvider",
+    "TileSource",
+    "add_tile_layer",
     "check_tiles",
     "datum_note",
+    "map_crs",
     "needs_network",
+    "plan_tiles",
+    "register_basemap",
     "tile_layers",
     "tile_names",
+    "tile_source",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,6 +78,11 @@ class TileProvider:
         Whether the tiles need the Tianditu key (``tianditu_key=`` or ``TIANDITU_KEY``).
     gcj02
         Whether the tiles are in GCJ-02, so that the display copy of every layer is shifted.
+    key_env
+        Environment variable of the key (``{key}``) when it is not passed.
+    host_env
+        Environment variable of the server address (``{host}``, e.g. the 政务网 host of the
+        政务版天地图), or None for a provider on the internet.
     """
 
     name: str
@@ -77,12 +95,14 @@ class TileProvider:
     labels_label: tuple[str, str] = ("", "")
     needs_key: bool = False
     gcj02: bool = False
+    key_env: str = "TIANDITU_KEY"
+    host_env: str | None = None
 
 
-def _tianditu(layer: str) -> str:
+def _tianditu(layer: str, host: str = "https://t{s}.tianditu.gov.cn") -> str:
     """WMTS URL template of a Tianditu (天地图) layer in Web Mercator (``_w``)."""
     return (
-        f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+        f"{host}/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
         f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
         "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
     )
@@ -94,6 +114,12 @@ _GAODE = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1
 _GAODE_IMG = "https://webst0{s}.is.autonavi.com/appmaptile?style=6"
 _GAODE_NOTE = "https://webst0{s}.is.autonavi.com/appmaptile?style=8"
 _XYZ = "&x={x}&y={y}&z={z}"
+_GOV_ATTR = "&copy; 天地图（政务版）"
+_YIZHANGTU = (
+    "{host}?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=img&STYLE=default"
+    "&TILEMATRIXSET=GoogleMapsCompatible&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}"
+    "&TILECOL={x}&token={key}"
+)
 
 #: The base maps by ``tiles=`` name, in the order the CLI lists them.
 PROVIDERS: dict[str, TileProvider] = {
@@ -146,6 +172,41 @@ PROVIDERS: dict[str, TileProvider] = {
             labels_label=("高德地图 注记", "Gaode labels"),
             gcj02=True,
         ),
+        # the 政务网 editions: same layout on the office's own host, their own key
+        TileProvider(
+            "tianditu-gov",
+            ("政务版天地图 (矢量)", "Tianditu government edition (vector)"),
+            _tianditu("vec", "{host}"),
+            attribution=_GOV_ATTR,
+            max_zoom=18,
+            labels_url=(_tianditu("cva", "{host}"), _tianditu("eva", "{host}")),
+            labels_label=("政务版天地图 注记", "Tianditu government labels"),
+            needs_key=True,
+            key_env="TIANDITU_GOV_KEY",
+            host_env="TIANDITU_GOV_HOST",
+        ),
+        TileProvider(
+            "tianditu-gov-img",
+            ("政务版天地图 (影像)", "Tianditu government edition (imagery)"),
+            _tianditu("img", "{host}"),
+            attribution=_GOV_ATTR,
+            max_zoom=18,
+            labels_url=(_tianditu("cia", "{host}"), _tianditu("eia", "{host}")),
+            labels_label=("政务版天地图 注记", "Tianditu government labels"),
+            needs_key=True,
+            key_env="TIANDITU_GOV_KEY",
+            host_env="TIANDITU_GOV_HOST",
+        ),
+        TileProvider(
+            "yizhangtu",
+            ("国土空间规划“一张图” (影像)", "Provincial spatial-plan map (imagery)"),
+            _YIZHANGTU,
+            attribution="&copy; 省级国土空间基础信息平台“一张图”",
+            max_zoom=18,
+            needs_key=True,
+            key_env="YIZHANGTU_KEY",
+            host_env="YIZHANGTU_URL",
+        ),
     )
 }
 
@@ -170,10 +231,17 @@ def tile_names() -> tuple[str, ...]:
 #: Valid values of ``tiles=`` (also ``geo_renewal.maps.TILES``).
 TILES: tuple[str, ...] = tile_names()
 
+#: The office's own base maps by name (`register_basemap`: the project file's [basemap]).
+BASEMAPS: dict[str, TileSource] = {}
+
 
 def check_tiles(tiles: Any, *, name: str = "tiles") -> str:
     """
     Return `tiles` if it names a base map, else raise with the closest valid name.
+
+    A base map is one of `tile_names`, a name given to `register_basemap`, an XYZ / WMTS
+    URL template (``https://…/{z}/{x}/{y}.png``, optionally ending in ``#gcj02``), or a
+    local ``.mbtiles`` / ``.pmtiles`` tile package.
 
     Parameters
     ----------
@@ -185,46 +253,148 @@ def check_tiles(tiles: Any, *, name: str = "tiles") -> str:
     Returns
     -------
     tiles
-        `tiles`, unchanged.
+        `tiles`, unchanged (a package path as text).
 
     Raises
     ------
     InputError
-        If `tiles` is not one of `tile_names`.
+        If `tiles` is none of these.
 
     Examples
     --------
     >>> check_tiles("gaode")
     'gaode'
-    >>> check_tiles("gaode-image")
+    >>> check_tiles("http://10.1.1.1/tiles/{z}/{x}/{y}.png")
+    'http://10.1.1.1/tiles/{z}/{x}/{y}.png'
+    >>> check_tiles("gaode-image")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    geo_renewal._errors.InputError: `tiles` must be one of 'auto', 'none', 'osm', 'cartodb', 'tianditu', 'tianditu-img', 'gaode', 'gaode-img'; got 'gaode-image'; did you mean `gaode-img`?
+    geo_renewal._errors.InputError: `tiles` must be one of 'auto', 'none', 'osm', 'cartodb', 'tianditu', 'tianditu-img', 'gaode', 'gaode-img', ...; got 'gaode-image'; did you mean `gaode-img`? ...
     """
-    return str(check_choice(tiles, tile_names(), name=name))
+    if isinstance(tiles, os.PathLike):
+        tiles = os.fspath(tiles)
+    if isinstance(tiles, str) and (tiles in BASEMAPS or _tilesource.source_from_text(tiles)):
+        return tiles
+    try:
+        return str(check_choice(tiles, (*tile_names(), *BASEMAPS), name=name))
+    except InputError as e:
+        msg = (
+            f"{e} A base map can also be an XYZ URL template "
+            "(https://…/{z}/{x}/{y}.png, ending in #gcj02 for GCJ-02 tiles) or an .mbtiles / "
+            ".pmtiles tile package (docs/guide/maps.md)."
+        )
+        raise InputError(msg) from None
+
+
+def register_basemap(source: TileSource) -> str:
+    """
+    Make an office's own base map (a `TileSource`) a value of ``tiles=``; return its name.
+
+    `geo_renewal.plan.load_plan` registers the project file's ``[basemap]``.
+
+    Parameters
+    ----------
+    source
+        From `tile_source` (a ``[basemap]`` table).
+
+    Returns
+    -------
+    name
+        ``source.name``.
+
+    Raises
+    ------
+    InputError
+        If the name is a built-in provider's (or ``auto`` / ``none``).
+
+    Examples
+    --------
+    >>> register_basemap(tile_source({"name": "区影像", "url": "http://10.1.1.1/{z}/{x}/{y}.png"}))
+    '区影像'
+    >>> check_tiles("区影像")
+    '区影像'
+    """
+    if source.name in tile_names():
+        msg = (
+            f"[basemap] name {source.name!r} is a built-in base map; choose another name, "
+            "e.g. 'office'."
+        )
+        raise InputError(msg)
+    BASEMAPS[source.name] = source
+    return source.name
+
+
+def plan_tiles(doc: dict[str, Any], base: Path, path: Path) -> Any:
+    """
+    Return the ``tiles`` of a project file, registering its own base map if it declares one.
+
+    The base map is ``[outputs] tiles`` — a provider name, a URL template, a tile package
+    (relative to the project file) or an inline table like ``[basemap]`` — else the
+    ``[basemap]`` section (`tile_source`), else ``"none"``.
+
+    Parameters
+    ----------
+    doc
+        The parsed project file.
+    base
+        Its folder.
+    path
+        The file, for messages.
+
+    Returns
+    -------
+    tiles
+        The value for `check_tiles` (unchecked when it is not a base map of the file).
+
+    Raises
+    ------
+    InputError
+        Naming the file and the key, for a bad ``[basemap]`` or a missing package.
+    """
+    outputs = doc.get("outputs", {})
+    given = outputs.get("tiles") if isinstance(outputs, dict) else None
+    try:
+        if isinstance(given, dict):
+            return register_basemap(tile_source(given, where="[outputs] tiles", base=base))
+        if isinstance(doc.get("basemap"), dict):
+            name = register_basemap(tile_source(doc["basemap"], base=base))
+            return name if given is None else given
+        if isinstance(given, str) and given.lower().endswith((".mbtiles", ".pmtiles")):
+            source = tile_source({"package": given}, where="[outputs] tiles", base=base)
+            return source.package
+    except InputError as e:
+        msg = f"{path}: {e}"
+        raise InputError(msg) from None
+    return "none" if given is None else given
 
 
 def needs_network(tiles: str) -> bool:
     """
-    Tell whether a map with base map `tiles` loads tiles from the internet.
+    Tell whether a map with base map `tiles` requests tiles from a server.
 
     Parameters
     ----------
     tiles
-        One of `tile_names`; only ``"none"`` draws the layers without a tile server
-        (``"auto"`` picks an online provider).
+        A value `check_tiles` accepts; ``"none"`` and tile packages draw without a tile
+        server (``"auto"`` picks an online provider).
 
     Returns
     -------
     online
-        True for every provider and ``"auto"``.
+        True for every provider, template, WMTS source and ``"auto"``.
 
     Examples
     --------
     >>> needs_network("none"), needs_network("auto"), needs_network("gaode")
     (False, True, True)
+    >>> needs_network("imagery.mbtiles")
+    False
     """
-    return check_tiles(tiles) != "none"
+    check_tiles(tiles)
+    if tiles == "none":
+        return False
+    source = BASEMAPS.get(tiles) or _tilesource.source_from_text(tiles)
+    return source is None or source.package is None
 
 
 def datum_note(lang: str, *, gcj02: bool) -> str:
@@ -287,7 +457,15 @@ def tile_layers(
     (['Gaode (vector)'], True)
     """
     check_tiles(tiles)
-    key = key or os.environ.get(TIANDITU_KEY_ENV) or None
+    source = BASEMAPS.get(tiles) or _tilesource.source_from_text(tiles)
+    if source is not None:
+        return _tilesource.source_layers(source, lang, key)
+    provider = PROVIDERS.get(tiles)
+    if provider is not None and provider.key_env != TIANDITU_KEY_ENV:
+        key = key if key and provider.host_env is None else None
+        key = key or os.environ.get(provider.key_env) or None
+    else:
+        key = key or os.environ.get(TIANDITU_KEY_ENV) or None
     if tiles == "auto":
         tiles = "tianditu" if key else "osm"
         logger.info("tiles='auto' chose %r", tiles)
@@ -295,8 +473,78 @@ def tile_layers(
         return [], False
     provider = PROVIDERS[tiles]
     if provider.needs_key:
-        key = _check_key(key, tiles)
-    return _layers_of(provider, lang, key or ""), provider.gcj02
+        key = _check_key(key, tiles) if provider.host_env is None else _gov_key(key, provider)
+    layers = _layers_of(provider, lang, key or "")
+    if provider.host_env is not None:
+        host = _host(provider)
+        layers = [{**layer, "tiles": layer["tiles"].replace("{host}", host)} for layer in layers]
+    return layers, provider.gcj02
+
+
+def _host(provider: TileProvider) -> str:
+    """Return the server address of a 政务网 provider, from its environment variable."""
+    env = str(provider.host_env)
+    host = os.environ.get(env, "").strip().rstrip("/")
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-:\[\]]+(/[A-Za-z0-9._~/\-]*)?", host):
+        msg = (
+            f"tiles={provider.name!r} needs the address of the office's server: set {env} "
+            f"(e.g. {env}=http://10.12.0.8:8080{'/wmts' if 'yizhangtu' in provider.name else ''}"
+            f"){'; got ' + repr(host) if host else ''}. Or declare the server in the project "
+            "file's [basemap] section (docs/guide/maps.md)."
+        )
+        raise InputError(msg)
+    return host
+
+
+def _gov_key(key: str | None, provider: TileProvider) -> str:
+    if not key or not re.fullmatch(r"[A-Za-z0-9._~-]{8,128}", key):
+        msg = (
+            f"tiles={provider.name!r} needs the key of the office's server: set "
+            f"{provider.key_env} (8–128 letters, digits or . _ ~ -)"
+            + ("; the one given is malformed" if key else "")
+            + "."
+        )
+        raise InputError(msg)
+    return key
+
+
+def map_crs(layers: list[dict[str, Any]]) -> str:
+    """
+    Return the Leaflet CRS of a map with these tile layers: ``"EPSG4326"`` or ``"EPSG3857"``.
+
+    Examples
+    --------
+    >>> map_crs([]), map_crs([{"crs": "EPSG4326"}])
+    ('EPSG3857', 'EPSG4326')
+    """
+    return next((str(layer["crs"]) for layer in layers if "crs" in layer), "EPSG3857")
+
+
+def add_tile_layer(m: Any, spec: dict[str, Any]) -> None:
+    """
+    Add one tile layer of `tile_layers` to a folium map (a tile package: inlined tiles).
+
+    Examples
+    --------
+    >>> import folium
+    >>> m = folium.Map(tiles=None)
+    >>> add_tile_layer(m, tile_layers("gaode", "en")[0][0])
+    >>> "webrd0" in m.get_root().render()
+    True
+    """
+    import folium
+
+    from geo_renewal._html import escape
+
+    spec = {k: v for k, v in spec.items() if k != "crs"}
+    name = escape(spec.pop("name"))
+    if "package" in spec:
+        from geo_renewal._tilepackage import package_layer_class
+
+        package_layer_class()(spec["package"], name=name, options=spec["options"]).add_to(m)
+        return
+    overlay = spec.pop("overlay", False)
+    folium.TileLayer(overlay=overlay, control=True, show=True, name=name, **spec).add_to(m)
 
 
 def _check_key(key: str | None, tiles: str) -> str:

@@ -33,10 +33,13 @@ from tqdm.auto import tqdm
 
 from geo_renewal import settings
 from geo_renewal._errors import InputError, RuleError
+from geo_renewal._print_plan import write_prints
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal._stepcache import active_cache
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import say
+from geo_renewal.views import corridor_tables, run_corridors
+from geo_renewal.weekly import weekly_step
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     from geo_renewal.ledger import Ledger
     from geo_renewal.resettlement import ResettlementPlan
     from geo_renewal.validate import ValidationReport
+    from geo_renewal.weekly import WeeklyMeeting
 
 __all__ = ["OUTPUT_FILES", "STEP_INPUTS", "RunResult", "compute_plan", "run_plan"]
 
@@ -82,10 +86,22 @@ STEP_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("ledger", "ledger_sheet", "as_of", "fund_params", "fund_options", "lang", "working_crs"),
         ("read",),
     ),
+    "weekly": (("weekly", "as_of", "lang", "working_crs"), ("read", "progress")),
 }
 
 #: `Plan` fields no computing step reads: titles, output options, the scenarios themselves.
-OUTPUT_FIELDS = ("path", "name", "out_dir", "tiles", "offline", "office", "scenario", "scenarios")
+OUTPUT_FIELDS = (
+    "path",
+    "name",
+    "out_dir",
+    "tiles",
+    "offline",
+    "office",
+    "scenario",
+    "scenarios",
+    "print",
+    "corridors",  # written by its own step after the maps (views.run_corridors), not cached
+)
 
 
 @dataclass
@@ -117,6 +133,9 @@ class RunResult:
     ledger, progress, fund
         The ledger, per-project progress as of ``plan.as_of`` and the fund balance, or None
         without a ledger.
+    weekly
+        The weekly meeting (督办, 考核, households) of the ledger store's snapshot, or None
+        without ``[ledger] store`` / ``[weekly]`` (`geo_renewal.weekly`).
     files
         Output name -> path written (see `OUTPUT_FILES`).
     timings
@@ -138,6 +157,8 @@ class RunResult:
     ledger: Ledger | None = None
     progress: pd.DataFrame | None = None
     fund: FundBalance | None = None
+    weekly: WeeklyMeeting | None = None
+    corridors: Any = None  # views.CorridorRun of [corridors], or None
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     comparison: Comparison | None = None
@@ -217,6 +238,8 @@ class RunResult:
             from geo_renewal.cashflow import money_caveats
 
             out.update(money_caveats(self.fund, lang=lang))  # cash flow, compensation scheme
+        if self.corridors is not None and self.corridors.caveat(lang):
+            out["corridors"] = self.corridors.caveat(lang)
         return out
 
 
@@ -408,11 +431,16 @@ def _progress(result: RunResult) -> None:
     from geo_renewal.progress import project_progress
 
     plan = result.plan
-    if plan.ledger is None:
+    if plan.ledger is None and plan.weekly is None:
         return
-    ledger = read_ledger(
-        plan.ledger, projects=result.layers.get("projects"), sheet=plan.ledger_sheet
-    )
+    if plan.ledger is None and plan.weekly is not None:  # the store's snapshot of as_of
+        from geo_renewal.weekly import store_ledger
+
+        ledger = store_ledger(plan.weekly, plan.as_of)
+    else:
+        ledger = read_ledger(
+            plan.ledger, projects=result.layers.get("projects"), sheet=plan.ledger_sheet
+        )
     result.ledger = ledger
     result.progress = project_progress(ledger, as_of=plan.as_of, lang=plan.lang)
     from geo_renewal.cashflow import fund_inputs
@@ -524,6 +552,8 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
             lang=result.plan.lang,
         ).items():
             tables[name[:31]] = df
+    for name, df in ({} if result.weekly is None else result.weekly.tables(lang)).items():
+        tables[name] = df  # 督办, decisions, 考核, households (geo_renewal.weekly)
     if result.fund is not None:
         from geo_renewal.fund import fund_tables
 
@@ -542,6 +572,7 @@ def workbook_tables(result: RunResult) -> dict[str, pd.DataFrame]:
         tables[say("workflow.sheet.validation", lang)] = pd.concat(findings, ignore_index=True)
     if result.comparison is not None:
         tables[say("compare.sheet", lang)] = result.comparison.table_for_sheet()
+    tables.update(corridor_tables(result))  # [corridors]: the height checks
     return dict(tables)
 
 
@@ -647,15 +678,17 @@ def run_plan(
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
     result = RunResult(plan=plan)
-    steps = 9
+    steps = 12
     with _plan_crs(plan):  # noqa: SIM117 (one block per concern keeps the steps' indent)
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
             inputs = _input_files(plan)  # hashed before anything is read
             tmp = stage.path
             _compute(result, bar)
             _step(result, bar, "maps", lambda: _writing(out, _maps, result, tmp))
+            _step(result, bar, "corridors", lambda: _writing(out, run_corridors, result, tmp))
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
+            _step(result, bar, "print", lambda: _writing(out, write_prints, result, tmp))
             stage.commit(_manifest(result, inputs))
     result.files = {name: out / path.name for name, path in result.files.items()}
     result.files["manifest"] = out / MANIFEST
@@ -670,6 +703,7 @@ def _compute(result: RunResult, bar: Any) -> None:
     _step(result, bar, "resettlement", lambda: _resettlement(result))
     _step(result, bar, "units", lambda: _units(result))
     _step(result, bar, "progress", lambda: _progress(result))
+    _step(result, bar, "weekly", lambda: weekly_step(result))
 
 
 @contextlib.contextmanager

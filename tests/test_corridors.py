@@ -173,7 +173,7 @@ def test_river_zones_step_up_from_the_bank():
     checks = height_checks(b, zones)
     worst = checks.groupby("row")["excess_m"].max()
     assert worst.tolist() == pytest.approx([6.0, 6.0, 10.0])
-    assert sorted(checks.loc[checks.row == 1, "surface"]) == ["first_row", "second_row"]
+    assert sorted(checks.loc[checks.row == 1, "surface"]) == ["滨水第一层次", "第二层次"]
 
 
 def test_river_zone_file_errors_name_the_zone(tmp_path):

@@ -174,8 +174,9 @@ def test_unknown_codes_are_findings_with_the_closest_code(tmp_path):
     assert got["land_use_code"].tolist() == ["0701", "07O2", "07O2"]
     report = validate_layer(got, kind="parcels")
     found = report.findings[report.findings["problem"] == "unknown_land_use_code"]
-    assert len(found) == 1
-    assert "rows 1, 2" in found["message"].iloc[0]
+    assert found["row"].tolist() == [1, 2]
+    assert found["value"].tolist() == ["07O2 → 0702"] * 2
+    assert "(2 rows)" in found["message"].iloc[0]
     assert len(report.layer) == 3  # every row kept
 
 

@@ -27,7 +27,15 @@ EXPECTED_OUTPUTS = {
     "02_statistics": ["stats_by_street.xlsx", "stats_by_street.csv", "statistics.xlsx"],
     "03_resettlement": ["resettlement.html", "resettlement.xlsx"],
     "04_progress_meeting": ["progress.html", "progress_meeting.xlsx"],
-    "05_own_data": ["survey_renamed.shp", "gaode_export.geojson", "survey_findings.xlsx"],
+    "05_own_data": [
+        "survey_renamed.shp",
+        "gaode_export.geojson",
+        "survey_findings.xlsx",
+        "dltb_findings.xlsx",
+        "offline_basemap.html",
+    ],
+    "07_scenarios": ["comparison.xlsx", "report.html", "change_shenzhen.html", "swipe.html"],
+    "08_view_corridors": ["permitted_height.tif", "skyline.png", "view3d.html"],
 }
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")

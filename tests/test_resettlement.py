@@ -794,6 +794,8 @@ def test_plan_dissolves_unit_polygons_only_when_read(tmp_path):
         ([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 5)], 150.0),  # T-junction
         ([shapely.box(0, 0, 10, 10)] * 2, 100.0),  # duplicate
         ([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6)], 2.0),  # disjoint
+        ([shapely.box(0, 0, 1, 1), shapely.Polygon(), shapely.box(5, 5, 6, 6)], 2.0),  # empty
+        ([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(3, 0, 4, 1)])] * 2, 2.0),
     ],
 )
 def test_unit_polygon_is_the_exact_union_whatever_the_parcels(shapes, area):

@@ -171,4 +171,4 @@ def test_chart_png_and_svg(tmp_path, crafted):
     from PIL import Image
 
     with Image.open(tmp_path / "sky.png") as im:
-        assert im.size == (1500, 540)
+        assert im.size == (1500, 510)

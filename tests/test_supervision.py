@@ -9,7 +9,7 @@ from geo_renewal._errors import InputError
 from geo_renewal.supervision import (
     decision_status,
     read_decisions,
-    supervision,
+    supervise_tasks,
     supervision_sheets,
     supervision_summary,
 )
@@ -72,7 +72,7 @@ def test_the_three_colours_at_their_boundaries():
     elapsed = 100 / 110
     t.loc[4, "progress"] = elapsed - 0.10  # exactly 10 points behind: not yellow
     t.loc[5, "progress"] = elapsed - 0.105  # 10.5 points behind: yellow
-    s = supervision(t, as_of=AS_OF, due_within_days=7, behind_points=10).set_index("task")
+    s = supervise_tasks(t, as_of=AS_OF, due_within_days=7, behind_points=10).set_index("task")
     assert s["colour"].to_dict() == {
         "due yesterday": "red",
         "10.5 behind": "yellow",
@@ -89,7 +89,7 @@ def test_the_three_colours_at_their_boundaries():
 def test_counts_per_unit_and_person_and_one_sheet_per_unit(tmp_path):
     t = _tasks()
     t.loc[5, "progress"] = 0.5
-    s = supervision(t, as_of=AS_OF)
+    s = supervise_tasks(t, as_of=AS_OF)
     units = supervision_summary(s).set_index("responsible_unit")
     assert units.loc["征收中心", ["n_red", "n_yellow", "n_blue"]].tolist() == [1, 0, 2]
     assert units.loc["自然资源局", ["n_red", "n_yellow", "n_blue"]].tolist() == [0, 2, 0]
@@ -106,9 +106,9 @@ def test_counts_per_unit_and_person_and_one_sheet_per_unit(tmp_path):
 
 def test_bad_arguments_are_one_sentence():
     with pytest.raises(InputError, match="behind_points"):
-        supervision(_tasks(), as_of=AS_OF, behind_points=150)
+        supervise_tasks(_tasks(), as_of=AS_OF, behind_points=150)
     with pytest.raises(InputError, match="as_of"):
-        supervision(_tasks(), as_of="next friday")
+        supervise_tasks(_tasks(), as_of="next friday")
 
 
 def test_decisions_open_and_closed_since_the_last_meeting(tmp_path):

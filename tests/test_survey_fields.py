@@ -137,4 +137,4 @@ def test_area_check_skips_small_and_missing():
     check_stated_area([50.0, 0.0, None, 10.0], [50.6, 0.5, 100.0, 30.0], f, tolerance=0.01)
     frame = f.frame()
     assert frame["row"].tolist() == [3]  # 0.6 m² and 0.5 m² are under 1 m²; None unknown
-    assert frame["value"].tolist() == ["10.0"]
+    assert frame["value"].tolist() == ["10.00 ≠ 30.00"]

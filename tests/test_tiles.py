@@ -23,7 +23,23 @@ EXPECTED = {
     "tianditu-img": ("tianditu.gov.cn/img_w/wmts", ("/cia_w/", "/eia_w/"), False, 18),
     "gaode": ("webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn", None, True, 19),
     "gaode-img": ("webst0{s}.is.autonavi.com/appmaptile?style=6", ("style=8",) * 2, True, 19),
+    "tianditu-gov": ("https://tdt.zw.example/vec_w/wmts", ("/cva_w/", "/eva_w/"), False, 18),
+    "tianditu-gov-img": ("https://tdt.zw.example/img_w/wmts", ("/cia_w/", "/eia_w/"), False, 18),
+    "yizhangtu": ("https://yzt.zw.example/wmts?SERVICE=WMTS", None, False, 18),
 }
+#: The 政务网 providers' server addresses (environment variables), for the tests.
+HOSTS = {
+    "TIANDITU_GOV_HOST": "https://tdt.zw.example",
+    "YIZHANGTU_URL": "https://yzt.zw.example/wmts",
+}
+
+
+@pytest.fixture(autouse=True)
+def _gov_servers(monkeypatch):
+    for env, host in HOSTS.items():
+        monkeypatch.setenv(env, host)
+    monkeypatch.setenv("TIANDITU_GOV_KEY", KEY)
+    monkeypatch.setenv("YIZHANGTU_KEY", KEY)
 
 
 def test_every_provider_has_an_expectation_row():
@@ -99,10 +115,32 @@ def test_provider_layers(name, lang):
         assert "http://" not in layer["attr"]
         assert all(p in layer["tiles"] for p in ("{x}", "{y}", "{z}"))
         assert "{key}" not in layer["tiles"]
-        assert (f"tk={KEY}" in layer["tiles"]) is provider.needs_key
+        assert "{host}" not in layer["tiles"]
+        assert (f"={KEY}" in layer["tiles"]) is provider.needs_key
 
 
-@pytest.mark.parametrize("name", [n for n, p in PROVIDERS.items() if p.needs_key])
+@pytest.mark.parametrize("name", [n for n, p in PROVIDERS.items() if p.host_env])
+def test_gov_providers_need_their_host_and_key(monkeypatch, name):
+    provider = PROVIDERS[name]
+    monkeypatch.delenv(provider.key_env)
+    with pytest.raises(
+        InputError, match=f"needs the key of the office's server: set {provider.key_env}"
+    ):
+        tile_layers(name, "zh", KEY)  # the public Tianditu key is not the 政务网 one
+    monkeypatch.setenv(provider.key_env, KEY)
+    monkeypatch.delenv(provider.host_env)
+    with pytest.raises(
+        InputError, match=f"needs the address of the office's server: set {provider.host_env}"
+    ):
+        tile_layers(name, "zh")
+    monkeypatch.setenv(provider.host_env, "javascript:alert(1)")
+    with pytest.raises(InputError, match="got 'javascript:alert"):
+        tile_layers(name, "zh")
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, p in PROVIDERS.items() if p.needs_key and not p.host_env]
+)
 def test_keyed_providers_need_a_valid_key(monkeypatch, name):
     monkeypatch.delenv("TIANDITU_KEY", raising=False)
     with pytest.raises(InputError, match=r"needs a Tianditu.*TIANDITU_KEY"):

@@ -41,6 +41,10 @@ FILES: dict[str, str] = {
     "sample_ledger": "sample_ledger.xlsx",
     "sample_shp": "sample_shp/sample_parcels.shp",
     "sample_plan": "sample_plan.toml",
+    "weekly": "weekly",  # four weekly snapshots: data/weekly/<date>/*.xlsx (datasets._weekly)
+    # datasets/_survey.py: the office's own data (三调 DLTB, 不动产 ZRZ) and an offline base map
+    "sample_survey": "sample_survey.gpkg",
+    "sample_tiles": "sample_tiles.mbtiles",
     "sample_fund": "sample_fund.toml",
 }
 
@@ -78,6 +82,8 @@ LAYERS: tuple[str, ...] = (
     "view_corridor",
     "price_bands",
     "plots",
+    "viewpoints",
+    "landmarks",
 )
 
 _PACKAGE_DATA = Path(__file__).parent / "data"
@@ -96,7 +102,8 @@ def available() -> list[str]:
     Examples
     --------
     >>> available()
-    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan', 'sample_fund']
+    ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan', 'weekly',
+     'sample_survey', 'sample_tiles', 'sample_fund']
     """
     return list(FILES)
 
@@ -178,7 +185,7 @@ def write_sample_data(
     >>> import tempfile
     >>> paths = write_sample_data(tempfile.mkdtemp())  # doctest: +SKIP
     >>> sorted(paths)  # doctest: +SKIP
-    ['flood_depth', 'sample_district', 'sample_ledger', 'sample_plan', 'sample_shp']
+    ['flood_depth', 'sample_district', 'sample_ledger', 'sample_plan', 'sample_shp', 'weekly']
     """
     import shutil
 
@@ -193,13 +200,36 @@ def write_sample_data(
     _write_gpkg(district, paths["sample_district"])
     _write_tif(district, paths["flood_depth"])
     _write_ledger(district, paths["sample_ledger"])
+    from geo_renewal.datasets._weekly import write_weekly
+
+    write_weekly(district, paths["weekly"])  # its own rng: the other files do not change
     _write_shapefile(district, paths["sample_shp"])
+    _write_survey(district, paths["sample_survey"], paths["sample_tiles"])
     with atomic_write(paths["sample_plan"]) as tmp:
         shutil.copyfile(Path(__file__).with_name("sample_plan.toml"), tmp)
     with atomic_write(paths["sample_fund"]) as tmp:  # issue 16: its credit lines, subsidies
         shutil.copyfile(Path(__file__).with_name("sample_fund.toml"), tmp)
     logger.info("wrote the sample district to %s", out)
     return paths
+
+
+def _write_survey(district: SampleDistrict, gpkg: Path, mbtiles: Path) -> None:
+    """Write ``sample_survey.gpkg`` (dltb, zrz) and ``sample_tiles.mbtiles`` (datasets/_survey.py)."""
+    from geo_renewal._tilepackage import write_mbtiles
+    from geo_renewal.datasets import _survey
+    from geo_renewal.io import atomic_write, write_layer
+
+    with atomic_write(gpkg) as tmp:
+        for name, layer in _survey.survey_layers(district).items():
+            write_layer(layer, tmp, layer=name)
+    with atomic_write(mbtiles) as tmp:
+        write_mbtiles(
+            tmp,
+            _survey.sample_tiles(district),
+            name="样例片区底图",
+            attribution="geo_renewal 样例片区（虚构数据）",
+            bounds=tuple(district.layers["parcels"].to_crs(4326).total_bounds),
+        )
 
 
 def _write_gpkg(district: SampleDistrict, path: Path) -> None:

@@ -109,6 +109,7 @@ from geo_renewal.datasets._buildings import BUILDING_STREETS as BUILDING_STREETS
 from geo_renewal.datasets._buildings import _attributes, _buildings, _names
 from geo_renewal.datasets._ledger import AS_OF, _projects
 from geo_renewal.datasets._money import money_layers
+from geo_renewal.datasets._views import view_layers
 
 __all__ = ["AS_OF", "CRS", "SEED", "SampleDistrict", "generate_sample_district"]
 
@@ -482,6 +483,8 @@ def generate_sample_district(*, seed: int = SEED) -> SampleDistrict:
     }
     # issue 16: price bands and sale plots, from their own generator (nothing above changes)
     layers.update(money_layers(layers, ledger, np.random.default_rng(seed + 16), AS_OF))
+    # issue 20: viewpoints and a landmark for the view corridors, from their own generator
+    layers.update(view_layers(layers, np.random.default_rng(seed + 20), (X0, Y0)))
     info = {
         "decoys": decoys,
         "sites": sorted(site_parts),

@@ -1,0 +1,196 @@
+"""
+The ``geo-renewal print`` and ``geo-renewal deck`` commands.
+
+``print PLAN_OR_CLASSIFIED`` draws a printed map or an atlas (`geo_renewal.printmap`,
+`geo_renewal.atlas`); ``deck PLAN`` writes the meeting's PowerPoint deck
+(`geo_renewal.deck`). A project file is run in memory first (`run_in_memory`: nothing else
+is written). See docs/guide/print.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from geo_renewal._cli_options import _friendly_errors
+
+if TYPE_CHECKING:
+    from geo_renewal.workflow import RunResult
+
+__all__ = ["deck_command", "print_command", "run_in_memory"]
+
+
+def run_in_memory(plan: Any) -> RunResult:
+    """
+    Run a project file's computing steps in memory, writing no file.
+
+    The steps are those of `run_plan` before its maps: layers, classes, statistics,
+    resettlement, units, progress and fund.
+
+    Parameters
+    ----------
+    plan
+        A `Plan` or the path of a ``plan.toml``.
+
+    Returns
+    -------
+    result
+        The `RunResult` without files.
+    """
+    from geo_renewal import settings, workflow
+    from geo_renewal.plan import Plan, load_plan
+
+    if not isinstance(plan, Plan):
+        plan = load_plan(plan)
+    result = workflow.RunResult(plan=plan)
+    old = settings.working_crs
+    if plan.working_crs is not None:
+        settings.working_crs = plan.working_crs
+    try:
+        for step in (
+            workflow._read_layers,
+            workflow._classify,
+            workflow._statistics,
+            workflow._resettlement,
+            workflow._units,
+            workflow._progress,
+        ):
+            step(result)
+    finally:
+        settings.working_crs = old
+    return result
+
+
+def _data(source: str) -> Any:
+    """Return a project file's in-memory run, or the path of a classified layer as it is."""
+    if Path(source).suffix.lower() == ".toml":
+        return run_in_memory(source)
+    return source
+
+
+@click.command("print")
+@click.argument(
+    "source", metavar="PLAN_OR_CLASSIFIED", type=click.Path(exists=True, dir_okay=False)
+)
+@click.option(
+    "--map",
+    "kind",
+    type=click.Choice(["classification", "resettlement", "progress"]),
+    default="classification",
+    show_default=True,
+    help="Which map to print.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["A0", "A1", "A2", "A3", "A4"], case_sensitive=False),
+    default="A3",
+    show_default=True,
+)
+@click.option("--landscape", is_flag=True, help="Long side horizontal.")
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="FILE.pdf, FILE.svg or FILE.png."
+)
+@click.option(
+    "--dpi", type=click.IntRange(50, 1200), default=200, show_default=True, help="PNG resolution."
+)
+@click.option("--scale", default=None, help="Stated scale, e.g. 1:5000 (default: fit the paper).")
+@click.option(
+    "--lang", type=click.Choice(["zh", "en"]), default=None, help="Language (default: the plan's)."
+)
+@click.option(
+    "--atlas",
+    type=click.Choice(["street", "project", "unit"]),
+    default=None,
+    help="One page per street, project or renewal unit, in one PDF (分幅图).",
+)
+@click.option("--grid", is_flag=True, help="Draw a coordinate grid with ticks.")
+@click.option(
+    "--basemap",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="A local GeoTIFF under the map.",
+)
+@_friendly_errors
+def print_command(
+    source: str,
+    kind: str,
+    paper: str,
+    landscape: bool,
+    out: str,
+    dpi: int,
+    scale: str | None,
+    lang: str | None,
+    atlas: str | None,
+    grid: bool,
+    basemap: str | None,
+) -> None:
+    """
+    Print a map with a full map frame (图名, 图例, 比例尺, 指北针, 坐标系 …) as PDF, SVG or PNG.
+
+    PLAN_OR_CLASSIFIED is a project file (run in memory first; every map) or a classified
+    layer such as classified.gpkg (the classification map).
+
+    Example:
+
+    \b
+        geo-renewal print plan.toml --map progress --paper A0 --out wall.pdf
+        geo-renewal print plan.toml --atlas unit --paper A3 --out units.pdf
+    """
+    data = _data(source)
+    if atlas is not None:
+        from geo_renewal.atlas import print_atlas
+
+        path = print_atlas(
+            data,
+            by=atlas,
+            map=kind,
+            paper=paper,
+            landscape=landscape,
+            out=out,
+            scale=scale,
+            lang=lang,
+            grid=grid,
+        )
+    else:
+        from geo_renewal.printmap import print_map
+
+        written = print_map(
+            data,
+            map=kind,
+            paper=paper,
+            landscape=landscape,
+            out=out,
+            dpi=dpi,
+            scale=scale,
+            lang=lang,
+            grid=grid,
+            basemap=basemap,
+        )
+        assert isinstance(written, Path)  # a file, since --out is given
+        path = written
+    click.echo(f"Wrote {path}")
+
+
+@click.command("deck")
+@click.argument("plan", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.pptx.")
+@click.option(
+    "--lang", type=click.Choice(["zh", "en"]), default=None, help="Language (default: the plan's)."
+)
+@_friendly_errors
+def deck_command(plan: str, out: str, lang: str | None) -> None:
+    """
+    Write the meeting's PowerPoint deck (16:9): key figures, maps, late projects, checks, fund.
+
+    Tables are real PowerPoint tables (editable); maps are pictures of the printed maps.
+
+    Example:
+
+        geo-renewal deck plan.toml --out meeting.pptx
+    """
+    from geo_renewal.deck import meeting_deck
+
+    result = run_in_memory(plan)
+    click.echo(f"Wrote {meeting_deck(result, out, lang=lang)}")

@@ -1,0 +1,638 @@
+"""
+The weekly meeting from the ledger store: 督办, meeting decisions, 考核 and household signing.
+
+`weekly_meeting(store, as_of)` gathers, for one snapshot of a `LedgerStore`, everything the
+weekly meeting reads: the coloured tasks per unit and person, the open and newly closed
+meeting decisions, the scores of streets and units with their change since the last
+snapshot, the signing forecasts, the 清零 lists and the reconciliation of the ledger with
+the households; `WeeklyMeeting.tables` are its workbook sheets and `weekly_section` its
+part of the meeting report. The project file's ``[weekly]`` section (`weekly_section_of`)
+and the workflow step (`weekly_step`) run it from ``plan.toml``. See
+``docs/guide/weekly.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from geo_renewal._checks import check_lang
+from geo_renewal._errors import InputError
+from geo_renewal._html import escape
+from geo_renewal.text import say
+
+if TYPE_CHECKING:
+    from geo_renewal.ledger import Ledger
+    from geo_renewal.store import LedgerStore
+    from geo_renewal.workflow import RunResult
+
+__all__ = [
+    "WeeklyMeeting",
+    "WeeklySpec",
+    "weekly_meeting",
+    "weekly_section",
+    "weekly_section_of",
+    "weekly_step",
+    "write_weekly_meeting",
+]
+
+_KEYS = {"store", "due_within_days", "behind_points", "assessment", "window_days"}
+
+
+@dataclass(frozen=True)
+class WeeklySpec:
+    """
+    The ``[weekly]`` section of a project file (see `weekly_section_of`).
+
+    Attributes
+    ----------
+    store
+        The ledger store (GeoPackage) whose snapshot the run uses.
+    due_within_days, behind_points
+        The 督办 thresholds (`geo_renewal.supervision.supervise_tasks`).
+    assessment
+        The 考核 parameter file, or None for the bundled placeholders.
+    window_days
+        Days of the recent signing pace (`geo_renewal.households.signing_forecast`).
+    """
+
+    store: Path
+    due_within_days: int = 7
+    behind_points: float = 10.0
+    assessment: Path | None = None
+    window_days: int = 28
+
+
+@dataclass
+class WeeklyMeeting:
+    """
+    What the weekly meeting reads, for one snapshot of the store.
+
+    Attributes
+    ----------
+    as_of, last_meeting
+        The snapshot's day and the one before (None for the first).
+    ledger, progress
+        The snapshot's `Ledger` and its `project_progress`.
+    tasks, supervised
+        The tasks (the store's task table, else the ledger's stages) and their 督办 colours.
+    by_unit, by_person
+        Colour counts per responsible unit and person.
+    decisions_open, decisions_closed
+        The meeting decisions still open and those closed since the last meeting.
+    assessment_street, assessment_unit
+        考核 per street and per responsible unit.
+    forecast, clearance, reconciliation, findings
+        Signing forecasts, the 清零 list, the ledger against the households and the
+        findings of the reconciliation.
+    caveats
+        Sentences a reader must know (placeholder weights, no household table).
+    """
+
+    as_of: dt.date
+    last_meeting: dt.date | None
+    ledger: Ledger
+    progress: pd.DataFrame
+    tasks: pd.DataFrame
+    supervised: pd.DataFrame
+    by_unit: pd.DataFrame
+    by_person: pd.DataFrame
+    decisions_open: pd.DataFrame
+    decisions_closed: pd.DataFrame
+    assessment_street: pd.DataFrame
+    assessment_unit: pd.DataFrame
+    forecast: pd.DataFrame
+    clearance: pd.DataFrame
+    reconciliation: pd.DataFrame
+    findings: pd.DataFrame
+    caveats: list[str] = field(default_factory=list)
+    due_within_days: int = 7
+
+    def tables(self, lang: str | None = None) -> dict[str, pd.DataFrame]:
+        """
+        Return the meeting's workbook sheets: 督办, decisions, 考核, signing, 清零, 核对.
+
+        Parameters
+        ----------
+        lang
+            Language of the sheet names.
+
+        Returns
+        -------
+        sheets
+            Sheet name -> table, in reading order (one 督办单 per unit).
+        """
+        from geo_renewal.supervision import supervision_sheets
+
+        lang = check_lang(lang)
+        out = {say("weekly.sheet.supervision", lang): self.by_unit}
+        out.update(supervision_sheets(self.supervised, lang=lang))
+        out[say("weekly.sheet.decisions_open", lang)] = _decision_cols(self.decisions_open)
+        out[say("weekly.sheet.decisions_closed", lang)] = _decision_cols(self.decisions_closed)
+        out[say("weekly.sheet.assessment_street", lang)] = self.assessment_street
+        out[say("weekly.sheet.assessment_unit", lang)] = self.assessment_unit
+        if len(self.forecast):
+            out[say("weekly.sheet.households", lang)] = self.forecast
+            out[say("weekly.sheet.clearance", lang)] = self.clearance
+            out[say("weekly.sheet.reconcile", lang)] = self.reconciliation
+        return {k[:31]: v for k, v in out.items()}
+
+
+def _decision_cols(d: pd.DataFrame) -> pd.DataFrame:
+    cols = ["decision_id", "meeting_date", "item", "project_id", "responsible_unit"]
+    cols += ["responsible_person", "due_date", "days_overdue", "closed_date", "note"]
+    return d[[c for c in cols if c in d.columns]].reset_index(drop=True)
+
+
+def weekly_meeting(
+    store: LedgerStore | str | Path,
+    as_of: Any = None,
+    *,
+    due_within_days: int = 7,
+    behind_points: float = 10.0,
+    assessment_params: str | Path | None = None,
+    window_days: int = 28,
+    lang: str | None = None,
+) -> WeeklyMeeting:
+    """
+    Gather the weekly meeting of one snapshot of the store.
+
+    Parameters
+    ----------
+    store
+        A `LedgerStore` or its file.
+    as_of
+        The snapshot's day; the latest by default.
+    due_within_days, behind_points
+        The 督办 thresholds (`geo_renewal.supervision.supervise_tasks`).
+    assessment_params
+        A 考核 TOML file; the bundled placeholders by default (the caveats say so).
+    window_days
+        Days of the recent signing pace.
+    lang
+        Language of labels and notes.
+
+    Returns
+    -------
+    meeting
+        A `WeeklyMeeting`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> raw = pd.DataFrame({"项目编号": ["A"], "类型": ["征收拆迁"], "街道": ["东关"],
+    ...     "责任单位": ["征收中心"], "户数": [10], "已签约户数": [4],
+    ...     "签约计划日期": ["2026-11-15"]})
+    >>> store = gr.LedgerStore(Path(tempfile.mkdtemp()) / "renewal.gpkg")
+    >>> _ = store.import_snapshot([raw], as_of="2026-11-20")
+    >>> m = weekly_meeting(store, lang="en")
+    >>> m.supervised[["project_id", "task_id", "colour", "days_overdue"]].to_dict("records")
+    [{'project_id': 'A', 'task_id': 'signing', 'colour': 'red', 'days_overdue': 5.0}]
+    >>> round(float(m.assessment_street["score"].iloc[0]), 1)
+    37.9
+    """
+    from geo_renewal.store import LedgerStore
+
+    lang = check_lang(lang)
+    s = store if isinstance(store, LedgerStore) else LedgerStore(store)
+    day = s._resolve(as_of)
+    last = s.previous(day)
+    thresholds = {"due_within_days": due_within_days, "behind_points": behind_points}
+    now = _snapshot_parts(s, day, thresholds, assessment_params, lang)
+    prev = _snapshot_parts(s, last, thresholds, assessment_params, lang) if last else None
+    return _assemble(s, day, last, now, prev, window_days, lang, due_within_days)
+
+
+def _snapshot_parts(
+    s: LedgerStore,
+    day: dt.date,
+    thresholds: dict[str, Any],
+    params: str | Path | None,
+    lang: str,
+) -> dict[str, Any]:
+    """Progress, tasks, 督办 and 考核 of one snapshot (for this meeting and the last)."""
+    from geo_renewal.assessment import assess_performance
+    from geo_renewal.progress import project_progress
+    from geo_renewal.supervision import supervise_tasks
+    from geo_renewal.tasks import ledger_tasks
+
+    ledger = s.snapshot(day)
+    progress = project_progress(ledger, as_of=day, lang=lang)
+    tasks = s.tasks(day)
+    if tasks.empty:
+        tasks = ledger_tasks(ledger)
+    supervised = supervise_tasks(tasks, as_of=day, **thresholds)
+    decisions = s.decisions(day)
+    kw = {"as_of": day, "tasks": tasks, "supervised": supervised, "params": params}
+    kw["decisions"] = decisions if len(decisions) else None
+    plain = pd.DataFrame(progress.drop(columns="geometry", errors="ignore"))
+    return {
+        "ledger": ledger,
+        "progress": progress,
+        "tasks": tasks,
+        "supervised": supervised,
+        "decisions": decisions,
+        "street": assess_performance(plain, by="street", **kw),
+        "unit": assess_performance(plain, by="responsible_unit", **kw),
+    }
+
+
+def _assemble(
+    s: LedgerStore,
+    day: dt.date,
+    last: dt.date | None,
+    now: dict[str, Any],
+    prev: dict[str, Any] | None,
+    window_days: int,
+    lang: str,
+    due_within_days: int,
+) -> WeeklyMeeting:
+    from geo_renewal.households import clearance_list, reconcile_households, signing_forecast
+    from geo_renewal.supervision import decision_status, supervision_summary
+
+    street, unit = now["street"], now["unit"]
+    if prev is not None:  # the change since the last snapshot
+        street = _with_change(street, prev["street"], "street")
+        unit = _with_change(unit, prev["unit"], "responsible_unit")
+    caveats = []
+    if street.attrs.get("placeholder"):
+        caveats.append(say("weekly.caveat.assessment_placeholder", lang))
+    d = now["decisions"]
+    status = (
+        decision_status(d, as_of=day, last_meeting=last)
+        if len(d)
+        else {"open": pd.DataFrame(), "closed_since": pd.DataFrame()}
+    )
+    hh = s.households(day)
+    if len(hh):
+        forecast = signing_forecast(hh, as_of=day, window_days=window_days, lang=lang)
+        clearance = clearance_list(hh)
+        reconciliation, findings = reconcile_households(now["ledger"], hh)
+    else:
+        forecast = clearance = reconciliation = pd.DataFrame()
+        findings = pd.DataFrame()
+    sup = now["supervised"]
+    return WeeklyMeeting(
+        as_of=day,
+        last_meeting=last,
+        ledger=now["ledger"],
+        progress=now["progress"],
+        tasks=now["tasks"],
+        supervised=sup,
+        by_unit=supervision_summary(sup) if len(sup) else pd.DataFrame(),
+        by_person=supervision_summary(sup, by="responsible_person")
+        if len(sup)
+        else pd.DataFrame(),
+        decisions_open=status["open"],
+        decisions_closed=status["closed_since"],
+        assessment_street=street,
+        assessment_unit=unit,
+        forecast=forecast,
+        clearance=clearance,
+        reconciliation=reconciliation,
+        findings=findings,
+        caveats=caveats,
+        due_within_days=due_within_days,
+    )
+
+
+def _with_change(now: pd.DataFrame, prev: pd.DataFrame, by: str) -> pd.DataFrame:
+    out = now.copy()
+    p = prev.set_index(by)
+    out["score_change"] = out["score"] - out[by].map(p["score"])
+    out["rank_change"] = out[by].map(p["rank"]).astype(float) - out["rank"].astype(float)
+    out.attrs = dict(now.attrs)
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def weekly_section(meeting: WeeklyMeeting | None, lang: str | None = None) -> str:
+    """
+    Return the weekly meeting's part of the HTML report ("" without a meeting).
+
+    Parameters
+    ----------
+    meeting
+        A `WeeklyMeeting`, or None.
+    lang
+        Language of the texts.
+
+    Returns
+    -------
+    html
+        Sections: 督办 counts and the red tasks, meeting decisions, the 考核 ranking and
+        the signing forecasts.
+    """
+    from geo_renewal.tables import format_table
+
+    if meeting is None:
+        return ""
+    lang = check_lang(lang)
+
+    def table(df: pd.DataFrame, cols: list[str]) -> str:
+        if df is None or df.empty:
+            return ""
+        keep = [c for c in cols if c in df.columns]
+        html = format_table(df[keep].reset_index(drop=True), lang=lang, style="html", index=False)
+        return f'<div class="scroll">{html}</div>'
+
+    sup = meeting.supervised
+    n = {c: int((sup["colour"] == c).sum()) if len(sup) else 0 for c in ("red", "yellow", "blue")}
+    parts = [
+        _section(
+            say("weekly.report.supervision", lang),
+            say("weekly.report.supervision_counts", lang, days=meeting.due_within_days, **n),
+            table(
+                sup,
+                [
+                    "colour_label",
+                    "project_id",
+                    "task",
+                    "responsible_unit",
+                    "responsible_person",
+                    "planned_finish",
+                    "days_overdue",
+                    "behind_points",
+                ],
+            ),
+        )
+    ]
+    n_late = int((meeting.decisions_open.get("days_overdue", pd.Series(dtype=float)) > 0).sum())
+    parts.append(
+        _section(
+            say("weekly.report.decisions", lang),
+            say(
+                "weekly.report.decisions_counts",
+                lang,
+                n_open=len(meeting.decisions_open),
+                n_late=n_late,
+                n_closed=len(meeting.decisions_closed),
+            ),
+            table(
+                _decision_cols(meeting.decisions_open),
+                list(_decision_cols(meeting.decisions_open)),
+            )
+            + table(
+                _decision_cols(meeting.decisions_closed),
+                ["decision_id", "item", "responsible_unit", "closed_date"],
+            ),
+        )
+    )
+    cols = [
+        "street",
+        "responsible_unit",
+        "score",
+        "rank",
+        "score_change",
+        "rank_change",
+        "on_time_share",
+        "signing_share",
+        "decision_closure_rate",
+        "days_overdue",
+    ]
+    caveat = "".join(f'<p class="bad">{escape(c)}</p>' for c in meeting.caveats)
+    parts.append(
+        _section(
+            say("weekly.report.assessment", lang),
+            None,
+            caveat + table(meeting.assessment_street, cols) + table(meeting.assessment_unit, cols),
+        )
+    )
+    if len(meeting.forecast):
+        fcols = [
+            "project_id",
+            "households",
+            "signed",
+            "remaining",
+            "pace_per_week",
+            "forecast_date",
+            "forecast_earliest",
+            "forecast_latest",
+            "note",
+        ]
+        bad = "".join(
+            f'<p class="bad">{escape(m)}</p>' for m in meeting.findings.get("message", [])
+        )
+        parts.append(
+            _section(
+                say("weekly.report.households", lang), None, bad + table(meeting.forecast, fcols)
+            )
+        )
+    return "".join(parts)
+
+
+def _section(title: str, lead: str | None, body: str) -> str:
+    p = f"<p>{escape(lead)}</p>" if lead else ""
+    return f"<section><h2>{escape(title)}</h2>{p}{body}</section>"
+
+
+def write_weekly_meeting(
+    meeting: WeeklyMeeting,
+    out_dir: str | Path,
+    *,
+    lang: str | None = None,
+    office: str | None = None,
+) -> dict[str, Path]:
+    """
+    Write the weekly meeting's workbook (``weekly.xlsx``) and page (``weekly.html``).
+
+    Parameters
+    ----------
+    meeting
+        A `WeeklyMeeting`.
+    out_dir
+        The folder (created when missing).
+    lang
+        Language of the outputs.
+    office
+        制表单位 for the workbook's title rows.
+
+    Returns
+    -------
+    files
+        ``"workbook"`` and ``"page"`` -> paths written.
+    """
+    from geo_renewal._folium import runtime_css
+    from geo_renewal.io import atomic_write
+    from geo_renewal.tables import caveat_sheet, write_tables
+
+    lang = check_lang(lang)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sheets = {**caveat_sheet(meeting.caveats, lang=lang), **meeting.tables(lang)}
+    book = write_tables(sheets, out / "weekly.xlsx", lang=lang, office=office, as_of=meeting.as_of)
+    title = say("weekly.report.supervision", lang)
+    html_lang = {"zh": "zh-CN", "en": "en"}[lang]
+    page = (
+        f'<!DOCTYPE html><html lang="{html_lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width"><title>{escape(title)}</title>'
+        f"<style>{runtime_css()}body{{font-family:sans-serif;margin:1.5em;max-width:1100px}}"
+        ".bad{color:#b00020}.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:13px}"
+        "td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>"
+        f"<h1>{escape(meeting.as_of.isoformat())}</h1>{weekly_section(meeting, lang)}</body></html>"
+    )
+    path = out / "weekly.html"
+    with atomic_write(path) as tmp:
+        Path(tmp).write_text(page, encoding="utf-8")
+    return {"workbook": book, "page": path}
+
+
+# --------------------------------------------------------------------------- project file
+
+
+def weekly_section_of(doc: dict[str, Any], base: Path, path: Path) -> WeeklySpec | None:
+    """
+    Check the ``[weekly]`` section of a project file (None when there is none).
+
+    Keys: ``store`` (the ledger store, relative to the project file; required here or as
+    ``[ledger] store``),
+    ``due_within_days`` (7), ``behind_points`` (10), ``assessment`` (a 考核 TOML file) and
+    ``window_days`` (28).
+
+    Parameters
+    ----------
+    doc
+        The whole project file.
+    base
+        Its folder.
+    path
+        The file, for messages.
+
+    Returns
+    -------
+    spec
+        A `WeeklySpec`, or None.
+
+    Raises
+    ------
+    InputError
+        Naming the key at fault and the fix.
+
+    Examples
+    --------
+    >>> weekly_section_of({}, Path("."), Path("plan.toml")) is None
+    True
+    """
+    from geo_renewal._checks import did_you_mean
+
+    sec = doc.get("weekly")
+    in_ledger = doc.get("ledger", {}).get("store") if isinstance(doc.get("ledger"), dict) else None
+    if sec is None and in_ledger is None:
+        return None
+    where = f"{path}: [weekly]"
+    if sec is None:
+        sec = {}
+    if not isinstance(sec, dict):
+        msg = f"{where} must be a table; write it as [weekly]."
+        raise InputError(msg)
+    if in_ledger is not None and "store" not in sec:
+        sec = {**sec, "store": in_ledger}
+        where = f"{path}: [ledger]"
+    for k in sec:
+        if k not in _KEYS:
+            msg = f"{where} `{k}` is not a key; {did_you_mean(k, _KEYS)}valid keys: {', '.join(sorted(_KEYS))}."
+            raise InputError(msg)
+    if not isinstance(sec.get("store"), str):
+        msg = f'{where} needs `store`, the ledger store file; write e.g. store = "renewal.gpkg".'
+        raise InputError(msg)
+    store = Path(sec["store"])
+    store = store if store.is_absolute() else base / store
+    if not store.exists():
+        msg = (
+            f"{where} `store` names {store}, which does not exist; import the week's ledgers "
+            f"first with `geo-renewal ledger import … --store {sec['store']}`."
+        )
+        raise InputError(msg)
+    assessment = sec.get("assessment")
+    if assessment is not None:
+        a = Path(assessment)
+        assessment = a if a.is_absolute() else base / a
+        if not assessment.exists():
+            msg = f"{where} `assessment` names {assessment}, which does not exist; fix the path."
+            raise InputError(msg)
+    return WeeklySpec(
+        store=store.resolve(),
+        due_within_days=int(_num(sec, "due_within_days", 7, where, 0, 365)),
+        behind_points=_num(sec, "behind_points", 10.0, where, 0, 100),
+        assessment=assessment,
+        window_days=int(_num(sec, "window_days", 28, where, 7, 365)),
+    )
+
+
+def _num(sec: dict[str, Any], key: str, default: float, where: str, lo: float, hi: float) -> float:
+    v = sec.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+        msg = f"{where} `{key}` must be a number from {lo:g} to {hi:g}, got {v!r}; fix it."
+        raise InputError(msg)
+    return float(v)
+
+
+# --------------------------------------------------------------------------- workflow
+
+
+def store_ledger(spec: WeeklySpec, as_of: dt.date) -> Ledger:
+    """
+    Return the ledger of the store's snapshot of `as_of` (the latest one on or before it).
+
+    Parameters
+    ----------
+    spec
+        The project file's ``[weekly]`` section.
+    as_of
+        The meeting day of the project file.
+
+    Returns
+    -------
+    ledger
+        The snapshot's `Ledger`.
+
+    Raises
+    ------
+    InputError
+        If the store has no snapshot on or before `as_of`.
+    """
+    from geo_renewal.store import LedgerStore
+
+    store = LedgerStore(spec.store)
+    days = [d for d in store.dates() if d <= as_of]
+    if not days:
+        msg = (
+            f"the store {spec.store} has no snapshot on or before the project file's as_of "
+            f"({as_of}); import that week's ledgers or change [project] as_of."
+        )
+        raise InputError(msg)
+    return store.snapshot(days[-1])
+
+
+def weekly_step(result: RunResult) -> None:
+    """
+    Run the weekly meeting of a project file with a ``[weekly]`` section (the workflow step).
+
+    Sets ``result.weekly`` (a `WeeklyMeeting` of the store's snapshot on or before the plan's
+    ``as_of``); nothing happens without the section.
+
+    Parameters
+    ----------
+    result
+        The run so far.
+    """
+    spec = getattr(result.plan, "weekly", None)
+    if spec is None:
+        return
+    ledger = store_ledger(spec, result.plan.as_of)
+    day = pd.Timestamp(ledger.source.rsplit("@", 1)[-1].strip()).date() if ledger.source else None
+    result.weekly = weekly_meeting(
+        spec.store,
+        day,
+        due_within_days=spec.due_within_days,
+        behind_points=spec.behind_points,
+        assessment_params=spec.assessment,
+        window_days=spec.window_days,
+        lang=result.plan.lang,
+    )

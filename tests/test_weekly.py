@@ -1,0 +1,245 @@
+"""The weekly cycle end to end on the sample's four weeks: CLI, meeting, playback, project file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from small_plan import write_small_plan
+
+from geo_renewal import datasets
+from geo_renewal._errors import InputError
+from geo_renewal.cli import cli
+from geo_renewal.datasets._weekly import STREETS, WEEKS
+from geo_renewal.plan import load_plan
+from geo_renewal.store import LedgerStore
+from geo_renewal.weekly import weekly_meeting, write_weekly_meeting
+from geo_renewal.workflow import run_plan
+
+
+def _import_args(day: dt.date, store) -> list[str]:
+    week = datasets.get_path("weekly") / day.isoformat()
+    return [
+        "ledger",
+        "import",
+        *(str(week / f"{s}台账.xlsx") for s in STREETS),
+        "--as-of",
+        day.isoformat(),
+        "--store",
+        str(store),
+        "--projects",
+        str(datasets.get_path("sample_district")),
+        "--tasks",
+        str(week / "任务分解.xlsx"),
+        "--households",
+        str(week / "一户一档.xlsx"),
+        "--decisions",
+        str(week / "例会商定事项.xlsx"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory):
+    """The sample's four weeks imported with the CLI, as a planner does it."""
+    store = tmp_path_factory.mktemp("weekly") / "renewal.gpkg"
+    runner = CliRunner()
+    for day in WEEKS:
+        result = runner.invoke(cli, _import_args(day, store))
+        assert result.exit_code == 0, result.output
+        assert f"snapshot {day} imported: 7 projects from 2 ledger file(s)" in result.output
+    return store
+
+
+def test_the_cli_refuses_a_week_imported_twice_and_reads_the_store_back(sample_store):
+    runner = CliRunner()
+    again = runner.invoke(cli, _import_args(WEEKS[-1], sample_store))
+    assert again.exit_code == 1
+    assert "has a snapshot of 2026-11-20 already" in again.output
+    later = _import_args(WEEKS[-1], sample_store)
+    later[later.index("--as-of") + 1] = "2026-11-27"
+    refused = runner.invoke(cli, later)
+    assert "河畔街道台账.xlsx (ledger) was imported before" in refused.output
+    assert "Traceback" not in refused.output
+    skipped = runner.invoke(cli, [*later, "--skip-known"])
+    assert skipped.exit_code == 0
+    assert "nothing imported for 2026-11-27" in skipped.output
+    snaps = runner.invoke(cli, ["ledger", "snapshots", "--store", str(sample_store)])
+    assert snaps.output.count("河畔街道台账.xlsx") == 4
+    hist = runner.invoke(cli, ["ledger", "history", "GX09", "--store", str(sample_store)])
+    assert [int(n) for n in re.findall(r"  (22\d)  ", hist.output)] == [220, 223, 226, 229]
+    diff = runner.invoke(
+        cli,
+        [
+            "ledger",
+            "diff",
+            "--from",
+            "2026-11-06",
+            "--to",
+            "2026-11-13",
+            "--lang",
+            "en",
+            "--store",
+            str(sample_store),
+        ],
+    )
+    assert "Land approval → Land supply" in diff.output
+    assert "GX08" in diff.output
+    assert "GX10" in diff.output
+
+
+def test_weekly_meeting_of_the_sample(sample_store):
+    m = weekly_meeting(sample_store, lang="en")
+    assert m.as_of == WEEKS[-1]
+    assert m.last_meeting == WEEKS[-2]
+    colours = m.supervised.groupby("colour")["project_id"].apply(set).to_dict()
+    assert colours == {"red": {"GX09"}, "yellow": {"GX10"}, "blue": {"GX11"}}
+    assert (m.supervised["colour"] == "red").sum() == 5
+    assert m.decisions_open["decision_id"].tolist()[0] == "D01"  # 7 days past its date
+    assert m.decisions_closed["decision_id"].tolist() == ["D05"]
+    # the reconciliation finding planted in GX06: the ledger counts 3 more signed households
+    assert m.findings["problem"].tolist() == ["signed_count_differs"]
+    assert "GX06" in m.findings["message"].iloc[0]
+    f = m.forecast.set_index("project_id")
+    assert f.loc["GX09", "remaining"] == 12
+    assert f.loc["GX09", "pace_per_week"] == pytest.approx(9 / 4)
+    assert f.loc["GX09", "forecast_date"] == pd.Timestamp("2026-11-20") + pd.Timedelta(days=38)
+    assert len(m.clearance) == int(f["remaining"].sum())
+    # households conserved: every household of the store is in a forecast row
+    assert f["households"].sum() == len(LedgerStore(sample_store).households())
+    s = m.assessment_street.set_index("street")
+    assert s["rank"].to_dict() == {"河畔街道": 1, "文庙街道": 2}
+    assert s["score_change"].notna().all()
+    assert m.caveats
+
+
+def test_weekly_meeting_files_open_back(sample_store, tmp_path):
+    m = weekly_meeting(sample_store, lang="zh")
+    files = write_weekly_meeting(m, tmp_path / "周例会", lang="zh")
+    sheets = pd.read_excel(files["workbook"], sheet_name=None, header=None)
+    for name in (
+        "督办汇总",
+        "督办单-文庙街道办事处",
+        "例会事项-未办结",
+        "考核-街道",
+        "签约预测",
+        "清零清单",
+    ):
+        assert name in sheets, list(sheets)
+    first = next(iter(sheets.values())).astype(str).to_numpy().ravel()
+    assert any("占位" in c for c in first)  # the placeholder weights come first
+    page = files["page"].read_text(encoding="utf-8")
+    assert "红色 5 项（逾期）" in page
+    assert "约谈未签约户" in page
+
+
+def test_playback_is_one_offline_file_with_every_week(sample_store, tmp_path):
+    from geo_renewal.io import read_layer
+
+    out = tmp_path / "playback.html"
+    buildings = read_layer(datasets.get_path("sample_district"), layer="buildings")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "ledger",
+            "playback",
+            "--store",
+            str(sample_store),
+            "--out",
+            str(out),
+            "--buildings",
+            str(datasets.get_path("sample_district")),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "cdn.jsdelivr" not in html  # Leaflet inlined
+    data = json.loads(re.search(r"var PLAYBACK = (\{.*?\});</script>", html, re.S).group(1))
+    assert data["dates"] == [d.isoformat() for d in WEEKS]
+    ids = data["projects"]["project_id"]
+    gx08 = ids.index("GX08")
+    codes = data["weeks"]["codes"]
+    assert [codes[w[gx08]] for w in data["weeks"]["stage"]] == [
+        "approval",
+        "approval",
+        "land_supply",
+        "land_supply",
+    ]
+    assert [w[gx08] for w in data["weeks"]["changed"]] == ["0", "0", "1", "0"]
+    assert data["weeks"]["overdue"][-1][ids.index("GX09")] == "1"
+    assert 0 < len(data["buildings"]["building_id"]) < len(buildings)
+
+
+@pytest.mark.browser
+def test_playback_slider_redraws_in_chromium(sample_store, tmp_path):
+    from browser import chromium_available, open_in_chromium, pixel_stddev
+
+    if not chromium_available():
+        pytest.skip("no chromium")
+    from geo_renewal._mapplayback import playback_map
+
+    out = playback_map(LedgerStore(sample_store), tmp_path / "p.html", lang="en")
+
+    def first_week(page):
+        page.fill("#slider", "0")
+        page.dispatch_event("#slider", "input")
+
+    res = open_in_chromium(
+        out, actions=first_week, evaluate={"day": "document.getElementById('day').textContent"}
+    )
+    assert not res.page_errors
+    assert not res.external_requests
+    assert res.values["day"] == "Snapshot 2026-10-30"
+    assert pixel_stddev(res.screenshot) > 5
+
+
+def test_a_project_file_takes_its_ledger_and_meeting_from_the_store(
+    sample_store, tmp_path, grid_parcels
+):
+    plan_path = write_small_plan(tmp_path, grid_parcels)
+    text = plan_path.read_text(encoding="utf-8")
+    plan_path.write_text(
+        text
+        + f'\n[ledger]\nstore = "{sample_store.as_posix()}"\n\n[weekly]\nbehind_points = 20\n',
+        encoding="utf-8",
+    )
+    plan = load_plan(plan_path)
+    assert plan.weekly.store == sample_store.resolve()
+    assert plan.weekly.behind_points == 20
+    result = run_plan(plan, out_dir=tmp_path / "out")
+    assert result.weekly.as_of == WEEKS[-1]  # the latest snapshot on or before 2026-11-20
+    assert set(result.progress["project_id"]) == {
+        "GX01",
+        "GX03",
+        "GX06",
+        "GX08",
+        "GX09",
+        "GX10",
+        "GX11",
+    }
+    assert (result.weekly.supervised["colour"] == "yellow").sum() == 1  # 29.7 points > 20
+    sheets = pd.read_excel(result.files["workbook"], sheet_name=None)
+    assert "督办汇总" in sheets
+    assert "考核-街道" in sheets
+    report = result.files["report"].read_text(encoding="utf-8")
+    assert "督办（红/黄/蓝）" in report
+    assert "考核排名" in report
+
+
+def test_a_bad_weekly_section_names_the_key(tmp_path, grid_parcels, sample_store):
+    plan_path = write_small_plan(tmp_path, grid_parcels)
+    base = plan_path.read_text(encoding="utf-8")
+    plan_path.write_text(base + '\n[weekly]\nstore = "nope.gpkg"\n', encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"\[weekly\] `store` names .*nope.gpkg, which does not exist"
+    ):
+        load_plan(plan_path)
+    plan_path.write_text(
+        base + f'\n[weekly]\nstore = "{sample_store.as_posix()}"\nbehind_point = 5\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="did you mean `behind_points`"):
+        load_plan(plan_path)
