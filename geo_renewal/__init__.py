@@ -93,6 +93,10 @@ _API: dict[str, str] = {
     "signing_forecast": "households",
     "clearance_list": "households",
     "reconcile_households": "households",
+    "WeeklyMeeting": "weekly",
+    "weekly_meeting": "weekly",
+    "write_weekly_meeting": "weekly",
+    "playback_map": "_mapplayback",
     # fund.py / fund_params.py
     "FundParams": "fund_params",
     "FundBalance": "fund",

@@ -1032,3 +1032,6 @@ cli.add_command(deck_command)
 from geo_renewal._cli_ledger import ledger_group  # noqa: E402 - added after the group exists
 
 cli.add_command(ledger_group)
+from geo_renewal._cli_corridors import corridors_command  # noqa: E402 - view corridors only
+
+cli.add_command(corridors_command)

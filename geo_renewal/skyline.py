@@ -24,7 +24,7 @@ import shapely
 
 from geo_renewal._compat import import_optional
 from geo_renewal._errors import InputError
-from geo_renewal.crs import check_crs, to_working
+from geo_renewal.crs import check_crs, to_working, working_crs
 from geo_renewal.heights import _numbers
 from geo_renewal.io import atomic_write
 from geo_renewal.text import say
@@ -103,8 +103,8 @@ def skyline_profile(
     buildings
         Footprints with a CRS (projected into the viewpoint's working CRS).
     viewpoint
-        A one-row GeoDataFrame (with ``eye_height`` if known) or a shapely Point in the
-        buildings' CRS.
+        A one-row GeoDataFrame (with ``eye_height`` if known; any CRS) or a shapely Point
+        in the buildings' working CRS (their own CRS when it is projected).
     azimuths
         (from, to) in compass degrees, clockwise; ``(300, 60)`` crosses north.
     step
@@ -139,11 +139,11 @@ def skyline_profile(
     [[-7.5, 44.75], [-2.5, 44.97], [2.5, 44.97], [7.5, 44.75]]
     """
     check_crs(buildings, "buildings")
-    crs = buildings.crs
+    crs = working_crs(buildings)
     ex, ey, ez = _eye(viewpoint, crs, eye_height, eye_ground)
     start, span = float(azimuths[0]), (float(azimuths[1]) - float(azimuths[0])) % 360.0 or 360.0
     n_bins = max(1, round(span / step))
-    geoms = np.asarray(buildings.geometry.array)
+    geoms = np.asarray(to_working(buildings.geometry, crs=crs).array)
     h = _numbers(buildings, height_col) if heights is None else np.asarray(heights, dtype=float)
     g = np.zeros(len(geoms)) if ground is None else np.nan_to_num(np.asarray(ground, dtype=float))
     p1, p2, owner = _edges(geoms)
@@ -266,8 +266,9 @@ def landmark_angles(
     [[90.0, 45.0]]
     """
     check_crs(landmarks, "landmarks")
-    ex, ey, ez = _eye(viewpoint, landmarks.crs, eye_height, eye_ground)
-    pts = shapely.centroid(np.asarray(landmarks.geometry.array))
+    crs = working_crs(landmarks)
+    ex, ey, ez = _eye(viewpoint, crs, eye_height, eye_ground)
+    pts = shapely.centroid(np.asarray(to_working(landmarks.geometry, crs=crs).array))
     dx, dy = shapely.get_x(pts) - ex, shapely.get_y(pts) - ey
     dist = np.hypot(dx, dy)
     top = _numbers(landmarks, height_col) + (
@@ -403,7 +404,11 @@ def skyline_chart(
 
 
 def skyline_panels(
-    panels: list[dict[str, Any]], *, path: str | Path | None = None, lang: str = "zh"
+    panels: list[dict[str, Any]],
+    *,
+    path: str | Path | None = None,
+    lang: str = "zh",
+    note: str | None = None,
 ) -> Any:
     """
     Draw several skylines (e.g. one per viewpoint) one above the other in one figure.
@@ -417,6 +422,8 @@ def skyline_panels(
         PNG, SVG or PDF to write (atomically); None: only return the figure.
     lang
         ``"zh"`` or ``"en"``.
+    note
+        A sentence printed under the chart (e.g. that the parameters are placeholders).
 
     Returns
     -------
@@ -445,7 +452,13 @@ def skyline_panels(
                 panel.get("title"),
                 lang,
             )
-        fig.tight_layout()
+        if note:
+            fig.text(
+                0.01, 0.005, note, fontsize=7, color="#b22222", ha="left", va="bottom", wrap=True
+            )
+            fig.tight_layout(rect=(0, 0.03, 1, 1))
+        else:
+            fig.tight_layout()
         if path is not None:
             target = Path(path)
             with atomic_write(target) as tmp:

@@ -122,22 +122,31 @@ def _lowest_plane(surfaces: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> n
     return out
 
 
-def surface_contours(surfaces: gpd.GeoDataFrame, *, step: float = 10.0) -> gpd.GeoDataFrame:
+def surface_contours(
+    surfaces: gpd.GeoDataFrame, *, step: float = 10.0, dem: str | Path | None = None
+) -> gpd.GeoDataFrame:
     """
-    Return contour bands of the permitted height (flat ground): exact polygons per surface.
+    Return contour bands of the permitted height above the ground, as polygons.
+
+    Without a DEM (flat ground) the bands are exact, one set per surface: strips across the
+    sightline cut to the corridor. With a DEM the permitted height (the lowest surface minus
+    the ground) is banded on the DEM's grid and the pixels of a band are polygonised.
 
     Parameters
     ----------
     surfaces
-        Corridors and zones (heights above a flat ground; with a DEM, use `surface_raster`).
+        Corridors and zones.
     step
         Band height in metres.
+    dem
+        Ground elevation GeoTIFF in the surfaces' CRS; None: flat ground.
 
     Returns
     -------
     bands
-        GeoDataFrame with ``surface``, ``from_m``, ``to_m`` (the band of permitted height)
-        and the band polygon; bands below 0 m start at −inf (no building allowed).
+        GeoDataFrame with ``surface`` (null with a DEM: the lowest of all), ``from_m``,
+        ``to_m`` (the band of permitted height) and the band polygon; bands below 0 m start
+        at −inf (no building allowed).
 
     Examples
     --------
@@ -153,6 +162,8 @@ def surface_contours(surfaces: gpd.GeoDataFrame, *, step: float = 10.0) -> gpd.G
     import geopandas as gpd
 
     _check_surfaces(surfaces)
+    if dem is not None:
+        return _dem_contours(surfaces, step, dem)
     rows, geoms = [], []
     for poly, name, a, b, c in zip(
         surfaces.geometry.array, surfaces.surface, surfaces.a, surfaces.b, surfaces.c, strict=True
@@ -174,6 +185,32 @@ def surface_contours(surfaces: gpd.GeoDataFrame, *, step: float = 10.0) -> gpd.G
     return gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=["surface", "from_m", "to_m"]), geometry=geoms, crs=surfaces.crs
     )
+
+
+def _dem_contours(surfaces: gpd.GeoDataFrame, step: float, dem: str | Path) -> gpd.GeoDataFrame:
+    """Band the permitted height above a DEM on its grid and polygonise each band."""
+    import geopandas as gpd
+
+    rasterio = import_optional("rasterio", purpose="permitted-height contours over a DEM")
+    from rasterio.features import shapes
+
+    x, y, ground, profile = _grid(surfaces, 1.0, dem, rasterio)
+    value = _lowest_plane(surfaces, x, y) - ground
+    ok = ~np.isnan(value)
+    band = np.where(ok, np.floor(np.where(ok, value, 0.0) / step), 0).astype("int32")
+    rows, geoms = [], []
+    for geom, k in shapes(band, mask=ok, transform=profile["transform"]):
+        k = int(k)
+        rows.append(
+            {
+                "surface": None,
+                "from_m": float(k * step) if k >= 0 else -math.inf,
+                "to_m": float((k + 1) * step),
+            }
+        )
+        geoms.append(shapely.geometry.shape(geom))
+    frame = pd.DataFrame(rows, columns=["surface", "from_m", "to_m"])
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=profile["crs"])
 
 
 def _strip(poly: Any, a: float, b: float, c: float, lo: float, hi: float) -> Any:

@@ -78,6 +78,7 @@ def view3d_html(
     id_col: str | None = None,
     title: str | None = None,
     lang: str = "zh",
+    note: str | None = None,
 ) -> Path:
     """
     Write buildings extruded by height, with corridor surfaces, as one offline HTML page.
@@ -104,6 +105,8 @@ def view3d_html(
         The page title (default the zh/en "view corridors in 3D").
     lang
         ``"zh"`` or ``"en"``.
+    note
+        A sentence shown under the legend (e.g. that the parameters are placeholders).
 
     Returns
     -------
@@ -157,7 +160,9 @@ def view3d_html(
         "mapProvider": None,
         "mapStyle": None,
     }
-    html = _page(deck, title or say("corridors.view3d_title", lang), lang, int((ex > 0).sum()))
+    html = _page(
+        deck, title or say("corridors.view3d_title", lang), lang, int((ex > 0).sum()), note
+    )
     target = Path(path)
     with atomic_write(target) as tmp:
         tmp.write_text(html, encoding="utf-8")
@@ -286,6 +291,7 @@ html, body {{ margin: 0; height: 100%; background: #f4f6f8; overflow: hidden;
   padding: 8px 12px; border-radius: 6px; font-size: 13px; box-shadow: 0 1px 4px rgba(0,0,0,.2);
   max-width: 60vw; }}
 #panel h1 {{ font-size: 15px; margin: 0 0 4px; }}
+.note {{ color: #b22222; margin: 6px 0 0; font-size: 12px; }}
 .sw {{ display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 10px; vertical-align: -1px; }}
 </style>
 <script>{bundle}</script>
@@ -309,7 +315,7 @@ try {{
 """
 
 
-def _page(deck: dict[str, Any], title: str, lang: str, n_over: int) -> str:
+def _page(deck: dict[str, Any], title: str, lang: str, n_over: int, note: str | None) -> str:
     swatch = '<span class="sw" style="background:rgba({},{},{},{:.2f})"></span>'
     legend = (
         swatch.format(*_GREY[:3], _GREY[3] / 255)
@@ -320,6 +326,9 @@ def _page(deck: dict[str, Any], title: str, lang: str, n_over: int) -> str:
         + swatch.format(*_GREEN[:3], 0.5)
         + escape(say("corridors.section", lang))
     )
+    if note:
+        legend += f'<p class="note">{escape(note)}</p>'
+
     deck_json = script_json(deck)
     return _PAGE.format(
         lang=lang, title=escape(title), bundle=_deck_bundle(), legend=legend, deck=deck_json

@@ -26,6 +26,7 @@ __all__ = [
     "CorridorRun",
     "CorridorSpec",
     "corridor_report",
+    "corridor_slide",
     "corridor_tables",
     "corridors_section",
     "run_corridors",
@@ -462,7 +463,7 @@ def _write_files(
     path = out / CORRIDOR_FILES["corridors"]
     with atomic_write(path) as tmp:
         write_layer(run.surfaces, tmp, layer="surfaces")
-        write_layer(surface_contours(run.surfaces, step=10.0), tmp, layer="contours")
+        write_layer(surface_contours(run.surfaces, step=10.0, dem=spec.dem), tmp, layer="contours")
         write_layer(
             _checks_layer(run.checks, buildings, "buildings"), tmp, layer="building_checks"
         )
@@ -473,7 +474,10 @@ def _write_files(
         run.surfaces, out / CORRIDOR_FILES["permitted_height"], res=spec.res, dem=spec.dem
     )
     skyline_panels(
-        _skylines(spec, state, buildings, lang), path=out / CORRIDOR_FILES["skyline"], lang=lang
+        _skylines(spec, state, buildings, lang),
+        path=out / CORRIDOR_FILES["skyline"],
+        lang=lang,
+        note=run.caveat(lang) or None,
     )
     result.files["skyline"] = out / CORRIDOR_FILES["skyline"]
     inside = np.isin(
@@ -490,6 +494,7 @@ def _write_files(
         viewpoints=state.viewpoints,
         id_col="building_id" if "building_id" in buildings else None,
         lang=lang,
+        note=run.caveat(lang) or None,
     )
     return result.files["skyline"].read_bytes()
 
@@ -542,6 +547,45 @@ def _sheet(checks: pd.DataFrame) -> pd.DataFrame:
     ]
     table = table.sort_values("excess_m", ascending=False, na_position="first", ignore_index=True)
     return table.round({"height_m": 2, "permitted_m": 2, "excess_m": 2})
+
+
+def corridor_slide(prs: Any, result: Any, lang: str, new_slide: Any) -> None:
+    """
+    Add the skyline chart (current and planned, per viewpoint) to a meeting deck.
+
+    Parameters
+    ----------
+    prs
+        The python-pptx presentation (16:9).
+    result
+        A `geo_renewal.workflow.RunResult`; nothing is added without a corridor run.
+    lang
+        ``"zh"`` or ``"en"``.
+    new_slide
+        ``new_slide(prs, title)`` -> a slide with its title (the deck's own layout).
+    """
+    import io
+
+    from pptx.util import Emu
+
+    run = getattr(result, "corridors", None)
+    if run is None or not run.chart_png:
+        return
+    from PIL import Image
+
+    with Image.open(io.BytesIO(run.chart_png)) as im:
+        aspect = im.width / im.height
+    slide = new_slide(prs, say("corridors.section", lang))
+    top, bottom = 1_250_000, 150_000
+    h = min(prs.slide_height - top - bottom, int((prs.slide_width - 914_400) / aspect))
+    w = int(h * aspect)
+    slide.shapes.add_picture(
+        io.BytesIO(run.chart_png),
+        Emu((prs.slide_width - w) // 2),
+        Emu(top),
+        width=Emu(w),
+        height=Emu(h),
+    )
 
 
 def corridor_report(result: Any, lang: str) -> str:

@@ -83,7 +83,16 @@ STEP_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("read", "classify", "resettlement"),
     ),
     "progress": (
-        ("ledger", "ledger_sheet", "as_of", "fund_params", "fund_options", "lang", "working_crs"),
+        (
+            "ledger",
+            "ledger_sheet",
+            "as_of",
+            "fund_params",
+            "fund_options",
+            "weekly",  # the ledger store's snapshot when the plan has no ledger file
+            "lang",
+            "working_crs",
+        ),
         ("read",),
     ),
     "weekly": (("weekly", "as_of", "lang", "working_crs"), ("read", "progress")),

@@ -25,7 +25,7 @@ from geo_renewal.heights import building_heights
 from geo_renewal.io import read_layer, write_layer
 from geo_renewal.rules import parse_rules
 from geo_renewal.surfaces import surface_contours, surface_raster
-from tests.test_heights import write_raster
+from tests.test_raster import _write as write_raster
 
 CRS = "EPSG:4548"
 # The hand-computed case: an eye 1.6 m above the ground at (0, 0), a tower 121.6 m high
@@ -122,7 +122,7 @@ def test_a_dem_raises_the_ground(tmp_path, viewpoint, tower, three_buildings):
     # Ground 0 m south of y = 1000, a 30 m terrace north of it (the tower and B stand on it):
     # protected top 30 + 121.6 − 20 = 131.6; plane 1.6 + 0.065 s − 5.
     rows = np.where(np.arange(220)[:, None] < 110, 30.0, 0.0).repeat(100, 1)  # 10 m pixels
-    dem = write_raster(tmp_path / "dem.tif", rows, x0=X0 - 500, y1=Y0 + 2100, res=10.0)
+    dem = write_raster(tmp_path / "dem.tif", rows, origin=(X0 - 500, Y0 + 2100))
     c = corridors_from_points(viewpoint, tower, width=200, band=20, clearance=5, dem=dem)
     assert c["target_z"].iloc[0] == pytest.approx(131.6)
     b = three_buildings.copy()
@@ -141,6 +141,11 @@ def test_a_dem_raises_the_ground(tmp_path, viewpoint, tower, three_buildings):
         r, col = f.index(X0 + 5, Y0 + 1205)  # pixel centre (5, 1205), on the terrace
         assert float(f.read(1)[r, col]) == pytest.approx(0.065 * 1205 - 3.4 - 30, abs=0.01)
         assert (f.width, f.height) == (20, 200)  # the DEM's pixels over the corridor
+    bands = surface_contours(c, step=10, dem=dem)
+    assert bands.area.sum() == pytest.approx(200 * 2000)  # every pixel of the corridor
+    here = bands[bands.contains(Point(X0 + 5, Y0 + 1205))]
+    # 0.065 × 1205 − 3.4 − 30 = 44.9 m above the terrace: the band 40–50 m
+    assert here[["from_m", "to_m"]].values.tolist() == [[40.0, 50.0]]
 
 
 def test_surface_raster_without_dem_and_contours_are_exact(tmp_path, viewpoint, tower):
@@ -265,3 +270,9 @@ def test_bad_inputs_are_one_sentence(viewpoint, tower):
     blank = tower.assign(height=[None])
     with pytest.raises(InputError, match=r"landmarks row 0: 'height' is blank"):
         corridors_from_points(viewpoint, blank, width=10)
+
+
+def test_buildings_in_longitude_latitude_get_the_same_heights(viewpoint, tower, three_buildings):
+    c = corridors_from_points(viewpoint, tower, width=200, band=20, clearance=5)
+    checks = height_checks(three_buildings.to_crs("EPSG:4326"), c, id_col="building_id")
+    assert checks["permitted_m"].tolist() == pytest.approx([11.6, 46.6, 71.6], abs=0.01)

@@ -11,29 +11,9 @@ from shapely import Point, box
 
 from geo_renewal._errors import InputError
 from geo_renewal.heights import building_heights, ground_levels, load_storey_heights, plot_heights
+from tests.test_raster import _write as write_raster
 
 CRS = "EPSG:4548"
-
-
-def write_raster(path, values, *, x0=0.0, y1=100.0, res=10.0):
-    import rasterio
-    from rasterio.transform import from_origin
-
-    values = np.asarray(values, dtype="float32")
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=values.shape[1],
-        height=values.shape[0],
-        count=1,
-        dtype="float32",
-        crs=CRS,
-        transform=from_origin(x0, y1, res, res),
-        nodata=-9999.0,
-    ) as f:
-        f.write(values, 1)
-    return path
 
 
 @pytest.fixture
@@ -78,9 +58,11 @@ def test_bad_storey_height_is_one_sentence(tmp_path):
 def test_dsm_minus_dem(tmp_path, buildings):
     # DSM 40 m on the left half, DEM 12 m everywhere: height 28 m where no column is given.
     dsm = write_raster(
-        tmp_path / "dsm.tif", np.where(np.arange(10) < 5, 40.0, 12.0)[None, :].repeat(10, 0)
+        tmp_path / "dsm.tif",
+        np.where(np.arange(10) < 5, 40.0, 12.0)[None, :].repeat(10, 0),
+        origin=(0.0, 100.0),
     )
-    dem = write_raster(tmp_path / "dem.tif", np.full((10, 10), 12.0))
+    dem = write_raster(tmp_path / "dem.tif", np.full((10, 10), 12.0), origin=(0.0, 100.0))
     h = building_heights(buildings, dsm=dsm, dem=dem)
     assert h["height_source"].tolist() == ["dsm", "column", "dsm", "dsm"]
     assert h["height_m"].tolist() == [28.0, 25.0, 28.0, 0.0]
@@ -88,7 +70,9 @@ def test_dsm_minus_dem(tmp_path, buildings):
 
 
 def test_ground_levels_of_points_take_their_pixel(tmp_path):
-    dem = write_raster(tmp_path / "dem.tif", np.arange(100, dtype=float).reshape(10, 10))
+    dem = write_raster(
+        tmp_path / "dem.tif", np.arange(100, dtype=float).reshape(10, 10), origin=(0.0, 100.0)
+    )
     g = ground_levels(gpd.GeoSeries([Point(15, 95), Point(95, 5)], crs=CRS), dem)
     assert g.tolist() == [1.0, 99.0]
 

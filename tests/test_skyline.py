@@ -172,3 +172,18 @@ def test_chart_png_and_svg(tmp_path, crafted):
 
     with Image.open(tmp_path / "sky.png") as im:
         assert im.size == (1500, 510)
+
+
+def test_layers_in_longitude_latitude_are_measured_in_metres(crafted):
+    vp = gpd.GeoDataFrame({"eye_height": [1.6]}, geometry=[EYE], crs=CRS)
+    plain = skyline_profile(crafted, vp, azimuths=(-4, 4), step=0.1)
+    geographic = skyline_profile(
+        crafted.to_crs("EPSG:4326"), vp.to_crs("EPSG:4326"), azimuths=(-4, 4), step=0.1
+    )
+    # the same picture (the projection's grid convergence at 117° E turns bearings slightly)
+    assert geographic["elevation_deg"].max() == pytest.approx(
+        plain["elevation_deg"].max(), abs=0.01
+    )
+    assert geographic["elevation_deg"].notna().sum() == pytest.approx(
+        plain["elevation_deg"].notna().sum(), abs=2
+    )

@@ -124,6 +124,7 @@ def test_step_writes_files_sheet_and_report(tmp_path, views_gpkg):
     assert run.n_unknown == 1
     assert run.summary()["n_over"] == 1  # A, in the corridor (5.4 m) and in no zone
     assert "bundled example parameters" in run.caveat("en")
+    assert "bundled example parameters" in (out / "view3d.html").read_text("utf-8")
     sheet = next(iter(corridor_tables(result).values()))
     assert sheet["id"].tolist()[0] == "B"  # unknown heights first, then the worst
     write_tables(corridor_tables(result), tmp_path / "t.xlsx", lang="zh")
@@ -154,3 +155,70 @@ def test_sample_run_shows_breaches_and_skylines(tmp_path):
     assert s["n_over"] > 0
     assert "视廊限高校核" in workbook_tables(result)
     assert "视廊与限高" in (tmp_path / "report.html").read_text("utf-8")
+
+
+def test_skyline_slide_in_a_deck(tmp_path, views_gpkg):
+    pptx = pytest.importorskip("pptx")
+    from PIL import Image
+
+    from geo_renewal.views import CorridorRun, corridor_slide
+
+    png = tmp_path / "c.png"
+    Image.new("RGB", (1500, 1020), "white").save(png)
+    run = CorridorRun(surfaces=None, checks=None, chart_png=png.read_bytes())
+    result = types.SimpleNamespace(corridors=run)
+    prs = pptx.Presentation()
+    prs.slide_width, prs.slide_height = 12192000, 6858000
+
+    def new_slide(p, title):
+        slide = p.slides.add_slide(p.slide_layouts[5])
+        slide.shapes.title.text = title
+        return slide
+
+    corridor_slide(prs, result, "zh", new_slide)
+    prs.save(tmp_path / "d.pptx")
+    back = pptx.Presentation(tmp_path / "d.pptx")
+    slide = back.slides[0]
+    assert slide.shapes.title.text == "视廊与限高"
+    pictures = [s for s in slide.shapes if s.shape_type == 13]
+    assert len(pictures) == 1
+    assert pictures[0].width / pictures[0].height == pytest.approx(1500 / 1020, rel=1e-3)
+    corridor_slide(prs, types.SimpleNamespace(corridors=None), "zh", new_slide)
+    assert len(prs.slides) == 1
+
+
+def test_cli_refuses_a_plan_without_corridors(tmp_path):
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text(
+        f'[layers.parcels]\npath = "{get_path("sample_district").as_posix()}"\nlayer = "parcels"\n',
+        "utf-8",
+    )
+    res = CliRunner().invoke(cli, ["corridors", str(plan), "--out", str(tmp_path / "c")])
+    assert res.exit_code == 1
+    assert "has no [corridors] section" in res.output
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.slow
+def test_cli_runs_the_corridors_of_the_sample(tmp_path):
+    from click.testing import CliRunner
+
+    from geo_renewal.cli import cli
+
+    out = tmp_path / "c"
+    res = CliRunner().invoke(
+        cli, ["corridors", str(get_path("sample_plan")), "--out", str(out), "--lang", "en"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "12 exceed the permitted height" in res.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "corridors.gpkg",
+        "manifest.json",
+        "permitted_height.tif",
+        "skyline.png",
+        "view3d.html",
+    ]
