@@ -722,8 +722,13 @@ def _reconcile(rollup: pd.DataFrame, grid: np.ndarray, p: FundParams) -> pd.Data
 def _with_interest(table: pd.DataFrame, rollup: pd.DataFrame, interest: float) -> pd.DataFrame:
     """Add the static financing cost beside the cash flow's interest (they differ by design)."""
     static = float(rollup["financing_cost"].sum()) if "financing_cost" in rollup else np.nan
-    row = {"line": "financing_cost", "static": static, "cashflow": float(interest)}
-    row["difference"] = row["cashflow"] - static
+    total = float(interest)
+    row = {
+        "line": "financing_cost",
+        "static": static,
+        "cashflow": total,
+        "difference": total - static,
+    }
     return pd.concat([table, pd.DataFrame([row])], ignore_index=True)
 
 

@@ -247,6 +247,7 @@ def sample_balance():
         warnings.simplefilter("ignore")
         return fund_balance(
             ledger.table,
+            params=gr.datasets.get_path("sample_fund"),
             plots=plots,
             compensation=comp,
             cashflow=True,
@@ -333,3 +334,18 @@ def test_subsidies_and_special_bonds_are_dated():
     assert b1["bond_repayment"].tolist() == [0.0, 0.0, -60.0]
     # the bond lowers the 2025 loan from 80 to 20
     assert b1.loc["2025", "loan_balance"] == pytest.approx(20.0)
+
+
+def test_the_sample_credit_lines_subsidies_and_bond(sample_balance):
+    cf = sample_balance.cashflow
+    b4 = cf.bundles.loc["平衡单元4"]
+    assert b4["credit_line"] == 8.0e8
+    assert b4["peak_need"] > 8.0e8
+    assert not b4["closed"]
+    assert b4["break_reason"] == "credit_line"
+    assert b4["breaks_in"] in cf.periods
+    flows = cf.by_period[cf.by_period["bundle"] == "平衡单元1"]
+    assert flows["special_bonds"].sum() == pytest.approx(3.0e8)
+    assert flows["bond_repayment"].sum() == pytest.approx(-3.0e8)
+    gx12 = sample_balance.projects.set_index("project_id").loc["GX12"]
+    assert gx12["subsidy_revenue"] == 4.0e7
