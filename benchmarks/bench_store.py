@@ -179,6 +179,7 @@ def run(n: int = 2_000, weeks: int = 52, *, xlsx: bool = True) -> dict[str, floa
                 projects=polys if w == 0 else None,
             )
             times.append(time.perf_counter() - t)
+            print(f"  week {w + 1}: import {times[-1]:.2f} s", flush=True)
         figures["import_frames_median_s"] = statistics.median(times)
         figures["import_frames_max_s"] = max(times)
         if xlsx:
@@ -196,6 +197,10 @@ def run(n: int = 2_000, weeks: int = 52, *, xlsx: bool = True) -> dict[str, floa
                 households=paths["一户一档"],
             )
             figures["import_xlsx_s"] = time.perf_counter() - t
+            print(
+                f"  xlsx: read_excel {figures['read_excel_s']:.1f} s, import {figures['import_xlsx_s']:.1f} s",
+                flush=True,
+            )
         dates = store.dates()
         diffs = []
         for a, b in (
@@ -207,6 +212,7 @@ def run(n: int = 2_000, weeks: int = 52, *, xlsx: bool = True) -> dict[str, floa
             store.diff(a, b)
             diffs.append(time.perf_counter() - t)
         figures["diff_max_s"] = max(diffs)
+        print(f"  diffs: {', '.join(f'{d:.2f}' for d in diffs)} s", flush=True)
         t = time.perf_counter()
         store.households(dates[len(dates) // 2])
         figures["households_of_a_week_s"] = time.perf_counter() - t

@@ -24,6 +24,7 @@ from geo_renewal._errors import InputError
 from geo_renewal._folium import LEAFLET_CSS, LEAFLET_JS, inline_assets
 from geo_renewal._html import escape, script_json
 from geo_renewal.schema import STAGES
+from geo_renewal.supervision import COLOURS
 from geo_renewal.text import pick, say
 
 if TYPE_CHECKING:
@@ -97,9 +98,19 @@ def playback_map(
         "stages": {k: [pick((v[0], v[1]), lang), v[2]] for k, v in STAGES.items()},
         "text": {
             k: say(f"weekly.map.{k}", lang)
-            for k in ("week", "play", "pause", "changed", "overdue", "signing", "buildings")
+            for k in (
+                "week",
+                "play",
+                "pause",
+                "changed",
+                "overdue",
+                "signing",
+                "buildings",
+                "supervision",
+            )
         },
     }
+    data["supervision_labels"] = [pick(COLOURS[c][:2], lang) for c in ("blue", "yellow", "red")]
     if buildings is not None:
         buildings = _buildings_with_households(store, buildings)
     if buildings is not None and len(buildings):
@@ -162,6 +173,7 @@ def _weeks(store: LedgerStore, dates: list[dt.date], ids: list[str], lang: str) 
         rate = prog["signing_rate"].to_numpy(dtype=float)[keep]
         signing[k, cols] = np.where(np.isfinite(rate), np.round(rate * 100), -1)
         labels[k, cols] = prog["stage_label"].astype(str).to_numpy()[keep]
+    supervised = _supervision_weeks(store, dates, pos)
     changed = np.zeros_like(stage)
     changed[1:] = (stage[1:] != stage[:-1]) & (stage[1:] >= 0) & (stage[:-1] >= 0)
     return {
@@ -170,7 +182,31 @@ def _weeks(store: LedgerStore, dates: list[dt.date], ids: list[str], lang: str) 
         "overdue": ["".join(map(str, r)) for r in overdue],
         "changed": ["".join(map(str, r)) for r in changed],
         "signing": signing.tolist(),
+        "supervision": ["".join(map(str, r)) for r in supervised],
     }
+
+
+def _supervision_weeks(
+    store: LedgerStore, dates: list[dt.date], pos: dict[str, int]
+) -> np.ndarray:
+    """Per snapshot and project: its most urgent 督办 colour (0 none, 1 blue, 2 yellow, 3 red)."""
+    from geo_renewal.supervision import supervise_tasks
+    from geo_renewal.tasks import ledger_tasks
+
+    out = np.zeros((len(dates), len(pos)), dtype=int)
+    rank = {"blue": 1, "yellow": 2, "red": 3}
+    for k, day in enumerate(dates):
+        tasks = store.tasks(day)
+        if tasks.empty:
+            tasks = ledger_tasks(store.snapshot(day))
+        sup = supervise_tasks(tasks, as_of=day)
+        if sup.empty:
+            continue
+        worst = sup["colour"].map(rank).groupby(sup["project_id"].astype(str)).max()
+        for pid, v in worst.items():
+            if pid in pos:
+                out[k, pos[pid]] = int(v)
+    return out
 
 
 def _buildings_with_households(
@@ -262,9 +298,17 @@ _SCRIPT = r"""
     if (W.overdue[week][i] === '1') parts.push(T.overdue);
     if (W.changed[week][i] === '1') parts.push(T.changed);
     if (W.signing[week][i] >= 0) parts.push(T.signing + ' ' + W.signing[week][i] + '%');
+    var sv = +W.supervision[week][i];
+    if (sv) parts.push(T.supervision + ': ' + D.supervision_labels[sv - 1]);
     return parts.map(function (t) { return String(t).replace(/[&<>]/g, function (c) {
       return {'&': '&amp;', '<': '&lt;', '>': '&gt;'}[c]; }); }).join('<br>');
   });
+  var SUP = ['', '#1f77b4', '#f2b701', '#d62728'];
+  function supStyle(f) {
+    var v = +W.supervision[week][f.properties.i];
+    return {fill: false, color: SUP[v] || '#000', weight: v ? 6 : 0, opacity: v ? 0.9 : 0};
+  }
+  var supervision = L.geoJSON(fc(D.projects), {style: supStyle, interactive: false});
   var buildings = null;
   function binColour(v) {
     if (v < 0) return '#bbbbbb';
@@ -272,13 +316,15 @@ _SCRIPT = r"""
     D.signing_bins.forEach(function (b) { if (v >= b[0] * 100) c = b[1]; });
     return c;
   }
+  var overlays = {};
+  overlays[T.supervision] = supervision;
   if (D.buildings) {
     buildings = L.geoJSON(fc(D.buildings), {style: function (f) {
       return {fillColor: binColour(D.building_weeks[week][f.properties.i]), fillOpacity: 0.9,
               color: '#333', weight: 0.5}; }}).addTo(map);
-    L.control.layers(null, (function () { var o = {}; o[T.buildings] = buildings; return o; })(),
-                     {collapsed: false, position: 'bottomleft'}).addTo(map);
+    overlays[T.buildings] = buildings;
   }
+  L.control.layers(null, overlays, {collapsed: false, position: 'bottomleft'}).addTo(map);
   map.fitBounds(projects.getBounds(), {padding: [20, 20]});
   var legend = document.getElementById('legend'), html = [];
   var present = {};
@@ -286,6 +332,8 @@ _SCRIPT = r"""
   W.codes.forEach(function (c, k) { if (!present[k]) return; html.push('<div><i style="background:' + D.stages[c][1] + '"></i>' + D.stages[c][0] + '</div>'); });
   html.push('<div><i style="background:#fff;border:3px solid #d62728"></i>' + T.overdue + '</div>');
   html.push('<div><i style="background:#fff;border:3px dashed #111"></i>' + T.changed + '</div>');
+  html.push('<div style="margin-top:4px"><b>' + T.supervision + '</b></div>' + [3, 2, 1].map(function (v) {
+    return '<i style="background:#fff;border:3px solid ' + SUP[v] + '"></i>' + D.supervision_labels[v - 1] + ' '; }).join(''));
   if (D.buildings) html.push('<div style="margin-top:4px"><b>' + T.buildings + '</b></div>' +
     D.signing_bins.map(function (b) { return '<i style="background:' + b[1] + '"></i>' + b[2] + ' '; }).join(''));
   legend.innerHTML = html.join('');
@@ -295,6 +343,7 @@ _SCRIPT = r"""
   function show(k) {
     week = k; slider.value = k; day.textContent = T.week + ' ' + D.dates[k];
     projects.setStyle(projStyle);
+    supervision.setStyle(supStyle);
     if (buildings) buildings.setStyle(function (f) {
       return {fillColor: binColour(D.building_weeks[week][f.properties.i]), fillOpacity: 0.9,
               color: '#333', weight: 0.5}; });

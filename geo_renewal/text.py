@@ -646,6 +646,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "weekly.map.overdue": ("逾期", "Overdue"),
     "weekly.map.signing": ("签约状态", "Signing status"),
     "weekly.map.buildings": ("楼栋签约情况", "Buildings by signing"),
+    "weekly.map.supervision": ("督办", "Supervision"),
     # scenario comparison (方案比选): geo_renewal._comparison, _scenario_maps, scenarios
     "compare.title": ("方案比选", "Scenario comparison"),
     "compare.sheet": ("方案比选", "Scenario comparison"),

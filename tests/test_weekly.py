@@ -170,6 +170,9 @@ def test_playback_is_one_offline_file_with_every_week(sample_store, tmp_path):
     ]
     assert [w[gx08] for w in data["weeks"]["changed"]] == ["0", "0", "1", "0"]
     assert data["weeks"]["overdue"][-1][ids.index("GX09")] == "1"
+    # the 督办 layer: the most urgent colour of each project's tasks (3 red, 2 yellow, 1 blue)
+    last = data["weeks"]["supervision"][-1]
+    assert [last[ids.index(p)] for p in ("GX09", "GX10", "GX11", "GX01")] == ["3", "2", "1", "0"]
     assert 0 < len(data["buildings"]["building_id"]) < len(buildings)
 
 
