@@ -47,10 +47,6 @@ n_jobs : int | None
     the one thread setting of the toolkit; a function's ``n_jobs=`` overrides it for one
     call. None uses the machine's cores (at most 4); each step uses threads only when its
     data is large enough to pay. Results do not depend on it.
-map_overview_min_parcels : int
-    Parcels from which `renewal_map` draws a grid overview (dominant class per cell) when
-    zoomed out and the parcels, decoded chunk by chunk, only when zoomed in (a whole city);
-    below it the map draws every parcel at every zoom. ``renewal_map(overview=)`` overrides.
 """
 
 from __future__ import annotations
@@ -69,4 +65,3 @@ landuse_crosswalk: str | None = None
 stated_area_tolerance: float = 0.01
 tile_package_warning_mb: float = 50.0
 n_jobs: int | None = None
-map_overview_min_parcels: int = 100_000
