@@ -66,11 +66,19 @@ BENCHES: dict[str, Bench] = {
         Bench("classify", "benchmarks.bench_classify"),
         Bench("stats", "benchmarks.bench_stats"),
         Bench("validate", "benchmarks.bench_validate"),
+        Bench("landuse_codes", "benchmarks.bench_landuse_codes", note="三调 DLBM/DLMC on read"),
         Bench(
             "ledger",
             "benchmarks.bench_ledger",
             size_of=lambda n: max(100, n // 100),
             note="one project per 100 parcels",
+        ),
+        Bench(
+            "store",
+            "benchmarks.bench_store",
+            max_size=100_000,
+            size_of=lambda n: max(100, n // 50),
+            note="one project per 50 parcels, 10 tasks and 100 households each, 8 weeks",
         ),
         Bench(
             "resettlement",
@@ -108,6 +116,12 @@ BENCHES: dict[str, Bench] = {
             max_size=1_000_000,
             note="overview against every parcel drawn (overview=False)",
             kwargs={"city": True},
+        ),
+        Bench(
+            "print",
+            "benchmarks.bench_print",
+            max_size=100_000,
+            note="A0 PDF vs GeoDataFrame.plot + savefig",
         ),
         Bench(
             "scale",

@@ -78,7 +78,7 @@ def compare_command(
     comparison = compare_scenarios(loaded, names=names, verbose=not silent)
     files = write_comparison(comparison, out, swipe=swipe.split(",") if swipe else None)
     lang = loaded.lang
-    click.echo(terminal_text(format_table(comparison.table_for_sheet(), lang=lang, index=False)))
+    click.echo(terminal_text(format_table(comparison.table_text(), lang=lang, index=False)))
     for text in comparison.caveats:
         click.echo(terminal_text(f"! {text}"))
     for key, path in files.items():

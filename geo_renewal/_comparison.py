@@ -345,6 +345,34 @@ class Comparison:
         }
         return table.rename(columns=headers)
 
+    def table_text(self) -> pd.DataFrame:
+        """
+        Return the comparison table as text, numbers written as the report writes them.
+
+        Returns
+        -------
+        table
+            `table_for_sheet` with every figure a string (``14,702``, ``58.5%``,
+            ``+21.0 个百分点``), for a terminal or a notebook.
+        """
+        kinds = [str(k).split(":", 1)[0] for k in self.table.index]
+        table = self.table_for_sheet()
+        for k, name in enumerate(self.names):
+            col = table.columns[2 + k]
+            table[col] = [
+                _number_text(float(v), kind, "", self.lang) if _is_number(v) else v
+                for v, kind in zip(self.table[name], kinds, strict=True)
+            ]
+        for k, col in enumerate(table.columns[2 + len(self.names) :]):
+            name = [n for n in self.names if n != self.base][k]
+            table[col] = [
+                ("0" if float(v) == 0 else _number_text(float(v), kind, "+", self.lang))
+                if _is_number(v)
+                else ("" if v is None else v)
+                for v, kind in zip(self.table[f"Δ {name}"], kinds, strict=True)
+            ]
+        return table
+
     def change_label(self, change: str) -> str:
         """Return ``"from → to"`` of a ``from→to`` code in labels of the scenarios' rule sets."""
         from geo_renewal.rules import load_rules

@@ -89,7 +89,8 @@ def overview_grid(
     Count parcels and sum their areas per grid cell and class; the dominant class by area.
 
     A parcel belongs to the cell of the centre of its bounding box (working CRS), so each is
-    counted once; the totals of the cells are checked against the parcels'.
+    counted once; the totals of the cells are checked against the parcels'. Parcels without
+    a geometry are in no cell (the legend counts them; the map cannot draw them).
 
     Examples
     --------
@@ -104,6 +105,12 @@ def overview_grid(
     work = to_working(parcels.geometry)
     b = shapely.bounds(np.asarray(work.array))
     cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    drawn = np.isfinite(cx) & np.isfinite(cy)  # no geometry: in the legend, in no cell
+    cx, cy, codes, areas = cx[drawn], cy[drawn], np.asarray(codes)[drawn], np.asarray(areas)[drawn]
+    if not drawn.any():
+        cols = ["dominant", "n", "area", *(f"{x}_{k}" for x in "na" for k in range(len(order)))]
+        empty = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=work.crs)
+        return Grid(cells=empty, size=float(CELL_SIZES[0]), order=list(order))
     size = cell_size(float(np.ptp(cx)) if len(cx) else 0.0, float(np.ptp(cy)) if len(cy) else 0.0)
     x0, y0 = math.floor(cx.min() / size) * size, math.floor(cy.min() / size) * size
     ix = np.floor((cx - x0) / size).astype(np.int64)
@@ -158,6 +165,10 @@ def switch_zoom(parcels: gpd.GeoDataFrame) -> float:
     13.8
     """
     geo = parcels.geometry
+    arr = np.asarray(geo.array)
+    geo = geo[~(shapely.is_missing(arr) | shapely.is_empty(arr))]
+    if not len(geo):
+        return 16.0  # nothing to draw: any zoom
     sample = geo.iloc[:: max(1, len(geo) // 2000)]
     work = np.asarray(to_working(sample).array)
     b = shapely.bounds(work)

@@ -405,7 +405,7 @@ def draw_legend(
                     [pad, pad + sw],
                     [y, y],
                     color=st.get("edgecolor", "#000000"),
-                    linewidth=st.get("linewidth", 1.0) * k,
+                    linewidth=st.get("linewidth", 1.0),  # map styles are already in points
                     linestyle=st.get("linestyle", "-"),
                 )
             )
@@ -417,7 +417,7 @@ def draw_legend(
                     sh,
                     facecolor=st.get("facecolor", "none") if row.kind == "fill" else "none",
                     edgecolor=st.get("edgecolor", "#555555"),
-                    linewidth=st.get("linewidth", 0.5) * k,
+                    linewidth=st.get("linewidth", 0.5),
                     linestyle=st.get("linestyle", "-"),
                     alpha=st.get("alpha"),
                 )
@@ -628,10 +628,42 @@ def draw_grid(ax: Axes, n: int, lay: Layout) -> None:
     ys = np.arange(math.ceil(y0 / step) * step, y1, step)
     ax.set_xticks(xs)
     ax.set_yticks(ys)
-    ax.set_xticklabels([f"{v:,.0f}" for v in xs], fontsize=5.5 * k)
-    ax.set_yticklabels([f"{v:,.0f}" for v in ys], fontsize=5.5 * k, rotation=90, va="center")
-    ax.tick_params(direction="in", length=2.5 * k, width=0.5 * k, pad=-9 * k, top=True, right=True)
+    ax.tick_params(
+        direction="in",
+        length=2.5 * k,
+        width=0.5 * k,
+        top=True,
+        right=True,
+        labelbottom=False,
+        labelleft=False,
+    )  # labels go inside the frame: nothing is printed in the margin
     ax.grid(True, color="#666666", linewidth=0.25 * k, alpha=0.6)
+    gap = 3.2 * k * n / 1000.0  # metres of 3.2 mm on paper
+    halo = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7}
+    edge = 14 * k * n / 1000.0  # a label this close to a corner would cross the frame
+    for x in xs[(xs > x0 + edge) & (xs < x1 - edge)]:
+        ax.text(
+            x,
+            y0 + gap,
+            f"{x:,.0f}",
+            ha="center",
+            va="bottom",
+            fontsize=5.5 * k,
+            zorder=24,
+            bbox=halo,
+        )
+    for y in ys[(ys > y0 + edge) & (ys < y1 - edge)]:
+        ax.text(
+            x0 + gap,
+            y,
+            f"{y:,.0f}",
+            ha="left",
+            va="center",
+            rotation=90,
+            fontsize=5.5 * k,
+            zorder=24,
+            bbox=halo,
+        )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
 

@@ -175,8 +175,20 @@ def scene_from(
 # --------------------------------------------------------------------------------------
 
 
-def polygon_path(geoms: Any) -> Any:
-    """Return one compound `matplotlib.path.Path` of every polygon ring (holes stay holes)."""
+#: Polygons per path of a class: small spatial chunks keep a PDF viewer's scan conversion fast.
+CHUNK = 1500
+#: Vertices are snapped to this grid on paper (points; 0.1 pt = 0.035 mm): shorter numbers in
+#: the PDF, no visible change.
+SNAP_PT = 0.1
+
+
+def polygon_paths(geoms: Any, *, ax: Axes | None = None) -> list[Any]:
+    """
+    Return compound `matplotlib.path.Path` objects of every polygon ring (holes stay holes).
+
+    Polygons are ordered along a coarse grid and cut into chunks of `CHUNK`; with `ax`, the
+    vertices are snapped to `SNAP_PT` on paper and repeated vertices dropped.
+    """
     from matplotlib.path import Path as MplPath
 
     import shapely
@@ -184,22 +196,45 @@ def polygon_path(geoms: Any) -> Any:
     g = shapely.get_parts(np.asarray(geoms, dtype=object))
     g = g[shapely.get_type_id(g) == 3]
     if not len(g):
-        return None
+        return []
     g = shapely.orient_polygons(g)  # exteriors counter-clockwise, holes clockwise: non-zero fill
-    coords, idx = shapely.get_coordinates(shapely.get_rings(g), return_index=True)
-    codes = np.full(len(coords), MplPath.LINETO, dtype=np.uint8)
-    codes[np.r_[0, np.flatnonzero(np.diff(idx)) + 1]] = MplPath.MOVETO
-    return MplPath(coords, codes)
+    b = shapely.bounds(g)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    cell = max(float(np.ptp(cx)), float(np.ptp(cy)), 1.0) / 24
+    g = g[np.lexsort(((cx // cell), (cy // cell)))]
+    paths = []
+    for start in range(0, len(g), CHUNK):
+        coords, idx = shapely.get_coordinates(
+            shapely.get_rings(g[start : start + CHUNK]), return_index=True
+        )
+        codes = np.full(len(coords), MplPath.LINETO, dtype=np.uint8)
+        codes[np.r_[0, np.flatnonzero(np.diff(idx)) + 1]] = MplPath.MOVETO
+        if ax is not None:
+            coords, codes = _snapped(ax, coords, codes)
+        paths.append(MplPath(coords, codes))
+    return paths
+
+
+def _snapped(ax: Axes, coords: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Snap vertices to `SNAP_PT` on paper and drop the repeated ones."""
+    scale = 72.0 / ax.figure.dpi  # display units -> points
+    trans = ax.transData
+    pts = np.round(trans.transform(coords) * scale / SNAP_PT) * SNAP_PT
+    same = np.r_[False, np.all(pts[1:] == pts[:-1], axis=1)] & (codes != 1)
+    keep = ~same
+    return trans.inverted().transform(pts[keep] / scale), codes[keep]
 
 
 def fill(ax: Axes, geoms: Any, *, zorder: float = 2, **style: Any) -> bool:
-    """Draw polygons as one patch; returns False when there was nothing to draw."""
-    from matplotlib.patches import PathPatch
+    """Draw polygons as one collection (one artist); returns False when nothing was drawn."""
+    from matplotlib.collections import PathCollection
 
-    path = polygon_path(geoms)
-    if path is None:
+    paths = polygon_paths(geoms, ax=ax)
+    if not paths:
         return False
-    ax.add_patch(PathPatch(path, zorder=zorder, **style))
+    style = {k: v for k, v in style.items() if v is not None}
+    coll = PathCollection(paths, zorder=zorder, transform=ax.transData, **style)
+    ax.add_artist(coll)  # not add_collection: no data-limit update over every vertex
     return True
 
 
@@ -469,9 +504,9 @@ def _names(gdf: gpd.GeoDataFrame, cols: tuple[str, ...]) -> list[str]:
 
 def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
     """Return the label candidates of map `kind`, ranked like the HTML maps' labels."""
-    from matplotlib.patheffects import withStroke
-
-    halo = [withStroke(linewidth=2.0 * k, foreground="white")]
+    # a light box, not a stroked halo: path effects turn text into outlines, and a planner
+    # searches the PDF for "GX09"
+    halo = {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.7}
     out: list[Label] = []
     lang = scene.lang
     projects = scene.get("projects") if kind == "progress" else None
@@ -503,7 +538,7 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                 -(days[i] if over[i] and not np.isnan(days[i]) else 0),
                 i,
             )
-            out.append(Label(rank, x, y, text, {**style, "path_effects": halo}))
+            out.append(Label(rank, x, y, text, {**style, "bbox": halo}))
     sites = scene.get("sites") if kind == "resettlement" else None
     if sites is not None:
         for i, ((x, y), name) in enumerate(
@@ -515,7 +550,7 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                     x,
                     y,
                     name,
-                    {"color": "#00441b", "path_effects": halo},
+                    {"color": "#00441b", "bbox": halo},
                 )
             )
     for role, cols, scale in (
@@ -538,7 +573,7 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                             "color": color,
                             "fontweight": "bold" if role == "districts" else "normal",
                             "scale": scale,
-                            "path_effects": halo,
+                            "bbox": halo,
                         },
                     )
                 )

@@ -104,25 +104,29 @@ def encode(s: pd.Series, kind: str) -> list[Any]:
     """Return the values of `s` as SQLite values (dates as ISO text, None for missing)."""
     if kind == "date":
         d = pd.to_datetime(s, errors="coerce")
-        text = d.dt.strftime("%Y-%m-%d")
-        return [None if pd.isna(v) else v for v in text.tolist()]
+        return d.dt.strftime("%Y-%m-%d").astype(object).where(d.notna(), None).tolist()
+    if kind == "int" and pd.api.types.is_integer_dtype(s):
+        return s.astype("int64").tolist()  # exact: 64-bit row hashes do not fit a float
     if kind in ("float", "int"):
-        a = s.to_numpy(dtype=float, na_value=np.nan)
-        vals = a.tolist()
+        a = pd.to_numeric(s, errors="coerce").astype(float)
         if kind == "int":
-            return [None if v != v else int(v) for v in vals]
-        return [None if v != v else v for v in vals]
+            return [None if v != v else int(v) for v in a.tolist()]
+        return a.astype(object).where(a.notna(), None).tolist()
     if kind == "bool":
         return [None if v is None or v is pd.NA else int(bool(v)) for v in s.tolist()]
     if kind == "tuple":
         return [
-            None if not isinstance(v, tuple) else json.dumps(list(v), ensure_ascii=False)
+            None
+            if not isinstance(v, tuple)
+            else ("[]" if not v else json.dumps(list(v), ensure_ascii=False))
             for v in s.tolist()
         ]
-    return [
-        None if (v is None or (not isinstance(v, str) and pd.isna(v))) else str(v)
-        for v in s.tolist()
-    ]
+    arr = np.array(s.to_numpy(dtype=object), dtype=object)
+    na = pd.isna(arr)
+    if pd.api.types.infer_dtype(arr, skipna=True) not in ("string", "empty"):
+        arr = np.array([v if isinstance(v, str) else str(v) for v in arr], dtype=object)
+    arr[na] = None
+    return arr.tolist()
 
 
 def decode(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
@@ -256,20 +260,22 @@ class SQLiteBackend:
         as_of: dt.date | None = None,
         where: Mapping[str, Any] | None = None,
         with_fid: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """
         Return the rows of `table` on a day, or all of them, filtered by `where`.
 
         Of snapshot `as_of` (a versioned table: the rows valid on that day); with None,
         every row, or for a versioned table the current ones when `with_fid`; `where`
-        holds ``column = value`` pairs.
+        holds ``column = value`` pairs; `columns` selects columns (all by default).
         """
         if not self.exists():
             return pd.DataFrame()
         with self._connect() as con:
             if not _has_table(con, table):
                 return pd.DataFrame()
-            sql, args = f"SELECT * FROM {_q(table)}", []
+            what = "*" if columns is None else ", ".join(map(_q, columns))
+            sql, args = f"SELECT {what} FROM {_q(table)}", []
             conds = []
             if as_of is not None:
                 day = as_of.isoformat()
@@ -286,14 +292,14 @@ class SQLiteBackend:
                 args.append(value)
             if conds:
                 sql += " WHERE " + " AND ".join(conds)
-            df = pd.read_sql_query(sql + " ORDER BY fid", con, params=args)
+            df = pd.read_sql_query(sql + " ORDER BY fid", con, params=args, dtype=object)
             kinds = dict(
                 con.execute(
                     "SELECT column_name, kind FROM store_columns WHERE table_name = ?", (table,)
                 ).fetchall()
             )
         df = decode(df, kinds)
-        return df if with_fid else df.drop(columns="fid")
+        return df if with_fid or "fid" not in df else df.drop(columns="fid")
 
     def read_projects(self) -> gpd.GeoDataFrame | None:
         """Return the project polygons, or None when none were imported."""

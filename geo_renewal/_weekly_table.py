@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal._errors import InputError, SchemaError
-from geo_renewal._headers import find_header, normalise_header
+from geo_renewal._headers import HEADER_SCAN_ROWS, find_header, normalise_header
 from geo_renewal._ledger_cells import LedgerFindings, _id_text, _isna, _parse_dates, _parse_numbers
 from geo_renewal._ledger_sheet import column_letter, read_sheet
 
@@ -71,25 +71,12 @@ def read_weekly_table(
     """Return the table (canonical columns, ``source_row``) and its findings."""
     lookup = spec.lookup()
     if isinstance(source, pd.DataFrame):
-        grid = [tuple(source.columns), *source.itertuples(index=False, name=None)]
+        head = [tuple(source.columns), *source.head(HEADER_SCAN_ROWS).itertuples(index=False)]
         file, sheet_name = None, None
     else:
-        path = Path(source)
-        required = spec.required[0]
-
-        def known(key: str) -> bool:
-            return key.lower() in lookup
-
-        def needed(key: str) -> bool:
-            return lookup.get(key.lower()) == required
-
-        try:
-            found = read_sheet(path, sheet=sheet, known=known, required=needed, header_row=None)
-        except InputError as e:
-            msg = str(e).replace("ledger", spec.what).replace("a ledger", f"a {spec.what}")
-            raise InputError(msg) from e
-        grid, file, sheet_name = found.grid, str(path), found.sheet
-    header = find_header(grid, known=lambda k: k.lower() in lookup, pairs=False)
+        found = _read_file(Path(source), spec, lookup, sheet)
+        head, file, sheet_name = found.grid[:HEADER_SCAN_ROWS], str(source), found.sheet
+    header = find_header(head, known=lambda k: k.lower() in lookup, pairs=False)
     row0 = header.rows[-1] + 1
     cols: dict[str, int] = {}
     for j, key in enumerate(header.keys):
@@ -105,29 +92,79 @@ def read_weekly_table(
             f"(headers found: {[n for n in header.names if n]})."
         )
         raise SchemaError(msg)
-    filled = [
-        (row0 + 1 + i, r)
-        for i, r in enumerate(grid[row0:])
-        if any(not _isna(v) and str(v).strip() for v in r)
-    ]
-    body = [r for _, r in filled]
-    rows = [n for n, _ in filled]
-    return _frame(body, rows, cols, header.names, spec, file, sheet_name)
+    if isinstance(source, pd.DataFrame):
+        body = source.iloc[row0 - 1 :, list(cols.values())]  # row 0 of the grid: the headers
+    else:
+        width = max(cols.values()) + 1
+        grid = [tuple(r[:width]) + (None,) * (width - len(r)) for r in found.grid[row0:]]
+        body = (
+            pd.DataFrame.from_records(grid, columns=range(width))
+            if grid
+            else pd.DataFrame(columns=range(width))
+        )
+        body = body.reindex(columns=list(cols.values()))
+    body = pd.DataFrame({c: body.iloc[:, k].to_numpy(dtype=object) for k, c in enumerate(cols)})
+    rows = np.arange(row0 + 1, row0 + 1 + len(body))
+    filled = ~_blank_rows(body, spec.required[0])
+    raw = body[filled].reset_index(drop=True)
+    return _frame(raw, rows[filled], cols, header.names, spec, file, sheet_name)
+
+
+def _read_file(
+    path: Path, spec: TableSpec, lookup: dict[str, str], sheet: str | int | None
+) -> Any:
+    required = spec.required[0]
+
+    def known(key: str) -> bool:
+        return key.lower() in lookup
+
+    def needed(key: str) -> bool:
+        return lookup.get(key.lower()) == required
+
+    try:
+        return read_sheet(path, sheet=sheet, known=known, required=needed, header_row=None)
+    except InputError as e:
+        msg = str(e).replace("ledger", spec.what).replace("a ledger", f"a {spec.what}")
+        raise InputError(msg) from e
+
+
+def _blank_rows(df: pd.DataFrame, key: str) -> np.ndarray:
+    """Tell which rows are blank: every cell missing or spaces (checked where the key is)."""
+    k = df[key]
+    maybe = k.isna().to_numpy() | k.map(lambda x: isinstance(x, str) and not x.strip()).to_numpy(
+        dtype=bool, na_value=True
+    )
+    out = np.zeros(len(df), dtype=bool)
+    for i in np.flatnonzero(maybe):
+        out[i] = all(_isna(v) or (isinstance(v, str) and not v.strip()) for v in df.iloc[i])
+    return out
+
+
+def _texts(raw: pd.Series) -> pd.Series:
+    """Return cells as trimmed text (whole numbers without .0), None for blanks; vectorised."""
+    kind = pd.api.types.infer_dtype(raw, skipna=True)
+    if kind in ("string", "empty"):
+        stripped = raw.astype("str").str.strip()
+        return stripped.where(stripped.notna() & (stripped != ""))
+    if kind in ("integer", "floating", "mixed-integer-float"):
+        num = pd.to_numeric(raw, errors="coerce")
+        whole = num.notna() & (num == num.round())
+        out = num.astype(object).where(~whole, num.where(whole).astype("Int64").astype(str))
+        out = out.map(lambda v: str(v), na_action="ignore")
+        return out.where(num.notna(), None).astype(object)
+    vals = raw.map(lambda v: None if _isna(v) else _id_text(v))
+    return vals.where(vals.notna() & (vals != ""), None).astype(object)
 
 
 def _frame(
-    body: list[tuple[Any, ...]],
-    rows: list[int],
+    raw: pd.DataFrame,
+    rows: np.ndarray,
     cols: dict[str, int],
     names: Sequence[str],
     spec: TableSpec,
     file: str | None,
     sheet: str | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    raw = pd.DataFrame(
-        {c: [r[j] if j < len(r) else None for r in body] for c, j in cols.items()},
-        dtype=object,
-    )
     findings = LedgerFindings(
         np.asarray(rows, dtype=object),
         None,
@@ -143,8 +180,7 @@ def _frame(
         elif c in spec.numbers:
             out[c] = _parse_numbers(raw[c], c, findings)
         else:
-            out[c] = raw[c].map(lambda v: None if _isna(v) else _id_text(v)).astype(object)
-            out[c] = out[c].where(out[c] != "", None)
+            out[c] = _texts(raw[c])
     out["source_row"] = rows
     if file is not None:
         out["source_file"] = Path(file).name

@@ -274,12 +274,29 @@ def print_atlas(
     return Path(out)
 
 
+def _characters(scene: Scene, items: gpd.GeoDataFrame) -> frozenset[str]:
+    """Every character an atlas page may print: one font subset serves all pages."""
+    from geo_renewal.printmap import _texts
+    from geo_renewal.schema import CATEGORIES, STAGES
+    from geo_renewal.text import MEETING_TEXT
+
+    lang = scene.lang
+    texts = [chr(c) for c in range(32, 127)] + _texts(scene) + list(items["page_name"])
+    texts += [
+        say(k, lang) for k in MEETING_TEXT if k.startswith(("print.", "map.", "workflow.map."))
+    ]
+    texts += [label(c, lang) for c in (*CATEGORIES, *STAGES)] + ["　、，（）：；·…"]
+    return frozenset("".join(texts))
+
+
 def _atlas_pages(
     scene: Scene, items: gpd.GeoDataFrame, kind: str, opts: dict[str, Any], pdf: Any
 ) -> int:
+    from geo_renewal._print_fonts import embed_subset
     from geo_renewal.printmap import compose_page
 
     lang = scene.lang
+    chars = _characters(scene, items)
     whole = tuple(items.total_bounds)
     n = len(items)
     for i, (name, geom) in enumerate(
@@ -306,5 +323,6 @@ def _atlas_pages(
             zorder=9,
         )
         _overview(page, scene, bounds, whole, lang)
+        embed_subset(page.figure, base=chars)
         pdf.savefig(page.figure)
     return n

@@ -24,7 +24,16 @@ from geo_renewal._compat import import_optional
 from geo_renewal._errors import InputError
 from geo_renewal.fund_params import FundParams
 
-__all__ = ["CASHFLOW_LINES", "CashFlow", "cash_flow", "financing", "money_over_time_tables"]
+__all__ = [
+    "CASHFLOW_LINES",
+    "CashFlow",
+    "cash_flow",
+    "cashflow_summary",
+    "financing",
+    "fund_inputs",
+    "money_caveats",
+    "money_over_time_tables",
+]
 
 #: Lines of the cash flow: code -> sign (−1 cost, +1 inflow) and timing class (0 fixed,
 #: 1 moves with signing, 2 moves with signing and with land supply).
@@ -447,7 +456,9 @@ def cash_flow(
         by_period=by_period,
         bundles=summary,
         sensitivity=sens,
-        reconciliation=_reconcile(rollup, grid, p),
+        reconciliation=_with_interest(
+            _reconcile(rollup, grid, p), rollup, summary.loc[schema.TOTAL_ROW, "total_interest"]
+        ),
         params=p,
     )
 
@@ -646,7 +657,8 @@ def _summary_frame(
     per_year = 12 / _MONTHS[p.period]
     irr = []
     for row in net:
-        r = npf.irr(row) if (row < -0.5).any() and (row > 0.5).any() else np.nan
+        with np.errstate(all="ignore"):  # IRR of tiny or one-signed flows: NaN, not a warning
+            r = npf.irr(row) if (row < -0.5).any() and (row > 0.5).any() else np.nan
         irr.append(float((1 + r) ** per_year - 1) if np.isfinite(r) else np.nan)
     data = {
         "peak_need": h["peak_need"],
@@ -705,6 +717,14 @@ def _reconcile(rollup: pd.DataFrame, grid: np.ndarray, p: FundParams) -> pd.Data
         )
         raise ConservationError(msg)
     return out
+
+
+def _with_interest(table: pd.DataFrame, rollup: pd.DataFrame, interest: float) -> pd.DataFrame:
+    """Add the static financing cost beside the cash flow's interest (they differ by design)."""
+    static = float(rollup["financing_cost"].sum()) if "financing_cost" in rollup else np.nan
+    row = {"line": "financing_cost", "static": static, "cashflow": float(interest)}
+    row["difference"] = row["cashflow"] - static
+    return pd.concat([table, pd.DataFrame([row])], ignore_index=True)
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -906,3 +926,165 @@ def money_over_time_tables(
         out[say("fund.sheet.cashflow_sensitivity", lang)] = conv(sens.drop(columns="change"))
         out[say("fund.sheet.reconciliation", lang)] = conv(cf.reconciliation)
     return out
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def fund_inputs(
+    layers: Mapping[str, pd.DataFrame],
+    projects: pd.DataFrame,
+    *,
+    params: Any = None,
+    options: Any = None,
+    as_of: dt.date | None = None,
+) -> dict[str, Any]:
+    """
+    Return the money arguments of `geo_renewal.fund.fund_balance` for a project file's run.
+
+    Sale plots from the ``plots`` layer (checked, `geo_renewal.supply.check_plots`), the
+    per-building compensation when there is a ``buildings`` layer (priced by the ``[fund]
+    compensation`` scheme, the ``price_bands`` layer and the parcels' streets and uses), and
+    the cash flow as ``[fund] cashflow`` says.
+
+    Parameters
+    ----------
+    layers
+        The run's layers by role.
+    projects
+        The ledger's projects (with polygons when joined), for placing buildings.
+    params
+        The fund parameters (path or None).
+    options
+        `geo_renewal.fund_params.FundOptions` (None: the defaults).
+    as_of
+        The meeting date.
+
+    Returns
+    -------
+    kwargs
+        ``plots``, ``compensation``, ``cashflow``, ``as_of``.
+
+    Examples
+    --------
+    >>> fund_inputs({}, pd.DataFrame({"project_id": []}))["cashflow"]
+    True
+    """
+    from geo_renewal.fund_params import FundOptions, _as_params
+
+    options = options or FundOptions()
+    out: dict[str, Any] = {"cashflow": options.cashflow, "as_of": as_of}
+    if layers.get("plots") is not None:
+        from geo_renewal.supply import check_plots
+
+        out["plots"] = check_plots(layers["plots"], as_of=as_of, source="[layers.plots]")
+    buildings = layers.get("buildings")
+    has_place = "project_id" in (buildings.columns if buildings is not None else ()) or (
+        "geometry" in projects.columns and projects.geometry.notna().any()
+    )
+    if buildings is not None and has_place:
+        from geo_renewal.compensation import compensation_by_building
+
+        out["compensation"] = compensation_by_building(
+            buildings,
+            scheme=options.compensation,
+            params=_as_params(params),
+            projects=projects,
+            bands=layers.get("price_bands"),
+            parcels=layers.get("parcels"),
+        )
+    return out
+
+
+def money_caveats(balance: Any, *, lang: str = "zh") -> dict[str, str]:
+    """
+    Return the caveats of a balance's compensation scheme and cash-flow parameters.
+
+    Parameters
+    ----------
+    balance
+        A `geo_renewal.fund.FundBalance`.
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    caveats
+        ``"fund"`` (the fund parameters, the ``[cashflow]`` ones included) when there is a
+        cash flow, ``"scheme"`` when the compensation prices are placeholders; {} if none.
+
+    Examples
+    --------
+    >>> import geo_renewal as gr
+    >>> fb = gr.fund_balance(pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
+    ...     "households": [1], "demolished_floor_area": [10.0], "land_area": [20.0]}))
+    >>> money_caveats(fb)
+    {}
+    """
+    from geo_renewal.fund_params import placeholder_caveat
+    from geo_renewal.text import say
+
+    out: dict[str, str] = {}
+    if getattr(balance, "cashflow", None) is not None:
+        values = balance.projects["balance"].to_numpy(dtype=float)
+        text = placeholder_caveat(balance.params, balance=values, lang=lang, cashflow=True)
+        if text:
+            out["fund"] = text
+    comp = getattr(balance, "compensation", None)
+    if comp is not None:
+        from geo_renewal.compensation import scheme_placeholder_keys
+
+        keys = scheme_placeholder_keys(comp.scheme)
+        if keys:
+            names = say("progress.list_separator", lang).join(keys[:4])
+            names += say("caveat.and_more", lang) if len(keys) > 4 else ""
+            out["scheme"] = say("caveat.scheme_placeholder", lang, n=len(keys), keys=names)
+    return out
+
+
+def cashflow_summary(balance: Any, *, lang: str | None = None) -> str:
+    """
+    Return the cash flow's headline sentence: peak need and when, capital, interest, closed.
+
+    Parameters
+    ----------
+    balance
+        A `geo_renewal.fund.FundBalance` with a cash flow.
+    lang
+        Language; defaults to `settings.lang`.
+
+    Returns
+    -------
+    text
+        One sentence (万元), "" without a cash flow.
+
+    Examples
+    --------
+    >>> import geo_renewal as gr
+    >>> projects = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
+    ...     "households": [10], "demolished_floor_area": [1000.0], "land_area": [2000.0],
+    ...     "signing_actual": ["2026-06-30"]})
+    >>> fb = gr.fund_balance(projects, cashflow=True, as_of=dt.date(2026, 1, 1))
+    >>> cashflow_summary(fb, lang="en")[:46]
+    'The district as one project: peak financing ne'
+    """
+    from geo_renewal._checks import check_lang
+    from geo_renewal.text import say
+
+    cf = getattr(balance, "cashflow", None)
+    if cf is None:
+        return ""
+    lang = check_lang(lang)
+    total = cf.bundles.loc[schema.TOTAL_ROW]
+    rows = cf.bundles.drop(index=schema.TOTAL_ROW)
+    return say(
+        "cashflow.report.summary",
+        lang,
+        peak=total["peak_need"] / 1e4,
+        when=cf.peak_period or "—",
+        capital=total["capital_required"] / 1e4,
+        interest=total["total_interest"] / 1e4,
+        balance=total["balance"] / 1e4,
+        closed=int(rows["closed"].sum()),
+        n=len(rows),
+    )

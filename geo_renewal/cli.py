@@ -537,6 +537,29 @@ def progress_command(
 )
 @click.option("--bundle-col", help="Column of PROJECTS naming each project's bundle (区域平衡).")
 @click.option(
+    "--buildings",
+    "buildings_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Buildings to price one by one with the compensation scheme (a GeoPackage's "
+    "buildings layer).",
+)
+@click.option(
+    "--bands",
+    "bands_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Location-price bands (区位价; a GeoPackage's price_bands layer).",
+)
+@click.option(
+    "--scheme",
+    "scheme_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Compensation scheme TOML (default: the bundled placeholders).",
+)
+@click.option(
+    "--cashflow", is_flag=True, help="Also the cash flow by year, financing and sensitivity."
+)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), help="Meeting date (default today).")
+@click.option(
     "--unit",
     type=click.Choice(["wan", "yuan"]),
     default="wan",
@@ -555,6 +578,11 @@ def fund_command(
     params_path: str | None,
     plots_path: str | None,
     bundle_col: str | None,
+    buildings_path: str | None,
+    bands_path: str | None,
+    scheme_path: str | None,
+    cashflow: bool,
+    as_of: Any,
     unit: str,
     lang: str | None,
     out: str,
@@ -575,6 +603,10 @@ def fund_command(
             --ledger data/sample_ledger.xlsx --out maps/fund.xlsx
         geo-renewal fund projects.gpkg --ledger 台账.xlsx --params fund.toml \\
             --plots plots.csv --bundle-col 平衡单元 --out fund.xlsx
+        geo-renewal fund data/sample_district.gpkg --layer projects \\
+            --ledger data/sample_ledger.xlsx --plots data/sample_district.gpkg \\
+            --buildings data/sample_district.gpkg --bands data/sample_district.gpkg \\
+            --cashflow --out maps/fund.xlsx
     """
     from geo_renewal.fund import fund_balance_from_files, write_fund_tables
     from geo_renewal.fund_params import placeholder_caveat
@@ -588,14 +620,27 @@ def fund_command(
         plots=plots_path,
         bundles=bundle_col,
         header_row=header_row,
+        buildings=buildings_path,
+        bands=bands_path,
+        scheme=scheme_path,
+        cashflow=cashflow,
+        as_of=as_of.date() if as_of is not None else None,
     )
     path = write_fund_tables(balance, out, unit=unit, lang=lang)
     click.echo(terminal_text(balance.summary_text(unit=unit, lang=lang)))
+    from geo_renewal.cashflow import cashflow_summary, money_caveats
+
     caveat = placeholder_caveat(
         balance.params, balance=balance.projects["balance"].to_numpy(dtype=float), lang=lang
     )
+    more = money_caveats(balance, lang=lang or "zh")  # the cash flow's count, the scheme's
+    caveat = more.pop("fund", caveat)
     if caveat:
         click.echo(f"! {caveat}")
+    if balance.cashflow is not None:
+        click.echo(terminal_text(cashflow_summary(balance, lang=lang)))
+    for text in more.values():
+        click.echo(f"! {text}")
     click.echo(f"wrote {path}", err=True)
 
 

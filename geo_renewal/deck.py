@@ -207,6 +207,21 @@ def _caveats(prs: Any, result: RunResult, lang: str) -> None:
             run.font.size = Pt(16)
 
 
+def _note(slide: Any, text: str) -> None:
+    """Add a red note at the foot of a slide (e.g. placeholder parameters)."""
+    from pptx.dml.color import RGBColor
+    from pptx.util import Emu, Pt
+
+    box = slide.shapes.add_textbox(
+        Emu(457200), Emu(6858000 - 900000), Emu(12192000 - 914400), Emu(800000)
+    )
+    box.text_frame.word_wrap = True
+    box.text_frame.text = f"! {text}"
+    for run in box.text_frame.paragraphs[0].runs:
+        run.font.size = Pt(12)
+        run.font.color.rgb = RGBColor(0xD7, 0x30, 0x1F)  # type: ignore[no-untyped-call]
+
+
 def _behind(result: RunResult) -> pd.DataFrame | None:
     progress = result.progress
     if progress is None:
@@ -324,6 +339,7 @@ def _data_slides(prs: Any, result: RunResult, lang: str) -> None:
         from geo_renewal.fund import fund_tables
 
         bundles = next(iter(fund_tables(result.fund, lang=lang).values()))
+        note = result.caveats().get("fund")  # placeholder parameters: said on the slide too
         cols = [
             c
             for c in (
@@ -335,4 +351,7 @@ def _data_slides(prs: Any, result: RunResult, lang: str) -> None:
             )
             if c in bundles.columns
         ]
-        _table_slides(prs, say("deck.fund", lang), bundles[cols], lang, index=True)
+        n = _table_slides(prs, say("deck.fund", lang), bundles[cols], lang, index=True)
+        if note:
+            for slide in list(prs.slides)[-n:]:
+                _note(slide, note)

@@ -976,6 +976,8 @@ def _read_fund_projects(
 def _read_plots(path: str | Path) -> pd.DataFrame:
     """Read sale plots from a CSV (UTF-8, BOM allowed), a workbook or a polygon layer."""
     suffix = Path(path).suffix.lower()
+    if suffix == ".gpkg":
+        return _read_named(path, "plots", "plots")
     if suffix in (".csv", ".xlsx"):
         from geo_renewal._tabular import read_cells
 
@@ -985,6 +987,14 @@ def _read_plots(path: str | Path) -> pd.DataFrame:
     from geo_renewal.io import read_layer
 
     return read_layer(path)
+
+
+def _read_named(path: str | Path, name: str, kind: str) -> pd.DataFrame:
+    """Read the layer called `name` of a GeoPackage if it has one, else its only layer."""
+    from geo_renewal.io import layers_in, read_layer
+
+    layer = name if layers_in(path, [name]) else None
+    return read_layer(path, layer=layer, kind=kind)
 
 
 def fund_balance_from_files(
@@ -997,6 +1007,11 @@ def fund_balance_from_files(
     plots: str | Path | pd.DataFrame | None = None,
     bundles: Mapping[str, Sequence[str]] | str | pd.Series | None = None,
     header_row: int | Sequence[int] | None = None,
+    buildings: str | Path | pd.DataFrame | None = None,
+    bands: str | Path | pd.DataFrame | None = None,
+    scheme: str | Path | None = None,
+    cashflow: bool = False,
+    as_of: dt.date | None = None,
 ) -> FundBalance:
     """
     Read the projects (and sale plots) from files and balance their funds (区域平衡).
@@ -1022,6 +1037,17 @@ def fund_balance_from_files(
         Bundles, as for `fund_balance` (e.g. the name of a column of the projects).
     header_row
         The header row(s) of the ledger, as for `read_ledger` (found by default).
+    buildings
+        Buildings to price one by one (`geo_renewal.compensation.compensation_by_building`):
+        a layer (a GeoPackage's ``buildings`` layer) or a frame; None: one price per project.
+    bands
+        Price bands (区位价): a layer (a GeoPackage's ``price_bands`` layer) or a frame.
+    scheme
+        The compensation scheme (TOML); the bundled placeholders when None.
+    cashflow
+        Also compute the cash flow (`FundBalance.cashflow`).
+    as_of
+        The meeting date (overdue plots, projects without dates); today by default.
 
     Returns
     -------
@@ -1052,7 +1078,26 @@ def fund_balance_from_files(
     )
     if plots is not None and not isinstance(plots, pd.DataFrame):
         plots = _read_plots(plots)
-    return fund_balance(table, params=params, plots=plots, bundles=bundles)
+    compensation = None
+    if buildings is not None:
+        from geo_renewal.compensation import compensation_by_building
+
+        if not isinstance(buildings, pd.DataFrame):
+            buildings = _read_named(buildings, "buildings", "buildings")
+        if bands is not None and not isinstance(bands, pd.DataFrame):
+            bands = _read_named(bands, "price_bands", "price_bands")
+        compensation = compensation_by_building(
+            buildings, scheme=scheme, params=_as_params(params), projects=table, bands=bands
+        )
+    return fund_balance(
+        table,
+        params=params,
+        plots=plots,
+        bundles=bundles,
+        compensation=compensation,
+        cashflow=cashflow,
+        as_of=as_of,
+    )
 
 
 def write_fund_tables(
@@ -1088,10 +1133,15 @@ def write_fund_tables(
     ...     written.name
     'fund.xlsx'
     """
+    from geo_renewal.cashflow import money_caveats
     from geo_renewal.tables import caveat_sheet, write_tables
 
     lang = check_lang(lang)
     values = balance.projects["balance"].to_numpy(dtype=float)
-    caveat = placeholder_caveat(balance.params, balance=values, lang=lang)
-    tables = {**caveat_sheet([caveat], lang=lang), **fund_tables(balance, unit=unit, lang=lang)}
+    caveats = {"fund": placeholder_caveat(balance.params, balance=values, lang=lang)}
+    caveats.update(money_caveats(balance, lang=lang))  # the cash flow's and the scheme's
+    tables = {
+        **caveat_sheet(caveats.values(), lang=lang),
+        **fund_tables(balance, unit=unit, lang=lang),
+    }
     return write_tables(tables, path, lang=lang)

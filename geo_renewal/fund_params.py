@@ -19,7 +19,14 @@ import pandas as pd
 from geo_renewal._errors import InputError
 from geo_renewal._toml import parse_toml, read_toml
 
-__all__ = ["FundParams", "load_fund_params", "placeholder_caveat", "placeholder_keys"]
+__all__ = [
+    "FundOptions",
+    "FundParams",
+    "fund_options_from_doc",
+    "load_fund_params",
+    "placeholder_caveat",
+    "placeholder_keys",
+]
 
 #: TOML section -> keys of `FundParams` in that section.
 _SECTIONS: dict[str, tuple[str, ...]] = {
@@ -498,3 +505,70 @@ def placeholder_caveat(
         n_loss=int((values < 0).sum()),
         n_projects=len(values),
     )
+
+
+@dataclass(frozen=True)
+class FundOptions:
+    """
+    The money keys of a project file's ``[fund]`` beyond ``params`` (`fund_options_from_doc`).
+
+    Attributes
+    ----------
+    compensation
+        The compensation scheme (TOML) to price the buildings with, or None (the bundled
+        placeholders when ``[layers.buildings]`` is given).
+    cashflow
+        Place the fund balance on the calendar and finance it (default true).
+    """
+
+    compensation: Path | None = None
+    cashflow: bool = True
+
+
+def fund_options_from_doc(fund: Mapping[str, Any], *, base: Path, source: Path) -> FundOptions:
+    """
+    Check ``[fund] compensation`` and ``[fund] cashflow`` of a project file.
+
+    Parameters
+    ----------
+    fund
+        The ``[fund]`` table.
+    base
+        The project file's folder (relative paths start there).
+    source
+        The project file, for messages.
+
+    Returns
+    -------
+    options
+        The checked `FundOptions`.
+
+    Raises
+    ------
+    InputError
+        Naming the file and key: a scheme file that does not exist, ``cashflow`` not true
+        or false.
+
+    Examples
+    --------
+    >>> fund_options_from_doc({"cashflow": False}, base=Path("."), source=Path("plan.toml"))
+    FundOptions(compensation=None, cashflow=False)
+    """
+    cashflow = fund.get("cashflow", True)
+    if not isinstance(cashflow, bool):
+        msg = f"{source}: `fund.cashflow` must be true or false, got {cashflow!r}; write e.g. true"
+        raise InputError(msg)
+    scheme = fund.get("compensation")
+    if scheme is None:
+        return FundOptions(cashflow=cashflow)
+    if not isinstance(scheme, str) or not scheme:
+        msg = f"{source}: `fund.compensation` must be a file path, got {scheme!r}; write it as a string"
+        raise InputError(msg)
+    path = Path(scheme) if Path(scheme).is_absolute() else base / scheme
+    if not path.exists():
+        msg = (
+            f"{source}: `fund.compensation` names {path}, which does not exist; fix the path "
+            f"(relative paths start at the project file)"
+        )
+        raise InputError(msg)
+    return FundOptions(compensation=path.resolve(), cashflow=cashflow)

@@ -106,9 +106,7 @@ def read_households(
         if col not in table.columns:
             table[col] = pd.NaT if col == "status_date" else None
     findings = Findings()
-    codes = table["status"].map(
-        lambda v: _STATUS_ALIASES.get(str(v).strip().lower()) if v else None
-    )
+    codes = table["status"].astype(object).str.strip().str.lower().map(_STATUS_ALIASES)
     for i in np.flatnonzero(codes.isna().to_numpy()):
         r = table.iloc[i]
         valid = "、".join(v[0] for v in HOUSEHOLD_STATUSES.values())

@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from geo_renewal import schema, settings
 from geo_renewal._errors import InputError
 
@@ -470,9 +472,13 @@ def _decode(
         else:
             decoded[v] = (found[0], table.name(found[0]), cw.get((scheme, found[0])))
 
+    # one lookup per distinct value (factorize), then take: no Python call per row
+    positions, uniques = pd.factorize(values)
+
     def part(i: int) -> pd.Series:
-        got = values.map(lambda v: decoded.get(v, (None, None, None))[i]).astype(object)
-        return got.where(got.notna(), None)
+        table = [decoded.get(u, (None, None, None))[i] for u in uniques]
+        taken = np.asarray([*table, None], dtype=object)[positions]
+        return pd.Series(taken, index=values.index, dtype=object)
 
     codes = part(0)
     keep = codes.notna()
@@ -546,16 +552,24 @@ def _report_disagreement(
     findings: list[dict[str, Any]],
 ) -> None:
     """Report codes whose official name differs from the name column (the code is used)."""
-    seen: dict[tuple[str, str], list[Any]] = {}
-    for label, v, n in zip(values.index, values, names, strict=True):
+    import pandas as pd
+
+    ci, cu = pd.factorize(values)  # -1 for a missing value
+    ni, nu = pd.factorize(names)
+    width = len(nu) + 1
+    keys, pair_ids = np.unique((ci.astype(np.int64) + 1) * width + ni + 1, return_inverse=True)
+    pairs = []
+    for key in keys:
+        c, m = divmod(int(key), width)
+        pairs.append((cu[c - 1] if c > 0 else None, nu[m - 1] if m > 0 else None))
+    for k, (v, n) in enumerate(pairs):
         official = decoded.get(v, (None, None, None))[1]
         given = "" if n is None or n != n else unicodedata.normalize("NFKC", str(n)).strip()
-        if official is not None and given and given != official:
-            seen.setdefault((str(v), given), []).append(label)
-    for (v, given), rows in seen.items():
-        official = code_tables()[scheme].name(str(decoded[_first(values, v)][0]))
+        if official is None or not given or given == official:
+            continue
+        rows = list(values.index[pair_ids == k])
         message = (
-            f"`{name}`: {code_col} {v!r} is {official} but {name_col} says {given!r} "
+            f"`{name}`: {code_col} {str(v)!r} is {official} but {name_col} says {given!r} "
             f"({_rows_text(rows)}); the code is used — check which one is right"
         )
         findings.extend(
@@ -568,10 +582,6 @@ def _report_disagreement(
             )
             for r in rows
         )
-
-
-def _first(values: Any, v: str) -> Any:
-    return next(x for x in values if str(x) == v)
 
 
 def _finding(

@@ -22,6 +22,7 @@ from geo_renewal._checks import LANGS, did_you_mean
 from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
+from geo_renewal.fund_params import FundOptions, fund_options_from_doc
 from geo_renewal.tiles import plan_tiles
 from geo_renewal.views import corridors_section
 from geo_renewal.weekly import WeeklySpec, weekly_section_of
@@ -45,7 +46,7 @@ _SECTIONS = {
     },
     "ledger": {"path", "sheet", "store"},  # store: a LedgerStore (geo_renewal.weekly)
     "weekly": None,  # checked by geo_renewal.weekly.weekly_section_of
-    "fund": {"params"},
+    "fund": {"params", "compensation", "cashflow"},
     "outputs": {"dir", "tiles", "offline", "lang"},
     "print": None,  # checked by geo_renewal._print_plan.print_section
     "corridors": None,  # checked by geo_renewal.views.corridors_section
@@ -53,6 +54,7 @@ _SECTIONS = {
 }
 _LAYER_KEYS = {"path", "layer", "kind", "crs", "encoding", "columns"}
 _KNOWN_LAYERS = {"parcels", "districts", "projects", "sites", "buildings", "units"}
+_KNOWN_LAYERS |= {"plots", "price_bands"}  # issue 16: sale plots, compensation price bands
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class Plan:
     weekly
         The ledger store and the weekly meeting's settings (``[ledger] store`` and
         ``[weekly]``, `geo_renewal.weekly.weekly_section_of`), or None.
+    fund_options
+        ``[fund] compensation`` (scheme file) and ``cashflow`` (`geo_renewal.fund_params`).
     """
 
     path: Path
@@ -180,6 +184,7 @@ class Plan:
     print: dict[str, Any] | None = None
     weekly: WeeklySpec | None = None
     corridors: Any = None  # views.CorridorSpec of [corridors], or None
+    fund_options: FundOptions = field(default_factory=FundOptions)
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -376,6 +381,7 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
         fund_params=(
             _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
         ),
+        fund_options=fund_options_from_doc(fund, base=base, source=path),
         out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
         tiles=_tiles(plan_tiles(doc, base, path), path),  # [basemap] / [outputs] tiles
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),

@@ -329,10 +329,13 @@ def _texts(scene: Scene) -> list[str]:
 
 def save_figure(fig: Figure, out: str | os.PathLike[str], *, dpi: float = 200) -> Path:
     """Write a page to `out` (PDF, SVG or PNG by its suffix) atomically."""
+    from geo_renewal._print_fonts import embed_subset
     from geo_renewal.io import atomic_write
 
     fmt = _out_format(out)
     path = Path(out)
+    if fmt == "pdf":
+        embed_subset(fig)
     with atomic_write(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=dpi, metadata=_metadata(fmt))
     return path

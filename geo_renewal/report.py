@@ -27,6 +27,7 @@ import pandas as pd
 from geo_renewal._comparison import comparison_section
 from geo_renewal._folium import runtime_css
 from geo_renewal._html import escape
+from geo_renewal._money_report import money_section
 from geo_renewal.schema import CATEGORIES, STAGES, label
 from geo_renewal.stats import OUTSIDE_ROW, TOTAL_ROW
 from geo_renewal.tables import format_table
@@ -498,6 +499,7 @@ def meeting_report(
         _page(corridor_report(result, lang)),
         _page(_tables(result, lang)),
         comparison_section(result, lang),
+        money_section(result, lang),
         f"</main><footer>{escape(say('report.footer', lang))}</footer>",
     ]
     page = (

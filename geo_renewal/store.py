@@ -74,8 +74,9 @@ class StoreBackend(Protocol):
         as_of: dt.date | None = None,
         where: Mapping[str, Any] | None = None,
         with_fid: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Return the rows of a table on a day (or all / the current ones)."""
+        """Return the rows of a table on a day (or all / the current ones), some columns."""
         ...
 
     def read_projects(self) -> gpd.GeoDataFrame | None:
@@ -250,7 +251,7 @@ class LedgerStore:
         if not ledgers:
             return self._nothing(day, files_df, skipped)
         ledger = read_ledger(
-            ledgers if len(ledgers) > 1 else ledgers[0],
+            _ledger_source(ledgers),
             projects=projects,
             projects_layer=projects_layer,
             sheet=sheet,
@@ -356,25 +357,24 @@ class LedgerStore:
         return change, findings, counts
 
     def _versioned(self, table: str, new: pd.DataFrame) -> tuple[pd.DataFrame, list[int], int]:
-        """Return the rows of `new` that start now, the fids of rows that end, how many end."""
+        """
+        Return the rows of `new` that start now, the fids of rows that end, how many end.
+
+        Rows are compared by a hash of their values (``row_hash``, stored with each row), so
+        an import reads only the keys and hashes of the current rows.
+        """
         keys, ends = _KEYS[table]
-        new = new.drop(columns=["valid_from", "valid_to"], errors="ignore").reset_index(drop=True)
-        current = self.backend.read(table, with_fid=True)
+        new = new.drop(columns=["valid_from", "valid_to", "row_hash"], errors="ignore")
+        new = new.reset_index(drop=True)
+        new["row_hash"] = _row_hash(new)
+        current = self.backend.read(table, with_fid=True, columns=["fid", *keys, "row_hash"])
         if current.empty:
             return new, [], 0
-        cur = current.drop(columns=["valid_from", "valid_to"])
-        cols = sorted((set(cur.columns) | set(new.columns)) - {"fid", "source_row", "source_file"})
-        a = _encoded(cur, cols).set_index(list(keys))
-        b = _encoded(new, cols).set_index(list(keys))
-        a.index = a.index.map(_key_text)
-        b.index = b.index.map(_key_text)
-        fid = pd.Series(cur["fid"].to_numpy(), index=a.index)
+        a = pd.Series(current["row_hash"].to_numpy(dtype="int64"), index=_key_index(current, keys))
+        b = pd.Series(new["row_hash"].to_numpy(dtype="int64"), index=_key_index(new, keys))
+        fid = pd.Series(current["fid"].to_numpy(dtype="int64"), index=a.index)
         common = a.index.intersection(b.index)
-        value_cols = list(a.columns)
-        differs = (
-            a.loc[common, value_cols].to_numpy() != b.loc[common, value_cols].to_numpy()
-        ).any(axis=1)
-        changed = common[differs]
+        changed = common[a.loc[common].to_numpy() != b.loc[common].to_numpy()]
         added = b.index.difference(a.index)
         closes = fid.loc[changed].tolist()
         gone = fid.loc[a.index.difference(b.index)].tolist() if ends else []
@@ -614,7 +614,7 @@ class LedgerStore:
     def _weekly(self, table: str, as_of: Any) -> pd.DataFrame:
         day = self._resolve(as_of)
         out = self.backend.read(table, as_of=day)
-        return out.drop(columns=["valid_to"], errors="ignore")
+        return out.drop(columns=["valid_to", "row_hash"], errors="ignore")
 
     def tasks(self, as_of: Any = None) -> pd.DataFrame:
         """
@@ -677,6 +677,19 @@ class LedgerStore:
         return self.backend.read_projects()
 
 
+def _ledger_source(ledgers: list[Any]) -> Any:
+    """Return what `read_ledger` reads: one file, a list of files, or the frames as one."""
+    if len(ledgers) == 1:
+        return ledgers[0]
+    frames = [isinstance(x, pd.DataFrame) for x in ledgers]
+    if all(frames):
+        return pd.concat(ledgers, ignore_index=True)
+    if any(frames):
+        msg = "give the week's ledgers either all as files or all as DataFrames, not mixed."
+        raise InputError(msg)
+    return ledgers
+
+
 def _read_weekly(kind: str, source: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     if kind == "tasks":
         from geo_renewal.tasks import read_tasks
@@ -692,23 +705,34 @@ def _read_weekly(kind: str, source: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     return read_decisions(source)
 
 
-def _encoded(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    """Return `df`'s `cols` as the text the store compares (missing -> a marker)."""
-    out = {}
-    for c in cols:
-        if c not in df:
-            out[c] = np.full(len(df), "\0", dtype=object)
+def _row_hash(df: pd.DataFrame) -> np.ndarray:
+    """
+    Return one 64-bit hash per row of its values (not where it was read from).
+
+    Numbers are hashed as floats (830 and 830.0 are one value), dates as ISO days, text as
+    text; columns that are blank throughout are left out.
+    """
+    parts = {}
+    for c in sorted(df.columns):
+        if c in ("source_row", "source_file", "row_hash") or not df[c].notna().any():
             continue
         kind = column_kind(df[c])
-        vals = encode(df[c], kind)
-        if kind in ("int", "float"):  # 830 and 830.0 are the same value
-            vals = [None if v is None else float(v) for v in vals]
-        out[c] = np.array(["\0" if v is None else str(v) for v in vals], dtype=object)
-    return pd.DataFrame(out, index=df.index)
+        if kind in ("int", "float"):
+            parts[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+        else:
+            parts[c] = pd.Series(encode(df[c], kind), index=df.index, dtype=object)
+    if not parts:
+        return np.zeros(len(df), dtype="int64")
+    frame = pd.DataFrame(parts, index=df.index)
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy().view("int64")
 
 
-def _key_text(key: Any) -> str:
-    return "\x1f".join(map(str, key)) if isinstance(key, tuple) else str(key)
+def _key_index(df: pd.DataFrame, keys: Sequence[str]) -> pd.Index:
+    """Return the key columns of `df` as one text index (vectorised)."""
+    text = df[keys[0]].astype(str)
+    for k in keys[1:]:
+        text = text + "\x1f" + df[k].astype(str)
+    return pd.Index(text.to_numpy(dtype=object))
 
 
 def _row_number(v: Any) -> Any:

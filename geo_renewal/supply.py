@@ -23,7 +23,14 @@ from geo_renewal._errors import InputError, SchemaError
 from geo_renewal._findings import Findings
 from geo_renewal.text import say
 
-__all__ = ["STATUS_CODES", "check_plots", "overdue_plots", "read_plots", "supply_plan"]
+__all__ = [
+    "STATUS_CODES",
+    "check_plots",
+    "overdue_plot_layers",
+    "overdue_plots",
+    "read_plots",
+    "supply_plan",
+]
 
 #: The supply pipeline, in order (codes of `schema.PLOT_STATUSES`).
 STATUS_CODES: tuple[str, ...] = tuple(schema.PLOT_STATUSES)
@@ -432,3 +439,40 @@ def supply_plan(plots: pd.DataFrame, *, lang: str | None = None) -> pd.DataFrame
     table["n_plots"] = table["n_plots"].astype(int)
     table["n_overdue_plots"] = table["n_overdue_plots"].astype(int)
     return table
+
+
+def overdue_plot_layers(plots: pd.DataFrame | None, *, lang: str = "zh") -> dict[str, Any] | None:
+    """
+    Return the overdue plots as a map layer (``{name: polygons}``) for the progress map.
+
+    Parameters
+    ----------
+    plots
+        Checked plots with polygons (`check_plots`), or None.
+    lang
+        Language of the layer name.
+
+    Returns
+    -------
+    layers
+        ``{"逾期地块（n 宗）": GeoDataFrame}`` with ``plot_id``, ``name`` (the overdue step
+        and days), or None when no plot with a polygon is overdue.
+
+    Examples
+    --------
+    >>> overdue_plot_layers(None) is None
+    True
+    """
+    if plots is None or "geometry" not in plots.columns or "overdue" not in plots.columns:
+        return None
+    late = overdue_plots(plots)
+    late = late[late.geometry.notna()]
+    if not len(late):
+        return None
+    step = late["overdue_status"].map(lambda c: schema.value_label("status", c, lang))
+    names = [
+        say("supply.overdue_item", lang, plot=p, step=st, days=d)
+        for p, st, d in zip(late["plot_id"], step, late["days_overdue"], strict=True)
+    ]
+    layer = late[["plot_id", "geometry"]].assign(name=names)
+    return {say("supply.overdue_layer", lang, n=len(late)): layer}

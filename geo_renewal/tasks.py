@@ -182,31 +182,34 @@ def _check_dependencies(table: pd.DataFrame, findings: Findings) -> None:
     """Drop dependencies on tasks the project does not have (by id or name), as findings."""
     by_id: dict[Any, set[str]] = {}
     name_to_id: dict[tuple[Any, str], str] = {}
-    for p, n, i in zip(table["project_id"], table["task"], table["task_id"], strict=True):
+    for p, n, i in zip(
+        *(table[c].tolist() for c in ("project_id", "task", "task_id")), strict=True
+    ):
         by_id.setdefault(p, set()).add(i)
         name_to_id.setdefault((p, n), i)
     deps = []
-    for r in table.itertuples():
+    cols = ("project_id", "task", "source_row", "depends_on")
+    for pid, task, row, wanted in zip(*(table[c].tolist() for c in cols), strict=True):
         kept = []
-        for d in r.depends_on:
-            if d in by_id.get(r.project_id, set()):
+        own = by_id.get(pid, set())
+        for d in wanted:
+            if d in own:
                 kept.append(d)
-            elif (r.project_id, d) in name_to_id:
-                kept.append(name_to_id[(r.project_id, d)])
+            elif (pid, d) in name_to_id:
+                kept.append(name_to_id[(pid, d)])
             else:
                 findings.add(
                     "unknown_dependency",
-                    f"task table, row {r.source_row}: task {r.task!r} of project "
-                    f"{r.project_id} depends on {d!r}, which is no task of this project; "
-                    f"write the 任务编号 or 任务名称 of a task of the same project (the "
-                    f"dependency is ignored).",
-                    row=r.source_row,
-                    id=r.project_id,
+                    f"task table, row {row}: task {task!r} of project {pid} depends on "
+                    f"{d!r}, which is no task of this project; write the 任务编号 or 任务名称 "
+                    f"of a task of the same project (the dependency is ignored).",
+                    row=row,
+                    id=pid,
                     column="depends_on",
                     action="dependency ignored",
                     value=d,
                 )
-        deps.append(tuple(dict.fromkeys(kept)))
+        deps.append(tuple(dict.fromkeys(kept)) if len(kept) > 1 else tuple(kept))
     table["depends_on"] = deps
 
 
@@ -246,15 +249,21 @@ def _cycle_members(left: list[str], deps: Mapping[str, tuple[str, ...]]) -> list
 
 
 def _check_cycles(table: pd.DataFrame, findings: Findings) -> None:
-    table["in_cycle"] = False
-    for pid, sub in table.groupby("project_id", sort=False):
-        ids = sub["task_id"].tolist()
-        deps = dict(zip(ids, sub["depends_on"], strict=True))
+    groups: dict[Any, list[int]] = {}
+    for k, pid in enumerate(table["project_id"].tolist()):
+        groups.setdefault(pid, []).append(k)
+    task_ids = table["task_id"].tolist()
+    all_deps = table["depends_on"].tolist()
+    source_rows = table["source_row"].tolist()
+    in_cycle = np.zeros(len(table), dtype=bool)
+    for pid, pos in groups.items():
+        ids = [task_ids[k] for k in pos]
+        deps = {task_ids[k]: all_deps[k] for k in pos}
         _, left = _order(ids, deps)
         if not left:
             continue
         cycle = _cycle_members(left, deps)
-        rows = sub.set_index("task_id")["source_row"]
+        rows = {task_ids[k]: source_rows[k] for k in pos}
         chain = " → ".join(str(t) for t in cycle)
         for t in left:
             on = t in cycle
@@ -272,7 +281,10 @@ def _check_cycles(table: pd.DataFrame, findings: Findings) -> None:
                 column="depends_on",
                 action="left out of the schedule",
             )
-        table.loc[sub.index[sub["task_id"].isin(left)], "in_cycle"] = True
+        left_set = set(left)
+        for k in pos:
+            in_cycle[k] = task_ids[k] in left_set
+    table["in_cycle"] = in_cycle
 
 
 def ledger_tasks(ledger: Ledger | pd.DataFrame) -> pd.DataFrame:

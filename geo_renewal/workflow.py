@@ -83,7 +83,16 @@ STEP_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("read", "classify", "resettlement"),
     ),
     "progress": (
-        ("ledger", "ledger_sheet", "as_of", "fund_params", "lang", "working_crs"),
+        (
+            "ledger",
+            "ledger_sheet",
+            "as_of",
+            "fund_params",
+            "fund_options",
+            "weekly",  # the ledger store's snapshot when the plan has no ledger file
+            "lang",
+            "working_crs",
+        ),
         ("read",),
     ),
     "weekly": (("weekly", "as_of", "lang", "working_crs"), ("read", "progress")),
@@ -235,6 +244,9 @@ class RunResult:
             text = placeholder_caveat(self.fund.params, balance=balance, lang=lang)
             if text:
                 out["fund"] = text
+            from geo_renewal.cashflow import money_caveats
+
+            out.update(money_caveats(self.fund, lang=lang))  # cash flow, compensation scheme
         if self.corridors is not None and self.corridors.caveat(lang):
             out["corridors"] = self.corridors.caveat(lang)
         return out
@@ -440,9 +452,13 @@ def _progress(result: RunResult) -> None:
         )
     result.ledger = ledger
     result.progress = project_progress(ledger, as_of=plan.as_of, lang=plan.lang)
-    result.fund = fund_balance(
-        ledger.table, params=str(plan.fund_params) if plan.fund_params else None
+    from geo_renewal.cashflow import fund_inputs
+
+    params = str(plan.fund_params) if plan.fund_params else None
+    money = fund_inputs(
+        result.layers, ledger.table, params=params, options=plan.fund_options, as_of=plan.as_of
     )
+    result.fund = fund_balance(ledger.table, params=params, **money)
 
 
 def _maps(result: RunResult, out: Path) -> None:
@@ -478,9 +494,12 @@ def _maps(result: RunResult, out: Path) -> None:
             m, out / OUTPUT_FILES["resettlement_map"], offline=plan.offline
         )
     if result.progress is not None and "geometry" in result.progress.columns:
+        from geo_renewal.supply import overdue_plot_layers
+
         m = renewal_map(
             None,
             projects=result.progress,
+            layers=overdue_plot_layers(getattr(result.fund, "supply", None), lang=plan.lang),
             title=say(
                 "workflow.map.progress", plan.lang, name=plan.name, as_of=plan.as_of.isoformat()
             ),

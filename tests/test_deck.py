@@ -88,6 +88,18 @@ def test_key_figures_are_the_runs(deck, sample_run):
     assert cells["征收拆迁地块"] == f"{n_dem:,}"
 
 
+def test_fund_slides_say_the_parameters_are_placeholders(deck):
+    fund = [s for s in deck.slides if s.shapes.title.text.startswith("资金平衡")]
+    assert fund
+    for slide in fund:
+        notes = [
+            sh.text_frame.text
+            for sh in slide.shapes
+            if sh.has_text_frame and sh.text_frame.text.startswith("!")
+        ]
+        assert any("占位值" in n for n in notes)
+
+
 def test_deck_refuses_other_suffix(sample_run, tmp_path):
     with pytest.raises(InputError, match=r"must end in .pptx"):
         meeting_deck(sample_run, tmp_path / "m.ppt")
@@ -114,10 +126,15 @@ def test_run_writes_the_print_section_with_the_rest(tmp_path, sample_path):
     from geo_renewal.workflow import run_plan
 
     data = Path(sample_path).parent
-    for name in ("sample_district.gpkg", "flood_depth.tif", "sample_ledger.xlsx"):
+    for name in (
+        "sample_district.gpkg",
+        "flood_depth.tif",
+        "sample_ledger.xlsx",
+        "sample_fund.toml",
+    ):
         shutil.copy(data / name, tmp_path / name)
     text = (data / "sample_plan.toml").read_text(encoding="utf-8")
-    text += '\n[print]\nmaps = ["progress"]\npaper = "A4"\ndeck = false\n'
+    text = text.split("[print]")[0] + '[print]\nmaps = ["progress"]\npaper = "A4"\ndeck = false\n'
     (tmp_path / "plan.toml").write_text(text, encoding="utf-8")
     with pytest.warns(UserWarning, match="50%"):
         result = run_plan(tmp_path / "plan.toml", out_dir=tmp_path / "out")

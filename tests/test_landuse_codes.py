@@ -181,11 +181,27 @@ def test_unknown_codes_are_findings_with_the_closest_code(tmp_path):
 
 
 def test_code_and_name_disagreeing_is_a_warning():
-    df = pd.DataFrame({"dlbm": ["0702"], "dlmc": ["城镇住宅用地"]})
+    df = pd.DataFrame(
+        {
+            "dlbm": ["0702", None, "0701", "0702", "0702", "1201"],
+            "dlmc": ["城镇住宅用地", "空闲地", None, "农村宅基地", "城镇住宅用地", ""],
+        }
+    )
     out, findings = lc.recognise_land_use(df, name="dltb")
-    assert out["land_use"].tolist() == ["rural_homestead"]
-    assert [f["problem"] for f in findings] == ["code_name_mismatch"]
-    assert "农村宅基地" in findings[0]["message"]
+    assert out["land_use"].tolist() == [
+        "rural_homestead",
+        None,
+        "residential",
+        "rural_homestead",
+        "rural_homestead",
+        "vacant",
+    ]
+    assert [(f["problem"], f["row"]) for f in findings] == [
+        ("code_name_mismatch", 0),
+        ("code_name_mismatch", 4),
+    ]
+    assert "is 农村宅基地 but dlmc says '城镇住宅用地' (2 rows)" in findings[0]["message"]
+    assert findings[0]["value"] == "0702 ≠ 城镇住宅用地"
 
 
 def test_land_use_classes_are_left_alone(sample_parcels):

@@ -257,3 +257,16 @@ def test_overview_refuses_nothing_and_handles_one_parcel():
     m = renewal_map(one, tiles="none", overview=True)
     assert [lyr.role for lyr in _layers(m)] == ["overview", f"category:{one['category'].iloc[0]}"]
     assert pd.notna(json.loads(_layers(m)[0].spec_json)[md.ZOOM_RANGE][1])
+
+
+def test_parcels_without_geometry_are_in_the_legend_and_in_no_cell():
+    city = _city(8)
+    city.loc[[0, 5], "geometry"] = None
+    city.loc[7, "geometry"] = shapely.Polygon()
+    m = renewal_map(city, tiles="none", overview=True, lang="en")
+    values = json.loads(_layers(m)[0].data_json)[md.VALUES]
+    assert sum(int(v[1]) for v in values) == len(city) - 3
+    assert f"<td>{len(city)}</td>" in _legend(m)  # the legend's total counts every row
+    nothing = city.assign(geometry=None).set_crs(CRS, allow_override=True)
+    m = renewal_map(nothing, tiles="none", overview=True, lang="en")
+    assert json.loads(_layers(m)[0].data_json)[md.FEATURE_SIZES] == []

@@ -34,6 +34,7 @@ EXPECTED_OUTPUTS = {
         "dltb_findings.xlsx",
         "offline_basemap.html",
     ],
+    "06_weekly_meeting": ["renewal.gpkg", "weekly.xlsx", "weekly.html", "playback.html"],
     "07_scenarios": ["comparison.xlsx", "report.html", "change_shenzhen.html", "swipe.html"],
     "08_view_corridors": ["permitted_height.tif", "skyline.png", "view3d.html"],
 }

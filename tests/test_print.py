@@ -162,8 +162,19 @@ def test_fonts_are_embedded_subsets_and_cjk(a3_pdf):
             fonts.append((str(font["/BaseFont"]), embedded))
     assert fonts
     assert all(embedded for _, embedded in fonts)
-    assert any("CJK" in name for name, _ in fonts)
-    assert all(re.match(r"^/?[A-Z]{6}\+", name) or "DejaVu" in name for name, _ in fonts)
+    assert all(re.match(r"^/?[A-Z]{6}\+", name) for name, _ in fonts)  # subsets
+    assert any("GRSubset" in name for name, _ in fonts), fonts  # the CJK font's TrueType subset
+    for font in reader.pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        desc = font["/DescendantFonts"][0].get_object()
+        data = desc["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+        assert data[:4] == b"\x00\x01\x00\x00"  # real TrueType outlines, not CFF ("OTTO")
+    cmaps = [
+        f.get_object()["/ToUnicode"].get_object().get_data().decode("latin-1")
+        for f in reader.pages[0]["/Resources"]["/Font"].values()
+    ]
+    codes = [int(h, 16) for cmap in cmaps for h in re.findall(r"<([0-9A-Fa-f]{4})>", cmap)]
+    assert any(0x4E00 <= c <= 0x9FFF for c in codes)  # Chinese glyphs are in the fonts
 
 
 def test_no_cjk_font_refuses_in_one_sentence(sample_run, tmp_path, monkeypatch):
@@ -255,3 +266,95 @@ def test_every_paper_size(paper, tmp_path):
         pytest.approx(w, abs=0.1),
         pytest.approx(h, abs=0.1),
     )
+
+
+def test_labels_never_collide_and_overdue_projects_win(sample_run):
+    """Placed labels do not overlap; an overdue project's label is placed before the others."""
+    from matplotlib.text import Text
+
+    from geo_renewal._print_labels import Label, place_labels
+
+    fig = print_map(sample_run, map="progress", paper="A4", lang="en")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    boxes = [
+        t.get_window_extent(renderer)
+        for t in ax.texts
+        if t.get_zorder() == 30  # the labels (scale bar and arrow texts are below)
+    ]
+    assert boxes
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)
+    # two candidates at one spot: only the better-ranked (overdue) one is drawn
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    blank = Figure(figsize=(4, 3))
+    FigureCanvasAgg(blank)
+    ax = blank.add_axes((0, 0, 1, 1))
+    left_out = place_labels(
+        ax,
+        [
+            Label((0, 1, 0, 1), 0.5, 0.5, "on time"),
+            Label((0, 0, -300, 0), 0.5, 0.5, "overdue 300"),
+        ],
+        k=1.0,
+    )
+    new = [t.get_text() for t in ax.texts if isinstance(t, Text)]
+    assert left_out == 1
+    assert "overdue 300" in new
+    assert "on time" not in new
+
+
+@pytest.mark.browser
+def test_report_pdf_is_the_report_on_a4(tmp_path):
+    from geo_renewal.report_pdf import find_browser, report_pdf
+
+    if find_browser() is None:
+        pytest.skip("no Chromium, Chrome or Edge")
+    html = tmp_path / "report.html"
+    html.write_text(
+        "<html><head><title>r</title></head><body><h1>样例片区 会议报告</h1><p>征收拆迁 1,694</p></body></html>",
+        encoding="utf-8",
+    )
+    out = report_pdf(html, tmp_path / "report.pdf", paper="A3")
+    reader = pypdf.PdfReader(out)
+    mb = reader.pages[0].mediabox
+    assert float(mb.width) * MM_PER_PT == pytest.approx(297, abs=1)
+    assert float(mb.height) * MM_PER_PT == pytest.approx(420, abs=1)
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert "征收拆迁 1,694" in text
+
+
+def test_report_pdf_without_a_browser_names_the_fix(tmp_path, monkeypatch):
+    from geo_renewal import report_pdf as rp
+
+    html = tmp_path / "report.html"
+    html.write_text("<html><head></head><body>x</body></html>", encoding="utf-8")
+    monkeypatch.delenv(rp.BROWSER_ENV, raising=False)
+    monkeypatch.setattr(rp.shutil, "which", lambda name: None)
+    with pytest.raises(InputError, match=r"needs Chromium, Chrome or Edge.*GEO_RENEWAL_BROWSER"):
+        rp.report_pdf(html, tmp_path / "r.pdf")
+    assert not (tmp_path / "r.pdf").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
+def test_a_grid_prints_nothing_in_the_margins(sample_run, tmp_path):
+    from PIL import Image
+
+    out = print_map(
+        sample_run, map="progress", paper="A4", landscape=True, grid=True, out=tmp_path / "g.pdf"
+    )
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", "-singlefile", str(out), str(tmp_path / "g")],
+        check=True,
+        capture_output=True,
+    )
+    img = np.asarray(Image.open(tmp_path / "g.png").convert("L"))
+    m = int(page_layout("A4", landscape=True).margin * 40 / 25.4) - 2
+    outside = np.concatenate(
+        [img[:m].ravel(), img[-m:].ravel(), img[:, :m].ravel(), img[:, -m:].ravel()]
+    )
+    assert outside.min() >= 250
+    assert "4,06" in _text(out)  # grid labels: northings of the sample (CGCS2000 GK, metres)

@@ -45,6 +45,7 @@ FILES: dict[str, str] = {
     # datasets/_survey.py: the office's own data (三调 DLTB, 不动产 ZRZ) and an offline base map
     "sample_survey": "sample_survey.gpkg",
     "sample_tiles": "sample_tiles.mbtiles",
+    "sample_fund": "sample_fund.toml",
 }
 
 #: Canonical parcel column -> Chinese field name of the survey-office Shapefile (≤ 10 bytes
@@ -102,7 +103,7 @@ def available() -> list[str]:
     --------
     >>> available()
     ['sample_district', 'flood_depth', 'sample_ledger', 'sample_shp', 'sample_plan', 'weekly',
-     'sample_survey', 'sample_tiles']
+     'sample_survey', 'sample_tiles', 'sample_fund']
     """
     return list(FILES)
 
@@ -206,6 +207,8 @@ def write_sample_data(
     _write_survey(district, paths["sample_survey"], paths["sample_tiles"])
     with atomic_write(paths["sample_plan"]) as tmp:
         shutil.copyfile(Path(__file__).with_name("sample_plan.toml"), tmp)
+    with atomic_write(paths["sample_fund"]) as tmp:  # issue 16: its credit lines, subsidies
+        shutil.copyfile(Path(__file__).with_name("sample_fund.toml"), tmp)
     logger.info("wrote the sample district to %s", out)
     return paths
 
