@@ -44,12 +44,12 @@ def sample_parcels() -> object:
     """The sample district's classified parcels (the same layer for both routes)."""
     import warnings
 
-    from geo_renewal._cli_print import run_in_memory
     from geo_renewal.datasets import get_path
+    from geo_renewal.workflow import compute_plan
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the sample's nearby-rate warning
-        return run_in_memory(get_path("sample_plan")).classified
+        return compute_plan(get_path("sample_plan")).classified
 
 
 def build_ours(city: object, path: Path) -> float:

@@ -3,8 +3,8 @@ The ``geo-renewal print`` and ``geo-renewal deck`` commands.
 
 ``print PLAN_OR_CLASSIFIED`` draws a printed map or an atlas (`geo_renewal.printmap`,
 `geo_renewal.atlas`); ``deck PLAN`` writes the meeting's PowerPoint deck
-(`geo_renewal.deck`). A project file is run in memory first (`run_in_memory`: nothing else
-is written). See docs/guide/print.md.
+(`geo_renewal.deck`). A project file is computed in memory first (`workflow.compute_plan`:
+nothing else is written). See docs/guide/print.md.
 """
 
 from __future__ import annotations
@@ -17,56 +17,17 @@ import click
 from geo_renewal._cli_options import _friendly_errors
 
 if TYPE_CHECKING:
-    from geo_renewal.workflow import RunResult
+    pass
 
-__all__ = ["deck_command", "print_command", "run_in_memory"]
-
-
-def run_in_memory(plan: Any) -> RunResult:
-    """
-    Run a project file's computing steps in memory, writing no file.
-
-    The steps are those of `run_plan` before its maps: layers, classes, statistics,
-    resettlement, units, progress and fund.
-
-    Parameters
-    ----------
-    plan
-        A `Plan` or the path of a ``plan.toml``.
-
-    Returns
-    -------
-    result
-        The `RunResult` without files.
-    """
-    from geo_renewal import settings, workflow
-    from geo_renewal.plan import Plan, load_plan
-
-    if not isinstance(plan, Plan):
-        plan = load_plan(plan)
-    result = workflow.RunResult(plan=plan)
-    old = settings.working_crs
-    if plan.working_crs is not None:
-        settings.working_crs = plan.working_crs
-    try:
-        for step in (
-            workflow._read_layers,
-            workflow._classify,
-            workflow._statistics,
-            workflow._resettlement,
-            workflow._units,
-            workflow._progress,
-        ):
-            step(result)
-    finally:
-        settings.working_crs = old
-    return result
+__all__ = ["deck_command", "print_command"]
 
 
 def _data(source: str) -> Any:
     """Return a project file's in-memory run, or the path of a classified layer as it is."""
     if Path(source).suffix.lower() == ".toml":
-        return run_in_memory(source)
+        from geo_renewal.workflow import compute_plan
+
+        return compute_plan(source)
     return source
 
 
@@ -196,5 +157,7 @@ def deck_command(plan: str, out: str, lang: str | None) -> None:
     if Path(out).suffix.lower() != ".pptx":  # before the run, not after it
         msg = f"`--out` of a deck must end in .pptx, got {out!r}; name it e.g. meeting.pptx."
         raise InputError(msg)
-    result = run_in_memory(plan)
+    from geo_renewal.workflow import compute_plan
+
+    result = compute_plan(plan)
     click.echo(f"Wrote {meeting_deck(result, out, lang=lang)}")

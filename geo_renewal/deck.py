@@ -252,7 +252,7 @@ def meeting_deck(
     Parameters
     ----------
     result
-        A `run_plan` result (or `geo_renewal._cli_print.run_in_memory`).
+        A `run_plan` or `workflow.compute_plan` result.
     out
         The ``.pptx`` to write (atomically).
     lang
@@ -271,8 +271,8 @@ def meeting_deck(
     Examples
     --------
     >>> from geo_renewal.datasets import get_path
-    >>> from geo_renewal._cli_print import run_in_memory
-    >>> deck = meeting_deck(run_in_memory(get_path("sample_plan")), "meeting.pptx")  # doctest: +SKIP
+    >>> from geo_renewal.workflow import compute_plan
+    >>> deck = meeting_deck(compute_plan(get_path("sample_plan")), "meeting.pptx")  # doctest: +SKIP
     """
     from geo_renewal._checks import check_lang
     from geo_renewal._errors import InputError

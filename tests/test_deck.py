@@ -19,11 +19,11 @@ from geo_renewal.deck import ROWS_PER_SLIDE, meeting_deck  # noqa: E402
 
 @pytest.fixture(scope="module")
 def sample_run():
-    from geo_renewal._cli_print import run_in_memory
     from geo_renewal.datasets import get_path
+    from geo_renewal.workflow import compute_plan
 
     with pytest.warns(UserWarning, match="50%"):
-        return run_in_memory(get_path("sample_plan"))
+        return compute_plan(get_path("sample_plan"))
 
 
 @pytest.fixture(scope="module")

@@ -37,11 +37,11 @@ needs_cjk = pytest.mark.skipif(_print_fonts.cjk_font() is None, reason="no CJK f
 @pytest.fixture(scope="module")
 def sample_run():
     """The sample plan run in memory (no files), as `geo-renewal print plan.toml` does."""
-    from geo_renewal._cli_print import run_in_memory
     from geo_renewal.datasets import get_path
+    from geo_renewal.workflow import compute_plan
 
     with pytest.warns(UserWarning, match="50%"):  # the sample's nearby-rate warning
-        return run_in_memory(get_path("sample_plan"))
+        return compute_plan(get_path("sample_plan"))
 
 
 @pytest.fixture(scope="module")
