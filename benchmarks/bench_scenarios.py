@@ -38,7 +38,12 @@ def _plan_text(extra: str = "", scenarios: str = "") -> str:
     """The sample plan with absolute paths (it is written outside data/), plus `extra`."""
     text = (DATA / "sample_plan.toml").read_text(encoding="utf-8")
     text = text.split("\n# Scenarios (方案比选)")[0]  # the sample's own scenarios are not timed
-    for name in ("sample_district.gpkg", "sample_ledger.xlsx", "flood_depth.tif"):
+    for name in (
+        "sample_district.gpkg",
+        "sample_ledger.xlsx",
+        "flood_depth.tif",
+        "sample_fund.toml",
+    ):
         text = text.replace(f'"{name}"', f'"{(DATA / name).as_posix()}"')
     return text + extra + scenarios
 

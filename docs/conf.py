@@ -71,7 +71,8 @@ nitpick_ignore_regex = [
     # Bare names of typing and third-party classes as type hints write them.
     (
         r"py:.*",
-        r"(CRS|Path|Any|Callable|Iterable|Iterator|Mapping|Sequence|Literal|Self|Hashable)",
+        r"(CRS|Path|Any|Callable|Iterable|Iterator|Mapping|Sequence|Literal|Self|Hashable"
+        r"|Figure|Axes|Panel)",  # matplotlib figures; printmap.Panel, a Callable alias
     ),
 ]
 

@@ -143,11 +143,11 @@ _API: dict[str, str] = {
     "renewal_map": "maps",
     "save_map": "maps",
     "tile_names": "tiles",
-    # printmap.py / atlas.py / deck.py / report_pdf.py (printed maps, atlases, deck, report PDF)
+    # printmap.py / atlas.py / deck.py / _report_pdf.py (printed maps, atlases, deck, report PDF)
     "print_map": "printmap",
     "print_atlas": "atlas",
     "meeting_deck": "deck",
-    "report_pdf": "report_pdf",
+    "report_pdf": "_report_pdf",
     "tile_source": "tiles",
     "register_basemap": "tiles",
     # resettlement.py / demand.py / sites.py (the solver, allocation.py, is not re-exported here)

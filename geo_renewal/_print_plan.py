@@ -179,7 +179,7 @@ def write_prints(result: RunResult, out: Path) -> None:
 
         result.files["deck"] = meeting_deck(result, out / PRINT_FILES["deck"])
     if spec["report_pdf"] and "report" in result.files:
-        from geo_renewal.report_pdf import report_pdf
+        from geo_renewal._report_pdf import report_pdf
 
         result.files["report_pdf"] = report_pdf(
             result.files["report"], out / PRINT_FILES["report_pdf"], paper="A4"

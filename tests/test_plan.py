@@ -12,7 +12,12 @@ from geo_renewal.plan import load_plan
 def plan_dir(tmp_path):
     """A copy of the sample plan next to the sample files it names."""
     data = get_path("sample_district").parent
-    for name in ("sample_district.gpkg", "flood_depth.tif", "sample_ledger.xlsx"):
+    for name in (
+        "sample_district.gpkg",
+        "flood_depth.tif",
+        "sample_ledger.xlsx",
+        "sample_fund.toml",
+    ):
         shutil.copy(data / name, tmp_path / name)
     shutil.copy(get_path("sample_plan"), tmp_path / "plan.toml")
     return tmp_path

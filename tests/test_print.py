@@ -309,7 +309,7 @@ def test_labels_never_collide_and_overdue_projects_win(sample_run):
 
 @pytest.mark.browser
 def test_report_pdf_is_the_report_on_a4(tmp_path):
-    from geo_renewal.report_pdf import find_browser, report_pdf
+    from geo_renewal._report_pdf import find_browser, report_pdf
 
     if find_browser() is None:
         pytest.skip("no Chromium, Chrome or Edge")
@@ -328,7 +328,7 @@ def test_report_pdf_is_the_report_on_a4(tmp_path):
 
 
 def test_report_pdf_without_a_browser_names_the_fix(tmp_path, monkeypatch):
-    from geo_renewal import report_pdf as rp
+    from geo_renewal import _report_pdf as rp
 
     html = tmp_path / "report.html"
     html.write_text("<html><head></head><body>x</body></html>", encoding="utf-8")

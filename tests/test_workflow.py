@@ -37,7 +37,12 @@ def demo(tmp_path_factory):
 @pytest.fixture
 def plan_dir(tmp_path, sample_path):
     data = sample_path.parent
-    for name in ("sample_district.gpkg", "flood_depth.tif", "sample_ledger.xlsx"):
+    for name in (
+        "sample_district.gpkg",
+        "flood_depth.tif",
+        "sample_ledger.xlsx",
+        "sample_fund.toml",
+    ):
         shutil.copy(data / name, tmp_path / name)
     return tmp_path
 
