@@ -399,8 +399,7 @@ def _resettlement(result: RunResult) -> None:
         logger.info("no parcel is classified demolish; resettlement skipped")
         return
     kwargs = dict(result.plan.resettlement)
-    if kwargs.get("demand_by", "zone_id") == "zone_id":
-        kwargs["demand_by"] = "zone_name"  # the units of the tables and maps, by name
+    kwargs["demand_by"] = _demand_by(result.plan)
     result.resettlement = plan_resettlement(
         classified,
         sites=result.layers.get("sites"),
@@ -429,9 +428,15 @@ def _units(result: RunResult) -> None:
         checked,
         buildings=result.layers.get("buildings"),
         resettlement=result.resettlement,
-        demand_by=str(plan.resettlement.get("demand_by", "zone_id")),
+        demand_by=_demand_by(plan),
         lang=plan.lang,
     )
+
+
+def _demand_by(plan: Plan) -> str:
+    """Return the parcels' column of the resettlement demand units (zones by name)."""
+    demand_by = str(plan.resettlement.get("demand_by", "zone_id"))
+    return "zone_name" if demand_by == "zone_id" else demand_by
 
 
 def _progress(result: RunResult) -> None:

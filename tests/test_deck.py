@@ -171,3 +171,15 @@ def test_deck_command_refuses_a_wrong_suffix_before_running(tmp_path):
     assert res.exit_code == 1
     assert "must end in .pptx" in res.output
     assert not (tmp_path / "m.ppt").exists()
+
+
+def test_the_units_checks_count_the_flats_the_resettlement_plans(sample_run):
+    """The 63号文 nearby rate per unit uses the resettlement's own demand units (by name)."""
+    units = sample_run.unit_checks
+    rates = sample_run.resettlement.rates
+    assert units.loc["total", "flat_households"] == pytest.approx(rates["flat_households"].sum())
+    assert units.loc["total", "nearby_households"] == pytest.approx(
+        rates["nearby_households"].sum()
+    )
+    inside = units.drop(index=["outside", "total"])
+    assert (inside["flat_households"] > 0).all()
