@@ -106,7 +106,7 @@ def _summary(key: str) -> Callable[[RunResult], float | None]:
 def _fund_balance(result: RunResult) -> float | None:
     if result.fund is None:
         return NOT_COMPUTED
-    return float(result.fund.bundles["balance"].iloc[-1]) / 1e4
+    return result.fund.district_balance / 1e4  # the report's figure (cash flow if run)
 
 
 def _peak_financing(result: RunResult) -> float | None:

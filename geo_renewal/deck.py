@@ -156,7 +156,7 @@ def _key_figures(result: RunResult, lang: str) -> pd.DataFrame:
         n_over = int(result.progress["overdue"].fillna(False).astype(bool).sum())
         rows.append((say("deck.fig.projects", lang), f"{len(result.progress):,} / {n_over:,}"))
     if result.fund is not None:
-        total = float(result.fund.projects["balance"].sum()) / 10_000
+        total = result.fund.district_balance / 10_000  # the report's figure (cash flow if run)
         rows.append((say("deck.fig.balance", lang), f"{total:,.0f}"))
     return pd.DataFrame(rows, columns=[say("deck.figure", lang), say("deck.value", lang)])
 
@@ -352,6 +352,32 @@ def _data_slides(prs: Any, result: RunResult, lang: str) -> None:
             if c in bundles.columns
         ]
         n = _table_slides(prs, say("deck.fund", lang), bundles[cols], lang, index=True)
+        n += _cashflow_slides(prs, result, lang)
         if note:
             for slide in list(prs.slides)[-n:]:
                 _note(slide, note)
+
+
+#: Cash-flow columns of a bundle shown on the deck, 元 columns converted to 万元.
+_CASHFLOW_COLUMNS = (
+    "total_cost",
+    "total_revenue",
+    "balance",
+    "peak_need",
+    "peak_period",
+    "closed",
+)
+
+
+def _cashflow_slides(prs: Any, result: RunResult, lang: str) -> int:
+    """Add the cash flow's bundles (the report's balance and peak need); returns the slides."""
+    cashflow = result.fund.cashflow if result.fund is not None else None
+    if cashflow is None:
+        return 0
+    table = cashflow.bundles[[c for c in _CASHFLOW_COLUMNS if c in cashflow.bundles]].copy()
+    for col in ("total_cost", "total_revenue", "balance", "peak_need"):
+        if col in table:
+            table[f"{col}_wan"] = table.pop(col).astype(float) / 10_000
+    order = ["total_cost_wan", "total_revenue_wan", "balance_wan", "peak_need_wan"]
+    table = table[[c for c in order if c in table] + [c for c in table if c not in order]]
+    return _table_slides(prs, say("deck.fund_cashflow", lang), table, lang, index=True)

@@ -116,6 +116,24 @@ class FundBalance:
     compensation: Compensation | None = None
     supply: pd.DataFrame | None = None
 
+    @property
+    def district_balance(self) -> float:
+        """
+        The district's balance in 元, the one figure every output shows.
+
+        The cash flow's (interest on the outstanding loan) when it was computed, else the
+        static roll-up's (simple interest on all costs); the two differ by their financing
+        cost, reconciled line by line in ``cashflow.reconciliation``.
+
+        Returns
+        -------
+        balance
+            Revenue minus cost of all bundles, 元.
+        """
+        if self.cashflow is not None:
+            return float(self.cashflow.bundles.loc["total", "balance"])
+        return float(self.bundles["balance"].iloc[-1])
+
     def __repr__(self) -> str:
         total = self.bundles.iloc[-1]
         return (

@@ -512,7 +512,14 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "deck.behind_none": ("截至 {as_of} 无滞后项目。", "No project is behind schedule on {as_of}."),
     "deck.units": ("更新单元 63号文 校核", "Renewal units: 63号文 checks"),
     "deck.sites": ("安置地块", "Resettlement sites"),
-    "deck.fund": ("资金平衡", "Fund balance"),
+    "deck.fund": (
+        "资金平衡（静态测算：全部成本单利计息）",
+        "Fund balance (static: simple interest on all costs)",
+    ),
+    "deck.fund_cashflow": (
+        "资金平衡与融资需求（现金流测算：按未偿贷款计息）",
+        "Fund balance and financing need (cash flow: interest on the outstanding loan)",
+    ),
     "deck.continued": ("（续 {i}/{n}）", " (continued {i}/{n})"),
     "deck.fig.parcels": ("地块总数", "Parcels"),
     "deck.fig.demolish": ("征收拆迁地块", "Parcels to demolish"),
