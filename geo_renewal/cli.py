@@ -1035,3 +1035,7 @@ cli.add_command(ledger_group)
 from geo_renewal._cli_corridors import corridors_command  # noqa: E402 - view corridors only
 
 cli.add_command(corridors_command)
+
+
+if __name__ == "__main__":  # python -m geo_renewal.cli …, as the docs regenerate the data
+    cli()

@@ -301,15 +301,17 @@ def _policy(result: RunResult, lang: str) -> str:
     return f"<section><h2>{escape(say('report.policy', lang))}</h2>{body}</section>"
 
 
+#: Caveats the report shows in their own section (the 63号文 checks), not under 使用须知.
+_SHOWN_ELSEWHERE = ("units", "nearby")
+
+
 def _caveats(result: RunResult, lang: str) -> str:
-    """Render the caveat on placeholder parameters behind the run's figures (fund balance)."""
-    text = result.caveats().get("fund")
-    if not text:
+    """Render every caveat behind the run's figures: placeholder parameters (fund, scheme, corridors …)."""
+    texts = [t for k, t in result.caveats().items() if t and k not in _SHOWN_ELSEWHERE]
+    if not texts:
         return ""
-    return (
-        f"<section><h2>{escape(say('caveat.title', lang))}</h2>"
-        f'<p class="bad">{escape(text)}</p></section>'
-    )
+    body = "".join(f'<p class="bad">{escape(t)}</p>' for t in texts)
+    return f"<section><h2>{escape(say('caveat.title', lang))}</h2>{body}</section>"
 
 
 def _behind(result: RunResult, lang: str) -> str:
