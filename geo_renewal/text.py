@@ -579,6 +579,14 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n_corridors} 条视廊、{n_zones} 个滨河限高分区内共 {n_in} 栋建筑，{n_over} 栋超出允许高度（最大超高 {max_excess:.1f} 米）。",
         "{n_in} buildings stand in {n_corridors} view corridors and {n_zones} river height zones; {n_over} exceed the permitted height (at most by {max_excess:.1f} m).",
     ),
+    "corridors.summary_plots": (
+        "规划地块 {n_plots_in} 个位于视廊或滨河限高分区内，{n_plots_over} 个的允许高度低于控规高度（最大超高 {max_plot_excess:.1f} 米）。",
+        "{n_plots_in} planned plots lie in the corridors or river zones; {n_plots_over} have a 控规 height above the permitted one (at most by {max_plot_excess:.1f} m).",
+    ),
+    "corridors.worst": (
+        "超高最多的 {n} 项（建筑与规划地块）",
+        "The {n} largest excesses (buildings and planned plots)",
+    ),
     "corridors.unknown": (
         "{n} 栋建筑高度未知（无高度、层数或DSM），未能校核。",
         "{n} buildings have no known height (no height, floors or DSM) and could not be checked.",

@@ -257,6 +257,17 @@ class CorridorRun:
             "n_in": int(worst.size),
             "n_over": int((worst > 0).sum()),
             "max_excess": float(worst.max()) if (worst > 0).any() else 0.0,
+            **self._plot_summary(),
+        }
+
+    def _plot_summary(self) -> dict[str, Any]:
+        """Planned plots in the corridors and zones, those above, their worst excess."""
+        p = self.checks[self.checks["layer"] == "plots"]
+        worst = p.groupby("row")["excess_m"].max()
+        return {
+            "n_plots_in": int(worst.size),
+            "n_plots_over": int((worst > 0).sum()),
+            "max_plot_excess": float(worst.max()) if (worst > 0).any() else 0.0,
         }
 
 
@@ -611,6 +622,8 @@ def corridor_report(result: Any, lang: str) -> str:
         return ""
     s = run.summary()
     parts = [f"<p>{escape(say('corridors.summary', lang, **s))}</p>"]
+    if s["n_plots_in"]:
+        parts.append(f"<p>{escape(say('corridors.summary_plots', lang, **s))}</p>")
     if run.n_unknown:
         parts.append(
             f'<p class="bad">{escape(say("corridors.unknown", lang, n=run.n_unknown))}</p>'
@@ -619,6 +632,7 @@ def corridor_report(result: Any, lang: str) -> str:
         parts.append(f'<p class="bad">{escape(run.caveat(lang))}</p>')
     over = run.checks[run.checks["excess_m"] > 0].sort_values("excess_m", ascending=False).head(15)
     if len(over):
+        parts.append(f"<h3>{escape(say('corridors.worst', lang, n=len(over)))}</h3>")
         parts.append(
             format_table(
                 _sheet(over).drop(columns="surface_kind"), lang=lang, style="html", index=False

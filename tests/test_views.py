@@ -130,6 +130,10 @@ def test_step_writes_files_sheet_and_report(tmp_path, views_gpkg):
     write_tables(corridor_tables(result), tmp_path / "t.xlsx", lang="zh")
     html = corridor_report(result, "en")
     assert "1 exceed the permitted height" in html
+    # the plot below its permitted height is said apart from the buildings
+    assert run.summary()["n_plots_in"] == 1
+    assert run.summary()["n_plots_over"] == 0
+    assert "1 planned plots lie in the corridors or river zones; 0 have" in html
     assert "data:image/png;base64," in html
     assert set(run.skylines) == {"V"}
     assert set(run.skylines["V"]) == {"current", "planned"}
