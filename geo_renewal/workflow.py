@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from geo_renewal._comparison import Comparison
     from geo_renewal.fund import FundBalance
+    from geo_renewal.fund_params import FundParams
     from geo_renewal.ledger import Ledger
     from geo_renewal.resettlement import ResettlementPlan
     from geo_renewal.validate import ValidationReport
@@ -89,6 +90,7 @@ STEP_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "as_of",
             "fund_params",
             "fund_options",
+            "resettlement",  # its cash share is the fund's (_fund_params)
             "weekly",  # the ledger store's snapshot when the plan has no ledger file
             "lang",
             "working_crs",
@@ -459,11 +461,27 @@ def _progress(result: RunResult) -> None:
     result.progress = project_progress(ledger, as_of=plan.as_of, lang=plan.lang)
     from geo_renewal.cashflow import fund_inputs
 
-    params = str(plan.fund_params) if plan.fund_params else None
+    params = _fund_params(plan)
     money = fund_inputs(
         result.layers, ledger.table, params=params, options=plan.fund_options, as_of=plan.as_of
     )
     result.fund = fund_balance(ledger.table, params=params, **money)
+
+
+def _fund_params(plan: Plan) -> FundParams:
+    """
+    Return the plan's fund parameters, with the resettlement's cash share when it gives one.
+
+    The share of households taking cash (货币化安置比例) is one figure of the plan: the
+    resettlement demand and the fund balance (flats built, temporary housing paid) use the
+    same one, ``[resettlement] cash_share`` over the fund file's ``[resettlement]``.
+    """
+    from geo_renewal.fund_params import load_fund_params
+
+    share = plan.resettlement.get("cash_share")
+    overrides = None if share is None else {"resettlement": {"cash_share": float(share)}}
+    path = str(plan.fund_params) if plan.fund_params else None
+    return load_fund_params(path, overrides=overrides)
 
 
 def _maps(result: RunResult, out: Path) -> None:

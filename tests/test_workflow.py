@@ -506,3 +506,17 @@ def test_ctrl_c_during_the_swap_waits_for_the_swap(tmp_path, monkeypatch):
     assert (out / "report.html").read_text(encoding="utf-8") == "new"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(manifest["outputs"]) == ["report.html", "statistics.xlsx"]
+
+
+def test_the_fund_uses_the_plans_cash_share(tmp_path, grid_parcels):
+    """One 货币化安置比例 for the plan: [resettlement] cash_share reaches the fund balance."""
+    from geo_renewal.fund_params import load_fund_params
+    from geo_renewal.plan import load_plan
+    from geo_renewal.workflow import _fund_params
+
+    path = write_small_plan(tmp_path, grid_parcels)
+    bundled = load_fund_params().cash_share
+    assert _fund_params(load_plan(path)).cash_share == bundled  # no share given: the file's
+    text = path.read_text(encoding="utf-8") + "\n[resettlement]\ncash_share = 0.55\n"
+    path.write_text(text, encoding="utf-8")
+    assert _fund_params(load_plan(path)).cash_share == pytest.approx(0.55)
