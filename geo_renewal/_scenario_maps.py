@@ -270,8 +270,17 @@ def swipe_map(comparison: Comparison, left: str, right: str) -> folium.Map:
     legend = []
     for side, pane in zip((left, right), PANES, strict=True):
         classified = comparison.results[side].classified
+        cats = _categories(comparison, side)  # the side's rule set names its own classes
         table = _parcel_layers(
-            m, ctx, classified, "category", None, None, pane=pane, prefix=f"{side} · "
+            m,
+            ctx,
+            classified,
+            "category",
+            None,
+            None,
+            pane=pane,
+            prefix=f"{side} · ",
+            labels={code: str(cat.label(lang)) for code, cat in cats.items()},
         )
         legend.append(f"<h5>{escape(side)}</h5>{table}")
     _finish(m, ctx, base, legend, title, no_tiles)

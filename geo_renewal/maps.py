@@ -461,8 +461,13 @@ def _parcel_layers(
     prefix: str = "",
     *,
     overview: bool | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> str:
-    """Add one layer per category (in map pane `pane`, named after `prefix`); returns the legend."""
+    """
+    Add one layer per category (in map pane `pane`, named after `prefix`); returns the legend.
+
+    `labels` names classes the schema does not know (a rule set's own, e.g. 拆除重建类).
+    """
     if category_col not in classified.columns:
         msg = (
             f"`classified` has no {category_col!r} column; classify the parcels first "
@@ -490,7 +495,7 @@ def _parcel_layers(
         a = float(areas.iloc[idx].sum()) if n else 0.0
         total_n += n
         total_a += a
-        text = category_label(code, ctx.lang)
+        text = (labels or {}).get(code) or category_label(code, ctx.lang)
         style = md.category_style(code, colors[code])
         if pane is not None:  # e.g. one side of a swipe map (geo_renewal._scenario_maps)
             style = {**style, "pane": pane}
