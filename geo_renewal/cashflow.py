@@ -658,7 +658,10 @@ def _summary_frame(
     irr = []
     for row in net:
         with np.errstate(all="ignore"):  # IRR of tiny or one-signed flows: NaN, not a warning
-            r = npf.irr(row) if (row < -0.5).any() and (row > 0.5).any() else np.nan
+            try:
+                r = npf.irr(row) if (row < -0.5).any() and (row > 0.5).any() else np.nan
+            except np.linalg.LinAlgError:  # flows so uneven (e.g. 4 and 1e-308) no root is found
+                r = np.nan
         irr.append(float((1 + r) ** per_year - 1) if np.isfinite(r) else np.nan)
     data = {
         "peak_need": h["peak_need"],
@@ -909,7 +912,7 @@ def money_over_time_tables(
         out[say("fund.sheet.compensation_projects", lang)] = conv(comp.projects.reset_index())
         inside = comp.buildings[comp.buildings["project_id"].notna()]
         out[say("fund.sheet.compensation_buildings", lang)] = conv(inside.reset_index(drop=True))
-        out[say("fund.sheet.compensation_scheme", lang)] = comp.scheme.table()
+        out[say("fund.sheet.compensation_scheme", lang)] = _scheme_sheet(comp.scheme, lang)
     plots = getattr(balance, "supply", None)
     if plots is not None:
         out[say("fund.sheet.supply_plan", lang)] = supply_plan(plots, lang=lang)
@@ -929,7 +932,61 @@ def money_over_time_tables(
             ],
         )
         out[say("fund.sheet.cashflow_sensitivity", lang)] = conv(sens.drop(columns="change"))
-        out[say("fund.sheet.reconciliation", lang)] = conv(cf.reconciliation)
+        out[say("fund.sheet.reconciliation", lang)] = conv(_reconciliation_sheet(cf, lang))
+    return {name: _reserved_rows(table, lang) for name, table in out.items()}
+
+
+#: The lines of the static vs cash-flow reconciliation, as a meeting reads them.
+_LINE_LABELS: dict[str, tuple[str, str]] = {
+    "compensation": ("征收补偿", "Compensation"),
+    "comp_temporary": ("临时安置费", "Temporary housing"),
+    "demolition_cost": ("拆除费用", "Demolition"),
+    "infrastructure_cost": ("基础设施配套", "Infrastructure"),
+    "upgrade_cost": ("老旧小区改造", "Upgrades"),
+    "resettlement_construction": ("安置房建设", "Resettlement housing"),
+    "land_revenue": ("土地出让收入", "Land revenue"),
+    "resettlement_settlement": ("安置房结算收入", "Resettlement settlement"),
+    "other_revenue": ("其他收入", "Other revenue"),
+    "subsidy_revenue": ("奖补资金与专项债", "Subsidies and bonds"),
+    "financing_cost": ("融资成本", "Financing cost"),
+}
+
+
+def _scheme_sheet(scheme: Any, lang: str) -> pd.DataFrame:
+    """Return the scheme's prices with structure and grade codes by their labels."""
+    from geo_renewal.schema import label
+
+    table = scheme.table()
+    names = {"none": ("无装修", "none")}
+    table["param_name"] = [
+        names[k][0 if lang == "zh" else 1] if k in names else label(k, lang)
+        for k in table["param_name"]
+    ]
+    return table
+
+
+def _reconciliation_sheet(cf: Any, lang: str) -> pd.DataFrame:
+    """Return the reconciliation with its lines named and differences to the fen."""
+    table = cf.reconciliation.copy()
+    if "line" in table:
+        pick = 0 if lang == "zh" else 1
+        table["line"] = [_LINE_LABELS.get(x, (x, x))[pick] for x in table["line"]]
+    if "difference" in table:
+        table["difference"] = table["difference"].astype(float).round(2) + 0.0  # no -0.0
+    return table
+
+
+def _reserved_rows(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Write the total / outside rows of text columns as their labels (合计, 区外)."""
+    from geo_renewal.schema import RESERVED_ROWS, label
+
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            values = out[col].astype(object)
+            hit = values.isin(RESERVED_ROWS)
+            if hit.any():
+                out[col] = values.where(~hit, values[hit].map(lambda v: label(v, lang)))
     return out
 
 
@@ -1043,6 +1100,8 @@ def money_caveats(balance: Any, *, lang: str = "zh") -> dict[str, str]:
         if keys:
             names = say("progress.list_separator", lang).join(keys[:4])
             names += say("caveat.and_more", lang) if len(keys) > 4 else ""
+            if lang == "zh":  # the keys are the file's own; the sheet names them in full
+                names = "见“" + say("fund.sheet.compensation_scheme", lang) + "”工作表"
             out["scheme"] = say("caveat.scheme_placeholder", lang, n=len(keys), keys=names)
     return out
 

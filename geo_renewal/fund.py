@@ -953,7 +953,7 @@ def fund_tables(
                 convert(balance.projects.drop(columns="geometry", errors="ignore")),
                 convert(balance.plots),
                 wide,
-                balance.params.table(),
+                balance.params.table(lang),
             ),
             strict=True,
         )

@@ -150,9 +150,14 @@ class FundParams:
         out["subsidies"] = [dict(p) for p in self.subsidies]
         return out
 
-    def table(self) -> pd.DataFrame:
+    def table(self, lang: str | None = None) -> pd.DataFrame:
         """
         Return the parameters as a two-column table (section, key, value) for a report.
+
+        Parameters
+        ----------
+        lang
+            Language of the keys inside subsidy and plot rows; defaults to `settings.lang`.
 
         Returns
         -------
@@ -168,7 +173,7 @@ class FundParams:
             {
                 "param_section": "subsidies",
                 "param_name": str(p.get("name", p.get("kind", i))),
-                "param_value": _text(p),
+                "param_value": _text(p, lang),
             }
             for i, p in enumerate(self.subsidies)
         ]
@@ -176,7 +181,7 @@ class FundParams:
             {
                 "param_section": "plots",
                 "param_name": str(p.get("plot_id", i)),
-                "param_value": _text(p),
+                "param_value": _text(p, lang),
             }
             for i, p in enumerate(self.plots)
         ]
@@ -197,14 +202,35 @@ def _cell(v: Any, key: str = "") -> Any:
     return v
 
 
-def _text(v: Any) -> str:
+def _text(v: Any, lang: str | None = None) -> str:
     if isinstance(v, Mapping):
-        return ", ".join(f"{k} = {_text(x)}" for k, x in v.items())
+        from geo_renewal._checks import check_lang
+
+        lang = check_lang(lang)
+        return ", ".join(f"{_key_label(k, lang)} = {_text(x)}" for k, x in v.items())
     if isinstance(v, tuple | list):
         return ", ".join(f"{x:g}" for x in v)
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
+
+
+#: Keys of subsidy rows (``[[subsidies]]``) the schema has no column label for.
+_ROW_KEY_LABELS: dict[str, tuple[str, str]] = {
+    "date": ("日期", "date"),
+    "amount": ("金额（元）", "amount (yuan)"),
+    "kind": ("类型", "kind"),
+    "repay_date": ("还款日期", "repayment date"),
+}
+
+
+def _key_label(key: str, lang: str) -> str:
+    """Return a key of a subsidy or plot row in `lang` (column labels, else its own)."""
+    from geo_renewal.schema import label
+
+    if key in _ROW_KEY_LABELS:
+        return _ROW_KEY_LABELS[key][0 if lang == "zh" else 1]
+    return label(key, lang)
 
 
 def _default_toml() -> dict[str, Any]:

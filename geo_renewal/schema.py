@@ -817,7 +817,7 @@ MISSING_TEXT: dict[str, tuple[str, str]] = {
 VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "plot_source": {
         "derived": ("按净出让比例推算", "Derived (net sale share)"),
-        "declared": ("参数文件声明", "Declared in the parameters"),
+        "declared": ("已给出（出让地块图层或参数文件）", "Given (plots layer or parameter file)"),
         "given": ("出让地块图层", "Sale-plot layer"),
     },
     "param_section": {

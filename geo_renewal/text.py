@@ -516,6 +516,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "资金平衡（静态测算：全部成本单利计息）",
         "Fund balance (static: simple interest on all costs)",
     ),
+    "fund.source_plan_share": (
+        "{name}（货币化安置比例取自项目文件的安置设置）",
+        "{name} (cash share from the project file's [resettlement])",
+    ),
     "deck.fund_cashflow": (
         "资金平衡与融资需求（现金流测算：按未偿贷款计息）",
         "Fund balance and financing need (cash flow: interest on the outstanding loan)",

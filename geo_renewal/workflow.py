@@ -21,6 +21,7 @@ step produced so that a notebook can look at any of it afterwards.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -478,10 +479,13 @@ def _fund_params(plan: Plan) -> FundParams:
     """
     from geo_renewal.fund_params import load_fund_params
 
-    share = plan.resettlement.get("cash_share")
-    overrides = None if share is None else {"resettlement": {"cash_share": float(share)}}
     path = str(plan.fund_params) if plan.fund_params else None
-    return load_fund_params(path, overrides=overrides)
+    share = plan.resettlement.get("cash_share")
+    if share is None:
+        return load_fund_params(path)
+    params = load_fund_params(path, overrides={"resettlement": {"cash_share": float(share)}})
+    name = Path(path).name if path else "(defaults)"
+    return dataclasses.replace(params, source=say("fund.source_plan_share", plan.lang, name=name))
 
 
 def _maps(result: RunResult, out: Path) -> None:

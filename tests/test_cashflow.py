@@ -295,7 +295,9 @@ def test_workbook_sheets_round_trip(sample_balance, tmp_path):
     sheets = fund_tables(sample_balance, lang="en")
     flow = sheets["Cash flow by period"]
     assert "loan_balance_wan" in flow.columns
-    total = flow[flow["bundle"] == "total"]
+    from geo_renewal.schema import label
+
+    total = flow[flow["bundle"] == label("total", "en")]  # the total row by its label
     peak = sample_balance.cashflow.peak_need / 1e4
     assert total["loan_balance_wan"].max() == pytest.approx(peak)
 

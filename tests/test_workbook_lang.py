@@ -132,7 +132,7 @@ def test_chinese_headers_and_names(runs):
     plots = book["出让地块"]
     col = _header_row(plots).index("地块来源") + 1
     assert {plots.cell(row=r, column=col).value for r in range(4, plots.max_row + 1)} == {
-        "按净出让比例推算"
+        "已给出（出让地块图层或参数文件）"  # the sample's plots layer
     }
 
 
@@ -160,7 +160,7 @@ def test_integer_and_percent_formats(runs):
     assert rows["年融资利率"].number_format == "0.0%"
     assert isinstance(rows["评估单价（元/㎡）"].value, int | float)  # a number, not text
     assert rows["过渡期（月）"].number_format == "#,##0"
-    assert rows["参数来源"].value == "内置默认参数"
+    assert rows["参数来源"].value == "sample_fund.toml（货币化安置比例取自项目文件的安置设置）"
     rate = _column(book["就近安置率"], "就地就近安置率")
     assert all(c.number_format == "0.0%" for c in rate)
 
