@@ -936,41 +936,25 @@ def money_over_time_tables(
     return {name: _reserved_rows(table, lang) for name, table in out.items()}
 
 
-#: The lines of the static vs cash-flow reconciliation, as a meeting reads them.
-_LINE_LABELS: dict[str, tuple[str, str]] = {
-    "compensation": ("征收补偿", "Compensation"),
-    "comp_temporary": ("临时安置费", "Temporary housing"),
-    "demolition_cost": ("拆除费用", "Demolition"),
-    "infrastructure_cost": ("基础设施配套", "Infrastructure"),
-    "upgrade_cost": ("老旧小区改造", "Upgrades"),
-    "resettlement_construction": ("安置房建设", "Resettlement housing"),
-    "land_revenue": ("土地出让收入", "Land revenue"),
-    "resettlement_settlement": ("安置房结算收入", "Resettlement settlement"),
-    "other_revenue": ("其他收入", "Other revenue"),
-    "subsidy_revenue": ("奖补资金与专项债", "Subsidies and bonds"),
-    "financing_cost": ("融资成本", "Financing cost"),
-}
-
-
 def _scheme_sheet(scheme: Any, lang: str) -> pd.DataFrame:
     """Return the scheme's prices with structure and grade codes by their labels."""
     from geo_renewal.schema import label
+    from geo_renewal.text import say_or
 
     table = scheme.table()
-    names = {"none": ("无装修", "none")}
     table["param_name"] = [
-        names[k][0 if lang == "zh" else 1] if k in names else label(k, lang)
-        for k in table["param_name"]
+        say_or(f"fund.scheme.{k}", lang, None) or label(k, lang) for k in table["param_name"]
     ]
     return table
 
 
 def _reconciliation_sheet(cf: Any, lang: str) -> pd.DataFrame:
     """Return the reconciliation with its lines named and differences to the fen."""
+    from geo_renewal.text import say_or
+
     table = cf.reconciliation.copy()
     if "line" in table:
-        pick = 0 if lang == "zh" else 1
-        table["line"] = [_LINE_LABELS.get(x, (x, x))[pick] for x in table["line"]]
+        table["line"] = [say_or(f"fund.line.{x}", lang, x) for x in table["line"]]
     if "difference" in table:
         table["difference"] = table["difference"].astype(float).round(2) + 0.0  # no -0.0
     return table

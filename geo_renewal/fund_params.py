@@ -215,22 +215,12 @@ def _text(v: Any, lang: str | None = None) -> str:
     return str(v)
 
 
-#: Keys of subsidy rows (``[[subsidies]]``) the schema has no column label for.
-_ROW_KEY_LABELS: dict[str, tuple[str, str]] = {
-    "date": ("日期", "date"),
-    "amount": ("金额（元）", "amount (yuan)"),
-    "kind": ("类型", "kind"),
-    "repay_date": ("还款日期", "repayment date"),
-}
-
-
 def _key_label(key: str, lang: str) -> str:
     """Return a key of a subsidy or plot row in `lang` (column labels, else its own)."""
     from geo_renewal.schema import label
+    from geo_renewal.text import say_or
 
-    if key in _ROW_KEY_LABELS:
-        return _ROW_KEY_LABELS[key][0 if lang == "zh" else 1]
-    return label(key, lang)
+    return say_or(f"fund.key.{key}", lang, None) or label(key, lang)
 
 
 def _default_toml() -> dict[str, Any]:
