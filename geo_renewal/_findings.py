@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FINDING_COLUMNS", "SEVERITIES", "Findings"]
+__all__ = ["FINDING_COLUMNS", "SEVERITIES", "Findings", "concat_findings"]
 
 #: Columns of every findings table, in order.
 FINDING_COLUMNS = ["row", "id", "column", "problem", "severity", "action", "message", "value"]
@@ -216,3 +216,26 @@ class Findings:
             key = pd.to_numeric(out["row"], errors="coerce").fillna(np.inf)
             out = out.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
         return out
+
+
+def concat_findings(*frames: pd.DataFrame) -> pd.DataFrame:
+    """
+    Return findings frames as one, in order; an empty frame with the columns when all are empty.
+
+    Parameters
+    ----------
+    *frames
+        Findings frames (`FINDING_COLUMNS`), e.g. a reader's and a `Findings.frame()`.
+
+    Returns
+    -------
+    findings
+        The non-empty frames concatenated with a fresh index.
+
+    Examples
+    --------
+    >>> list(concat_findings(pd.DataFrame(columns=FINDING_COLUMNS)).columns) == FINDING_COLUMNS
+    True
+    """
+    kept = [f for f in frames if len(f)]
+    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=FINDING_COLUMNS)

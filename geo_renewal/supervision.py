@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal._checks import check_lang, check_range
-from geo_renewal._findings import FINDING_COLUMNS, Findings
+from geo_renewal._findings import Findings, concat_findings
 from geo_renewal._weekly_table import TableSpec, read_weekly_table
 from geo_renewal.ledger import _as_timestamp
 from geo_renewal.tasks import TaskTable
@@ -274,10 +274,7 @@ def read_decisions(
             severity="warning",
             action="closed on the snapshot date",
         )
-    frames = [f for f in (found, findings.frame()) if len(f)]
-    all_found = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FINDING_COLUMNS)
-    )
+    all_found = concat_findings(found, findings.frame())
     return table.reset_index(drop=True), all_found
 
 

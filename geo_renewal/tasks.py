@@ -21,7 +21,7 @@ import pandas as pd
 
 from geo_renewal import schema
 from geo_renewal._errors import InputError
-from geo_renewal._findings import FINDING_COLUMNS, Findings
+from geo_renewal._findings import Findings, concat_findings
 from geo_renewal._weekly_table import TableSpec, read_weekly_table
 from geo_renewal.ledger import Ledger, _as_timestamp
 
@@ -132,10 +132,7 @@ def read_tasks(source: str | Path | pd.DataFrame, *, sheet: str | int | None = N
     table = _normalise_tasks(table, findings)
     _check_dependencies(table, findings)
     _check_cycles(table, findings)
-    frames = [f for f in (found, findings.frame()) if len(f)]
-    all_findings = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FINDING_COLUMNS)
-    )
+    all_findings = concat_findings(found, findings.frame())
     return TaskTable(table=table.reset_index(drop=True), findings=all_findings)
 
 
