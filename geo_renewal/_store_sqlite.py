@@ -289,12 +289,11 @@ class SQLiteBackend:
             cur = con.execute(sql, args)
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
-        values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        grid = np.empty((len(rows), len(names)), dtype=object)  # cells stay Python values
+        if rows:
+            grid[:] = rows
         df = pd.DataFrame(
-            {
-                n: _decoded(np.array(v, dtype=object), kinds.get(n, "text"))
-                for n, v in zip(names, values, strict=True)
-            },
+            {n: _decoded(grid[:, j], kinds.get(n, "text")) for j, n in enumerate(names)},
             columns=names,
         )
         return df if with_fid or "fid" not in df else df.drop(columns="fid")
