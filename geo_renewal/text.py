@@ -448,6 +448,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     ),
     "cashflow.chart.balance": ("累计净现金流（融资前）", "Cumulative net flow (before financing)"),
     "cashflow.chart.loan": ("贷款余额", "Loan balance"),
+    "cashflow.chart.net_flow": ("各期净现金流", "Net flow per period"),
     "cashflow.chart.peak": ("融资需求峰值 {peak:,.0f}", "Peak need {peak:,.0f}"),
     "cashflow.tornado.title": (
         "资金平衡敏感性（万元，相对基准）",
@@ -456,6 +457,58 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "cashflow.breaks": (
         "{bundle}：{when} {reason}",
         "{bundle}: {reason} in {when}",
+    ),
+    "cashflow.moved.signing": (
+        "{n} 个未签约项目的签约、征收补偿和拆除推迟 {sign:g} 个月，供地及土地收入推迟 {supply}",
+        "{n} unsigned projects: signing, compensation and demolition {sign:g} months later, "
+        "land supply and its revenue {supply} later",
+    ),
+    "cashflow.moved.signing_none": (
+        "各项目均已签约，签约延迟不推迟任何项目",
+        "Every project has signed: a signing delay moves nothing",
+    ),
+    "cashflow.moved.range": (
+        "{lo:g}–{hi:g} 个月（计划余量吸收其余）",
+        "{lo:g}–{hi:g} months (the plan's slack absorbs the rest)",
+    ),
+    "cashflow.district": ("全区（作为一个整体项目）", "the district as one project"),
+    "cashflow.moved.months": ("{n:g} 个月", "{n:g} months"),
+    "cashflow.moved.absorbed": (
+        "0 个月（计划余量全部吸收）",
+        "0 months (absorbed by the plan's slack)",
+    ),
+    "cashflow.moved.supply": (
+        "{n} 个项目未成交地块的土地收入推迟 {months:g} 个月（已成交地块不动）",
+        "{n} projects: land revenue of unsold plots {months:g} months later (sold plots stay)",
+    ),
+    "cashflow.moved.land_price": (
+        "土地收入{pct}，时点不变",
+        "Land revenue {pct}, dates unchanged",
+    ),
+    "cashflow.moved.cash_share": (
+        "实物安置户数随比例变化（安置房建设、结算和临时安置费随之增减），时点不变",
+        "Households taking a flat change with the share (resettlement housing, settlement and "
+        "temporary allowance with them), dates unchanged",
+    ),
+    "cashflow.moved.compensation": (
+        "征收补偿（含临时安置费）{pct}，时点不变",
+        "Compensation (temporary allowance included) {pct}, dates unchanged",
+    ),
+    "cashflow.signing_note": (
+        "签约延迟 {months} 使{bundles}的资金平衡改善（最多 {gain:,.0f} 万元），这不是符号错误：延迟不改变"
+        "任何一笔收支的总额，只改变利息。借款期间，资金平衡等于各笔收支按贷款利率计到期末的终值之和，"
+        "签约延迟推迟了征收补偿和拆除费用，也推迟了供地和土地收入；当推迟的费用终值减少多于推迟的"
+        "土地收入终值减少时（被推迟项目的土地收入低于其成本、计划供地留有余量使土地收入推迟较少，"
+        "或土地收入到账时已有结余而结余不计息），延迟就省下利息。见“现金流敏感性”表的“推迟了什么”。",
+        "A signing delay of {months} improves the balance of {bundles} (by up to {gain:,.0f} "
+        "10⁴ yuan). This is not a sign error: a delay changes no line's total, only the "
+        "interest. While a bundle borrows, its balance is the sum of its flows carried to the "
+        "end at the loan rate; a signing delay moves compensation and demolition later, and land "
+        "supply and its revenue too. When the carried value of the costs moved falls by more "
+        "than that of the revenue moved (the delayed projects' land revenue is below their "
+        "costs, the plan's slack moves the revenue less, or the revenue arrives when the "
+        "bundle has a surplus, which earns nothing), the delay saves interest. See the column "
+        "'What it moves' of the cash-flow sensitivity.",
     ),
     # run_plan: maps, workbook sheets, the printed summary
     # printed maps, atlas and deck (printmap.py, atlas.py, deck.py)
