@@ -30,6 +30,7 @@ __all__ = [
     "PIPELINES",
     "RESERVED_ROWS",
     "STAGES",
+    "STAGE_ORDER",
     "STRUCTURES",
     "TOTAL_ROW",
     "TRUE_VALUES",
@@ -161,6 +162,27 @@ PIPELINES: dict[str, tuple[str, ...]] = {
     "demolish": ("signing", "demolition", "approval", "land_supply", "construction"),
     "retain_upgrade": ("design", "works", "acceptance"),
 }
+
+#: Every stage of `STAGES` in one reading order (legends, tables by street): 未启动, then the
+#: stages of all pipelines merged by their place along their own pipeline (first to last, each
+#: pipeline's order kept, e.g. 签约 and 方案 both first), then other stages, 已完成 last.
+STAGE_ORDER: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            "not_started",
+            *(
+                s
+                for _, _, s in sorted(
+                    (i / max(len(p) - 1, 1), k, s)
+                    for k, p in enumerate(PIPELINES.values())
+                    for i, s in enumerate(p)
+                )
+            ),
+            *(s for s in STAGES if s != "done"),
+            "done",
+        ]
+    )
+)
 
 #: Layer kinds understood by `read_layer(kind=...)` and `validate_layer(kind=...)`:
 #: required columns, optional columns, and the allowed geometry families.

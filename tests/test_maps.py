@@ -530,7 +530,8 @@ def test_gaode_shifts_display_copy_to_gcj02(classified):
 
 
 def test_save_map_online_lists_cdn_only(tmp_path, classified):
-    out = save_map(renewal_map(classified, tiles="none"), tmp_path / "sub" / "m.html")
+    m = renewal_map(classified, tiles="none")
+    out = save_map(m, tmp_path / "sub" / "m.html", offline=False)  # online: asked for
     urls = static_urls(out.read_text(encoding="utf-8"))
     assert urls
     assert all(u.startswith("https://cdn.jsdelivr.net/") for u in urls)
