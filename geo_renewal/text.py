@@ -722,6 +722,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.skyline": ("天际线图", "Skyline chart"),
     "workflow.file.view3d": ("三维视图", "3D view"),
     "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
+    "corridors.view3d_note_summary": (
+        "⚠ 示例参数，超高结果仅作示意（点击查看）",
+        "⚠ Placeholder parameters: the excess is illustrative (tap to read)",
+    ),
     "corridors.view3d_buildings": ("建筑", "Buildings"),
     "corridors.view3d_excess": ("超高建筑", "Buildings above the permitted height"),
     # the weekly cycle (issue 17): store, 督办, 考核, households, playback

@@ -6,6 +6,8 @@ import json
 import re
 
 import pandas as pd
+import pytest
+from browser import open_pages, requires_chromium
 
 import geopandas as gpd
 import shapely
@@ -75,3 +77,47 @@ def test_tables_by_street_follow_the_one_stage_order():
     assert {"design", "construction"} <= set(stages) or len(stages) >= 3
     assert stages == [s for s in schema.STAGE_ORDER if s in stages]
     assert isinstance(table, pd.DataFrame)
+
+
+def test_a_comparison_report_opens_with_the_comparison_table(tmp_path, grid_parcels):
+    from test_scenarios import SCENARIOS, _plan
+
+    from geo_renewal.scenarios import compare_scenarios, write_comparison
+
+    plan = _plan(tmp_path, grid_parcels, SCENARIOS)
+    html = write_comparison(compare_scenarios(plan, names="strict"), tmp_path / "cmp")["report"]
+    heads = re.findall(r"<h2>([^<]*)</h2>", html.read_text(encoding="utf-8"))
+    assert heads[0] == "方案比选"
+    assert "关键指标" in heads[1:]
+
+
+@pytest.mark.browser
+@requires_chromium
+def test_on_a_phone_the_title_leaves_the_buttons_free(tmp_path):
+    from geo_renewal.maps import save_map
+
+    title = "样例片区城市更新 · 项目进度（挂图作战） 2026-11-20"
+    out = save_map(renewal_map(None, projects=_projects(), title=title), tmp_path / "p.html")
+
+    def boxes(page):
+        return page.evaluate(
+            "() => [...document.querySelectorAll('.gr-title, .leaflet-top .leaflet-control')]"
+            ".map(e => { const r = e.getBoundingClientRect();"
+            " return [e.className, r.left, r.top, r.right, r.bottom]; })"
+        )
+
+    for (res, found), size in zip(
+        open_pages([(out, s, boxes) for s in ((390, 844), (1280, 720))]),
+        ((390, 844), (1280, 720)),
+        strict=True,
+    ):
+        assert res.errors == []
+        title_box = next(b for b in found if "gr-title" in b[0])
+        for other in (b for b in found if "gr-title" not in b[0]):
+            apart = (
+                title_box[3] <= other[1]
+                or other[3] <= title_box[1]
+                or title_box[4] <= other[2]
+                or other[4] <= title_box[2]
+            )
+            assert apart, (size, title_box, other)

@@ -672,7 +672,7 @@ def test_browser_hostile_offline_map(tmp_path, hostile, plan_layers):
 @pytest.mark.browser
 @requires_chromium
 def test_browser_online_map_requests_only_cdn(tmp_path, classified):
-    out = save_map(renewal_map(classified, tiles="none"), tmp_path / "m.html")
+    out = save_map(renewal_map(classified, tiles="none"), tmp_path / "m.html", offline=False)
     res = open_in_chromium(out, screenshot=False)
     assert res.external_requests
     assert all("cdn.jsdelivr.net" in u for u in res.external_requests)
