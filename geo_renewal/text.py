@@ -171,6 +171,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.kind.duplicate_column": ("表头重复", "duplicate header"),
     "findings.kind.duplicate_polygon": ("项目范围重复", "duplicate project polygon"),
     "findings.kind.no_ledger_row": ("项目范围无台账记录", "polygon without ledger row"),
+    "findings.kind.other_street_polygons": (
+        "其他街道的项目范围（本台账不含）",
+        "polygons of streets not in this ledger",
+    ),
     "findings.kind.no_polygon": ("台账项目无项目范围", "project without polygon"),
     "findings.kind.plan_after_target": ("计划日期晚于目标日期", "plan after target date"),
     "findings.kind.signed_exceeds_households": (
@@ -653,6 +657,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.step.workbook": ("统计表", "workbook"),
     "workflow.step.report": ("会议材料", "report"),
     "workflow.step.print": ("打印图", "print"),
+    "workflow.step.weekly_files": ("周例会文件", "weekly files"),
     "workflow.summary.class_households": (", {n:,.0f} 户", ", {n:,.0f} households"),
     "workflow.summary.resettlement": (
         "安置: {placed:,.0f} / {flats:,.0f} 户已落位",
@@ -721,6 +726,8 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.permitted_height": ("允许高度栅格", "Permitted-height raster"),
     "workflow.file.skyline": ("天际线图", "Skyline chart"),
     "workflow.file.view3d": ("三维视图", "3D view"),
+    "workflow.file.playback_map": ("进度回放图", "Progress playback map"),
+    "workflow.file.store": ("台账库", "Ledger store"),
     "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
     "corridors.view3d_note_summary": (
         "⚠ 示例参数，超高结果仅作示意（点击查看）",
@@ -764,6 +771,31 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n_open} open ({n_late} overdue); {n_closed} closed since the last meeting.",
     ),
     "weekly.report.assessment": ("考核排名", "Assessment ranking"),
+    "weekly.report.critical": ("关键路径与总时差", "Critical path and float"),
+    "weekly.report.critical_counts": (
+        "{n} 个项目从目标日期倒排工期；其中 {n_lost} 个项目总时差为负，按现状已保不住目标日期。"
+        "关键路径上每项任务的最迟开始、最迟完成见工作簿“关键路径”表。",
+        "{n} projects scheduled back from their target dates; {n_lost} have a negative float: "
+        "at the current state the target is lost. The latest start and finish of every task "
+        "on the path are on the workbook's Critical path sheet.",
+    ),
+    "weekly.caveat.other_day": (
+        "督办、考核和一户一档取自台账库 {day} 的快照，不是本次统计日期 {as_of}：台账库里没有 {as_of} 的快照。",
+        "Supervision, assessment and households are of the store's snapshot of {day}, not of "
+        "the run's day {as_of}: the store has no snapshot of {as_of}.",
+    ),
+    "weekly.caveat.disagree": (
+        "台账库 {day} 的快照与台账文件有 {n} 处不一致（台账文件 / 台账库）：{diffs}。进度图按台账文件，"
+        "督办、考核按台账库；核实后以一方为准再开会。",
+        "The store's snapshot of {day} differs from the ledger file in {n} figures (file / store): "
+        "{diffs}. The progress map is the file's, supervision and assessment the store's; "
+        "settle which is right before the meeting.",
+    ),
+    "weekly.caveat.no_target": (
+        "项目 {ids} 台账中没有目标日期，无法倒排工期，关键路径表中没有这些项目；请在台账中填写目标日期。",
+        "Projects {ids} have no target date in the ledger: no backward schedule, so they "
+        "are not on the critical-path sheet; fill in 目标日期.",
+    ),
     "weekly.report.households": (
         "签约进度与预测（一户一档）",
         "Signing and forecast (households)",

@@ -37,10 +37,10 @@ from geo_renewal._errors import InputError, RuleError
 from geo_renewal._print_plan import write_prints
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal._stepcache import active_cache
+from geo_renewal._weekly_run import weekly_step, write_weekly_outputs
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import say, say_or
 from geo_renewal.views import corridor_tables, run_corridors
-from geo_renewal.weekly import weekly_step
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -251,6 +251,8 @@ class RunResult:
             out.update(money_caveats(self.fund, lang=lang))  # cash flow, compensation scheme
         if self.corridors is not None and self.corridors.caveat(lang):
             out["corridors"] = self.corridors.caveat(lang)
+        for k, text in enumerate([] if self.weekly is None else self.weekly.caveats):
+            out[f"weekly{k}"] = text  # placeholder 考核 weights, the store against the ledger
         return out
 
 
@@ -450,7 +452,7 @@ def _progress(result: RunResult) -> None:
     if plan.ledger is None and plan.weekly is None:
         return
     if plan.ledger is None and plan.weekly is not None:  # the store's snapshot of as_of
-        from geo_renewal.weekly import store_ledger
+        from geo_renewal._weekly_run import store_ledger
 
         ledger = store_ledger(plan.weekly, plan.as_of)
     else:
@@ -713,7 +715,7 @@ def run_plan(
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
     result = RunResult(plan=plan)
-    steps, unit = 12, say("workflow.step_unit", plan.lang)
+    steps, unit = 13, say("workflow.step_unit", plan.lang)
     with _plan_crs(plan):  # noqa: SIM117 (one block per concern keeps the steps' indent)
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit=unit) as bar:
             inputs = _input_files(plan)  # hashed before anything is read
@@ -724,6 +726,12 @@ def run_plan(
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
             _step(result, bar, "print", lambda: _writing(out, write_prints, result, tmp))
+            _step(
+                result,
+                bar,
+                "weekly_files",
+                lambda: _writing(out, write_weekly_outputs, result, tmp),
+            )
             stage.commit(_manifest(result, inputs))
     result.files = {name: out / path.name for name, path in result.files.items()}
     result.files["manifest"] = out / MANIFEST
