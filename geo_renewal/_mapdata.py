@@ -24,7 +24,7 @@ import shapely
 from geo_renewal._checks import check_threads
 from geo_renewal._html import escape_many
 from geo_renewal.crs import check_crs, to_working
-from geo_renewal.schema import CATEGORIES, STAGES, label
+from geo_renewal.schema import CATEGORIES, STAGE_ORDER, STAGES, label
 from geo_renewal.text import say
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ def category_style(code: str, color: str) -> dict[str, Any]:
 def stage_colors(stage: pd.Series) -> tuple[list[str], dict[str, str]]:
     """Stages present in pipeline order (then user stages), and their colours."""
     present = list(dict.fromkeys(stage.tolist()))
-    order = [s for s in STAGES if s in present] + [s for s in present if s not in STAGES]
+    order = [s for s in STAGE_ORDER if s in present] + [s for s in present if s not in STAGES]
     colors: dict[str, str] = {}
     k = 0
     for s in order:

@@ -30,6 +30,7 @@ __all__ = [
     "PIPELINES",
     "RESERVED_ROWS",
     "STAGES",
+    "STAGE_ORDER",
     "STRUCTURES",
     "TOTAL_ROW",
     "TRUE_VALUES",
@@ -161,6 +162,27 @@ PIPELINES: dict[str, tuple[str, ...]] = {
     "demolish": ("signing", "demolition", "approval", "land_supply", "construction"),
     "retain_upgrade": ("design", "works", "acceptance"),
 }
+
+#: Every stage of `STAGES` in one reading order (legends, tables by street): 未启动, then the
+#: stages of all pipelines merged by their place along their own pipeline (first to last, each
+#: pipeline's order kept, e.g. 签约 and 方案 both first), then other stages, 已完成 last.
+STAGE_ORDER: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            "not_started",
+            *(
+                s
+                for _, _, s in sorted(
+                    (i / max(len(p) - 1, 1), k, s)
+                    for k, p in enumerate(PIPELINES.values())
+                    for i, s in enumerate(p)
+                )
+            ),
+            *(s for s in STAGES if s != "done"),
+            "done",
+        ]
+    )
+)
 
 #: Layer kinds understood by `read_layer(kind=...)` and `validate_layer(kind=...)`:
 #: required columns, optional columns, and the allowed geometry families.
@@ -936,6 +958,7 @@ CASHFLOW_MONEY_LABELS: dict[str, tuple[str, str]] = {
     "credit_line": ("授信额度", "Credit line"),
     "balance_change": ("资金平衡变化", "Balance change"),
     "peak_need_change": ("融资需求变化", "Peak need change"),
+    "interest_change": ("利息变化", "Interest change"),
     "static": ("静态测算", "Static roll-up"),
     "cashflow": ("现金流合计", "Cash flow total"),
     "difference": ("差额", "Difference"),
@@ -956,6 +979,11 @@ COLUMN_LABELS.update(
         "schedule_assumed": ("日期为假定的项目数", "Projects with assumed dates"),
         "factor": ("敏感性因素", "Factor"),
         "change_text": ("变动", "Change"),
+        "moved_text": ("推迟了什么", "What it moves"),
+        "projects_moved": ("日期推迟的项目数", "Projects whose dates move"),
+        "signing_moved": ("签约推迟（月）", "Signing moved (months)"),
+        "supply_moved_min": ("供地推迟最少（月）", "Land supply moved, least (months)"),
+        "supply_moved_max": ("供地推迟最多（月）", "Land supply moved, most (months)"),
         "compensation_basis": ("补偿测算依据", "Compensation basis"),
         "price_basis": ("地价依据", "Price basis"),
         "legal_floor_area": ("合法建筑面积（㎡）", "Legal floor area (m²)"),

@@ -221,6 +221,25 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.detail_separator": ("，", ", "),
     # cli.py: the prefix of a UserWarning printed after a run (in the plan's language)
     "cli.warning": ("提示：{text}", "Warning: {text}"),
+    "cli.wrote": ("已写出 {path}", "Wrote {path}"),
+    # `geo-renewal --help`: what each command does, shown first in a Chinese session
+    "cli.help.commands": ("命令 Commands", "Commands"),
+    "cli.help.classify": ("按规则分类地块，写出分类结果和更新片区", "Classify parcels"),
+    "cli.help.compare": ("比选项目文件中的各方案", "Compare scenarios"),
+    "cli.help.corridors": ("视廊与滨河限高校核、天际线、三维视图", "View corridors"),
+    "cli.help.deck": ("写出会议演示文稿（PPTX）", "Meeting deck"),
+    "cli.help.demo": ("用样例片区运行全流程", "Run the sample"),
+    "cli.help.fund": ("资金平衡测算（区域平衡）", "Fund balance"),
+    "cli.help.ledger": ("项目台账库：导入每周快照、历史、对比、周例会", "Ledger store"),
+    "cli.help.map": ("绘制分类地块的交互式会议图（HTML）", "Meeting map"),
+    "cli.help.print": ("打印带图框的地图或分幅图（PDF、SVG、PNG）", "Printed map"),
+    "cli.help.progress": ("项目进度图（挂图作战）和进度表", "Progress map"),
+    "cli.help.resettle": ("安置规划：把征收户分配到安置地块", "Resettlement"),
+    "cli.help.rules": ("分类规则集：使用前检查规则文件", "Rule sets"),
+    "cli.help.run": ("按项目文件运行全流程：地图、统计表、会议材料", "Run a project file"),
+    "cli.help.sample_data": ("写出样例片区数据", "Sample data"),
+    "cli.help.stats": ("按街道、类别、片区统计用地、建筑面积、户数和人口", "Statistics"),
+    "cli.help.validate": ("检查图层并列出问题", "Validate a layer"),
     # resettlement.py: the UserWarning of units below the 63号文 nearby line
     "resettlement.warn_below_nearby": (
         "{n} 个安置需求单元就地或 {dist:g} 米内安置的实物安置户数不足 {rate:.0%}"
@@ -448,6 +467,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     ),
     "cashflow.chart.balance": ("累计净现金流（融资前）", "Cumulative net flow (before financing)"),
     "cashflow.chart.loan": ("贷款余额", "Loan balance"),
+    "cashflow.chart.net_flow": ("各期净现金流", "Net flow per period"),
     "cashflow.chart.peak": ("融资需求峰值 {peak:,.0f}", "Peak need {peak:,.0f}"),
     "cashflow.tornado.title": (
         "资金平衡敏感性（万元，相对基准）",
@@ -456,6 +476,58 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "cashflow.breaks": (
         "{bundle}：{when} {reason}",
         "{bundle}: {reason} in {when}",
+    ),
+    "cashflow.moved.signing": (
+        "{n} 个未签约项目的签约、征收补偿和拆除推迟 {sign:g} 个月，供地及土地收入推迟 {supply}",
+        "{n} unsigned projects: signing, compensation and demolition {sign:g} months later, "
+        "land supply and its revenue {supply} later",
+    ),
+    "cashflow.moved.signing_none": (
+        "各项目均已签约，签约延迟不推迟任何项目",
+        "Every project has signed: a signing delay moves nothing",
+    ),
+    "cashflow.moved.range": (
+        "{lo:g}–{hi:g} 个月（计划余量吸收其余）",
+        "{lo:g}–{hi:g} months (the plan's slack absorbs the rest)",
+    ),
+    "cashflow.district": ("全区（作为一个整体项目）", "the district as one project"),
+    "cashflow.moved.months": ("{n:g} 个月", "{n:g} months"),
+    "cashflow.moved.absorbed": (
+        "0 个月（计划余量全部吸收）",
+        "0 months (absorbed by the plan's slack)",
+    ),
+    "cashflow.moved.supply": (
+        "{n} 个项目未成交地块的土地收入推迟 {months:g} 个月（已成交地块不动）",
+        "{n} projects: land revenue of unsold plots {months:g} months later (sold plots stay)",
+    ),
+    "cashflow.moved.land_price": (
+        "土地收入{pct}，时点不变",
+        "Land revenue {pct}, dates unchanged",
+    ),
+    "cashflow.moved.cash_share": (
+        "实物安置户数随比例变化（安置房建设、结算和临时安置费随之增减），时点不变",
+        "Households taking a flat change with the share (resettlement housing, settlement and "
+        "temporary allowance with them), dates unchanged",
+    ),
+    "cashflow.moved.compensation": (
+        "征收补偿（含临时安置费）{pct}，时点不变",
+        "Compensation (temporary allowance included) {pct}, dates unchanged",
+    ),
+    "cashflow.signing_note": (
+        "签约延迟 {months} 使{bundles}的资金平衡改善（最多 {gain:,.0f} 万元），这不是符号错误：延迟不改变"
+        "任何一笔收支的总额，只改变利息。借款期间，资金平衡等于各笔收支按贷款利率计到期末的终值之和，"
+        "签约延迟推迟了征收补偿和拆除费用，也推迟了供地和土地收入；当推迟的费用终值减少多于推迟的"
+        "土地收入终值减少时（被推迟项目的土地收入低于其成本、计划供地留有余量使土地收入推迟较少，"
+        "或土地收入到账时已有结余而结余不计息），延迟就省下利息。见“现金流敏感性”表的“推迟了什么”。",
+        "A signing delay of {months} improves the balance of {bundles} (by up to {gain:,.0f} "
+        "10⁴ yuan). This is not a sign error: a delay changes no line's total, only the "
+        "interest. While a bundle borrows, its balance is the sum of its flows carried to the "
+        "end at the loan rate; a signing delay moves compensation and demolition later, and land "
+        "supply and its revenue too. When the carried value of the costs moved falls by more "
+        "than that of the revenue moved (the delayed projects' land revenue is below their "
+        "costs, the plan's slack moves the revenue less, or the revenue arrives when the "
+        "bundle has a surplus, which earns nothing), the delay saves interest. See the column "
+        "'What it moves' of the cash-flow sensitivity.",
     ),
     # run_plan: maps, workbook sheets, the printed summary
     # printed maps, atlas and deck (printmap.py, atlas.py, deck.py)
@@ -566,12 +638,30 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.sheet.unmet": ("未落位需求", "Unmet demand"),
     "workflow.sheet.validation": ("数据检查", "Validation"),
     "workflow.summary.classes": ("地块分类:", "Parcels by class:"),
+    "workflow.summary.class_parcels": ("{n:,.0f} 宗地块", "{n:,.0f} parcels"),
+    # the progress bar of a run: one name per step of workflow.py (`_step`)
+    "workflow.step_unit": ("步", "step"),
+    "workflow.step.read": ("读取", "read"),
+    "workflow.step.classify": ("分类", "classify"),
+    "workflow.step.statistics": ("统计", "statistics"),
+    "workflow.step.resettlement": ("安置", "resettlement"),
+    "workflow.step.units": ("更新单元", "units"),
+    "workflow.step.progress": ("进度", "progress"),
+    "workflow.step.weekly": ("周例会", "weekly"),
+    "workflow.step.maps": ("地图", "maps"),
+    "workflow.step.corridors": ("视廊", "corridors"),
+    "workflow.step.workbook": ("统计表", "workbook"),
+    "workflow.step.report": ("会议材料", "report"),
+    "workflow.step.print": ("打印图", "print"),
     "workflow.summary.class_households": (", {n:,.0f} 户", ", {n:,.0f} households"),
     "workflow.summary.resettlement": (
         "安置: {placed:,.0f} / {flats:,.0f} 户已落位",
         "Resettlement: {placed:,.0f} / {flats:,.0f} flat households placed",
     ),
-    "workflow.summary.projects": ("项目: {n}, {n_over} 个滞后", "Projects: {n}, {n_over} overdue"),
+    "workflow.summary.projects": (
+        "项目: {n} 个, {n_over} 个滞后",
+        "Projects: {n}, {n_over} overdue",
+    ),
     "workflow.summary.files": ("输出文件:", "Files written:"),
     "workflow.file.classification_map": ("更新分类图", "Classification map"),
     "workflow.file.print_classification": ("更新分类图（打印版）", "Classification map (print)"),
@@ -632,6 +722,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.skyline": ("天际线图", "Skyline chart"),
     "workflow.file.view3d": ("三维视图", "3D view"),
     "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
+    "corridors.view3d_note_summary": (
+        "⚠ 示例参数，超高结果仅作示意（点击查看）",
+        "⚠ Placeholder parameters: the excess is illustrative (tap to read)",
+    ),
     "corridors.view3d_buildings": ("建筑", "Buildings"),
     "corridors.view3d_excess": ("超高建筑", "Buildings above the permitted height"),
     # the weekly cycle (issue 17): store, 督办, 考核, households, playback

@@ -38,7 +38,7 @@ from geo_renewal._print_plan import write_prints
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal._stepcache import active_cache
 from geo_renewal.plan import Plan, load_plan
-from geo_renewal.text import say
+from geo_renewal.text import say, say_or
 from geo_renewal.views import corridor_tables, run_corridors
 from geo_renewal.weekly import weekly_step
 
@@ -196,9 +196,8 @@ class RunResult:
                 extra = ""
                 if "households" in table.columns:
                     extra = say("workflow.summary.class_households", lang, n=row["households"])
-                lines.append(
-                    f"  {label(str(code), self.plan.lang)}: {row['n_parcels']:,.0f}{extra}"
-                )
+                n = say("workflow.summary.class_parcels", lang, n=row["n_parcels"])
+                lines.append(f"  {label(str(code), self.plan.lang)}: {n}{extra}")
         if self.resettlement is not None:
             s = self.resettlement.summary
             lines.append(
@@ -256,7 +255,7 @@ class RunResult:
 
 
 def _step(result: RunResult, bar: Any, name: str, func: Callable[[], Any]) -> Any:
-    bar.set_description(name)
+    bar.set_description(say_or(f"workflow.step.{name}", result.plan.lang, name))
     start = time.perf_counter()
     cache = active_cache()  # comparing scenarios: a step with unchanged inputs is reused
     value = func() if cache is None else cache.run(result, name, func)
@@ -714,9 +713,9 @@ def run_plan(
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
     result = RunResult(plan=plan)
-    steps = 12
+    steps, unit = 12, say("workflow.step_unit", plan.lang)
     with _plan_crs(plan):  # noqa: SIM117 (one block per concern keeps the steps' indent)
-        with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
+        with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit=unit) as bar:
             inputs = _input_files(plan)  # hashed before anything is read
             tmp = stage.path
             _compute(result, bar)
@@ -788,8 +787,8 @@ def compute_plan(plan: Plan | str | Path, *, verbose: bool = False) -> RunResult
     """
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
-    result = RunResult(plan=plan)
-    with _plan_crs(plan), tqdm(total=len(STEP_INPUTS), disable=not verbose, unit="step") as bar:
+    result, unit = RunResult(plan=plan), say("workflow.step_unit", plan.lang)
+    with _plan_crs(plan), tqdm(total=len(STEP_INPUTS), disable=not verbose, unit=unit) as bar:
         _compute(result, bar)
     return result
 
