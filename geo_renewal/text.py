@@ -548,6 +548,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "print.date": ("制图日期：{date}", "Map date: {date}"),
     "print.sources": ("数据来源：{sources}", "Data sources: {sources}"),
     "print.as_of": ("截至日期：{as_of}", "Status as of: {as_of}"),
+    "print.overdue_left_out": (
+        "其中 {n} 个逾期项目的标注无处可放：{ids}（见台账）",
+        "of which {n} overdue projects have no room for their label: {ids} (see the ledger)",
+    ),
     "print.labels_left_out": (
         "另有 {n} 个标注因图面空间不足未注记",
         "{n} further labels left out for lack of space",
