@@ -176,17 +176,60 @@ def _classify(data: dict[str, Any], n_jobs: int) -> Any:
     return pd.DataFrame(out.drop(columns=out.geometry.name))
 
 
+def _zonal_stats(data: dict[str, Any], n_jobs: int) -> Any:
+    """Raster burning of the parcels into the flood grid (slices of parcels on threads)."""
+    from geo_renewal.raster import zonal_stats
+
+    return zonal_stats(data["parcels"], data["flood_depth"], above=[0.5, 1.0], n_jobs=n_jobs)
+
+
+def _read_parquet(data: dict[str, Any], n_jobs: int) -> Any:
+    """read_layer of a GeoParquet file: WKB decoded while a second thread reads on."""
+    from geo_renewal.io import read_layer
+
+    return _with_wkb(read_layer(data["folder"] / "parcels.parquet", n_jobs=n_jobs))
+
+
+def _write_parquet(data: dict[str, Any], n_jobs: int) -> Any:
+    """write_layer to GeoParquet (WKB encoded while a second thread writes), read back."""
+    import geopandas as gpd
+
+    from geo_renewal.io import write_layer
+
+    out = data["folder"] / f"written_{os.getpid()}.parquet"
+    try:
+        write_layer(data["parcels"], out, n_jobs=n_jobs)
+        return _with_wkb(gpd.read_parquet(out))
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def _with_wkb(gdf: Any) -> pd.DataFrame:
+    """A frame's columns with its geometry as WKB (hex), for an exact digest."""
+    import shapely
+
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    frame["wkb"] = shapely.to_wkb(np.asarray(gdf.geometry.array), hex=True)
+    frame["crs"] = str(gdf.crs)
+    return frame
+
+
 def lower_thresholds() -> None:
     """Let every thread pool of the toolkit start from one item (small data reach them)."""
     import geo_renewal._geos
     import geo_renewal._overlaps
     import geo_renewal._stats_kernel
+    import geo_renewal.geoparquet
+    import geo_renewal.raster
     import geo_renewal.spatial
 
     geo_renewal._geos._PAIRS_PER_THREAD = 1
     geo_renewal._overlaps._THREAD_MIN = 1
     geo_renewal._stats_kernel._THREAD_MIN_PAIRS = 1
     geo_renewal.spatial._THREAD_MIN_PARCELS = 1
+    geo_renewal.raster._BURN_MIN_PARCELS = 1
+    geo_renewal.geoparquet.PIPELINE_MIN_ROWS = 1
+    geo_renewal.geoparquet._SLICE_ROWS = 4_096  # many slices through the two threads
 
 
 def _dask_scheduler(n_jobs: int) -> Any:
@@ -249,6 +292,9 @@ ROUTES: dict[str, Callable[[dict[str, Any], int], Any]] = {
     "distance_to": _distance_to,
     "distance_to_max": _distance_to_max,
     "validate_overlaps": _validate,
+    "zonal_stats": _zonal_stats,
+    "read_parquet": _read_parquet,
+    "write_parquet": _write_parquet,
     "classify": _classify,
     "dask_classify": _dask_classify,
     "dask_zone_stats": _dask_zone_stats,
