@@ -43,13 +43,15 @@ def classify_frame(
     verbose: bool = False,
     wcrs: Any = None,
     prepared: Mapping[str, np.ndarray] | None = None,
+    n_jobs: int | None = None,
 ) -> gpd.GeoDataFrame:
     """
     Classify in-memory parcels (CRS checked) with a loaded rule set.
 
     `wcrs` fixes the working CRS and `prepared` gives layers' geometries already in it
     (without empties, checked): a partition of a dask frame is then classified exactly as
-    the whole frame would be. `layers` may then map names to None.
+    the whole frame would be. `layers` may then map names to None. `n_jobs` sets the
+    threads of the spatial rule functions (None: `settings.n_jobs`).
     """
     out = parcels.copy()
     existing = [c for c in OUTPUT_COLUMNS if c in out.columns]
@@ -59,6 +61,7 @@ def classify_frame(
     rules.check_inputs(frame.columns, layers=layers, rasters=rasters)
     index = _parcel_index(out, wcrs)
     index.frame = frame
+    index.n_jobs = n_jobs
     special = _special_values(rules, frame, index)
     rows = rules.needed_rows(frame, special)
     values = _spatial_values(rows, out, index, layers, rasters, verbose=verbose, prepared=prepared)
