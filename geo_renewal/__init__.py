@@ -80,6 +80,7 @@ _API: dict[str, str] = {
     "read_tasks": "tasks",
     "task_schedule": "tasks",
     "critical_path": "tasks",
+    "critical_path_table": "tasks",
     "ledger_tasks": "tasks",
     "supervise_tasks": "supervision",
     "supervision_summary": "supervision",
@@ -97,6 +98,7 @@ _API: dict[str, str] = {
     "weekly_meeting": "weekly",
     "write_weekly_meeting": "weekly",
     "playback_map": "_mapplayback",
+    "import_weeks": "_weekly_run",
     # fund.py / fund_params.py
     "FundParams": "fund_params",
     "FundBalance": "fund",

@@ -538,7 +538,8 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                 -(days[i] if over[i] and not np.isnan(days[i]) else 0),
                 i,
             )
-            out.append(Label(rank, x, y, text, {**style, "bbox": halo}))
+            place = {"around": True, "must": bool(over[i])}  # overdue: placed or named
+            out.append(Label(rank, x, y, text, {**style, **place, "bbox": halo}))
     sites = scene.get("sites") if kind == "resettlement" else None
     if sites is not None:
         for i, ((x, y), name) in enumerate(
@@ -550,7 +551,7 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                     x,
                     y,
                     name,
-                    {"color": "#00441b", "bbox": halo},
+                    {"color": "#00441b", "bbox": halo, "around": True},
                 )
             )
     for role, cols, scale in (

@@ -5,7 +5,8 @@ Meeting maps: folium maps of classified parcels, constraints, resettlement and p
 per renewal category in the fixed palette of `schema.CATEGORIES`, a legend with parcel
 counts and areas (公顷), street outlines with labels, renewal zones, constraint layers,
 resettlement sites and flows, and projects coloured by stage — with Chinese labels by
-default. `save_map` writes it atomically, optionally as one self-contained offline file.
+default. `save_map` writes it atomically, by default as one self-contained offline file
+(no base map unless one is asked for, or the office's local tile package is registered).
 
 The details are in the user guide, docs/guide/maps.md.
 """
@@ -48,7 +49,14 @@ from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
 from geo_renewal.text import pick, say
-from geo_renewal.tiles import TILES, add_tile_layer, datum_note, map_crs, tile_layers
+from geo_renewal.tiles import (
+    TILES,
+    add_tile_layer,
+    datum_note,
+    map_crs,
+    offline_tiles,
+    tile_layers,
+)
 
 if TYPE_CHECKING:
     import folium
@@ -135,7 +143,7 @@ def renewal_map(
     demand: gpd.GeoDataFrame | None = None,
     projects: gpd.GeoDataFrame | None = None,
     units: gpd.GeoDataFrame | None = None,
-    tiles: str = "auto",
+    tiles: str | None = None,
     lang: str | None = None,
     title: str | None = None,
     tooltip: bool | Sequence[str] | None = None,
@@ -194,7 +202,9 @@ def renewal_map(
         the whole ledger row.
     tiles
         Base map, one of `TILES` (see `geo_renewal.tiles` and docs/guide/maps.md). ``"gaode"`` shifts the display
-        copy of every layer to GCJ-02.
+        copy of every layer to GCJ-02. None (default): offline, the office's registered
+        local tile package if there is one, else no base map (`geo_renewal.tiles.offline_tiles`);
+        an online base map (``"auto"``, ``"tianditu"`` …) is always asked for by name.
     lang
         ``"zh"`` or ``"en"`` for labels; default ``settings.lang`` (``"zh"``).
     title
@@ -262,7 +272,9 @@ def renewal_map(
     """
     import_optional("folium", purpose="renewal_map")
     lang = check_lang(lang)
-    tile_specs, gcj02 = tile_layers(tiles, lang, tianditu_key)
+    tile_specs, gcj02 = tile_layers(
+        offline_tiles() if tiles is None else tiles, lang, tianditu_key
+    )
     ctx = _context(lang, simplify, gcj02=gcj02)
     given = (classified, districts, zones, sites, flows, demand, projects, units)
     if all(x is None for x in given) and not layers:
@@ -820,9 +832,9 @@ def _overdue_layer(m: folium.Map, ctx: Ctx, projects: gpd.GeoDataFrame) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = False) -> Path:
+def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = True) -> Path:
     """
-    Write a map to an HTML file atomically, optionally self-contained for offline use.
+    Write a map to an HTML file atomically, self-contained for offline use by default.
 
     Parameters
     ----------
@@ -831,10 +843,11 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Fal
     path
         Output ``.html`` file; missing parent folders are created.
     offline
-        If True, embed every script and stylesheet (with their images as ``data:`` URIs)
-        from the installed ``folium-offline`` package, so the page opens without network.
-        Base-map tiles still come from their servers: build the map with ``tiles="none"``
-        for a file that makes no request at all.
+        True (default): embed every script and stylesheet (with their images as ``data:``
+        URIs) from the installed ``folium-offline`` package, so the page opens without
+        network. An online base map asked for by name still comes from its servers (the
+        default of `renewal_map` has none). False loads Leaflet from its CDN: a smaller
+        file that opens blank without network.
 
     Returns
     -------
@@ -856,8 +869,7 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Fal
     >>> from shapely import box
     >>> parcels = gpd.GeoDataFrame({"parcel_id": ["P1"], "category": ["demolish"]},
     ...                            geometry=[box(0, 0, 100, 100)], crs="EPSG:4548")
-    >>> out = save_map(renewal_map(parcels, tiles="none"),
-    ...                Path(tempfile.mkdtemp()) / "m.html", offline=True)
+    >>> out = save_map(renewal_map(parcels), Path(tempfile.mkdtemp()) / "m.html")
     >>> "<script src=" in out.read_text(encoding="utf-8")
     False
     """

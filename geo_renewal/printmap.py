@@ -228,10 +228,13 @@ def compose_page(
     draw_north_arrow(ax, n, lay)
     from geo_renewal._print_labels import place_labels
 
-    left_out = place_labels(ax, label_candidates(scene, kind, lay.k), k=lay.k)
-    legend = _panel(
-        fig, lay, scene, kind, main, other, _notes(scene, kind, n, fits, fit_n, left_out), panels
-    )
+    missed: list[str] = []  # overdue projects whose label fits nowhere: named in the notes
+    left_out = place_labels(ax, label_candidates(scene, kind, lay.k), k=lay.k, missed=missed)
+    notes = _notes(scene, kind, n, fits, fit_n, left_out)
+    if missed:
+        ids = say("print.list_sep", scene.lang).join(missed)
+        notes.append(say("print.overdue_left_out", scene.lang, n=len(missed), ids=ids))
+    legend = _panel(fig, lay, scene, kind, main, other, notes, panels)
     return Page(fig, lay, ax, n, bar, fits, left_out, legend)
 
 

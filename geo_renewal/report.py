@@ -495,13 +495,13 @@ def meeting_report(
     body = [
         f"<header><h1>{escape(title)}</h1>"
         f"<p>{escape(say('report.subtitle', lang, as_of=stamp))}</p></header><main>",
+        comparison_section(result, lang),  # a comparison's report opens with its table
         _page(_key_figures(result, lang), _caveats(result, lang), _charts(result, lang)),
         _map(result, lang) if embed_map else "",
         _page(_validation(result, lang), _policy(result, lang), _behind(result, lang)),
         _page(weekly_section(getattr(result, "weekly", None), lang)),
         _page(corridor_report(result, lang)),
         _page(_tables(result, lang)),
-        comparison_section(result, lang),
         money_section(result, lang),
         f"</main><footer>{escape(say('report.footer', lang))}</footer>",
     ]

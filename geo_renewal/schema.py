@@ -30,6 +30,7 @@ __all__ = [
     "PIPELINES",
     "RESERVED_ROWS",
     "STAGES",
+    "STAGE_ORDER",
     "STRUCTURES",
     "TOTAL_ROW",
     "TRUE_VALUES",
@@ -161,6 +162,27 @@ PIPELINES: dict[str, tuple[str, ...]] = {
     "demolish": ("signing", "demolition", "approval", "land_supply", "construction"),
     "retain_upgrade": ("design", "works", "acceptance"),
 }
+
+#: Every stage of `STAGES` in one reading order (legends, tables by street): 未启动, then the
+#: stages of all pipelines merged by their place along their own pipeline (first to last, each
+#: pipeline's order kept, e.g. 签约 and 方案 both first), then other stages, 已完成 last.
+STAGE_ORDER: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            "not_started",
+            *(
+                s
+                for _, _, s in sorted(
+                    (i / max(len(p) - 1, 1), k, s)
+                    for k, p in enumerate(PIPELINES.values())
+                    for i, s in enumerate(p)
+                )
+            ),
+            *(s for s in STAGES if s != "done"),
+            "done",
+        ]
+    )
+)
 
 #: Layer kinds understood by `read_layer(kind=...)` and `validate_layer(kind=...)`:
 #: required columns, optional columns, and the allowed geometry families.
@@ -565,6 +587,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "n_stages": ("阶段总数", "Stages"),
     "stage_planned": ("当前阶段计划日期", "Current stage planned"),
     "days_behind": ("滞后天数（天）", "Days behind plan"),
+    "days_ahead": ("提前天数（天）", "Days ahead of plan"),
     "overdue": ("是否逾期", "Overdue"),
     "overdue_stages": ("逾期阶段", "Overdue stages"),
     "n_overdue_stages": ("逾期阶段数", "Overdue stages (count)"),
@@ -737,6 +760,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "actual_finish": ("实际完成日期", "Actual finish"),
     "depends_on": ("前置任务", "Depends on"),
     "progress": ("完成进度", "Progress"),
+    "progress_share": ("完成进度", "Progress"),
     "days_overdue": ("逾期天数（天）", "Days overdue"),
     "days_left": ("剩余天数（天）", "Days left"),
     "elapsed_share": ("序时进度", "Time elapsed"),
@@ -745,7 +769,10 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "early_finish": ("最早完成", "Early finish"),
     "late_start": ("最迟开始", "Latest start"),
     "late_finish": ("最迟完成", "Latest finish"),
-    "float_days": ("机动时间（天）", "Float (days)"),
+    "float_days": ("总时差（天）", "Total float (days)"),
+    "path_step": ("序号", "Step"),
+    "critical_path": ("关键路径", "Critical path"),
+    "days_before_target": ("早于目标日期（天）", "Days before target"),
     "critical": ("关键路径", "Critical"),
     "plan_slack_days": ("计划富余（天）", "Plan slack (days)"),
     "decision_id": ("事项编号", "Item id"),
@@ -775,6 +802,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "compensation": ("补偿方式", "Compensation"),
     "signed": ("已签约（户）", "Signed"),
     "signed_total": ("累计签约（户）", "Signed to date"),
+    "signed_share": ("累计签约率", "Signed share"),
     "period_end": ("截至日期", "Week ending"),
     "remaining": ("未签约（户）", "Households left"),
     "pace_per_week": ("近期进度（户/周）", "Recent pace (per week)"),

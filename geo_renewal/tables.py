@@ -160,8 +160,28 @@ class _Column:
     formats: list[str | None] | None = None  # XLSX number format per cell, if they differ
 
 
+def _ahead_split(df: pd.DataFrame) -> pd.DataFrame:
+    """
+    Show a lag ahead of plan as 提前天数: ``days_behind`` < 0 moves to ``days_ahead`` (positive).
+
+    A table never shows a negative 滞后天数: a project 60 days ahead reads 提前天数 60 with
+    滞后天数 blank (the data keeps the signed ``days_behind``; only the table splits it).
+    """
+    if "days_behind" not in df.columns or "days_ahead" in df.columns:
+        return df
+    lag = pd.to_numeric(df["days_behind"], errors="coerce")
+    if not (lag < 0).any():
+        return df
+    out = df.copy()
+    out["days_behind"] = lag.where(~(lag < 0))
+    out.insert(out.columns.get_loc("days_behind") + 1, "days_ahead", (-lag).where(lag < 0))
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Column], list[bool]]:
     """Prepare translated, formatted columns (the index first) and the total-row mask."""
+    df = _ahead_split(df)
     if index is None:
         index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
     total_label = df.attrs.get("total_row", TOTAL_ROW)

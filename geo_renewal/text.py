@@ -171,6 +171,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.kind.duplicate_column": ("表头重复", "duplicate header"),
     "findings.kind.duplicate_polygon": ("项目范围重复", "duplicate project polygon"),
     "findings.kind.no_ledger_row": ("项目范围无台账记录", "polygon without ledger row"),
+    "findings.kind.other_street_polygons": (
+        "其他街道的项目范围（本台账不含）",
+        "polygons of streets not in this ledger",
+    ),
     "findings.kind.no_polygon": ("台账项目无项目范围", "project without polygon"),
     "findings.kind.plan_after_target": ("计划日期晚于目标日期", "plan after target date"),
     "findings.kind.signed_exceeds_households": (
@@ -221,6 +225,25 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.detail_separator": ("，", ", "),
     # cli.py: the prefix of a UserWarning printed after a run (in the plan's language)
     "cli.warning": ("提示：{text}", "Warning: {text}"),
+    "cli.wrote": ("已写出 {path}", "Wrote {path}"),
+    # `geo-renewal --help`: what each command does, shown first in a Chinese session
+    "cli.help.commands": ("命令 Commands", "Commands"),
+    "cli.help.classify": ("按规则分类地块，写出分类结果和更新片区", "Classify parcels"),
+    "cli.help.compare": ("比选项目文件中的各方案", "Compare scenarios"),
+    "cli.help.corridors": ("视廊与滨河限高校核、天际线、三维视图", "View corridors"),
+    "cli.help.deck": ("写出会议演示文稿（PPTX）", "Meeting deck"),
+    "cli.help.demo": ("用样例片区运行全流程", "Run the sample"),
+    "cli.help.fund": ("资金平衡测算（区域平衡）", "Fund balance"),
+    "cli.help.ledger": ("项目台账库：导入每周快照、历史、对比、周例会", "Ledger store"),
+    "cli.help.map": ("绘制分类地块的交互式会议图（HTML）", "Meeting map"),
+    "cli.help.print": ("打印带图框的地图或分幅图（PDF、SVG、PNG）", "Printed map"),
+    "cli.help.progress": ("项目进度图（挂图作战）和进度表", "Progress map"),
+    "cli.help.resettle": ("安置规划：把征收户分配到安置地块", "Resettlement"),
+    "cli.help.rules": ("分类规则集：使用前检查规则文件", "Rule sets"),
+    "cli.help.run": ("按项目文件运行全流程：地图、统计表、会议材料", "Run a project file"),
+    "cli.help.sample_data": ("写出样例片区数据", "Sample data"),
+    "cli.help.stats": ("按街道、类别、片区统计用地、建筑面积、户数和人口", "Statistics"),
+    "cli.help.validate": ("检查图层并列出问题", "Validate a layer"),
     # resettlement.py: the UserWarning of units below the 63号文 nearby line
     "resettlement.warn_below_nearby": (
         "{n} 个安置需求单元就地或 {dist:g} 米内安置的实物安置户数不足 {rate:.0%}"
@@ -526,6 +549,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "print.date": ("制图日期：{date}", "Map date: {date}"),
     "print.sources": ("数据来源：{sources}", "Data sources: {sources}"),
     "print.as_of": ("截至日期：{as_of}", "Status as of: {as_of}"),
+    "print.overdue_left_out": (
+        "其中 {n} 个逾期项目的标注无处可放：{ids}（见台账）",
+        "of which {n} overdue projects have no room for their label: {ids} (see the ledger)",
+    ),
     "print.labels_left_out": (
         "另有 {n} 个标注因图面空间不足未注记",
         "{n} further labels left out for lack of space",
@@ -620,12 +647,31 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.sheet.unmet": ("未落位需求", "Unmet demand"),
     "workflow.sheet.validation": ("数据检查", "Validation"),
     "workflow.summary.classes": ("地块分类:", "Parcels by class:"),
+    "workflow.summary.class_parcels": ("{n:,.0f} 宗地块", "{n:,.0f} parcels"),
+    # the progress bar of a run: one name per step of workflow.py (`_step`)
+    "workflow.step_unit": ("步", "step"),
+    "workflow.step.read": ("读取", "read"),
+    "workflow.step.classify": ("分类", "classify"),
+    "workflow.step.statistics": ("统计", "statistics"),
+    "workflow.step.resettlement": ("安置", "resettlement"),
+    "workflow.step.units": ("更新单元", "units"),
+    "workflow.step.progress": ("进度", "progress"),
+    "workflow.step.weekly": ("周例会", "weekly"),
+    "workflow.step.maps": ("地图", "maps"),
+    "workflow.step.corridors": ("视廊", "corridors"),
+    "workflow.step.workbook": ("统计表", "workbook"),
+    "workflow.step.report": ("会议材料", "report"),
+    "workflow.step.print": ("打印图", "print"),
+    "workflow.step.weekly_files": ("周例会文件", "weekly files"),
     "workflow.summary.class_households": (", {n:,.0f} 户", ", {n:,.0f} households"),
     "workflow.summary.resettlement": (
         "安置: {placed:,.0f} / {flats:,.0f} 户已落位",
         "Resettlement: {placed:,.0f} / {flats:,.0f} flat households placed",
     ),
-    "workflow.summary.projects": ("项目: {n}, {n_over} 个滞后", "Projects: {n}, {n_over} overdue"),
+    "workflow.summary.projects": (
+        "项目: {n} 个, {n_over} 个滞后",
+        "Projects: {n}, {n_over} overdue",
+    ),
     "workflow.summary.files": ("输出文件:", "Files written:"),
     "workflow.file.classification_map": ("更新分类图", "Classification map"),
     "workflow.file.print_classification": ("更新分类图（打印版）", "Classification map (print)"),
@@ -685,7 +731,13 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.permitted_height": ("允许高度栅格", "Permitted-height raster"),
     "workflow.file.skyline": ("天际线图", "Skyline chart"),
     "workflow.file.view3d": ("三维视图", "3D view"),
+    "workflow.file.playback_map": ("进度回放图", "Progress playback map"),
+    "workflow.file.store": ("台账库", "Ledger store"),
     "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
+    "corridors.view3d_note_summary": (
+        "⚠ 示例参数，超高结果仅作示意（点击查看）",
+        "⚠ Placeholder parameters: the excess is illustrative (tap to read)",
+    ),
     "corridors.view3d_buildings": ("建筑", "Buildings"),
     "corridors.view3d_excess": ("超高建筑", "Buildings above the permitted height"),
     # the weekly cycle (issue 17): store, 督办, 考核, households, playback
@@ -724,6 +776,31 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n_open} open ({n_late} overdue); {n_closed} closed since the last meeting.",
     ),
     "weekly.report.assessment": ("考核排名", "Assessment ranking"),
+    "weekly.report.critical": ("关键路径与总时差", "Critical path and float"),
+    "weekly.report.critical_counts": (
+        "{n} 个项目从目标日期倒排工期；其中 {n_lost} 个项目总时差为负，按现状已保不住目标日期。"
+        "关键路径上每项任务的最迟开始、最迟完成见工作簿“关键路径”表。",
+        "{n} projects scheduled back from their target dates; {n_lost} have a negative float: "
+        "at the current state the target is lost. The latest start and finish of every task "
+        "on the path are on the workbook's Critical path sheet.",
+    ),
+    "weekly.caveat.other_day": (
+        "督办、考核和一户一档取自台账库 {day} 的快照，不是本次统计日期 {as_of}：台账库里没有 {as_of} 的快照。",
+        "Supervision, assessment and households are of the store's snapshot of {day}, not of "
+        "the run's day {as_of}: the store has no snapshot of {as_of}.",
+    ),
+    "weekly.caveat.disagree": (
+        "台账库 {day} 的快照与台账文件有 {n} 处不一致（台账文件 / 台账库）：{diffs}。进度图按台账文件，"
+        "督办、考核按台账库；核实后以一方为准再开会。",
+        "The store's snapshot of {day} differs from the ledger file in {n} figures (file / store): "
+        "{diffs}. The progress map is the file's, supervision and assessment the store's; "
+        "settle which is right before the meeting.",
+    ),
+    "weekly.caveat.no_target": (
+        "项目 {ids} 台账中没有目标日期，无法倒排工期，关键路径表中没有这些项目；请在台账中填写目标日期。",
+        "Projects {ids} have no target date in the ledger: no backward schedule, so they "
+        "are not on the critical-path sheet; fill in 目标日期.",
+    ),
     "weekly.report.households": (
         "签约进度与预测（一户一档）",
         "Signing and forecast (households)",

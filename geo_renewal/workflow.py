@@ -37,10 +37,10 @@ from geo_renewal._errors import InputError, RuleError
 from geo_renewal._print_plan import write_prints
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal._stepcache import active_cache
+from geo_renewal._weekly_run import weekly_step, write_weekly_outputs
 from geo_renewal.plan import Plan, load_plan
-from geo_renewal.text import say
+from geo_renewal.text import say, say_or
 from geo_renewal.views import corridor_tables, run_corridors
-from geo_renewal.weekly import weekly_step
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -196,9 +196,8 @@ class RunResult:
                 extra = ""
                 if "households" in table.columns:
                     extra = say("workflow.summary.class_households", lang, n=row["households"])
-                lines.append(
-                    f"  {label(str(code), self.plan.lang)}: {row['n_parcels']:,.0f}{extra}"
-                )
+                n = say("workflow.summary.class_parcels", lang, n=row["n_parcels"])
+                lines.append(f"  {label(str(code), self.plan.lang)}: {n}{extra}")
         if self.resettlement is not None:
             s = self.resettlement.summary
             lines.append(
@@ -252,11 +251,13 @@ class RunResult:
             out.update(money_caveats(self.fund, lang=lang))  # cash flow, compensation scheme
         if self.corridors is not None and self.corridors.caveat(lang):
             out["corridors"] = self.corridors.caveat(lang)
+        for k, text in enumerate([] if self.weekly is None else self.weekly.caveats):
+            out[f"weekly{k}"] = text  # placeholder 考核 weights, the store against the ledger
         return out
 
 
 def _step(result: RunResult, bar: Any, name: str, func: Callable[[], Any]) -> Any:
-    bar.set_description(name)
+    bar.set_description(say_or(f"workflow.step.{name}", result.plan.lang, name))
     start = time.perf_counter()
     cache = active_cache()  # comparing scenarios: a step with unchanged inputs is reused
     value = func() if cache is None else cache.run(result, name, func)
@@ -451,7 +452,7 @@ def _progress(result: RunResult) -> None:
     if plan.ledger is None and plan.weekly is None:
         return
     if plan.ledger is None and plan.weekly is not None:  # the store's snapshot of as_of
-        from geo_renewal.weekly import store_ledger
+        from geo_renewal._weekly_run import store_ledger
 
         ledger = store_ledger(plan.weekly, plan.as_of)
     else:
@@ -714,9 +715,9 @@ def run_plan(
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
     result = RunResult(plan=plan)
-    steps = 12
+    steps, unit = 13, say("workflow.step_unit", plan.lang)
     with _plan_crs(plan):  # noqa: SIM117 (one block per concern keeps the steps' indent)
-        with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit="step") as bar:
+        with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit=unit) as bar:
             inputs = _input_files(plan)  # hashed before anything is read
             tmp = stage.path
             _compute(result, bar)
@@ -725,6 +726,12 @@ def run_plan(
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
             _step(result, bar, "print", lambda: _writing(out, write_prints, result, tmp))
+            _step(
+                result,
+                bar,
+                "weekly_files",
+                lambda: _writing(out, write_weekly_outputs, result, tmp),
+            )
             stage.commit(_manifest(result, inputs))
     result.files = {name: out / path.name for name, path in result.files.items()}
     result.files["manifest"] = out / MANIFEST
@@ -788,8 +795,8 @@ def compute_plan(plan: Plan | str | Path, *, verbose: bool = False) -> RunResult
     """
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
-    result = RunResult(plan=plan)
-    with _plan_crs(plan), tqdm(total=len(STEP_INPUTS), disable=not verbose, unit="step") as bar:
+    result, unit = RunResult(plan=plan), say("workflow.step_unit", plan.lang)
+    with _plan_crs(plan), tqdm(total=len(STEP_INPUTS), disable=not verbose, unit=unit) as bar:
         _compute(result, bar)
     return result
 
