@@ -156,6 +156,8 @@ _API: dict[str, str] = {
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",
     "resettlement_demand": "demand",
+    "split_households": "demand",
+    "whole_counts": "demand",
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",

@@ -301,8 +301,9 @@ def _policy(result: RunResult, lang: str) -> str:
     return f"<section><h2>{escape(say('report.policy', lang))}</h2>{body}</section>"
 
 
-#: Caveats the report shows in their own section (the 63号文 checks), not under 使用须知.
-_SHOWN_ELSEWHERE = ("units", "nearby")
+#: Caveats the report shows in their own section (the 63号文 checks; the signing-delay note
+#: under the fund's tornado chart), not under 使用须知.
+_SHOWN_ELSEWHERE = ("units", "nearby", "signing")
 
 
 def _caveats(result: RunResult, lang: str) -> str:

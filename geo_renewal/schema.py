@@ -987,6 +987,7 @@ COLUMN_LABELS.update(
         "change_text": ("变动", "Change"),
         "moved_text": ("推迟了什么", "What it moves"),
         "projects_moved": ("日期推迟的项目数", "Projects whose dates move"),
+        "moved_ids": ("日期推迟的项目", "Projects that move"),
         "signing_moved": ("签约推迟（月）", "Signing moved (months)"),
         "supply_moved_min": ("供地推迟最少（月）", "Land supply moved, least (months)"),
         "supply_moved_max": ("供地推迟最多（月）", "Land supply moved, most (months)"),

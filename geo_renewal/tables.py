@@ -67,6 +67,7 @@ _XLSX_FORMATS = {
     "int": "#,##0",
     "float": "#,##0.00",
     "date": "yyyy-mm-dd",
+    "year": "0",
 }
 _PY_FORMATS = {
     "share": "{:.1%}",
@@ -76,6 +77,7 @@ _PY_FORMATS = {
     "int": "{:,.0f}",
     "float": "{:,.2f}",
     "date": "{:%Y-%m-%d}",
+    "year": "{:.0f}",
 }
 #: Columns whose cells are codes with labels (categories, land uses, structures, stages).
 _CODE_COLUMNS = frozenset(
@@ -102,6 +104,8 @@ def _kind(col: Any, dtype: Any) -> str:
         or base in {"share", "rate", "utilisation"}
     ):
         return "share"
+    if base in {"year", "build_year", "base_year"} or base.endswith("_year"):
+        return "year"  # 建成年代 1990, 年度 2026: not 1,990.00
     if base.startswith("days_") or base.endswith("_days"):
         return "count"  # whole days: 滞后天数 419, not 419.00
     if base.endswith("_ratio") or base in {"far", "ratio"}:
@@ -228,7 +232,7 @@ def _cells(kind: str, raw: list[Any], col: Any, lang: str) -> tuple[list[Any], l
     """File values and texts of one column of number kind `kind` (not text or bool)."""
     fmt = _PY_FORMATS[kind]
     values = raw
-    if kind == "count":  # whole counts as integers (CSV shows 12, not 12.0)
+    if kind in ("count", "year"):  # whole counts as integers (CSV shows 12, not 12.0)
         values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in raw]
     missing = MISSING_TEXT.get(str(col).split(":", 1)[0])
     if missing is not None:  # e.g. 建筑栋数 of a street not surveyed: 未调查, not 0 or blank

@@ -466,8 +466,8 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{closed} of {n} bundles stay closed.",
     ),
     "cashflow.chart.title": (
-        "累计资金余额与贷款余额（万元）",
-        "Cumulative balance and loan (10⁴ yuan)",
+        "累计净现金流与贷款余额（万元）",
+        "Cumulative net flow and loan (10⁴ yuan)",
     ),
     "cashflow.chart.balance": ("累计净现金流（融资前）", "Cumulative net flow (before financing)"),
     "cashflow.chart.loan": ("贷款余额", "Loan balance"),
@@ -482,27 +482,28 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{bundle}: {reason} in {when}",
     ),
     "cashflow.moved.signing": (
-        "{n} 个未签约项目的签约、征收补偿和拆除推迟 {sign:g} 个月，供地及土地收入推迟 {supply}",
-        "{n} unsigned projects: signing, compensation and demolition {sign:g} months later, "
-        "land supply and its revenue {supply} later",
+        "{who}的签约、征收补偿和拆除推迟 {sign:g} 个月，供地及土地收入推迟 {supply}",
+        "{who}: signing, compensation and demolition {sign:g} months later, land supply and "
+        "its revenue {supply} later",
     ),
     "cashflow.moved.signing_none": (
-        "各项目均已签约，签约延迟不推迟任何项目",
-        "Every project has signed: a signing delay moves nothing",
+        "没有未签约的征收拆迁项目，签约延迟不推迟任何项目",
+        "No expropriation project is left to sign: a signing delay moves nothing",
     ),
     "cashflow.moved.range": (
         "{lo:g}–{hi:g} 个月（计划余量吸收其余）",
         "{lo:g}–{hi:g} months (the plan's slack absorbs the rest)",
     ),
     "cashflow.district": ("全区（作为一个整体项目）", "the district as one project"),
+    "cashflow.moved.count": ("{n} 个项目", "{n} projects"),
     "cashflow.moved.months": ("{n:g} 个月", "{n:g} months"),
     "cashflow.moved.absorbed": (
         "0 个月（计划余量全部吸收）",
         "0 months (absorbed by the plan's slack)",
     ),
     "cashflow.moved.supply": (
-        "{n} 个项目未成交地块的土地收入推迟 {months:g} 个月（已成交地块不动）",
-        "{n} projects: land revenue of unsold plots {months:g} months later (sold plots stay)",
+        "{who}未成交地块的土地收入推迟 {months:g} 个月（已成交地块不动）",
+        "{who}: land revenue of unsold plots {months:g} months later (sold plots stay)",
     ),
     "cashflow.moved.land_price": (
         "土地收入{pct}，时点不变",
@@ -518,7 +519,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "Compensation (temporary allowance included) {pct}, dates unchanged",
     ),
     "cashflow.signing_note": (
-        "签约延迟 {months} 使{bundles}的资金平衡改善（最多 {gain:,.0f} 万元），这不是符号错误：延迟不改变"
+        "签约延迟 {months}时，{bundles}的资金平衡改善（最多 {gain:,.0f} 万元）。这不是符号错误：延迟不改变"
         "任何一笔收支的总额，只改变利息。借款期间，资金平衡等于各笔收支按贷款利率计到期末的终值之和，"
         "签约延迟推迟了征收补偿和拆除费用，也推迟了供地和土地收入；当推迟的费用终值减少多于推迟的"
         "土地收入终值减少时（被推迟项目的土地收入低于其成本、计划供地留有余量使土地收入推迟较少，"

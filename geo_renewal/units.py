@@ -329,6 +329,7 @@ def unit_checks(
     values = _parcel_values(parcels, buildings, resettlement, demand_by, category_col)
     p, g, w, keys, parea_share = _apportion(parcels, units)
     table = _sum_rows(values, p, g, w, len(keys), parea_share)
+    _whole_households(table)
     table.index = pd.Index([*keys, TOTAL_ROW], name="renewal_unit")
     outside = pick(OUTSIDE_LABELS["renewal_unit"], lang)  # as the workbook labels the row
     names = [*units["name"], outside, label(TOTAL_ROW, lang)]
@@ -487,6 +488,33 @@ def _sum_rows(
             raise ConservationError(msg)
         cols[name] = np.append(rows, total)
     return pd.DataFrame(cols)
+
+
+#: Household columns from the fewest to the most: each is part of the next in every row.
+_NESTED_HOUSEHOLDS = ("nearby_households", "flat_households", "demolish_households", "households")
+
+
+def _whole_households(table: pd.DataFrame) -> None:
+    """
+    Round the apportioned households of the units and the outside row to whole households.
+
+    The parts between nested columns (nearby, the rest of the flats, the rest of the
+    demolished, the others) are rounded by the largest remainder
+    (`geo_renewal.demand.whole_counts`), so every row keeps nearby ≤ flats ≤ demolished ≤
+    households and every column still adds up to its (whole) total row.
+    """
+    from geo_renewal.demand import whole_counts
+
+    cols = [c for c in _NESTED_HOUSEHOLDS if c in table.columns]
+    rows = table.iloc[:-1]  # the units and the outside row; the last row is the total
+    below = np.zeros(len(rows))
+    whole = np.zeros(len(rows))
+    for col in cols:
+        v = rows[col].to_numpy(dtype=float)
+        whole = whole + whole_counts(v - below)
+        below = v
+        table.iloc[:-1, table.columns.get_loc(col)] = whole
+        table.iloc[-1, table.columns.get_loc(col)] = whole.sum()
 
 
 def _class_mix(table: pd.DataFrame, lang: str) -> list[str]:
