@@ -127,6 +127,8 @@ _API: dict[str, str] = {
     # rules.py / classify.py / spatial.py / raster.py
     "load_rules": "rules",
     "parse_rules": "rules",
+    "classes_with_role": "_roles",
+    "in_role": "_roles",
     "RuleSet": "rules",
     "classify_parcels": "classify",
     "aggregate_buildings": "classify",

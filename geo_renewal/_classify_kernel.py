@@ -23,6 +23,7 @@ import shapely
 
 from geo_renewal._errors import InputError
 from geo_renewal._geomcheck import refuse_bad_coordinates
+from geo_renewal._roles import CLASSES_ATTR, class_table
 from geo_renewal._rulefuncs import RULE_FUNCTIONS
 from geo_renewal.crs import to_working, working_crs
 from geo_renewal.rules import RuleSet
@@ -111,6 +112,7 @@ def _write_decision(
     out["rule_id"] = pd.array(rule_ids[pick], dtype="str")
     out["reason"] = pd.array(reasons[pick], dtype="str")
     out["matched"] = pd.array(_matched_strings(masks, [r.id for r in rules.rules]), dtype="str")
+    out.attrs[CLASSES_ATTR] = class_table(rules.categories)  # labels and roles travel along
 
 
 def _special_values(rules: RuleSet, frame: pd.DataFrame, index: _ParcelIndex) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import shapely
 
 from geo_renewal import settings
 from geo_renewal._errors import InputError, SchemaError
+from geo_renewal._roles import in_role, warn_unknown_classes
 from geo_renewal.crs import check_crs, to_working
 
 __all__ = ["resettlement_demand", "split_households", "whole_counts"]
@@ -220,7 +221,7 @@ def resettlement_demand(
     *,
     by: str = "zone_id",
     cash_share: float = 0.3,
-    category: str = "demolish",
+    category: str | None = None,
     planned_floor_area_col: str = "planned_floor_area",
     zone_dist: float = 30.0,
 ) -> gpd.GeoDataFrame:
@@ -246,7 +247,9 @@ def resettlement_demand(
     cash_share
         Share of households taking cash compensation instead of a flat, 0–1 (default 0.3).
     category
-        Category code whose parcels are demolished (default ``"demolish"``).
+        Category code whose parcels are demolished; default: every class whose role is
+        ``demolish`` (征收拆迁, a rule set's 拆除重建类, see
+        `geo_renewal.rules.classes_with_role`).
     planned_floor_area_col
         Column with the planned (new) floor area of a parcel, m²; summed per unit for the
         拆建比 (DOMAIN.md §2) where present.
@@ -365,7 +368,7 @@ def _count_demand(
     *,
     by: str = "zone_id",
     cash_share: float = 0.3,
-    category: str = "demolish",
+    category: str | None = None,
     planned_floor_area_col: str = "planned_floor_area",
     zone_dist: float = 30.0,
 ) -> _Demand:
@@ -396,7 +399,13 @@ def _count_demand(
         msg = f"`cash_share` must be between 0 and 1 (share taking cash), got {cash_share!r}."
         raise InputError(msg)
     labels = _unit_labels(classified, by, zone_dist)
-    is_demo = (classified["category"].astype("string") == category).fillna(False).to_numpy(bool)
+    if category is None:  # the classes that mean demolition (拆除重建类 …)
+        warn_unknown_classes(classified, stacklevel=4)
+        is_demo = in_role(classified, "demolish")
+    else:
+        is_demo = (
+            (classified["category"].astype("string") == category).fillna(False).to_numpy(bool)
+        )
     parcels = classified.loc[is_demo]
     lab = labels.loc[parcels.index]
     if lab.isna().any():

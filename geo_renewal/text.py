@@ -99,6 +99,23 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     # zone names (classify.zone_names): street · class · number
     "classify.zone_name": ("{street}·{category}·{number}", "{street} · {category} · {number}"),
     "classify.zone_name_no_street": ("{category}·{number}", "{category} · {number}"),
+    # rules.py: a rule set's classes without a role (what the class means for the figures)
+    "rules.no_role": (
+        "规则集 {source} 的分类 {classes} 未声明作用（role），其地块只按该类统计：户数、建筑面积"
+        "不计入征收拆迁，不计安置需求和63号文拆除面积（共 {n:,} 个地块、{households:,.0f} 户）。"
+        "如该类为拆除类，请在规则集的分类表中为其声明作用“征收拆迁”（可选作用：{roles}）。",
+        "The classes {classes} of rule set {source} declare no role: their parcels are counted "
+        "under the class only, not as demolished, resettlement demand or 63号文 demolition "
+        "({n:,} parcels, {households:,.0f} households). If a class is demolition, add "
+        'role = "demolish" to it under [categories] (roles: {roles}).',
+    ),
+    "rules.no_sites": (
+        "规则集 {source} 没有作用为“安置用地”的分类，plan.toml 也未给出安置地块图层："
+        "{households:,} 户实物安置需求没有可选安置地块，安置落位为 0。",
+        'Rule set {source} has no resettlement-site class (role = "resettlement_site") and '
+        "plan.toml gives no sites layer ([layers.sites]): {households:,} households wanting a "
+        "flat have no site to go to.",
+    ),
     # the one-page report
     "report.subtitle": (
         "城市更新挂图作战 · 会议材料 · 截至 {as_of}",

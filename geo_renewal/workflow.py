@@ -187,17 +187,20 @@ class RunResult:
         lang = self.plan.lang
         lines = []
         if "category" in self.stats:
+            from geo_renewal._roles import class_labels
             from geo_renewal.schema import label
             from geo_renewal.stats import TOTAL_ROW
 
             table = self.stats["category"].drop(index=TOTAL_ROW)
+            names = class_labels(self.stats["category"], lang)  # 拆除重建类, not its code
             lines.append(say("workflow.summary.classes", lang))
             for code, row in table.iterrows():
                 extra = ""
                 if "households" in table.columns:
                     extra = say("workflow.summary.class_households", lang, n=row["households"])
                 n = say("workflow.summary.class_parcels", lang, n=row["n_parcels"])
-                lines.append(f"  {label(str(code), self.plan.lang)}: {n}{extra}")
+                text = names.get(str(code)) or label(str(code), lang)
+                lines.append(f"  {text}: {n}{extra}")
         if self.resettlement is not None:
             s = self.resettlement.summary
             lines.append(
@@ -253,6 +256,10 @@ class RunResult:
             out["corridors"] = self.corridors.caveat(lang)
         for k, text in enumerate([] if self.weekly is None else self.weekly.caveats):
             out[f"weekly{k}"] = text  # placeholder 考核 weights, the store against the ledger
+        if self.classified is not None:  # a rule set's classes without a role, no site class
+            from geo_renewal._roles import class_caveats
+
+            out.update(class_caveats(self.classified, self.plan, self.resettlement))
         return out
 
 
@@ -395,12 +402,13 @@ def _by_class(table: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
 
 
 def _resettlement(result: RunResult) -> None:
+    from geo_renewal._roles import in_role
     from geo_renewal.resettlement import plan_resettlement
 
     classified = result.classified
     assert classified is not None  # set by the classification step
-    if not (classified["category"] == "demolish").any():
-        logger.info("no parcel is classified demolish; resettlement skipped")
+    if not in_role(classified, "demolish").any():  # 征收拆迁, 拆除重建类 …
+        logger.info("no parcel is in a class of role demolish; resettlement skipped")
         return
     kwargs = dict(result.plan.resettlement)
     kwargs["demand_by"] = _demand_by(result.plan)
@@ -490,6 +498,7 @@ def _fund_params(plan: Plan) -> FundParams:
 
 
 def _maps(result: RunResult, out: Path) -> None:
+    from geo_renewal._roles import in_role
     from geo_renewal.maps import renewal_map, save_map
 
     plan = result.plan
@@ -497,7 +506,7 @@ def _maps(result: RunResult, out: Path) -> None:
     common: dict[str, Any] = {"districts": districts, "tiles": plan.tiles, "lang": plan.lang}
     zones = result.zones
     if zones is not None and "category" in zones.columns:
-        zones = zones[zones["category"].astype(str) != "unchanged"]  # nothing to outline there
+        zones = zones[~in_role(zones, "unchanged")]  # nothing to outline there
     m = renewal_map(
         result.classified,
         zones=zones,
