@@ -144,15 +144,12 @@ def _decoded(values: np.ndarray, kind: str) -> pd.Series:
     if kind == "bool":
         b = s.map(lambda v: None if v is None else bool(v))
         return b.astype(bool) if b.notna().all() else b
-    if kind == "tuple":
-        cache: dict[Any, tuple[Any, ...]] = {None: ()}
-        return pd.Series(
-            [
-                cache[v] if v in cache else cache.setdefault(v, tuple(json.loads(v)))
-                for v in values
-            ],
-            dtype=object,
-        )
+    if kind == "tuple":  # JSON lists: the distinct ones parsed as one JSON text
+        texts = list(dict.fromkeys(v for v in values if v is not None))
+        parsed = json.loads("[" + ",".join(texts) + "]")
+        tuples: dict[Any, tuple[Any, ...]] = {None: ()}
+        tuples.update((t, tuple(p)) for t, p in zip(texts, parsed, strict=True))
+        return pd.Series([tuples[v] for v in values], dtype=object)
     return s  # text: None stays None
 
 
@@ -292,12 +289,11 @@ class SQLiteBackend:
             cur = con.execute(sql, args)
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
-        values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        grid = np.empty((len(rows), len(names)), dtype=object)  # cells stay Python values
+        if rows:
+            grid[:] = rows
         df = pd.DataFrame(
-            {
-                n: _decoded(np.array(v, dtype=object), kinds.get(n, "text"))
-                for n, v in zip(names, values, strict=True)
-            },
+            {n: _decoded(grid[:, j], kinds.get(n, "text")) for j, n in enumerate(names)},
             columns=names,
         )
         return df if with_fid or "fid" not in df else df.drop(columns="fid")

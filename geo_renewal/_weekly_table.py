@@ -138,13 +138,14 @@ def _read_file(
 
 def _cells(col: pd.Series) -> Any:
     """
-    Return a column's cells: text and naive datetime columns as they are, others as objects.
+    Return a column's cells: text, number and datetime columns as they are, others as objects.
 
-    A DataFrame's text (``str``) and datetime columns are parsed column-wise (`_texts`,
-    `_dates`) without a Python object per cell; everything else is read cell by cell.
+    A DataFrame's text (``str``), number and (naive) datetime columns are parsed column-wise
+    (`_texts`, `_numbers`, `_dates`) without a Python object per cell; everything else is
+    read cell by cell.
     """
     if isinstance(col.dtype, pd.StringDtype) or (
-        col.dtype.kind == "M" and not isinstance(col.dtype, pd.DatetimeTZDtype)
+        isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufM"
     ):
         return col.reset_index(drop=True)
     return col.to_numpy(dtype=object)
@@ -183,6 +184,16 @@ def _texts(raw: pd.Series) -> pd.Series:
     return vals.where(vals.notna() & (vals != ""), None).astype(object)
 
 
+def _numbers(raw: pd.Series, col: str, findings: LedgerFindings) -> pd.Series:
+    """Return a number column: one of numbers none negative as it is, else cell by cell."""
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf":
+        values = raw.astype(float)
+        if not (values < 0).any():  # negatives are findings: `_parse_numbers` names them
+            return values.rename(col)
+        raw = pd.Series(raw.to_numpy(dtype=object), index=raw.index)  # -5.0, not np.float64
+    return _parse_numbers(raw, col, findings)
+
+
 def _dates(raw: pd.Series, col: str, findings: LedgerFindings) -> pd.Series:
     """Return a date column: a datetime column of plausible days as it is, else cell by cell."""
     if raw.dtype.kind == "M" and not isinstance(raw.dtype, pd.DatetimeTZDtype):
@@ -216,7 +227,7 @@ def _frame(
         if c in spec.dates:
             out[c] = _dates(raw[c], c, findings)
         elif c in spec.numbers:
-            out[c] = _parse_numbers(raw[c], c, findings)
+            out[c] = _numbers(raw[c], c, findings)
         else:
             out[c] = _texts(raw[c])
     out["source_row"] = rows

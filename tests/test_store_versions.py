@@ -131,6 +131,31 @@ def test_typed_frames_read_like_their_cells():
     assert pd.isna(typed.set_index("household_id").loc["H5", "status_date"])  # blanked
 
 
+def test_number_columns_read_like_their_cells():
+    from geo_renewal.tasks import TASK_SPEC
+
+    raw = pd.DataFrame(
+        {
+            "项目编号": pd.Series(["A", "A", "B"], dtype="str"),
+            "任务编号": [1, 2, 1],  # whole numbers as ids: 1, not 1.0
+            "任务名称": pd.Series(["立项", "签约", "立项"], dtype="str"),
+            "工期": [30, 90, 60],
+            "完成进度": [100.0, -5.0, np.nan],
+        }
+    )
+    typed, typed_found = read_weekly_table(raw, TASK_SPEC)
+    cells, cells_found = read_weekly_table(raw.astype(object), TASK_SPEC)
+    pd.testing.assert_frame_equal(typed, cells)
+    pd.testing.assert_frame_equal(typed_found, cells_found)
+    assert typed["task_id"].tolist() == ["1", "2", "1"]
+    assert typed["duration_days"].tolist() == [30.0, 90.0, 60.0]
+    assert typed_found["problem"].tolist() == ["negative_value"]
+    assert typed_found["row"].tolist() == [3]
+    ok, ok_found = read_weekly_table(raw.assign(完成进度=[100.0, 5.0, np.nan]), TASK_SPEC)
+    assert ok["progress"].tolist()[:2] == [100.0, 5.0]
+    assert ok_found.empty
+
+
 def _households(n: int, signed: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
