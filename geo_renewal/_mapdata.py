@@ -578,10 +578,10 @@ def layer_chunks(
     zlib and written as base64; the runtime decodes a chunk when the view reaches its box.
     Every feature is in exactly one chunk.
 
-    The geometries are encoded once for the whole layer (in chunk order) and cut per chunk;
-    each chunk's text is compressed on a second thread (zlib releases the GIL) while the
-    next one is written (on one thread if `settings.n_jobs` is 1), so a chunked layer costs
-    about what the layer's text costs.
+    The geometries are encoded once for the whole layer (in chunk order; on a second thread,
+    GEOS releases the GIL, while this one writes the values) and cut per chunk; each chunk's
+    text is compressed on the second thread (zlib releases the GIL too) while the next one
+    is written. With `settings.n_jobs` 1, all on one thread; the chunks are the same.
 
     Examples
     --------
@@ -595,16 +595,17 @@ def layer_chunks(
     positions = chunk_positions(prep.geoms)
     order = np.concatenate(positions)
     geoms = prep.geoms[order]
-    enc = _encode_arrays(geoms, precision)
-    rows = (
-        _value_rows([np.asarray(col, dtype=object)[order] for col in columns]) if columns else None
-    )
-    paths = np.concatenate([[0], np.cumsum(enc.feature_sizes)])
-    verts = np.concatenate([[0], np.cumsum(enc.path_sizes)])
-    bounds = shapely.bounds(geoms)
     out, texts = [], []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        submit = pool.submit if check_threads(None) > 1 else _done  # settings.n_jobs = 1
+        submit: Callable[..., Future[Any]] = pool.submit if check_threads(None) > 1 else _done
+        encoding = submit(_encode_arrays, geoms, precision)  # GEOS, without the GIL ...
+        rows = (
+            _value_rows([np.asarray(c, dtype=object)[order] for c in columns]) if columns else None
+        )
+        enc = encoding.result()  # ... while this thread wrote the values
+        paths = np.concatenate([[0], np.cumsum(enc.feature_sizes)])
+        verts = np.concatenate([[0], np.cumsum(enc.path_sizes)])
+        bounds = shapely.bounds(geoms)
         a = 0
         for pos in positions:
             b = a + len(pos)
@@ -624,10 +625,10 @@ def layer_chunks(
         ]
 
 
-def _done(func: Callable[[str], str], text: str) -> Future[str]:
-    """Run ``func(text)`` now, as a finished future (no thread)."""
-    future: Future[str] = Future()
-    future.set_result(func(text))
+def _done(func: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run ``func(*args)`` now, as a finished future (no thread)."""
+    future: Future[Any] = Future()
+    future.set_result(func(*args))
     return future
 
 
