@@ -65,6 +65,9 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
         "保留提升类": "retain_upgrade",
         "老旧小区改造": "retain_upgrade",
         "综合整治": "retain_upgrade",
+        # the 深圳 classes (rules/shenzhen.toml) as a ledger writes them
+        "拆除重建类": "demolish",
+        "综合整治类": "retain_upgrade",
     },
     "land_use": {
         **{v[0]: k for k, v in LAND_USES.items()},

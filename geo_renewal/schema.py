@@ -1036,9 +1036,16 @@ def value_label(col: str, value: object, lang: str = "zh") -> object:
     --------
     >>> value_label("plot_source", "derived"), value_label("param_name", "far", "en")
     ('按净出让比例推算', 'FAR')
+    >>> value_label("param_value", "residential, rural_homestead")  # a list of codes
+    '居住用地、农村宅基地'
     """
     if not isinstance(value, str):
         return value
+    if ", " in value:  # a parameter listing codes (居住用途: residential, rural_homestead)
+        parts = value.split(", ")
+        names = [value_label(col, p, lang) for p in parts]
+        if all(n != p for n, p in zip(names, parts, strict=True)):
+            return ("、" if lang == "zh" else ", ").join(map(str, names))
     pair = VALUE_LABELS.get(col, {}).get(value)
     if pair is not None:
         return pair[0 if lang == "zh" else 1]

@@ -369,3 +369,20 @@ def test_the_atlas_page_counts_and_names_the_rule_sets_classes(shenzhen):
     households, _, _ = _hand_demolished(shenzhen, ["demolish_rebuild"])
     assert f"{say('print.demolish_households', 'zh')}: {households:,.0f}" in lines
     assert set("拆除重建类综合整治类") <= _characters(scene, parcels.iloc[:0].assign(page_name=[]))
+
+
+def test_a_shenzhen_ledger_writes_its_classes_as_project_types():
+    from geo_renewal.schema import VALUE_ALIASES
+
+    assert VALUE_ALIASES["project_type"]["拆除重建类"] == "demolish"
+    assert VALUE_ALIASES["project_type"]["综合整治类"] == "retain_upgrade"
+
+
+def test_a_list_of_codes_is_labelled_in_the_workbook():
+    from geo_renewal.schema import value_label
+
+    assert value_label("param_value", "residential, rural_homestead") == "居住用地、农村宅基地"
+    assert value_label("param_value", "residential, rural_homestead", "en") == (
+        "Residential, Rural homestead"
+    )
+    assert value_label("param_value", "a, b") == "a, b"  # not codes: as written
