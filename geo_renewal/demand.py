@@ -74,10 +74,15 @@ def whole_counts(values: Any) -> np.ndarray:
     return _apportion(exact, np.zeros(len(exact), dtype="int64"), np.array([_round(exact.sum())]))
 
 
-def _labels(groups: Any) -> pd.Series:
-    """Group labels as text, a missing label ("") a group of its own."""
-    g = pd.Series(np.asarray(groups, dtype=object))
-    return g.where(g.notna(), "").map(str)
+def _group_codes(groups: Any) -> np.ndarray:
+    """Codes 0..k-1 of group labels in their sorted text order (a missing label is its own)."""
+    g = np.asarray(groups, dtype=object)
+    codes, uniques = pd.factorize(np.where(pd.isna(g), "", g))
+    rank = np.empty(len(uniques), dtype="int64")
+    rank[np.argsort(np.asarray(uniques, dtype=object).astype(str), kind="stable")] = np.arange(
+        len(uniques)
+    )
+    return rank[codes]
 
 
 def split_households(
@@ -139,11 +144,7 @@ def split_households(
     )
     has = np.isfinite(given)
     exact = np.where(has, 0.0, np.clip(hh * share, 0.0, None))
-    codes = (
-        np.zeros(len(hh), dtype="int64")
-        if groups is None
-        else pd.factorize(_labels(groups), sort=True)[0].astype("int64")
-    )
+    codes = np.zeros(len(hh), dtype="int64") if groups is None else _group_codes(groups)
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     per_group = np.bincount(codes, exact, minlength=n_groups)
     targets = _apportion(
