@@ -335,6 +335,29 @@ def test_a_label_without_room_on_its_anchor_moves_beside_it_or_is_named():
     assert missed == ["GX08"]
 
 
+def test_a_wide_district_on_portrait_paper_prints_larger_with_the_panel_below(
+    sample_run, tmp_path
+):
+    from geo_renewal._print_layers import scene_from
+    from geo_renewal.printmap import _bounds
+
+    out = print_map(sample_run, map="progress", paper="A1", out=tmp_path / "a1.pdf")
+    scene = scene_from(sample_run, lang="zh")
+    box = _bounds(scene, "progress")
+    beside = fit_scale(box, page_layout("A1").map_box[2:])[0]
+    lay = page_layout("A1")
+    full_width = (lay.width - 2 * lay.margin, 0.6 * lay.height)  # at least this map box
+    best_below = fit_scale(box, full_width)[0]
+    text = _text(out)
+    stated = int(re.search(r"1:([\d,]+)", text).group(1).replace(",", ""))
+    assert beside == 12500  # the panel beside the map: the district's width sets the scale
+    assert best_below <= stated < beside  # the band under the map: printed larger
+    # beside the map (a stated scale keeps the layout) the district is as before
+    assert "1:12,500" in _text(
+        print_map(sample_run, map="progress", paper="A1", scale=12500, out=tmp_path / "b.pdf")
+    )
+
+
 def test_every_overdue_project_is_labelled_or_named_on_a1_portrait(sample_run, tmp_path):
     out = print_map(sample_run, map="progress", paper="A1", out=tmp_path / "a1.pdf")
     text = _text(out)
