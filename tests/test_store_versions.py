@@ -152,7 +152,7 @@ def test_number_columns_read_like_their_cells():
     assert typed_found["problem"].tolist() == ["negative_value"]
     assert typed_found["row"].tolist() == [3]
     ok, ok_found = read_weekly_table(raw.assign(完成进度=[100.0, 5.0, np.nan]), TASK_SPEC)
-    assert ok["progress"].tolist()[:2] == [100.0, 5.0]
+    assert ok["progress_share"].tolist()[:2] == [100.0, 5.0]
     assert ok_found.empty
 
 
@@ -255,7 +255,7 @@ def test_a_diff_across_30_weeks_shows_the_net_change(tmp_path, weeks):
     # the task valid on each day, stored three times in all
     for w, expected in ((1, 0.1), (2, 0.1), (3, 0.4), (19, 0.4), (20, 1.0), (30, 1.0)):
         t = store.tasks(days[w - 1]).set_index(["project_id", "task_id"])
-        assert t.loc[("A", "T1"), "progress"] == expected, w
+        assert t.loc[("A", "T1"), "progress_share"] == expected, w
         assert (
             t.loc[("A", "T1"), "valid_from"]
             == days[{1: 0, 2: 0, 3: 2, 19: 2}.get(w, 19)].isoformat()
