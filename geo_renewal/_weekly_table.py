@@ -144,7 +144,7 @@ def _cells(col: pd.Series) -> Any:
     (`_texts`, `_numbers`, `_dates`) without a Python object per cell; everything else is
     read cell by cell.
     """
-    if isinstance(col.dtype, pd.StringDtype) or (
+    if isinstance(col.dtype, pd.StringDtype | pd.DatetimeTZDtype) or (
         isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufM"
     ):
         return col.reset_index(drop=True)
@@ -196,7 +196,9 @@ def _numbers(raw: pd.Series, col: str, findings: LedgerFindings) -> pd.Series:
 
 def _dates(raw: pd.Series, col: str, findings: LedgerFindings) -> pd.Series:
     """Return a date column: a datetime column of plausible days as it is, else cell by cell."""
-    if raw.dtype.kind == "M" and not isinstance(raw.dtype, pd.DatetimeTZDtype):
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):  # the days as written where they were
+        raw = raw.dt.tz_localize(None)
+    if raw.dtype.kind == "M":
         days = raw.dt.normalize()
         years = days.dt.year
         if not ((years < _FIRST_YEAR) | (years > _LAST_YEAR)).any():

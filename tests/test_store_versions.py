@@ -129,6 +129,11 @@ def test_typed_frames_read_like_their_cells():
     assert sorted(typed_found["problem"]) == ["bad_date", "blank_key", "duplicate_key"]
     assert typed_found.set_index("problem").loc["bad_date", "row"] == 6
     assert pd.isna(typed.set_index("household_id").loc["H5", "status_date"])  # blanked
+    # a zoned datetime column (Python callers) gives the days as written, not a traceback
+    zoned = raw.assign(日期=raw["日期"].dt.tz_localize("Asia/Shanghai"))
+    z, z_found = read_weekly_table(zoned, HOUSEHOLD_SPEC)
+    pd.testing.assert_frame_equal(z, typed)
+    pd.testing.assert_frame_equal(z_found, typed_found)
 
 
 def test_number_columns_read_like_their_cells():
