@@ -24,12 +24,14 @@ centre until every chunk in view is decoded and drawn. Targets at 1M: size ≤ �
 < 3 s.
 
 Run: ``.venv/bin/python -m benchmarks.bench_maps [--sizes 1000 10000 100000] [--repeat 3]
-[--city]``
+[--city] [--build]``; ``--build``: the build + save times of ``--city`` alone, the two routes
+alternating, wall and CPU time (no browser).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -195,13 +197,62 @@ def city_figures(n: int, repeat: int = 3, out: Path | None = None) -> list[dict]
     ]  # fmt: skip
 
 
+def build_figures(n: int, repeat: int = 3, out: Path | None = None) -> dict[str, dict]:
+    """
+    Build + save time of a whole city with and without the overview, alternating in one run.
+
+    The two routes take turns (on, off, on, off, …) so that a change of the machine's load
+    hits both alike; medians of `repeat` of wall time, of CPU time (the process's, all
+    threads) and of the main thread's CPU time (what the build takes on two free cores,
+    the second thread keeping up; on a loaded machine the steadiest figure), and the sizes.
+    """
+    out = out or Path(tempfile.mkdtemp(prefix="bench-maps-"))
+    for flag in (True, False):  # warm up (imports, templates) before either route is timed
+        build_ours(city_with_categories(2_000), out / "warm.html", overview=flag)
+    city = city_with_categories(n)
+    runs: dict[str, dict[str, list[float]]] = {}
+    for _ in range(repeat):
+        for route, flag in (("overview", True), ("every parcel", False)):
+            path = out / f"build_{n}_{int(flag)}.html"
+            cpu, main = time.process_time(), time.thread_time()
+            wall = build_ours(city, path, overview=flag)
+            cpu, main = time.process_time() - cpu, time.thread_time() - main
+            r = runs.setdefault(route, {"wall": [], "cpu": [], "main": [], "mb": []})
+            r["wall"].append(wall)
+            r["cpu"].append(cpu)
+            r["main"].append(main)
+            r["mb"].append(path.stat().st_size / 1e6)
+            path.unlink()
+    med = {k: {m: statistics.median(v) for m, v in r.items()} for k, r in runs.items()}
+    on, off = med["overview"], med["every parcel"]
+    print(
+        f"{n:>9,} parcels, build + save, medians of {repeat} (alternating)\n"
+        f"  {'':<14}{'wall s':>8}{'CPU s':>8}{'main s':>8}{'MB':>8}\n"
+        + "".join(
+            f"  {name:<14}{r['wall']:>8.1f}{r['cpu']:>8.1f}{r['main']:>8.1f}{r['mb']:>8.1f}\n"
+            for name, r in (("every parcel", off), ("overview", on))
+        )
+        + f"  {'ratio':<14}"
+        + "".join(
+            f"{on[k] / off[k]:>8.{3 if k == 'mb' else 2}f}" for k in ("wall", "cpu", "main", "mb")
+        )
+        + f"   load average {os.getloadavg()[0]:.1f}"
+    )
+    return med
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--city", action="store_true", help="overview against every parcel")
+    ap.add_argument("--build", action="store_true", help="--city's build times only (no browser)")
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="bench-maps-"))
+    if args.build:
+        for n in args.sizes:
+            build_figures(n, args.repeat, out)
+        return
     if args.city:
         print("first paint: load event + two frames in headless Chromium, 1600 × 1000, median")
         for n in args.sizes:

@@ -127,6 +127,8 @@ _API: dict[str, str] = {
     # rules.py / classify.py / spatial.py / raster.py
     "load_rules": "rules",
     "parse_rules": "rules",
+    "classes_with_role": "_roles",
+    "in_role": "_roles",
     "RuleSet": "rules",
     "classify_parcels": "classify",
     "aggregate_buildings": "classify",
@@ -156,6 +158,8 @@ _API: dict[str, str] = {
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",
     "resettlement_demand": "demand",
+    "split_households": "demand",
+    "whole_counts": "demand",
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",

@@ -83,5 +83,7 @@ def compare_command(
         click.echo(terminal_text(f"! {text}"))
     for key, path in files.items():
         kind = key.split(":", 1)[0]
-        name = say(f"compare.file.{kind}", lang) if kind != "manifest" else "manifest"
+        name = say(
+            f"compare.file.{kind}" if kind != "manifest" else "workflow.file.manifest", lang
+        )
         click.echo(terminal_text(f"  {name}: {path}"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import os
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ import click
 from geo_renewal._cellsafe import terminal_text
 from geo_renewal._checks import LANGS
 from geo_renewal._errors import GeoRenewalError, InputError
+from geo_renewal.text import say, say_or
 from geo_renewal.tiles import tile_names
 
 #: Exit code of a run stopped with Ctrl-C (128 + SIGINT, as shells report it).
@@ -170,6 +172,20 @@ def user_error(e: BaseException) -> click.ClickException:
 class ErrorHandlingGroup(click.Group):
     """The top-level command group: every error becomes one message unless ``--debug``."""
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands, in a Chinese session by their zh summaries (`text.py`)."""
+        lang = help_lang()
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is None or cmd.hidden:
+                continue
+            limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+            rows.append((name, _summary(name, lang) or cmd.get_short_help_str(limit)))
+        if rows:
+            with formatter.section(say("cli.help.commands", lang)):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; turn errors other than click's own into `user_error` messages."""
         try:
@@ -180,6 +196,26 @@ class ErrorHandlingGroup(click.Group):
             if ctx.params.get("debug") and not isinstance(e, KeyboardInterrupt):
                 raise
             raise user_error(e) from e
+
+
+def help_lang() -> str:
+    """
+    Return the language of ``--help``: ``GEO_RENEWAL_LANG`` if set, else ``settings.lang``.
+
+    Examples
+    --------
+    >>> help_lang() in ("zh", "en")
+    True
+    """
+    from geo_renewal import settings
+
+    lang = os.environ.get("GEO_RENEWAL_LANG", "").strip().lower() or settings.lang
+    return lang if lang in ("zh", "en") else "zh"
+
+
+def _summary(name: str, lang: str) -> str | None:
+    """Return the Chinese summary of a command in a Chinese session (click's own in English)."""
+    return None if lang == "en" else say_or(f"cli.help.{name.replace('-', '_')}", "zh", None)
 
 
 def _name_path_pairs(values: tuple[str, ...], option: str) -> dict[str, str]:

@@ -31,6 +31,14 @@ def _data(source: str) -> Any:
     return source
 
 
+def _wrote(path: Path, lang: str | None, data: Any) -> None:
+    """Say which file was written, in `lang`, else the project file's language."""
+    from geo_renewal.text import say
+
+    plan = getattr(data, "plan", None)
+    click.echo(say("cli.wrote", lang or getattr(plan, "lang", None), path=path))
+
+
 @click.command("print")
 @click.argument(
     "source", metavar="PLAN_OR_CLASSIFIED", type=click.Path(exists=True, dir_okay=False)
@@ -131,7 +139,7 @@ def print_command(
         )
         assert isinstance(written, Path)  # a file, since --out is given
         path = written
-    click.echo(f"Wrote {path}")
+    _wrote(path, lang, data)
 
 
 @click.command("deck")
@@ -160,4 +168,4 @@ def deck_command(plan: str, out: str, lang: str | None) -> None:
     from geo_renewal.workflow import compute_plan
 
     result = compute_plan(plan)
-    click.echo(f"Wrote {meeting_deck(result, out, lang=lang)}")
+    _wrote(meeting_deck(result, out, lang=lang), lang, result)

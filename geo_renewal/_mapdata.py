@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +21,11 @@ import pandas as pd
 
 import shapely
 
+from geo_renewal._checks import check_threads
 from geo_renewal._html import escape_many
+from geo_renewal._roles import CLASSES_ATTR, class_labels
 from geo_renewal.crs import check_crs, to_working
-from geo_renewal.schema import CATEGORIES, STAGES, label
+from geo_renewal.schema import CATEGORIES, STAGE_ORDER, STAGES, label
 from geo_renewal.text import say
 
 if TYPE_CHECKING:
@@ -171,13 +174,19 @@ CODED = ("category", "land_use", "planned_use", "structure", "stage", "project_t
 
 
 def category_order(values: pd.Series) -> list[str]:
-    """Built-in categories first (schema order), then user categories, then unclassified."""
+    """
+    Classes in display order, unclassified last.
+
+    A rule set's classes (carried in ``attrs``) in its order (深圳: 拆除重建类 first); else
+    the built-in categories first (schema order), then user categories.
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
         declared = [str(c) for c in values.cat.categories]
     else:
         declared = sorted({str(v) for v in values.dropna().unique()})
     present = {str(v) for v in values.dropna().unique()}
-    order = [c for c in CATEGORIES if c in declared or c in present]
+    first = [str(c) for c in values.attrs.get(CLASSES_ATTR, {})] + list(CATEGORIES)
+    order = [c for c in dict.fromkeys(first) if c in declared or c in present]
     order += [c for c in declared if c not in CATEGORIES]
     order += sorted(c for c in present if c not in order)
     if values.isna().any():
@@ -185,11 +194,14 @@ def category_order(values: pd.Series) -> list[str]:
     return order
 
 
-def category_colors(order: Sequence[str]) -> dict[str, str]:
+def category_colors(order: Sequence[str], own: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Colours of classes: a rule set's own (`own`), the schema's, then the fallback palette."""
     colors: dict[str, str] = {}
     k = 0
     for c in order:
-        if c in CATEGORIES:
+        if own and c in own:
+            colors[c] = own[c]
+        elif c in CATEGORIES:
             colors[c] = CATEGORIES[c].color
         elif c == UNCLASSIFIED:
             colors[c] = "#ffffff"
@@ -211,7 +223,7 @@ def category_style(code: str, color: str) -> dict[str, Any]:
 def stage_colors(stage: pd.Series) -> tuple[list[str], dict[str, str]]:
     """Stages present in pipeline order (then user stages), and their colours."""
     present = list(dict.fromkeys(stage.tolist()))
-    order = [s for s in STAGES if s in present] + [s for s in present if s not in STAGES]
+    order = [s for s in STAGE_ORDER if s in present] + [s for s in present if s not in STAGES]
     colors: dict[str, str] = {}
     k = 0
     for s in order:
@@ -236,6 +248,7 @@ def format_values(values: pd.Series, col: str, lang: str) -> list[str]:
     s = values
     yes, no = say("map.yes", lang), say("map.no", lang)
     is_rate = col.endswith(("_rate", "_share")) or col in ("utilisation", "utilization")
+    own = class_labels(s, lang) if CLASSES_ATTR in s.attrs else {}  # 拆除重建类, not its code
 
     def one(v: Any) -> str:
         if v is None or v is pd.NA or v is pd.NaT:
@@ -253,7 +266,7 @@ def format_values(values: pd.Series, col: str, lang: str) -> list[str]:
         if isinstance(v, pd.Timestamp):
             return v.strftime("%Y-%m-%d") if v == v.normalize() else v.isoformat(" ")
         if col in CODED and isinstance(v, str):
-            return label(v, lang)
+            return own.get(v) or label(v, lang)
         return str(v)
 
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
@@ -338,6 +351,20 @@ def encode_geoms(geoms: np.ndarray, precision: int) -> dict[str, str]:
     """
     if len(geoms) == 0:
         return {ORIGIN: "0,0", COORDS: "", PATH_SIZES: "", FEATURE_SIZES: "", FAMILIES: ""}
+    return _encoded_text(_encode_arrays(geoms, precision))
+
+
+@dataclass
+class _Encoded:
+    """The integer arrays of `encode_geoms`: vertices (absolute), paths, features, families."""
+
+    ints: np.ndarray  # (vertices, 2) int64, in units of 10**-precision degrees
+    path_sizes: np.ndarray  # vertices per path
+    feature_sizes: np.ndarray  # paths per feature
+    families: np.ndarray  # per feature
+
+
+def _encode_arrays(geoms: np.ndarray, precision: int) -> _Encoded:
     fam = _family(shapely.get_type_id(geoms))
     if (fam < 0).any():  # geometry collections: keep their highest-dimension parts
         fixed = []
@@ -372,21 +399,27 @@ def encode_geoms(geoms: np.ndarray, precision: int) -> dict[str, str]:
     n = n[n > 0]
     per_feature = np.bincount(path_feat, minlength=len(geoms))
     ints = np.rint(coords * 10.0**precision).astype(np.int64)
+    return _Encoded(ints=ints, path_sizes=n, feature_sizes=per_feature, families=fam)
+
+
+def _join(a: np.ndarray) -> str:
+    return ",".join(map(str, a.ravel().tolist()))
+
+
+def _encoded_text(enc: _Encoded) -> dict[str, str]:
+    """Write the JSON texts of `encode_geoms` from its arrays (deltas from the lowest corner)."""
+    ints = enc.ints
     origin = ints.min(axis=0) if len(ints) else np.zeros(2, dtype=np.int64)
     deltas = np.empty_like(ints)
     if len(ints):
         deltas[0] = ints[0] - origin
         deltas[1:] = ints[1:] - ints[:-1]
-
-    def join(a: np.ndarray) -> str:
-        return ",".join(map(str, a.ravel().tolist()))
-
     return {
         ORIGIN: f"{int(origin[0])},{int(origin[1])}",
-        COORDS: join(deltas),
-        PATH_SIZES: join(n),
-        FEATURE_SIZES: join(per_feature),
-        FAMILIES: join(fam),
+        COORDS: _join(deltas),
+        PATH_SIZES: _join(enc.path_sizes),
+        FEATURE_SIZES: _join(enc.feature_sizes),
+        FAMILIES: _join(enc.families),
     }
 
 
@@ -421,11 +454,8 @@ def layer_data(
     ``<script>`` element).
     """
     enc = encode_geoms(prep.geoms, precision)
-    arrays = (ORIGIN, COORDS, PATH_SIZES, FEATURE_SIZES, FAMILIES)
-    parts = [f'{{"{SCALE}":{10**precision}', *(f',"{k}":[{enc[k]}]' for k in arrays)]
-    if columns:
-        rows = ['["' + '","'.join(r) + '"]' for r in zip(*columns, strict=True)]
-        parts += [f',"{VALUES}":[', ",".join(rows), "]"]
+    rows = _value_rows(columns) if columns else None
+    parts = [_geoms_values_text(enc, rows, precision)]
     if labels is not None and len(prep.rows):
         texts = '","'.join(labels[i] for i in prep.rows)
         anchors = label_points(prep.geoms, precision, enc[ORIGIN])
@@ -438,6 +468,20 @@ def layer_data(
         parts += [f',"{LABEL_RANKS}":[', ",".join(map(str, ranks.tolist())), "]"]
     parts.append("}")
     return "".join(parts).replace("<", "\\u003c")
+
+
+def _value_rows(columns: Sequence[Sequence[str]]) -> list[str]:
+    """Per feature, the JSON array of its escaped field texts."""
+    return ['["' + '","'.join(r) + '"]' for r in zip(*columns, strict=True)]
+
+
+def _geoms_values_text(enc: dict[str, str], rows: list[str] | None, precision: int) -> str:
+    """Write the start of a layer's data text: scale, geometry arrays, `rows` (values)."""
+    arrays = (ORIGIN, COORDS, PATH_SIZES, FEATURE_SIZES, FAMILIES)
+    parts = [f'{{"{SCALE}":{10**precision}', *(f',"{k}":[{enc[k]}]' for k in arrays)]
+    if rows is not None:
+        parts += [f',"{VALUES}":[', ",".join(rows), "]"]
+    return "".join(parts)
 
 
 def field_spec(
@@ -533,16 +577,64 @@ def layer_chunks(
     Each chunk is the `layer_data` of its features (with their `columns`), compressed with
     zlib and written as base64; the runtime decodes a chunk when the view reaches its box.
     Every feature is in exactly one chunk.
+
+    The geometries are encoded once for the whole layer (in chunk order; on a second thread,
+    GEOS releases the GIL, while this one writes the values) and cut per chunk; each chunk's
+    text is compressed on the second thread (zlib releases the GIL too) while the next one
+    is written. With `settings.n_jobs` 1, all on one thread; the chunks are the same.
+
+    Examples
+    --------
+    >>> prep = Prepared(shapely.points(np.arange(5.0), np.zeros(5)), np.arange(5))
+    >>> chunks = layer_chunks(prep, 6, [list("abcde")])
+    >>> [c.n for c in chunks], chunks[0].bounds
+    ([5], (0.0, 0.0, 4.0, 0.0))
     """
+    if not len(prep.geoms):
+        return []
+    positions = chunk_positions(prep.geoms)
+    order = np.concatenate(positions)
+    geoms = prep.geoms[order]
+    out, texts = [], []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        submit: Callable[..., Future[Any]] = pool.submit if check_threads(None) > 1 else _done
+        encoding = submit(_encode_arrays, geoms, precision)  # GEOS, without the GIL ...
+        rows = (
+            _value_rows([np.asarray(c, dtype=object)[order] for c in columns]) if columns else None
+        )
+        enc = encoding.result()  # ... while this thread wrote the values
+        paths = np.concatenate([[0], np.cumsum(enc.feature_sizes)])
+        verts = np.concatenate([[0], np.cumsum(enc.path_sizes)])
+        bounds = shapely.bounds(geoms)
+        a = 0
+        for pos in positions:
+            b = a + len(pos)
+            p0, p1 = paths[a], paths[b]
+            sub = _Encoded(
+                enc.ints[verts[p0] : verts[p1]], enc.path_sizes[p0:p1],
+                enc.feature_sizes[a:b], enc.families[a:b],
+            )  # fmt: skip
+            text = _geoms_values_text(_encoded_text(sub), None if rows is None else rows[a:b],
+                                      precision) + "}"  # fmt: skip
+            texts.append(submit(_packed, text.replace("<", "\\u003c")))
+            lo, hi = np.nanmin(bounds[a:b, :2], axis=0), np.nanmax(bounds[a:b, 2:], axis=0)
+            out.append(((float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])), len(pos)))
+            a = b
+        return [
+            Chunk(bounds=bb, n=k, data=t.result()) for (bb, k), t in zip(out, texts, strict=True)
+        ]
+
+
+def _done(func: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run ``func(*args)`` now, as a finished future (no thread)."""
+    future: Future[Any] = Future()
+    future.set_result(func(*args))
+    return future
+
+
+def _packed(text: str) -> str:
+    """Compress `text` with zlib (`CHUNK_ZLIB_LEVEL`) and write it as base64."""
     import base64
     import zlib
 
-    out = []
-    for pos in chunk_positions(prep.geoms) if len(prep.geoms) else []:
-        sub = Prepared(geoms=prep.geoms[pos], rows=prep.rows[pos])
-        cols = [[col[i] for i in pos] for col in columns]
-        text = layer_data(sub, precision, columns=cols)
-        packed = base64.b64encode(zlib.compress(text.encode("utf-8"), CHUNK_ZLIB_LEVEL))
-        w, s, e, n = (float(v) for v in shapely.total_bounds(sub.geoms))
-        out.append(Chunk(bounds=(w, s, e, n), n=len(pos), data=packed.decode()))
-    return out
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), CHUNK_ZLIB_LEVEL)).decode()

@@ -79,23 +79,34 @@ def cashflow_chart(
     with mpl.rc_context({"font.sans-serif": _CJK_FONTS, "axes.unicode_minus": False}):
         fig = Figure(figsize=(8, 3.4), dpi=110)
         ax = fig.add_subplot()
-        ax.bar(x, rows["net_flow"].to_numpy(dtype=float) / 1e4, color="#c6dbef", width=0.6)
+        ax.bar(
+            x,
+            rows["net_flow"].to_numpy(dtype=float) / 1e4,
+            color="#c6dbef",
+            width=0.6,
+            label=say("cashflow.chart.net_flow", lang),
+        )
         ax.plot(
             x, cum, color="#1f5fa8", lw=2, marker="o", label=say("cashflow.chart.balance", lang)
         )
         ax.plot(x, loan, color="#d62728", lw=2, marker="s", label=say("cashflow.chart.loan", lang))
         if loan.max() > 0:
             k = int(loan.argmax())
-            ax.annotate(
+            ax.annotate(  # above the peak, on white: no line runs through the label
                 say("cashflow.chart.peak", lang, peak=loan[k]),
                 (k, loan[k]),
-                xytext=(0, -16),
+                xytext=(0, 9),
                 textcoords="offset points",
                 ha="center",
+                va="bottom",
                 color="#d62728",
                 fontsize=9,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.9},
+                zorder=5,
             )
+            ax.margins(y=0.15)
         ax.axhline(0, color="#666", lw=0.8)
+        ax.yaxis.set_major_formatter(_thousands())
         ax.set_xticks(x, rows["period"].tolist(), rotation=45 if len(x) > 12 else 0)
         ax.set_title(say("cashflow.chart.title", lang), fontsize=11)
         ax.legend(loc="best", fontsize=8, frameon=False)
@@ -137,7 +148,7 @@ def tornado_chart(
     >>> len(tornado_chart(cf, lang="en").axes[0].patches) > 4
     True
     """
-    from geo_renewal.cashflow import _change_text
+    from geo_renewal._cashflow_tables import _change_text
 
     mpl = import_optional("matplotlib", purpose="cash-flow charts")
     from matplotlib.figure import Figure
@@ -155,14 +166,24 @@ def tornado_chart(
         fig = Figure(figsize=(8, 0.32 * len(values) + 1.2), dpi=110)
         ax = fig.add_subplot()
         colours = np.where(values < 0, "#d62728", "#2ca02c")
-        ax.barh(np.arange(len(values)), values, color=colours)
+        bars = ax.barh(np.arange(len(values)), values, color=colours)
+        ax.bar_label(bars, labels=[f"{v:+,.0f}" for v in values], padding=3, fontsize=7)
         ax.set_yticks(np.arange(len(values)), labels, fontsize=8)
         ax.axvline(0, color="#333", lw=0.8)
+        ax.xaxis.set_major_formatter(_thousands())
+        ax.margins(x=0.12)  # room for the value labels
         ax.set_title(say("cashflow.tornado.title", lang), fontsize=11)
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
         _save(fig, path)
     return fig
+
+
+def _thousands() -> Any:
+    """Return a tick formatter with thousands separators (197,643, not 197643)."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _pos: f"{v:,.0f}")
 
 
 def _svg(fig: Any) -> str:
@@ -227,4 +248,9 @@ def money_section(result: Any, lang: str) -> str:
         parts.append("<ul>" + "".join(f"<li>{escape(t)}</li>" for t in items[:12]) + "</ul>")
     parts.append(f'<div class="chart">{_svg(cashflow_chart(cf, lang=lang))}</div>')
     parts.append(f'<div class="chart">{_svg(tornado_chart(cf, lang=lang))}</div>')
+    from geo_renewal._cashflow_tables import signing_note
+
+    note = signing_note(cf, lang=lang)
+    if note:
+        parts.append(f'<p class="note">{escape(note)}</p>')
     return f'<div class="page">{"".join(parts)}</div>'

@@ -7,15 +7,13 @@ releases the GIL). `geo_renewal.validate` turns the pairs into findings.
 
 from __future__ import annotations
 
-import itertools
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 import shapely
 
-from geo_renewal._geos import built
+from geo_renewal._geos import built, map_slices
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,13 +68,8 @@ def _candidates(w: np.ndarray, *, threads: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _threaded(n: int, func: Callable[[slice], np.ndarray], *, threads: int) -> np.ndarray:
-    """Run ``func(slice)`` over `n` items in order, on threads when `n` is large."""
-    if threads <= 1 or n < _THREAD_MIN:
-        return func(slice(0, n))
-    bounds = np.linspace(0, n, threads * 4 + 1).astype(int)
-    slices = [slice(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return np.concatenate(list(pool.map(func, slices)))
+    """Run ``func(slice)`` over `n` items in order (`_geos.map_slices`), on threads when large."""
+    return np.concatenate(map_slices(n, func, threads=threads if n >= _THREAD_MIN else 1))
 
 
 def _shrink(geoms: np.ndarray, dist: float) -> np.ndarray:

@@ -12,7 +12,7 @@ interest on its outstanding balance, revenue repays it. Vectorised: one array pe
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,26 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal import schema
+from geo_renewal._cashflow_schedule import (
+    _COSTS,
+    _LINES,
+    _MONTHS,
+    CASHFLOW_LINES,
+    _items,
+    _labels,
+    _project_grid,
+    _Scenario,
+    _subsidy_items,
+    signing_moves,
+)
+from geo_renewal._cashflow_tables import (
+    cashflow_summary,
+    fund_inputs,
+    money_caveats,
+    money_over_time_tables,
+    signing_note,
+)
 from geo_renewal._compat import import_optional
-from geo_renewal._errors import InputError
 from geo_renewal.fund_params import FundParams
 
 __all__ = [
@@ -33,30 +51,8 @@ __all__ = [
     "fund_inputs",
     "money_caveats",
     "money_over_time_tables",
+    "signing_note",
 ]
-
-#: Lines of the cash flow: code -> sign (−1 cost, +1 inflow) and timing class (0 fixed,
-#: 1 moves with signing, 2 moves with signing and with land supply).
-CASHFLOW_LINES: dict[str, tuple[int, int]] = {
-    "compensation": (-1, 1),
-    "comp_temporary": (-1, 1),
-    "demolition_cost": (-1, 1),
-    "infrastructure_cost": (-1, 1),
-    "upgrade_cost": (-1, 1),
-    "resettlement_construction": (-1, 0),
-    "bond_repayment": (-1, 0),
-    "land_revenue": (1, 2),
-    "resettlement_settlement": (1, 0),
-    "other_revenue": (1, 2),
-    "subsidy_revenue": (1, 0),
-    "special_bonds": (1, 0),
-}
-_LINES = tuple(CASHFLOW_LINES)
-_SIGN = np.array([CASHFLOW_LINES[k][0] for k in _LINES], dtype=float)
-_COSTS = [i for i, k in enumerate(_LINES) if CASHFLOW_LINES[k][0] < 0 and k != "bond_repayment"]
-_MONTHS = {"year": 12, "quarter": 3}
-#: Flat-household lines, scaled by (1 − cash share) in the cash-share sensitivity.
-_FLAT_LINES = ("comp_temporary", "resettlement_construction", "resettlement_settlement")
 
 
 @dataclass(frozen=True)
@@ -122,197 +118,6 @@ class CashFlow:
         """True when every bundle stays closed (within its credit line, loan repaid)."""
         rows = self.bundles.drop(index=schema.TOTAL_ROW, errors="ignore")
         return bool(rows["closed"].all())
-
-
-# --------------------------------------------------------------------------- items
-
-
-def _months(dates: pd.Series, year0: int) -> np.ndarray:
-    """Return dates as months since 1 January of `year0` (fractional; NaN if missing)."""
-    d = pd.to_datetime(dates, errors="coerce")
-    out = (d.dt.year - year0) * 12 + (d.dt.month - 1) + (d.dt.day - 1) / d.dt.days_in_month
-    return out.to_numpy(dtype=float)
-
-
-def _first(projects: pd.DataFrame, stage: str) -> pd.Series:
-    """Return a stage's actual date, else its planned date (NaT when neither)."""
-    out = pd.Series(pd.NaT, index=projects.index, dtype="datetime64[ns]")
-    for col in (f"{stage}_planned", f"{stage}_actual"):
-        if col in projects.columns:
-            d = pd.to_datetime(projects[col], errors="coerce").astype("datetime64[ns]")
-            out = d.where(d.notna(), out)
-    return out
-
-
-def _schedule(rollup: pd.DataFrame, schedule: pd.DataFrame | None, p: FundParams) -> pd.DataFrame:
-    """Return per project the dates that place its lines (NaT where not known)."""
-    src = rollup if schedule is None else schedule
-    src = src.set_axis(rollup.index) if len(src) == len(rollup) else rollup
-    out = pd.DataFrame(index=rollup.index)
-    for stage in ("signing", "demolition", "land_supply", "design", "works", "acceptance"):
-        out[stage] = _first(src, stage)
-    out["flat_ready"] = (
-        pd.to_datetime(src["flat_ready"], errors="coerce")
-        if "flat_ready" in src.columns
-        else pd.NaT
-    )
-    return out
-
-
-def _items(
-    rollup: pd.DataFrame,
-    plots: pd.DataFrame,
-    schedule: pd.DataFrame | None,
-    p: FundParams,
-    as_of: dt.date,
-) -> tuple[pd.DataFrame, int, pd.Series]:
-    """
-    Return the dated items, the first year and how each project's dates were found.
-
-    Items: project (position), line, amount ≥ 0, start and end in months since `year0`;
-    the dates are the ledger's (``ledger``) or assumed from `as_of` (``assumed``).
-    """
-    dates = _schedule(rollup, schedule, p)
-    known = dates.stack().dropna() if dates.notna().any().any() else pd.Series(dtype=object)
-    year0 = int(min(pd.Timestamp(as_of).year, *(pd.DatetimeIndex(known).year.tolist() or [9999])))
-    m = {c: _months(dates[c], year0) for c in dates.columns}
-    now = float(_months(pd.Series([pd.Timestamp(as_of)]), year0)[0])
-    demolish = (rollup["project_type"] == "demolish").to_numpy()
-    sign = m["signing"]
-    assumed = np.isnan(sign)
-    sign = np.where(assumed, now, sign)
-    demo = np.where(np.isnan(m["demolition"]), sign + p.demolition_months, m["demolition"])
-    demo = np.maximum(demo, sign)
-    land = np.where(np.isnan(m["land_supply"]), demo + p.infrastructure_months, m["land_supply"])
-    land = np.maximum(land, demo)
-    months_col = rollup.get("temporary_months", p.temporary_months)
-    ready = np.where(
-        np.isnan(m["flat_ready"]), sign + np.asarray(months_col, dtype=float), m["flat_ready"]
-    )
-    ready = np.maximum(ready, sign)
-    up_start = np.where(np.isnan(m["design"]), now, m["design"])
-    up_end = np.fmax(m["works"], m["acceptance"])
-    up_end = np.where(np.isnan(up_end), up_start + p.upgrade_months, np.maximum(up_end, up_start))
-    if not demolish.all():
-        assumed = assumed & demolish | (~demolish & np.isnan(m["design"]))
-    r = rollup
-    temporary = r["comp_temporary"].to_numpy(dtype=float)
-    spans = {
-        "compensation": (
-            r["compensation"].to_numpy(dtype=float) - temporary,
-            sign - p.signing_months,
-            sign,
-        ),
-        "comp_temporary": (temporary, sign, ready),
-        "demolition_cost": (r["demolition_cost"].to_numpy(dtype=float), sign, demo),
-        "infrastructure_cost": (r["infrastructure_cost"].to_numpy(dtype=float), demo, land),
-        "upgrade_cost": (r["upgrade_cost"].to_numpy(dtype=float), up_start, up_end),
-        "resettlement_construction": (
-            r["resettlement_construction"].to_numpy(dtype=float),
-            sign,
-            ready,
-        ),
-        "resettlement_settlement": (
-            r["resettlement_settlement"].to_numpy(dtype=float),
-            ready,
-            ready,
-        ),
-        "other_revenue": (r["other_revenue"].to_numpy(dtype=float), land, land),
-    }
-    n = len(rollup)
-    blocks = [
-        pd.DataFrame(
-            {"project": np.arange(n), "line": _LINES.index(k), "amount": a, "start": s, "end": e}
-        )
-        for k, (a, s, e) in spans.items()
-    ]
-    blocks.append(_plot_items(rollup, plots, land, year0))
-    items = pd.concat(blocks, ignore_index=True)
-    items = items[items["amount"] != 0].reset_index(drop=True)
-    early = float(np.nanmin(np.r_[items["start"].to_numpy(), 0.0]))
-    if early < 0:  # e.g. compensation paid in the months before the first signing date
-        years = int(np.ceil(-early / 12))
-        items[["start", "end"]] += 12 * years
-        year0 -= years
-    basis = pd.Series(np.where(assumed, "assumed", "ledger"), index=rollup.index)
-    return items, year0, basis
-
-
-def _plot_items(
-    rollup: pd.DataFrame, plots: pd.DataFrame, land: np.ndarray, year0: int
-) -> pd.DataFrame:
-    """Land revenue at each plot's sale date (成交 actual, else planned, else 供地)."""
-    pos = pd.Series(np.arange(len(rollup)), index=rollup["project_id"].astype(str).to_numpy())
-    project = pos.reindex(plots["project_id"].astype(str).to_numpy()).to_numpy()
-    known = ~np.isnan(project.astype(float))
-    project = np.where(known, project, 0).astype(int)
-    sale = (
-        _months(plots["sale_date"], year0)
-        if "sale_date" in plots.columns
-        else np.full(len(plots), np.nan)
-    )
-    when = np.where(np.isnan(sale), land[project], sale)
-    return pd.DataFrame(
-        {
-            "project": project[known],
-            "line": _LINES.index("land_revenue"),
-            "amount": plots["land_revenue"].to_numpy(dtype=float)[known],
-            "start": when[known],
-            "end": when[known],
-        }
-    )
-
-
-def _subsidy_items(
-    subsidies: Sequence[Mapping[str, Any]], rollup: pd.DataFrame, year0: int, last: float
-) -> pd.DataFrame:
-    """Subsidies and special bonds as items of a project (a bundle's go to its first project)."""
-    ids = rollup["project_id"].astype(str).tolist()
-    bundles = rollup["bundle"].astype(str).tolist()
-    rows = []
-    for i, e in enumerate(subsidies):
-        if "project_id" in e:
-            who, pool = str(e["project_id"]), ids
-        else:
-            who, pool = str(e["bundle"]), bundles
-        if who not in pool:
-            what = "project" if pool is ids else "bundle"
-            msg = (
-                f"[[subsidies]] #{i + 1} names {what} {who!r}, which is not among the "
-                f"{what}s {sorted(set(pool))[:10]}; correct the name."
-            )
-            raise InputError(msg)
-        k = pool.index(who)
-        at = float(_months(pd.Series([pd.Timestamp(e["date"])]), year0)[0])
-        bond = e.get("kind") == "special_bond"
-        line = "special_bonds" if bond else "subsidy_revenue"
-        rows.append((k, _LINES.index(line), float(e["amount"]), at, at))
-        if bond:
-            rd = e.get("repay_date")
-            back = last if rd is None else float(_months(pd.Series([pd.Timestamp(rd)]), year0)[0])
-            rows.append((k, _LINES.index("bond_repayment"), float(e["amount"]), back, back))
-    return pd.DataFrame(rows, columns=["project", "line", "amount", "start", "end"])
-
-
-# --------------------------------------------------------------------------- spreading
-
-
-def _spread(start: np.ndarray, end: np.ndarray, n_periods: int, width: float) -> np.ndarray:
-    """
-    Return the share of each item in each period, shape ``start.shape + (n_periods,)``.
-
-    An item spread over [start, end] months is split by overlap; a point item (start ==
-    end) falls in the period holding it. Items past the last period go into the last one.
-    """
-    a = np.clip(start / width, 0, n_periods - 1e-9)[..., None]
-    b = np.clip(end / width, 0, n_periods - 1e-9)[..., None]
-    k = np.arange(n_periods, dtype=float)
-    length = b - a
-    overlap = np.clip(np.minimum(b, k + 1) - np.maximum(a, k), 0, None)
-    point = np.floor(a) == k
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(length > 1e-9, overlap / np.where(length > 1e-9, length, 1), point)
-    return share
 
 
 # --------------------------------------------------------------------------- financing
@@ -424,7 +229,8 @@ def cash_flow(
     """
     p = params
     as_of = as_of or dt.date.today()
-    items, year0, basis = _items(rollup, plots, schedule, p, as_of)
+    items, year0, timing = _items(rollup, plots, schedule, p, as_of)
+    basis = timing["basis"]
     width = float(_MONTHS[p.period])
     delays = [0.0, *p.delay_months]
     last_month = float(np.nanmax(np.r_[items["end"].to_numpy(), 0.0])) + max(delays)
@@ -440,7 +246,7 @@ def cash_flow(
     bundle_names, member = _bundles(rollup)
     rate = (1 + p.rate_per_year) ** (width / 12) - 1
     by_period, summary = _finance_bundles(grid[None], member, bundle_names, periods, rate, p)
-    sens = _sensitivity(items, rollup, member, bundle_names, periods, width, rate, p)
+    sens = _sensitivity(items, rollup, member, bundle_names, periods, width, rate, p, timing)
     summary["negative_after_months"] = _delay_to_negative(
         items, rollup, member, n_periods, width, rate, p
     )
@@ -461,55 +267,6 @@ def cash_flow(
         ),
         params=p,
     )
-
-
-@dataclass(frozen=True)
-class _Scenario:
-    land_factor: float = 1.0
-    supply_delay: Any = 0.0  # months; an array gives each item its own
-    signing_delay: float = 0.0
-    cash_share_change: float = 0.0
-    compensation_factor: float = 1.0
-
-
-def _labels(year0: int, n: int, period: str) -> tuple[str, ...]:
-    if period == "year":
-        return tuple(str(year0 + k) for k in range(n))
-    return tuple(f"{year0 + k // 4}Q{k % 4 + 1}" for k in range(n))
-
-
-def _project_grid(
-    items: Mapping[str, Any],
-    n_projects: int,
-    n_periods: int,
-    width: float,
-    sc: _Scenario,
-    *,
-    cash_share: np.ndarray | None = None,
-) -> np.ndarray:
-    """Return the signed flows ``(projects, lines, periods)`` of one scenario."""
-    line = np.asarray(items["line"])
-    cls = np.array([CASHFLOW_LINES[k][1] for k in _LINES])[line]
-    shift = sc.signing_delay * (cls >= 1) + sc.supply_delay * (cls == 2)
-    amount = np.array(items["amount"], dtype=float)
-    amount[line == _LINES.index("land_revenue")] *= sc.land_factor
-    comp = np.isin(line, [_LINES.index("compensation"), _LINES.index("comp_temporary")])
-    amount[comp] *= sc.compensation_factor
-    if sc.cash_share_change and cash_share is not None:
-        flat = np.isin(line, [_LINES.index(k) for k in _FLAT_LINES])
-        cs = cash_share[np.asarray(items["project"])]
-        new = np.clip(cs + sc.cash_share_change, 0, 1)
-        factor = np.where(cs < 1, (1 - new) / np.where(cs < 1, 1 - cs, 1), 0.0)
-        amount[flat] *= factor[flat]
-    share = _spread(
-        np.asarray(items["start"]) + shift, np.asarray(items["end"]) + shift, n_periods, width
-    )
-    flows = share * (amount * _SIGN[line])[:, None]
-    key = (np.asarray(items["project"]) * len(_LINES) + line)[:, None] * n_periods
-    cells = (key + np.arange(n_periods)).ravel()
-    size = n_projects * len(_LINES) * n_periods
-    grid = np.bincount(cells, weights=flows.ravel(), minlength=size)
-    return grid.reshape(n_projects, len(_LINES), n_periods)
 
 
 def _project_table(
@@ -762,6 +519,24 @@ def _cash_shares(rollup: pd.DataFrame, p: FundParams) -> np.ndarray:
     return np.full(len(rollup), p.cash_share)
 
 
+def _flat_factor(rollup: pd.DataFrame, shares: np.ndarray, change: float) -> np.ndarray | None:
+    """
+    Return per project its whole flat households at the changed share ÷ at the base one.
+
+    The households are split again by the largest remainder (`split_households`), so a
+    scenario builds whole flats too; None when the roll-up has no household columns.
+    """
+    if not change or not {"households", "resettlement_households"} <= set(rollup.columns):
+        return None
+    from geo_renewal.demand import split_households
+
+    e = (rollup["project_type"] == "demolish").to_numpy(dtype=float)
+    hh = rollup["households"].to_numpy(dtype=float) * e
+    new = hh - split_households(hh, np.clip(shares + change, 0.0, 1.0))
+    old = rollup["resettlement_households"].to_numpy(dtype=float)
+    return np.where(old > 0, new / np.where(old > 0, old, 1.0), 0.0)
+
+
 def _sensitivity(
     items: Mapping[str, Any],
     rollup: pd.DataFrame,
@@ -771,13 +546,30 @@ def _sensitivity(
     width: float,
     rate: float,
     p: FundParams,
+    timing: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Balance, peak need, NPV and closed per bundle under each scenario."""
+    """
+    Balance, peak need, NPV, closed and what moved, per bundle under each scenario.
+
+    What moved (for the delays): ``projects_moved`` (projects whose dates move, their ids in
+    ``moved_ids``),
+    ``signing_moved`` (months their signing moves), ``supply_moved_min`` / ``_max`` (months
+    their 供地 moves, the plan's slack absorbing the rest), and ``interest_change``: the
+    delays keep every line's total, so a balance changes by minus its interest change.
+    """
     scen = _scenarios(p)
     shares = _cash_shares(rollup, p)
     grids = np.stack(
         [
-            _project_grid(items, len(rollup), len(periods), width, sc, cash_share=shares)
+            _project_grid(
+                items,
+                len(rollup),
+                len(periods),
+                width,
+                sc,
+                cash_share=shares,
+                flat_factor=_flat_factor(rollup, shares, sc.cash_share_change),
+            )
             for _, _, sc in scen
         ]
     )
@@ -797,11 +589,52 @@ def _sensitivity(
             "npv": h["npv"].reshape(-1),
             "closed": h["closed"].reshape(-1),
             "breaks_in": _label(h["breaks_index"], periods),
+            "interest_change": (h["total_interest"] - h["total_interest"][0]).reshape(-1),
+            **_moved(scen, items, timing, member, rollup["project_id"].astype(str).to_numpy()),
         }
     )
     order = {b: i for i, b in enumerate(names)}
     out = out.sort_values("bundle", key=lambda s: s.map(order), kind="stable")
     return out.reset_index(drop=True)
+
+
+def _moved(
+    scen: list[tuple[str, float, _Scenario]],
+    items: Mapping[str, Any],
+    timing: pd.DataFrame,
+    member: np.ndarray,
+    ids: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Return per scenario and bundle (flattened) the projects and months a delay moves."""
+    n_p = member.shape[1]
+    waits = np.zeros(n_p, dtype=bool)  # projects with revenue that waits for 供地
+    waits[np.asarray(items["project"], dtype=int)[np.asarray(items["supply"], dtype=bool)]] = True
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in _MOVED}
+    for factor, change, _ in scen:
+        sign = np.zeros(n_p)
+        supply = np.zeros(n_p)
+        if factor == "signing_delay":
+            moves = signing_moves(timing, change)
+            sign, supply = moves["signing"].to_numpy(), moves["land_supply"].to_numpy()
+            hit = sign > 0
+        elif factor == "supply_delay":
+            supply = np.where(waits, change, 0.0)
+            hit = waits.copy()
+        else:
+            hit = np.zeros(n_p, dtype=bool)
+        inside = member.astype(bool) & hit[None, :]
+        rows["moved_ids"].append(np.array([", ".join(ids[row]) for row in inside], dtype=object))
+        with np.errstate(invalid="ignore"):
+            rows["projects_moved"].append(inside.sum(axis=1))
+            rows["signing_moved"].append(np.where(inside, sign, 0.0).max(axis=1))
+            lo = np.where(inside, supply, np.inf).min(axis=1)
+            rows["supply_moved_min"].append(np.where(np.isfinite(lo), lo, 0.0))
+            rows["supply_moved_max"].append(np.where(inside, supply, 0.0).max(axis=1))
+    return {k: np.concatenate(v) for k, v in rows.items()}
+
+
+#: The what-moved columns of the sensitivity (`_moved`).
+_MOVED = ("projects_moved", "moved_ids", "signing_moved", "supply_moved_min", "supply_moved_max")
 
 
 def _delay_to_negative(
@@ -852,287 +685,3 @@ def _delay_to_negative(
 
 #: Step of the coarse search of `_delay_to_negative`, months.
 _COARSE = 6
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def _change_text(factor: str, change: float, lang: str) -> str:
-    from geo_renewal.text import say
-
-    if factor == "base":
-        return ""
-    if factor in ("supply_delay", "signing_delay"):
-        return say("fund.change.months", lang, n=change)
-    if factor == "cash_share":
-        return say("fund.change.points", lang, n=change * 100)
-    return f"{change:+.0%}"
-
-
-def money_over_time_tables(
-    balance: Any, *, convert: Any = None, lang: str = "zh"
-) -> dict[str, pd.DataFrame]:
-    """
-    Return the sheets of compensation, land supply, cash flow and financing of a balance.
-
-    Used by `geo_renewal.fund.fund_tables`; sheets only for what the balance holds
-    (``compensation``, ``supply``, ``cashflow``).
-
-    Parameters
-    ----------
-    balance
-        A `geo_renewal.fund.FundBalance`.
-    convert
-        Money conversion of a table (万元); identity when None.
-    lang
-        Sheet-name language.
-
-    Returns
-    -------
-    tables
-        Sheet name -> table.
-
-    Examples
-    --------
-    >>> import geo_renewal as gr
-    >>> projects = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
-    ...     "households": [10], "demolished_floor_area": [1000.0], "land_area": [2000.0],
-    ...     "signing_actual": ["2026-06-30"]})
-    >>> fb = gr.fund_balance(projects, cashflow=True, as_of=dt.date(2026, 1, 1))
-    >>> list(money_over_time_tables(fb, lang="en"))
-    ['Cash flow by period', 'Financing', 'Cash-flow sensitivity', 'Static vs cash flow']
-    """
-    from geo_renewal.supply import overdue_plots, supply_plan
-    from geo_renewal.text import say
-
-    conv = convert or (lambda df: df)
-    out: dict[str, pd.DataFrame] = {}
-    comp = getattr(balance, "compensation", None)
-    if comp is not None:
-        out[say("fund.sheet.compensation_projects", lang)] = conv(comp.projects.reset_index())
-        inside = comp.buildings[comp.buildings["project_id"].notna()]
-        out[say("fund.sheet.compensation_buildings", lang)] = conv(inside.reset_index(drop=True))
-        out[say("fund.sheet.compensation_scheme", lang)] = _scheme_sheet(comp.scheme, lang)
-    plots = getattr(balance, "supply", None)
-    if plots is not None:
-        out[say("fund.sheet.supply_plan", lang)] = supply_plan(plots, lang=lang)
-        late = overdue_plots(plots).drop(columns="geometry", errors="ignore")
-        out[say("fund.sheet.overdue_plots", lang)] = late.reset_index(drop=True)
-    cf = getattr(balance, "cashflow", None)
-    if cf is not None:
-        out[say("fund.sheet.cashflow", lang)] = conv(cf.by_period)
-        out[say("fund.sheet.financing", lang)] = conv(cf.bundles.reset_index())
-        sens = cf.sensitivity.copy()
-        sens.insert(
-            2,
-            "change_text",
-            [
-                _change_text(f, c, lang)
-                for f, c in zip(sens["factor"], sens["change"], strict=True)
-            ],
-        )
-        out[say("fund.sheet.cashflow_sensitivity", lang)] = conv(sens.drop(columns="change"))
-        out[say("fund.sheet.reconciliation", lang)] = conv(_reconciliation_sheet(cf, lang))
-    return {name: _reserved_rows(table, lang) for name, table in out.items()}
-
-
-def _scheme_sheet(scheme: Any, lang: str) -> pd.DataFrame:
-    """Return the scheme's prices with structure and grade codes by their labels."""
-    from geo_renewal.schema import label
-    from geo_renewal.text import say_or
-
-    table = scheme.table()
-    table["param_name"] = [
-        say_or(f"fund.scheme.{k}", lang, None) or label(k, lang) for k in table["param_name"]
-    ]
-    return table
-
-
-def _reconciliation_sheet(cf: Any, lang: str) -> pd.DataFrame:
-    """Return the reconciliation with its lines named and differences to the fen."""
-    from geo_renewal.text import say_or
-
-    table = cf.reconciliation.copy()
-    if "line" in table:
-        table["line"] = [say_or(f"fund.line.{x}", lang, x) for x in table["line"]]
-    if "difference" in table:
-        table["difference"] = table["difference"].astype(float).round(2) + 0.0  # no -0.0
-    return table
-
-
-def _reserved_rows(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Write the total / outside rows of text columns as their labels (合计, 区外)."""
-    from geo_renewal.schema import RESERVED_ROWS, label
-
-    out = table.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            values = out[col].astype(object)
-            hit = values.isin(RESERVED_ROWS)
-            if hit.any():
-                out[col] = values.where(~hit, values[hit].map(lambda v: label(v, lang)))
-    return out
-
-
-# --------------------------------------------------------------------------- runs
-
-
-def fund_inputs(
-    layers: Mapping[str, pd.DataFrame],
-    projects: pd.DataFrame,
-    *,
-    params: Any = None,
-    options: Any = None,
-    as_of: dt.date | None = None,
-) -> dict[str, Any]:
-    """
-    Return the money arguments of `geo_renewal.fund.fund_balance` for a project file's run.
-
-    Sale plots from the ``plots`` layer (checked, `geo_renewal.supply.check_plots`), the
-    per-building compensation when there is a ``buildings`` layer (priced by the ``[fund]
-    compensation`` scheme, the ``price_bands`` layer and the parcels' streets and uses), and
-    the cash flow as ``[fund] cashflow`` says.
-
-    Parameters
-    ----------
-    layers
-        The run's layers by role.
-    projects
-        The ledger's projects (with polygons when joined), for placing buildings.
-    params
-        The fund parameters (path or None).
-    options
-        `geo_renewal.fund_params.FundOptions` (None: the defaults).
-    as_of
-        The meeting date.
-
-    Returns
-    -------
-    kwargs
-        ``plots``, ``compensation``, ``cashflow``, ``as_of``.
-
-    Examples
-    --------
-    >>> fund_inputs({}, pd.DataFrame({"project_id": []}))["cashflow"]
-    True
-    """
-    from geo_renewal.fund_params import FundOptions, _as_params
-
-    options = options or FundOptions()
-    out: dict[str, Any] = {"cashflow": options.cashflow, "as_of": as_of}
-    if layers.get("plots") is not None:
-        from geo_renewal.supply import check_plots
-
-        out["plots"] = check_plots(layers["plots"], as_of=as_of, source="[layers.plots]")
-    buildings = layers.get("buildings")
-    has_place = "project_id" in (buildings.columns if buildings is not None else ()) or (
-        "geometry" in projects.columns and projects.geometry.notna().any()
-    )
-    if buildings is not None and has_place:
-        from geo_renewal.compensation import compensation_by_building
-
-        out["compensation"] = compensation_by_building(
-            buildings,
-            scheme=options.compensation,
-            params=_as_params(params),
-            projects=projects,
-            bands=layers.get("price_bands"),
-            parcels=layers.get("parcels"),
-        )
-    return out
-
-
-def money_caveats(balance: Any, *, lang: str = "zh") -> dict[str, str]:
-    """
-    Return the caveats of a balance's compensation scheme and cash-flow parameters.
-
-    Parameters
-    ----------
-    balance
-        A `geo_renewal.fund.FundBalance`.
-    lang
-        ``"zh"`` or ``"en"``.
-
-    Returns
-    -------
-    caveats
-        ``"fund"`` (the fund parameters, the ``[cashflow]`` ones included) when there is a
-        cash flow, ``"scheme"`` when the compensation prices are placeholders; {} if none.
-
-    Examples
-    --------
-    >>> import geo_renewal as gr
-    >>> fb = gr.fund_balance(pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
-    ...     "households": [1], "demolished_floor_area": [10.0], "land_area": [20.0]}))
-    >>> money_caveats(fb)
-    {}
-    """
-    from geo_renewal.fund_params import placeholder_caveat
-    from geo_renewal.text import say
-
-    out: dict[str, str] = {}
-    if getattr(balance, "cashflow", None) is not None:
-        values = balance.projects["balance"].to_numpy(dtype=float)
-        text = placeholder_caveat(balance.params, balance=values, lang=lang, cashflow=True)
-        if text:
-            out["fund"] = text
-    comp = getattr(balance, "compensation", None)
-    if comp is not None:
-        from geo_renewal.compensation import scheme_placeholder_keys
-
-        keys = scheme_placeholder_keys(comp.scheme)
-        if keys:
-            names = say("progress.list_separator", lang).join(keys[:4])
-            names += say("caveat.and_more", lang) if len(keys) > 4 else ""
-            if lang == "zh":  # the keys are the file's own; the sheet names them in full
-                names = "见“" + say("fund.sheet.compensation_scheme", lang) + "”工作表"
-            out["scheme"] = say("caveat.scheme_placeholder", lang, n=len(keys), keys=names)
-    return out
-
-
-def cashflow_summary(balance: Any, *, lang: str | None = None) -> str:
-    """
-    Return the cash flow's headline sentence: peak need and when, capital, interest, closed.
-
-    Parameters
-    ----------
-    balance
-        A `geo_renewal.fund.FundBalance` with a cash flow.
-    lang
-        Language; defaults to `settings.lang`.
-
-    Returns
-    -------
-    text
-        One sentence (万元), "" without a cash flow.
-
-    Examples
-    --------
-    >>> import geo_renewal as gr
-    >>> projects = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
-    ...     "households": [10], "demolished_floor_area": [1000.0], "land_area": [2000.0],
-    ...     "signing_actual": ["2026-06-30"]})
-    >>> fb = gr.fund_balance(projects, cashflow=True, as_of=dt.date(2026, 1, 1))
-    >>> cashflow_summary(fb, lang="en")[:46]
-    'The district as one project: peak financing ne'
-    """
-    from geo_renewal._checks import check_lang
-    from geo_renewal.text import say
-
-    cf = getattr(balance, "cashflow", None)
-    if cf is None:
-        return ""
-    lang = check_lang(lang)
-    total = cf.bundles.loc[schema.TOTAL_ROW]
-    rows = cf.bundles.drop(index=schema.TOTAL_ROW)
-    return say(
-        "cashflow.report.summary",
-        lang,
-        peak=total["peak_need"] / 1e4,
-        when=cf.peak_period or "—",
-        capital=total["capital_required"] / 1e4,
-        interest=total["total_interest"] / 1e4,
-        balance=total["balance"] / 1e4,
-        closed=int(rows["closed"].sum()),
-        n=len(rows),
-    )

@@ -22,15 +22,23 @@ import pandas as pd
 from geo_renewal import schema
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError, SchemaError
+from geo_renewal._fund_inputs import (
+    _id_text,
+    _land_area,
+    _normalise_plots,
+    _read_fund_projects,
+    _read_named,
+    _read_plots,
+    _require,
+)
+from geo_renewal._fund_tables import MONEY_COLUMNS, fund_tables, write_fund_tables
 from geo_renewal.fund_params import (
     _OVERRIDABLE,
     _SHARES,
     FundParams,
     _as_params,
     load_fund_params,
-    placeholder_caveat,
 )
-from geo_renewal.text import say
 
 if TYPE_CHECKING:
     from geo_renewal.cashflow import CashFlow
@@ -50,8 +58,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Money columns of the result tables (元).
-MONEY_COLUMNS: tuple[str, ...] = tuple(schema.FUND_MONEY_LABELS)
 _SUMMABLE = (
     "land_area",
     "demolished_floor_area",
@@ -172,21 +178,6 @@ class FundBalance:
 # --------------------------------------------------------------------------- plots
 
 
-def _land_area(projects: pd.DataFrame) -> pd.Series:
-    if "land_area" in projects.columns:
-        return pd.to_numeric(projects["land_area"], errors="coerce").astype(float)
-    if hasattr(projects, "geometry") and "geometry" in projects.columns and projects.crs:
-        from geo_renewal.crs import area
-
-        geoms = projects.geometry
-        ok = geoms.notna() & ~geoms.is_empty
-        out = pd.Series(np.nan, index=projects.index)
-        if ok.any():
-            out[ok] = area(geoms[ok]).to_numpy()
-        return out
-    return pd.Series(np.nan, index=projects.index)
-
-
 def plots_from_projects(
     projects: pd.DataFrame, *, params: FundParams | str | Path | Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
@@ -235,100 +226,6 @@ def plots_from_projects(
             "plot_source": "derived",
         }
     )
-
-
-_PLOT_ALIASES = {
-    "plot_area": ("plot_area", "area", "出让面积", "用地面积", "地块面积"),
-    "far": ("far", "容积率", "plot_ratio"),
-    "land_price_per_m2": ("land_price_per_m2", "land_price", "楼面地价", "楼面单价"),
-    "plot_id": ("plot_id", "地块编号", "出让地块编号", "parcel_id"),
-    "project_id": ("project_id", "项目编号"),
-}
-
-
-def _normalise_plots(plots: pd.DataFrame, p: FundParams) -> pd.DataFrame:
-    lookup = {a: c for c, aliases in _PLOT_ALIASES.items() for a in aliases}
-    df = pd.DataFrame(plots).rename(columns=lambda c: lookup.get(str(c).strip(), c))
-    if "plot_area" not in df.columns and "geometry" in df.columns and plots.crs is not None:
-        from geo_renewal.crs import area
-
-        df["plot_area"] = area(plots.geometry).to_numpy()
-    _require(df, ["project_id", "plot_area"], "plots")
-    n = len(df)
-    out = pd.DataFrame(
-        {
-            "project_id": df["project_id"].map(_id_text).to_numpy(),
-            "plot_id": (
-                df["plot_id"].astype(str).to_numpy()
-                if "plot_id" in df
-                else (
-                    df["project_id"].map(_id_text)
-                    + "-"
-                    + (df.groupby(df["project_id"].map(_id_text)).cumcount() + 1).astype(str)
-                ).to_numpy()
-            ),
-            "plot_area": pd.to_numeric(df["plot_area"], errors="coerce").to_numpy(dtype=float),
-            "far": (
-                pd.to_numeric(df["far"], errors="coerce").fillna(p.far).to_numpy(dtype=float)
-                if "far" in df
-                else np.full(n, p.far)
-            ),
-            "land_price_per_m2": (
-                pd.to_numeric(df["land_price_per_m2"], errors="coerce")
-                .fillna(p.land_price_per_m2)
-                .to_numpy(dtype=float)
-                if "land_price_per_m2" in df
-                else np.full(n, p.land_price_per_m2)
-            ),
-            "plot_source": df["plot_source"].to_numpy() if "plot_source" in df else "declared",
-        }
-    )
-    bad = out[["plot_area", "far", "land_price_per_m2"]].isna().any(axis=1) | (
-        out[["plot_area", "far", "land_price_per_m2"]] < 0
-    ).any(axis=1)
-    if bad.any():
-        msg = (
-            f"`plots` rows {np.flatnonzero(bad.to_numpy()).tolist()} (0-based) have a missing or "
-            f"negative plot area, FAR or land price; give numbers ≥ 0."
-        )
-        raise InputError(msg)
-    return _priced(out, df)
-
-
-def _priced(out: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
-    """Use a plot's 成交价 (sold) or 起始价 (万元) where given: its land price follows from it."""
-    if "expected_price" not in df.columns and not {"deal_price", "start_price"} & set(df.columns):
-        return out
-    from geo_renewal.supply import check_plots
-
-    if "expected_price" not in df.columns:
-        df = check_plots(df.assign(plot_id=out["plot_id"].to_numpy()), source="`plots`")
-    price = pd.to_numeric(df["expected_price"], errors="coerce").to_numpy(dtype=float) * 1e4
-    floor = out["plot_area"].to_numpy() * out["far"].to_numpy()
-    use = np.isfinite(price) & (floor > 0)
-    out["land_price_per_m2"] = np.where(
-        use, price / np.where(floor > 0, floor, 1), out["land_price_per_m2"]
-    )
-    out["price_basis"] = np.where(use, df["price_basis"].to_numpy(dtype=object), "land_price")
-    for col in ("status", "sale_date"):
-        out[col] = df[col].to_numpy()
-    return out
-
-
-def _id_text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        msg = (
-            f"`{name}` is missing columns {missing}; its columns are {list(df.columns)}; "
-            f"rename them (e.g. 项目编号 -> project_id) or read the ledger with read_ledger."
-        )
-        raise SchemaError(msg)
 
 
 # --------------------------------------------------------------------------- balance
@@ -667,7 +564,7 @@ def _costs(
     e, u = inputs["expropriation"], inputs["upgrade"]
     hh, dfa, land = inputs["households"], inputs["demolished_floor_area"], inputs["land_area"]
     business = inputs["business_floor_area"]
-    res_hh = hh * (1 - r["cash_share"]) * e
+    res_hh = (hh - _cash_households(hh * e, r["cash_share"], ids)) * e
     if "resettlement_floor_area" in projects.columns:
         given = _num(projects, "resettlement_floor_area")
         res_fa = given.fillna(res_hh * r["floor_area_per_household"]) * e
@@ -710,6 +607,20 @@ def _costs(
     out["financing_cost"] = out["cost_base"] * r["rate_per_year"] * r["years"]
     out["total_cost"] = out["cost_base"] + out["financing_cost"]
     return out
+
+
+def _cash_households(households: pd.Series, share: pd.Series, ids: pd.Series) -> pd.Series:
+    """
+    Whole cash households per project (largest remainder; the district total conserved).
+
+    Ties go to the smaller project id, as in `geo_renewal.compensation` (its groups).
+    """
+    from geo_renewal.demand import split_households
+
+    cash = split_households(
+        households.to_numpy(dtype=float), share.to_numpy(dtype=float), groups=ids.to_numpy()
+    )
+    return pd.Series(cash.astype(float), index=households.index)
 
 
 def _sale_plots(
@@ -880,141 +791,6 @@ def _sensitivity(bundles: pd.DataFrame, changes: Sequence[float]) -> pd.DataFram
     )
 
 
-# --------------------------------------------------------------------------- meeting tables
-
-
-def fund_tables(
-    balance: FundBalance, *, unit: str = "wan", lang: str | None = None
-) -> dict[str, pd.DataFrame]:
-    """
-    Return the fund-balance tables ready for `geo_renewal.tables.write_tables`.
-
-    Money columns are converted to 万元 (``unit="wan"``; columns renamed ``<name>_wan``,
-    labelled "（万元）") or kept in 元 (``unit="yuan"``). Sheets: bundles (区域平衡),
-    projects (项目测算), plots (出让地块), sensitivity (a wide table: one balance column per
-    land price change) and the parameters used.
-
-    Parameters
-    ----------
-    balance
-        Output of `fund_balance`.
-    unit
-        ``"wan"`` (万元, default) or ``"yuan"`` (元).
-    lang
-        Sheet-name language; defaults to `settings.lang`.
-
-    Returns
-    -------
-    tables
-        Sheet name -> DataFrame.
-
-    Examples
-    --------
-    >>> projects = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
-    ...     "households": [10], "demolished_floor_area": [1000.0], "land_area": [2000.0]})
-    >>> sheets = fund_tables(fund_balance(projects), lang="en")
-    >>> list(sheets), round(float(sheets["Bundles"]["comp_appraised_wan"].iloc[0]))
-    (['Bundles', 'Projects', 'Sale plots', 'Sensitivity', 'Parameters'], 1500)
-    """
-    lang = check_lang(lang)
-    if unit not in ("wan", "yuan"):
-        msg = f"`unit` must be 'wan' (万元) or 'yuan' (元); got {unit!r}."
-        raise InputError(msg)
-    money = set(MONEY_COLUMNS) | set(schema.CASHFLOW_MONEY_LABELS)
-
-    def convert(df: pd.DataFrame) -> pd.DataFrame:
-        if unit == "yuan":
-            return df
-        out = df.copy()
-        for c in df.columns:
-            if c in money:
-                out[c] = df[c] / 1e4
-        return out.rename(columns={c: f"{c}_wan" for c in df.columns if c in money})
-
-    sens = balance.sensitivity.copy()
-    sens["change"] = sens["land_price_change"].map(lambda c: f"{c:+.0%}" if c else "0%")
-    value = "balance" if unit == "yuan" else "balance_wan"
-    wide = convert(sens).pivot_table(index="bundle", columns="change", values=value, sort=False)
-    wide = wide.reindex(
-        index=list(dict.fromkeys(sens["bundle"])),
-        columns=list(dict.fromkeys(sens["change"])),
-    )
-    wide.columns = [say("fund.land_price", lang, change=c) for c in wide.columns]
-    wide.index.name = "bundle"
-    names = [
-        say(f"fund.sheet.{k}", lang)
-        for k in ("bundles", "projects", "plots", "sensitivity", "parameters")
-    ]
-    sheets = dict(
-        zip(
-            names,
-            (
-                convert(balance.bundles),
-                convert(balance.projects.drop(columns="geometry", errors="ignore")),
-                convert(balance.plots),
-                wide,
-                balance.params.table(lang),
-            ),
-            strict=True,
-        )
-    )
-    from geo_renewal.cashflow import money_over_time_tables
-
-    sheets.update(money_over_time_tables(balance, convert=convert, lang=lang))
-    return sheets
-
-
-# --------------------------------------------------------------------------- files
-
-_TABLE_SUFFIXES = (".csv", ".xlsx", ".xls", ".tsv", ".txt")
-
-
-def _read_fund_projects(
-    projects: str | Path,
-    *,
-    ledger: str | Path | None,
-    layer: str | None,
-    sheet: str | None,
-    header_row: int | Sequence[int] | None = None,
-) -> pd.DataFrame:
-    """Read the projects: polygons joined to a ledger, a ledger alone, or a polygon layer."""
-    from geo_renewal.ledger import read_ledger
-
-    if ledger is not None:
-        return read_ledger(
-            ledger, projects=projects, projects_layer=layer, sheet=sheet, header_row=header_row
-        ).table
-    if Path(projects).suffix.lower() in _TABLE_SUFFIXES:
-        return read_ledger(projects, sheet=sheet, header_row=header_row).table
-    from geo_renewal.io import read_layer
-
-    return read_layer(projects, layer=layer, kind="projects")
-
-
-def _read_plots(path: str | Path) -> pd.DataFrame:
-    """Read sale plots from a CSV (UTF-8, BOM allowed), a workbook or a polygon layer."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".gpkg":
-        return _read_named(path, "plots", "plots")
-    if suffix in (".csv", ".xlsx"):
-        from geo_renewal._tabular import read_cells
-
-        return read_cells(path, what="sale plots file")
-    if suffix == ".xls":
-        return pd.read_excel(path)
-    from geo_renewal.io import read_layer
-
-    return read_layer(path)
-
-
-def _read_named(path: str | Path, name: str, kind: str) -> pd.DataFrame:
-    """Read the layer called `name` of a GeoPackage if it has one, else its only layer."""
-    from geo_renewal.io import layers_in, read_layer
-
-    layer = name if layers_in(path, [name]) else None
-    return read_layer(path, layer=layer, kind=kind)
-
-
 def fund_balance_from_files(
     projects: str | Path,
     *,
@@ -1116,50 +892,3 @@ def fund_balance_from_files(
         cashflow=cashflow,
         as_of=as_of,
     )
-
-
-def write_fund_tables(
-    balance: FundBalance, path: str | Path, *, unit: str = "wan", lang: str | None = None
-) -> Path:
-    """
-    Write the fund-balance tables (`fund_tables`) to a workbook (or CSV / Markdown).
-
-    Parameters
-    ----------
-    balance
-        Output of `fund_balance`.
-    path
-        File to write; the format follows the suffix, as for `geo_renewal.tables.write_tables`.
-    unit
-        ``"wan"`` (万元, default) or ``"yuan"`` (元).
-    lang
-        Sheet and header language; defaults to `settings.lang`.
-
-    Returns
-    -------
-    path
-        The file written.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> projects = pd.DataFrame({"project_id": ["A"], "project_type": ["demolish"],
-    ...     "households": [10], "demolished_floor_area": [1000.0], "land_area": [2000.0]})
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     written = write_fund_tables(fund_balance(projects), Path(tmp) / "fund.xlsx")
-    ...     written.name
-    'fund.xlsx'
-    """
-    from geo_renewal.cashflow import money_caveats
-    from geo_renewal.tables import caveat_sheet, write_tables
-
-    lang = check_lang(lang)
-    values = balance.projects["balance"].to_numpy(dtype=float)
-    caveats = {"fund": placeholder_caveat(balance.params, balance=values, lang=lang)}
-    caveats.update(money_caveats(balance, lang=lang))  # the cash flow's and the scheme's
-    tables = {
-        **caveat_sheet(caveats.values(), lang=lang),
-        **fund_tables(balance, unit=unit, lang=lang),
-    }
-    return write_tables(tables, path, lang=lang)

@@ -12,6 +12,7 @@ The details are in the user guide, docs/guide/reading.md.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -131,6 +132,7 @@ def read_layer(
     encoding: str | None = None,
     columns: Mapping[str, str] | None = None,
     partitions: int | str | None = None,
+    n_jobs: int | None = None,
 ) -> gpd.GeoDataFrame:
     r"""
     Read a vector layer or a table with coordinates into a GeoDataFrame with a checked CRS.
@@ -172,6 +174,9 @@ def read_layer(
         `partitions` it is reshuffled into that many. On a dataset, `kind` and `columns`
         rename headers only (values are taken as written) and `crs` may only declare a
         missing CRS.
+    n_jobs
+        Threads for a GeoParquet file of many rows (WKB decoded while the next slice is
+        read); None reads `settings.n_jobs`. The frame does not depend on it.
 
     Returns
     -------
@@ -214,8 +219,6 @@ def read_layer(
     >>> round(float(sites.geometry.x.iloc[0]), 4)  # shifted back from GCJ-02 to WGS84
     117.0041
     """
-    import geopandas as gpd
-
     path = Path(path).expanduser()
     if not path.exists() and "::" in str(path):
         file, _, in_file = str(path).rpartition("::")
@@ -271,7 +274,7 @@ def read_layer(
             msg = f"`{name}` is GeoParquet, which holds one layer; drop `layer={layer!r}`."
             raise InputError(msg)
         try:
-            gdf = gpd.read_parquet(path)
+            gdf = geoparquet.read_file(path, n_jobs=n_jobs)
         except (ValueError, OSError) as e:
             raise _unreadable(path, e) from e
     else:
@@ -575,7 +578,23 @@ def _read_vector(
     if not isinstance(gdf, gpd.GeoDataFrame):
         msg = f"`{name}`{f' layer {layer!r}' if layer else ''} has no geometry column."
         raise InputError(msg)
+    if ext == ".gpkg":
+        _restore_classes(gdf, source, layer)
     return gdf
+
+
+def _restore_classes(gdf: gpd.GeoDataFrame, source: str | Path, layer: str | None) -> None:
+    """Put the classes a classified layer was written with (`write_layer`) back in ``attrs``."""
+    import pyogrio
+
+    meta = pyogrio.read_info(source, layer=layer).get("layer_metadata") or {}
+    text = meta.get(schema.CLASSES_ATTR)
+    if not text:
+        return
+    with contextlib.suppress(ValueError):  # foreign metadata: the classes stay unknown
+        classes = json.loads(text)
+        if isinstance(classes, dict):
+            gdf.attrs[schema.CLASSES_ATTR] = classes
 
 
 def _pick_layer(source: str | Path, *, layer: str | None, kind: str | None, name: str) -> str:
@@ -791,6 +810,7 @@ def write_layer(
     *,
     layer: str | None = None,
     partitions: int | str | None = None,
+    n_jobs: int | None = None,
 ) -> Path:
     """
     Write a layer atomically as GeoPackage, GeoParquet, GeoJSON, FlatGeobuf or Shapefile.
@@ -821,6 +841,9 @@ def write_layer(
         partitions first (``"auto"``: about 100 000 features each). The files are written
         into a temporary folder that then replaces `path` (an existing folder is only
         replaced if it holds nothing but ``.parquet`` files).
+    n_jobs
+        Threads for a GeoParquet file of many rows (WKB encoded while the last slice is
+        written); None reads `settings.n_jobs`. The file's content does not depend on it.
 
     Returns
     -------
@@ -891,7 +914,7 @@ def write_layer(
     logger.info("writing %d features to %s", len(gdf), path)
     if driver == "parquet":
         with atomic_write(path) as tmp:
-            _write_parquet(gdf, tmp)
+            _write_parquet(gdf, tmp, n_jobs=n_jobs)
     elif driver == "ESRI Shapefile":
         _write_shapefile(gdf, path)
     else:
@@ -901,8 +924,8 @@ def write_layer(
     return path
 
 
-def _write_parquet(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
-    gdf.to_parquet(tmp)
+def _write_parquet(gdf: gpd.GeoDataFrame, tmp: Path, *, n_jobs: int | None = None) -> None:
+    geoparquet.write_file(gdf, tmp, n_jobs=n_jobs)
 
 
 def _write_vector(
@@ -912,6 +935,9 @@ def _write_vector(
     if driver == "FlatGeobuf":
         # The packed spatial index would reorder the features; keep the row order.
         kwargs.setdefault("SPATIAL_INDEX", "NO")
+    if driver == "GPKG" and schema.CLASSES_ATTR in gdf.attrs:  # a rule set's classes and roles
+        text = json.dumps(gdf.attrs[schema.CLASSES_ATTR], ensure_ascii=False)
+        kwargs.setdefault("layer_metadata", {schema.CLASSES_ATTR: text})
     gdf.to_file(tmp, driver=driver, layer=layer, engine="pyogrio", use_arrow=use_arrow, **kwargs)
 
 

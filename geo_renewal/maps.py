@@ -5,7 +5,8 @@ Meeting maps: folium maps of classified parcels, constraints, resettlement and p
 per renewal category in the fixed palette of `schema.CATEGORIES`, a legend with parcel
 counts and areas (公顷), street outlines with labels, renewal zones, constraint layers,
 resettlement sites and flows, and projects coloured by stage — with Chinese labels by
-default. `save_map` writes it atomically, optionally as one self-contained offline file.
+default. `save_map` writes it atomically, by default as one self-contained offline file
+(no base map unless one is asked for, or the office's local tile package is registered).
 
 The details are in the user guide, docs/guide/maps.md.
 """
@@ -44,11 +45,19 @@ from geo_renewal._maplayer import (
     swatch,
     total_fields,
 )
+from geo_renewal._roles import class_colors, class_labels
 from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
 from geo_renewal.text import pick, say
-from geo_renewal.tiles import TILES, add_tile_layer, datum_note, map_crs, tile_layers
+from geo_renewal.tiles import (
+    TILES,
+    add_tile_layer,
+    datum_note,
+    map_crs,
+    offline_tiles,
+    tile_layers,
+)
 
 if TYPE_CHECKING:
     import folium
@@ -135,7 +144,7 @@ def renewal_map(
     demand: gpd.GeoDataFrame | None = None,
     projects: gpd.GeoDataFrame | None = None,
     units: gpd.GeoDataFrame | None = None,
-    tiles: str = "auto",
+    tiles: str | None = None,
     lang: str | None = None,
     title: str | None = None,
     tooltip: bool | Sequence[str] | None = None,
@@ -194,7 +203,9 @@ def renewal_map(
         the whole ledger row.
     tiles
         Base map, one of `TILES` (see `geo_renewal.tiles` and docs/guide/maps.md). ``"gaode"`` shifts the display
-        copy of every layer to GCJ-02.
+        copy of every layer to GCJ-02. None (default): offline, the office's registered
+        local tile package if there is one, else no base map (`geo_renewal.tiles.offline_tiles`);
+        an online base map (``"auto"``, ``"tianditu"`` …) is always asked for by name.
     lang
         ``"zh"`` or ``"en"`` for labels; default ``settings.lang`` (``"zh"``).
     title
@@ -262,7 +273,9 @@ def renewal_map(
     """
     import_optional("folium", purpose="renewal_map")
     lang = check_lang(lang)
-    tile_specs, gcj02 = tile_layers(tiles, lang, tianditu_key)
+    tile_specs, gcj02 = tile_layers(
+        offline_tiles() if tiles is None else tiles, lang, tianditu_key
+    )
     ctx = _context(lang, simplify, gcj02=gcj02)
     given = (classified, districts, zones, sites, flows, demand, projects, units)
     if all(x is None for x in given) and not layers:
@@ -477,7 +490,8 @@ def _parcel_layers(
     check_crs(classified, "classified")
     cats = classified[category_col]
     order = md.category_order(cats)
-    colors = md.category_colors(order)
+    colors = md.category_colors(order, class_colors(classified))  # the rule set's colours
+    labels = {**class_labels(classified, ctx.lang), **(labels or {})}  # and names (拆除重建类)
     codes = cats.astype(object).where(cats.notna(), md.UNCLASSIFIED).map(str)
     areas = _area(classified).fillna(0.0) if len(classified) else pd.Series(dtype=float)
     tip, pop = _parcel_fields(classified, category_col, tooltip, popup)
@@ -487,7 +501,7 @@ def _parcel_layers(
     groups = pd.Series(code_arr).groupby(code_arr, sort=False).indices
     swipe = pane is not None  # a side of a swipe map: every parcel (no overview pane yet)
     lazy, note = _overview(
-        m, ctx, classified, code_arr, areas, order, colors, False if swipe else overview
+        m, ctx, classified, code_arr, areas, order, colors, False if swipe else overview, labels
     )
     for code in order:
         idx = groups.get(code, np.empty(0, dtype=int))
@@ -495,7 +509,7 @@ def _parcel_layers(
         a = float(areas.iloc[idx].sum()) if n else 0.0
         total_n += n
         total_a += a
-        text = (labels or {}).get(code) or category_label(code, ctx.lang)
+        text = labels.get(code) or category_label(code, ctx.lang)
         style = md.category_style(code, colors[code])
         if pane is not None:  # e.g. one side of a swipe map (geo_renewal._scenario_maps)
             style = {**style, "pane": pane}
@@ -530,13 +544,14 @@ def _overview(
     order: list[str],
     colors: dict[str, str],
     overview: bool | None,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[float | None, str]:
     """Add the grid overview of a whole city; returns the parcels' zoom and the legend note."""
     if not len(classified) or not mo.use_overview(len(classified), overview):
         return None, ""
     zoom = mo.switch_zoom(classified)
     grid = mo.overview_grid(classified, codes, areas.to_numpy(dtype=float), order)
-    names = {c: category_label(c, ctx.lang) for c in order}
+    names = {c: (labels or {}).get(c) or category_label(c, ctx.lang) for c in order}
     return zoom, mo.add_overview(m, ctx, grid, colors, names, zoom)
 
 
@@ -586,7 +601,7 @@ def _zone_layer(m: folium.Map, ctx: Ctx, zones: gpd.GeoDataFrame) -> str:
     if "category" in zones.columns:
         codes = zones["category"].astype(object).where(zones["category"].notna(), md.UNCLASSIFIED)
         order = md.category_order(zones["category"])
-        colors = md.category_colors(order)
+        colors = md.category_colors(order, class_colors(zones))
         styles = [{"color": colors[c] if c != md.UNCLASSIFIED else "#08306b"} for c in order]
         style_keys = np.array([order.index(str(c)) for c in codes], dtype=int)
     id_col = name_col(zones, ("zone_name", "zone_id", "name"))
@@ -609,8 +624,10 @@ def _zone_layer(m: folium.Map, ctx: Ctx, zones: gpd.GeoDataFrame) -> str:
     if not order:
         return f"<div>{swatch(style)}{escape(name)}</div>"
     present = {order[k] for k in np.unique(style_keys)} if style_keys is not None else set()
+    names = class_labels(zones, lang)  # a rule set's own classes by their names
     rows = [
-        f"<div>{swatch({**style, **sty})}{escape(name)} · {escape(category_label(c, lang))}</div>"
+        f"<div>{swatch({**style, **sty})}{escape(name)} · "
+        f"{escape(names.get(c) or category_label(c, lang))}</div>"
         for c, sty in zip(order, styles, strict=True)
         if c in present
     ]
@@ -820,9 +837,9 @@ def _overdue_layer(m: folium.Map, ctx: Ctx, projects: gpd.GeoDataFrame) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = False) -> Path:
+def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = True) -> Path:
     """
-    Write a map to an HTML file atomically, optionally self-contained for offline use.
+    Write a map to an HTML file atomically, self-contained for offline use by default.
 
     Parameters
     ----------
@@ -831,10 +848,11 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Fal
     path
         Output ``.html`` file; missing parent folders are created.
     offline
-        If True, embed every script and stylesheet (with their images as ``data:`` URIs)
-        from the installed ``folium-offline`` package, so the page opens without network.
-        Base-map tiles still come from their servers: build the map with ``tiles="none"``
-        for a file that makes no request at all.
+        True (default): embed every script and stylesheet (with their images as ``data:``
+        URIs) from the installed ``folium-offline`` package, so the page opens without
+        network. An online base map asked for by name still comes from its servers (the
+        default of `renewal_map` has none). False loads Leaflet from its CDN: a smaller
+        file that opens blank without network.
 
     Returns
     -------
@@ -856,8 +874,7 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Fal
     >>> from shapely import box
     >>> parcels = gpd.GeoDataFrame({"parcel_id": ["P1"], "category": ["demolish"]},
     ...                            geometry=[box(0, 0, 100, 100)], crs="EPSG:4548")
-    >>> out = save_map(renewal_map(parcels, tiles="none"),
-    ...                Path(tempfile.mkdtemp()) / "m.html", offline=True)
+    >>> out = save_map(renewal_map(parcels), Path(tempfile.mkdtemp()) / "m.html")
     >>> "<script src=" in out.read_text(encoding="utf-8")
     False
     """

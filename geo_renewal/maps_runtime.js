@@ -627,6 +627,7 @@ window.geoRenewal = window.geoRenewal || (function () {
         el.classList.toggle("gr-folded", small);
       });
     }
+    if (t) { titleRoom(c, t, small); }
     if (t) { top = t.getBoundingClientRect().bottom - c.getBoundingClientRect().top + 8; }
     registry.forEach(function (e) {
       var p = e.layer.getPopup ? e.layer.getPopup() : null;
@@ -635,6 +636,22 @@ window.geoRenewal = window.geoRenewal || (function () {
       p.options.maxWidth = Math.max(200, Math.min(460, c.clientWidth - 40));
       p.options.maxHeight = Math.max(120, c.clientHeight - top - 60);
     });
+  }
+
+  function titleRoom(c, t, small) {
+    // On a small screen the title sits between the top-left buttons and the folded layer
+    // list (图层): as wide as the room between them, never under either.
+    var cr = c.getBoundingClientRect(), left = 10, right = 10;
+    t.style.left = ""; t.style.maxWidth = "";
+    if (!small) { return; }
+    Array.prototype.forEach.call(c.querySelectorAll(".leaflet-top .leaflet-control"), function (el) {
+      var r = el.getBoundingClientRect();
+      if (!r.width) { return; }
+      if (r.left + r.width / 2 < cr.left + cr.width / 2) { left = Math.max(left, r.right - cr.left); }
+      else { right = Math.max(right, cr.right - r.left); }
+    });
+    t.style.left = (left + 8) + "px";
+    t.style.maxWidth = Math.max(80, cr.width - left - right - 16) + "px";
   }
 
   function printing(map, spec) {

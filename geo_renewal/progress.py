@@ -398,10 +398,7 @@ def progress_summary(
 
 
 def _stage_order(present: Sequence[str]) -> list[str]:
-    known = list(
-        dict.fromkeys(["not_started", *[s for p in schema.PIPELINES.values() for s in p]])
-    )
-    known += [s for s in schema.STAGES if s not in known and s != "done"]
+    known = [s for s in schema.STAGE_ORDER if s != "done"]
     ordered = [s for s in known if s in present]
     ordered += sorted(s for s in present if s not in known and s != "done")
     if "done" in present:

@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from geo_renewal._compat import import_optional
 from geo_renewal._errors import CRSError, InputError
+from geo_renewal._geos import map_slices, thread_count
 from geo_renewal._rulefuncs import rule_function
 from geo_renewal.crs import check_crs
 
@@ -34,6 +35,9 @@ __all__ = ["zonal_stats"]
 logger = logging.getLogger(__name__)
 
 _CHUNK = 100_000
+
+#: Parcels from which the burning runs on threads (`settings.n_jobs`).
+_BURN_MIN_PARCELS = 50_000
 _POLYGONAL = [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON]
 
 
@@ -51,6 +55,7 @@ def zonal_stats(
     above: Iterable[float] = (),
     band: int = 1,
     all_touched: bool | Literal["auto"] = "auto",
+    n_jobs: int | None = None,
 ) -> pd.DataFrame:
     """
     Compute the mean, maximum and shares above thresholds of a raster for every parcel.
@@ -69,6 +74,9 @@ def zonal_stats(
     all_touched
         Which pixels belong to a parcel: ``"auto"``, ``False`` or ``True``; see the
         user guide, docs/guide/classification.md.
+    n_jobs
+        Threads for burning many parcels into the grid; None reads `settings.n_jobs`.
+        The statistics do not depend on it.
 
     Returns
     -------
@@ -127,13 +135,19 @@ def zonal_stats(
             logger.info("reprojecting %d parcels to the CRS of raster %s", len(series), path)
             series = series.to_crs(raster_crs)
         geoms = np.asarray(series.array)
-        table = _zonal(src, geoms, thresholds, band, all_touched)
+        threads = thread_count(n_jobs, len(geoms), _BURN_MIN_PARCELS)
+        table = _zonal(src, geoms, thresholds, band, all_touched, threads)
     table.index = parcels.index
     return table
 
 
 def _zonal(
-    src: Any, geoms: np.ndarray, thresholds: list[float], band: int, all_touched: bool | str
+    src: Any,
+    geoms: np.ndarray,
+    thresholds: list[float],
+    band: int,
+    all_touched: bool | str,
+    threads: int = 1,
 ) -> pd.DataFrame:
     rasterio = _rasterio()
     n = len(geoms)
@@ -159,7 +173,7 @@ def _zonal(
     valid = ~np.ma.getmaskarray(data) & np.isfinite(values)
     transform = src.window_transform(win)
 
-    ids = _burn(geoms, ok, transform, data.shape, all_touched)
+    ids = _burn(geoms, ok, transform, data.shape, all_touched, threads)
     _accumulate(out, ids, values, valid, thresholds, n)
     if all_touched == "auto":
         empty = ok & (out["n_pixels"].to_numpy() == 0)
@@ -209,8 +223,18 @@ def _burn(
     transform: Any,
     shape: tuple[int, int],
     all_touched: bool | str,
+    threads: int = 1,
 ) -> np.ndarray:
-    """Grid of parcel numbers (position + 1; 0 = no parcel) for the parcels in `which`."""
+    """
+    Grid of parcel numbers (position + 1; 0 = no parcel) for the parcels in `which`.
+
+    Where parcels overlap, the pixel gets the highest parcel number. With `threads`, the
+    pixel spans of slices of parcels are computed on threads (numpy releases the GIL; each
+    slice has its own arrays) and written into the grid here, slice after slice, so the
+    grid is the same whatever the number of threads. No rasterio or GDAL object is used on
+    the threads (a dataset handle is not thread-safe; rasterio's advice is one per
+    thread): the window is read once, here, and `rasterize` (``all_touched``) runs here.
+    """
     idx = np.flatnonzero(which)
     north_up = transform.b == 0 and transform.d == 0 and transform.a > 0 and transform.e < 0
     if all_touched is True or not north_up:
@@ -226,21 +250,39 @@ def _burn(
             dtype="int32",
         )
     grid = np.zeros(shape, dtype=np.int32)
+    flat = grid.ravel()
+    if threads > 1:
+
+        def spans(s: slice) -> tuple[np.ndarray, np.ndarray]:
+            return _spans(geoms[idx[s]], idx[s] + 1, transform, shape)
+
+        for pixels, who in map_slices(len(idx), spans, threads=threads):
+            flat[pixels] = who
+        return grid
     for start in range(0, len(idx), _CHUNK):
         chunk = idx[start : start + _CHUNK]
-        _scanline_fill(grid, geoms[chunk], chunk + 1, transform)
+        pixels, who = _spans(geoms[chunk], chunk + 1, transform, shape)
+        flat[pixels] = who
     return grid
 
 
-def _scanline_fill(
-    grid: np.ndarray, geoms: np.ndarray, values: np.ndarray, transform: Any
-) -> None:
-    """Write `values` into the pixels of `grid` whose centres lie inside `geoms`."""
-    height, width = grid.shape
+_NO_SPANS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32))
+
+
+def _spans(
+    geoms: np.ndarray, values: np.ndarray, transform: Any, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """
+    Return the pixels (flat positions) whose centres lie inside `geoms`, and their value.
+
+    Ordered by value, so that writing them into a grid in this order leaves the highest
+    value where geometries overlap.
+    """
+    height, width = shape
     polygonal = np.isin(shapely.get_type_id(geoms), _POLYGONAL)
     geoms, values = geoms[polygonal], values[polygonal]
     if len(geoms) == 0:
-        return
+        return _NO_SPANS
     # Simple polygons (one ring, the usual parcel): coordinates straight from GEOS with
     # their geometry number. Multipolygons and polygons with holes: split into rings first.
     simple = (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON) & (
@@ -271,7 +313,7 @@ def _scanline_fill(
     # kept row still come in pairs because clipping drops whole rows.
     e = np.repeat(np.arange(len(k)), k)
     if len(e) == 0:
-        return
+        return _NO_SPANS
     offsets = np.arange(len(e)) - np.repeat(np.cumsum(k) - k, k)
     row = row0[e] + offsets
     t = (row + 0.5 - r1[e]) / (r2[e] - r1[e])
@@ -304,9 +346,9 @@ def _scanline_fill(
     length = np.maximum(stop - start + 1, 0)
     s = np.repeat(np.arange(len(length)), length)
     if len(s) == 0:
-        return
+        return _NO_SPANS
     cols = start[s] + (np.arange(len(s)) - np.repeat(np.cumsum(length) - length, length))
-    grid.ravel()[rows[s] * width + cols] = who_[s]
+    return rows[s] * width + cols, who_[s]
 
 
 # ------------------------------------------------------------- rule functions

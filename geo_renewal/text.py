@@ -99,6 +99,23 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     # zone names (classify.zone_names): street · class · number
     "classify.zone_name": ("{street}·{category}·{number}", "{street} · {category} · {number}"),
     "classify.zone_name_no_street": ("{category}·{number}", "{category} · {number}"),
+    # rules.py: a rule set's classes without a role (what the class means for the figures)
+    "rules.no_role": (
+        "规则集 {source} 的分类 {classes} 未声明作用（role），其地块只按该类统计：户数、建筑面积"
+        "不计入征收拆迁，不计安置需求和63号文拆除面积（共 {n:,} 个地块、{households:,.0f} 户）。"
+        "如该类为拆除类，请在规则集的分类表中为其声明作用“征收拆迁”（可选作用：{roles}）。",
+        "The classes {classes} of rule set {source} declare no role: their parcels are counted "
+        "under the class only, not as demolished, resettlement demand or 63号文 demolition "
+        "({n:,} parcels, {households:,.0f} households). If a class is demolition, add "
+        'role = "demolish" to it under [categories] (roles: {roles}).',
+    ),
+    "rules.no_sites": (
+        "规则集 {source} 没有作用为“安置用地”的分类，plan.toml 也未给出安置地块图层："
+        "{households:,} 户实物安置需求没有可选安置地块，安置落位为 0。",
+        'Rule set {source} has no resettlement-site class (role = "resettlement_site") and '
+        "plan.toml gives no sites layer ([layers.sites]): {households:,} households wanting a "
+        "flat have no site to go to.",
+    ),
     # the one-page report
     "report.subtitle": (
         "城市更新挂图作战 · 会议材料 · 截至 {as_of}",
@@ -247,6 +264,25 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.detail_separator": ("，", ", "),
     # cli.py: the prefix of a UserWarning printed after a run (in the plan's language)
     "cli.warning": ("提示：{text}", "Warning: {text}"),
+    "cli.wrote": ("已写出 {path}", "Wrote {path}"),
+    # `geo-renewal --help`: what each command does, shown first in a Chinese session
+    "cli.help.commands": ("命令 Commands", "Commands"),
+    "cli.help.classify": ("按规则分类地块，写出分类结果和更新片区", "Classify parcels"),
+    "cli.help.compare": ("比选项目文件中的各方案", "Compare scenarios"),
+    "cli.help.corridors": ("视廊与滨河限高校核、天际线、三维视图", "View corridors"),
+    "cli.help.deck": ("写出会议演示文稿（PPTX）", "Meeting deck"),
+    "cli.help.demo": ("用样例片区运行全流程", "Run the sample"),
+    "cli.help.fund": ("资金平衡测算（区域平衡）", "Fund balance"),
+    "cli.help.ledger": ("项目台账库：导入每周快照、历史、对比、周例会", "Ledger store"),
+    "cli.help.map": ("绘制分类地块的交互式会议图（HTML）", "Meeting map"),
+    "cli.help.print": ("打印带图框的地图或分幅图（PDF、SVG、PNG）", "Printed map"),
+    "cli.help.progress": ("项目进度图（挂图作战）和进度表", "Progress map"),
+    "cli.help.resettle": ("安置规划：把征收户分配到安置地块", "Resettlement"),
+    "cli.help.rules": ("分类规则集：使用前检查规则文件", "Rule sets"),
+    "cli.help.run": ("按项目文件运行全流程：地图、统计表、会议材料", "Run a project file"),
+    "cli.help.sample_data": ("写出样例片区数据", "Sample data"),
+    "cli.help.stats": ("按街道、类别、片区统计用地、建筑面积、户数和人口", "Statistics"),
+    "cli.help.validate": ("检查图层并列出问题", "Validate a layer"),
     # resettlement.py: the UserWarning of units below the 63号文 nearby line
     "resettlement.warn_below_nearby": (
         "{n} 个安置需求单元就地或 {dist:g} 米内安置的实物安置户数不足 {rate:.0%}"
@@ -469,11 +505,12 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{closed} of {n} bundles stay closed.",
     ),
     "cashflow.chart.title": (
-        "累计资金余额与贷款余额（万元）",
-        "Cumulative balance and loan (10⁴ yuan)",
+        "累计净现金流与贷款余额（万元）",
+        "Cumulative net flow and loan (10⁴ yuan)",
     ),
     "cashflow.chart.balance": ("累计净现金流（融资前）", "Cumulative net flow (before financing)"),
     "cashflow.chart.loan": ("贷款余额", "Loan balance"),
+    "cashflow.chart.net_flow": ("各期净现金流", "Net flow per period"),
     "cashflow.chart.peak": ("融资需求峰值 {peak:,.0f}", "Peak need {peak:,.0f}"),
     "cashflow.tornado.title": (
         "资金平衡敏感性（万元，相对基准）",
@@ -482,6 +519,59 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "cashflow.breaks": (
         "{bundle}：{when} {reason}",
         "{bundle}: {reason} in {when}",
+    ),
+    "cashflow.moved.signing": (
+        "{who}的签约、征收补偿和拆除推迟 {sign:g} 个月，供地及土地收入推迟 {supply}",
+        "{who}: signing, compensation and demolition {sign:g} months later, land supply and "
+        "its revenue {supply} later",
+    ),
+    "cashflow.moved.signing_none": (
+        "没有未签约的征收拆迁项目，签约延迟不推迟任何项目",
+        "No expropriation project is left to sign: a signing delay moves nothing",
+    ),
+    "cashflow.moved.range": (
+        "{lo:g}–{hi:g} 个月（计划余量吸收其余）",
+        "{lo:g}–{hi:g} months (the plan's slack absorbs the rest)",
+    ),
+    "cashflow.district": ("全区（作为一个整体项目）", "the district as one project"),
+    "cashflow.moved.count": ("{n} 个项目", "{n} projects"),
+    "cashflow.moved.months": ("{n:g} 个月", "{n:g} months"),
+    "cashflow.moved.absorbed": (
+        "0 个月（计划余量全部吸收）",
+        "0 months (absorbed by the plan's slack)",
+    ),
+    "cashflow.moved.supply": (
+        "{who}未成交地块的土地收入推迟 {months:g} 个月（已成交地块不动）",
+        "{who}: land revenue of unsold plots {months:g} months later (sold plots stay)",
+    ),
+    "cashflow.moved.land_price": (
+        "土地收入{pct}，时点不变",
+        "Land revenue {pct}, dates unchanged",
+    ),
+    "cashflow.moved.cash_share": (
+        "实物安置户数随比例变化（安置房建设、结算和临时安置费随之增减），时点不变",
+        "Households taking a flat change with the share (resettlement housing, settlement and "
+        "temporary allowance with them), dates unchanged",
+    ),
+    "cashflow.moved.compensation": (
+        "征收补偿（含临时安置费）{pct}，时点不变",
+        "Compensation (temporary allowance included) {pct}, dates unchanged",
+    ),
+    "cashflow.signing_note": (
+        "签约延迟 {months}时，{bundles}的资金平衡改善（最多 {gain:,.0f} 万元）。这不是符号错误：延迟不改变"
+        "任何一笔收支的总额，只改变利息。借款期间，资金平衡等于各笔收支按贷款利率计到期末的终值之和，"
+        "签约延迟推迟了征收补偿和拆除费用，也推迟了供地和土地收入；当推迟的费用终值减少多于推迟的"
+        "土地收入终值减少时（被推迟项目的土地收入低于其成本、计划供地留有余量使土地收入推迟较少，"
+        "或土地收入到账时已有结余而结余不计息），延迟就省下利息。见“现金流敏感性”表的“推迟了什么”。",
+        "A signing delay of {months} improves the balance of {bundles} (by up to {gain:,.0f} "
+        "10⁴ yuan). This is not a sign error: a delay changes no line's total, only the "
+        "interest. While a bundle borrows, its balance is the sum of its flows carried to the "
+        "end at the loan rate; a signing delay moves compensation and demolition later, and land "
+        "supply and its revenue too. When the carried value of the costs moved falls by more "
+        "than that of the revenue moved (the delayed projects' land revenue is below their "
+        "costs, the plan's slack moves the revenue less, or the revenue arrives when the "
+        "bundle has a surplus, which earns nothing), the delay saves interest. See the column "
+        "'What it moves' of the cash-flow sensitivity.",
     ),
     # run_plan: maps, workbook sheets, the printed summary
     # printed maps, atlas and deck (printmap.py, atlas.py, deck.py)
@@ -498,6 +588,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "print.date": ("制图日期：{date}", "Map date: {date}"),
     "print.sources": ("数据来源：{sources}", "Data sources: {sources}"),
     "print.as_of": ("截至日期：{as_of}", "Status as of: {as_of}"),
+    "print.overdue_left_out": (
+        "其中 {n} 个逾期项目的标注无处可放：{ids}（见台账）",
+        "of which {n} overdue projects have no room for their label: {ids} (see the ledger)",
+    ),
     "print.labels_left_out": (
         "另有 {n} 个标注因图面空间不足未注记",
         "{n} further labels left out for lack of space",
@@ -592,12 +686,31 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.sheet.unmet": ("未落位需求", "Unmet demand"),
     "workflow.sheet.validation": ("数据检查", "Validation"),
     "workflow.summary.classes": ("地块分类:", "Parcels by class:"),
+    "workflow.summary.class_parcels": ("{n:,.0f} 宗地块", "{n:,.0f} parcels"),
+    # the progress bar of a run: one name per step of workflow.py (`_step`)
+    "workflow.step_unit": ("步", "step"),
+    "workflow.step.read": ("读取", "read"),
+    "workflow.step.classify": ("分类", "classify"),
+    "workflow.step.statistics": ("统计", "statistics"),
+    "workflow.step.resettlement": ("安置", "resettlement"),
+    "workflow.step.units": ("更新单元", "units"),
+    "workflow.step.progress": ("进度", "progress"),
+    "workflow.step.weekly": ("周例会", "weekly"),
+    "workflow.step.maps": ("地图", "maps"),
+    "workflow.step.corridors": ("视廊", "corridors"),
+    "workflow.step.workbook": ("统计表", "workbook"),
+    "workflow.step.report": ("会议材料", "report"),
+    "workflow.step.print": ("打印图", "print"),
+    "workflow.step.weekly_files": ("周例会文件", "weekly files"),
     "workflow.summary.class_households": (", {n:,.0f} 户", ", {n:,.0f} households"),
     "workflow.summary.resettlement": (
         "安置: {placed:,.0f} / {flats:,.0f} 户已落位",
         "Resettlement: {placed:,.0f} / {flats:,.0f} flat households placed",
     ),
-    "workflow.summary.projects": ("项目: {n}, {n_over} 个滞后", "Projects: {n}, {n_over} overdue"),
+    "workflow.summary.projects": (
+        "项目: {n} 个, {n_over} 个滞后",
+        "Projects: {n}, {n_over} overdue",
+    ),
     "workflow.summary.files": ("输出文件:", "Files written:"),
     "workflow.file.classification_map": ("更新分类图", "Classification map"),
     "workflow.file.print_classification": ("更新分类图（打印版）", "Classification map (print)"),
@@ -660,6 +773,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.playback_map": ("进度回放图", "Progress playback map"),
     "workflow.file.store": ("台账库", "Ledger store"),
     "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
+    "corridors.view3d_note_summary": (
+        "⚠ 示例参数，超高结果仅作示意（点击查看）",
+        "⚠ Placeholder parameters: the excess is illustrative (tap to read)",
+    ),
     "corridors.view3d_buildings": ("建筑", "Buildings"),
     "corridors.view3d_excess": ("超高建筑", "Buildings above the permitted height"),
     # the weekly cycle (issue 17): store, 督办, 考核, households, playback

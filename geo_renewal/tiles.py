@@ -36,6 +36,7 @@ __all__ = [
     "datum_note",
     "map_crs",
     "needs_network",
+    "offline_tiles",
     "plan_tiles",
     "register_basemap",
     "tile_layers",
@@ -366,6 +367,30 @@ def plan_tiles(doc: dict[str, Any], base: Path, path: Path) -> Any:
         msg = f"{path}: {e}"
         raise InputError(msg) from None
     return "none" if given is None else given
+
+
+def offline_tiles() -> str:
+    """
+    Return the base map of a map that names none: the last registered tile package, or "none".
+
+    A map built without ``tiles=`` opens without network: with the office's own local tile
+    package when one is registered (`register_basemap`, the project file's ``[basemap]``
+    with a ``package``), else with no base map. Online tiles are always an explicit choice.
+
+    Returns
+    -------
+    tiles
+        A name of `BASEMAPS` whose source is a package, or ``"none"``.
+
+    Examples
+    --------
+    >>> offline_tiles() in ("none", *BASEMAPS)
+    True
+    >>> needs_network(offline_tiles())
+    False
+    """
+    local = [name for name, source in BASEMAPS.items() if source.package is not None]
+    return local[-1] if local else "none"
 
 
 def needs_network(tiles: str) -> bool:

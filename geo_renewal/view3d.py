@@ -292,6 +292,8 @@ html, body {{ margin: 0; height: 100%; background: #f4f6f8; overflow: hidden;
   max-width: 60vw; }}
 #panel h1 {{ font-size: 15px; margin: 0 0 4px; }}
 .note {{ color: #b22222; margin: 6px 0 0; font-size: 12px; }}
+.note summary {{ cursor: pointer; font-weight: 600; }}
+.note p {{ margin: 4px 0 0; }}
 .sw {{ display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 10px; vertical-align: -1px; }}
 </style>
 <script>{bundle}</script>
@@ -299,6 +301,12 @@ html, body {{ margin: 0; height: 100%; background: #f4f6f8; overflow: hidden;
 <body>
 <div id="deck-container"></div>
 <div id="panel"><h1>{title}</h1>{legend}</div>
+<script>
+// A phone keeps the view: the note folds to its one-line summary (tap to read it).
+if (Math.min(window.innerWidth, window.innerHeight) < 640) {{
+  document.querySelectorAll('#panel details.note').forEach(function (d) {{ d.open = false; }});
+}}
+</script>
 <script>
 window.geoRenewal3d = {{ready: false, error: null}};
 try {{
@@ -327,7 +335,8 @@ def _page(deck: dict[str, Any], title: str, lang: str, n_over: int, note: str | 
         + escape(say("corridors.section", lang))
     )
     if note:
-        legend += f'<p class="note">{escape(note)}</p>'
+        summary = escape(say("corridors.view3d_note_summary", lang))
+        legend += f'<details class="note" open><summary>{summary}</summary><p>{escape(note)}</p></details>'
 
     deck_json = script_json(deck)
     return _PAGE.format(

@@ -276,6 +276,9 @@ def open_pages(
                     page.on("console", lambda m, res=result: res.console.append((m.type, m.text)))
                     page.on("pageerror", lambda e, res=result: res.page_errors.append(str(e)))
                     page.on("request", lambda r, res=result: res.requests.append(r.url))
+                    page.on(
+                        "requestfailed", lambda r, res=result: res.failed_requests.append(r.url)
+                    )
                     page.goto(url, wait_until="load", timeout=timeout_s * 1000)
                     result.load_ms = float(page.evaluate(_FRAME_JS))
                     value = run(page) if run is not None else None

@@ -270,3 +270,43 @@ def test_parcels_without_geometry_are_in_the_legend_and_in_no_cell():
     nothing = city.assign(geometry=None).set_crs(CRS, allow_override=True)
     m = renewal_map(nothing, tiles="none", overview=True, lang="en")
     assert json.loads(_layers(m)[0].data_json)[md.FEATURE_SIZES] == []
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_layer_chunks_equal_each_chunks_own_layer_data(monkeypatch, n_jobs):
+    # the chunks are cut from one encoding of the whole layer: each must be byte for byte
+    # the layer_data of its own features (own origin, deltas from it, its values)
+    import base64
+    import zlib
+
+    rng = np.random.default_rng(5)
+    pts = rng.uniform([116.9, 36.6], [117.1, 36.8], (3_000, 2))
+    geoms = list(shapely.buffer(shapely.points(pts[:2_000]), 0.0004, quad_segs=2))
+    holed = shapely.Polygon(
+        [(117.0, 36.7), (117.01, 36.7), (117.01, 36.71), (117.0, 36.71)],
+        [[(117.002, 36.702), (117.004, 36.702), (117.004, 36.704)]],
+    )
+    geoms += [holed, shapely.MultiPolygon([holed, shapely.box(117.02, 36.7, 117.03, 36.71)])]
+    geoms += list(shapely.linestrings(np.stack([pts[2_000:2_500], pts[2_000:2_500] + 1e-3], 1)))
+    geoms += list(shapely.points(pts[2_500:2_990]))
+    geoms += [shapely.GeometryCollection([shapely.Point(117, 36.7), holed])] * 8
+    monkeypatch.setattr("geo_renewal.settings.n_jobs", n_jobs)  # 1: compressed inline
+    prep = md.Prepared(
+        shapely.transform(np.array(geoms, dtype=object), lambda c: np.round(c, 6)),
+        np.arange(len(geoms)),
+    )
+    cols = [[f"<b>{i}" for i in range(len(geoms))], [str(i % 7) for i in range(len(geoms))]]
+    old_size = md.CHUNK_FEATURES
+    md.CHUNK_FEATURES = 300
+    try:
+        chunks = md.layer_chunks(prep, 6, cols)
+        positions = md.chunk_positions(prep.geoms)
+    finally:
+        md.CHUNK_FEATURES = old_size
+    assert len(chunks) == len(positions) > 5
+    for chunk, pos in zip(chunks, positions, strict=True):
+        sub = md.Prepared(prep.geoms[pos], prep.rows[pos])
+        want = md.layer_data(sub, 6, columns=[[c[i] for i in pos] for c in cols])
+        assert zlib.decompress(base64.b64decode(chunk.data)).decode() == want
+        assert chunk.n == len(pos)
+        assert chunk.bounds == tuple(float(v) for v in shapely.total_bounds(sub.geoms))

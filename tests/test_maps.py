@@ -530,7 +530,8 @@ def test_gaode_shifts_display_copy_to_gcj02(classified):
 
 
 def test_save_map_online_lists_cdn_only(tmp_path, classified):
-    out = save_map(renewal_map(classified, tiles="none"), tmp_path / "sub" / "m.html")
+    m = renewal_map(classified, tiles="none")
+    out = save_map(m, tmp_path / "sub" / "m.html", offline=False)  # online: asked for
     urls = static_urls(out.read_text(encoding="utf-8"))
     assert urls
     assert all(u.startswith("https://cdn.jsdelivr.net/") for u in urls)
@@ -671,7 +672,7 @@ def test_browser_hostile_offline_map(tmp_path, hostile, plan_layers):
 @pytest.mark.browser
 @requires_chromium
 def test_browser_online_map_requests_only_cdn(tmp_path, classified):
-    out = save_map(renewal_map(classified, tiles="none"), tmp_path / "m.html")
+    out = save_map(renewal_map(classified, tiles="none"), tmp_path / "m.html", offline=False)
     res = open_in_chromium(out, screenshot=False)
     assert res.external_requests
     assert all("cdn.jsdelivr.net" in u for u in res.external_requests)

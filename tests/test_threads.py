@@ -179,3 +179,46 @@ def test_crafted_zones_partition_the_frame():
 
 if __name__ == "__main__":
     sys.exit(stress(40, 30, shared_prepared="--shared-prepared" in sys.argv))
+
+
+# ------------------------------------------------------------- the stress harness (benchmarks)
+
+
+def _harness(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "benchmarks.stress_threads", "--folder", str(tmp_path), *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+
+
+def _table(stdout: str) -> dict[str, list[int]]:
+    """The harness's table: route -> [runs, ok, SIGSEGV, SIGABRT, other, exit, timeout, mismatch]."""
+    rows = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 10 and parts[1].isdigit():
+            rows[parts[0]] = [int(x) for x in parts[1:9]]
+    return rows
+
+
+@pytest.mark.slow
+def test_stress_harness_counts_crashes_and_mismatches(tmp_path):
+    result = _harness(
+        tmp_path, "--n", "2000", "--runs", "2", "--routes", "selftest_abort", "selftest_mismatch"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    table = _table(result.stdout)
+    assert table["selftest_abort"] == [2, 0, 0, 2, 0, 0, 0, 0]
+    assert table["selftest_mismatch"] == [2, 0, 0, 0, 0, 0, 0, 2]
+
+
+@pytest.mark.slow
+def test_every_threaded_route_five_fresh_processes_equal_one_thread(tmp_path):
+    # a small city of the benchmark (wiggly zones, river buffers, heritage, corridors, the
+    # flood raster) with the thread thresholds lowered, so every pool runs; 5 fresh
+    # processes per route, each result compared exactly with the single-threaded one
+    result = _harness(tmp_path, "--n", "6000", "--runs", "5")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    table = _table(result.stdout)
+    from benchmarks.stress_threads import ROUTES
+
+    assert set(table) == set(ROUTES)
+    assert all(row[:2] == [5, 5] for row in table.values()), table

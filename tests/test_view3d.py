@@ -85,3 +85,30 @@ def test_view_opens_offline_in_chromium(tmp_path, scene, viewport):
     assert res.external_requests == []
     assert res.values == {"ready": True, "layers": 4}
     assert pixel_stddev(res.screenshot) > 5
+
+
+@pytest.mark.browser
+@requires_chromium
+def test_the_note_folds_on_a_phone_and_stays_said(tmp_path, scene):
+    from browser import open_pages
+
+    from geo_renewal.text import say
+
+    b, _, _, c = scene
+    note = (
+        "视廊校核使用了软件内置的示例参数（按层数估算高度的层高 params/heights_default.toml、" * 2
+    )
+    out = view3d_html(b, tmp_path / "v.html", heights=b.height_m, surfaces=c, note=note)
+
+    def panel(page):
+        return page.evaluate(
+            "() => { const p = document.getElementById('panel').getBoundingClientRect();"
+            " const d = document.querySelector('#panel details.note');"
+            " return {h: p.height, open: d.open, summary: d.querySelector('summary').textContent}; }"
+        )
+
+    (_, desk), (_, phone) = open_pages([(out, (1600, 1000), panel), (out, (390, 844), panel)])
+    assert desk["open"] is True  # a desk screen shows the whole note
+    assert phone["open"] is False  # a phone folds it to its summary …
+    assert phone["summary"] == say("corridors.view3d_note_summary", "zh")  # … which says it
+    assert phone["h"] < 0.15 * 844  # and keeps the view
