@@ -263,7 +263,7 @@ max-height:calc(100% - 100px);overflow:auto}}
 border:1px solid #666}}
 h1{{position:absolute;top:10px;left:56px;margin:0;font-size:18px;background:rgba(255,255,255,.85);
 padding:4px 8px;border-radius:4px;z-index:500}}
-@media (max-width:600px){{h1{{font-size:14px;top:56px;left:10px}}
+@media (max-width:600px){{h1{{font-size:14px;top:10px;left:50px;max-width:calc(100% - 66px)}}
 #legend{{font-size:10px;padding:4px 6px;top:auto;bottom:72px;right:6px}}
 #legend i{{width:10px;height:10px}} #day{{min-width:5em;font-size:12px}}}}
 </style></head><body>

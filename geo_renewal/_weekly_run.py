@@ -350,7 +350,10 @@ def _agreement(result: RunResult, meeting: Any) -> list[str]:
     a = pd.DataFrame(result.progress).set_index("project_id")
     b = pd.DataFrame(meeting.progress).set_index("project_id")
     common = a.index.intersection(b.index)
-    diffs = []
+    # a project of the store the file does not have is on the weekly sheets, not on the map
+    diffs = [
+        say("weekly.caveat.not_in_file", lang, pid=pid) for pid in b.index.difference(a.index)
+    ]
     for pid in common:
         for col in _AGREE:
             x, y = a.at[pid, col] if col in a else None, b.at[pid, col] if col in b else None

@@ -408,7 +408,7 @@ def _reconcile_finding(findings: Findings, pid: Any, r: pd.Series) -> None:
             f"correct the ledger's 已签约户数 or the households' 状态.",
             id=pid,
             column="signed_households",
-            value=f"{r['ledger_signed']:.0f}",
+            value=f"{r['ledger_signed']:.0f} / {r['table_signed']:.0f}",  # ledger / households
         )
     if r["ledger_households"] != r["table_households"]:
         findings.add(
@@ -418,5 +418,5 @@ def _reconcile_finding(findings: Findings, pid: Any, r: pd.Series) -> None:
             id=pid,
             column="households",
             severity="warning",
-            value=f"{r['ledger_households']:.0f}",
+            value=f"{r['ledger_households']:.0f} / {r['table_households']:.0f}",
         )

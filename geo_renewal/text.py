@@ -188,6 +188,28 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.kind.duplicate_column": ("表头重复", "duplicate header"),
     "findings.kind.duplicate_polygon": ("项目范围重复", "duplicate project polygon"),
     "findings.kind.no_ledger_row": ("项目范围无台账记录", "polygon without ledger row"),
+    # the weekly tables' findings (tasks, households, decisions): labels for findings_table
+    "findings.kind.dependency_cycle": ("任务依赖成环", "dependency cycle"),
+    "findings.kind.behind_cycle": ("依赖于成环的任务", "waits for a task in a cycle"),
+    "findings.kind.unknown_dependency": ("前置任务不存在", "unknown dependency"),
+    "findings.kind.no_duration": ("任务无工期", "task without duration"),
+    "findings.kind.blank_key": ("关键字段为空", "blank key"),
+    "findings.kind.duplicate_key": ("关键字段重复", "duplicate key"),
+    "findings.kind.closed_without_date": ("已办结但无完成日期", "closed without a date"),
+    "findings.kind.unknown_status": ("无法识别的状态", "unknown status"),
+    "findings.kind.signed_count_differs": (
+        "台账已签约户数与一户一档不一致",
+        "ledger's signed count differs from the households",
+    ),
+    "findings.kind.household_count_differs": (
+        "台账户数与一户一档不一致",
+        "ledger's household count differs from the households",
+    ),
+    "findings.kind.households_without_project": (
+        "一户一档中的项目不在台账中",
+        "households of a project not in the ledger",
+    ),
+    "findings.kind.no_households": ("项目在一户一档中无记录", "project without households"),
     "findings.kind.other_street_polygons": (
         "其他街道的项目范围（本台账不含）",
         "polygons of streets not in this ledger",
@@ -793,6 +815,17 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n_open} open ({n_late} overdue); {n_closed} closed since the last meeting.",
     ),
     "weekly.report.assessment": ("考核排名", "Assessment ranking"),
+    "weekly.summary": (
+        "周例会（台账库 {day}，{n} 个项目）：督办红 {red}、黄 {yellow}、蓝 {blue} 项；"
+        "未办结事项 {n_open} 项；{n_lost} 个项目按现状保不住目标日期",
+        "Weekly meeting (store {day}, {n} projects): {red} red, {yellow} yellow, {blue} blue; "
+        "{n_open} open decisions; {n_lost} projects cannot meet their target at the current state",
+    ),
+    "weekly.report.scope": (
+        "以下督办、关键路径、例会事项、考核和一户一档取自台账库 {day} 的快照（{streets}，共 {n} 个项目）。",
+        "The supervision, critical paths, decisions, assessment and households below are of the "
+        "store's snapshot of {day} ({streets}: {n} projects). ",
+    ),
     "weekly.report.critical": ("关键路径与总时差", "Critical path and float"),
     "weekly.report.critical_counts": (
         "{n} 个项目从目标日期倒排工期；其中 {n_lost} 个项目总时差为负，按现状已保不住目标日期。"
@@ -813,6 +846,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{diffs}. The progress map is the file's, supervision and assessment the store's; "
         "settle which is right before the meeting.",
     ),
+    "weekly.caveat.not_in_file": ("{pid} 不在台账文件中", "{pid} is not in the ledger file"),
     "weekly.caveat.no_target": (
         "项目 {ids} 台账中没有目标日期，无法倒排工期，关键路径表中没有这些项目；请在台账中填写目标日期。",
         "Projects {ids} have no target date in the ledger: no backward schedule, so they "

@@ -126,6 +126,38 @@ class WeeklyMeeting:
     store_path: Path | None = None
     built_from: Path | None = None
 
+    def summary(self, lang: str | None = None) -> str:
+        """
+        Return one line: the snapshot, the 督办 colours, open decisions, lost targets.
+
+        Parameters
+        ----------
+        lang
+            Language of the line.
+
+        Returns
+        -------
+        line
+            E.g. ``周例会（台账库 2026-11-20，7 个项目）：红 6、黄 2、蓝 1 项；未办结事项 4 项；…``.
+        """
+        lang = check_lang(lang)
+        sup = self.supervised
+        n = {
+            c: int((sup["colour"] == c).sum()) if len(sup) else 0
+            for c in ("red", "yellow", "blue")
+        }
+        cs = self.critical_summary
+        lost = int((cs["float_days"] < 0).sum()) if len(cs) else 0
+        return say(
+            "weekly.summary",
+            lang,
+            day=self.as_of.isoformat(),
+            n=len(self.progress),
+            n_open=len(self.decisions_open),
+            n_lost=lost,
+            **n,
+        )
+
     def tables(self, lang: str | None = None) -> dict[str, pd.DataFrame]:
         """
         Return the meeting's workbook sheets: 督办, decisions, 考核, signing, 清零, 核对.
@@ -436,7 +468,8 @@ def weekly_section(meeting: WeeklyMeeting | None, lang: str | None = None) -> st
     parts = [
         _section(
             say("weekly.report.supervision", lang),
-            say("weekly.report.supervision_counts", lang, days=meeting.due_within_days, **n),
+            _scope(meeting, lang)
+            + say("weekly.report.supervision_counts", lang, days=meeting.due_within_days, **n),
             table(
                 sup,
                 [
@@ -515,15 +548,39 @@ def weekly_section(meeting: WeeklyMeeting | None, lang: str | None = None) -> st
             "forecast_latest",
             "note",
         ]
-        bad = "".join(
-            f'<p class="bad">{escape(m)}</p>' for m in meeting.findings.get("message", [])
-        )
+        bad = "".join(f'<p class="bad">{escape(m)}</p>' for m in _finding_texts(meeting, lang))
         parts.append(
             _section(
                 say("weekly.report.households", lang), None, bad + table(meeting.forecast, fcols)
             )
         )
     return "".join(parts)
+
+
+def _scope(meeting: WeeklyMeeting, lang: str) -> str:
+    """Say which snapshot, streets and how many projects the weekly sections are of."""
+    prog = meeting.progress
+    streets = prog["street"].dropna().astype(str).unique().tolist() if "street" in prog else []
+    sep = say("progress.list_separator", lang)
+    return say(
+        "weekly.report.scope",
+        lang,
+        day=meeting.as_of.isoformat(),
+        streets=sep.join(streets) or "—",
+        n=len(prog),
+    )
+
+
+def _finding_texts(meeting: WeeklyMeeting, lang: str) -> list[str]:
+    """Return the household findings as sentences in `lang` (`tables.findings_table`)."""
+    from geo_renewal.tables import findings_table
+
+    f = meeting.findings
+    if f is None or not len(f):
+        return []
+    if lang == "en":
+        return [str(m) for m in f["message"]]
+    return [str(m) for m in findings_table(f, lang=lang)["finding_message"]]
 
 
 def _section(title: str, lead: str | None, body: str) -> str:

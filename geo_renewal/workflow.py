@@ -216,6 +216,8 @@ class RunResult:
             lines.append(
                 say("workflow.summary.projects", lang, n=len(self.progress), n_over=n_over)
             )
+        if self.weekly is not None:  # the weekly meeting (geo_renewal.weekly)
+            lines.append(self.weekly.summary(lang))
         lines.extend(f"! {text}" for text in self.caveats().values())
         lines.append(say("workflow.summary.files", lang))
         lines.extend(f"  {say(f'workflow.file.{k}', lang)}: {v}" for k, v in self.files.items())

@@ -383,6 +383,13 @@ def test_a_run_builds_its_store_from_the_weeks_and_writes_the_cycle(tmp_path, gr
     ):
         assert text in report, text
     assert "考核指标权重为程序默认值" in next(iter(sheets.values())).astype(str).to_string()
+    assert "取自台账库 2026-11-20 的快照（文庙街道、河畔街道，共 7 个项目）" in report
+    assert "台账已签约户数与一户一档不一致" in report  # GX06's finding, in Chinese
+    assert "the ledger says" not in report
+    line = (
+        "周例会（台账库 2026-11-20，7 个项目）：督办红 6、黄 2、蓝 1 项；未办结事项 4 项；4 个项目"
+    )
+    assert line in result.summary()
 
 
 def test_a_store_that_contradicts_the_ledger_file_is_a_caveat(tmp_path, grid_parcels):
@@ -395,10 +402,15 @@ def test_a_store_that_contradicts_the_ledger_file_is_a_caveat(tmp_path, grid_par
     for row in ws.iter_rows(min_row=2):
         if row[0].value == "GX08":  # the file says GX08 finished 组卷报批; the store does not
             ws.cell(row=row[0].row, column=col, value=dt.datetime(2026, 11, 12))
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == "GX03":  # and the file has lost GX03, which the store has
+            ws.delete_rows(row[0].row)
+            break
     ledger = tmp_path / "台账.xlsx"
     book.save(ledger)
     result = run_plan(_weeks_plan(tmp_path, grid_parcels, ledger), out_dir=tmp_path / "out")
     said = [c for c in result.weekly.caveats if "不一致" in c]
     assert len(said) == 1, result.weekly.caveats
     assert "GX08 当前阶段 供地 / 组卷报批" in said[0]
+    assert "GX03 不在台账文件中" in said[0]
     assert said[0] in result.caveats().values()  # in the workbook's first sheet and the report
