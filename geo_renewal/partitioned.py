@@ -25,6 +25,7 @@ from geo_renewal import settings
 from geo_renewal._classify_kernel import classify_frame
 from geo_renewal._compat import import_optional
 from geo_renewal._errors import GeoRenewalError, InputError
+from geo_renewal._geos import private_copy
 from geo_renewal._stats_kernel import (
     _assign_by,
     _assign_zones,
@@ -245,13 +246,16 @@ def _prepared_layers(
 
 
 def _classify_partition(part: gpd.GeoDataFrame, shared: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    # Private copies: dask's threads run several partitions at once, and a tree query with
+    # a predicate prepares its query geometries (the layers): never shared between threads.
+    own = {name: private_copy(geoms) for name, geoms in shared["prepared"].items()}
     return classify_frame(
         part,
         shared["rules"],
         layers=shared["names"],
         rasters=shared["rasters"],
         wcrs=shared["wcrs"],
-        prepared=shared["prepared"],
+        prepared=own,
         n_jobs=_TASK_THREADS,
     )
 
@@ -445,7 +449,7 @@ def _stats_partition(part: gpd.GeoDataFrame, spec: Mapping[str, Any]) -> Any:
     if "zgeoms" in spec:
         if wcrs is not None and n:
             # A private copy: preparing geometries shared between threads is not safe.
-            zgeoms = shapely.from_wkb(shapely.to_wkb(spec["zgeoms"]))
+            zgeoms = private_copy(spec["zgeoms"])
             p, g, w = _assign_zones(
                 pgeoms,
                 planar,
