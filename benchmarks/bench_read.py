@@ -43,11 +43,16 @@ def figures(n: int, repeat: int = 3) -> list[dict]:
             {"route": f"read_layer {fmt}", "seconds": ours, "baseline": f"geopandas read {fmt}"}
         )
     for route, seconds in parquet_threads(n, repeat).items():
-        base = "geopandas read parquet" if "read" in route else "geopandas to_parquet"
+        base = _baseline_of(route)
         out.append(
             {"route": route, "seconds": seconds, "baseline": None if route == base else base}
         )
     return out
+
+
+def _baseline_of(route: str) -> str:
+    reads = route.startswith(("geopandas read", "read_layer"))
+    return "geopandas read parquet" if reads else "geopandas to_parquet"
 
 
 def parquet_threads(n: int, repeat: int) -> dict[str, float]:
@@ -74,7 +79,7 @@ def parquet_threads(n: int, repeat: int) -> dict[str, float]:
             times[route].append(_time(func))
     medians = {r: statistics.median(t) for r, t in times.items()}
     for r, t in medians.items():
-        base = medians["geopandas read parquet" if "read" in r else "geopandas to_parquet"]
+        base = medians[_baseline_of(r)]
         print(f"{n:>9,d}  {r:<32s} {t:7.3f} s  ratio {t / base:5.2f}×")
     out.unlink(missing_ok=True)
     out.parent.rmdir()

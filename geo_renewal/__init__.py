@@ -80,6 +80,7 @@ _API: dict[str, str] = {
     "read_tasks": "tasks",
     "task_schedule": "tasks",
     "critical_path": "tasks",
+    "critical_path_table": "tasks",
     "ledger_tasks": "tasks",
     "supervise_tasks": "supervision",
     "supervision_summary": "supervision",
@@ -97,6 +98,7 @@ _API: dict[str, str] = {
     "weekly_meeting": "weekly",
     "write_weekly_meeting": "weekly",
     "playback_map": "_mapplayback",
+    "import_weeks": "_weekly_run",
     # fund.py / fund_params.py
     "FundParams": "fund_params",
     "FundBalance": "fund",
@@ -125,6 +127,8 @@ _API: dict[str, str] = {
     # rules.py / classify.py / spatial.py / raster.py
     "load_rules": "rules",
     "parse_rules": "rules",
+    "classes_with_role": "_roles",
+    "in_role": "_roles",
     "RuleSet": "rules",
     "classify_parcels": "classify",
     "aggregate_buildings": "classify",
@@ -154,6 +158,8 @@ _API: dict[str, str] = {
     "ResettlementPlan": "resettlement",
     "plan_resettlement": "resettlement",
     "resettlement_demand": "demand",
+    "split_households": "demand",
+    "whole_counts": "demand",
     "candidate_sites": "sites",
     "site_capacity": "sites",
     "site_suitability": "sites",

@@ -20,13 +20,14 @@ from geo_renewal._errors import InputError
 from geo_renewal.fund_params import FundParams
 
 #: Lines of the cash flow: code -> sign (−1 cost, +1 inflow) and timing class (0 fixed,
-#: 1 moves with signing, 2 moves with signing and with land supply).
+#: 1 moves with a signing delay, 2 also with a land-supply delay). How far a line of a
+#: project moves is its own: the plan's slack (`_signing_slack`, `_TIMING`).
 CASHFLOW_LINES: dict[str, tuple[int, int]] = {
     "compensation": (-1, 1),
     "comp_temporary": (-1, 1),
     "demolition_cost": (-1, 1),
     "infrastructure_cost": (-1, 1),
-    "upgrade_cost": (-1, 1),
+    "upgrade_cost": (-1, 0),  # 保留提升 projects sign nothing
     "resettlement_construction": (-1, 0),
     "bond_repayment": (-1, 0),
     "land_revenue": (1, 2),
@@ -407,15 +408,25 @@ def _project_grid(
     sc: _Scenario,
     *,
     cash_share: np.ndarray | None = None,
+    flat_factor: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Return the signed flows ``(projects, lines, periods)`` of one scenario."""
+    """
+    Return the signed flows ``(projects, lines, periods)`` of one scenario.
+
+    A cash-share change scales each project's flat lines by `flat_factor` (its whole flat
+    households under the new share ÷ under the base one) when given, else by the share of
+    households taking a flat.
+    """
     line = np.asarray(items["line"])
     start, end = _shifted(items, sc)
     amount = np.array(items["amount"], dtype=float)
     amount[line == _LINES.index("land_revenue")] *= sc.land_factor
     comp = np.isin(line, [_LINES.index("compensation"), _LINES.index("comp_temporary")])
     amount[comp] *= sc.compensation_factor
-    if sc.cash_share_change and cash_share is not None:
+    if sc.cash_share_change and flat_factor is not None:
+        flat = np.isin(line, [_LINES.index(k) for k in _FLAT_LINES])
+        amount[flat] *= flat_factor[np.asarray(items["project"])][flat]
+    elif sc.cash_share_change and cash_share is not None:
         flat = np.isin(line, [_LINES.index(k) for k in _FLAT_LINES])
         cs = cash_share[np.asarray(items["project"])]
         new = np.clip(cs + sc.cash_share_change, 0, 1)

@@ -55,17 +55,28 @@ def _moved_text(row: Mapping[str, Any], lang: str) -> str:
         return say(
             "cashflow.moved.signing",
             lang,
-            n=int(row["projects_moved"]),
+            who=_who(row, lang),
             sign=float(row["signing_moved"]),
             supply=supply,
         )
     if factor == "supply_delay":
-        return say("cashflow.moved.supply", lang, n=int(row["projects_moved"]), months=change)
+        return say("cashflow.moved.supply", lang, who=_who(row, lang), months=change)
     if factor in ("land_price", "compensation"):
         return say(f"cashflow.moved.{factor}", lang, pct=pct)
     if factor == "cash_share":
         return say("cashflow.moved.cash_share", lang)
     return ""
+
+
+def _who(row: Mapping[str, Any], lang: str) -> str:
+    """Name the projects a row moves: their ids when a few, else how many."""
+    from geo_renewal.text import say
+
+    n = int(row["projects_moved"])
+    ids = str(row.get("moved_ids") or "")
+    if 0 < n <= 4 and ids:
+        return ids.replace(", ", say("progress.list_separator", lang))  # the projects' own ids
+    return say("cashflow.moved.count", lang, n=n)
 
 
 def signing_note(cf: Any, *, lang: str = "zh") -> str:

@@ -23,6 +23,7 @@ import shapely
 
 from geo_renewal._errors import InputError
 from geo_renewal._geomcheck import refuse_bad_coordinates
+from geo_renewal._roles import CLASSES_ATTR, class_table
 from geo_renewal._rulefuncs import RULE_FUNCTIONS
 from geo_renewal.crs import to_working, working_crs
 from geo_renewal.rules import RuleSet
@@ -43,13 +44,15 @@ def classify_frame(
     verbose: bool = False,
     wcrs: Any = None,
     prepared: Mapping[str, np.ndarray] | None = None,
+    n_jobs: int | None = None,
 ) -> gpd.GeoDataFrame:
     """
     Classify in-memory parcels (CRS checked) with a loaded rule set.
 
     `wcrs` fixes the working CRS and `prepared` gives layers' geometries already in it
     (without empties, checked): a partition of a dask frame is then classified exactly as
-    the whole frame would be. `layers` may then map names to None.
+    the whole frame would be. `layers` may then map names to None. `n_jobs` sets the
+    threads of the spatial rule functions (None: `settings.n_jobs`).
     """
     out = parcels.copy()
     existing = [c for c in OUTPUT_COLUMNS if c in out.columns]
@@ -59,6 +62,7 @@ def classify_frame(
     rules.check_inputs(frame.columns, layers=layers, rasters=rasters)
     index = _parcel_index(out, wcrs)
     index.frame = frame
+    index.n_jobs = n_jobs
     special = _special_values(rules, frame, index)
     rows = rules.needed_rows(frame, special)
     values = _spatial_values(rows, out, index, layers, rasters, verbose=verbose, prepared=prepared)
@@ -108,6 +112,7 @@ def _write_decision(
     out["rule_id"] = pd.array(rule_ids[pick], dtype="str")
     out["reason"] = pd.array(reasons[pick], dtype="str")
     out["matched"] = pd.array(_matched_strings(masks, [r.id for r in rules.rules]), dtype="str")
+    out.attrs[CLASSES_ATTR] = class_table(rules.categories)  # labels and roles travel along
 
 
 def _special_values(rules: RuleSet, frame: pd.DataFrame, index: _ParcelIndex) -> dict[str, Any]:

@@ -114,9 +114,68 @@ def import_command(
         sheet=sheet,
     )
     click.echo(terminal_text(result.message))
-    errors = result.findings[result.findings["severity"] == "error"]
-    for text in errors["message"].head(20):
-        click.echo(terminal_text(f"! {text}"), err=True)
+    if result.imported:
+        rest = f"`geo-renewal ledger findings --as-of {result.as_of} --store {store_path}`"
+        _name_findings(result.findings, rest)
+
+
+@ledger_group.command("import-weeks")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@_STORE
+@click.option(
+    "--projects", "projects_path", type=click.Path(exists=True), help="Project polygons."
+)
+@click.option("--projects-layer", help="Layer of the projects file (default: projects).")
+@_friendly_errors
+def import_weeks_command(
+    folder: str, store_path: str, projects_path: str | None, projects_layer: str | None
+) -> None:
+    """
+    Import every week of a folder of weekly folders that the store does not have yet.
+
+    Each subfolder is named by its meeting day (2026-11-20/) and holds the streets' ledgers
+    with the task table (任务…), the household table (一户一档…) and the meeting decisions
+    (例会…), each file's role read from its name; weeks are imported oldest first.
+
+    Example:
+
+    \b
+        geo-renewal ledger import-weeks data/weekly --store renewal.gpkg \\
+            --projects data/sample_district.gpkg
+    """
+    from geo_renewal._weekly_run import import_weeks
+
+    layer = projects_layer or ("projects" if projects_path else None)
+    results = import_weeks(
+        _open(store_path, must_exist=False), folder, projects=projects_path, projects_layer=layer
+    )
+    if not results:
+        click.echo(f"nothing to import: the store {store_path} has every week of {folder}.")
+    for r in results:
+        click.echo(terminal_text(r.message))
+        if r.imported:
+            rest = f"`geo-renewal ledger findings --as-of {r.as_of} --store {store_path}`"
+            _name_findings(r.findings, rest)
+
+
+#: How many findings a command names before it says where the rest are.
+_SHOWN = 5
+
+
+def _name_findings(findings, rest: str) -> None:  # type: ignore[no-untyped-def]
+    """Name the first findings (errors first) with their reason, and where the others are."""
+    from geo_renewal._findings import SEVERITIES
+
+    if findings is None or not len(findings):
+        return
+    order = (
+        findings["severity"].map({s: i for i, s in enumerate(SEVERITIES)}).fillna(len(SEVERITIES))
+    )
+    first = findings.assign(_o=order).sort_values("_o", kind="stable").head(_SHOWN)
+    for r in first.itertuples(index=False):
+        click.echo(terminal_text(f"! {r.severity} {r.problem}: {r.message}"), err=True)
+    if len(findings) > _SHOWN:
+        click.echo(terminal_text(f"! … {len(findings) - _SHOWN} more: see {rest}."), err=True)
 
 
 @ledger_group.command("snapshots")
@@ -132,6 +191,31 @@ def snapshots_command(store_path: str) -> None:
         geo-renewal ledger snapshots --store renewal.gpkg
     """
     _print(_open(store_path).snapshots())
+
+
+@ledger_group.command("findings")
+@_STORE
+@click.option("--as-of", help="Snapshot day (default: the latest).")
+@_lang_option("the headers")
+@_friendly_errors
+def findings_command(store_path: str, as_of: str | None, lang: str | None) -> None:
+    """
+    List every finding of a snapshot: its ledgers, tasks, households and decisions.
+
+    Example:
+
+    \b
+        geo-renewal ledger findings --as-of 2026-11-20 --store renewal.gpkg
+    """
+    from geo_renewal.tables import findings_table
+
+    f = _open(store_path).findings(as_of)
+    if not len(f):
+        click.echo("no findings.")
+        return
+    table = findings_table(f.rename(columns={"kind": "layer"}), lang=lang)
+    keep = ["finding_layer", "finding_severity", "finding_problem", "finding_row", "finding_id"]
+    _print(table[[*keep, "finding_message"]], lang)
 
 
 @ledger_group.command("history")
@@ -226,6 +310,10 @@ def meeting_command(
     )
     for text in m.caveats:
         click.echo(terminal_text(f"! {text}"), err=True)
+    from geo_renewal.text import say
+
+    sheet = say("weekly.sheet.reconcile", lang)
+    _name_findings(m.findings, f"sheet {sheet} of {files['workbook']} and {files['page']}")
     click.echo(f"wrote {files['workbook']} and {files['page']}", err=True)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geo_renewal._html import escape
+from geo_renewal._roles import classes_with_role
 from geo_renewal.text import say
 
 if TYPE_CHECKING:
@@ -36,14 +37,16 @@ NOT_COMPUTED = None
 
 
 def has_demolition_class(result: RunResult) -> bool:
-    """Whether the run's rule set has the demolition class (``demolish``) the figures count."""
+    """
+    Whether the run's rule set has a class of role ``demolish`` (征收拆迁, 拆除重建类 …).
+
+    Its figures (households, floor area, demand) count those classes; a set without one
+    shows them as not computed.
+    """
     classified = result.classified
     if classified is None:
         return False
-    cats = classified["category"]
-    if isinstance(cats.dtype, pd.CategoricalDtype):
-        return "demolish" in set(map(str, cats.cat.categories))
-    return bool((cats.astype(object) == "demolish").any())
+    return bool(classes_with_role(classified, "demolish"))
 
 
 def _total(result: RunResult, col: str) -> float | None:

@@ -17,7 +17,9 @@ task; and an STRtree builds itself lazily on its first query, so a tree shared b
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -206,7 +208,7 @@ def overlap_areas(
     >>> overlap_areas(zone, parcels, shapely.area(parcels), shapely.STRtree(parcels), threads=1)
     (array([0, 0]), array([0, 1]), array([ 50., 100.]))
     """
-    tiles, owner = tile_polygons(polys)
+    tiles, owner = computed_once("tiles", polys, tile_polygons)
     ti, gi = built(tree).query(tiles)
     if subset is not None:
         keep = subset[gi]
@@ -302,7 +304,7 @@ def _complements(
         return cross, np.zeros((0, 2), dtype=np.int64)
     a, b = grp[order[two]], grp[order[two + 1]]  # the geometry's two groups
     cand = gi[start[a]]
-    union = np.array([shapely.union_all(polys)])
+    union = computed_once("union_all", polys, _union_of)
 
     def inside_union(s: slice) -> np.ndarray:
         own = private_prepared(union)[0]
@@ -321,3 +323,68 @@ _PAIRS_PER_THREAD = 20_000
 
 def _pays(threads: int, n: int) -> int:
     return threads if n >= _PAIRS_PER_THREAD else 1
+
+
+# --------------------------------------------------------------------------- derived once
+
+#: Derived geometries kept per process (`computed_once`): enough for a run's layers and zones.
+_DERIVED_MAX = 16
+_derived: dict[tuple[str, bytes], Any] = {}
+_derived_lock = threading.Lock()
+
+
+def computed_once(kind: str, polys: np.ndarray, make: Callable[[np.ndarray], Any]) -> Any:
+    """
+    Return ``make(polys)``, computed once per process for equal `polys` and `kind`.
+
+    The union of a layer and the tiles of big polygons (`union_parts`, `polygon_tiles`)
+    cost as much as measuring a partition of 100,000 parcels against them; a dask worker
+    classifies many partitions with the same layers and zones, and scenarios classify the
+    same parcels again. The key is the content (a digest of the WKB), so a result is the
+    one ``make`` gives for these coordinates, whoever asks. Results are never prepared and
+    their arrays are read-only: several threads may read them (the module's rule); at most
+    16 are kept, the oldest dropped first.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> polys = np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    >>> a = computed_once("union", polys, union_parts)
+    >>> b = computed_once("union", np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)]), union_parts)
+    >>> a is b, len(a)
+    (True, 1)
+    """
+    digest = hashlib.blake2b(kind.encode(), digest_size=20)
+    digest.update(len(polys).to_bytes(8, "little"))
+    for blob in shapely.to_wkb(polys, hex=False, include_srid=False):
+        digest.update(len(blob).to_bytes(8, "little"))
+        digest.update(blob)
+    key = (kind, digest.digest())
+    with _derived_lock:
+        if key in _derived:
+            return _derived[key]
+    value = make(polys)
+    for arr in value if isinstance(value, tuple) else (value,):
+        if isinstance(arr, np.ndarray):
+            arr.flags.writeable = False
+    with _derived_lock:
+        while len(_derived) >= _DERIVED_MAX:
+            del _derived[next(iter(_derived))]
+        return _derived.setdefault(key, value)
+
+
+def union_parts(polys: np.ndarray) -> np.ndarray:
+    """
+    Return the polygons of the union of `polys` (disjoint, so per-part areas add up).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> [p.area for p in union_parts(np.array([box(0, 0, 2, 1), box(1, 0, 3, 1)]))]
+    [3.0]
+    """
+    return np.asarray(shapely.get_parts(shapely.union_all(polys)), dtype=object)
+
+
+def _union_of(polys: np.ndarray) -> np.ndarray:
+    return np.array([shapely.union_all(polys)], dtype=object)

@@ -84,7 +84,8 @@ def _join_projects(
     )
     gdf = gdf.rename_geometry("geometry") if gdf.geometry.name != "geometry" else gdf
     unmatched = polys.loc[polys["project_id"].isna() | ~polys["project_id"].isin(df["project_id"])]
-    pids = unmatched["project_id"].tolist()
+    elsewhere = _other_streets(unmatched, out, findings)
+    pids = unmatched.loc[~elsewhere, "project_id"].tolist()
     findings.add_many(
         "no_ledger_row",
         [
@@ -97,6 +98,40 @@ def _join_projects(
         action="kept in ledger.unmatched_projects",
     )
     return gdf, unmatched
+
+
+def _other_streets(
+    unmatched: gpd.GeoDataFrame, rows: pd.DataFrame, findings: Findings
+) -> pd.Series:
+    """
+    Mark the polygons without a row whose street has no row in this ledger (one info finding).
+
+    A street's ledger (or the ledgers of some streets, read together) answers for the
+    projects of its streets only: a polygon of another street is not a missing row. Such
+    polygons stay in ``Ledger.unmatched_projects``; the finding names them and their streets.
+    """
+    if "street" not in unmatched.columns or "street" not in rows.columns:
+        return pd.Series(False, index=unmatched.index)
+    covered = {s for s in rows["street"].dropna().astype(str) if s.strip()}
+    if not covered:  # a ledger without streets answers for every polygon
+        return pd.Series(False, index=unmatched.index)
+    street = unmatched["street"].map(lambda v: None if _isna(v) else str(v))
+    other = street.notna() & ~street.isin(covered)
+    if other.any():
+        pids = unmatched.loc[other, "project_id"].astype(str).tolist()
+        counts = street[other].value_counts(sort=False)
+        shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+        findings.add(
+            "other_street_polygons",
+            f"{len(pids)} project polygon(s) lie in streets this ledger has no row of ({shown}): "
+            f"{', '.join(pids[:8])}{' …' if len(pids) > 8 else ''}; they are not expected here "
+            f"and are kept in `ledger.unmatched_projects` (give those streets' ledgers too to "
+            f"join them).",
+            severity="info",
+            action="kept in ledger.unmatched_projects",
+            value=f"{shown}: {', '.join(pids)}",
+        )
+    return other
 
 
 def _polygons_by_id(polys: gpd.GeoDataFrame, findings: Findings) -> gpd.GeoDataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ import shapely
 
 from geo_renewal._checks import check_threads
 from geo_renewal._html import escape_many
+from geo_renewal._roles import CLASSES_ATTR, class_labels
 from geo_renewal.crs import check_crs, to_working
 from geo_renewal.schema import CATEGORIES, STAGE_ORDER, STAGES, label
 from geo_renewal.text import say
@@ -173,13 +174,19 @@ CODED = ("category", "land_use", "planned_use", "structure", "stage", "project_t
 
 
 def category_order(values: pd.Series) -> list[str]:
-    """Built-in categories first (schema order), then user categories, then unclassified."""
+    """
+    Classes in display order, unclassified last.
+
+    A rule set's classes (carried in ``attrs``) in its order (深圳: 拆除重建类 first); else
+    the built-in categories first (schema order), then user categories.
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
         declared = [str(c) for c in values.cat.categories]
     else:
         declared = sorted({str(v) for v in values.dropna().unique()})
     present = {str(v) for v in values.dropna().unique()}
-    order = [c for c in CATEGORIES if c in declared or c in present]
+    first = [str(c) for c in values.attrs.get(CLASSES_ATTR, {})] + list(CATEGORIES)
+    order = [c for c in dict.fromkeys(first) if c in declared or c in present]
     order += [c for c in declared if c not in CATEGORIES]
     order += sorted(c for c in present if c not in order)
     if values.isna().any():
@@ -187,11 +194,14 @@ def category_order(values: pd.Series) -> list[str]:
     return order
 
 
-def category_colors(order: Sequence[str]) -> dict[str, str]:
+def category_colors(order: Sequence[str], own: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Colours of classes: a rule set's own (`own`), the schema's, then the fallback palette."""
     colors: dict[str, str] = {}
     k = 0
     for c in order:
-        if c in CATEGORIES:
+        if own and c in own:
+            colors[c] = own[c]
+        elif c in CATEGORIES:
             colors[c] = CATEGORIES[c].color
         elif c == UNCLASSIFIED:
             colors[c] = "#ffffff"
@@ -238,6 +248,7 @@ def format_values(values: pd.Series, col: str, lang: str) -> list[str]:
     s = values
     yes, no = say("map.yes", lang), say("map.no", lang)
     is_rate = col.endswith(("_rate", "_share")) or col in ("utilisation", "utilization")
+    own = class_labels(s, lang) if CLASSES_ATTR in s.attrs else {}  # 拆除重建类, not its code
 
     def one(v: Any) -> str:
         if v is None or v is pd.NA or v is pd.NaT:
@@ -255,7 +266,7 @@ def format_values(values: pd.Series, col: str, lang: str) -> list[str]:
         if isinstance(v, pd.Timestamp):
             return v.strftime("%Y-%m-%d") if v == v.normalize() else v.isoformat(" ")
         if col in CODED and isinstance(v, str):
-            return label(v, lang)
+            return own.get(v) or label(v, lang)
         return str(v)
 
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)

@@ -106,6 +106,7 @@ def cashflow_chart(
             )
             ax.margins(y=0.15)
         ax.axhline(0, color="#666", lw=0.8)
+        ax.yaxis.set_major_formatter(_thousands())
         ax.set_xticks(x, rows["period"].tolist(), rotation=45 if len(x) > 12 else 0)
         ax.set_title(say("cashflow.chart.title", lang), fontsize=11)
         ax.legend(loc="best", fontsize=8, frameon=False)
@@ -165,14 +166,24 @@ def tornado_chart(
         fig = Figure(figsize=(8, 0.32 * len(values) + 1.2), dpi=110)
         ax = fig.add_subplot()
         colours = np.where(values < 0, "#d62728", "#2ca02c")
-        ax.barh(np.arange(len(values)), values, color=colours)
+        bars = ax.barh(np.arange(len(values)), values, color=colours)
+        ax.bar_label(bars, labels=[f"{v:+,.0f}" for v in values], padding=3, fontsize=7)
         ax.set_yticks(np.arange(len(values)), labels, fontsize=8)
         ax.axvline(0, color="#333", lw=0.8)
+        ax.xaxis.set_major_formatter(_thousands())
+        ax.margins(x=0.12)  # room for the value labels
         ax.set_title(say("cashflow.tornado.title", lang), fontsize=11)
         ax.grid(axis="x", alpha=0.3)
         fig.tight_layout()
         _save(fig, path)
     return fig
+
+
+def _thousands() -> Any:
+    """Return a tick formatter with thousands separators (197,643, not 197643)."""
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _pos: f"{v:,.0f}")
 
 
 def _svg(fig: Any) -> str:

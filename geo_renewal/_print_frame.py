@@ -35,6 +35,7 @@ __all__ = [
     "draw_north_arrow",
     "draw_scale_bar",
     "fit_scale",
+    "layout_below",
     "page_layout",
     "paper_size",
     "parse_scale",
@@ -153,6 +154,8 @@ class Layout:
         (x, y, w, h) of the title band.
     k
         Text scale: 1 on A4, 4 on A0 (lengths of the short side over 210 mm).
+    panel_below
+        The panel is a band under the map (its blocks side by side), not a column beside it.
     """
 
     width: float
@@ -162,6 +165,7 @@ class Layout:
     panel_box: tuple[float, float, float, float]
     title_box: tuple[float, float, float, float]
     k: float
+    panel_below: bool = False
 
     def frac(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         """Return a box in figure fractions, for `Figure.add_axes`."""
@@ -208,6 +212,34 @@ def page_layout(paper: str, *, landscape: bool = False) -> Layout:
         panel_box=(margin + map_w + pad, margin, panel_w, map_h),
         title_box=(margin, margin + map_h + pad, inner_w, title_h),
         k=k,
+    )
+
+
+def layout_below(lay: Layout, panel_h: float) -> Layout:
+    """
+    Return `lay` with its panel as a band of `panel_h` mm under a map as wide as the page.
+
+    For a sheet whose map would otherwise leave empty bands (a wide district on portrait
+    paper): `geo_renewal.printmap.compose_page` takes it when it prints the map larger.
+
+    Examples
+    --------
+    >>> lay = layout_below(page_layout("A1"), 120.0)
+    >>> lay.panel_below, lay.map_box[2] == lay.title_box[2], lay.panel_box[3]
+    (True, True, 120.0)
+    """
+    m, pad = lay.margin, 3.0 * lay.k
+    inner_w = lay.width - 2 * m
+    map_h = lay.title_box[1] - pad - m - panel_h - pad
+    return Layout(
+        width=lay.width,
+        height=lay.height,
+        margin=m,
+        map_box=(m, m + panel_h + pad, inner_w, map_h),
+        panel_box=(m, m, inner_w, panel_h),
+        title_box=lay.title_box,
+        k=lay.k,
+        panel_below=True,
     )
 
 
@@ -333,10 +365,13 @@ def draw_frame(fig: Figure, lay: Layout, title: str, subtitle: str | None = None
         )
 
 
-def panel_axes(fig: Figure, lay: Layout) -> Axes:
-    """Return the side panel as axes in millimetres (0…w, 0…h), with its frame line."""
-    w, h = lay.panel_box[2:]
-    ax = fig.add_axes(lay.frac(lay.panel_box))
+def panel_axes(
+    fig: Figure, lay: Layout, box: tuple[float, float, float, float] | None = None
+) -> Axes:
+    """Return the side panel (or `box` in it) as axes in millimetres (0…w, 0…h), framed."""
+    box = lay.panel_box if box is None else box
+    w, h = box[2:]
+    ax = fig.add_axes(lay.frac(box))
     ax.set_xlim(0, w)
     ax.set_ylim(0, h)
     ax.set_xticks([])

@@ -21,6 +21,7 @@ import pandas as pd
 from geo_renewal import _mapdata as md
 from geo_renewal._print_frame import LegendRow
 from geo_renewal._print_labels import Label
+from geo_renewal._roles import class_colors, class_labels, in_role
 from geo_renewal.schema import label
 from geo_renewal.text import pick, say
 
@@ -284,7 +285,8 @@ def _classification(ax: Axes, scene: Scene, k: float) -> list[LegendRow]:
         else pd.Series(np.nan, index=parcels.index)
     )
     order = md.category_order(cats)
-    colors = md.category_colors(order)
+    colors = md.category_colors(order, class_colors(parcels))  # the rule set's own colours
+    names = class_labels(parcels, lang)  # and names (拆除重建类, not its code)
     codes = cats.astype(object).where(cats.notna(), md.UNCLASSIFIED).map(str).to_numpy()
     areas = area(parcels).fillna(0.0).to_numpy()
     geoms = parcels.geometry.to_numpy()
@@ -296,7 +298,11 @@ def _classification(ax: Axes, scene: Scene, k: float) -> list[LegendRow]:
         n_all, a_all = n_all + n, a_all + a
         face = colors[code]
         fill(ax, geoms[mask], facecolor=face, zorder=2, **edge)
-        text = say("map.unclassified", lang) if code == md.UNCLASSIFIED else label(code, lang)
+        text = (
+            say("map.unclassified", lang)
+            if code == md.UNCLASSIFIED
+            else names.get(code) or label(code, lang)
+        )
         rows.append(LegendRow(text, {"facecolor": face, **edge}, figures=(f"{n:,}", _ha(a))))
     rows.append(
         LegendRow(
@@ -433,7 +439,7 @@ def _context(ax: Axes, scene: Scene, k: float, *, zones: bool) -> list[LegendRow
         rows.append(LegendRow(text, style, kind="outline"))
     zone_layer = scene.get("zones") if zones else None
     if zone_layer is not None and "category" in zone_layer.columns:
-        zone_layer = zone_layer[zone_layer["category"].astype(str) != "unchanged"]
+        zone_layer = zone_layer[~in_role(zone_layer, "unchanged")]  # by role, not code
         style = {"edgecolor": "#08306b", "linewidth": 0.9 * k**0.5, "linestyle": (0, (5, 3))}
         fill(ax, zone_layer.geometry.to_numpy(), facecolor="none", zorder=6, **style)
         rows.append(
@@ -538,7 +544,8 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                 -(days[i] if over[i] and not np.isnan(days[i]) else 0),
                 i,
             )
-            out.append(Label(rank, x, y, text, {**style, "bbox": halo}))
+            place = {"around": True, "must": bool(over[i])}  # overdue: placed or named
+            out.append(Label(rank, x, y, text, {**style, **place, "bbox": halo}))
     sites = scene.get("sites") if kind == "resettlement" else None
     if sites is not None:
         for i, ((x, y), name) in enumerate(
@@ -550,7 +557,7 @@ def label_candidates(scene: Scene, kind: str, k: float) -> list[Label]:
                     x,
                     y,
                     name,
-                    {"color": "#00441b", "bbox": halo},
+                    {"color": "#00441b", "bbox": halo, "around": True},
                 )
             )
     for role, cols, scale in (

@@ -22,6 +22,7 @@ import shapely
 from geo_renewal import schema
 from geo_renewal._errors import ConservationError, GeoRenewalError, InputError, SchemaError
 from geo_renewal._geos import map_slices, overlap_areas
+from geo_renewal._roles import CLASSES_ATTR, class_table, classes_of
 from geo_renewal.crs import area, to_working
 from geo_renewal.policy import policy_checks
 from geo_renewal.schema import (
@@ -65,6 +66,7 @@ _SLIVER_RTOL = 1e-9
 _THREAD_MIN_PAIRS = 40_000
 
 
+#: The roles (`geo_renewal.schema.ROLES`) whose classes the masked sums count.
 _DEMOLISH, _PROTECT, _RESETTLE = "demolish", "retain_protect", "resettlement_site"
 
 
@@ -404,7 +406,9 @@ def _categories(
     else:
         text = s.astype("string")
         observed = [str(v) for v in text.dropna().unique()]
-        order = list(CATEGORIES) + sorted(set(observed) - set(CATEGORIES))
+        own = [str(c) for c in parcels.attrs.get(CLASSES_ATTR, {})]  # a rule set's, in its order
+        first = own or list(CATEGORIES)
+        order = first + sorted(set(observed) - set(first))
         codes = pd.Categorical(text, categories=order).codes.astype(np.int64)
     if (codes < 0).any():
         codes = np.where(codes < 0, len(order), codes)
@@ -535,6 +539,7 @@ class _Sums:
     order: list[str] | None  # category order (None: no category column)
     absent: list[str]
     notes: list[Any]  # (column, missing count, example rows), when collected
+    classes: dict[str, Any] | None = None  # the classes' labels and roles (`class_table`)
 
     def __add__(self, other: _Sums) -> _Sums:
         def add(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -553,6 +558,7 @@ class _Sums:
             order=self.order,
             absent=self.absent,
             notes=self.notes + other.notes,
+            classes=self.classes,
         )
 
 
@@ -585,11 +591,13 @@ def _sums(
     cross_totals: dict[str, np.ndarray] = {}
     order = None
     n_unclassified = 0
+    classes = None
     if category_col in parcels.columns:
         codes, order = _categories(parcels, category_col, cat_order)
         if order[-1] == UNCLASSIFIED:
             n_unclassified = int((codes == len(order) - 1).sum())
-        masked = _class_sums(parcels, codes, order, values, gsum)
+        classes = class_table(classes_of(parcels, category_col=category_col))
+        masked = _class_sums(codes, order, values, gsum, parcels=parcels, classes=classes)
         if categories and assign.index_name != category_col:
             cross, cross_totals = _cross_table(assign, codes, len(order), values)
     else:
@@ -607,6 +615,7 @@ def _sums(
         order=order,
         absent=absent,
         notes=[] if notes is None else notes,
+        classes=classes,
     )
 
 
@@ -654,20 +663,28 @@ def _parcel_values(
 
 
 def _class_sums(
-    parcels: pd.DataFrame,
     codes: np.ndarray,
     order: list[str],
     values: Mapping[str, np.ndarray],
     gsum: Any,
+    *,
+    parcels: pd.DataFrame,
+    classes: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, np.ndarray]:
-    """Per group (and in total): demolished floor area, its exempt part, households, land by class."""
+    """
+    Per group (and in total): demolished floor area, its exempt part, households, land by class.
+
+    A class counts by its role (`classes`: code -> its ``role``), so a rule set's own
+    拆除重建类 with ``role = "demolish"`` is demolished like 征收拆迁.
+    """
 
     def mask_sum(mask: np.ndarray, name: str) -> np.ndarray:
         v = np.where(mask, values[name], 0.0)
         return np.append(gsum(v), v.sum())
 
-    def is_class(code: str) -> np.ndarray:
-        return codes == order.index(code) if code in order else np.zeros(len(codes), bool)
+    def is_class(role: str) -> np.ndarray:
+        wanted = [i for i, c in enumerate(order) if classes.get(c, {}).get("role") == role]
+        return np.isin(codes, wanted)
 
     masked: dict[str, np.ndarray] = {}
     demolish = is_class(_DEMOLISH)
@@ -772,6 +789,8 @@ def _finish(
             "total_row": TOTAL_ROW,
         }
     )
+    if sums.classes is not None:
+        stats.attrs[CLASSES_ATTR] = sums.classes  # tables label the classes by their names
     if policy and "floor_area_m2" in stats.columns and sums.order is not None:
         stats = policy_checks(stats, lang=lang)
     return stats

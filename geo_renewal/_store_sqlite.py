@@ -129,27 +129,28 @@ def encode(s: pd.Series, kind: str) -> list[Any]:
     return arr.tolist()
 
 
-def decode(df: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
-    """Turn SQLite values back into the column types they were written from."""
-    out = df.copy()
-    for col in out.columns:
-        kind = kinds.get(col, "text")
-        if kind == "date":
-            out[col] = pd.to_datetime(out[col]).astype("datetime64[us]")
-        elif kind == "float":
-            out[col] = pd.to_numeric(out[col]).astype(float)
-        elif kind == "int":
-            v = pd.to_numeric(out[col])
-            out[col] = v.astype("int64") if v.notna().all() else v.astype(float)
-        elif kind == "bool":
-            out[col] = out[col].map(lambda v: None if v is None else bool(v))
-            if out[col].notna().all():
-                out[col] = out[col].astype(bool)
-        elif kind == "tuple":
-            out[col] = [() if v is None else tuple(json.loads(v)) for v in out[col]]
-        else:
-            out[col] = out[col].astype(object).where(out[col].notna(), None)
-    return out
+def _decoded(values: np.ndarray, kind: str) -> pd.Series:
+    """Return one column of SQLite values (an object array) as the type it was written from."""
+    s = pd.Series(values, dtype=object)
+    if kind == "date":  # distinct days parsed once: a column holds a few hundred of them
+        codes, days = pd.factorize(values)
+        parsed = pd.to_datetime(pd.Series([*days, None], dtype=object)).astype("datetime64[us]")
+        return pd.Series(parsed.to_numpy()[codes])  # code -1: the None appended, NaT
+    if kind == "float":
+        return pd.to_numeric(s).astype(float)
+    if kind == "int":
+        v = pd.to_numeric(s)
+        return v.astype("int64") if v.notna().all() else v.astype(float)
+    if kind == "bool":
+        b = s.map(lambda v: None if v is None else bool(v))
+        return b.astype(bool) if b.notna().all() else b
+    if kind == "tuple":  # JSON lists: the distinct ones parsed as one JSON text
+        texts = list(dict.fromkeys(v for v in values if v is not None))
+        parsed = json.loads("[" + ",".join(texts) + "]")
+        tuples: dict[Any, tuple[Any, ...]] = {None: ()}
+        tuples.update((t, tuple(p)) for t, p in zip(texts, parsed, strict=True))
+        return pd.Series([tuples[v] for v in values], dtype=object)
+    return s  # text: None stays None
 
 
 def _q(name: str) -> str:
@@ -274,32 +275,74 @@ class SQLiteBackend:
         with self._connect() as con:
             if not _has_table(con, table):
                 return pd.DataFrame()
-            what = "*" if columns is None else ", ".join(map(_q, columns))
-            sql, args = f"SELECT {what} FROM {_q(table)}", []
-            conds = []
-            if as_of is not None:
-                day = as_of.isoformat()
-                if table in VERSIONED:
-                    conds.append("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)")
-                    args += [day, day]
-                else:
-                    conds.append("as_of = ?")
-                    args.append(day)
-            elif with_fid and table in VERSIONED:
-                conds.append("valid_to IS NULL")
-            for col, value in (where or {}).items():
-                conds.append(f"{_q(col)} = ?")
-                args.append(value)
-            if conds:
-                sql += " WHERE " + " AND ".join(conds)
-            df = pd.read_sql_query(sql + " ORDER BY fid", con, params=args, dtype=object)
             kinds = dict(
                 con.execute(
                     "SELECT column_name, kind FROM store_columns WHERE table_name = ?", (table,)
                 ).fetchall()
             )
-        df = decode(df, kinds)
+            kinds["fid"] = "int"
+            if with_fid and as_of is None and not where and columns and table in VERSIONED:
+                fast = self._current_arrow(table, columns, kinds)
+                if fast is not None:
+                    return fast
+            sql, args = _select(table, as_of, where, current=with_fid, columns=columns)
+            cur = con.execute(sql, args)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        grid = np.empty((len(rows), len(names)), dtype=object)  # cells stay Python values
+        if rows:
+            grid[:] = rows
+        df = pd.DataFrame(
+            {n: _decoded(grid[:, j], kinds.get(n, "text")) for j, n in enumerate(names)},
+            columns=names,
+        )
         return df if with_fid or "fid" not in df else df.drop(columns="fid")
+
+    def _current_arrow(
+        self, table: str, columns: Sequence[str], kinds: Mapping[str, str]
+    ) -> pd.DataFrame | None:
+        """
+        Return some columns of a versioned table's current rows through GDAL's Arrow reader.
+
+        What an import reads (fid, keys, row hashes of 200,000 rows) without a Python object
+        per cell; None (read them with sqlite3) unless every column is text or a whole number
+        and GDAL gives them as such.
+        """
+        import pyarrow as pa
+
+        import pyogrio
+
+        cols = [c for c in columns if c != "fid"]
+        if "fid" not in columns or any(kinds.get(c) not in ("text", "int") for c in cols):
+            return None
+        try:
+            _, tab = pyogrio.read_arrow(
+                self.path,
+                layer=table,
+                columns=cols,
+                where="valid_to IS NULL",
+                return_fids=True,
+                read_geometry=False,
+            )
+        except (
+            pyogrio.errors.DataSourceError,
+            pyogrio.errors.DataLayerError,
+            pyogrio.errors.FieldError,
+        ):
+            return None
+        out = {}
+        for c in ["fid", *cols]:
+            arr = tab.column("OGC_FID" if c == "fid" and "fid" not in tab.column_names else c)
+            if kinds[c] == "int" and pa.types.is_integer(arr.type) and not arr.null_count:
+                out[c] = arr.to_numpy().astype("int64")
+            elif kinds[c] == "text" and (
+                pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+            ):
+                out[c] = pd.Series(arr.to_numpy(zero_copy_only=False), dtype=object)
+            else:
+                return None
+        df = pd.DataFrame(out, columns=list(columns))
+        return df.sort_values("fid", kind="stable", ignore_index=True)
 
     def read_projects(self) -> gpd.GeoDataFrame | None:
         """Return the project polygons, or None when none were imported."""
@@ -376,6 +419,42 @@ class SQLiteBackend:
         ]
         sql = f"INSERT INTO {_q(table)} ({', '.join(map(_q, cols))}) VALUES ({', '.join('?' * len(cols))})"
         con.executemany(sql, zip(*values, strict=True))
+
+
+def _select(
+    table: str,
+    as_of: dt.date | None,
+    where: Mapping[str, Any] | None,
+    *,
+    current: bool,
+    columns: Sequence[str] | None,
+) -> tuple[str, list[Any]]:
+    """
+    Return the one query of the store's rows: of a snapshot day, the current ones, or all.
+
+    A per-snapshot table's rows of day D are ``as_of = D``; a versioned table's rows valid
+    on D are ``valid_from <= D < valid_to`` (``valid_to`` NULL: still valid), its current
+    rows ``valid_to IS NULL``; `where` adds ``column = value`` pairs.
+    """
+    what = "*" if columns is None else ", ".join(map(_q, columns))
+    conds, args = [], []
+    if as_of is not None:
+        day = as_of.isoformat()
+        if table in VERSIONED:
+            conds.append("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)")
+            args += [day, day]
+        else:
+            conds.append("as_of = ?")
+            args.append(day)
+    elif current and table in VERSIONED:
+        conds.append("valid_to IS NULL")
+    for col, value in (where or {}).items():
+        conds.append(f"{_q(col)} = ?")
+        args.append(value)
+    sql = f"SELECT {what} FROM {_q(table)}"
+    if conds:
+        sql += " WHERE " + " AND ".join(conds)
+    return sql + " ORDER BY fid", args
 
 
 def _has_table(con: sqlite3.Connection, name: str) -> bool:
@@ -521,14 +600,18 @@ def _write_projects(con: sqlite3.Connection, projects: gpd.GeoDataFrame, day: st
     wkbs = shapely.to_wkb(geoms, byte_order=1)
     bounds = shapely.bounds(geoms)
     cols = ("name", "project_type", "street")
-    rows = []
-    for i, pid in enumerate(projects["project_id"].astype(str)):
-        blob = None if geoms[i] is None else _gpkg_blob(wkbs[i], bounds[i], srs)
-        extra = [
-            None if c not in projects or pd.isna(projects[c].iloc[i]) else str(projects[c].iloc[i])
-            for c in cols
-        ]
-        rows.append((blob, pid, *extra, day))
+    blobs = [
+        None if g is None else _gpkg_blob(w, b, srs)
+        for g, w, b in zip(geoms, wkbs, bounds, strict=True)
+    ]
+    extra = [
+        [None if pd.isna(v) else str(v) for v in projects[c].tolist()]
+        if c in projects
+        else [None] * len(projects)
+        for c in cols
+    ]
+    ids = projects["project_id"].astype(str).tolist()
+    rows = [(*r, day) for r in zip(blobs, ids, *extra, strict=True)]
     con.executemany(
         "INSERT INTO projects (geom, project_id, name, project_type, street, as_of) VALUES "
         "(?, ?, ?, ?, ?, ?) ON CONFLICT(project_id) DO UPDATE SET geom = excluded.geom, "

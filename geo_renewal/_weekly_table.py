@@ -20,7 +20,15 @@ import pandas as pd
 
 from geo_renewal._errors import InputError, SchemaError
 from geo_renewal._headers import HEADER_SCAN_ROWS, find_header, normalise_header
-from geo_renewal._ledger_cells import LedgerFindings, _id_text, _isna, _parse_dates, _parse_numbers
+from geo_renewal._ledger_cells import (
+    _FIRST_YEAR,
+    _LAST_YEAR,
+    LedgerFindings,
+    _id_text,
+    _isna,
+    _parse_dates,
+    _parse_numbers,
+)
 from geo_renewal._ledger_sheet import column_letter, read_sheet
 
 
@@ -103,7 +111,7 @@ def read_weekly_table(
             else pd.DataFrame(columns=range(width))
         )
         body = body.reindex(columns=list(cols.values()))
-    body = pd.DataFrame({c: body.iloc[:, k].to_numpy(dtype=object) for k, c in enumerate(cols)})
+    body = pd.DataFrame({c: _cells(body.iloc[:, k]) for k, c in enumerate(cols)})
     rows = np.arange(row0 + 1, row0 + 1 + len(body))
     filled = ~_blank_rows(body, spec.required[0])
     raw = body[filled].reset_index(drop=True)
@@ -128,12 +136,32 @@ def _read_file(
         raise InputError(msg) from e
 
 
+def _cells(col: pd.Series) -> Any:
+    """
+    Return a column's cells: text, number and datetime columns as they are, others as objects.
+
+    A DataFrame's text (``str``), number and (naive) datetime columns are parsed column-wise
+    (`_texts`, `_numbers`, `_dates`) without a Python object per cell; everything else is
+    read cell by cell.
+    """
+    if isinstance(col.dtype, pd.StringDtype) or (
+        isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufM"
+    ):
+        return col.reset_index(drop=True)
+    return col.to_numpy(dtype=object)
+
+
 def _blank_rows(df: pd.DataFrame, key: str) -> np.ndarray:
     """Tell which rows are blank: every cell missing or spaces (checked where the key is)."""
     k = df[key]
-    maybe = k.isna().to_numpy() | k.map(lambda x: isinstance(x, str) and not x.strip()).to_numpy(
-        dtype=bool, na_value=True
-    )
+    if isinstance(k.dtype, pd.StringDtype):
+        maybe = (k.isna() | k.str.strip().eq("")).to_numpy(dtype=bool, na_value=True)
+    else:
+        maybe = np.array(k.isna().to_numpy(dtype=bool))
+        text = np.flatnonzero(~maybe)
+        cells = pd.Series(k.to_numpy(dtype=object)[text], dtype=object)
+        is_str = cells.map(type).eq(str).to_numpy(dtype=bool)
+        maybe[text[is_str]] = cells[is_str].str.strip().eq("").to_numpy(dtype=bool)
     out = np.zeros(len(df), dtype=bool)
     for i in np.flatnonzero(maybe):
         out[i] = all(_isna(v) or (isinstance(v, str) and not v.strip()) for v in df.iloc[i])
@@ -156,6 +184,27 @@ def _texts(raw: pd.Series) -> pd.Series:
     return vals.where(vals.notna() & (vals != ""), None).astype(object)
 
 
+def _numbers(raw: pd.Series, col: str, findings: LedgerFindings) -> pd.Series:
+    """Return a number column: one of numbers none negative as it is, else cell by cell."""
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf":
+        values = raw.astype(float)
+        if not (values < 0).any():  # negatives are findings: `_parse_numbers` names them
+            return values.rename(col)
+        raw = pd.Series(raw.to_numpy(dtype=object), index=raw.index)  # -5.0, not np.float64
+    return _parse_numbers(raw, col, findings)
+
+
+def _dates(raw: pd.Series, col: str, findings: LedgerFindings) -> pd.Series:
+    """Return a date column: a datetime column of plausible days as it is, else cell by cell."""
+    if raw.dtype.kind == "M" and not isinstance(raw.dtype, pd.DatetimeTZDtype):
+        days = raw.dt.normalize()
+        years = days.dt.year
+        if not ((years < _FIRST_YEAR) | (years > _LAST_YEAR)).any():
+            return days.astype("datetime64[us]").rename(col)
+        raw = pd.Series(raw.to_numpy(dtype=object), index=raw.index)
+    return _parse_dates(raw, col, findings).astype("datetime64[us]")
+
+
 def _frame(
     raw: pd.DataFrame,
     rows: np.ndarray,
@@ -176,9 +225,9 @@ def _frame(
     out = pd.DataFrame(index=raw.index)
     for c in cols:
         if c in spec.dates:
-            out[c] = _parse_dates(raw[c], c, findings).astype("datetime64[us]")
+            out[c] = _dates(raw[c], c, findings)
         elif c in spec.numbers:
-            out[c] = _parse_numbers(raw[c], c, findings)
+            out[c] = _numbers(raw[c], c, findings)
         else:
             out[c] = _texts(raw[c])
     out["source_row"] = rows

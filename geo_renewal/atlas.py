@@ -18,6 +18,7 @@ import pandas as pd
 
 from geo_renewal._errors import InputError
 from geo_renewal._print_layers import Scene, fill, scene_from
+from geo_renewal._roles import class_labels, in_role
 from geo_renewal.schema import label
 from geo_renewal.text import say
 
@@ -106,11 +107,13 @@ def _key_figures(scene: Scene, geom: Any) -> list[str]:
     lines = [f"{say('print.parcels', lang)}: {len(sub):,}  ·  {area(sub).sum() / 10_000:,.2f} ha"]
     if "category" in sub.columns and len(sub):
         a = area(sub)
+        names = class_labels(parcels, lang)  # a rule set's own classes by their names
         for code, grp in sub.groupby(sub["category"].astype(str), sort=False):
             lines.append(
-                f"  {label(str(code), lang)}: {len(grp):,}  ·  {a.loc[grp.index].sum() / 10_000:,.2f} ha"
+                f"  {names.get(str(code)) or label(str(code), lang)}: {len(grp):,}  ·  "
+                f"{a.loc[grp.index].sum() / 10_000:,.2f} ha"
             )
-        dem = sub[sub["category"].astype(str) == "demolish"]
+        dem = sub[in_role(sub, "demolish", classes=parcels)]  # 征收拆迁, 拆除重建类 …
         if "households" in dem.columns:
             hh = pd.to_numeric(dem["households"]).fillna(0).sum()
             lines.append(f"{say('print.demolish_households', lang)}: {hh:,.0f}")
@@ -286,6 +289,9 @@ def _characters(scene: Scene, items: gpd.GeoDataFrame) -> frozenset[str]:
         say(k, lang) for k in MEETING_TEXT if k.startswith(("print.", "map.", "workflow.map."))
     ]
     texts += [label(c, lang) for c in (*CATEGORIES, *STAGES)] + ["　、，（）：；·…"]
+    classified = scene.get("classified")
+    if classified is not None:  # a rule set's own class names (拆除重建类)
+        texts += list(class_labels(classified, lang).values())
     return frozenset("".join(texts))
 
 

@@ -519,6 +519,24 @@ def _cash_shares(rollup: pd.DataFrame, p: FundParams) -> np.ndarray:
     return np.full(len(rollup), p.cash_share)
 
 
+def _flat_factor(rollup: pd.DataFrame, shares: np.ndarray, change: float) -> np.ndarray | None:
+    """
+    Return per project its whole flat households at the changed share ÷ at the base one.
+
+    The households are split again by the largest remainder (`split_households`), so a
+    scenario builds whole flats too; None when the roll-up has no household columns.
+    """
+    if not change or not {"households", "resettlement_households"} <= set(rollup.columns):
+        return None
+    from geo_renewal.demand import split_households
+
+    e = (rollup["project_type"] == "demolish").to_numpy(dtype=float)
+    hh = rollup["households"].to_numpy(dtype=float) * e
+    new = hh - split_households(hh, np.clip(shares + change, 0.0, 1.0))
+    old = rollup["resettlement_households"].to_numpy(dtype=float)
+    return np.where(old > 0, new / np.where(old > 0, old, 1.0), 0.0)
+
+
 def _sensitivity(
     items: Mapping[str, Any],
     rollup: pd.DataFrame,
@@ -533,7 +551,8 @@ def _sensitivity(
     """
     Balance, peak need, NPV, closed and what moved, per bundle under each scenario.
 
-    What moved (for the delays): ``projects_moved`` (projects whose dates move),
+    What moved (for the delays): ``projects_moved`` (projects whose dates move, their ids in
+    ``moved_ids``),
     ``signing_moved`` (months their signing moves), ``supply_moved_min`` / ``_max`` (months
     their 供地 moves, the plan's slack absorbing the rest), and ``interest_change``: the
     delays keep every line's total, so a balance changes by minus its interest change.
@@ -542,7 +561,15 @@ def _sensitivity(
     shares = _cash_shares(rollup, p)
     grids = np.stack(
         [
-            _project_grid(items, len(rollup), len(periods), width, sc, cash_share=shares)
+            _project_grid(
+                items,
+                len(rollup),
+                len(periods),
+                width,
+                sc,
+                cash_share=shares,
+                flat_factor=_flat_factor(rollup, shares, sc.cash_share_change),
+            )
             for _, _, sc in scen
         ]
     )
@@ -563,7 +590,7 @@ def _sensitivity(
             "closed": h["closed"].reshape(-1),
             "breaks_in": _label(h["breaks_index"], periods),
             "interest_change": (h["total_interest"] - h["total_interest"][0]).reshape(-1),
-            **_moved(scen, items, timing, member),
+            **_moved(scen, items, timing, member, rollup["project_id"].astype(str).to_numpy()),
         }
     )
     order = {b: i for i, b in enumerate(names)}
@@ -576,6 +603,7 @@ def _moved(
     items: Mapping[str, Any],
     timing: pd.DataFrame,
     member: np.ndarray,
+    ids: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Return per scenario and bundle (flattened) the projects and months a delay moves."""
     n_p = member.shape[1]
@@ -595,6 +623,7 @@ def _moved(
         else:
             hit = np.zeros(n_p, dtype=bool)
         inside = member.astype(bool) & hit[None, :]
+        rows["moved_ids"].append(np.array([", ".join(ids[row]) for row in inside], dtype=object))
         with np.errstate(invalid="ignore"):
             rows["projects_moved"].append(inside.sum(axis=1))
             rows["signing_moved"].append(np.where(inside, sign, 0.0).max(axis=1))
@@ -605,7 +634,7 @@ def _moved(
 
 
 #: The what-moved columns of the sensitivity (`_moved`).
-_MOVED = ("projects_moved", "signing_moved", "supply_moved_min", "supply_moved_max")
+_MOVED = ("projects_moved", "moved_ids", "signing_moved", "supply_moved_min", "supply_moved_max")
 
 
 def _delay_to_negative(

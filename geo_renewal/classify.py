@@ -30,6 +30,7 @@ import shapely
 from geo_renewal._checks import check_lang
 from geo_renewal._classify_kernel import OUTPUT_COLUMNS, classify_frame
 from geo_renewal._errors import InputError
+from geo_renewal._roles import CLASSES_ATTR, class_labels
 from geo_renewal.crs import area as crs_area
 from geo_renewal.crs import check_crs, to_working, working_crs
 from geo_renewal.geoparquet import is_partitioned
@@ -514,9 +515,10 @@ def zone_names(
     per["k"] = per.groupby(["street", "category"], sort=False).cumcount() + 1
     width = max(2, len(str(int(per["k"].max())))) if len(per) else 2
     names = {}
+    labels = class_labels(classified, lang)  # a rule set's own classes by their names
     for zone, row in per.iterrows():
         code = str(row["category"])
-        cat = CATEGORIES[code].label(lang) if code in CATEGORIES else code
+        cat = labels.get(code, code)
         fields = {"street": row["street"], "category": cat, "number": f"{int(row['k']):0{width}d}"}
         key = "classify.zone_name" if row["street"] else "classify.zone_name_no_street"
         names[zone] = say(key, lang, **fields)
@@ -633,12 +635,15 @@ def zones_from_parcels(
     named = pd.DataFrame({"zone_id": zone, "category": codes.astype(object)})
     if "street" in parcels.columns:
         named["street"] = parcels["street"].to_numpy()
+    named.attrs = dict(classified.attrs)  # the rule set's class names (拆除重建类)
     names = zone_names(named, lang=lang).groupby(named["zone_id"].to_numpy()).first()
     zones.insert(1, "zone_name", pd.array(names.reindex(ids).to_numpy(dtype=object), dtype="str"))
     sort_key = [
         (order.index(c), z) for c, z in zip(zones["category"], zones["zone_id"], strict=True)
     ]
     zones = zones.iloc[sorted(range(len(zones)), key=sort_key.__getitem__)].reset_index(drop=True)
+    if CLASSES_ATTR in classified.attrs:
+        zones.attrs[CLASSES_ATTR] = classified.attrs[CLASSES_ATTR]
     return zones
 
 

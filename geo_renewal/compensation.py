@@ -355,7 +355,9 @@ def compensation_by_building(
         illegal), ``illegal_floor_area`` (the illegal part), ``land_use`` (else its
         parcel's; non-residential floor area counts for 停产停业损失), ``street`` (else its
         parcel's), ``decoration`` (装修等级), ``cash_households`` (households that chose cash,
-        from a household survey; else households × cash share).
+        from a household survey; else households × cash share, rounded to whole households
+        by the largest remainder over the projects, then their buildings:
+        `geo_renewal.demand.split_households`).
     scheme
         `CompensationScheme`, a TOML path, overrides, or None for the bundled placeholders.
     params
@@ -660,8 +662,15 @@ def _household_items(b: pd.DataFrame, p: FundParams, projects: pd.DataFrame | No
         per = _project_rates(projects, p)
         share = b["project_id"].map(per["cash_share"]).fillna(p.cash_share)
         months = b["project_id"].map(per["temporary_months"]).fillna(p.temporary_months)
-    cash = b["_cash_given"].clip(lower=0).where(b["_cash_given"].notna(), hh * share)
-    b["cash_households"] = np.minimum(cash, hh) * on
+    from geo_renewal.demand import split_households
+
+    cash = split_households(
+        hh.to_numpy(dtype=float),
+        share.to_numpy(dtype=float),
+        groups=b["project_id"].to_numpy(dtype=object),
+        surveyed=b["_cash_given"].where(on > 0).to_numpy(dtype=float),
+    )
+    b["cash_households"] = (cash * on).astype(float)  # whole households (largest remainder)
     b["flat_households"] = hh - b["cash_households"]
     b["temporary_months"] = months.where(on > 0)
     b["comp_moving"] = p.moving_per_household * hh

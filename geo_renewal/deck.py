@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from geo_renewal._compat import import_optional
+from geo_renewal._roles import in_role
 from geo_renewal.text import say
 from geo_renewal.views import corridor_slide
 
@@ -128,7 +129,7 @@ def _key_figures(result: RunResult, lang: str) -> pd.DataFrame:
     rows: list[tuple[str, str]] = []
     cls = result.classified
     if cls is not None:
-        dem = cls[cls["category"].astype(str) == "demolish"]
+        dem = cls[in_role(cls, "demolish")]  # 征收拆迁, a rule set's 拆除重建类 …
         rows += [
             (say("deck.fig.parcels", lang), f"{len(cls):,}"),
             (say("deck.fig.demolish", lang), f"{len(dem):,}"),

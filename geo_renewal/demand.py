@@ -18,21 +18,148 @@ import shapely
 
 from geo_renewal import settings
 from geo_renewal._errors import InputError, SchemaError
+from geo_renewal._roles import in_role, warn_unknown_classes
 from geo_renewal.crs import check_crs, to_working
 
-__all__ = ["resettlement_demand"]
+__all__ = ["resettlement_demand", "split_households", "whole_counts"]
 
 
-def _largest_remainder(exact: np.ndarray) -> np.ndarray:
-    """Round non-negative `exact` to integers whose sum is round(sum(exact))."""
+def _round(x: float) -> int:
+    """Round half up (2.5 → 3), as a planner rounds a count; tolerant of float noise."""
+    return int(np.floor(x + 0.5 + 1e-9))
+
+
+def _apportion(exact: np.ndarray, groups: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """
+    Round `exact` (≥ 0) to integers whose sum in each group is its target (largest remainder).
+
+    Each value is its floor, plus one for the largest fractional parts of its group until
+    the group reaches its target (ties go to the earlier row); a target between the sum of
+    the floors and the sum of the ceilings is always met.
+    """
     base = np.floor(exact + 1e-9)
     frac = exact - base
-    short = int(np.floor(exact.sum() + 0.5 + 1e-9) - base.sum())
-    if short > 0:
-        # largest fractional parts first; stable, so ties go to the earlier unit
-        order = np.argsort(-frac, kind="stable")[:short]
-        base[order] += 1
+    short = targets - np.bincount(groups, base, minlength=len(targets))
+    order = np.lexsort((-frac, groups))
+    sorted_groups = groups[order]
+    first = np.searchsorted(sorted_groups, sorted_groups, side="left")
+    rank = np.arange(len(order)) - first
+    base[order[rank < short[sorted_groups]]] += 1
     return base.astype("int64")
+
+
+def whole_counts(values: Any) -> np.ndarray:
+    """
+    Round apportioned counts (≥ 0) to integers that keep their rounded sum (largest remainder).
+
+    For households split by area across renewal units: each unit gets its floor plus one for
+    the largest fractional parts, so the units still add up to the (whole) total.
+
+    Parameters
+    ----------
+    values
+        Counts per row, ≥ 0 (fractional where apportioned).
+
+    Returns
+    -------
+    counts
+        int64 per row, summing to round(sum(values)) (half up).
+
+    Examples
+    --------
+    >>> whole_counts([0.4, 2.3, 1.3]).tolist()  # 4.0 in all
+    [1, 2, 1]
+    """
+    exact = np.clip(np.asarray(values, dtype=float).reshape(-1), 0.0, None)
+    return _apportion(exact, np.zeros(len(exact), dtype="int64"), np.array([_round(exact.sum())]))
+
+
+def _group_codes(groups: Any) -> np.ndarray:
+    """Codes 0..k-1 of group labels in their sorted text order (a missing label is its own)."""
+    g = np.asarray(groups, dtype=object)
+    codes, uniques = pd.factorize(np.where(pd.isna(g), "", g))
+    rank = np.empty(len(uniques), dtype="int64")
+    rank[np.argsort(np.asarray(uniques, dtype=object).astype(str), kind="stable")] = np.arange(
+        len(uniques)
+    )
+    return rank[codes]
+
+
+def split_households(
+    households: Any,
+    cash_share: Any,
+    *,
+    groups: Any = None,
+    surveyed: Any = None,
+) -> np.ndarray:
+    """
+    Return the whole households taking cash per row; the others take a flat.
+
+    The expected ``households × cash_share`` of the rows without a survey count are rounded
+    by the largest-remainder method: the district total of cash households is
+    round(Σ households × cash_share) exactly, and with `groups` (e.g. the project of each
+    building) every group gets the rounded share of that total first, then its rows. A
+    survey count (`surveyed`, NaN where none) takes precedence for its row. In every row
+    ``cash + flat == households`` (flat = households − cash).
+
+    Parameters
+    ----------
+    households
+        Households per row (unit, project or building), ≥ 0.
+    cash_share
+        The share taking cash (货币化安置比例), one number or one per row, 0–1.
+    groups
+        Optional group label per row: the total is apportioned to the groups (ties to the
+        smaller label), then within each group (ties to the earlier row).
+    surveyed
+        Optional cash households from a household survey per row (NaN: not surveyed).
+
+    Returns
+    -------
+    cash
+        Integer cash households per row (int64).
+
+    Raises
+    ------
+    ConservationError
+        If the rounding lost or made a household (a bug: report it with the input).
+
+    Examples
+    --------
+    >>> split_households([7, 5, 9], 0.3).tolist()  # 2.1, 1.5, 2.7: 6.3 → 6 in all
+    [2, 1, 3]
+    >>> split_households([5, 5, 5], 0.5).tolist()  # 2.5 each: 7.5 → 8, ties to the first
+    [3, 3, 2]
+    >>> split_households([4, 6, 10], 0.3, groups=["A", "A", "B"], surveyed=[np.nan, np.nan, 9]).tolist()
+    [1, 2, 9]
+    """
+    from geo_renewal._errors import ConservationError
+
+    hh = np.asarray(households, dtype=float).reshape(-1)
+    share = np.broadcast_to(np.asarray(cash_share, dtype=float), hh.shape)
+    given = (
+        np.full(hh.shape, np.nan)
+        if surveyed is None
+        else np.asarray(pd.to_numeric(pd.Series(surveyed), errors="coerce"), dtype=float)
+    )
+    has = np.isfinite(given)
+    exact = np.where(has, 0.0, np.clip(hh * share, 0.0, None))
+    codes = np.zeros(len(hh), dtype="int64") if groups is None else _group_codes(groups)
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    per_group = np.bincount(codes, exact, minlength=n_groups)
+    targets = _apportion(
+        per_group, np.zeros(n_groups, dtype="int64"), np.array([_round(exact.sum())])
+    )
+    cash = _apportion(exact, codes, targets)
+    cash = np.where(has, np.clip(np.round(given), 0, np.floor(hh + 1e-9)), cash).astype("int64")
+    if cash[~has].sum() != _round(exact.sum()) or (cash > np.ceil(hh - 1e-9)).any():
+        msg = (
+            f"splitting {hh.sum():g} households into cash and flats lost or made households "
+            f"({int(cash[~has].sum())} cash against {_round(exact.sum())} expected); this is a "
+            f"bug, please report it with the input."
+        )
+        raise ConservationError(msg)
+    return cash
 
 
 def _households(parcels: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -95,16 +222,16 @@ def resettlement_demand(
     *,
     by: str = "zone_id",
     cash_share: float = 0.3,
-    category: str = "demolish",
+    category: str | None = None,
     planned_floor_area_col: str = "planned_floor_area",
     zone_dist: float = 30.0,
 ) -> gpd.GeoDataFrame:
     """
     Count the households of demolition parcels per demand unit and split flats from cash.
 
-    Households choosing a flat are ``households × (1 − cash_share)`` per unit, rounded to
-    whole households by the largest-remainder method: the district total of flat
-    households is ``round(total × (1 − cash_share))``, and in every unit
+    Households taking cash are ``households × cash_share`` per unit, rounded to whole
+    households by the largest-remainder method (`split_households`): the district total of
+    cash households is ``round(total × cash_share)``, and in every unit
     ``flat_households + cash_households == households`` exactly.
 
     Parameters
@@ -121,7 +248,9 @@ def resettlement_demand(
     cash_share
         Share of households taking cash compensation instead of a flat, 0–1 (default 0.3).
     category
-        Category code whose parcels are demolished (default ``"demolish"``).
+        Category code whose parcels are demolished; default: every class whose role is
+        ``demolish`` (征收拆迁, a rule set's 拆除重建类, see
+        `geo_renewal.rules.classes_with_role`).
     planned_floor_area_col
         Column with the planned (new) floor area of a parcel, m²; summed per unit for the
         拆建比 (DOMAIN.md §2) where present.
@@ -152,8 +281,8 @@ def resettlement_demand(
     ...     geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)],
     ...     crs="EPSG:4548")
     >>> d = resettlement_demand(parcels, by="project_id", cash_share=0.3)
-    >>> d["flat_households"].tolist(), d["cash_households"].tolist()  # 3.5 each → 11 in all
-    ([4, 4, 3], [1, 1, 2])
+    >>> d["flat_households"].tolist(), d["cash_households"].tolist()  # cash 1.5 each → 5 in all
+    ([3, 3, 4], [2, 2, 1])
     """
     return _count_demand(
         classified,
@@ -240,7 +369,7 @@ def _count_demand(
     *,
     by: str = "zone_id",
     cash_share: float = 0.3,
-    category: str = "demolish",
+    category: str | None = None,
     planned_floor_area_col: str = "planned_floor_area",
     zone_dist: float = 30.0,
 ) -> _Demand:
@@ -271,7 +400,13 @@ def _count_demand(
         msg = f"`cash_share` must be between 0 and 1 (share taking cash), got {cash_share!r}."
         raise InputError(msg)
     labels = _unit_labels(classified, by, zone_dist)
-    is_demo = (classified["category"].astype("string") == category).fillna(False).to_numpy(bool)
+    if category is None:  # the classes that mean demolition (拆除重建类 …)
+        warn_unknown_classes(classified, stacklevel=4)
+        is_demo = in_role(classified, "demolish")
+    else:
+        is_demo = (
+            (classified["category"].astype("string") == category).fillna(False).to_numpy(bool)
+        )
     parcels = classified.loc[is_demo]
     lab = labels.loc[parcels.index]
     if lab.isna().any():
@@ -327,9 +462,9 @@ def _unit_table(frame: pd.DataFrame, cash_share: float) -> pd.DataFrame:
             "planned_floor_area_m2": grouped["planned"].sum(min_count=1),
         }
     )
-    flats = _largest_remainder(out["households"].to_numpy(dtype=float) * (1.0 - cash_share))
-    out.insert(2, "flat_households", flats)
-    out.insert(2, "cash_households", out["households"].to_numpy() - flats)
+    cash = split_households(out["households"].to_numpy(dtype=float), cash_share)
+    out.insert(2, "flat_households", out["households"].to_numpy() - cash)
+    out.insert(2, "cash_households", cash)
     return out.reset_index()
 
 

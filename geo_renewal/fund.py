@@ -564,7 +564,7 @@ def _costs(
     e, u = inputs["expropriation"], inputs["upgrade"]
     hh, dfa, land = inputs["households"], inputs["demolished_floor_area"], inputs["land_area"]
     business = inputs["business_floor_area"]
-    res_hh = hh * (1 - r["cash_share"]) * e
+    res_hh = (hh - _cash_households(hh * e, r["cash_share"], ids)) * e
     if "resettlement_floor_area" in projects.columns:
         given = _num(projects, "resettlement_floor_area")
         res_fa = given.fillna(res_hh * r["floor_area_per_household"]) * e
@@ -607,6 +607,20 @@ def _costs(
     out["financing_cost"] = out["cost_base"] * r["rate_per_year"] * r["years"]
     out["total_cost"] = out["cost_base"] + out["financing_cost"]
     return out
+
+
+def _cash_households(households: pd.Series, share: pd.Series, ids: pd.Series) -> pd.Series:
+    """
+    Whole cash households per project (largest remainder; the district total conserved).
+
+    Ties go to the smaller project id, as in `geo_renewal.compensation` (its groups).
+    """
+    from geo_renewal.demand import split_households
+
+    cash = split_households(
+        households.to_numpy(dtype=float), share.to_numpy(dtype=float), groups=ids.to_numpy()
+    )
+    return pd.Series(cash.astype(float), index=households.index)
 
 
 def _sale_plots(

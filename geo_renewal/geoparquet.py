@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import uuid
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 import shapely
 
+from geo_renewal._checks import check_threads
 from geo_renewal._compat import import_optional
 from geo_renewal._errors import CRSError, InputError
 
@@ -496,8 +498,9 @@ def write_file(
     The geometries are encoded to WKB by numpy (`geo_renewal._wkb.wkb_array`: the bytes
     shapely writes, no Python object per row) slice by slice, and while the main thread
     encodes one slice a second thread compresses and writes the last one (pyarrow releases
-    the GIL), one row group per slice. Below `PIPELINE_MIN_ROWS` rows, on one thread, and
-    for frames with several geometry columns, geopandas writes the file itself.
+    the GIL), one row group per slice; on one thread (`n_jobs` or `settings.n_jobs`) the
+    slices are encoded and written in turn. Below `PIPELINE_MIN_ROWS` rows, and for frames
+    with several geometry columns, geopandas writes the file itself.
 
     Parameters
     ----------
@@ -518,16 +521,32 @@ def write_file(
     >>> gpd.read_parquet(out)["a"].tolist()
     [1]
     """
-    from geo_renewal._geos import thread_count
-
-    threads = thread_count(n_jobs, len(gdf), PIPELINE_MIN_ROWS)
-    if threads < 2 or int((gdf.dtypes == "geometry").sum()) != 1:
+    threads = check_threads(n_jobs)
+    if len(gdf) < PIPELINE_MIN_ROWS or int((gdf.dtypes == "geometry").sum()) != 1:
         gdf.to_parquet(path)
         return
-    _write_pipelined(gdf, path)
+    _write_pipelined(gdf, path, threads)
 
 
-def _write_pipelined(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> None:
+class _InTurn:
+    """A pool of no threads: `submit` runs the call at once (one-thread runs)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # re-raised by result(), as a pool's future does
+            done.set_exception(e)
+        return done
+
+    def __enter__(self) -> _InTurn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _write_pipelined(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], threads: int) -> None:
     """Encode slices of WKB here while another thread writes the last one (a row group)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -541,7 +560,7 @@ def _write_pipelined(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Non
     _validate_dataframe(gdf)  # string column names, as to_parquet demands
     name = gdf.geometry.name
     geoms = np.asarray(gdf.geometry.array)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) if threads > 1 else _InTurn() as pool:
         geo = pool.submit(_create_metadata, gdf)  # bounds and types: GEOS without the GIL
         stub = pd.DataFrame(gdf.copy(deep=False))
         stub[name] = None

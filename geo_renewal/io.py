@@ -12,6 +12,7 @@ The details are in the user guide, docs/guide/reading.md.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -577,7 +578,23 @@ def _read_vector(
     if not isinstance(gdf, gpd.GeoDataFrame):
         msg = f"`{name}`{f' layer {layer!r}' if layer else ''} has no geometry column."
         raise InputError(msg)
+    if ext == ".gpkg":
+        _restore_classes(gdf, source, layer)
     return gdf
+
+
+def _restore_classes(gdf: gpd.GeoDataFrame, source: str | Path, layer: str | None) -> None:
+    """Put the classes a classified layer was written with (`write_layer`) back in ``attrs``."""
+    import pyogrio
+
+    meta = pyogrio.read_info(source, layer=layer).get("layer_metadata") or {}
+    text = meta.get(schema.CLASSES_ATTR)
+    if not text:
+        return
+    with contextlib.suppress(ValueError):  # foreign metadata: the classes stay unknown
+        classes = json.loads(text)
+        if isinstance(classes, dict):
+            gdf.attrs[schema.CLASSES_ATTR] = classes
 
 
 def _pick_layer(source: str | Path, *, layer: str | None, kind: str | None, name: str) -> str:
@@ -918,6 +935,9 @@ def _write_vector(
     if driver == "FlatGeobuf":
         # The packed spatial index would reorder the features; keep the row order.
         kwargs.setdefault("SPATIAL_INDEX", "NO")
+    if driver == "GPKG" and schema.CLASSES_ATTR in gdf.attrs:  # a rule set's classes and roles
+        text = json.dumps(gdf.attrs[schema.CLASSES_ATTR], ensure_ascii=False)
+        kwargs.setdefault("layer_metadata", {schema.CLASSES_ATTR: text})
     gdf.to_file(tmp, driver=driver, layer=layer, engine="pyogrio", use_arrow=use_arrow, **kwargs)
 
 

@@ -45,6 +45,7 @@ from geo_renewal._maplayer import (
     swatch,
     total_fields,
 )
+from geo_renewal._roles import class_colors, class_labels
 from geo_renewal.crs import area as _area
 from geo_renewal.crs import check_crs
 from geo_renewal.schema import label
@@ -489,7 +490,8 @@ def _parcel_layers(
     check_crs(classified, "classified")
     cats = classified[category_col]
     order = md.category_order(cats)
-    colors = md.category_colors(order)
+    colors = md.category_colors(order, class_colors(classified))  # the rule set's colours
+    labels = {**class_labels(classified, ctx.lang), **(labels or {})}  # and names (拆除重建类)
     codes = cats.astype(object).where(cats.notna(), md.UNCLASSIFIED).map(str)
     areas = _area(classified).fillna(0.0) if len(classified) else pd.Series(dtype=float)
     tip, pop = _parcel_fields(classified, category_col, tooltip, popup)
@@ -499,7 +501,7 @@ def _parcel_layers(
     groups = pd.Series(code_arr).groupby(code_arr, sort=False).indices
     swipe = pane is not None  # a side of a swipe map: every parcel (no overview pane yet)
     lazy, note = _overview(
-        m, ctx, classified, code_arr, areas, order, colors, False if swipe else overview
+        m, ctx, classified, code_arr, areas, order, colors, False if swipe else overview, labels
     )
     for code in order:
         idx = groups.get(code, np.empty(0, dtype=int))
@@ -507,7 +509,7 @@ def _parcel_layers(
         a = float(areas.iloc[idx].sum()) if n else 0.0
         total_n += n
         total_a += a
-        text = (labels or {}).get(code) or category_label(code, ctx.lang)
+        text = labels.get(code) or category_label(code, ctx.lang)
         style = md.category_style(code, colors[code])
         if pane is not None:  # e.g. one side of a swipe map (geo_renewal._scenario_maps)
             style = {**style, "pane": pane}
@@ -542,13 +544,14 @@ def _overview(
     order: list[str],
     colors: dict[str, str],
     overview: bool | None,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[float | None, str]:
     """Add the grid overview of a whole city; returns the parcels' zoom and the legend note."""
     if not len(classified) or not mo.use_overview(len(classified), overview):
         return None, ""
     zoom = mo.switch_zoom(classified)
     grid = mo.overview_grid(classified, codes, areas.to_numpy(dtype=float), order)
-    names = {c: category_label(c, ctx.lang) for c in order}
+    names = {c: (labels or {}).get(c) or category_label(c, ctx.lang) for c in order}
     return zoom, mo.add_overview(m, ctx, grid, colors, names, zoom)
 
 
@@ -598,7 +601,7 @@ def _zone_layer(m: folium.Map, ctx: Ctx, zones: gpd.GeoDataFrame) -> str:
     if "category" in zones.columns:
         codes = zones["category"].astype(object).where(zones["category"].notna(), md.UNCLASSIFIED)
         order = md.category_order(zones["category"])
-        colors = md.category_colors(order)
+        colors = md.category_colors(order, class_colors(zones))
         styles = [{"color": colors[c] if c != md.UNCLASSIFIED else "#08306b"} for c in order]
         style_keys = np.array([order.index(str(c)) for c in codes], dtype=int)
     id_col = name_col(zones, ("zone_name", "zone_id", "name"))
@@ -621,8 +624,10 @@ def _zone_layer(m: folium.Map, ctx: Ctx, zones: gpd.GeoDataFrame) -> str:
     if not order:
         return f"<div>{swatch(style)}{escape(name)}</div>"
     present = {order[k] for k in np.unique(style_keys)} if style_keys is not None else set()
+    names = class_labels(zones, lang)  # a rule set's own classes by their names
     rows = [
-        f"<div>{swatch({**style, **sty})}{escape(name)} · {escape(category_label(c, lang))}</div>"
+        f"<div>{swatch({**style, **sty})}{escape(name)} · "
+        f"{escape(names.get(c) or category_label(c, lang))}</div>"
         for c, sty in zip(order, styles, strict=True)
         if c in present
     ]

@@ -53,6 +53,10 @@ __all__ = ["classify_partitioned", "dask_client", "zone_stats_partitioned"]
 logger = logging.getLogger(__name__)
 
 _MALLOC_TRIM = 32 * 2**20
+#: Threads of the GEOS work inside one partition's task: dask runs one task per worker
+#: thread, so the cores are used across partitions (more threads inside a task only
+#: competed with the other worker for the same cores).
+_TASK_THREADS = 1
 #: Columns `zone_stats` reads (besides `by`, the category and planned columns).
 _STATS_COLUMNS: tuple[str, ...] = ("n_buildings", "building_count", "floor_area", "households")
 _STATS_COLUMNS += ("population", "illegal", "danger_grade")
@@ -248,6 +252,7 @@ def _classify_partition(part: gpd.GeoDataFrame, shared: Mapping[str, Any]) -> gp
         rasters=shared["rasters"],
         wcrs=shared["wcrs"],
         prepared=shared["prepared"],
+        n_jobs=_TASK_THREADS,
     )
 
 
@@ -272,7 +277,8 @@ def zone_stats_partitioned(
     """
     Compute `zone_stats` of a partitioned layer: per-partition sums, added on the client.
 
-    The options are `geo_renewal.stats.zone_stats`'s, checked there.
+    The options are `geo_renewal.stats.zone_stats`'s, checked there; `threads` is not
+    used: each partition's task runs on one thread and dask's workers use the cores.
 
     Returns
     -------
@@ -282,7 +288,7 @@ def zone_stats_partitioned(
     spec = _stats_spec(
         parcels, by, zones, zone_col, how, category_col, planned_floor_area, overlaps
     )
-    spec.update(threads=threads, categories=categories)
+    spec.update(threads=_TASK_THREADS, categories=categories)
     total = _partition_sums(parcels, spec, by, category_col)
     _warn_missing(total)
     keys = spec["keys"]

@@ -30,6 +30,7 @@ from geo_renewal._print_frame import (
     draw_north_arrow,
     draw_scale_bar,
     fit_scale,
+    layout_below,
     page_layout,
     panel_axes,
     parse_scale,
@@ -207,12 +208,18 @@ def compose_page(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    box = bounds if bounds is not None else _bounds(scene, kind)
     lay = page_layout(paper, landscape=landscape)
     fig = Figure(figsize=(lay.width / 25.4, lay.height / 25.4), dpi=dpi)
     FigureCanvasAgg(fig)
-    draw_frame(fig, lay, title or _titles(scene, kind), subtitle)
     ax = fig.add_axes(lay.frac(lay.map_box))
-    box = bounds if bounds is not None else _bounds(scene, kind)
+    # one map (not an atlas page, no stated scale, no base map): the larger print wins
+    fitted = bounds is None and not panels and scale is None and basemap is None
+    if fitted:
+        main, other = draw_map_layers(ax, scene, kind, lay.k)
+        lay = _fitted_layout(lay, box, len(main) + 1, len(other))
+        ax.set_position(lay.frac(lay.map_box))
+    draw_frame(fig, lay, title or _titles(scene, kind), subtitle)
     n, xlim, ylim, fits = fit_scale(box, lay.map_box[2:], scale=scale)
     fit_n = fit_scale(box, lay.map_box[2:])[0]
     ax.set_xlim(*xlim)
@@ -221,18 +228,39 @@ def compose_page(
     _map_axes_style(ax, lay, grid=grid, n=n)
     if basemap is not None:
         _draw_basemap(ax, basemap, scene)
-    main, other = draw_map_layers(ax, scene, kind, lay.k)
+    if not fitted:
+        main, other = draw_map_layers(ax, scene, kind, lay.k)
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     bar = draw_scale_bar(ax, n, lay, scene.lang)
     draw_north_arrow(ax, n, lay)
     from geo_renewal._print_labels import place_labels
 
-    left_out = place_labels(ax, label_candidates(scene, kind, lay.k), k=lay.k)
-    legend = _panel(
-        fig, lay, scene, kind, main, other, _notes(scene, kind, n, fits, fit_n, left_out), panels
-    )
+    missed: list[str] = []  # overdue projects whose label fits nowhere: named in the notes
+    left_out = place_labels(ax, label_candidates(scene, kind, lay.k), k=lay.k, missed=missed)
+    notes = _notes(scene, kind, n, fits, fit_n, left_out)
+    if missed:
+        ids = say("print.list_sep", scene.lang).join(missed)
+        notes.append(say("print.overdue_left_out", scene.lang, n=len(missed), ids=ids))
+    legend = _panel(fig, lay, scene, kind, main, other, notes, panels)
     return Page(fig, lay, ax, n, bar, fits, left_out, legend)
+
+
+def _fitted_layout(lay: Layout, box: Sequence[float], main_rows: int, other_rows: int) -> Layout:
+    """
+    Return the layout that prints `box` largest: the panel beside the map, or under it.
+
+    A district wider than the map column of a portrait sheet leaves bands of empty paper
+    above and below it; with the panel as a band under a full-width map (legend, other
+    layers and notes side by side, as high as the longest of them) it prints larger.
+    """
+    k = lay.k
+    legend_h = 12.5 * k + (max(main_rows, other_rows) + 1) * 4.6 * k  # as `draw_legend`
+    notes_h = 6.0 * k + 12 * 3.5 * k  # about nine notes, some wrapped
+    below = layout_below(lay, min(max(legend_h, notes_h), 0.45 * lay.height))
+    if fit_scale(box, below.map_box[2:])[0] < fit_scale(box, lay.map_box[2:])[0]:
+        return below
+    return lay
 
 
 def _map_axes_style(ax: Axes, lay: Layout, *, grid: bool, n: int) -> None:
@@ -258,6 +286,10 @@ def _panel(
     lang, k = scene.lang, lay.k
     pax = panel_axes(fig, lay)
     width, top = lay.panel_box[2], lay.panel_box[3]
+    columns = [pax]
+    if lay.panel_below:  # a band under the map: legend, other layers and notes side by side
+        columns = _band_columns(fig, lay, 3 if other else 2)
+        width = columns[0].get_xlim()[1]
     header = {
         "classification": (
             say("map.category", lang),
@@ -267,18 +299,39 @@ def _panel(
         "progress": (say("map.stage", lang), say("print.count", lang)),
         "resettlement": ("", say("print.count", lang), say("print.households", lang)),
     }[kind]
-    top -= draw_legend(pax, top, width, k, say("map.legend", lang), main, header=header)
+    tops = [top] * len(columns)
+    col = 0
+    tops[col] -= draw_legend(
+        columns[col], tops[col], width, k, say("map.legend", lang), main, header=header
+    )
     if other:
-        top -= draw_legend(pax, top, width, k, say("print.legend_other", lang), other)
-    top -= draw_lines(pax, top, k, notes, width=width)
+        col = min(col + 1, len(columns) - 1)
+        tops[col] -= draw_legend(
+            columns[col], tops[col], width, k, say("print.legend_other", lang), other
+        )
+    col = len(columns) - 1
+    tops[col] -= draw_lines(columns[col], tops[col], k, notes, width=width)
     for panel in panels:
-        top -= panel(pax, top, width, k)
-    if top < 0:  # more than the panel holds: cut at its frame (never into the margin), say so
-        for artist in (*pax.texts, *pax.patches, *pax.lines):
+        tops[col] -= panel(columns[col], tops[col], width, k)
+    if min(tops) < 0:  # more than the panel holds: cut at its frame (never into the margin)
+        for artist in (a for c in columns for a in (*c.texts, *c.patches, *c.lines)):
             artist.set_clip_on(True)
-        msg = say("print.panel_full", lang, mm=f"{-top:.0f}")
+        msg = say("print.panel_full", lang, mm=f"{-min(tops):.0f}")
         warnings.warn(msg, UserWarning, stacklevel=4)
     return [r.label for r in (*main, *other)]
+
+
+def _band_columns(fig: Figure, lay: Layout, n: int) -> list[Axes]:
+    """Split the band under the map into `n` columns (axes in millimetres, no frame line)."""
+    x, y, w, h = lay.panel_box
+    out = []
+    for i in range(n):
+        ax = panel_axes(fig, lay, (x + i * w / n, y, w / n, h))
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.patch.set_alpha(0.0)
+        out.append(ax)
+    return out
 
 
 def _draw_basemap(ax: Axes, path: str | os.PathLike[str], scene: Scene) -> None:

@@ -231,7 +231,9 @@ def _burn(
     Where parcels overlap, the pixel gets the highest parcel number. With `threads`, the
     pixel spans of slices of parcels are computed on threads (numpy releases the GIL; each
     slice has its own arrays) and written into the grid here, slice after slice, so the
-    grid is the same whatever the number of threads.
+    grid is the same whatever the number of threads. No rasterio or GDAL object is used on
+    the threads (a dataset handle is not thread-safe; rasterio's advice is one per
+    thread): the window is read once, here, and `rasterize` (``all_touched``) runs here.
     """
     idx = np.flatnonzero(which)
     north_up = transform.b == 0 and transform.d == 0 and transform.a > 0 and transform.e < 0

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,8 @@ from geo_renewal._comparison import comparison_section
 from geo_renewal._folium import runtime_css
 from geo_renewal._html import escape
 from geo_renewal._money_report import money_section
-from geo_renewal.schema import CATEGORIES, STAGES, label
+from geo_renewal._roles import classes_of
+from geo_renewal.schema import CATEGORIES, STAGES, Category, label
 from geo_renewal.stats import OUTSIDE_ROW, TOTAL_ROW
 from geo_renewal.tables import format_table
 from geo_renewal.text import say
@@ -166,17 +167,17 @@ def _category_totals(result: RunResult) -> pd.DataFrame:
     return result.stats["category"].drop(index=TOTAL_ROW)
 
 
-def _category_color(code: str) -> str:
-    cat = CATEGORIES.get(code)
+def _category_color(code: str, classes: Mapping[str, Category] | None = None) -> str:
+    cat = (classes or CATEGORIES).get(code)
     return cat.color if cat else "#636363"
 
 
 def _key_figures(result: RunResult, lang: str) -> str:
-    totals = _category_totals(result)
-    dem = totals.loc["demolish"] if "demolish" in totals.index else pd.Series(dtype=float)
-    households = float(dem.get("households", 0.0))
-    persons = float(dem.get("population", 0.0))
-    floor = float(dem.get("floor_area_m2", 0.0))
+    # the total row's demolished figures count every class of role demolish (拆除重建类 …)
+    dem = result.stats["category"].loc[TOTAL_ROW]
+    households = float(dem.get("demolish_households", 0.0))
+    persons = float(dem.get("demolish_population", 0.0))
+    floor = float(dem.get("demolish_floor_area_m2", 0.0))
     kpis = [
         _kpi(say("report.n_households", lang, n=households), say("report.hh_move", lang)),
         _kpi(say("report.n_persons", lang, n=persons), say("report.persons_move", lang)),
@@ -227,8 +228,11 @@ def _key_figures(result: RunResult, lang: str) -> str:
 
 def _charts(result: RunResult, lang: str) -> str:
     totals = _category_totals(result)
-    labels = [label(str(code), lang) for code in totals.index]
-    colors = [_category_color(str(code)) for code in totals.index]
+    classes = classes_of(result.stats["category"])  # the rule set's names and colours
+    labels = [
+        classes[c].label(lang) if c in classes else label(c, lang) for c in map(str, totals.index)
+    ]
+    colors = [_category_color(str(code), classes) for code in totals.index]
     charts = [
         bar_chart(
             totals["area_ha"].tolist(), labels, colors=colors, title=say("report.land", lang)
@@ -301,8 +305,9 @@ def _policy(result: RunResult, lang: str) -> str:
     return f"<section><h2>{escape(say('report.policy', lang))}</h2>{body}</section>"
 
 
-#: Caveats the report shows in their own section (the 63号文 checks), not under 使用须知.
-_SHOWN_ELSEWHERE = ("units", "nearby")
+#: Caveats the report shows in their own section (the 63号文 checks; the signing-delay note
+#: under the fund's tornado chart), not under 使用须知.
+_SHOWN_ELSEWHERE = ("units", "nearby", "signing")
 
 
 def _caveats(result: RunResult, lang: str) -> str:

@@ -52,7 +52,7 @@ from geo_renewal.expression import (
     parse_expression,
     spatial_keys,
 )
-from geo_renewal.schema import CATEGORIES, Category
+from geo_renewal.schema import CATEGORIES, ROLES, Category
 from geo_renewal.text import pick
 
 __all__ = [
@@ -81,7 +81,7 @@ _TOP_KEYS = (
     "categories",
     "rules",
 )
-_CATEGORY_KEYS = ("zh", "en", "color")
+_CATEGORY_KEYS = ("zh", "en", "color", "role")
 _EXTRA_COLORS = ("#2b83ba", "#abdda4", "#e66101", "#5e3c99", "#b2abd2", "#f1b6da", "#4d4d4d")
 _CODE_RE = re.compile(r"^[\w\-]+$")
 
@@ -343,7 +343,10 @@ class RuleSet:
             f"rule set {self.name or self.source!r}: {len(self.rules)} rules, "
             f"default {self.default!r}, reasons in {self.language!r}",
             "categories: "
-            + ", ".join(f"{c} ({cat.zh} / {cat.en})" for c, cat in self.categories.items()),
+            + ", ".join(
+                f"{c} ({cat.zh} / {cat.en}; role {cat.role or '-'})"
+                for c, cat in self.categories.items()
+            ),
             f"columns used: {', '.join(self.columns) or '-'}",
             f"layers needed: {', '.join(self.layers) or '-'}",
             f"rasters needed: {', '.join(self.rasters) or '-'}",
@@ -564,7 +567,7 @@ def _shadow_problem(where: str, name: str, column: str) -> str:
 
 def _parse_categories(raw: Any, where: str, problems: list[str]) -> dict[str, Category]:
     if not isinstance(raw, Mapping):
-        problems.append(f"{where}: [categories] must be a table of code = {{zh, en, color}}")
+        problems.append(f"{where}: [categories] must be a table of code = {{zh, en, color, role}}")
         return {}
     out: dict[str, Category] = {}
     n_extra = 0
@@ -575,7 +578,9 @@ def _parse_categories(raw: Any, where: str, problems: list[str]) -> dict[str, Ca
             )
             continue
         if not isinstance(spec, Mapping):
-            problems.append(f"{where}: category {code!r} must be a table with zh, en, color")
+            problems.append(
+                f"{where}: category {code!r} must be a table with zh, en, color (and role)"
+            )
             continue
         bad = [k for k in spec if k not in _CATEGORY_KEYS]
         if bad:
@@ -583,6 +588,7 @@ def _parse_categories(raw: Any, where: str, problems: list[str]) -> dict[str, Ca
                 f"{where}: category {code!r} has unknown keys {bad}; valid: {list(_CATEGORY_KEYS)}"
             )
         base = CATEGORIES.get(code)
+        role = _parse_role(code, spec.get("role"), base, where, problems)
         zh = spec.get("zh", base.zh if base else None)
         en = spec.get("en", base.en if base else None)
         if base is None:
@@ -599,8 +605,29 @@ def _parse_categories(raw: Any, where: str, problems: list[str]) -> dict[str, Ca
         if not isinstance(color, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
             problems.append(f"{where}: category {code!r} color must be '#rrggbb', got {color!r}")
             continue
-        out[code] = Category(code, zh, en, color)
+        out[code] = Category(code, zh, en, color, role)
     return out
+
+
+def _parse_role(
+    code: str, role: Any, base: Category | None, where: str, problems: list[str]
+) -> str | None:
+    """Return the role of category `code` (a built-in code is its own), or note a problem."""
+    if base is not None:
+        if role is not None and role != base.role:
+            problems.append(
+                f"{where}: category {code!r} is built in and has the role {base.role!r}; "
+                f"remove role = {role!r}, or declare a class of your own with that role"
+            )
+        return base.role
+    if role is None or role in ROLES:
+        return role
+    hint = did_you_mean(role, ROLES).rstrip()
+    problems.append(
+        f"{where}: category {code!r} has the unknown role {role!r}; allowed roles: "
+        f"{list(ROLES)}{'; ' + hint if hint else ''}"
+    )
+    return None
 
 
 def _parse_rule(

@@ -14,9 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from geo_renewal._value_codes import (
+    BOOL_COLUMNS,
+    FALSE_VALUES,
+    LAND_USES,
+    PLOT_STATUSES,
+    STRUCTURES,
+    TRUE_VALUES,
+    VALUE_ALIASES,
+)
+
 __all__ = [
     "BOOL_COLUMNS",
     "CATEGORIES",
+    "CLASSES_ATTR",
     "COLUMN_ALIASES",
     "COLUMN_LABELS",
     "FALSE_VALUES",
@@ -28,7 +39,9 @@ __all__ = [
     "OUTSIDE_LABELS",
     "OUTSIDE_ROW",
     "PIPELINES",
+    "PLOT_STATUSES",
     "RESERVED_ROWS",
+    "ROLES",
     "STAGES",
     "STAGE_ORDER",
     "STRUCTURES",
@@ -58,17 +71,22 @@ class Category:
         Labels shown in meeting outputs.
     color
         Fill colour on maps (hex).
+    role
+        What the class means for the figures, one of `ROLES` (a built-in code is its own
+        role); None for a rule set's class that declares none: its parcels are counted
+        under the class only (not as demolished, protected or resettlement land).
 
     Examples
     --------
-    >>> CATEGORIES["demolish"].zh
-    '征收拆迁'
+    >>> CATEGORIES["demolish"].zh, CATEGORIES["demolish"].role
+    ('征收拆迁', 'demolish')
     """
 
     code: str
     zh: str
     en: str
     color: str
+    role: str | None = None
 
     def label(self, lang: str = "zh") -> str:
         """Return the label in `lang` (``"zh"`` or ``"en"``)."""
@@ -87,17 +105,29 @@ UNCLASSIFIED = "unclassified"
 RESERVED_ROWS = (TOTAL_ROW, OUTSIDE_ROW, MISSING_ROW)
 
 
-#: The five renewal classes of DOMAIN.md §1, in display order.
+#: The five renewal classes of DOMAIN.md §1, in display order; each is its own role.
 CATEGORIES: dict[str, Category] = {
     c.code: c
     for c in (
-        Category("demolish", "征收拆迁", "Expropriate & demolish", "#d7301f"),
-        Category("retain_upgrade", "保留提升", "Retain & upgrade", "#fdae61"),
-        Category("retain_protect", "保护保留", "Retain & protect", "#7b3294"),
-        Category("resettlement_site", "安置用地", "Resettlement site", "#1a9641"),
-        Category("unchanged", "不涉及", "Unchanged", "#bdbdbd"),
+        Category("demolish", "征收拆迁", "Expropriate & demolish", "#d7301f", "demolish"),
+        Category("retain_upgrade", "保留提升", "Retain & upgrade", "#fdae61", "retain_upgrade"),
+        Category("retain_protect", "保护保留", "Retain & protect", "#7b3294", "retain_protect"),
+        Category(
+            "resettlement_site", "安置用地", "Resettlement site", "#1a9641", "resettlement_site"
+        ),
+        Category("unchanged", "不涉及", "Unchanged", "#bdbdbd", "unchanged"),
     )
 }
+
+#: Key of ``attrs`` under which a classified frame (and a table of it) carries its rule set's
+#: classes: code -> {zh, en, color, role} (`geo_renewal.rules.class_table`); GeoPackage and
+#: GeoParquet files written by `write_layer` keep it.
+CLASSES_ATTR = "renewal_classes"
+
+#: What a class can mean for the figures (a rule set's ``role = …``): the built-in codes.
+#: ``demolish`` counts households, floor area and resettlement demand; ``retain_protect``
+#: and ``resettlement_site`` count land (protected, sites); the others count under the class.
+ROLES: tuple[str, ...] = tuple(CATEGORIES)
 
 
 def category_codes() -> list[str]:
@@ -116,32 +146,6 @@ def category_codes() -> list[str]:
     """
     return list(CATEGORIES)
 
-
-#: Current / planned land-use codes and their labels.
-LAND_USES: dict[str, tuple[str, str]] = {
-    "residential": ("居住用地", "Residential"),
-    "commercial": ("商业服务业用地", "Commercial"),
-    "industrial": ("工业用地", "Industrial"),
-    "public": ("公共管理与公共服务用地", "Public services"),
-    "green": ("绿地与广场用地", "Green space"),
-    "vacant": ("空闲地", "Vacant"),
-    "road": ("道路用地", "Road"),
-    "water": ("水域", "Water"),
-    "other": ("其他用地", "Other"),
-    # 农村宅基地 (三调 0702, 用地用海 0703): the homesteads 村集体宅基地收回 is about
-    "rural_homestead": ("农村宅基地", "Rural homestead"),
-}
-
-#: Building structure codes and their labels.
-STRUCTURES: dict[str, tuple[str, str]] = {
-    "simple": ("简易结构", "Simple / temporary"),
-    "brick_wood": ("砖木结构", "Brick-wood"),
-    "brick_concrete": ("砖混结构", "Brick-concrete"),
-    "frame": ("框架结构", "Reinforced-concrete frame"),
-    "shear_wall": ("剪力墙结构", "Shear wall"),
-    "steel": ("钢结构", "Steel"),
-    "other": ("其他结构", "Other"),
-}
 
 #: Project stages (DOMAIN.md §4): code -> (zh, en, map colour). Ledgers may define more.
 STAGES: dict[str, tuple[str, str, str]] = {
@@ -287,15 +291,6 @@ KINDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-#: supply.py: the supply pipeline of a sale plot (出让地块), in order: code -> (zh, en,
-#: map colour). A plot's dates are the columns ``<code>_planned`` and ``<code>_actual``.
-PLOT_STATUSES: dict[str, tuple[str, str, str]] = {
-    "reserved": ("收储", "Land reserved", "#fee08b"),
-    "approval": ("组卷报批", "Land approval", "#fdae61"),
-    "cleared": ("净地", "Cleared land", "#f46d43"),
-    "announced": ("挂牌公告", "Listed for sale", "#3288bd"),
-    "sold": ("成交", "Sold", "#1a9850"),
-}
 
 # landuse_codes.py / _survey_fields.py: the office's own fields, optional in every polygon kind
 for _kind in ("parcels", "buildings", "projects", "sites", "units"):
@@ -342,13 +337,6 @@ NUMERIC_COLUMNS.update(
         "stated_land_area": (0, None, "an area ≥ 0 m²"),
     }
 )
-
-#: Yes/no columns, and the cell values (lower-cased, stripped) read as yes or as no.
-BOOL_COLUMNS: tuple[str, ...] = ("listed", "illegal")
-TRUE_VALUES: frozenset[str] = frozenset(
-    {"true", "t", "yes", "y", "1", "1.0", "是", "有", "√", "违建", "违法", "违法建筑"}
-)
-FALSE_VALUES: frozenset[str] = frozenset({"false", "f", "no", "n", "0", "0.0", "否", "无", "×"})
 
 #: Header spellings (lower-cased, stripped) that mean a canonical column.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
@@ -442,85 +430,6 @@ COLUMN_ALIASES["structure"] += ("fwjg", "房屋结构")
 COLUMN_ALIASES["build_year"] += ("jgrq", "竣工日期", "jcnd")
 COLUMN_ALIASES["footprint_area"] += ("zzdmj", "幢占地面积")
 
-#: Cell values (as written in surveys) that mean a canonical code, per column.
-VALUE_ALIASES: dict[str, dict[str, str]] = {
-    "project_type": {
-        "征收": "demolish",
-        "拆迁": "demolish",
-        "征收拆迁类": "demolish",
-        "拆除重建": "demolish",
-        "提升": "retain_upgrade",
-        "改造提升": "retain_upgrade",
-        "保留提升类": "retain_upgrade",
-        "老旧小区改造": "retain_upgrade",
-        "综合整治": "retain_upgrade",
-    },
-    "land_use": {
-        **{v[0]: k for k, v in LAND_USES.items()},
-        "居住": "residential",
-        "住宅": "residential",
-        "住宅用地": "residential",
-        "二类居住用地": "residential",
-        "一类居住用地": "residential",
-        "城镇住宅用地": "residential",
-        "商业": "commercial",
-        "商业用地": "commercial",
-        "商服用地": "commercial",
-        "工业": "industrial",
-        "工矿用地": "industrial",
-        "公共服务": "public",
-        "公共管理与公共服务": "public",
-        "公园绿地": "green",
-        "绿地": "green",
-        "空地": "vacant",
-        "空闲地": "vacant",
-        "闲置地": "vacant",
-        "道路": "road",
-        "水域": "water",
-        "宅基地": "rural_homestead",
-    },
-    "structure": {
-        **{v[0]: k for k, v in STRUCTURES.items()},
-        # 不动产 房屋结构 (FWJG) names
-        "钢和钢筋混凝土结构": "frame",
-        "钢筋混凝土结构": "frame",
-        "混合结构": "brick_concrete",
-        "其它结构": "other",
-        "简易": "simple",
-        "砖木": "brick_wood",
-        "砖混": "brick_concrete",
-        "框架": "frame",
-        "钢混": "frame",
-        "钢筋混凝土": "frame",
-        "剪力墙": "shear_wall",
-        "框剪": "shear_wall",
-        "钢": "steel",
-    },
-    "danger_grade": {
-        "a": "A",
-        "b": "B",
-        "c": "C",
-        "d": "D",
-        "A级": "A",
-        "B级": "B",
-        "C级": "C",
-        "D级": "D",
-    },
-}
-
-VALUE_ALIASES["status"] = {
-    **{v[0]: k for k, v in PLOT_STATUSES.items()},
-    "储备": "reserved",
-    "已收储": "reserved",
-    "报批": "approval",
-    "已净地": "cleared",
-    "挂牌": "announced",
-    "公告": "announced",
-    "已挂牌": "announced",
-    "已成交": "sold",
-    "已出让": "sold",
-    "出让": "sold",
-}
 for _code, (_zh, _en, _colour) in PLOT_STATUSES.items():  # 收储计划日期 -> reserved_planned
     COLUMN_ALIASES[f"{_code}_planned"] = (f"{_zh}计划日期", f"{_zh}计划时间")
     _more = () if _code in STAGES else (f"{_zh}日期", f"{_zh}时间")  # the ledger's are its own
@@ -587,6 +496,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "n_stages": ("阶段总数", "Stages"),
     "stage_planned": ("当前阶段计划日期", "Current stage planned"),
     "days_behind": ("滞后天数（天）", "Days behind plan"),
+    "days_ahead": ("提前天数（天）", "Days ahead of plan"),
     "overdue": ("是否逾期", "Overdue"),
     "overdue_stages": ("逾期阶段", "Overdue stages"),
     "n_overdue_stages": ("逾期阶段数", "Overdue stages (count)"),
@@ -759,6 +669,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "actual_finish": ("实际完成日期", "Actual finish"),
     "depends_on": ("前置任务", "Depends on"),
     "progress": ("完成进度", "Progress"),
+    "progress_share": ("完成进度", "Progress"),
     "days_overdue": ("逾期天数（天）", "Days overdue"),
     "days_left": ("剩余天数（天）", "Days left"),
     "elapsed_share": ("序时进度", "Time elapsed"),
@@ -767,7 +678,10 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "early_finish": ("最早完成", "Early finish"),
     "late_start": ("最迟开始", "Latest start"),
     "late_finish": ("最迟完成", "Latest finish"),
-    "float_days": ("机动时间（天）", "Float (days)"),
+    "float_days": ("总时差（天）", "Total float (days)"),
+    "path_step": ("序号", "Step"),
+    "critical_path": ("关键路径", "Critical path"),
+    "days_before_target": ("早于目标日期（天）", "Days before target"),
     "critical": ("关键路径", "Critical"),
     "plan_slack_days": ("计划富余（天）", "Plan slack (days)"),
     "decision_id": ("事项编号", "Item id"),
@@ -797,6 +711,7 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "compensation": ("补偿方式", "Compensation"),
     "signed": ("已签约（户）", "Signed"),
     "signed_total": ("累计签约（户）", "Signed to date"),
+    "signed_share": ("累计签约率", "Signed share"),
     "period_end": ("截至日期", "Week ending"),
     "remaining": ("未签约（户）", "Households left"),
     "pace_per_week": ("近期进度（户/周）", "Recent pace (per week)"),
@@ -981,6 +896,7 @@ COLUMN_LABELS.update(
         "change_text": ("变动", "Change"),
         "moved_text": ("推迟了什么", "What it moves"),
         "projects_moved": ("日期推迟的项目数", "Projects whose dates move"),
+        "moved_ids": ("日期推迟的项目", "Projects that move"),
         "signing_moved": ("签约推迟（月）", "Signing moved (months)"),
         "supply_moved_min": ("供地推迟最少（月）", "Land supply moved, least (months)"),
         "supply_moved_max": ("供地推迟最多（月）", "Land supply moved, most (months)"),
@@ -1120,9 +1036,16 @@ def value_label(col: str, value: object, lang: str = "zh") -> object:
     --------
     >>> value_label("plot_source", "derived"), value_label("param_name", "far", "en")
     ('按净出让比例推算', 'FAR')
+    >>> value_label("param_value", "residential, rural_homestead")  # a list of codes
+    '居住用地、农村宅基地'
     """
     if not isinstance(value, str):
         return value
+    if ", " in value:  # a parameter listing codes (居住用途: residential, rural_homestead)
+        parts = value.split(", ")
+        names = [value_label(col, p, lang) for p in parts]
+        if all(n != p for n, p in zip(names, parts, strict=True)):
+            return ("、" if lang == "zh" else ", ").join(map(str, names))
     pair = VALUE_LABELS.get(col, {}).get(value)
     if pair is not None:
         return pair[0 if lang == "zh" else 1]

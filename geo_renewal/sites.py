@@ -18,6 +18,7 @@ import geopandas as gpd
 from geo_renewal import settings
 from geo_renewal._checks import check_lang, check_range
 from geo_renewal._errors import InputError
+from geo_renewal._roles import in_role
 from geo_renewal.crs import check_crs, check_same_crs, to_working
 from geo_renewal.text import say
 
@@ -548,8 +549,7 @@ def candidate_sites(
     """
     notes: list[str] = []
     if sites is None:
-        cat = classified["category"].astype("string")
-        sites = classified.loc[(cat == "resettlement_site").fillna(False).to_numpy(bool)]
+        sites = classified.loc[in_role(classified, "resettlement_site")]  # 安置用地 by role
         idcol = "site_id" if "site_id" in sites.columns else "parcel_id"
         if "site_id" not in sites.columns and "parcel_id" in sites.columns:
             sites = sites.assign(site_id=sites["parcel_id"])

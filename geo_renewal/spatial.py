@@ -28,7 +28,15 @@ import shapely
 
 from geo_renewal._errors import InputError
 from geo_renewal._geomcheck import refuse_bad_coordinates
-from geo_renewal._geos import built, map_slices, overlap_areas, private_copy, thread_count
+from geo_renewal._geos import (
+    built,
+    computed_once,
+    map_slices,
+    overlap_areas,
+    private_copy,
+    thread_count,
+    union_parts,
+)
 from geo_renewal._rulefuncs import rule_function
 from geo_renewal.crs import check_crs, to_working, working_crs
 
@@ -55,6 +63,8 @@ class _ParcelIndex:
     _bounds: np.ndarray | None = field(default=None, repr=False)
     #: The parcels' columns, for rule functions that read them (``height_excess``).
     frame: pd.DataFrame | None = field(default=None, repr=False)
+    #: Threads of the rule functions (None: `settings.n_jobs`); a dask task sets 1.
+    n_jobs: int | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -136,7 +146,7 @@ def _share_in(
         return share
     # Parts of the union are disjoint, so per-part overlaps add up without double counting.
     # Big parts (river buffers, eco belts) are measured by the tiles near each parcel.
-    parts = shapely.get_parts(shapely.union_all(polys))
+    parts = computed_once("union", polys, union_parts)
     _, ci, overlap = overlap_areas(
         parts, index.geoms, index.areas, index.tree, threads=_threads(index, n_jobs), subset=rows
     )
@@ -154,7 +164,7 @@ _THREAD_MIN_PARCELS = 50_000
 
 
 def _threads(index: _ParcelIndex, n_jobs: int | None) -> int:
-    return thread_count(n_jobs, index.n, _THREAD_MIN_PARCELS)
+    return thread_count(index.n_jobs if n_jobs is None else n_jobs, index.n, _THREAD_MIN_PARCELS)
 
 
 def _query_layer(

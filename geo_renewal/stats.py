@@ -17,6 +17,7 @@ import pandas as pd
 
 from geo_renewal._checks import check_choice, check_lang, check_threads
 from geo_renewal._errors import ConservationError, InputError
+from geo_renewal._roles import warn_unknown_classes
 from geo_renewal._stats_kernel import (
     AREA_UNITS,
     HOW,
@@ -169,6 +170,7 @@ def zone_stats(
     total    20000.0     30.0        30.0
     """
     _check_options(parcels, by=by, zones=zones, zone_col=zone_col, how=how, overlaps=overlaps)
+    warn_unknown_classes(parcels, category_col=category_col)  # a foreign layer's own classes
     options: dict[str, Any] = {
         "by": by,
         "zones": zones,

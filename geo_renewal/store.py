@@ -370,15 +370,16 @@ class LedgerStore:
         current = self.backend.read(table, with_fid=True, columns=["fid", *keys, "row_hash"])
         if current.empty:
             return new, [], 0
-        a = pd.Series(current["row_hash"].to_numpy(dtype="int64"), index=_key_index(current, keys))
-        b = pd.Series(new["row_hash"].to_numpy(dtype="int64"), index=_key_index(new, keys))
-        fid = pd.Series(current["fid"].to_numpy(dtype="int64"), index=a.index)
-        common = a.index.intersection(b.index)
-        changed = common[a.loc[common].to_numpy() != b.loc[common].to_numpy()]
-        added = b.index.difference(a.index)
-        closes = fid.loc[changed].tolist()
-        gone = fid.loc[a.index.difference(b.index)].tolist() if ends else []
-        start = b.index.isin(changed.union(added))
+        old_hash = current["row_hash"].to_numpy(dtype="int64")
+        fid = current["fid"].to_numpy(dtype="int64")
+        at = _key_index(current, keys).get_indexer(_key_index(new, keys))  # -1: a new key
+        found = at >= 0
+        changed = found & (old_hash[np.maximum(at, 0)] != new["row_hash"].to_numpy())
+        kept = np.zeros(len(current), dtype=bool)
+        kept[at[found]] = True
+        gone = fid[~kept].tolist() if ends else []
+        closes = fid[at[changed]].tolist()
+        start = changed | ~found
         return new[start].reset_index(drop=True), [int(f) for f in closes + gone], len(gone)
 
     # ------------------------------------------------------------------ reading
@@ -418,8 +419,8 @@ class LedgerStore:
         )
         return out
 
-    def _resolve(self, as_of: Any) -> dt.date:
-        dates = self.dates()
+    def _resolve(self, as_of: Any, dates: list[dt.date] | None = None) -> dt.date:
+        dates = self.dates() if dates is None else dates
         if not dates:
             msg = f"the store {self.path} has no snapshot yet; import one with `geo-renewal ledger import`."
             raise InputError(msg)
@@ -469,14 +470,16 @@ class LedgerStore:
         InputError
             If there is no snapshot of that day (the message lists the latest ones).
         """
-        day = self._resolve(as_of)
-        meta = self.backend.snapshots().set_index("as_of").loc[day.isoformat()]
-        table = self.backend.read("ledger_rows", as_of=day).drop(columns="as_of")
-        findings = self.backend.read("findings", as_of=day)
+        return self._ledger(self._resolve(as_of))
+
+    def _ledger(self, day: dt.date, *, polygons: bool = True) -> Ledger:
+        """Return the `Ledger` of snapshot `day` (without the project polygons if not asked)."""
+        table = self._at("ledger_rows", day, drop=("as_of",))
+        findings = self._at("findings", day)
         led_f = findings[findings["kind"] == "ledger"] if len(findings) else findings
         led_f = led_f.reindex(columns=FINDING_COLUMNS).reset_index(drop=True)
         led_f["row"] = [_row_number(v) for v in led_f["row"]]
-        polys = self.backend.read_projects()
+        polys = self.backend.read_projects() if polygons else None
         if polys is not None:
             import geopandas as gpd
 
@@ -486,8 +489,7 @@ class LedgerStore:
                 geometry=table["project_id"].map(geo).to_numpy(),
                 crs=polys.crs,
             )
-        pipelines = {k: tuple(v) for k, v in json.loads(meta["pipelines"]).items()}
-        stages = {k: tuple(v) for k, v in json.loads(meta["stages"]).items()}
+        pipelines, stages = self._stages()[day.isoformat()]
         return Ledger(
             table=table,
             findings=led_f,
@@ -495,6 +497,27 @@ class LedgerStore:
             stages=stages,
             source=f"{self.path} @ {day}",
         )
+
+    def _at(self, table: str, day: dt.date, *, drop: Sequence[str] = ()) -> pd.DataFrame:
+        """
+        Return the rows of `table` on snapshot `day`: the one query of a day's rows.
+
+        A per-snapshot table's rows of that day, a versioned table's rows valid on it
+        (`StoreBackend.read` with ``as_of``), without the columns in `drop`.
+        """
+        out = self.backend.read(table, as_of=day)
+        return out.drop(columns=list(drop), errors="ignore") if len(out.columns) else out
+
+    def _stages(self) -> dict[str, tuple[dict[str, tuple[str, ...]], dict[str, tuple[Any, ...]]]]:
+        """Return snapshot day (ISO) -> the ledger's pipelines and stages of that import."""
+        snaps = self.backend.snapshots()
+        return {
+            day: (
+                {k: tuple(v) for k, v in json.loads(p).items()},
+                {k: tuple(v) for k, v in json.loads(st).items()},
+            )
+            for day, p, st in zip(snaps["as_of"], snaps["pipelines"], snaps["stages"], strict=True)
+        }
 
     def findings(self, as_of: Any = None) -> pd.DataFrame:
         """
@@ -510,11 +533,8 @@ class LedgerStore:
         findings
             `FINDING_COLUMNS` and ``kind`` (which table).
         """
-        day = self._resolve(as_of)
-        f = self.backend.read("findings", as_of=day)
-        return (
-            f.drop(columns="as_of") if len(f) else pd.DataFrame(columns=[*FINDING_COLUMNS, "kind"])
-        )
+        f = self._at("findings", self._resolve(as_of), drop=("as_of",))
+        return f if len(f) else pd.DataFrame(columns=[*FINDING_COLUMNS, "kind"])
 
     def history(self, project_id: str, *, lang: str | None = None) -> pd.DataFrame:
         """
@@ -544,7 +564,7 @@ class LedgerStore:
 
         rows = self.backend.read("ledger_rows", where={"project_id": str(project_id)})
         if rows.empty:
-            ids = self.backend.read("ledger_rows", as_of=self._resolve(None))["project_id"]
+            ids = self._at("ledger_rows", self._resolve(None))["project_id"]
             from geo_renewal._checks import did_you_mean
 
             msg = (
@@ -552,15 +572,12 @@ class LedgerStore:
                 f"{did_you_mean(project_id, ids.astype(str).tolist())}check the 项目编号."
             )
             raise InputError(msg)
-        meta = self.backend.snapshots().set_index("as_of")
+        plans = self._stages()
         pieces = []
         for day, one in rows.groupby("as_of", sort=True):
-            pipelines = {k: tuple(v) for k, v in json.loads(meta.loc[day, "pipelines"]).items()}
+            pipelines, stages = plans[day]
             led = Ledger(
-                one.drop(columns="as_of"),
-                pd.DataFrame(columns=FINDING_COLUMNS),
-                pipelines,
-                json.loads(meta.loc[day, "stages"]),
+                one.drop(columns="as_of"), pd.DataFrame(columns=FINDING_COLUMNS), pipelines, stages
             )
             prog = project_progress(led, as_of=day, lang=lang)
             pieces.append(prog.assign(as_of=dt.date.fromisoformat(day)))
@@ -601,10 +618,11 @@ class LedgerStore:
         """
         from geo_renewal.progress import compare_ledgers
 
-        d1, d2 = self._resolve(from_date), self._resolve(to_date)
+        dates = self.dates()
+        d1, d2 = self._resolve(from_date, dates), self._resolve(to_date, dates)
         return compare_ledgers(
-            self.snapshot(d1),
-            self.snapshot(d2),
+            self._ledger(d1, polygons=False),  # the diff's columns hold no geometry
+            self._ledger(d2, polygons=False),
             as_of=d2,
             old_as_of=d1,
             only_changed=only_changed,
@@ -612,9 +630,7 @@ class LedgerStore:
         )
 
     def _weekly(self, table: str, as_of: Any) -> pd.DataFrame:
-        day = self._resolve(as_of)
-        out = self.backend.read(table, as_of=day)
-        return out.drop(columns=["valid_to", "row_hash"], errors="ignore")
+        return self._at(table, self._resolve(as_of), drop=("valid_to", "row_hash"))
 
     def tasks(self, as_of: Any = None) -> pd.DataFrame:
         """
@@ -710,7 +726,8 @@ def _row_hash(df: pd.DataFrame) -> np.ndarray:
     Return one 64-bit hash per row of its values (not where it was read from).
 
     Numbers are hashed as floats (830 and 830.0 are one value), dates as ISO days, text as
-    text; columns that are blank throughout are left out.
+    text; columns that are blank throughout are left out. A column is encoded once per
+    distinct value (`_coded`), which gives the hashes of encoding every cell.
     """
     parts = {}
     for c in sorted(df.columns):
@@ -719,12 +736,37 @@ def _row_hash(df: pd.DataFrame) -> np.ndarray:
         kind = column_kind(df[c])
         if kind in ("int", "float"):
             parts[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+        elif kind == "text" and isinstance(df[c].dtype, pd.StringDtype):
+            parts[c] = df[c]  # stored as it is, and hashed as its encoded cells would be
         else:
-            parts[c] = pd.Series(encode(df[c], kind), index=df.index, dtype=object)
+            parts[c] = _coded(df[c], kind)
     if not parts:
         return np.zeros(len(df), dtype="int64")
     frame = pd.DataFrame(parts, index=df.index)
     return pd.util.hash_pandas_object(frame, index=False).to_numpy().view("int64")
+
+
+#: What object columns of one type of cell ``infer_dtype`` names (equal cells encode alike).
+_ONE_TYPE = ("string", "empty", "date", "datetime", "boolean", "bytes")
+
+
+def _coded(s: pd.Series, kind: str) -> pd.Series:
+    """
+    Return the stored values of a column (`encode`) as a categorical of its distinct values.
+
+    ``hash_pandas_object`` hashes a text column by its distinct values and their codes, so
+    the categorical hashes exactly as the encoded cells would; only the distinct values are
+    encoded (a date column of 200,000 cells has a few hundred days). Object columns mixing
+    kinds of cells (numbers and text, tuples) are encoded cell by cell.
+    """
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in _ONE_TYPE:
+        # 0, 0.0 and False are one value to factorize but encode as "0", "0.0" and "False"
+        return pd.Series(encode(s, kind), index=s.index, dtype=object)
+    codes, uniques = pd.factorize(s)
+    encoded = np.array([*encode(pd.Series(uniques), kind), None], dtype=object)
+    codes2, cats = pd.factorize(encoded)  # two values may encode alike (830 and "830")
+    final = codes2[codes]  # code -1 of a blank cell: the None appended, code -1 again
+    return pd.Series(pd.Categorical.from_codes(final, categories=pd.Index(cats)), index=s.index)
 
 
 def _key_index(df: pd.DataFrame, keys: Sequence[str]) -> pd.Index:

@@ -20,7 +20,7 @@ from geo_renewal._checks import check_lang, check_range
 from geo_renewal._findings import Findings, concat_findings
 from geo_renewal._weekly_table import TableSpec, read_weekly_table
 from geo_renewal.ledger import _as_timestamp
-from geo_renewal.tasks import TaskTable
+from geo_renewal.tasks import TaskTable, _with_progress_share
 from geo_renewal.text import say
 
 __all__ = [
@@ -73,7 +73,8 @@ def supervise_tasks(
       or before `as_of`;
     * **yellow**: not red, and its 序时进度 — the share of its planned time elapsed on
       `as_of` ((as_of − planned start) ÷ (planned finish − planned start), 0–1) — exceeds
-      its progress (0–1) by more than `behind_points` percentage points (a task without
+      its ``progress_share`` (0–1; an old ``progress`` column reads the same) by more
+      than `behind_points` percentage points (a task without
       a progress figure is not judged);
     * **blue**: neither, and the planned finish is within `due_within_days` of `as_of`
       (the day itself and the last day included).
@@ -93,7 +94,7 @@ def supervise_tasks(
     -------
     supervised
         One row per unfinished task with a colour: ``colour``, ``colour_label``,
-        ``days_overdue`` (red), ``days_left``, ``elapsed_share``, ``progress``,
+        ``days_overdue`` (red), ``days_left``, ``elapsed_share``, ``progress_share``,
         ``behind_points``, and the task's own columns; most urgent first.
 
     Examples
@@ -101,7 +102,7 @@ def supervise_tasks(
     >>> t = pd.DataFrame({"project_id": "A", "task": ["签约", "规划许可", "环评", "供地"],
     ...     "planned_start": pd.to_datetime(["2026-01-01"] * 4),
     ...     "planned_finish": pd.to_datetime(["2026-03-01", "2026-03-31", "2026-03-08", "2026-06-01"]),
-    ...     "actual_finish": pd.NaT, "progress": [0.95, 0.2, 0.9, 0.5]})
+    ...     "actual_finish": pd.NaT, "progress_share": [0.95, 0.2, 0.9, 0.5]})
     >>> s = supervise_tasks(t, as_of="2026-03-01", due_within_days=7, behind_points=10)
     >>> s[["task", "colour"]].to_dict("records")
     [{'task': '规划许可', 'colour': 'yellow'}, {'task': '签约', 'colour': 'blue'}, {'task': '环评', 'colour': 'blue'}]
@@ -110,16 +111,16 @@ def supervise_tasks(
     day = _as_timestamp(as_of, "as_of")
     within = check_range(due_within_days, name="due_within_days", low=0)
     points = check_range(behind_points, name="behind_points", low=0, high=100)
-    t = pd.DataFrame(table).copy()
+    t = _with_progress_share(pd.DataFrame(table)).copy()
     for col in ("planned_start", "planned_finish", "actual_finish"):
         t[col] = pd.to_datetime(t[col]) if col in t else pd.NaT
-    if "progress" not in t:
-        t["progress"] = np.nan
+    if "progress_share" not in t:
+        t["progress_share"] = np.nan
     done = (t["actual_finish"] <= day).fillna(False)
     finish, start = t["planned_finish"], t["planned_start"]
     span = (finish - start).dt.days.astype(float)
     elapsed = ((day - start).dt.days.astype(float) / span.where(span > 0)).clip(0, 1)
-    behind = (elapsed - t["progress"].astype(float)) * 100
+    behind = (elapsed - t["progress_share"].astype(float)) * 100
     red = ~done & (finish < day).fillna(False)
     yellow = ~done & ~red & (behind > points + 1e-9).fillna(False)
     days_left = (finish - day).dt.days.astype(float)
@@ -211,7 +212,7 @@ def supervision_sheets(
             "days_overdue",
             "days_left",
             "elapsed_share",
-            "progress",
+            "progress_share",
             "behind_points",
             "note",
         )

@@ -32,6 +32,7 @@ from geopandas.array import GeometryDtype
 from geo_renewal._cellsafe import csv_field, set_cell, terminal_text
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError
+from geo_renewal._roles import CLASSES_ATTR, class_labels
 from geo_renewal.io import atomic_write
 from geo_renewal.schema import (
     CATEGORIES,
@@ -67,6 +68,7 @@ _XLSX_FORMATS = {
     "int": "#,##0",
     "float": "#,##0.00",
     "date": "yyyy-mm-dd",
+    "year": "0",
 }
 _PY_FORMATS = {
     "share": "{:.1%}",
@@ -76,6 +78,7 @@ _PY_FORMATS = {
     "int": "{:,.0f}",
     "float": "{:,.2f}",
     "date": "{:%Y-%m-%d}",
+    "year": "{:.0f}",
 }
 #: Columns whose cells are codes with labels (categories, land uses, structures, stages).
 _CODE_COLUMNS = frozenset(
@@ -102,6 +105,8 @@ def _kind(col: Any, dtype: Any) -> str:
         or base in {"share", "rate", "utilisation"}
     ):
         return "share"
+    if base in {"year", "build_year", "base_year"} or base.endswith("_year"):
+        return "year"  # 建成年代 1990, 年度 2026: not 1,990.00
     if base.startswith("days_") or base.endswith("_days"):
         return "count"  # whole days: 滞后天数 419, not 419.00
     if base.endswith("_ratio") or base in {"far", "ratio"}:
@@ -117,14 +122,18 @@ def _kind(col: Any, dtype: Any) -> str:
     return "int" if pd.api.types.is_integer_dtype(dtype) else "float"
 
 
-def _header(col: Any, lang: str) -> str:
+def _header(col: Any, lang: str, names: Mapping[str, str] | None = None) -> str:
     text = str(col)
     if ":" in text:
         metric, code = text.split(":", 1)
-        return say(
-            "tables.metric_of_code", lang, code=label(code, lang), metric=label(metric, lang)
-        )
+        code_text = (names or {}).get(code) or label(code, lang)
+        return say("tables.metric_of_code", lang, code=code_text, metric=label(metric, lang))
     return label(text, lang)
+
+
+def _class_names(df: pd.DataFrame, lang: str) -> dict[str, str]:
+    """Return a table's own class names (a rule set's 拆除重建类), carried in its ``attrs``."""
+    return class_labels(df, lang) if CLASSES_ATTR in df.attrs else {}
 
 
 def _width(text: str) -> int:
@@ -156,33 +165,54 @@ class _Column:
     formats: list[str | None] | None = None  # XLSX number format per cell, if they differ
 
 
+def _ahead_split(df: pd.DataFrame) -> pd.DataFrame:
+    """
+    Show a lag ahead of plan as 提前天数: ``days_behind`` < 0 moves to ``days_ahead`` (positive).
+
+    A table never shows a negative 滞后天数: a project 60 days ahead reads 提前天数 60 with
+    滞后天数 blank (the data keeps the signed ``days_behind``; only the table splits it).
+    """
+    if "days_behind" not in df.columns or "days_ahead" in df.columns:
+        return df
+    lag = pd.to_numeric(df["days_behind"], errors="coerce")
+    if not (lag < 0).any():
+        return df
+    out = df.copy()
+    out["days_behind"] = lag.where(~(lag < 0))
+    out.insert(out.columns.get_loc("days_behind") + 1, "days_ahead", (-lag).where(lag < 0))
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def _columns(df: pd.DataFrame, lang: str, index: bool | None) -> tuple[list[_Column], list[bool]]:
     """Prepare translated, formatted columns (the index first) and the total-row mask."""
+    df = _ahead_split(df)
     if index is None:
         index = not isinstance(df.index, pd.RangeIndex) or df.index.name is not None
     total_label = df.attrs.get("total_row", TOTAL_ROW)
     is_total = [isinstance(k, str) and k == total_label for k in df.index]
     cols: list[_Column] = []
+    names = _class_names(df, lang)
     if index:
-        cols.append(_index_column(df.index, lang))
+        cols.append(_index_column(df.index, lang, names))
     seen: set[str] = set()
     kind_by: Mapping[str, str] = df.attrs.get(KIND_BY_ATTR, {})
     for col in df.columns:
         s = df[col]
         if isinstance(s.dtype, GeometryDtype):
             continue  # geometries belong in write_layer, not in a table
-        header = _header(col, lang)
+        header = _header(col, lang, names)
         if header in seen:
             header = f"{header} [{_header_hint(col, lang)}]"
         seen.add(header)
         if col in kind_by and kind_by[col] in df.columns:
             cols.append(_mixed_column(header, s, df[kind_by[col]], lang))
         else:
-            cols.append(_column(header, col, s, lang))
+            cols.append(_column(header, col, s, lang, names))
     return cols, is_total
 
 
-def _index_column(idx: pd.Index, lang: str) -> _Column:
+def _index_column(idx: pd.Index, lang: str, names: Mapping[str, str] | None = None) -> _Column:
     """Return the index as the first column, special rows and codes labelled."""
     name = idx.name
     header = "" if name is None else _header(name, lang)
@@ -191,6 +221,8 @@ def _index_column(idx: pd.Index, lang: str) -> _Column:
     for k in idx:
         if isinstance(k, str) and k == OUTSIDE_ROW and outside is not None:
             values.append(pick(outside, lang))
+        elif isinstance(k, str) and names and k in names:
+            values.append(names[k])  # a rule set's own class (拆除重建类)
         elif isinstance(k, str) and k in _ROW_CODES:
             values.append(label(k, lang))
         else:
@@ -208,7 +240,7 @@ def _cells(kind: str, raw: list[Any], col: Any, lang: str) -> tuple[list[Any], l
     """File values and texts of one column of number kind `kind` (not text or bool)."""
     fmt = _PY_FORMATS[kind]
     values = raw
-    if kind == "count":  # whole counts as integers (CSV shows 12, not 12.0)
+    if kind in ("count", "year"):  # whole counts as integers (CSV shows 12, not 12.0)
         values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in raw]
     missing = MISSING_TEXT.get(str(col).split(":", 1)[0])
     if missing is not None:  # e.g. 建筑栋数 of a street not surveyed: 未调查, not 0 or blank
@@ -218,9 +250,13 @@ def _cells(kind: str, raw: list[Any], col: Any, lang: str) -> tuple[list[Any], l
     return values, ["" if v is None else fmt.format(v) for v in raw]
 
 
-def _text_cells(col: Any, raw: list[Any], lang: str) -> list[Any]:
+def _text_cells(
+    col: Any, raw: list[Any], lang: str, names: Mapping[str, str] | None = None
+) -> list[Any]:
     """Text cells, codes labelled: categories, stages, land uses and the value codes of `col`."""
     base = str(col).split(":", 1)[0]
+    if base == "category" and names:  # a rule set's own classes by their names
+        return [None if v is None else names.get(str(v)) or label(str(v), lang) for v in raw]
     if base in VALUE_LABELS:
         return [None if v is None else value_label(base, v, lang) for v in raw]
     if base in _CODE_COLUMNS:
@@ -228,7 +264,9 @@ def _text_cells(col: Any, raw: list[Any], lang: str) -> list[Any]:
     return raw
 
 
-def _column(header: str, col: Any, s: pd.Series, lang: str) -> _Column:
+def _column(
+    header: str, col: Any, s: pd.Series, lang: str, names: Mapping[str, str] | None = None
+) -> _Column:
     kind = _kind(col, s.dtype)
     raw = [_python(v) for v in s.astype(object).tolist()]
     if kind == "bool":
@@ -236,7 +274,7 @@ def _column(header: str, col: Any, s: pd.Series, lang: str) -> _Column:
         values: list[Any] = [None if v is None else (yes if v else no) for v in raw]
         return _Column(header, "text", values, ["" if v is None else v for v in values])
     if kind == "text":
-        values = _text_cells(col, raw, lang)
+        values = _text_cells(col, raw, lang, names)
         return _Column(header, kind, values, ["" if v is None else str(v) for v in values])
     values, texts = _cells(kind, raw, col, lang)
     return _Column(header, kind, values, texts)

@@ -10,6 +10,7 @@ the critical path and gives each task its float in days. See ``docs/guide/weekly
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +26,14 @@ from geo_renewal._findings import Findings, concat_findings
 from geo_renewal._weekly_table import TableSpec, read_weekly_table
 from geo_renewal.ledger import Ledger, _as_timestamp
 
-__all__ = ["TaskTable", "critical_path", "ledger_tasks", "read_tasks", "task_schedule"]
+__all__ = [
+    "TaskTable",
+    "critical_path",
+    "critical_path_table",
+    "ledger_tasks",
+    "read_tasks",
+    "task_schedule",
+]
 
 TASK_SPEC = TableSpec(
     what="task table",
@@ -41,12 +49,13 @@ TASK_SPEC = TableSpec(
         "actual_start": ("实际开始日期", "实际开始", "actual start"),
         "actual_finish": ("实际完成日期", "实际完成", "actual finish"),
         "depends_on": ("前置任务", "紧前任务", "依赖", "depends on"),
-        "progress": ("完成进度", "进度", "完成比例", "progress"),
+        # a share 0–1 (a percentage is divided by 100); `progress`, the old name, still reads
+        "progress_share": ("完成进度", "进度", "完成比例", "progress", "progress share"),
         "note": ("备注", "说明"),
     },
     required=("project_id", "task"),
     dates=("planned_start", "planned_finish", "actual_start", "actual_finish"),
-    numbers=("duration_days", "progress"),
+    numbers=("duration_days", "progress_share"),
     key=("project_id", "task_id"),
     alt_key=("project_id", "task"),
 )
@@ -80,7 +89,7 @@ class TaskTable:
         One row per task: ``project_id``, ``task_id`` (the task's name when the sheet has
         no 任务编号), ``task``, ``responsible_unit``, ``responsible_person``,
         ``duration_days``, ``planned_start``, ``planned_finish``, ``actual_start``,
-        ``actual_finish``, ``depends_on`` (a tuple of task ids), ``progress`` (0–1),
+        ``actual_finish``, ``depends_on`` (a tuple of task ids), ``progress_share`` (0–1),
         ``source_row``.
     findings
         One row per problem (`geo_renewal._findings.FINDING_COLUMNS`): unknown
@@ -136,6 +145,25 @@ def read_tasks(source: str | Path | pd.DataFrame, *, sheet: str | int | None = N
     return TaskTable(table=table.reset_index(drop=True), findings=all_findings)
 
 
+def _with_progress_share(table: pd.DataFrame) -> pd.DataFrame:
+    """
+    Return tasks with ``progress_share`` (0–1), taken from an old ``progress`` column if need be.
+
+    Stores and frames written before the column had its ``_share`` name hold ``progress``
+    (a share, or a percentage above 1); they read the same.
+    """
+    if "progress" not in table.columns:
+        return table
+    out = table.copy()
+    old = pd.to_numeric(out.pop("progress"), errors="coerce").astype(float)
+    old = old.where(~(old > 1), old / 100).clip(0, 1)
+    if "progress_share" in out.columns:
+        out["progress_share"] = pd.to_numeric(out["progress_share"], errors="coerce").fillna(old)
+    else:
+        out["progress_share"] = old
+    return out
+
+
 def _normalise_tasks(table: pd.DataFrame, findings: Findings) -> pd.DataFrame:
     out = table.copy()
     for col in TASK_SPEC.columns:
@@ -152,8 +180,8 @@ def _normalise_tasks(table: pd.DataFrame, findings: Findings) -> pd.DataFrame:
         tuple(p for p in _SEPARATORS.split(str(v)) if p) if isinstance(v, str) else ()
         for v in out["depends_on"]
     ]
-    prog = out["progress"].astype(float)
-    out["progress"] = prog.where(~(prog > 1), prog / 100).clip(0, 1)
+    prog = out["progress_share"].astype(float)
+    out["progress_share"] = prog.where(~(prog > 1), prog / 100).clip(0, 1)
     span = (out["planned_finish"] - out["planned_start"]).dt.days.astype(float)
     missing = out["duration_days"].isna()
     out["duration_days"] = out["duration_days"].where(~missing, span).astype(float)
@@ -343,7 +371,7 @@ def ledger_tasks(ledger: Ledger | pd.DataFrame) -> pd.DataFrame:
         out[col] = pd.to_datetime(out[col]).astype("datetime64[us]")
     out["actual_start"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[us]")
     out["duration_days"] = (out["planned_finish"] - out["planned_start"]).dt.days.astype(float)
-    out["progress"] = np.where(out["actual_finish"].notna(), 1.0, np.nan)
+    out["progress_share"] = np.where(out["actual_finish"].notna(), 1.0, np.nan)
     out["in_cycle"] = False
     return out
 
@@ -360,10 +388,15 @@ def task_schedule(
     The backward pass gives each task its latest finish (the earliest latest start of the
     tasks that wait for it, or the target for a task nothing waits for) and latest start
     (latest finish − duration). The forward pass starts when the longest chain must start
-    (target − its length) — or, with `as_of`, a finished task keeps its actual finish and
-    an unfinished one cannot start before `as_of` — and gives the earliest dates. Float
+    (target − its length) — or, with `as_of`, a finished task keeps its actual finish, a
+    task with an ``expected_finish`` (a forecast, e.g. of signing at the recent pace)
+    finishes then (not before `as_of` or its predecessors), a task under way
+    (``progress_share`` between 0 and 1) finishes the rest of its duration from `as_of`
+    (or from its predecessors' finish), and one not begun cannot start before `as_of` —
+    and gives the earliest dates. Float
     is latest start − earliest start in days; the critical path is the chain of tasks
-    with the least float (0 without `as_of`; negative float: the target cannot be met).
+    with the least float (0 without `as_of`; negative float: the target cannot be met) —
+    with `as_of`, among the tasks not finished by then (a finished task's float is history).
 
     Parameters
     ----------
@@ -448,8 +481,11 @@ def _project_schedule(
     ls = {i: lf[i] - dur[i] for i in ids}
     es, ef = _forward(sub, order, deps, dur, min(ls.values(), default=0.0), target, day)
     flt = {i: ls[i] - es[i] for i in ids}
-    least = min(flt.values(), default=0.0)
-    crit = {i: abs(flt[i] - least) < 1e-9 for i in ids}
+    # on a day, the path is what is left: a finished task's float is history
+    finished = dict(zip(ids, sub["actual_finish"], strict=True))
+    pool = ids if day is None else [i for i in ids if not (finished[i] <= day)]
+    least = min((flt[i] for i in pool), default=0.0)
+    crit = {i: i in pool and abs(flt[i] - least) < 1e-9 for i in ids}
 
     def at(x: float) -> pd.Timestamp:
         return target + pd.Timedelta(days=float(x))
@@ -494,6 +530,11 @@ def _forward(
 
     done = dict(zip(sub["task_id"], sub["actual_finish"], strict=True))
     began = dict(zip(sub["task_id"], sub["actual_start"], strict=True))
+    share = _with_progress_share(sub).get("progress_share")
+    shares = share.to_numpy() if share is not None else np.full(len(sub), np.nan)
+    part = dict(zip(sub["task_id"], shares, strict=True))
+    expected = pd.to_datetime(sub["expected_finish"]) if "expected_finish" in sub else None
+    due = dict(zip(sub["task_id"], expected, strict=True)) if expected is not None else {}
     es: dict[str, float] = {}
     ef: dict[str, float] = {}
     for i in order:
@@ -503,7 +544,17 @@ def _forward(
                 ef[i] = float(rel(done[i]))
                 es[i] = ef[i] - dur[i] if pd.isna(began[i]) else float(rel(began[i]))
                 continue
-            base = max(base, float(rel(day)) if pd.isna(began[i]) else float(rel(began[i])))
+            now = float(rel(day))
+            if pd.notna(due.get(i, pd.NaT)):  # a forecast of its finish (the signing pace)
+                ef[i] = max(float(rel(due[i])), base, now)
+                es[i] = ef[i] - dur[i]
+                continue
+            p = float(part[i]) if pd.notna(part[i]) else 0.0
+            if 0 < p < 1:  # under way: what is left of it from the day on (or its predecessors)
+                ef[i] = max(base, now) + math.ceil(dur[i] * (1 - p) - 1e-9)  # whole days
+                es[i] = ef[i] - dur[i]
+                continue
+            base = max(base, now if pd.isna(began[i]) else float(rel(began[i])))
         es[i] = base
         ef[i] = base + dur[i]
     return es, ef
@@ -535,3 +586,69 @@ def critical_path(schedule: pd.DataFrame) -> dict[Any, str]:
         sub = sub.sort_values("early_start", kind="stable")
         out[pid] = " → ".join(str(t) for t in sub["task"])
     return out
+
+
+#: Columns of `critical_path_table`, in order.
+CRITICAL_COLUMNS = [
+    "project_id",
+    "path_step",
+    "task",
+    "responsible_unit",
+    "responsible_person",
+    "duration_days",
+    "late_start",
+    "late_finish",
+    "float_days",
+    "early_start",
+    "early_finish",
+    "planned_finish",
+    "plan_slack_days",
+    "target_date",
+    "days_before_target",
+]
+
+
+def critical_path_table(schedule: pd.DataFrame, target_date: Any) -> pd.DataFrame:
+    """
+    Return the tasks on each project's critical path, in order: the 关键路径 sheet.
+
+    Parameters
+    ----------
+    schedule
+        The output of `task_schedule`.
+    target_date
+        The targets the schedule was set from: one date, or project id -> date.
+
+    Returns
+    -------
+    table
+        One row per critical task (`CRITICAL_COLUMNS`): ``path_step`` (1, 2, … by earliest
+        start), the task and who is responsible, its duration, latest start and finish
+        (倒排: the day it must start and finish for the target), ``float_days`` (总时差;
+        negative: the target cannot be met at the current state), the earliest dates,
+        the planned finish and ``plan_slack_days``, ``target_date`` and
+        ``days_before_target`` (target − latest finish).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"项目编号": ["A"] * 3, "任务名称": ["立项", "环评", "签约"],
+    ...     "工期": [10, 20, 60], "前置任务": [None, "立项", "立项"]})
+    >>> s = task_schedule(read_tasks(raw), "2026-12-31")
+    >>> t = critical_path_table(s, "2026-12-31")
+    >>> t[["path_step", "task", "late_start", "late_finish", "days_before_target"]]
+       path_step task late_start late_finish  days_before_target
+    0          1   立项 2026-10-22  2026-11-01                  60
+    1          2   签约 2026-11-01  2026-12-31                   0
+    """
+    crit = schedule[schedule["critical"].astype(bool)].copy()
+    if crit.empty:
+        return pd.DataFrame(columns=CRITICAL_COLUMNS)
+    crit = crit.sort_values(["early_start", "late_start"], kind="stable")
+    order = {pid: k for k, pid in enumerate(pd.unique(schedule["project_id"]))}
+    crit["_p"] = crit["project_id"].map(order)
+    crit = crit.sort_values("_p", kind="stable").drop(columns="_p").reset_index(drop=True)
+    crit["path_step"] = crit.groupby("project_id", sort=False).cumcount() + 1
+    targets = [_target(target_date, pid) for pid in crit["project_id"]]
+    crit["target_date"] = pd.to_datetime(pd.Series(targets)).astype("datetime64[us]")
+    crit["days_before_target"] = (crit["target_date"] - crit["late_finish"]).dt.days
+    return crit[[c for c in CRITICAL_COLUMNS if c in crit.columns]]

@@ -99,6 +99,23 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     # zone names (classify.zone_names): street · class · number
     "classify.zone_name": ("{street}·{category}·{number}", "{street} · {category} · {number}"),
     "classify.zone_name_no_street": ("{category}·{number}", "{category} · {number}"),
+    # rules.py: a rule set's classes without a role (what the class means for the figures)
+    "rules.no_role": (
+        "规则集 {source} 的分类 {classes} 未声明作用（role），其地块只按该类统计：户数、建筑面积"
+        "不计入征收拆迁，不计安置需求和63号文拆除面积（共 {n:,} 个地块、{households:,.0f} 户）。"
+        "如该类为拆除类，请在规则集的分类表中为其声明作用“征收拆迁”（可选作用：{roles}）。",
+        "The classes {classes} of rule set {source} declare no role: their parcels are counted "
+        "under the class only, not as demolished, resettlement demand or 63号文 demolition "
+        "({n:,} parcels, {households:,.0f} households). If a class is demolition, add "
+        'role = "demolish" to it under [categories] (roles: {roles}).',
+    ),
+    "rules.no_sites": (
+        "规则集 {source} 没有作用为“安置用地”的分类，plan.toml 也未给出安置地块图层："
+        "{households:,} 户实物安置需求没有可选安置地块，安置落位为 0。",
+        'Rule set {source} has no resettlement-site class (role = "resettlement_site") and '
+        "plan.toml gives no sites layer ([layers.sites]): {households:,} households wanting a "
+        "flat have no site to go to.",
+    ),
     # the one-page report
     "report.subtitle": (
         "城市更新挂图作战 · 会议材料 · 截至 {as_of}",
@@ -171,6 +188,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "findings.kind.duplicate_column": ("表头重复", "duplicate header"),
     "findings.kind.duplicate_polygon": ("项目范围重复", "duplicate project polygon"),
     "findings.kind.no_ledger_row": ("项目范围无台账记录", "polygon without ledger row"),
+    "findings.kind.other_street_polygons": (
+        "其他街道的项目范围（本台账不含）",
+        "polygons of streets not in this ledger",
+    ),
     "findings.kind.no_polygon": ("台账项目无项目范围", "project without polygon"),
     "findings.kind.plan_after_target": ("计划日期晚于目标日期", "plan after target date"),
     "findings.kind.signed_exceeds_households": (
@@ -462,8 +483,8 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{closed} of {n} bundles stay closed.",
     ),
     "cashflow.chart.title": (
-        "累计资金余额与贷款余额（万元）",
-        "Cumulative balance and loan (10⁴ yuan)",
+        "累计净现金流与贷款余额（万元）",
+        "Cumulative net flow and loan (10⁴ yuan)",
     ),
     "cashflow.chart.balance": ("累计净现金流（融资前）", "Cumulative net flow (before financing)"),
     "cashflow.chart.loan": ("贷款余额", "Loan balance"),
@@ -478,27 +499,28 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{bundle}: {reason} in {when}",
     ),
     "cashflow.moved.signing": (
-        "{n} 个未签约项目的签约、征收补偿和拆除推迟 {sign:g} 个月，供地及土地收入推迟 {supply}",
-        "{n} unsigned projects: signing, compensation and demolition {sign:g} months later, "
-        "land supply and its revenue {supply} later",
+        "{who}的签约、征收补偿和拆除推迟 {sign:g} 个月，供地及土地收入推迟 {supply}",
+        "{who}: signing, compensation and demolition {sign:g} months later, land supply and "
+        "its revenue {supply} later",
     ),
     "cashflow.moved.signing_none": (
-        "各项目均已签约，签约延迟不推迟任何项目",
-        "Every project has signed: a signing delay moves nothing",
+        "没有未签约的征收拆迁项目，签约延迟不推迟任何项目",
+        "No expropriation project is left to sign: a signing delay moves nothing",
     ),
     "cashflow.moved.range": (
         "{lo:g}–{hi:g} 个月（计划余量吸收其余）",
         "{lo:g}–{hi:g} months (the plan's slack absorbs the rest)",
     ),
     "cashflow.district": ("全区（作为一个整体项目）", "the district as one project"),
+    "cashflow.moved.count": ("{n} 个项目", "{n} projects"),
     "cashflow.moved.months": ("{n:g} 个月", "{n:g} months"),
     "cashflow.moved.absorbed": (
         "0 个月（计划余量全部吸收）",
         "0 months (absorbed by the plan's slack)",
     ),
     "cashflow.moved.supply": (
-        "{n} 个项目未成交地块的土地收入推迟 {months:g} 个月（已成交地块不动）",
-        "{n} projects: land revenue of unsold plots {months:g} months later (sold plots stay)",
+        "{who}未成交地块的土地收入推迟 {months:g} 个月（已成交地块不动）",
+        "{who}: land revenue of unsold plots {months:g} months later (sold plots stay)",
     ),
     "cashflow.moved.land_price": (
         "土地收入{pct}，时点不变",
@@ -514,7 +536,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "Compensation (temporary allowance included) {pct}, dates unchanged",
     ),
     "cashflow.signing_note": (
-        "签约延迟 {months} 使{bundles}的资金平衡改善（最多 {gain:,.0f} 万元），这不是符号错误：延迟不改变"
+        "签约延迟 {months}时，{bundles}的资金平衡改善（最多 {gain:,.0f} 万元）。这不是符号错误：延迟不改变"
         "任何一笔收支的总额，只改变利息。借款期间，资金平衡等于各笔收支按贷款利率计到期末的终值之和，"
         "签约延迟推迟了征收补偿和拆除费用，也推迟了供地和土地收入；当推迟的费用终值减少多于推迟的"
         "土地收入终值减少时（被推迟项目的土地收入低于其成本、计划供地留有余量使土地收入推迟较少，"
@@ -544,6 +566,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "print.date": ("制图日期：{date}", "Map date: {date}"),
     "print.sources": ("数据来源：{sources}", "Data sources: {sources}"),
     "print.as_of": ("截至日期：{as_of}", "Status as of: {as_of}"),
+    "print.overdue_left_out": (
+        "其中 {n} 个逾期项目的标注无处可放：{ids}（见台账）",
+        "of which {n} overdue projects have no room for their label: {ids} (see the ledger)",
+    ),
     "print.labels_left_out": (
         "另有 {n} 个标注因图面空间不足未注记",
         "{n} further labels left out for lack of space",
@@ -653,6 +679,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.step.workbook": ("统计表", "workbook"),
     "workflow.step.report": ("会议材料", "report"),
     "workflow.step.print": ("打印图", "print"),
+    "workflow.step.weekly_files": ("周例会文件", "weekly files"),
     "workflow.summary.class_households": (", {n:,.0f} 户", ", {n:,.0f} households"),
     "workflow.summary.resettlement": (
         "安置: {placed:,.0f} / {flats:,.0f} 户已落位",
@@ -721,6 +748,8 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "workflow.file.permitted_height": ("允许高度栅格", "Permitted-height raster"),
     "workflow.file.skyline": ("天际线图", "Skyline chart"),
     "workflow.file.view3d": ("三维视图", "3D view"),
+    "workflow.file.playback_map": ("进度回放图", "Progress playback map"),
+    "workflow.file.store": ("台账库", "Ledger store"),
     "corridors.view3d_title": ("视廊三维视图", "View corridors in 3D"),
     "corridors.view3d_note_summary": (
         "⚠ 示例参数，超高结果仅作示意（点击查看）",
@@ -764,6 +793,31 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{n_open} open ({n_late} overdue); {n_closed} closed since the last meeting.",
     ),
     "weekly.report.assessment": ("考核排名", "Assessment ranking"),
+    "weekly.report.critical": ("关键路径与总时差", "Critical path and float"),
+    "weekly.report.critical_counts": (
+        "{n} 个项目从目标日期倒排工期；其中 {n_lost} 个项目总时差为负，按现状已保不住目标日期。"
+        "关键路径上每项任务的最迟开始、最迟完成见工作簿“关键路径”表。",
+        "{n} projects scheduled back from their target dates; {n_lost} have a negative float: "
+        "at the current state the target is lost. The latest start and finish of every task "
+        "on the path are on the workbook's Critical path sheet.",
+    ),
+    "weekly.caveat.other_day": (
+        "督办、考核和一户一档取自台账库 {day} 的快照，不是本次统计日期 {as_of}：台账库里没有 {as_of} 的快照。",
+        "Supervision, assessment and households are of the store's snapshot of {day}, not of "
+        "the run's day {as_of}: the store has no snapshot of {as_of}.",
+    ),
+    "weekly.caveat.disagree": (
+        "台账库 {day} 的快照与台账文件有 {n} 处不一致（台账文件 / 台账库）：{diffs}。进度图按台账文件，"
+        "督办、考核按台账库；核实后以一方为准再开会。",
+        "The store's snapshot of {day} differs from the ledger file in {n} figures (file / store): "
+        "{diffs}. The progress map is the file's, supervision and assessment the store's; "
+        "settle which is right before the meeting.",
+    ),
+    "weekly.caveat.no_target": (
+        "项目 {ids} 台账中没有目标日期，无法倒排工期，关键路径表中没有这些项目；请在台账中填写目标日期。",
+        "Projects {ids} have no target date in the ledger: no backward schedule, so they "
+        "are not on the critical-path sheet; fill in 目标日期.",
+    ),
     "weekly.report.households": (
         "签约进度与预测（一户一档）",
         "Signing and forecast (households)",

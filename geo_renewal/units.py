@@ -20,6 +20,7 @@ import shapely
 from geo_renewal._checks import check_lang
 from geo_renewal._errors import ConservationError, InputError, SchemaError
 from geo_renewal._overlaps import _overlapping_pairs
+from geo_renewal._roles import class_labels, in_role
 from geo_renewal._stats_kernel import _assign_zones, _project, _zone_setup
 from geo_renewal.classify import _building_owners
 from geo_renewal.crs import area, check_crs, check_same_crs, to_working, working_crs
@@ -329,13 +330,14 @@ def unit_checks(
     values = _parcel_values(parcels, buildings, resettlement, demand_by, category_col)
     p, g, w, keys, parea_share = _apportion(parcels, units)
     table = _sum_rows(values, p, g, w, len(keys), parea_share)
+    _whole_households(table)
     table.index = pd.Index([*keys, TOTAL_ROW], name="renewal_unit")
     outside = pick(OUTSIDE_LABELS["renewal_unit"], lang)  # as the workbook labels the row
     names = [*units["name"], outside, label(TOTAL_ROW, lang)]
     table.insert(0, "name", names)
     # Planned floor area is known per unit only: no 拆建比 outside or over the whole layer.
     table["planned_floor_area_m2"] = [*units["planned_floor_area_m2"], np.nan, np.nan]
-    table.insert(1, "class_mix", _class_mix(table, lang))
+    table.insert(1, "class_mix", _class_mix(table, lang, class_labels(parcels, lang)))
     if resettlement is None:
         table = table.drop(columns=["flat_households", "nearby_households"])
     if "households" not in parcels.columns:  # not known, never 0: the nearby rate not checked
@@ -362,7 +364,7 @@ def _parcel_values(
     """Additive per-parcel values: floor area, demolished and exempt parts, households."""
     floor = _numbers(parcels, "floor_area")
     codes = parcels[category_col].astype("string").fillna("").to_numpy(dtype=object)
-    demolish = codes == "demolish"
+    demolish = in_role(parcels, "demolish", category_col=category_col)  # 拆除重建类 too
     households = _numbers(parcels, "households")
     exempt = np.where(demolish, _exempt_floor_area(parcels, buildings, floor), 0.0)
     values = {
@@ -489,7 +491,34 @@ def _sum_rows(
     return pd.DataFrame(cols)
 
 
-def _class_mix(table: pd.DataFrame, lang: str) -> list[str]:
+#: Household columns from the fewest to the most: each is part of the next in every row.
+_NESTED_HOUSEHOLDS = ("nearby_households", "flat_households", "demolish_households", "households")
+
+
+def _whole_households(table: pd.DataFrame) -> None:
+    """
+    Round the apportioned households of the units and the outside row to whole households.
+
+    The parts between nested columns (nearby, the rest of the flats, the rest of the
+    demolished, the others) are rounded by the largest remainder
+    (`geo_renewal.demand.whole_counts`), so every row keeps nearby ≤ flats ≤ demolished ≤
+    households and every column still adds up to its (whole) total row.
+    """
+    from geo_renewal.demand import whole_counts
+
+    cols = [c for c in _NESTED_HOUSEHOLDS if c in table.columns]
+    rows = table.iloc[:-1]  # the units and the outside row; the last row is the total
+    below = np.zeros(len(rows))
+    whole = np.zeros(len(rows))
+    for col in cols:
+        v = rows[col].to_numpy(dtype=float)
+        whole = whole + whole_counts(v - below)
+        below = v
+        table.iloc[:-1, table.columns.get_loc(col)] = whole
+        table.iloc[-1, table.columns.get_loc(col)] = whole.sum()
+
+
+def _class_mix(table: pd.DataFrame, lang: str, names: dict[str, str]) -> list[str]:
     """Land by class per row in words, largest first: ``征收拆迁 35%、保留提升 65%``."""
     cross = [c for c in table.columns if c.startswith("area_m2:")]
     land = table["area_m2"].to_numpy(dtype=float)
@@ -501,7 +530,7 @@ def _class_mix(table: pd.DataFrame, lang: str) -> list[str]:
         )
         texts.append(
             sep.join(
-                f"{label(code, lang)} {a / land[r]:.0%}"
+                f"{names.get(code) or label(code, lang)} {a / land[r]:.0%}"
                 for a, code in parts
                 if land[r] > 0 and a / land[r] >= 0.005
             )

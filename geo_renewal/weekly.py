@@ -7,7 +7,7 @@ meeting decisions, the scores of streets and units with their change since the l
 snapshot, the signing forecasts, the 清零 lists and the reconciliation of the ledger with
 the households; `WeeklyMeeting.tables` are its workbook sheets and `weekly_section` its
 part of the meeting report. The project file's ``[weekly]`` section (`weekly_section_of`)
-and the workflow step (`weekly_step`) run it from ``plan.toml``. See
+and the workflow step (`geo_renewal._weekly_run.weekly_step`) run it from ``plan.toml``. See
 ``docs/guide/weekly.md``.
 """
 
@@ -28,7 +28,6 @@ from geo_renewal.text import say
 if TYPE_CHECKING:
     from geo_renewal.ledger import Ledger
     from geo_renewal.store import LedgerStore
-    from geo_renewal.workflow import RunResult
 
 __all__ = [
     "WeeklyMeeting",
@@ -36,11 +35,10 @@ __all__ = [
     "weekly_meeting",
     "weekly_section",
     "weekly_section_of",
-    "weekly_step",
     "write_weekly_meeting",
 ]
 
-_KEYS = {"store", "due_within_days", "behind_points", "assessment", "window_days"}
+_KEYS = {"store", "weeks", "due_within_days", "behind_points", "assessment", "window_days"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,13 @@ class WeeklySpec:
     Attributes
     ----------
     store
-        The ledger store (GeoPackage) whose snapshot the run uses.
+        The ledger store (GeoPackage) whose snapshot the run uses; None with `weeks`.
+    weeks
+        A folder of weekly folders (``2026-11-20/`` …) the run imports into a new store of
+        its own (`import_weeks`), written with its outputs as ``renewal.gpkg``; or None.
+    projects
+        The project polygons of the file's ``[layers.projects]`` (path, layer), imported
+        with `weeks` so the playback map can draw them.
     due_within_days, behind_points
         The 督办 thresholds (`geo_renewal.supervision.supervise_tasks`).
     assessment
@@ -60,11 +64,13 @@ class WeeklySpec:
         Days of the recent signing pace (`geo_renewal.households.signing_forecast`).
     """
 
-    store: Path
+    store: Path | None
     due_within_days: int = 7
     behind_points: float = 10.0
     assessment: Path | None = None
     window_days: int = 28
+    weeks: Path | None = None
+    projects: tuple[Path, str | None] | None = None
 
 
 @dataclass
@@ -91,6 +97,10 @@ class WeeklyMeeting:
         findings of the reconciliation.
     caveats
         Sentences a reader must know (placeholder weights, no household table).
+    critical, critical_summary
+        The tasks on each project's critical path (`geo_renewal.tasks.critical_path_table`,
+        scheduled back from the ledger's 目标日期 on the snapshot's day) and one line per
+        project: the path, its 总时差 and the earliest finish at the current state.
     """
 
     as_of: dt.date
@@ -111,6 +121,10 @@ class WeeklyMeeting:
     findings: pd.DataFrame
     caveats: list[str] = field(default_factory=list)
     due_within_days: int = 7
+    critical: pd.DataFrame = field(default_factory=pd.DataFrame)
+    critical_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    store_path: Path | None = None
+    built_from: Path | None = None
 
     def tables(self, lang: str | None = None) -> dict[str, pd.DataFrame]:
         """
@@ -131,6 +145,8 @@ class WeeklyMeeting:
         lang = check_lang(lang)
         out = {say("weekly.sheet.supervision", lang): self.by_unit}
         out.update(supervision_sheets(self.supervised, lang=lang))
+        if len(self.critical):
+            out[say("weekly.sheet.critical_path", lang)] = self.critical
         out[say("weekly.sheet.decisions_open", lang)] = _decision_cols(self.decisions_open)
         out[say("weekly.sheet.decisions_closed", lang)] = _decision_cols(self.decisions_closed)
         out[say("weekly.sheet.assessment_street", lang)] = self.assessment_street
@@ -276,6 +292,11 @@ def _assemble(
         forecast = clearance = reconciliation = pd.DataFrame()
         findings = pd.DataFrame()
     sup = now["supervised"]
+    critical, summary, missing = _critical(
+        _signing_expected(now["tasks"], forecast), now["ledger"], day
+    )
+    if missing:
+        caveats.append(say("weekly.caveat.no_target", lang, ids="、".join(missing)))
     return WeeklyMeeting(
         as_of=day,
         last_meeting=last,
@@ -297,6 +318,74 @@ def _assemble(
         findings=findings,
         caveats=caveats,
         due_within_days=due_within_days,
+        critical=critical,
+        critical_summary=summary,
+    )
+
+
+def _signing_expected(tasks: pd.DataFrame, forecast: pd.DataFrame) -> pd.DataFrame:
+    """
+    Give each project's 签约 task the forecast finish of its signing (一户一档's recent pace).
+
+    The critical path then agrees with the 签约预测 sheet: signing ends when the households
+    say it will, not when the task's percentage would have it.
+    """
+    if tasks.empty or forecast is None or not len(forecast) or "forecast_date" not in forecast:
+        return tasks
+    when = forecast.set_index("project_id")["forecast_date"]
+    when = when[~when.index.duplicated()]
+    signing = tasks["task"].astype(str).eq("签约") | tasks["task_id"].astype(str).eq("signing")
+    out = tasks.copy()
+    out["expected_finish"] = pd.to_datetime(out["project_id"].map(when).where(signing))
+    return out
+
+
+def _critical(
+    tasks: pd.DataFrame, ledger: Ledger, day: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """
+    Return the critical-path table, its summary per project and the projects without a target.
+
+    Tasks are scheduled back from each project's 目标日期 as of the snapshot's day (finished
+    tasks keep their actual finish, the others start no earlier than the day), so a negative
+    总时差 says the target is lost at the current state. A project without a 目标日期 has no
+    critical path; it is named in a caveat, not left out silently.
+    """
+    from geo_renewal.tasks import critical_path, critical_path_table, task_schedule
+
+    empty = pd.DataFrame()
+    table = pd.DataFrame(ledger.table)
+    if tasks.empty or "target_date" not in table.columns:
+        return empty, empty, []
+    targets = table.set_index("project_id")["target_date"]
+    targets = targets[~targets.index.duplicated()]
+    has = targets.dropna()
+    ids = pd.unique(tasks["project_id"])
+    missing = [str(p) for p in ids if p not in has.index]
+    finished = pd.to_datetime(tasks["actual_finish"]) <= pd.Timestamp(day)
+    open_ids = set(tasks.loc[~finished.fillna(False).to_numpy(), "project_id"])
+    missing = [p for p in missing if p in {str(i) for i in open_ids}]
+    # a project whose every task is finished has no path left to keep
+    own = tasks[tasks["project_id"].isin(has.index) & tasks["project_id"].isin(open_ids)]
+    if own.empty:
+        return empty, empty, missing
+    schedule = task_schedule(own, has, as_of=day)
+    critical = critical_path_table(schedule, has)
+    paths = critical_path(schedule)
+    by = critical.groupby("project_id", sort=False)
+    summary = pd.DataFrame(
+        {
+            "project_id": list(by.groups),
+            "critical_path": [paths.get(p, "") for p in by.groups],
+            "float_days": by["float_days"].min().to_numpy(),
+            "early_finish": by["early_finish"].max().to_numpy(),
+            "target_date": by["target_date"].first().to_numpy(),
+        }
+    )
+    return (
+        critical,
+        summary.sort_values("float_days", kind="stable").reset_index(drop=True),
+        missing,
     )
 
 
@@ -404,6 +493,16 @@ def weekly_section(meeting: WeeklyMeeting | None, lang: str | None = None) -> st
             caveat + table(meeting.assessment_street, cols) + table(meeting.assessment_unit, cols),
         )
     )
+    if len(meeting.critical_summary):
+        cs = meeting.critical_summary
+        n_lost = int((cs["float_days"] < 0).sum())
+        parts.append(
+            _section(
+                say("weekly.report.critical", lang),
+                say("weekly.report.critical_counts", lang, n=len(cs), n_lost=n_lost),
+                table(cs, list(cs.columns)),
+            )
+        )
     if len(meeting.forecast):
         fcols = [
             "project_id",
@@ -490,8 +589,9 @@ def weekly_section_of(doc: dict[str, Any], base: Path, path: Path) -> WeeklySpec
     """
     Check the ``[weekly]`` section of a project file (None when there is none).
 
-    Keys: ``store`` (the ledger store, relative to the project file; required here or as
-    ``[ledger] store``),
+    Keys: ``store`` (the ledger store, relative to the project file; here or as
+    ``[ledger] store``) or ``weeks`` (a folder of weekly folders: the run imports them into
+    a store of its own, `import_weeks`, and writes it with its outputs),
     ``due_within_days`` (7), ``behind_points`` (10), ``assessment`` (a 考核 TOML file) and
     ``window_days`` (28).
 
@@ -538,8 +638,50 @@ def weekly_section_of(doc: dict[str, Any], base: Path, path: Path) -> WeeklySpec
         if k not in _KEYS:
             msg = f"{where} `{k}` is not a key; {did_you_mean(k, _KEYS)}valid keys: {', '.join(sorted(_KEYS))}."
             raise InputError(msg)
+    store, weeks = _store_or_weeks(sec, where, base)
+    assessment = sec.get("assessment")
+    if assessment is not None:
+        a = Path(assessment)
+        assessment = a if a.is_absolute() else base / a
+        if not assessment.exists():
+            msg = f"{where} `assessment` names {assessment}, which does not exist; fix the path."
+            raise InputError(msg)
+    return WeeklySpec(
+        store=store,
+        due_within_days=int(_num(sec, "due_within_days", 7, where, 0, 365)),
+        behind_points=_num(sec, "behind_points", 10.0, where, 0, 100),
+        assessment=assessment,
+        window_days=int(_num(sec, "window_days", 28, where, 7, 365)),
+        weeks=weeks,
+        projects=_projects_layer(doc, base) if weeks is not None else None,
+    )
+
+
+def _store_or_weeks(
+    sec: dict[str, Any], where: str, base: Path
+) -> tuple[Path | None, Path | None]:
+    """Return the existing store, or the folder of weeks the run builds its own store from."""
+    if "store" in sec and "weeks" in sec:
+        msg = (
+            f"{where} has both `store` and `weeks`; give `store` (the office's ledger store) "
+            f"or `weeks` (a folder of weekly folders the run imports into a store of its own)."
+        )
+        raise InputError(msg)
+    if isinstance(sec.get("weeks"), str):
+        weeks = Path(sec["weeks"])
+        weeks = weeks if weeks.is_absolute() else base / weeks
+        if not weeks.is_dir():
+            msg = (
+                f"{where} `weeks` names {weeks}, which is not a folder; give the folder holding "
+                f"one folder per meeting day (2026-11-20/ …)."
+            )
+            raise InputError(msg)
+        return None, weeks.resolve()
     if not isinstance(sec.get("store"), str):
-        msg = f'{where} needs `store`, the ledger store file; write e.g. store = "renewal.gpkg".'
+        msg = (
+            f'{where} needs `store`, the ledger store file (e.g. store = "renewal.gpkg"), or '
+            f'`weeks`, a folder of weekly folders (e.g. weeks = "weekly").'
+        )
         raise InputError(msg)
     store = Path(sec["store"])
     store = store if store.is_absolute() else base / store
@@ -549,20 +691,19 @@ def weekly_section_of(doc: dict[str, Any], base: Path, path: Path) -> WeeklySpec
             f"first with `geo-renewal ledger import … --store {sec['store']}`."
         )
         raise InputError(msg)
-    assessment = sec.get("assessment")
-    if assessment is not None:
-        a = Path(assessment)
-        assessment = a if a.is_absolute() else base / a
-        if not assessment.exists():
-            msg = f"{where} `assessment` names {assessment}, which does not exist; fix the path."
-            raise InputError(msg)
-    return WeeklySpec(
-        store=store.resolve(),
-        due_within_days=int(_num(sec, "due_within_days", 7, where, 0, 365)),
-        behind_points=_num(sec, "behind_points", 10.0, where, 0, 100),
-        assessment=assessment,
-        window_days=int(_num(sec, "window_days", 28, where, 7, 365)),
-    )
+    return store.resolve(), None
+
+
+def _projects_layer(doc: dict[str, Any], base: Path) -> tuple[Path, str | None] | None:
+    """Return the file's ``[layers.projects]`` (path, layer), or None (checked by `plan`)."""
+    layer = doc.get("layers", {}).get("projects") if isinstance(doc.get("layers"), dict) else None
+    if isinstance(layer, str):
+        layer = {"path": layer}
+    if not isinstance(layer, dict) or not isinstance(layer.get("path"), str):
+        return None
+    p = Path(layer["path"])
+    name = layer.get("layer")
+    return (p if p.is_absolute() else base / p), (name if isinstance(name, str) else None)
 
 
 def _num(sec: dict[str, Any], key: str, default: float, where: str, lo: float, hi: float) -> float:
@@ -571,68 +712,3 @@ def _num(sec: dict[str, Any], key: str, default: float, where: str, lo: float, h
         msg = f"{where} `{key}` must be a number from {lo:g} to {hi:g}, got {v!r}; fix it."
         raise InputError(msg)
     return float(v)
-
-
-# --------------------------------------------------------------------------- workflow
-
-
-def store_ledger(spec: WeeklySpec, as_of: dt.date) -> Ledger:
-    """
-    Return the ledger of the store's snapshot of `as_of` (the latest one on or before it).
-
-    Parameters
-    ----------
-    spec
-        The project file's ``[weekly]`` section.
-    as_of
-        The meeting day of the project file.
-
-    Returns
-    -------
-    ledger
-        The snapshot's `Ledger`.
-
-    Raises
-    ------
-    InputError
-        If the store has no snapshot on or before `as_of`.
-    """
-    from geo_renewal.store import LedgerStore
-
-    store = LedgerStore(spec.store)
-    days = [d for d in store.dates() if d <= as_of]
-    if not days:
-        msg = (
-            f"the store {spec.store} has no snapshot on or before the project file's as_of "
-            f"({as_of}); import that week's ledgers or change [project] as_of."
-        )
-        raise InputError(msg)
-    return store.snapshot(days[-1])
-
-
-def weekly_step(result: RunResult) -> None:
-    """
-    Run the weekly meeting of a project file with a ``[weekly]`` section (the workflow step).
-
-    Sets ``result.weekly`` (a `WeeklyMeeting` of the store's snapshot on or before the plan's
-    ``as_of``); nothing happens without the section.
-
-    Parameters
-    ----------
-    result
-        The run so far.
-    """
-    spec = getattr(result.plan, "weekly", None)
-    if spec is None:
-        return
-    ledger = store_ledger(spec, result.plan.as_of)
-    day = pd.Timestamp(ledger.source.rsplit("@", 1)[-1].strip()).date() if ledger.source else None
-    result.weekly = weekly_meeting(
-        spec.store,
-        day,
-        due_within_days=spec.due_within_days,
-        behind_points=spec.behind_points,
-        assessment_params=spec.assessment,
-        window_days=spec.window_days,
-        lang=result.plan.lang,
-    )

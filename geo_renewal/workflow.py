@@ -37,10 +37,10 @@ from geo_renewal._errors import InputError, RuleError
 from geo_renewal._print_plan import write_prints
 from geo_renewal._staging import MANIFEST, Staging, file_entry, output_error, package_versions
 from geo_renewal._stepcache import active_cache
+from geo_renewal._weekly_run import weekly_step, write_weekly_outputs
 from geo_renewal.plan import Plan, load_plan
 from geo_renewal.text import say, say_or
 from geo_renewal.views import corridor_tables, run_corridors
-from geo_renewal.weekly import weekly_step
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -187,17 +187,20 @@ class RunResult:
         lang = self.plan.lang
         lines = []
         if "category" in self.stats:
+            from geo_renewal._roles import class_labels
             from geo_renewal.schema import label
             from geo_renewal.stats import TOTAL_ROW
 
             table = self.stats["category"].drop(index=TOTAL_ROW)
+            names = class_labels(self.stats["category"], lang)  # 拆除重建类, not its code
             lines.append(say("workflow.summary.classes", lang))
             for code, row in table.iterrows():
                 extra = ""
                 if "households" in table.columns:
                     extra = say("workflow.summary.class_households", lang, n=row["households"])
                 n = say("workflow.summary.class_parcels", lang, n=row["n_parcels"])
-                lines.append(f"  {label(str(code), self.plan.lang)}: {n}{extra}")
+                text = names.get(str(code)) or label(str(code), lang)
+                lines.append(f"  {text}: {n}{extra}")
         if self.resettlement is not None:
             s = self.resettlement.summary
             lines.append(
@@ -251,6 +254,12 @@ class RunResult:
             out.update(money_caveats(self.fund, lang=lang))  # cash flow, compensation scheme
         if self.corridors is not None and self.corridors.caveat(lang):
             out["corridors"] = self.corridors.caveat(lang)
+        for k, text in enumerate([] if self.weekly is None else self.weekly.caveats):
+            out[f"weekly{k}"] = text  # placeholder 考核 weights, the store against the ledger
+        if self.classified is not None:  # a rule set's classes without a role, no site class
+            from geo_renewal._roles import class_caveats
+
+            out.update(class_caveats(self.classified, self.plan, self.resettlement))
         return out
 
 
@@ -393,12 +402,13 @@ def _by_class(table: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
 
 
 def _resettlement(result: RunResult) -> None:
+    from geo_renewal._roles import in_role
     from geo_renewal.resettlement import plan_resettlement
 
     classified = result.classified
     assert classified is not None  # set by the classification step
-    if not (classified["category"] == "demolish").any():
-        logger.info("no parcel is classified demolish; resettlement skipped")
+    if not in_role(classified, "demolish").any():  # 征收拆迁, 拆除重建类 …
+        logger.info("no parcel is in a class of role demolish; resettlement skipped")
         return
     kwargs = dict(result.plan.resettlement)
     kwargs["demand_by"] = _demand_by(result.plan)
@@ -450,7 +460,7 @@ def _progress(result: RunResult) -> None:
     if plan.ledger is None and plan.weekly is None:
         return
     if plan.ledger is None and plan.weekly is not None:  # the store's snapshot of as_of
-        from geo_renewal.weekly import store_ledger
+        from geo_renewal._weekly_run import store_ledger
 
         ledger = store_ledger(plan.weekly, plan.as_of)
     else:
@@ -488,6 +498,7 @@ def _fund_params(plan: Plan) -> FundParams:
 
 
 def _maps(result: RunResult, out: Path) -> None:
+    from geo_renewal._roles import in_role
     from geo_renewal.maps import renewal_map, save_map
 
     plan = result.plan
@@ -495,7 +506,7 @@ def _maps(result: RunResult, out: Path) -> None:
     common: dict[str, Any] = {"districts": districts, "tiles": plan.tiles, "lang": plan.lang}
     zones = result.zones
     if zones is not None and "category" in zones.columns:
-        zones = zones[zones["category"].astype(str) != "unchanged"]  # nothing to outline there
+        zones = zones[~in_role(zones, "unchanged")]  # nothing to outline there
     m = renewal_map(
         result.classified,
         zones=zones,
@@ -713,7 +724,7 @@ def run_plan(
         plan = load_plan(plan)
     out = Path(out_dir) if out_dir is not None else plan.out_dir
     result = RunResult(plan=plan)
-    steps, unit = 12, say("workflow.step_unit", plan.lang)
+    steps, unit = 13, say("workflow.step_unit", plan.lang)
     with _plan_crs(plan):  # noqa: SIM117 (one block per concern keeps the steps' indent)
         with Staging(out) as stage, tqdm(total=steps, disable=not verbose, unit=unit) as bar:
             inputs = _input_files(plan)  # hashed before anything is read
@@ -724,6 +735,12 @@ def run_plan(
             _step(result, bar, "workbook", lambda: _writing(out, _write_outputs, result, tmp))
             _step(result, bar, "report", lambda: _writing(out, _report, result, tmp))
             _step(result, bar, "print", lambda: _writing(out, write_prints, result, tmp))
+            _step(
+                result,
+                bar,
+                "weekly_files",
+                lambda: _writing(out, write_weekly_outputs, result, tmp),
+            )
             stage.commit(_manifest(result, inputs))
     result.files = {name: out / path.name for name, path in result.files.items()}
     result.files["manifest"] = out / MANIFEST

@@ -133,6 +133,7 @@ def test_run_writes_the_print_section_with_the_rest(tmp_path, sample_path):
         "sample_fund.toml",
     ):
         shutil.copy(data / name, tmp_path / name)
+    shutil.copytree(data / "weekly", tmp_path / "weekly")  # [weekly] weeks = "weekly"
     text = (data / "sample_plan.toml").read_text(encoding="utf-8")
     text = text.split("[print]")[0] + '[print]\nmaps = ["progress"]\npaper = "A4"\ndeck = false\n'
     (tmp_path / "plan.toml").write_text(text, encoding="utf-8")

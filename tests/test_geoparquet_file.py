@@ -159,3 +159,14 @@ def test_write_file_refuses_what_to_parquet_refuses(tmp_path):
         gdf.to_parquet(tmp_path / "theirs.parquet")
     with pytest.raises(ValueError, match="string column names"):
         geoparquet.write_file(gdf, tmp_path / "ours.parquet", n_jobs=2)
+
+
+def test_read_file_keeps_a_geometry_column_in_the_middle(tmp_path):
+    gdf = _frame(40).rename_geometry("geom")
+    gdf = gdf[["parcel_id", "geom", "households", "街道"]]
+    path = tmp_path / "p.parquet"
+    gdf.to_parquet(path)
+    got = geoparquet.read_file(path, n_jobs=2)
+    assert list(got.columns) == ["parcel_id", "geom", "households", "街道"]
+    assert got.geometry.name == "geom"
+    assert_geodataframe_equal(got, gpd.read_parquet(path))

@@ -19,6 +19,7 @@ def plan_dir(tmp_path):
         "sample_fund.toml",
     ):
         shutil.copy(data / name, tmp_path / name)
+    shutil.copytree(data / "weekly", tmp_path / "weekly")  # [weekly] weeks = "weekly"
     shutil.copy(get_path("sample_plan"), tmp_path / "plan.toml")
     return tmp_path
 
@@ -40,6 +41,9 @@ def test_sample_plan_loads_with_absolute_paths(plan_dir):
     assert plan.resettlement["cash_share"] == 0.3
     assert plan.ledger.name == "sample_ledger.xlsx"
     assert plan.offline is True
+    assert plan.weekly.weeks == (plan_dir / "weekly").resolve()
+    assert plan.weekly.store is None
+    assert plan.weekly.projects == (plan_dir / "sample_district.gpkg", "projects")
 
 
 @pytest.mark.parametrize(

@@ -307,6 +307,67 @@ def test_labels_never_collide_and_overdue_projects_win(sample_run):
     assert "on time" not in new
 
 
+def _blank_axes(size=(4, 3)):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    blank = Figure(figsize=size)
+    FigureCanvasAgg(blank)
+    return blank.add_axes((0, 0, 1, 1))
+
+
+def test_a_label_without_room_on_its_anchor_moves_beside_it_or_is_named():
+    from geo_renewal._print_labels import Label, place_labels
+
+    ax = _blank_axes()
+    two = [
+        Label((0, 0, -419, 0), 0.5, 0.5, "GX09\nsigning", {"around": True, "must": True}),
+        Label((0, 0, -10, 1), 0.5, 0.5, "GX08\napproval", {"around": True, "must": True}),
+    ]
+    missed: list[str] = []
+    assert place_labels(ax, two, k=1.0, missed=missed) == 0  # GX08 moved next to GX09
+    renderer = ax.figure.canvas.get_renderer()
+    a, b = (t.get_window_extent(renderer) for t in ax.texts)
+    assert not a.overlaps(b)
+    assert missed == []
+    tiny = _blank_axes((0.3, 0.3))  # no room anywhere: the overdue project is named
+    assert place_labels(tiny, two[1:], k=1.0, missed=missed) == 1
+    assert missed == ["GX08"]
+
+
+def test_a_wide_district_on_portrait_paper_prints_larger_with_the_panel_below(
+    sample_run, tmp_path
+):
+    from geo_renewal._print_layers import scene_from
+    from geo_renewal.printmap import _bounds
+
+    out = print_map(sample_run, map="progress", paper="A1", out=tmp_path / "a1.pdf")
+    scene = scene_from(sample_run, lang="zh")
+    box = _bounds(scene, "progress")
+    beside = fit_scale(box, page_layout("A1").map_box[2:])[0]
+    lay = page_layout("A1")
+    full_width = (lay.width - 2 * lay.margin, 0.6 * lay.height)  # at least this map box
+    best_below = fit_scale(box, full_width)[0]
+    text = _text(out)
+    stated = int(re.search(r"1:([\d,]+)", text).group(1).replace(",", ""))
+    assert beside == 12500  # the panel beside the map: the district's width sets the scale
+    assert best_below <= stated < beside  # the band under the map: printed larger
+    # beside the map (a stated scale keeps the layout) the district is as before
+    assert "1:12,500" in _text(
+        print_map(sample_run, map="progress", paper="A1", scale=12500, out=tmp_path / "b.pdf")
+    )
+
+
+def test_every_overdue_project_is_labelled_or_named_on_a1_portrait(sample_run, tmp_path):
+    out = print_map(sample_run, map="progress", paper="A1", out=tmp_path / "a1.pdf")
+    text = _text(out)
+    progress = sample_run.progress
+    overdue = progress.loc[progress["overdue"].fillna(False).astype(bool), "project_id"]
+    assert len(overdue) >= 4
+    for pid in overdue:
+        assert pid in text, pid
+
+
 @pytest.mark.browser
 def test_report_pdf_is_the_report_on_a4(tmp_path):
     from geo_renewal._report_pdf import find_browser, report_pdf

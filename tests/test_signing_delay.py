@@ -290,11 +290,13 @@ def test_the_sensitivity_sheet_says_what_each_row_moves():
     fb = fund_balance(projects, cashflow=True, as_of=AS_OF, bundles={"东片": ["A", "B"]})
     sheet = fund_tables(fb, lang="zh")["现金流敏感性"]
     rows = sheet[sheet["bundle"] == "东片"].set_index("factor")
-    assert rows.loc["signing_delay", "moved_text"].iloc[0].startswith("1 个未签约项目的签约")
+    assert (
+        rows.loc["signing_delay", "moved_text"].iloc[0].startswith("A的签约、征收补偿和拆除推迟")
+    )
     assert "已成交地块不动" in rows.loc["supply_delay", "moved_text"].iloc[0]
     assert rows.loc["land_price", "moved_text"].iloc[0].endswith("时点不变")
     en = fund_tables(fb, lang="en")["Cash-flow sensitivity"]
-    assert en["moved_text"].str.contains("unsigned projects").any()
+    assert en["moved_text"].str.startswith("A: signing, compensation").any()
 
 
 def test_a_signing_delay_that_improves_a_balance_is_explained():
@@ -305,7 +307,7 @@ def test_a_signing_delay_that_improves_a_balance_is_explained():
     up = cf.sensitivity[(cf.sensitivity["factor"] == "signing_delay")]
     assert (up.set_index("bundle").loc[["A", "C"], "balance_change"] > 0).all()
     note = signing_note(cf, lang="zh")
-    assert note.startswith("签约延迟 6 个月 使A、C、全区")
+    assert note.startswith("签约延迟 6 个月时，A、C、全区")
     assert "不是符号错误" in note
 
     class _Balance:  # what money_caveats reads of a FundBalance

@@ -67,6 +67,58 @@ def test_as_of_uses_actual_dates_and_negative_float_says_the_target_is_lost():
     assert late.loc["T4", "float_days"] == -15  # the target cannot be met
 
 
+def test_a_task_under_way_finishes_what_is_left_of_it_from_the_day():
+    g = _graph().assign(
+        实际完成日期=["2027-01-10", None, None, None, None, None, None],
+        完成进度=[100.0, 0.0, 0.0, 50.0, 0.0, 0.0, 0.0],
+    )
+    s = task_schedule(read_tasks(g), "2027-06-30", as_of="2027-03-01").set_index("task_id")
+    # 签约 half done: 30 of its 60 days left from 03-01 → 03-31; 拆除 04-25, 组卷 05-10,
+    # 开工 05-15: 46 days before the target (16 without the progress)
+    assert s.loc["T4", "early_finish"] == pd.Timestamp("2027-03-31")
+    assert s.loc["T4", "early_start"] == pd.Timestamp("2027-01-30")  # as if begun 30 days ago
+    assert s.loc["T7", "early_finish"] == pd.Timestamp("2027-05-15")
+    assert s.loc["T4", "float_days"] == 46
+    # 规划许可 not begun (0 %): from 03-01, 30 days → 03-31; it waits for nothing else
+    assert s.loc["T3", "early_finish"] == pd.Timestamp("2027-03-31")
+    # 立项 finished on 01-10: its float is history, it is not on the path that is left
+    assert not s.loc["T1", "critical"]
+    assert critical_path(s.reset_index()) == {"P": "签约 → 拆除 → 组卷报批 → 开工"}
+    # a third done: 40 of 60 days left, in whole days (60 × 2/3 is 39.999… in floats)
+    g.loc[3, "完成进度"] = 100 / 3
+    third = task_schedule(read_tasks(g), "2027-06-30", as_of="2027-03-01").set_index("task_id")
+    assert third.loc["T4", "early_finish"] == pd.Timestamp("2027-04-10")
+
+
+def test_an_expected_finish_is_kept_not_before_the_day():
+    g = _graph().assign(实际完成日期=["2027-01-10", None, None, None, None, None, None])
+    t = read_tasks(g).table
+    t["expected_finish"] = pd.to_datetime([None, None, None, "2027-04-20", None, None, None])
+    s = task_schedule(t, "2027-06-30", as_of="2027-03-01").set_index("task_id")
+    # 签约 forecast to end 04-20 (its 60 days would end 04-30): 拆除 05-15, 组卷 05-30,
+    # 开工 06-04: 26 days of float
+    assert s.loc["T4", "early_finish"] == pd.Timestamp("2027-04-20")
+    assert s.loc["T7", "early_finish"] == pd.Timestamp("2027-06-04")
+    assert s.loc["T4", "float_days"] == 26
+    t.loc[3, "expected_finish"] = pd.Timestamp("2027-02-01")  # a forecast in the past
+    s = task_schedule(t, "2027-06-30", as_of="2027-03-01").set_index("task_id")
+    assert s.loc["T4", "early_finish"] == pd.Timestamp("2027-03-01")  # not before the day
+
+
+def test_the_critical_path_table_lists_the_path_in_order_against_the_target():
+    from geo_renewal.tasks import critical_path_table
+
+    s = task_schedule(read_tasks(_graph()), "2027-06-30")
+    t = critical_path_table(s, {"P": "2027-06-30"})
+    assert t["task"].tolist() == ["立项", "签约", "拆除", "组卷报批", "开工"]
+    assert t["path_step"].tolist() == [1, 2, 3, 4, 5]
+    assert (t["float_days"] == 0).all()
+    # latest finishes from the hand computation above: -105, -45, -20, -5, 0 days
+    assert t["days_before_target"].tolist() == [105, 45, 20, 5, 0]
+    assert t["late_start"].iloc[0] == pd.Timestamp("2027-06-30") - pd.Timedelta(days=115)
+    assert (t["target_date"] == pd.Timestamp("2027-06-30")).all()
+
+
 def test_cycles_and_unknown_dependencies_are_findings_naming_the_row():
     g = _graph()
     g.loc[0, "前置任务"] = "T6"  # 立项 waits for 组卷报批: a cycle through every branch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -91,13 +92,80 @@ def test_the_cli_refuses_a_week_imported_twice_and_reads_the_store_back(sample_s
     assert "GX10" in diff.output
 
 
+def test_the_last_week_is_the_sample_ledger(sample_store):
+    """One truth: the store's latest snapshot and sample_ledger.xlsx agree project by project."""
+    from geo_renewal.ledger import read_ledger
+    from geo_renewal.progress import project_progress
+
+    store = LedgerStore(sample_store)
+    assert store.dates()[-1] == WEEKS[-1]
+    projects = datasets.get_path("sample_district")
+    ledger = read_ledger(
+        datasets.get_path("sample_ledger"), projects=projects, projects_layer="projects"
+    )
+    cols = ["stage", "overdue", "days_behind", "signed_households", "households"]
+    want = project_progress(ledger, as_of=WEEKS[-1]).set_index("project_id")
+    want = want[want["street"].isin(STREETS)][cols].sort_index()
+    got = project_progress(store.snapshot(), as_of=WEEKS[-1]).set_index("project_id")
+    got = got[cols].sort_index()
+    assert got.index.tolist() == want.index.tolist()  # the two streets' 7 projects
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_index_type=False)
+    # and the weeks before are the ledger as it stood: never more signed than in the ledger
+    first = project_progress(store.snapshot(WEEKS[0]), as_of=WEEKS[0]).set_index("project_id")
+    signed = first["signed_households"].sort_index().to_numpy()
+    assert (signed <= want["signed_households"].to_numpy()).all()
+
+
+def test_the_import_expects_only_the_polygons_of_its_streets(sample_store):
+    found = LedgerStore(sample_store).findings(WEEKS[-1])
+    ledger = found[found["kind"] == "ledger"]
+    assert "no_ledger_row" not in set(ledger["problem"])
+    other = ledger[ledger["problem"] == "other_street_polygons"]
+    assert len(other) == 1  # one line for the 10 polygons of four other streets
+    assert other["severity"].iloc[0] == "info"
+    assert "10 project polygon(s)" in other["message"].iloc[0]
+    assert "工业北路街道 5" in other["message"].iloc[0]
+
+
+def test_the_cli_names_the_findings_it_counts(tmp_path):
+    store = tmp_path / "renewal.gpkg"
+    runner = CliRunner()
+    result = runner.invoke(cli, _import_args(WEEKS[0], store))
+    assert result.exit_code == 0, result.output
+    assert "1 findings" in result.output
+    assert "! info other_street_polygons: 10 project polygon(s)" in result.output
+    listed = runner.invoke(cli, ["ledger", "findings", "--store", str(store), "--lang", "en"])
+    assert listed.exit_code == 0, listed.output
+    assert "polygons of streets not in this ledger" in listed.output
+
+
+def test_history_shows_a_lead_as_days_ahead(sample_store):
+    runner = CliRunner()
+    out = runner.invoke(cli, ["ledger", "history", "GX10", "--store", str(sample_store)])
+    assert out.exit_code == 0, out.output
+    assert "提前天数（天）" in out.output
+    assert not re.search(r"\s-\d+\s", out.output)  # no negative 滞后天数
+    lines = [ln for ln in out.output.splitlines() if ln.startswith("2026-11-20")]
+    # GX10 finished 组卷报批 on 11-08; 供地 is due 2027-02-27: 99 days ahead
+    assert re.search(r"\b99\b", lines[0])
+
+
 def test_weekly_meeting_of_the_sample(sample_store):
     m = weekly_meeting(sample_store, lang="en")
     assert m.as_of == WEEKS[-1]
     assert m.last_meeting == WEEKS[-2]
     colours = m.supervised.groupby("colour")["project_id"].apply(set).to_dict()
-    assert colours == {"red": {"GX09"}, "yellow": {"GX10"}, "blue": {"GX11"}}
-    assert (m.supervised["colour"] == "red").sum() == 5
+    assert colours == {"red": {"GX08", "GX09"}, "yellow": {"GX08", "GX10"}, "blue": {"GX11"}}
+    # GX09: signing and the four tasks after it; GX08: 组卷报批, due 11-10 as in the ledger
+    assert (m.supervised["colour"] == "red").sum() == 6
+    gx08 = m.supervised[m.supervised["project_id"] == "GX08"].set_index("task")
+    assert gx08.loc["组卷报批", "days_overdue"] == 10
+    # 供地 waits for 组卷报批: not begun, 10 of its 90 days gone: 11.1 points behind
+    assert gx08.loc["供地", "colour"] == "yellow"
+    assert gx08.loc["供地", "behind_points"] == pytest.approx(100 / 9)
+    # the 签约 task's progress is the ledger's signed share: 229 of 241
+    sign = m.supervised.set_index(["project_id", "task"]).loc[("GX09", "签约")]
+    assert sign["progress_share"] == pytest.approx(round(229 / 241, 3))
     assert m.decisions_open["decision_id"].tolist()[0] == "D01"  # 7 days past its date
     assert m.decisions_closed["decision_id"].tolist() == ["D05"]
     # the reconciliation finding planted in GX06: the ledger counts 3 more signed households
@@ -132,7 +200,7 @@ def test_weekly_meeting_files_open_back(sample_store, tmp_path):
     first = next(iter(sheets.values())).astype(str).to_numpy().ravel()
     assert any("占位" in c for c in first)  # the placeholder weights come first
     page = files["page"].read_text(encoding="utf-8")
-    assert "红色 5 项（逾期）" in page
+    assert "红色 6 项（逾期）" in page
     assert "约谈未签约户" in page
 
 
@@ -160,19 +228,23 @@ def test_playback_is_one_offline_file_with_every_week(sample_store, tmp_path):
     data = json.loads(re.search(r"var PLAYBACK = (\{.*?\});</script>", html, re.S).group(1))
     assert data["dates"] == [d.isoformat() for d in WEEKS]
     ids = data["projects"]["project_id"]
-    gx08 = ids.index("GX08")
+    gx10, gx08 = ids.index("GX10"), ids.index("GX08")
     codes = data["weeks"]["codes"]
-    assert [codes[w[gx08]] for w in data["weeks"]["stage"]] == [
+    assert [codes[w[gx10]] for w in data["weeks"]["stage"]] == [
         "approval",
         "approval",
         "land_supply",
         "land_supply",
     ]
-    assert [w[gx08] for w in data["weeks"]["changed"]] == ["0", "0", "1", "0"]
+    assert [w[gx10] for w in data["weeks"]["changed"]] == ["0", "0", "1", "0"]
+    # GX08 stays at 组卷报批, due 11-10: overdue from the third week
+    assert [codes[w[gx08]] for w in data["weeks"]["stage"]] == ["approval"] * 4
+    assert [w[gx08] for w in data["weeks"]["overdue"]] == ["0", "0", "1", "1"]
     assert data["weeks"]["overdue"][-1][ids.index("GX09")] == "1"
     # the 督办 layer: the most urgent colour of each project's tasks (3 red, 2 yellow, 1 blue)
     last = data["weeks"]["supervision"][-1]
-    assert [last[ids.index(p)] for p in ("GX09", "GX10", "GX11", "GX01")] == ["3", "2", "1", "0"]
+    got = [last[ids.index(p)] for p in ("GX09", "GX08", "GX10", "GX11", "GX01")]
+    assert got == ["3", "3", "2", "1", "0"]
     assert 0 < len(data["buildings"]["building_id"]) < len(buildings)
 
 
@@ -246,3 +318,87 @@ def test_a_bad_weekly_section_names_the_key(tmp_path, grid_parcels, sample_store
     )
     with pytest.raises(InputError, match="did you mean `behind_points`"):
         load_plan(plan_path)
+
+
+def _weeks_plan(tmp_path, grid_parcels, ledger) -> Path:
+    """The small plan with the sample's projects, a ledger file and [weekly] weeks."""
+    plan_path = write_small_plan(tmp_path, grid_parcels)
+    district = datasets.get_path("sample_district").as_posix()
+    weeks = datasets.get_path("weekly").as_posix()
+    plan_path.write_text(
+        plan_path.read_text(encoding="utf-8")
+        + f'\n[layers.projects]\npath = "{district}"\nlayer = "projects"\n'
+        + f'\n[ledger]\npath = "{Path(ledger).as_posix()}"\n\n[weekly]\nweeks = "{weeks}"\n',
+        encoding="utf-8",
+    )
+    return plan_path
+
+
+def test_a_run_builds_its_store_from_the_weeks_and_writes_the_cycle(tmp_path, grid_parcels):
+    plan = load_plan(_weeks_plan(tmp_path, grid_parcels, datasets.get_path("sample_ledger")))
+    assert plan.weekly.store is None
+    assert plan.weekly.weeks == datasets.get_path("weekly").resolve()
+    result = run_plan(plan, out_dir=tmp_path / "out")
+    m = result.weekly
+    assert m.as_of == WEEKS[-1]
+    # the store and the ledger file agree: no caveat says otherwise
+    assert not [c for c in m.caveats if "不一致" in c or "differs" in c]
+    # the store is written with the outputs, and the office can go on with it
+    store = LedgerStore(result.files["store"])
+    assert store.dates() == list(WEEKS)
+    html = result.files["playback_map"].read_text(encoding="utf-8")
+    data = json.loads(re.search(r"var PLAYBACK = (\{.*?\});</script>", html, re.S).group(1))
+    assert data["dates"] == [d.isoformat() for d in WEEKS]
+    manifest = json.loads(result.files["manifest"].read_text(encoding="utf-8"))
+    assert {"playback.html", "renewal.gpkg"} <= {
+        Path(o["path"]).name for o in manifest["outputs"].values()
+    }
+    sheets = pd.read_excel(result.files["workbook"], sheet_name=None, header=None)
+    for name in ("督办汇总", "关键路径", "例会事项-未办结", "例会事项-已办结", "考核-街道"):
+        assert name in sheets, list(sheets)
+    for name in ("签约预测", "清零清单", "台账与户档核对"):
+        assert name in sheets, list(sheets)
+    crit = pd.read_excel(result.files["workbook"], sheet_name="关键路径", header=2)
+    gx09 = crit[crit["项目编号"] == "GX09"]
+    assert gx09["任务名称"].tolist() == ["签约", "拆除", "组卷报批", "供地", "开工"]
+    assert gx09["序号"].tolist() == [1, 2, 3, 4, 5]
+    assert (gx09["总时差（天）"] < 0).all()  # GX09's target 2026-09-22 is lost
+    # signing ends when the households say: the forecast of the 签约预测 sheet, 11-20 + 38 days
+    assert gx09["最早完成"].iloc[0] == pd.Timestamp("2026-12-28")
+    assert m.forecast.set_index("project_id").loc["GX09", "forecast_date"] == pd.Timestamp(
+        "2026-12-28"
+    )
+    # each figure agrees with the progress map of the same day: GX08 overdue 10 days
+    prog = result.progress.set_index("project_id")
+    assert prog.loc["GX08", "days_behind"] == 10
+    red = m.supervised[m.supervised["colour"] == "red"].set_index("project_id")
+    assert red.loc["GX08", "days_overdue"] == 10
+    report = result.files["report"].read_text(encoding="utf-8")
+    for text in (
+        "关键路径与总时差",
+        "督办（红/黄/蓝）",
+        "例会商定事项",
+        "考核排名",
+        "签约进度与预测",
+    ):
+        assert text in report, text
+    assert "考核指标权重为程序默认值" in next(iter(sheets.values())).astype(str).to_string()
+
+
+def test_a_store_that_contradicts_the_ledger_file_is_a_caveat(tmp_path, grid_parcels):
+    import openpyxl
+
+    book = openpyxl.load_workbook(datasets.get_path("sample_ledger"))
+    ws = book.active
+    headers = [c.value for c in ws[1]]
+    col = headers.index("组卷报批实际日期") + 1
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value == "GX08":  # the file says GX08 finished 组卷报批; the store does not
+            ws.cell(row=row[0].row, column=col, value=dt.datetime(2026, 11, 12))
+    ledger = tmp_path / "台账.xlsx"
+    book.save(ledger)
+    result = run_plan(_weeks_plan(tmp_path, grid_parcels, ledger), out_dir=tmp_path / "out")
+    said = [c for c in result.weekly.caveats if "不一致" in c]
+    assert len(said) == 1, result.weekly.caveats
+    assert "GX08 当前阶段 供地 / 组卷报批" in said[0]
+    assert said[0] in result.caveats().values()  # in the workbook's first sheet and the report

@@ -366,3 +366,26 @@ def test_workbook_findings_name_the_source_row(grid_parcels, tmp_path, lang, she
     if lang == "zh":
         texts = [c.value for c in ws[r] if isinstance(c.value, str)]
         assert not [t for t in texts if set(WORD.findall(t)) & {"floors", "row", "parcels"}]
+
+
+def test_no_english_code_in_the_chinese_workbook_of_the_shenzhen_rules(tmp_path):
+    """A rule set's own classes (拆除重建类) are named, never coded, in the workbook."""
+    plan = dataclasses.replace(load_plan(get_path("sample_plan")), rules="shenzhen", lang="zh")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*63号", UserWarning)
+        result = run_plan(plan, out_dir=tmp_path)
+    book = openpyxl.load_workbook(result.files["workbook"])
+    codes = _codes(result) | {"demolish_rebuild", "comprehensive_renovation"}
+    found = []
+    for sheet, cell in _cells(book):
+        if isinstance(cell.value, str):
+            hit = sorted((set(WORD.findall(cell.value)) | {cell.value}) & codes)
+            if hit:
+                found.append(f"{sheet}!{cell.coordinate}: {cell.value!r} ({hit})")
+    assert found == []
+    classes = [c.value for c in book["按更新类别统计"]["A"]][3:]
+    assert classes == ["拆除重建类", "综合整治类", "保护保留", "不涉及", "合计"]
+    totals = result.stats["category"].loc["total"]
+    demolished = result.classified["category"].astype(str) == "demolish_rebuild"
+    assert totals["demolish_households"] == result.classified.loc[demolished, "households"].sum()
+    assert totals["demolish_households"] > 0

@@ -44,6 +44,7 @@ def plan_dir(tmp_path, sample_path):
         "sample_fund.toml",
     ):
         shutil.copy(data / name, tmp_path / name)
+    shutil.copytree(data / "weekly", tmp_path / "weekly")  # [weekly] weeks = "weekly"
     return tmp_path
 
 

@@ -9,10 +9,17 @@ placed in the project's buildings) and the running list of meeting decisions. Wr
 ``data/weekly/<date>/`` by `geo-renewal sample-data`. Uses its own random generator, so the
 other sample layers do not change.
 
+One truth: every week's ledgers are the sample ledger (``sample_ledger.xlsx``, made by
+`geo_renewal.datasets._ledger`) as it stood that week — actual dates after the week
+blanked, the signed count of that week — so the last week's snapshot IS the sample
+ledger's rows of the two streets (tests/test_weekly.py checks stage, delay and signed
+count per project). Nothing here changes a date of the ledger.
+
 Deliberate features for the demo: GX09 is behind (its signing and every later task are
 red, 12 households left, about 3 signed a week), GX10 has a yellow task, GX11 a blue one,
-GX08 and GX10 change stage in week 3, GX06's ledger counts 3 signed households more than
-its household table (a reconciliation finding), and decision D01 stays open past its date.
+GX10 finishes 组卷报批 on 11-08 and changes stage in week 3, GX08's 组卷报批 falls due on
+11-10 and is overdue from week 3, GX06's ledger counts 3 signed households more than its
+household table (a reconciliation finding), and decision D01 stays open past its date.
 """
 
 from __future__ import annotations
@@ -74,7 +81,6 @@ def weekly_tables(district: SampleDistrict) -> dict[dt.date, dict[str, pd.DataFr
     base = district.ledger[district.ledger["街道"].isin(STREETS)].reset_index(drop=True)
     for col in [c for c in base.columns if c.endswith("日期")]:
         base[col] = pd.to_datetime(base[col])
-    base = _with_week3_approval(base)
     signings = {r["项目编号"]: _signing_dates(r, rng) for _, r in base.iterrows()}
     homes = _households(base, district, rng)
     jitter = {r["项目编号"]: rng.integers(-10, 20, size=len(_TASKS)) for _, r in base.iterrows()}
@@ -85,18 +91,14 @@ def weekly_tables(district: SampleDistrict) -> dict[dt.date, dict[str, pd.DataFr
         ledger = _ledger_on(base, day, signings)
         for street in STREETS:
             files[f"{street}台账.xlsx"] = ledger[ledger["街道"] == street].reset_index(drop=True)
-        files["任务分解.xlsx"] = _tasks_on(base, day, jitter, lag)
+        homes_n = pd.to_numeric(ledger["户数"]).astype(float).replace(0.0, np.nan)
+        share = pd.to_numeric(ledger["已签约户数"]).astype(float) / homes_n
+        signed = dict(zip(ledger["项目编号"], share, strict=True))
+        files["任务分解.xlsx"] = _tasks_on(base, day, jitter, lag, signed)
         files["一户一档.xlsx"] = _households_on(homes, base, day, signings)
         files["例会商定事项.xlsx"] = _decisions_on(k)
         out[day] = files
     return out
-
-
-def _with_week3_approval(base: pd.DataFrame) -> pd.DataFrame:
-    """GX08 finishes 组卷报批 on 11-12: it moves to 供地 in week 3."""
-    b = base.copy()
-    b.loc[b["项目编号"] == "GX08", "组卷报批实际日期"] = pd.Timestamp("2026-11-12")
-    return b
 
 
 def _signing_dates(r: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -192,20 +194,31 @@ def _households_on(
 
 
 def _tasks_on(
-    base: pd.DataFrame, day: dt.date, jitter: dict[str, np.ndarray], lag: dict[str, float]
+    base: pd.DataFrame,
+    day: dt.date,
+    jitter: dict[str, np.ndarray],
+    lag: dict[str, float],
+    signed: dict[str, float],
 ) -> pd.DataFrame:
+    """Return the task table of `day`; 签约's progress is the ledger's signed share that day."""
     ts = pd.Timestamp(day)
     rows = []
     for _, r in base.iterrows():
         plan = _task_plan(r)
+        finished: dict[str, bool] = {}
         for j, (task, (deps, unit)) in enumerate(_TASKS.items()):
             start, finish = plan[task]
             actual = _task_actual(r, task, finish, int(jitter[r["项目编号"]][j]))
             done = actual is not None and actual <= ts
+            finished[task] = done
             span = max((finish - start).days, 1)
             elapsed = min(max((ts - start).days / span, 0.0), 1.0)
             behind = 0.3 if (r["项目编号"], task) == ("GX10", "环评") else lag[r["项目编号"]]
             progress = 100.0 if done else round(max(elapsed - behind, 0.0) * 100, 0)
+            if not done and not all(finished[d] for d in deps):
+                progress = 0.0  # waits for an unfinished task: not begun, whatever the calendar
+            elif not done and task == "签约" and np.isfinite(signed[r["项目编号"]]):
+                progress = round(min(signed[r["项目编号"]], 1.0) * 100, 1)  # as the ledger says
             owner = unit or r["责任单位"]
             rows.append(
                 {
@@ -335,13 +348,14 @@ def write_weekly(district: SampleDistrict, out_dir: str | Path) -> dict[str, Pat
         folder.mkdir(parents=True, exist_ok=True)
         for name, table in files.items():
             path = folder / name
+            sheet = "台账" if name.endswith("台账.xlsx") else name[:-5]
             with atomic_write(path) as tmp:
-                _write_xlsx(table, tmp, sheet="台账" if name.endswith("台账.xlsx") else name[:-5])
+                _write_xlsx(table, tmp, sheet=sheet, day=day)
             written[f"{day.isoformat()}/{name}"] = path
     return written
 
 
-def _write_xlsx(table: pd.DataFrame, path: Path, *, sheet: str) -> None:
+def _write_xlsx(table: pd.DataFrame, path: Path, *, sheet: str, day: dt.date) -> None:
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
@@ -365,6 +379,9 @@ def _write_xlsx(table: pd.DataFrame, path: Path, *, sheet: str) -> None:
             else:
                 set_cell(ws, i, j, v)
     ws.freeze_panes = "B2"
-    wb.properties.created = dt.datetime(2026, 11, 20)  # stable bytes from one run to the next
-    wb.properties.modified = dt.datetime(2026, 11, 20)
+    # saved on its meeting day: stable bytes from one run to the next, and a street's ledger
+    # in a week where nothing moved is still that week's file (the store refuses a file it has)
+    saved = dt.datetime.combine(day, dt.time(9))
+    wb.properties.created = saved
+    wb.properties.modified = saved
     wb.save(path)
