@@ -215,7 +215,7 @@ def test_every_threaded_route_five_fresh_processes_equal_one_thread(tmp_path):
     # a small city of the benchmark (wiggly zones, river buffers, heritage, corridors, the
     # flood raster) with the thread thresholds lowered, so every pool runs; 5 fresh
     # processes per route, each result compared exactly with the single-threaded one
-    result = _harness(tmp_path, "--n", "6000", "--runs", "5")
+    result = _harness(tmp_path, "--n", "3000", "--runs", "5")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = _table(result.stdout)
     from benchmarks.stress_threads import ROUTES
