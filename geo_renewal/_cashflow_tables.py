@@ -52,12 +52,19 @@ def _moved_text(row: Mapping[str, Any], lang: str) -> str:
             supply = say("cashflow.moved.range", lang, lo=lo, hi=hi)
         else:
             supply = say("cashflow.moved.months", lang, n=hi)
+        rev = float(row.get("revenue_moved", hi))
+        revenue = (
+            say("cashflow.moved.revenue", lang, n=rev)
+            if rev > 0
+            else say("cashflow.moved.revenue_stays", lang)
+        )
         return say(
             "cashflow.moved.signing",
             lang,
             who=_who(row, lang),
             sign=float(row["signing_moved"]),
             supply=supply,
+            revenue=revenue,
         )
     if factor == "supply_delay":
         return say("cashflow.moved.supply", lang, who=_who(row, lang), months=change)

@@ -554,7 +554,8 @@ def _sensitivity(
     What moved (for the delays): ``projects_moved`` (projects whose dates move, their ids in
     ``moved_ids``),
     ``signing_moved`` (months their signing moves), ``supply_moved_min`` / ``_max`` (months
-    their 供地 moves, the plan's slack absorbing the rest), and ``interest_change``: the
+    their 供地 moves, the plan's slack absorbing the rest), ``revenue_moved`` (the most months
+    a land revenue moves: sold or cleared plots stay), and ``interest_change``: the
     delays keep every line's total, so a balance changes by minus its interest change.
     """
     scen = _scenarios(p)
@@ -609,16 +610,22 @@ def _moved(
     n_p = member.shape[1]
     waits = np.zeros(n_p, dtype=bool)  # projects with revenue that waits for 供地
     waits[np.asarray(items["project"], dtype=int)[np.asarray(items["supply"], dtype=bool)]] = True
+    project = np.asarray(items["project"], dtype=int)
+    sale = np.asarray(items["line"]) == _LINES.index("land_revenue")
     rows: dict[str, list[np.ndarray]] = {k: [] for k in _MOVED}
     for factor, change, _ in scen:
         sign = np.zeros(n_p)
         supply = np.zeros(n_p)
+        revenue = np.zeros(n_p)  # the largest move of a project's land revenue
         if factor == "signing_delay":
             moves = signing_moves(timing, change)
             sign, supply = moves["signing"].to_numpy(), moves["land_supply"].to_numpy()
+            late = np.maximum(change - np.asarray(items["start_slack"], dtype=float), 0.0)
+            np.maximum.at(revenue, project[sale], late[sale])
             hit = sign > 0
         elif factor == "supply_delay":
             supply = np.where(waits, change, 0.0)
+            revenue = supply
             hit = waits.copy()
         else:
             hit = np.zeros(n_p, dtype=bool)
@@ -630,11 +637,19 @@ def _moved(
             lo = np.where(inside, supply, np.inf).min(axis=1)
             rows["supply_moved_min"].append(np.where(np.isfinite(lo), lo, 0.0))
             rows["supply_moved_max"].append(np.where(inside, supply, 0.0).max(axis=1))
+            rows["revenue_moved"].append(np.where(inside, revenue, 0.0).max(axis=1))
     return {k: np.concatenate(v) for k, v in rows.items()}
 
 
 #: The what-moved columns of the sensitivity (`_moved`).
-_MOVED = ("projects_moved", "moved_ids", "signing_moved", "supply_moved_min", "supply_moved_max")
+_MOVED = (
+    "projects_moved",
+    "moved_ids",
+    "signing_moved",
+    "supply_moved_min",
+    "supply_moved_max",
+    "revenue_moved",
+)
 
 
 def _delay_to_negative(

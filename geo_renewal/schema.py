@@ -900,6 +900,7 @@ COLUMN_LABELS.update(
         "signing_moved": ("签约推迟（月）", "Signing moved (months)"),
         "supply_moved_min": ("供地推迟最少（月）", "Land supply moved, least (months)"),
         "supply_moved_max": ("供地推迟最多（月）", "Land supply moved, most (months)"),
+        "revenue_moved": ("土地收入推迟最多（月）", "Land revenue moved, most (months)"),
         "compensation_basis": ("补偿测算依据", "Compensation basis"),
         "price_basis": ("地价依据", "Price basis"),
         "legal_floor_area": ("合法建筑面积（㎡）", "Legal floor area (m²)"),

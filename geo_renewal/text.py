@@ -521,9 +521,9 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{bundle}: {reason} in {when}",
     ),
     "cashflow.moved.signing": (
-        "{who}的签约、征收补偿和拆除推迟 {sign:g} 个月，供地及土地收入推迟 {supply}",
-        "{who}: signing, compensation and demolition {sign:g} months later, land supply and "
-        "its revenue {supply} later",
+        "{who}的签约、征收补偿和拆除推迟 {sign:g} 个月，供地推迟 {supply}，{revenue}",
+        "{who}: signing, compensation and demolition {sign:g} months later, land supply "
+        "{supply} later, {revenue}",
     ),
     "cashflow.moved.signing_none": (
         "没有未签约的征收拆迁项目，签约延迟不推迟任何项目",
@@ -534,6 +534,14 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "{lo:g}–{hi:g} months (the plan's slack absorbs the rest)",
     ),
     "cashflow.district": ("全区（作为一个整体项目）", "the district as one project"),
+    "cashflow.moved.revenue": (
+        "土地收入最多推迟 {n:g} 个月",
+        "land revenue up to {n:g} months later",
+    ),
+    "cashflow.moved.revenue_stays": (
+        "土地收入不动（地块已成交或已是净地）",
+        "land revenue stays (plots sold or already cleared)",
+    ),
     "cashflow.moved.count": ("{n} 个项目", "{n} projects"),
     "cashflow.moved.months": ("{n:g} 个月", "{n:g} months"),
     "cashflow.moved.absorbed": (

@@ -317,3 +317,31 @@ def test_a_signing_delay_that_improves_a_balance_is_explained():
         projects = rollup.assign(balance=-100.0)
 
     assert money_caveats(_Balance(), lang="en")["signing"].startswith("A signing delay")
+
+
+def test_a_sold_plot_keeps_its_revenue_when_signing_is_late():
+    rollup, plots, schedule = _three_projects()
+    plots = pd.DataFrame(
+        {
+            "project_id": ["C"],
+            "land_revenue": [200.0],
+            "status": ["sold"],
+            "sale_date": pd.to_datetime(["2026-03-01"]),
+        }
+    )
+    rollup["land_revenue"] = [0.0, 0.0, 200.0]
+    cf = cash_flow(rollup, plots, params=_params(), schedule=schedule, as_of=AS_OF)
+    row = cf.sensitivity.set_index(["bundle", "factor"]).loc[("C", "signing_delay")]
+    assert row["supply_moved_max"] == 6.0  # 供地 (and its infrastructure) moves …
+    assert row["revenue_moved"] == 0.0  # … the sold plot's revenue does not
+    text = _signing_text(cf)
+    assert "土地收入不动（地块已成交或已是净地）" in text
+
+
+def _signing_text(cf):
+    """The zh what-moved text of bundle C's signing-delay row."""
+    from geo_renewal._cashflow_tables import _moved_text
+
+    s = cf.sensitivity
+    row = s[(s["bundle"] == "C") & (s["factor"] == "signing_delay")].iloc[0]
+    return _moved_text(row, "zh")
