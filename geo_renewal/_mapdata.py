@@ -187,7 +187,7 @@ def category_order(values: pd.Series) -> list[str]:
     present = {str(v) for v in values.dropna().unique()}
     first = [str(c) for c in values.attrs.get(CLASSES_ATTR, {})] + list(CATEGORIES)
     order = [c for c in dict.fromkeys(first) if c in declared or c in present]
-    order += [c for c in declared if c not in CATEGORIES]
+    order += [c for c in declared if c not in order]
     order += sorted(c for c in present if c not in order)
     if values.isna().any():
         order.append(UNCLASSIFIED)

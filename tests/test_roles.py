@@ -250,6 +250,9 @@ def test_maps_name_the_rule_sets_classes(shenzhen, tmp_path):
     assert "拆除重建类" in html
     assert "综合整治类" in html
     assert "demolish_rebuild" not in html  # nowhere: legend, layer names, zones
+    n = int((shenzhen["category"] == "demolish_rebuild").sum())
+    assert html.count(f"拆除重建类 ({n:,})") == 1  # one layer per class, not one per source
+    assert f"{len(shenzhen):,}</td>" in html.replace("\\u003c/td\\u003e", "</td>")
     assert "#d7301f" in html  # the rule set's colour, not the fallback palette's
     m_en = renewal_map(shenzhen, tiles="none", lang="en").get_root().render()
     assert "Demolition \\u0026amp; redevelopment (" in m_en  # the layer name, escaped
@@ -386,3 +389,18 @@ def test_a_list_of_codes_is_labelled_in_the_workbook():
         "Residential, Rural homestead"
     )
     assert value_label("param_value", "a, b") == "a, b"  # not codes: as written
+
+
+def test_classes_are_drawn_once_in_the_rule_sets_order(shenzhen):
+    from geo_renewal import _mapdata as md
+
+    order = md.category_order(shenzhen["category"])
+    assert order == ["demolish_rebuild", "comprehensive_renovation", "retain_protect", "unchanged"]
+    bare = shenzhen["category"].astype(str)
+    bare.attrs = {}
+    assert md.category_order(bare) == [  # without its rule set: built-in codes first, as before
+        "retain_protect",
+        "unchanged",
+        "comprehensive_renovation",
+        "demolish_rebuild",
+    ]
