@@ -25,10 +25,23 @@ __all__ = ["deck_command", "print_command"]
 def _data(source: str) -> Any:
     """Return a project file's in-memory run, or the path of a classified layer as it is."""
     if Path(source).suffix.lower() == ".toml":
-        from geo_renewal.workflow import compute_plan
-
-        return compute_plan(source)
+        return _computed(source)
     return source
+
+
+def _computed(source: str) -> Any:
+    """Return the run `geo-renewal run` kept for the plan if nothing it read changed, else compute."""
+    from geo_renewal._runcache import cache_dir, load_run
+    from geo_renewal.plan import load_plan
+    from geo_renewal.text import say
+    from geo_renewal.workflow import compute_plan
+
+    plan = load_plan(source)
+    kept = load_run(plan)
+    if kept is not None:
+        click.echo(say("cli.reused_run", plan.lang, path=cache_dir()), err=True)
+        return kept
+    return compute_plan(plan)
 
 
 def _wrote(path: Path, lang: str | None, data: Any) -> None:
@@ -165,7 +178,5 @@ def deck_command(plan: str, out: str, lang: str | None) -> None:
     if Path(out).suffix.lower() != ".pptx":  # before the run, not after it
         msg = f"`--out` of a deck must end in .pptx, got {out!r}; name it e.g. meeting.pptx."
         raise InputError(msg)
-    from geo_renewal.workflow import compute_plan
-
-    result = compute_plan(plan)
+    result = _computed(plan)
     _wrote(meeting_deck(result, out, lang=lang), lang, result)

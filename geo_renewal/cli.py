@@ -769,6 +769,9 @@ def _run_and_report(
     if lang is not None:
         plan = dataclasses.replace(plan, lang=lang)
     result = run_plan(plan, out_dir=out, verbose=not silent)
+    from geo_renewal._runcache import save_run
+
+    save_run(result)  # `print` / `deck` of this project file reuse it while nothing changes
     click.echo(terminal_text(result.summary()))
     for key, path in result.files.items():
         if key.endswith("_map"):

@@ -265,6 +265,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     # cli.py: the prefix of a UserWarning printed after a run (in the plan's language)
     "cli.warning": ("提示：{text}", "Warning: {text}"),
     "cli.wrote": ("已写出 {path}", "Wrote {path}"),
+    "cli.reused_run": (
+        "复用上次运行的计算结果（输入、规则和参数均未改变）：{path}",
+        "reusing the last run's computation (inputs, rules and parameters unchanged): {path}",
+    ),
     # `geo-renewal --help`: what each command does, shown first in a Chinese session
     "cli.help.commands": ("命令 Commands", "Commands"),
     "cli.help.classify": ("按规则分类地块，写出分类结果和更新片区", "Classify parcels"),
