@@ -497,9 +497,9 @@ def test_report_prints_page_by_page_without_map_controls(demo, tmp_path):
 
     ((res, layout),) = open_pages([(report, (round(186 / 25.4 * 96), 1000), print_layout)])
     assert res.errors == []
-    # key figures and charts, the map, the checks, the view corridors, the tables, the money
-    # over time: each a group of its own
-    assert layout["groups"] == 6, layout["starts"]
+    # key figures and charts, the map, the checks, the weekly meeting (督办, 考核, 一户一档),
+    # the view corridors, the tables, the money over time: each a group of its own
+    assert layout["groups"] == 7, layout["starts"]
     # a page per group, and as many more as long tables need (a row or a chart kept whole
     # may push one more page)
     assert layout["pages"] <= n_pages <= layout["pages"] + 1, (n_pages, layout)
