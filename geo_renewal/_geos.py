@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,6 +59,41 @@ def thread_count(n_jobs: int | None, n_items: int, min_items: int) -> int:
     """
     threads = check_threads(n_jobs)
     return 1 if n_items < min_items else threads
+
+
+class _InTurn:
+    """A pool of no threads: `submit` runs the call at once (one-thread runs)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # re-raised by result(), as a pool's future does
+            done.set_exception(e)
+        return done
+
+    def __enter__(self) -> _InTurn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def background(threads: int) -> Any:
+    """
+    Return a context-managed pool of one background thread, or one that runs calls at once.
+
+    For pipelines that overlap one step with the next (encode while writing): with
+    ``threads > 1`` `submit` runs on a second thread, else in turn on this one; either way it
+    returns a future whose ``result()`` re-raises the call's exception.
+
+    Examples
+    --------
+    >>> with background(1) as pool:
+    ...     pool.submit(sum, [1, 2]).result()
+    3
+    """
+    return ThreadPoolExecutor(max_workers=1) if threads > 1 else _InTurn()
 
 
 def map_slices(n: int, func: Callable[[slice], Any], *, threads: int) -> list[Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from geo_renewal._checks import check_threads
+from geo_renewal._geos import background
 from geo_renewal._html import escape_many
 from geo_renewal._roles import CLASSES_ATTR, class_labels
 from geo_renewal.crs import check_crs, to_working
@@ -596,8 +597,8 @@ def layer_chunks(
     order = np.concatenate(positions)
     geoms = prep.geoms[order]
     out, texts = [], []
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        submit: Callable[..., Future[Any]] = pool.submit if check_threads(None) > 1 else _done
+    with background(check_threads(None)) as pool:
+        submit: Callable[..., Future[Any]] = pool.submit
         encoding = submit(_encode_arrays, geoms, precision)  # GEOS, without the GIL ...
         rows = (
             _value_rows([np.asarray(c, dtype=object)[order] for c in columns]) if columns else None
@@ -623,13 +624,6 @@ def layer_chunks(
         return [
             Chunk(bounds=bb, n=k, data=t.result()) for (bb, k), t in zip(out, texts, strict=True)
         ]
-
-
-def _done(func: Callable[..., Any], *args: Any) -> Future[Any]:
-    """Run ``func(*args)`` now, as a finished future (no thread)."""
-    future: Future[Any] = Future()
-    future.set_result(func(*args))
-    return future
 
 
 def _packed(text: str) -> str:

@@ -16,7 +16,6 @@ import math
 import os
 import shutil
 import uuid
-from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -528,39 +527,20 @@ def write_file(
     _write_pipelined(gdf, path, threads)
 
 
-class _InTurn:
-    """A pool of no threads: `submit` runs the call at once (one-thread runs)."""
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        done: Future[Any] = Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # re-raised by result(), as a pool's future does
-            done.set_exception(e)
-        return done
-
-    def __enter__(self) -> _InTurn:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _write_pipelined(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], threads: int) -> None:
     """Encode slices of WKB here while another thread writes the last one (a row group)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from geopandas.io.arrow import _create_metadata, _encode_metadata, _validate_dataframe
 
+    from geo_renewal._geos import background
     from geo_renewal._wkb import wkb_array
 
     _validate_dataframe(gdf)  # string column names, as to_parquet demands
     name = gdf.geometry.name
     geoms = np.asarray(gdf.geometry.array)
-    with ThreadPoolExecutor(max_workers=1) if threads > 1 else _InTurn() as pool:
+    with background(threads) as pool:
         geo = pool.submit(_create_metadata, gdf)  # bounds and types: GEOS without the GIL
         stub = pd.DataFrame(gdf.copy(deep=False))
         stub[name] = None
