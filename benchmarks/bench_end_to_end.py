@@ -12,8 +12,9 @@ Routes, each run in a fresh process (medians of ``--repeat`` processes, per step
   `write_table`, in memory, threads as `settings.n_jobs` says (default: the cores);
 - ``geo_renewal 1 thread``: the same with ``settings.n_jobs = 1``;
 - ``geo_renewal dask``: the same on `dask_client(workers=2)`, the cluster start included
-  (its own step); the classified partitions are persisted in the workers (classified
-  once), the statistics added up from them and each worker writes its partitions;
+  (its own step); classify, statistics and the partitions' files in one pass
+  (`write_with_stats`: each partition classified once, written by its worker and summed;
+  the ``classify`` column holds the three);
 - ``geo_renewal dask threads``: the same on dask's threaded scheduler (`dask_client()`
   starts nothing): no worker processes to start, import and feed;
 - ``hand-written``: THE BASELINE, the best single-threaded shapely 2 / STRtree script of the
@@ -319,38 +320,34 @@ def ours_dask(
     """
     The job with geo_renewal on dask: 2 worker processes, or (``workers=None``) dask's threads.
 
-    The cluster start is its own step; the threaded scheduler starts nothing.
+    The cluster start is its own step; the threaded scheduler starts nothing. Classify,
+    statistics and the partitions' files are one pass (`write_with_stats`: each partition
+    classified once, written and summed): the ``classify`` step holds all three, ``write``
+    the table only.
     """
     from geo_renewal.classify import classify_parcels
-    from geo_renewal.io import read_layer, write_layer
+    from geo_renewal.io import read_layer
     from geo_renewal.partitioned import dask_client
     from geo_renewal.rules import load_rules
-    from geo_renewal.stats import zone_stats
+    from geo_renewal.stats import write_with_stats
     from geo_renewal.tables import write_table
 
     rules = load_rules(_rules_file(out))
     layers = {k: paths[k] for k in ("heritage", "river_buffer", "view_corridor", "sites")}
     t = time.perf_counter()
-    with dask_client(workers=workers) as client:
+    with dask_client(workers=workers):
         steps["cluster"] = time.perf_counter() - t
         t = time.perf_counter()
         lazy = read_layer(partitioned_parcels(paths))
+        zones = read_layer(paths["zones"])
         steps["read"] = time.perf_counter() - t
         t = time.perf_counter()
         classified = classify_parcels(
             lazy, rules, layers=layers, rasters={"flood_depth": paths["flood_depth"]}
-        ).persist()  # classified once, kept in the workers for the file and the table
-        if client is not None:
-            import distributed
-
-            distributed.wait(classified)
+        )
+        stats = write_with_stats(classified, out / "classified", zones=zones, zone_col="zone_id")
         steps["classify"] = time.perf_counter() - t
         t = time.perf_counter()
-        zones = read_layer(paths["zones"])
-        stats = zone_stats(classified, zones=zones, zone_col="zone_id")
-        steps["stats"] = time.perf_counter() - t
-        t = time.perf_counter()
-        write_layer(classified, out / "classified")  # each worker writes its partitions
         write_table(stats, out / "zones.csv", lang="en")
         steps["write"] = time.perf_counter() - t
         done = read_layer(out / "classified").compute()

@@ -143,6 +143,7 @@ _API: dict[str, str] = {
     "partition_layer": "geoparquet",
     "is_partitioned": "geoparquet",
     "dask_client": "partitioned",
+    "write_with_stats": "stats",
     # maps.py / tiles.py
     "renewal_map": "maps",
     "save_map": "maps",

@@ -9,6 +9,7 @@ See the user guide, "Province-scale runs".
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -16,6 +17,7 @@ import math
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -284,7 +286,8 @@ def _read_dataset(folder: Path, *, name: str) -> Any:
 
 
 def _write_part(part: gpd.GeoDataFrame, path: str) -> int:
-    part.to_parquet(path)
+    """Write one partition on the worker's thread with `write_file` (numpy WKB encoding)."""
+    write_file(part, path, n_jobs=1)  # dask's workers already use the cores
     return len(part)
 
 
@@ -297,6 +300,22 @@ def _write_dataset(ddf: Any, folder: Path) -> Path:
     (two renames) and removed. A failure leaves any earlier dataset intact.
     """
     dask, _, _ = _dask()
+    with _staged_dataset(folder) as tmp:
+        rows = dask.compute(*_part_writes(ddf.to_delayed(), tmp))
+    logger.info("wrote %d features in %d files to %s", sum(rows), len(rows), folder)
+    return folder
+
+
+@contextlib.contextmanager
+def _staged_dataset(folder: Path) -> Iterator[Path]:
+    """
+    Yield a hidden temporary folder for a dataset's files; swap it in at `folder` on success.
+
+    An existing folder is only replaced if it holds nothing but ``.parquet`` files, and only
+    once the ``with`` block has finished (an earlier dataset is moved aside, the new one
+    renamed into place, the old one removed); on an exception the temporary folder is
+    removed and any earlier dataset stays as it was.
+    """
     if folder.exists() and not (folder.is_dir() and _only_parquet(folder)):
         msg = (
             f"`{folder}` exists and is not a GeoParquet dataset folder; refusing to replace "
@@ -308,13 +327,7 @@ def _write_dataset(ddf: Any, folder: Path) -> Path:
     tmp = folder.parent / f".{folder.name}.tmp-{token}"
     tmp.mkdir()
     try:
-        parts = ddf.to_delayed()
-        width = max(5, len(str(len(parts))))
-        writes = [
-            dask.delayed(_write_part)(part, str(tmp / f"part.{i:0{width}d}.parquet"))
-            for i, part in enumerate(parts)
-        ]
-        rows = dask.compute(*writes)
+        yield tmp
         old = None
         if folder.exists():
             old = folder.parent / f".{folder.name}.old-{token}"
@@ -325,8 +338,16 @@ def _write_dataset(ddf: Any, folder: Path) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    logger.info("wrote %d features in %d files to %s", sum(rows), len(rows), folder)
-    return folder
+
+
+def _part_writes(parts: list[Any], tmp: Path) -> list[Any]:
+    """Return one delayed `_write_part` per delayed partition, into ``tmp/part.NNNNN.parquet``."""
+    dask, _, _ = _dask()
+    width = max(5, len(str(len(parts))))
+    return [
+        dask.delayed(_write_part)(part, str(tmp / f"part.{i:0{width}d}.parquet"))
+        for i, part in enumerate(parts)
+    ]
 
 
 def _only_parquet(folder: Path) -> bool:

@@ -11,6 +11,7 @@ How it works and its limits: the user guide, "Province-scale runs".
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import warnings
 from collections.abc import Iterator, Mapping
@@ -61,6 +62,11 @@ _TASK_THREADS = 1
 #: Columns `zone_stats` reads (besides `by`, the category and planned columns).
 _STATS_COLUMNS: tuple[str, ...] = ("n_buildings", "building_count", "floor_area", "households")
 _STATS_COLUMNS += ("population", "illegal", "danger_grade")
+#: Set by `write_with_stats` around its `zone_stats` call: the partitions (delayed) the sums
+#: are computed from and the writes computed with them, in the same `dask.compute`.
+_ONE_PASS: contextvars.ContextVar[tuple[list[Any], list[Any]] | None] = contextvars.ContextVar(
+    "geo_renewal_one_pass", default=None
+)
 
 
 # --------------------------------------------------------------------------- cluster
@@ -311,6 +317,22 @@ def zone_stats_partitioned(
     )
 
 
+@contextlib.contextmanager
+def _one_pass(partitions: list[Any], also: list[Any]) -> Iterator[None]:
+    """
+    Make `zone_stats` of a partitioned layer sum `partitions` and compute `also` at once.
+
+    Within the block, `partitions` are the layer's delayed partitions (``to_delayed()``), `also` other delayed
+    tasks made from the same objects (e.g. their writes): dask then computes each partition
+    once for both, in the same ``dask.compute``. Used by `geo_renewal.stats.write_with_stats`.
+    """
+    token = _ONE_PASS.set((partitions, also))
+    try:
+        yield
+    finally:
+        _ONE_PASS.reset(token)
+
+
 def _stats_spec(
     parcels: Any,
     by: str | None,
@@ -356,8 +378,10 @@ def _partition_sums(parcels: Any, spec: Mapping[str, Any], by: Any, category_col
     used = {by, category_col, spec["planned_col"], *_STATS_COLUMNS}
     columns = [c for c in meta.columns if c == meta.geometry.name or c in used]
     shared = dask.delayed(spec, pure=True)
-    parts = [dask.delayed(_stats_partition)(p, shared) for p in parcels[columns].to_delayed()]
-    sums_list = dask.compute(*parts)
+    one_pass = _ONE_PASS.get()
+    partitions, also = one_pass or (parcels[columns].to_delayed(), [])
+    parts = [dask.delayed(_stats_partition)(p, shared) for p in partitions]
+    sums_list = dask.compute(*parts, *also)[: len(parts)]
     total = sums_list[0]
     for s in sums_list[1:]:
         total = total + s

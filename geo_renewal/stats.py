@@ -10,6 +10,7 @@ row labels and the apportioning rules are described in the user guide
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,6 +50,7 @@ __all__ = [
     "ConservationError",
     "convert_area",
     "policy_checks",
+    "write_with_stats",
     "zone_stats",
 ]
 
@@ -189,6 +191,72 @@ def zone_stats(
 
         return zone_stats_partitioned(parcels, **options)
     return _zone_stats(parcels, **options)
+
+
+def write_with_stats(parcels: Any, path: str | Path, **options: Any) -> pd.DataFrame:
+    """
+    Write a partitioned layer as a GeoParquet dataset and count it, in one pass.
+
+    The same as ``write_layer(parcels, path)`` followed by ``zone_stats(parcels,
+    **options)``, but every partition is computed once (e.g. classified), written by its
+    worker and summed, and then released: no ``persist()``, and memory holds only the
+    partitions in flight, however many there are. The dataset is swapped in at `path` only
+    when every partition is written and the table is complete and conserved (an earlier
+    dataset there stays intact otherwise).
+
+    Parameters
+    ----------
+    parcels
+        A partitioned (dask-geopandas) layer, typically the lazy result of
+        `geo_renewal.classify_parcels`.
+    path
+        The dataset folder to write (as `geo_renewal.io.write_layer` writes a partitioned
+        layer).
+    **options
+        The options of `geo_renewal.stats.zone_stats` (``zones=``, ``zone_col=``, ``by=``,
+        ``how=`` …), checked there. A `by` column whose values the dtype does not declare
+        (not a categorical) is collected in a pass of its own first, which computes the
+        partitions once more: group by a categorical column, or by zones, for one pass.
+
+    Returns
+    -------
+    stats
+        The table `zone_stats` returns.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> from geo_renewal.geoparquet import partition_layer
+    >>> x, y = 500_000, 4_060_000
+    >>> parcels = gpd.GeoDataFrame({"households": [10, 20], "category": ["demolish", "keep"]},
+    ...     geometry=[box(x, y, x + 100, y + 100), box(x + 100, y, x + 200, y + 100)],
+    ...     crs="EPSG:4548")
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "classified.parquet"
+    >>> stats = write_with_stats(partition_layer(parcels, 2), out, by="category")
+    >>> stats.loc[["demolish", "keep", "total"], "households"].tolist()
+    [10.0, 20.0, 30.0]
+    >>> len(list(out.glob("part.*.parquet")))
+    2
+    """
+    from geo_renewal.geoparquet import _part_writes, _staged_dataset
+    from geo_renewal.partitioned import _one_pass
+
+    _check_partitioned(parcels)
+    with _staged_dataset(Path(path)) as tmp:
+        partitions = parcels.to_delayed()
+        with _one_pass(partitions, _part_writes(partitions, tmp)):
+            return zone_stats(parcels, **options)
+
+
+def _check_partitioned(parcels: Any) -> None:
+    if not is_partitioned(parcels):
+        msg = (
+            "`write_with_stats` takes a partitioned (dask) layer; for an in-memory layer call "
+            "`write_layer` and `zone_stats`, or cut it first with `partition_layer`."
+        )
+        raise InputError(msg)
 
 
 def _check_options(

@@ -17,7 +17,7 @@ from geo_renewal.classify import classify_parcels
 from geo_renewal.geoparquet import auto_partitions, is_partitioned, partition_layer
 from geo_renewal.io import read_layer, write_layer
 from geo_renewal.partitioned import dask_client
-from geo_renewal.stats import zone_stats
+from geo_renewal.stats import write_with_stats, zone_stats
 
 dask = pytest.importorskip("dask")
 pytest.importorskip("dask_geopandas")
@@ -239,6 +239,58 @@ def test_partitioned_write_and_read_round_trip(sample, partitioned, tmp_path):
         write_layer(lazy, tmp_path / "x.gpkg")
 
 
+class _Counted:
+    """A partition function that counts its calls (each partition computed how often)."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def __call__(self, part):
+        self.calls += 1
+        if self.fail_at is not None and len(part) and part.index.min() == self.fail_at:
+            msg = "a partition failed"
+            raise RuntimeError(msg)
+        return part
+
+
+def test_write_with_stats_is_write_layer_and_zone_stats_in_one_pass(
+    sample, partitioned, grid_zones, tmp_path
+):
+    _, lazy = partitioned
+    expected = sample["classified"]
+    counted = _Counted()
+    once = lazy.map_partitions(counted, meta=lazy._meta)
+    once.spatial_partitions = lazy.spatial_partitions
+    out = tmp_path / "classified.parquet"
+    options = {"zones": grid_zones, "zone_col": "zone_id", "planned_floor_area": "planned"}
+    stats = write_with_stats(once, out, **options)
+    assert counted.calls == lazy.npartitions  # every partition computed once, not twice
+    pd.testing.assert_frame_equal(stats, zone_stats(expected, **options), rtol=1e-9)
+    assert sorted(p.name for p in out.iterdir()) == [f"part.{i:05d}.parquet" for i in range(4)]
+    assert_geodataframe_equal(read_layer(out).compute().loc[expected.index], expected)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_write_with_stats_is_all_or_nothing_and_checks_like_zone_stats(
+    sample, partitioned, tmp_path
+):
+    _, lazy = partitioned
+    out = tmp_path / "classified.parquet"
+    write_layer(lazy, out)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in out.iterdir())
+    first = int(sample["classified"].index.min())  # fails the partition holding it
+    failing = lazy.map_partitions(_Counted(fail_at=first), meta=lazy._meta)
+    with pytest.raises(RuntimeError, match="a partition failed"):
+        write_with_stats(failing, out, by="street")
+    with pytest.raises(InputError, match="exactly one of `by`"):
+        write_with_stats(lazy, out)  # zone_stats' own checks, before anything is written
+    with pytest.raises(InputError, match="partitioned"):
+        write_with_stats(sample["classified"], out, by="street")
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in out.iterdir()) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
 def test_dataset_kind_renames_headers_and_crs_rules(sample, tmp_path):
     parcels = sample["parcels"][["parcel_id", "households", "geometry"]].rename(
         columns={"households": "户数"}
@@ -279,6 +331,16 @@ def test_local_cluster_gives_the_in_memory_results(sample, partitioned, cluster)
     pd.testing.assert_frame_equal(
         stats, zone_stats(sample["classified"], zones=sample["districts"]), rtol=1e-9
     )
+
+
+def test_write_with_stats_on_the_cluster(sample, partitioned, cluster, tmp_path):
+    _, lazy = partitioned
+    out = tmp_path / "classified.parquet"
+    with dask_client(scheduler=cluster.scheduler_address):
+        stats = write_with_stats(lazy, out, zones=sample["districts"])
+    expected = sample["classified"]
+    pd.testing.assert_frame_equal(stats, zone_stats(expected, zones=sample["districts"]))
+    assert_geodataframe_equal(read_layer(out).compute().loc[expected.index], expected)
 
 
 def test_dask_client_options():
