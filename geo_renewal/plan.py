@@ -134,7 +134,8 @@ class Plan:
     fund_params
         Fund-balance parameter file, or None for the bundled defaults.
     out_dir
-        Output folder.
+        Output folder, relative to the project file's folder like every other path
+        (a CLI ``--out`` still wins).
     tiles
         Base map of the HTML maps.
     offline
@@ -382,7 +383,7 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
             _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
         ),
         fund_options=fund_options_from_doc(fund, base=base, source=path),
-        out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
+        out_dir=base / _typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"'),
         tiles=_tiles(plan_tiles(doc, base, path), path),  # [basemap] / [outputs] tiles
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,

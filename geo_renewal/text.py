@@ -724,6 +724,7 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "Projects: {n}, {n_over} overdue",
     ),
     "workflow.summary.files": ("输出文件:", "Files written:"),
+    "workflow.summary.out_dir": ("输出文件夹: {folder}", "Outputs written to: {folder}"),
     "workflow.file.classification_map": ("更新分类图", "Classification map"),
     "workflow.file.print_classification": ("更新分类图（打印版）", "Classification map (print)"),
     "workflow.file.print_resettlement": ("安置规划图（打印版）", "Resettlement map (print)"),

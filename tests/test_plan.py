@@ -127,3 +127,30 @@ def test_units_layer_is_a_checked_plan_key(plan_dir):
 def test_stats_how_reaches_the_plan(plan_dir):
     text = "[layers.parcels]\npath='sample_district.gpkg'\n[stats]\nhow = 'largest'\n"
     assert load_plan(_write(plan_dir, text)).stats_how == "largest"
+
+
+def test_outputs_dir_is_relative_to_the_project_file_not_the_working_folder(
+    tmp_path, monkeypatch, grid_parcels
+):
+    from click.testing import CliRunner
+    from small_plan import write_small_plan
+
+    from geo_renewal.cli import cli
+
+    project, elsewhere = tmp_path / "项目", tmp_path / "elsewhere"
+    project.mkdir()
+    elsewhere.mkdir()
+    path = write_small_plan(project, grid_parcels, dir='"成果"')
+    assert load_plan(path).out_dir == (project / "成果").resolve()
+    monkeypatch.chdir(elsewhere)  # the planner runs D:/项目/plan.toml from another folder
+    monkeypatch.setenv("GEO_RENEWAL_CACHE", str(tmp_path / "cache"))
+    res = CliRunner().invoke(cli, ["run", str(path), "--silent"])
+    assert res.exit_code == 0, res.output
+    assert (project / "成果" / "classification.html").is_file()
+    assert list(elsewhere.iterdir()) == []
+    assert f"输出文件夹: {(project / '成果').resolve()}" in res.output
+    other = tmp_path / "out"  # a CLI --out still wins
+    res = CliRunner().invoke(cli, ["run", str(path), "--silent", "--out", str(other)])
+    assert res.exit_code == 0, res.output
+    assert (other / "classification.html").is_file()
+    assert f"输出文件夹: {other.resolve()}" in res.output
