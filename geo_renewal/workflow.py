@@ -219,7 +219,8 @@ class RunResult:
             )
         if self.weekly is not None:  # the weekly meeting (geo_renewal.weekly)
             lines.append(self.weekly.summary(lang))
-        lines.extend(f"! {text}" for text in self.caveats().values())
+        short = {"signing": say("workflow.summary.signing", lang)}  # the paragraph: workbook
+        lines.extend(f"! {short.get(k, text)}" for k, text in self.caveats().items())
         lines.append(say("workflow.summary.files", lang))
         lines.extend(f"  {say(f'workflow.file.{k}', lang)}: {v}" for k, v in self.files.items())
         return "\n".join(lines)
