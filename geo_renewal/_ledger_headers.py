@@ -203,6 +203,7 @@ def _require_id_column(
         msg = (
             f"ledger {source} has no project id column; expected 项目编号 or project_id among "
             f"the headers of row {at}: {[str(c) for c in raw.columns]}; {hint}if the header "
-            f"is in another row, pass `header_row=` (--header-row)."
+            f"is in another row, pass `header_row=` (--header-row; in plan.toml "
+            "`[ledger] header_row = 3`)."
         )
         raise SchemaError(msg)

@@ -286,4 +286,5 @@ def header_note(header: Header, sheet: Sheet) -> str | None:
         )
         above = "row 1 above it was" if first == 1 else f"rows 1–{first} above it were"
         text += f"; {above} skipped" + (f" (a title: {title!r})" if title else "")
-    return text + "; pass `header_row=` (--header-row) if that is wrong."
+    fix = "pass `header_row=` (--header-row, `[ledger] header_row` in plan.toml)"
+    return text + f"; {fix} if that is wrong."

@@ -10,16 +10,20 @@ project file itself, the toolkit's own source files and version, and the setting
 ``geo-renewal print plan.toml`` and ``deck plan.toml`` load it when the fingerprint of the
 plan as it is now is the same, and compute the plan otherwise; they say which. A changed
 input, rule set, parameter or toolkit version always computes again. The newest
-`KEEP` runs are kept; delete the folder to drop them.
+`KEEP` runs are kept; delete the folder to drop them. The warnings the run gave (an encoding
+guessed, a nearby rate below the best …) are kept with it and given again when it is reused
+(`recorded_warnings`), so ``print`` after ``run`` warns as the run did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import pickle
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +31,13 @@ if TYPE_CHECKING:
     from geo_renewal.plan import Plan
     from geo_renewal.workflow import RunResult
 
-__all__ = ["KEEP", "cache_dir", "load_run", "plan_fingerprint", "save_run"]
+__all__ = ["KEEP", "cache_dir", "load_run", "plan_fingerprint", "recorded_warnings", "save_run"]
 
 logger = logging.getLogger(__name__)
 
 #: How many project files' runs the cache keeps (the newest).
 KEEP = 12
-_FORMAT = 1
+_FORMAT = 2  # 2: the run's warnings are kept with it
 #: Text values of a plan that name a file (a rule set, a tile package …).
 _FILE_SUFFIXES = (
     *(".toml", ".gpkg", ".shp", ".zip", ".geojson", ".json", ".parquet", ".fgb"),
@@ -138,12 +142,43 @@ def _cache_file(plan: Plan) -> Path:
     return cache_dir() / f"run-{key}.pkl"
 
 
-def save_run(result: RunResult) -> Path | None:
+@contextlib.contextmanager
+def recorded_warnings() -> Iterator[list[str]]:
+    """
+    Record the texts of the `UserWarning` s given inside, and give each on as it came.
+
+    The list is filled when the block ends; pass it to `save_run` so that a reused run
+    warns again. Warnings still reach the caller's handlers (the CLI's ``提示：…`` lines).
+
+    Examples
+    --------
+    >>> with warnings.catch_warnings(record=True) as shown:
+    ...     warnings.simplefilter("always")
+    ...     with recorded_warnings() as texts:
+    ...         warnings.warn("就近安置率低于可达值", UserWarning, stacklevel=1)
+    >>> texts, [str(w.message) for w in shown]
+    (['就近安置率低于可达值'], ['就近安置率低于可达值'])
+    """
+    texts: list[str] = []
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield texts
+    finally:  # also when the run stops in an error: its warnings are still shown
+        for w in caught:
+            if issubclass(w.category, UserWarning) and str(w.message) not in texts:
+                texts.append(str(w.message))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def save_run(result: RunResult, warned: Iterable[str] = ()) -> Path | None:
     """
     Keep the computed run of a project file with its fingerprint; return the file.
 
-    None when the result cannot be kept (only logged: the run's outputs are complete
-    without it). Older runs beyond `KEEP` are removed.
+    `warned` are the texts of the warnings the run gave (`recorded_warnings`): `load_run`
+    gives them again. None when the result cannot be kept (only logged: the run's outputs
+    are complete without it). Older runs beyond `KEEP` are removed.
     """
     from geo_renewal.io import atomic_write
 
@@ -151,7 +186,11 @@ def save_run(result: RunResult) -> Path | None:
     computed = dataclasses.replace(result, files={}, comparison=None)
     try:
         payload = pickle.dumps(
-            {"fingerprint": plan_fingerprint(result.plan), "result": computed},
+            {
+                "fingerprint": plan_fingerprint(result.plan),
+                "result": computed,
+                "warnings": list(warned),
+            },
             protocol=pickle.HIGHEST_PROTOCOL,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +210,7 @@ def load_run(plan: Plan) -> RunResult | None:
     Return the run ``geo-renewal run`` computed for `plan`, if nothing it read changed.
 
     None when there is no kept run, it is unreadable, or its fingerprint differs from the
-    plan's as it is now.
+    plan's as it is now. The warnings the run gave are given again (`UserWarning`).
     """
     path = _cache_file(plan)
     if not path.is_file():
@@ -185,4 +224,8 @@ def load_run(plan: Plan) -> RunResult | None:
     if not isinstance(kept, dict) or kept.get("fingerprint") != plan_fingerprint(plan):
         return None
     result = kept.get("result")
-    return dataclasses.replace(result, plan=plan) if result is not None else None
+    if result is None:
+        return None
+    for text in kept.get("warnings", []):
+        warnings.warn(str(text), UserWarning, stacklevel=2)  # as the run that computed it did
+    return dataclasses.replace(result, plan=plan)

@@ -763,16 +763,20 @@ def _run_and_report(
     import dataclasses
 
     from geo_renewal.plan import load_plan
+    from geo_renewal.text import say
     from geo_renewal.workflow import run_plan
 
     plan = load_plan(plan_path, scenario=scenario)
     if lang is not None:
         plan = dataclasses.replace(plan, lang=lang)
-    result = run_plan(plan, out_dir=out, verbose=not silent)
-    from geo_renewal._runcache import save_run
+    from geo_renewal._runcache import recorded_warnings, save_run
 
-    save_run(result)  # `print` / `deck` of this project file reuse it while nothing changes
+    with recorded_warnings() as warned:  # given again when `print` / `deck` reuse the run
+        result = run_plan(plan, out_dir=out, verbose=not silent)
+    save_run(result, warned)  # `print` / `deck` of this project file reuse it while unchanged
     click.echo(terminal_text(result.summary()))
+    folder = result.files["manifest"].parent.resolve()  # [outputs] dir is relative to plan.toml
+    click.echo(terminal_text(say("workflow.summary.out_dir", plan.lang, folder=folder)))
     for key, path in result.files.items():
         if key.endswith("_map"):
             _warn_if_online(path, plan.tiles, plan.lang, scripts_online=not plan.offline)

@@ -44,7 +44,7 @@ _SECTIONS = {
         "max_dist",
         "exclude_on_site",
     },
-    "ledger": {"path", "sheet", "store"},  # store: a LedgerStore (geo_renewal.weekly)
+    "ledger": {"path", "sheet", "store", "header_row"},  # store: a LedgerStore (weekly)
     "weekly": None,  # checked by geo_renewal.weekly.weekly_section_of
     "fund": {"params", "compensation", "cashflow"},
     "outputs": {"dir", "tiles", "offline", "lang"},
@@ -131,10 +131,14 @@ class Plan:
         Ledger file, or None.
     ledger_sheet
         Sheet of an XLSX ledger, or None.
+    ledger_header_row
+        ``[ledger] header_row``: the header's spreadsheet row (from 1), or two consecutive
+        rows of a two-row (merged) header; None to find it (title rows above are skipped).
     fund_params
         Fund-balance parameter file, or None for the bundled defaults.
     out_dir
-        Output folder.
+        Output folder, relative to the project file's folder like every other path
+        (a CLI ``--out`` still wins).
     tiles
         Base map of the HTML maps.
     offline
@@ -185,6 +189,7 @@ class Plan:
     weekly: WeeklySpec | None = None
     corridors: Any = None  # views.CorridorSpec of [corridors], or None
     fund_options: FundOptions = field(default_factory=FundOptions)
+    ledger_header_row: tuple[int, ...] | None = None  # [ledger] header_row, rows from 1
 
 
 def _refuse(path: Path, key: str, problem: str, fix: str) -> InputError:
@@ -382,7 +387,7 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
             _existing(base, fund["params"], path, "fund.params") if "params" in fund else None
         ),
         fund_options=fund_options_from_doc(fund, base=base, source=path),
-        out_dir=Path(_typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"')),
+        out_dir=base / _typed(outputs.get("dir", "maps"), str, path, "outputs.dir", '"maps"'),
         tiles=_tiles(plan_tiles(doc, base, path), path),  # [basemap] / [outputs] tiles
         offline=_typed(outputs.get("offline", True), bool, path, "outputs.offline", "true"),
         stats_how=stats_how,
@@ -393,8 +398,22 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
             else None
         ),
         print=_print_plan.print_section(doc.get("print"), path),
+        ledger_header_row=_header_row(ledger.get("header_row"), path, "ledger.header_row"),
         corridors=corridors_section(doc.get("corridors"), base, path),
     )
+
+
+def _header_row(value: Any, path: Path, key: str) -> tuple[int, ...] | None:
+    """Check the header row(s) a planner gives (spreadsheet rows from 1) when detection errs."""
+    if value is None:
+        return None
+    rows = [value] if isinstance(value, int) else value
+    ok = isinstance(rows, list) and 1 <= len(rows) <= 2
+    ok = ok and all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in rows)
+    if not ok or (len(rows) == 2 and rows[1] != rows[0] + 1):
+        msg = f"must be the spreadsheet row of the header (from 1), got {value!r}"
+        raise _refuse(path, key, msg, "write e.g. `header_row = 3`, or [3, 4] for two rows")
+    return tuple(rows)
 
 
 def _check_sections(doc: dict[str, Any], path: Path) -> None:

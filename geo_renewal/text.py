@@ -724,6 +724,12 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
         "Projects: {n}, {n_over} overdue",
     ),
     "workflow.summary.files": ("输出文件:", "Files written:"),
+    "workflow.summary.out_dir": ("输出文件夹: {folder}", "Outputs written to: {folder}"),
+    "workflow.summary.signing": (
+        "签约延迟会使部分资金平衡改善（只改变利息，不是符号错误），原因见统计表的“使用须知”工作表。",
+        "A signing delay improves some balances (interest only, not a sign error); why: the "
+        "workbook's Caveats sheet.",
+    ),
     "workflow.file.classification_map": ("更新分类图", "Classification map"),
     "workflow.file.print_classification": ("更新分类图（打印版）", "Classification map (print)"),
     "workflow.file.print_resettlement": ("安置规划图（打印版）", "Resettlement map (print)"),

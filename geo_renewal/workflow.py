@@ -88,6 +88,7 @@ STEP_INPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (
             "ledger",
             "ledger_sheet",
+            "ledger_header_row",
             "as_of",
             "fund_params",
             "fund_options",
@@ -218,7 +219,8 @@ class RunResult:
             )
         if self.weekly is not None:  # the weekly meeting (geo_renewal.weekly)
             lines.append(self.weekly.summary(lang))
-        lines.extend(f"! {text}" for text in self.caveats().values())
+        short = {"signing": say("workflow.summary.signing", lang)}  # the paragraph: workbook
+        lines.extend(f"! {short.get(k, text)}" for k, text in self.caveats().items())
         lines.append(say("workflow.summary.files", lang))
         lines.extend(f"  {say(f'workflow.file.{k}', lang)}: {v}" for k, v in self.files.items())
         return "\n".join(lines)
@@ -467,7 +469,10 @@ def _progress(result: RunResult) -> None:
         ledger = store_ledger(plan.weekly, plan.as_of)
     else:
         ledger = read_ledger(
-            plan.ledger, projects=result.layers.get("projects"), sheet=plan.ledger_sheet
+            plan.ledger,
+            projects=result.layers.get("projects"),
+            sheet=plan.ledger_sheet,
+            header_row=plan.ledger_header_row,  # [ledger] header_row, when detection is wrong
         )
     result.ledger = ledger
     result.progress = project_progress(ledger, as_of=plan.as_of, lang=plan.lang)
@@ -894,6 +899,9 @@ def _manifest(result: RunResult, inputs: list[dict[str, Any]]) -> dict[str, Any]
             "stats_how": plan.stats_how,
             "resettlement": dict(plan.resettlement),
             "ledger_sheet": plan.ledger_sheet,
+            "ledger_header_row": (
+                None if plan.ledger_header_row is None else list(plan.ledger_header_row)
+            ),
             "tiles": plan.tiles,
             "offline": plan.offline,
             "floor_area_per_household": settings.floor_area_per_household,

@@ -15,7 +15,6 @@ from geo_renewal.workflow import compute_plan
 
 def _run(tmp_path, monkeypatch, grid_parcels):
     """`geo-renewal run` of the small plan, with the cache in a folder of the test."""
-    monkeypatch.chdir(tmp_path)  # [outputs] dir = "maps" is relative to the working folder
     monkeypatch.setenv("GEO_RENEWAL_CACHE", str(tmp_path / "cache"))
     path = write_small_plan(tmp_path, grid_parcels)
     res = CliRunner().invoke(cli, ["run", str(path), "--silent"])
@@ -80,3 +79,21 @@ def test_the_cache_keeps_the_newest_runs_only(tmp_path, monkeypatch, grid_parcel
         other.write_bytes(result.plan.path.read_bytes())
         save_run(compute_plan(other))
     assert len(list(cache_dir().glob("run-*.pkl"))) == 2
+
+
+def test_print_after_run_gives_the_runs_warnings_again(tmp_path, monkeypatch, grid_parcels):
+    monkeypatch.setenv("GEO_RENEWAL_CACHE", str(tmp_path / "cache"))
+    path = write_small_plan(tmp_path, grid_parcels.assign(层数=None))  # an empty twin of floors
+    said = "columns 'floors' and '层数' both mean 'floors'"
+    res = CliRunner().invoke(cli, ["run", str(path), "--silent"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count(said) == 1
+    out = tmp_path / "p.pdf"
+    res = CliRunner().invoke(cli, ["print", str(path), "--paper", "A4", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "复用" in res.output  # the kept run, not a new computation …
+    assert res.output.count(said) == 1  # … and its warning, once, as the run gave it
+    res = CliRunner().invoke(cli, ["deck", str(path), "--out", str(tmp_path / "d.pptx")])
+    assert res.exit_code == 0, res.output
+    assert "复用" in res.output
+    assert res.output.count(said) == 1
