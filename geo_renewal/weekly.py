@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from geo_renewal._checks import check_lang
@@ -187,7 +188,48 @@ class WeeklyMeeting:
             out[say("weekly.sheet.households", lang)] = self.forecast
             out[say("weekly.sheet.clearance", lang)] = self.clearance
             out[say("weekly.sheet.reconcile", lang)] = self.reconciliation
-        return {k[:31]: v for k, v in out.items()}
+        return {k[:31]: _whole(v) for k, v in out.items()}
+
+
+#: Columns of the weekly sheets and the report's weekly section that count whole days, ranks
+#: or households: a planner reads 最长逾期 3 天 and 名次变化 +1, not "3.00". A column is made
+#: integer only when every value in it is whole: 考核's ``days_overdue`` is a mean (185.83
+#: days) and keeps its fraction.
+_WHOLE_COLUMNS = (
+    "max_days_overdue",  # 督办汇总: the longest overdue red task of a unit
+    "days_overdue",  # 督办单, 例会事项 (whole days); 考核 (a mean: left as it is)
+    "days_left",  # 督办单
+    "duration_days",  # 关键路径
+    "float_days",  # 关键路径: 总时差
+    "plan_slack_days",  # 关键路径
+    "rank",  # 考核 (already Int64)
+    "rank_change",  # 考核: 名次变化
+    "ledger_households",  # 台账与户档核对
+    "table_households",
+    "ledger_signed",
+    "table_signed",
+    "signed_difference",
+)
+
+
+def _whole(df: pd.DataFrame) -> pd.DataFrame:
+    """Return `df` with its whole-number columns as integers (missing stays missing)."""
+    cols = [c for c in _WHOLE_COLUMNS if c in df.columns and _is_whole(df[c])]
+    if not cols:
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = out[c].astype("Int64")
+    out.attrs = dict(df.attrs)
+    return out
+
+
+def _is_whole(values: pd.Series) -> bool:
+    """Return whether a float column holds only whole numbers (or nothing) and no infinity."""
+    if not pd.api.types.is_float_dtype(values):
+        return False
+    known = values.dropna().to_numpy()
+    return bool(np.isfinite(known).all() and (known == np.round(known)).all())
 
 
 def _decision_cols(d: pd.DataFrame) -> pd.DataFrame:
@@ -460,7 +502,8 @@ def weekly_section(meeting: WeeklyMeeting | None, lang: str | None = None) -> st
         if df is None or df.empty:
             return ""
         keep = [c for c in cols if c in df.columns]
-        html = format_table(df[keep].reset_index(drop=True), lang=lang, style="html", index=False)
+        whole = _whole(df[keep].reset_index(drop=True))  # 3, not 3.00
+        html = format_table(whole, lang=lang, style="html", index=False)
         return f'<div class="scroll">{html}</div>'
 
     sup = meeting.supervised

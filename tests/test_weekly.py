@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -414,3 +415,117 @@ def test_a_store_that_contradicts_the_ledger_file_is_a_caveat(tmp_path, grid_par
     assert "GX08 当前阶段 供地 / 组卷报批" in said[0]
     assert "GX03 不在台账文件中" in said[0]
     assert said[0] in result.caveats().values()  # in the workbook's first sheet and the report
+
+
+class _Tables(HTMLParser):
+    """The cells of every <table> of a page, as text, one list of rows per table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _html_column(page: str, header: str) -> list[list[str]]:
+    """Per table of `page` with a column `header`: that column's body cells."""
+    parser = _Tables()
+    parser.feed(page)
+    out = []
+    for rows in parser.tables:
+        if rows and header in rows[0]:
+            j = rows[0].index(header)
+            out.append([row[j] for row in rows[1:]])
+    return out
+
+
+def _xlsx_column(ws, header: str, n: int) -> list:
+    """The `n` cells under `header` (in the first row that has it)."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == header:
+                return [ws.cell(row=cell.row + 1 + i, column=cell.column) for i in range(n)]
+    msg = f"no column {header} in {ws.title}"
+    raise AssertionError(msg)
+
+
+def _whole_cells(ws, header: str, n: int) -> list[int | None]:
+    """The values under `header`, checked: whole numbers written as integers, or blank."""
+    values = []
+    for c in _xlsx_column(ws, header, n):
+        if c.value is not None:
+            assert type(c.value) is int, (ws.title, header, c.value)
+            assert c.number_format == "#,##0", (ws.title, header, c.number_format)
+        values.append(c.value)
+    return values
+
+
+def test_whole_numbers_are_integers_in_the_workbook_and_the_report(sample_store, tmp_path):
+    import dataclasses
+
+    import openpyxl
+
+    from geo_renewal.weekly import weekly_section
+
+    m = weekly_meeting(sample_store, lang="zh")
+    # a 名次变化 of +1 and one street without a previous score (first assessed this week)
+    street = m.assessment_street.copy()
+    street["rank_change"] = [1.0, float("nan")]
+    m = dataclasses.replace(m, assessment_street=street)
+    files = write_weekly_meeting(m, tmp_path / "周例会", lang="zh")
+    book = openpyxl.load_workbook(files["workbook"])
+
+    # 最长逾期: each unit's longest red task (the 督办单 sheets: 419 签约 GX09, 209 组卷报批
+    # GX09, 59 开工 GX09); 区生态环境局 has only a yellow task, so its cell is blank, not 0
+    n = len(m.by_unit)
+    units = [c.value for c in _xlsx_column(book["督办汇总"], "责任单位", n)]
+    longest = _whole_cells(book["督办汇总"], "最长逾期（天）", n)
+    assert dict(zip(units, longest, strict=True)) == {
+        "区自然资源局": 209,
+        "文庙街道办事处": 419,
+        "项目建设单位": 59,
+        "区生态环境局": None,
+    }
+    assert _whole_cells(book["考核-街道"], "名次变化（正数为上升）", 2) == [1, None]
+    # the reconciliation: GX06's ledger counts 3 more signed than its households' table;
+    # GX11 has no household in the table: blank, not 0
+    rec, n = book["台账与户档核对"], len(m.reconciliation)
+    ids = [c.value for c in _xlsx_column(rec, "项目编号", n)]
+    cols = ("台账户数", "户档户数", "台账已签约", "户档已签约", "差额（台账−户档）")
+    got = {h: dict(zip(ids, _whole_cells(rec, h, n), strict=True)) for h in cols}
+    assert [got[h]["GX06"] for h in cols] == [335, 335, 323, 320, 3]
+    assert [got[h]["GX11"] for h in cols] == [0, None, 0, None, None]
+    for p in ids:
+        signed, table, diff = (got[h][p] for h in cols[2:])
+        assert diff == (None if table is None else signed - table), p
+    # decisions: only D01 is past its date (7 days); the others are blank, not 0
+    n = len(m.decisions_open)
+    assert _whole_cells(book["例会事项-未办结"], "逾期天数（天）", n) == [7, None, None, None]
+    # 考核's 逾期天数 is a mean of days: its fraction stays in the cell
+    mean = _xlsx_column(book["考核-街道"], "逾期天数（天）", 2)[1].value
+    assert mean == pytest.approx(m.assessment_street["days_overdue"].iloc[1])
+    assert mean != round(mean)
+
+    # the report's weekly section and the weekly page show them without decimals
+    for page in (weekly_section(m, "zh"), files["page"].read_text(encoding="utf-8")):
+        assert _html_column(page, "名次变化（正数为上升）")[0] == ["1", ""]
+        overdue = _html_column(page, "逾期天数（天）")[0]  # the 督办 table: red, yellow, blue
+        assert overdue == ["419", "299", "209", "119", "59", "10", "", "", ""]
+        floats = _html_column(page, "总时差（天）")[0]
+        assert floats == [f"{v:,.0f}" for v in m.critical_summary["float_days"]]
