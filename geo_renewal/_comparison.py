@@ -75,12 +75,35 @@ def _unit_rows(result: RunResult) -> pd.DataFrame | None:
     return checks[verdict.notna().to_numpy() & (verdict.astype(str) != "").to_numpy()]
 
 
-def _units_compliant(result: RunResult) -> str | None:
+@dataclass(frozen=True)
+class CheckCount:
+    """
+    A count of checks passed: ``ok`` of ``n`` (shown ``"6 / 8"``).
+
+    Its difference to another is the signed change of ``ok`` (a number), not the other
+    scenario's text: ``"0 / 8"`` in a difference column reads like a fraction.
+
+    Examples
+    --------
+    >>> str(CheckCount(6, 8))
+    '6 / 8'
+    >>> _diff(CheckCount(6, 8), CheckCount(4, 8))
+    -2
+    """
+
+    ok: int
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.ok} / {self.n}"
+
+
+def _units_compliant(result: RunResult) -> CheckCount | None:
     checks = _unit_rows(result)
     if checks is None:
         return NOT_COMPUTED
     ok = int((checks["verdict"] == say("policy.verdict_passes", result.plan.lang)).sum())
-    return f"{ok} / {len(checks)}"
+    return CheckCount(ok, len(checks))
 
 
 def _unit_verdicts(result: RunResult) -> dict[str, Any]:
@@ -165,8 +188,9 @@ def indicator_table(
         One row per indicator (a row per renewal unit for the 63号文 verdict), indexed by
         ``indicator`` (the key, ``unit_verdict:<unit>`` for a unit): ``label`` and ``unit``,
         one column per scenario (None where not computed) and ``Δ <name>`` for every other
-        scenario (numbers: the difference; texts: the other value when it differs, else
-        "").
+        scenario (numbers: the difference; a count of checks passed, shown ``"6 / 8"``:
+        the signed change of the count, with the number of units checked when that differs
+        too; texts: the other value when it differs, else "").
     """
     rows: dict[str, dict[str, Any]] = {}
     for name, result in results.items():
@@ -186,8 +210,11 @@ def indicator_table(
         table[name] = pd.Series(values, index=table.index, dtype=object)
     for name in results:
         if name != base:
-            diffs = [_diff(b, v) for b, v in zip(table[base], table[name], strict=True)]
+            diffs = [_diff(b, v, lang) for b, v in zip(table[base], table[name], strict=True)]
             table[f"Δ {name}"] = pd.Series(diffs, index=table.index, dtype=object)
+    for name in results:  # a count of checks is shown as its text ("6 / 8")
+        shown = [str(v) if isinstance(v, CheckCount) else v for v in table[name]]
+        table[name] = pd.Series(shown, index=table.index, dtype=object)
     return table[["label", "unit", *results, *(f"Δ {n}" for n in results if n != base)]]
 
 
@@ -212,9 +239,14 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float | np.number) and not isinstance(value, bool)
 
 
-def _diff(base: Any, value: Any) -> Any:
+def _diff(base: Any, value: Any, lang: str = "zh") -> Any:
     if base is None or value is None:
         return None
+    if isinstance(base, CheckCount) and isinstance(value, CheckCount):
+        change = value.ok - base.ok
+        if value.n == base.n:
+            return change  # a signed count of compliant units (0: unchanged)
+        return say("compare.count_change_of", lang, n=f"{change:+d}", a=base.n, b=value.n)
     if _is_number(base) and _is_number(value):
         if math.isnan(float(base)) or math.isnan(float(value)):
             return None

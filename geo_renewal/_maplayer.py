@@ -7,6 +7,9 @@ resettlement layers with them. The data format of a layer is `geo_renewal._mapda
 A polygon layer with totals (zones, renewal units, demand units) is hovered for them with
 ``add_layer(..., tip_fields=total_fields(gdf, id_col), style={..., "under": True})``:
 ``under`` lets the parcels below keep the mouse once they are big enough to point at.
+
+Households are whole on every layer (`whole_households`): a zone that holds part of a
+parcel by area shows 12 户, not 12.37 户, and the drawn zones still add up to the table.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from geo_renewal import _mapdata as md
 from geo_renewal._errors import InputError
 from geo_renewal._folium import elements
 from geo_renewal._html import escape
+from geo_renewal.demand import whole_counts
 from geo_renewal.schema import label
 from geo_renewal.text import say
 
@@ -119,7 +123,7 @@ def add_layer(
     prep = md.prepare(gdf, arg, tolerance=ctx.tolerance, precision=ctx.precision, gcj02=ctx.gcj02)
     sub = gdf.iloc[prep.rows]
     fields = list(dict.fromkeys((*tip_fields, *pop_fields, *([head_field] if head_field else []))))
-    columns = [md.format_values(sub[f], f, ctx.lang) for f in fields]
+    columns = [md.format_values(whole_households(sub[f], f), f, ctx.lang) for f in fields]
     chunks = md.layer_chunks(prep, ctx.precision, columns) if lazy_from_zoom is not None else None
     data_json = md.layer_data(
         prep if chunks is None else md.Prepared(prep.geoms[:0], prep.rows[:0]),
@@ -164,6 +168,59 @@ def add_layer(
 # --------------------------------------------------------------------------------------
 # fields and legend swatches
 # --------------------------------------------------------------------------------------
+
+
+def is_household_count(col: str) -> bool:
+    """
+    Tell whether column `col` counts households (户): shown whole on a map.
+
+    Examples
+    --------
+    >>> [is_household_count(c) for c in ("households", "flat_households", "households:demolish",
+    ...                                  "household_rate", "floor_area")]
+    [True, True, True, False, False]
+    """
+    return col == "households" or col.endswith("_households") or col.startswith("households:")
+
+
+def whole_households(values: pd.Series, col: str) -> pd.Series:
+    """
+    Return household counts of the drawn features whole, adding up to their rounded total.
+
+    Households apportioned by area (a zone or a grid cell holding part of a parcel) are
+    fractional; a tooltip shows whole households instead, rounded by the largest remainder
+    (`geo_renewal.demand.whole_counts`) so the features still add up to the table's
+    figure. Other columns, whole counts, missing and negative values are returned as they
+    are.
+
+    Parameters
+    ----------
+    values
+        One column of the drawn features.
+    col
+        Its name (`is_household_count` decides).
+
+    Returns
+    -------
+    values
+        `values`, or whole households (missing values kept missing).
+
+    Examples
+    --------
+    >>> whole_households(pd.Series([7.5, 7.5, 7.0]), "households").tolist()  # 22 in all
+    [8, 7, 7]
+    >>> whole_households(pd.Series([12.37, None]), "floor_area").tolist()
+    [12.37, nan]
+    """
+    if not is_household_count(col) or not pd.api.types.is_float_dtype(values.dtype):
+        return values
+    ok = (values.notna() & (values >= 0)).to_numpy()
+    if not (values[ok] % 1 != 0).any():
+        return values  # whole already
+    out = values.astype(object)
+    out.iloc[np.flatnonzero(ok)] = [int(v) for v in whole_counts(values[ok].to_numpy())]
+    out.attrs = dict(values.attrs)
+    return out
 
 
 def check_fields(gdf: pd.DataFrame, fields: Iterable[str], arg: str, name: str) -> list[str]:

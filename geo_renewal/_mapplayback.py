@@ -23,7 +23,7 @@ from geo_renewal._checks import check_lang
 from geo_renewal._errors import InputError
 from geo_renewal._folium import LEAFLET_CSS, LEAFLET_JS, inline_assets
 from geo_renewal._html import escape, script_json
-from geo_renewal.schema import STAGES
+from geo_renewal.schema import STAGE_ORDER, STAGES
 from geo_renewal.supervision import COLOURS
 from geo_renewal.text import pick, say
 
@@ -156,7 +156,7 @@ def _weeks(store: LedgerStore, dates: list[dt.date], ids: list[str], lang: str) 
     """Per snapshot: stage code index, overdue flag, stage change, signing % per project."""
     from geo_renewal.progress import project_progress
 
-    codes = list(STAGES)
+    codes = list(STAGE_ORDER)  # the legend lists the stages in this order
     pos = {p: i for i, p in enumerate(ids)}
     n = len(ids)
     stage = np.full((len(dates), n), -1, dtype=int)

@@ -29,7 +29,7 @@ from geo_renewal._folium import runtime_css
 from geo_renewal._html import escape
 from geo_renewal._money_report import money_section
 from geo_renewal._roles import classes_of
-from geo_renewal.schema import CATEGORIES, STAGES, Category, label
+from geo_renewal.schema import CATEGORIES, STAGE_ORDER, STAGES, Category, label
 from geo_renewal.stats import OUTSIDE_ROW, TOTAL_ROW
 from geo_renewal.tables import format_table
 from geo_renewal.text import say
@@ -247,7 +247,7 @@ def _charts(result: RunResult, lang: str) -> str:
     ]
     if result.progress is not None:
         counts = result.progress["stage"].astype(str).value_counts()
-        order = [s for s in STAGES if s in counts.index] + [
+        order = [s for s in STAGE_ORDER if s in counts.index] + [
             s for s in counts.index if s not in STAGES
         ]
         charts.append(

@@ -167,21 +167,29 @@ PIPELINES: dict[str, tuple[str, ...]] = {
     "retain_upgrade": ("design", "works", "acceptance"),
 }
 
-#: Every stage of `STAGES` in one reading order (legends, tables by street): 未启动, then the
-#: stages of all pipelines merged by their place along their own pipeline (first to last, each
-#: pipeline's order kept, e.g. 签约 and 方案 both first), then other stages, 已完成 last.
+#: The order of the work where the pipelines meet (DOMAIN.md §4): 签约 → 拆除 → 组卷报批 →
+#: 供地 → 开工 of a 征收拆迁 project; an upgrade's 方案 starts with 签约 (not after 开工),
+#: its 施工 and 竣工验收 come after 供地 and 开工 (never 施工 before 供地).
+_WORK_ORDER = (
+    "signing",
+    "design",
+    "demolition",
+    "approval",
+    "land_supply",
+    "construction",
+    "works",
+    "acceptance",
+)
+
+#: Every stage of `STAGES` in one reading order, the one order of every legend, chart and
+#: table by street: 未启动, the stages of the pipelines in the order of the work (each
+#: pipeline's own order kept), then other stages, 已完成 last.
 STAGE_ORDER: tuple[str, ...] = tuple(
     dict.fromkeys(
         [
             "not_started",
-            *(
-                s
-                for _, _, s in sorted(
-                    (i / max(len(p) - 1, 1), k, s)
-                    for k, p in enumerate(PIPELINES.values())
-                    for i, s in enumerate(p)
-                )
-            ),
+            *_WORK_ORDER,
+            *(s for p in PIPELINES.values() for s in p),
             *(s for s in STAGES if s != "done"),
             "done",
         ]

@@ -901,6 +901,10 @@ MEETING_TEXT: dict[str, tuple[str, str]] = {
     "compare.caveat_of": ("{names}：{text}", "{names}: {text}"),
     "compare.and": ("、", ", "),
     "compare.points": ("{n} 个百分点", "{n} pp"),
+    "compare.count_change_of": (
+        "{n}（核查单元 {a} → {b} 个）",
+        "{n} (units checked {a} → {b})",
+    ),
     "compare.not_computed": ("未计算", "not computed"),
     "compare.absent": ("无此地块", "absent"),
     "compare.row.demolish_households": ("征收拆迁户数", "Households to move"),

@@ -79,6 +79,59 @@ def test_tables_by_street_follow_the_one_stage_order():
     assert isinstance(table, pd.DataFrame)
 
 
+#: The order of the work (docs/domain.md): 签约 → 拆除 → 组卷报批 → 供地 → 开工 of a 征收拆迁
+#: project; an upgrade's 方案 starts with 签约, its 施工 and 竣工验收 after 供地 and 开工.
+WORK_ORDER_ZH = [
+    "未启动",
+    "签约",
+    "方案",
+    "拆除",
+    "组卷报批",
+    "供地",
+    "开工",
+    "施工",
+    "竣工验收",
+    "已完成",
+]
+
+
+def test_the_one_stage_order_is_the_order_of_the_work():
+    labels = [schema.STAGES[s][0] for s in schema.STAGE_ORDER]
+    assert labels == WORK_ORDER_ZH
+    assert labels.index("供地") < labels.index("施工")  # no works before the land is supplied
+
+
+def test_the_map_legend_lists_stages_in_the_order_of_the_work():
+    labels = _legend_stages(renewal_map(None, projects=_projects()))
+    assert labels[:-1] == WORK_ORDER_ZH  # then the overdue row
+
+
+def test_the_progress_sheet_by_street_lists_stages_in_the_order_of_the_work(tmp_path):
+    from openpyxl import load_workbook
+
+    from geo_renewal.tables import write_tables
+
+    table = progress_summary(_projects(), by="street")
+    path = write_tables({"按街道进度": table}, tmp_path / "progress.xlsx", lang="zh")
+    rows = [[c.value for c in row] for row in load_workbook(path)["按街道进度"].iter_rows()]
+    header = next(r for r in rows if "签约" in r)
+    assert [h for h in header if h in WORK_ORDER_ZH] == WORK_ORDER_ZH
+
+
+def test_the_report_chart_of_stages_follows_the_order_of_the_work(tmp_path, grid_parcels):
+    from small_plan import write_small_plan
+
+    from geo_renewal.report import _charts
+    from geo_renewal.workflow import compute_plan
+
+    result = compute_plan(write_small_plan(tmp_path, grid_parcels))
+    result.progress = _projects()
+    html = _charts(result, "zh")
+    chart = html[html.index("项目所处阶段") :]  # the stage chart follows the class charts
+    bars = re.findall(r'<div class="l" title="[^"]*">([^<]+)</div>', chart)
+    assert bars == WORK_ORDER_ZH  # one project per stage, each its own bar
+
+
 def test_a_comparison_report_opens_with_the_comparison_table(tmp_path, grid_parcels):
     from test_scenarios import SCENARIOS, _plan
 

@@ -337,6 +337,72 @@ def test_the_swipe_map_has_both_sides_in_their_panes():
     assert html.index("createPane") < html.index("geoRenewal.layer(")  # panes first
 
 
+# ------------------------------------------------------------------ the count of compliant units
+
+
+def _with_units(comp: Comparison, verdicts: dict[str, list[str]]) -> Comparison:
+    """`comp` with 63号文 verdicts per scenario (units U0, U1 …) and its table rebuilt."""
+    for name, values in verdicts.items():
+        comp.results[name].unit_checks = pd.DataFrame(
+            {"name": [f"U{i}" for i in range(len(values))], "verdict": values}
+        )
+    comp.table = indicator_table(comp.results, base=comp.base)
+    return comp
+
+
+def test_the_difference_of_compliant_units_is_a_signed_count_not_a_fraction():
+    a, b = _crafted()
+    comp = _with_units(
+        _comparison(a, b),
+        {
+            "base": ["符合", "符合", "符合", "不符合"],
+            "alt": ["符合", "不符合", "不符合", "不符合"],
+        },
+    )
+    row = comp.table.loc["units_compliant"]
+    assert (row["base"], row["alt"]) == ("3 / 4", "1 / 4")  # the scenarios' own cells
+    assert row["Δ alt"] == -2  # 1 − 3 compliant units, a number
+    text = comp.table_text().set_index("指标").loc["符合63号文的更新单元"]
+    assert text["alt 较基准"] == "-2"
+    sheet = comp.table_for_sheet().set_index("指标").loc["符合63号文的更新单元"]
+    assert sheet["alt 较基准"] == -2
+    assert sheet["base"] == "3 / 4"
+
+
+def test_an_unchanged_count_of_compliant_units_reads_zero_in_the_report():
+    from geo_renewal._comparison import comparison_section
+
+    a, b = _crafted()
+    comp = _with_units(_comparison(a, b), {"base": ["符合", "不符合"], "alt": ["不符合", "符合"]})
+    assert comp.table.loc["units_compliant", "Δ alt"] == 0
+    result = comp.results["base"]
+    result.comparison = comp
+    html = comparison_section(result, "zh")
+    row = re.search(r"<tr><td>符合63号文的更新单元</td>(.*?)</tr>", html).group(1)
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["1 / 2", "1 / 2", "0"]
+
+
+def test_a_count_of_compliant_units_over_other_units_says_how_many_were_checked():
+    a, b = _crafted()
+    comp = _with_units(_comparison(a, b), {"base": ["符合", "不符合"], "alt": ["符合"] * 3})
+    assert comp.table.loc["units_compliant", "Δ alt"] == "+2（核查单元 2 → 3 个）"
+
+
+def test_the_compliant_units_difference_is_a_number_in_the_workbook(tmp_path):
+    from openpyxl import load_workbook
+
+    from geo_renewal.tables import write_tables
+
+    a, b = _crafted()
+    comp = _with_units(
+        _comparison(a, b), {"base": ["不符合", "不符合", "符合"], "alt": ["符合", "符合", "符合"]}
+    )
+    path = write_tables({"方案比选": comp.table_for_sheet()}, tmp_path / "cmp.xlsx", lang="zh")
+    rows = [[c.value for c in row] for row in load_workbook(path)["方案比选"].iter_rows()]
+    row = next(r for r in rows if r[0] == "符合63号文的更新单元")
+    assert row[2:] == ["1 / 3", "3 / 3", 2]  # the difference: +2 compliant units, a number
+
+
 # ------------------------------------------------------------------ files and the command
 
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from small_plan import write_small_plan
 
-from geo_renewal import datasets
+from geo_renewal import datasets, schema
 from geo_renewal._errors import InputError
 from geo_renewal.cli import cli
 from geo_renewal.datasets._weekly import STREETS, WEEKS
@@ -231,6 +231,7 @@ def test_playback_is_one_offline_file_with_every_week(sample_store, tmp_path):
     ids = data["projects"]["project_id"]
     gx10, gx08 = ids.index("GX10"), ids.index("GX08")
     codes = data["weeks"]["codes"]
+    assert codes == list(schema.STAGE_ORDER)  # the legend's order: the order of the work
     assert [codes[w[gx10]] for w in data["weeks"]["stage"]] == [
         "approval",
         "approval",
