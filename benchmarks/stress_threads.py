@@ -378,6 +378,7 @@ class Tally:
         self.runs += 1
         if status is None or status == -signal.SIGALRM:
             self.timeouts += 1
+            self.notes.append("timeout: the stacks of its threads are in hang_*.txt")
         elif status < 0:
             name = signal.Signals(-status).name
             self.signals[name] = self.signals.get(name, 0) + 1
@@ -421,6 +422,30 @@ def _spawn_one(
     return res.returncode, got, res.stderr
 
 
+#: Seconds before the timeout at which a run still running writes every thread's stack.
+HANG_MARGIN = 30.0
+
+
+@contextlib.contextmanager
+def _hang_dump(folder: Path, route: str) -> Any:
+    """
+    Write every thread's Python stack to ``hang_<route>_<pid>.txt`` if the run hangs.
+
+    `faulthandler` writes the stacks `HANG_MARGIN` seconds before the run's timeout; a run
+    that finishes cancels it and removes the (empty) file, so any file left names a hang.
+    """
+    import faulthandler
+
+    path = folder / f"hang_{route}_{os.getpid()}.txt"
+    with path.open("w", encoding="utf-8") as f:
+        faulthandler.dump_traceback_later(TIMEOUT - HANG_MARGIN, exit=False, file=f)
+        try:
+            yield
+        finally:
+            faulthandler.cancel_dump_traceback_later()
+    path.unlink(missing_ok=True)
+
+
 def _serve(route: str, folder: Path) -> None:
     """
     Read once; for each line ``n`` on stdin fork `n` children at once, one run each.
@@ -440,7 +465,9 @@ def _serve(route: str, folder: Path) -> None:
                 signal.alarm(int(TIMEOUT))  # a hung run dies by SIGALRM: a timeout
                 code = 0
                 try:
-                    os.write(w, digest(func(data, 2)).encode())
+                    with _hang_dump(folder, route):
+                        result = digest(func(data, 2))
+                    os.write(w, result.encode())
                 except BaseException as e:
                     os.write(w, f"ERROR {type(e).__name__}: {e}".encode()[:2000])
                     code = 1
@@ -600,7 +627,8 @@ def main(argv: list[str] | None = None) -> int:
         lower_thresholds()
     if args.child:  # one run: read, compute, print the digest
         func = {**ROUTES, **SELF_TESTS}[args.child]
-        print("DIGEST", digest(func(load(_paths(args.folder)), args.n_jobs)))
+        with _hang_dump(args.folder, args.child):
+            print("DIGEST", digest(func(load(_paths(args.folder)), args.n_jobs)))
         return 0
     if args.serve:
         _serve(args.serve, args.folder)
