@@ -363,9 +363,26 @@ class _Part:
 
 def _header_rows(header_row: int | Sequence[int] | None) -> tuple[int, ...] | None:
     """Check `header_row` (spreadsheet rows, from 1) and return it as 0-based grid rows."""
+    rows = _checked_header_row(header_row)
+    return None if rows is None else tuple(r - 1 for r in rows)
+
+
+def _checked_header_row(header_row: Any) -> tuple[int, ...] | None:
+    """
+    Check a header row given by hand: one spreadsheet row (from 1) or two consecutive ones.
+
+    Returns the rows (from 1) as a tuple, None for None; anything else (0, a text, a float,
+    two rows apart) is refused in one sentence. `geo_renewal.plan` checks
+    ``[ledger] header_row`` with it.
+    """
     if header_row is None:
         return None
-    rows = (header_row,) if isinstance(header_row, int | np.integer) else tuple(header_row)
+    if isinstance(header_row, int | np.integer):
+        rows: tuple[Any, ...] = (header_row,)
+    elif isinstance(header_row, Sequence) and not isinstance(header_row, str):
+        rows = tuple(header_row)
+    else:
+        rows = ()
     ok = 1 <= len(rows) <= 2 and all(
         isinstance(r, int | np.integer) and not isinstance(r, bool) and r >= 1 for r in rows
     )
@@ -375,7 +392,7 @@ def _header_rows(header_row: int | Sequence[int] | None) -> tuple[int, ...] | No
             f"consecutive rows for a two-row header, e.g. 3 or (3, 4); got {header_row!r}."
         )
         raise InputError(msg)
-    return tuple(int(r) - 1 for r in rows)
+    return tuple(int(r) for r in rows)
 
 
 def _ledger_paths(path: Any) -> list[Any]:

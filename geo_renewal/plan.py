@@ -23,6 +23,7 @@ from geo_renewal._errors import InputError, RuleError
 from geo_renewal._scenario_doc import BASE, scenario_error, split_scenarios
 from geo_renewal._toml import read_toml
 from geo_renewal.fund_params import FundOptions, fund_options_from_doc
+from geo_renewal.ledger import _checked_header_row
 from geo_renewal.tiles import plan_tiles
 from geo_renewal.views import corridors_section
 from geo_renewal.weekly import WeeklySpec, weekly_section_of
@@ -405,15 +406,13 @@ def plan_from_doc(doc: dict[str, Any], *, path: str | Path) -> Plan:
 
 def _header_row(value: Any, path: Path, key: str) -> tuple[int, ...] | None:
     """Check the header row(s) a planner gives (spreadsheet rows from 1) when detection errs."""
-    if value is None:
-        return None
-    rows = [value] if isinstance(value, int) else value
-    ok = isinstance(rows, list) and 1 <= len(rows) <= 2
-    ok = ok and all(isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in rows)
-    if not ok or (len(rows) == 2 and rows[1] != rows[0] + 1):
+    try:
+        return _checked_header_row(value)
+    except InputError:
         msg = f"must be the spreadsheet row of the header (from 1), got {value!r}"
-        raise _refuse(path, key, msg, "write e.g. `header_row = 3`, or [3, 4] for two rows")
-    return tuple(rows)
+        raise _refuse(
+            path, key, msg, "write e.g. `header_row = 3`, or [3, 4] for two rows"
+        ) from None
 
 
 def _check_sections(doc: dict[str, Any], path: Path) -> None:

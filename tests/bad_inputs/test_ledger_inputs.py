@@ -213,6 +213,9 @@ def test_header_row_given(book, tmp_path, clean):
         read_ledger(path, header_row=2)
     with pytest.raises(InputError, match=r"`header_row` must be"):
         read_ledger(path, header_row=0)
+    for bad in (3.0, "3", (3, 5)):  # a float or a text is refused in a sentence too
+        with pytest.raises(InputError, match=r"`header_row` must be"):
+            read_ledger(path, header_row=bad)
     with pytest.raises(InputError, match=r"below the last row of .*台账\.xlsx"):
         read_ledger(path, header_row=500)
 
