@@ -31,7 +31,7 @@ from geo_renewal._stats_kernel import (
     convert_area,
 )
 from geo_renewal.crs import check_crs, check_same_crs, working_crs
-from geo_renewal.geoparquet import is_partitioned
+from geo_renewal.geoparquet import _part_writes, _staged_dataset, is_partitioned
 from geo_renewal.policy import MAX_DEMOLITION_SHARE, MAX_REBUILD_RATIO, policy_checks
 from geo_renewal.schema import MISSING_ROW, OUTSIDE_ROW, TOTAL_ROW, UNCLASSIFIED
 
@@ -240,8 +240,7 @@ def write_with_stats(parcels: Any, path: str | Path, **options: Any) -> pd.DataF
     >>> len(list(out.glob("part.*.parquet")))
     2
     """
-    from geo_renewal.geoparquet import _part_writes, _staged_dataset
-    from geo_renewal.partitioned import _one_pass
+    from geo_renewal.partitioned import _one_pass  # only for partitioned layers, as zone_stats
 
     _check_partitioned(parcels)
     with _staged_dataset(Path(path)) as tmp:
